@@ -1,0 +1,360 @@
+/* check.c -- `keel check`: run ONNX backend-test cases and compare.
+ *
+ * A case is a folder with model.onnx and test_data_set_N/ folders holding
+ * input_K.pb and output_K.pb.  Every set is run; each output is compared
+ * elementwise with |got - want| <= atol + rtol * |want| (exact for
+ * integers and booleans; NaN must meet NaN). */
+#include <dirent.h>
+#include <fnmatch.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+
+#define MAX_SETS 64
+#define MAX_IO 64
+
+typedef struct skip_rule {
+    char *pattern, *reason;
+} skip_rule;
+
+typedef struct check_opts {
+    double rtol, atol;
+    bool quiet;
+    skip_rule *skips;
+    int n_skips;
+} check_opts;
+
+typedef struct compare_result {
+    double max_abs, max_rel;
+    int64_t bad;          /* elements out of tolerance */
+    int64_t first_bad;
+    double got, want;     /* at first_bad */
+} compare_result;
+
+/* ---- skip list ------------------------------------------------------------- */
+
+static bool load_skips(const char *path, check_opts *o)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "keel check: cannot open skip list %s\n", path);
+        return false;
+    }
+    char line[1024];
+    while (fgets(line, sizeof line, f)) {
+        char *p = line + strspn(line, " \t");
+        p[strcspn(p, "\r\n")] = 0;
+        if (!*p || *p == '#')
+            continue;
+        char *sep = p + strcspn(p, " \t");
+        char *reason = *sep ? sep + 1 + strspn(sep + 1, " \t") : sep;
+        *sep = 0;
+        skip_rule *grown = realloc(o->skips, (size_t)(o->n_skips + 1) * sizeof *grown);
+        if (!grown)
+            break;
+        o->skips = grown;
+        o->skips[o->n_skips].pattern = strdup(p);
+        o->skips[o->n_skips].reason = strdup(*reason ? reason : "(no reason given)");
+        o->n_skips++;
+    }
+    fclose(f);
+    return true;
+}
+
+static const char *skip_reason(const check_opts *o, const char *case_name)
+{
+    for (int i = 0; i < o->n_skips; i++)
+        if (fnmatch(o->skips[i].pattern, case_name, 0) == 0)
+            return o->skips[i].reason;
+    return NULL;
+}
+
+/* ---- comparing ----------------------------------------------------------------- */
+
+static double element(const kl_tensor *t, int64_t i)
+{
+    switch (t->dtype) {
+    case KEEL_FLOAT: return ((const float *)t->data)[i];
+    case KEEL_DOUBLE: return ((const double *)t->data)[i];
+    case KEEL_FLOAT16: return kl_half_to_float(((const uint16_t *)t->data)[i]);
+    case KEEL_INT64: return (double)((const int64_t *)t->data)[i];
+    case KEEL_INT32: return ((const int32_t *)t->data)[i];
+    case KEEL_INT16: return ((const int16_t *)t->data)[i];
+    case KEEL_INT8: return ((const int8_t *)t->data)[i];
+    case KEEL_UINT8: case KEEL_BOOL: return ((const uint8_t *)t->data)[i];
+    case KEEL_UINT16: return ((const uint16_t *)t->data)[i];
+    case KEEL_UINT32: return ((const uint32_t *)t->data)[i];
+    case KEEL_UINT64: return (double)((const uint64_t *)t->data)[i];
+    }
+    return 0;
+}
+
+static bool is_float(int dtype)
+{
+    return dtype == KEEL_FLOAT || dtype == KEEL_DOUBLE || dtype == KEEL_FLOAT16;
+}
+
+static void compare(const kl_tensor *got, const kl_tensor *want, const check_opts *o, compare_result *r)
+{
+    memset(r, 0, sizeof *r);
+    r->first_bad = -1;
+    int64_t n = kl_numel(want);
+    bool exact = !is_float(want->dtype);
+    bool int64_exact = want->dtype == KEEL_INT64 || want->dtype == KEEL_UINT64;
+    for (int64_t i = 0; i < n; i++) {
+        double g = element(got, i), w = element(want, i);
+        bool ok;
+        if (int64_exact)
+            ok = ((const int64_t *)got->data)[i] == ((const int64_t *)want->data)[i];
+        else if (isnan(w) || isnan(g))
+            ok = isnan(w) && isnan(g);
+        else if (isinf(w) || isinf(g))
+            ok = g == w;
+        else {
+            double err = fabs(g - w);
+            if (err > r->max_abs)
+                r->max_abs = err;
+            if (w != 0 && err / fabs(w) > r->max_rel)
+                r->max_rel = err / fabs(w);
+            ok = exact ? g == w : err <= o->atol + o->rtol * fabs(w);
+        }
+        if (!ok) {
+            if (r->first_bad < 0) {
+                r->first_bad = i;
+                r->got = g;
+                r->want = w;
+            }
+            r->bad++;
+        }
+    }
+}
+
+/* ---- one case -------------------------------------------------------------------- */
+
+typedef struct data_set {
+    char *path;
+    kl_tensor *in[MAX_IO], *out[MAX_IO];
+    int n_in, n_out;
+} data_set;
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int list_sets(const char *dir, char **sets)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    if (!d)
+        return 0;
+    for (struct dirent *e; (e = readdir(d)) && n < MAX_SETS;)
+        if (strncmp(e->d_name, "test_data_set_", 14) == 0) {
+            size_t len = strlen(dir) + strlen(e->d_name) + 2;
+            sets[n] = malloc(len);
+            snprintf(sets[n++], len, "%s/%s", dir, e->d_name);
+        }
+    closedir(d);
+    qsort(sets, (size_t)n, sizeof *sets, by_name);
+    return n;
+}
+
+static bool exists(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0;
+}
+
+static keel_status load_set(kl_env *env, data_set *ds)
+{
+    char path[4096];
+    for (int k = 0; k < MAX_IO; k++) {
+        snprintf(path, sizeof path, "%s/input_%d.pb", ds->path, k);
+        if (!exists(path))
+            break;
+        keel_status st = cli_load_tensor(env, path, &ds->in[ds->n_in], NULL);
+        if (st)
+            return st;
+        ds->n_in++;
+    }
+    for (int k = 0; k < MAX_IO; k++) {
+        snprintf(path, sizeof path, "%s/output_%d.pb", ds->path, k);
+        if (!exists(path))
+            break;
+        keel_status st = cli_load_tensor(env, path, &ds->out[ds->n_out], NULL);
+        if (st)
+            return st;
+        ds->n_out++;
+    }
+    return KEEL_OK;
+}
+
+static void free_set(kl_env *env, data_set *ds)
+{
+    for (int k = 0; k < ds->n_in; k++)
+        kl_tensor_free(env, ds->in[k]);
+    for (int k = 0; k < ds->n_out; k++)
+        kl_tensor_free(env, ds->out[k]);
+    free(ds->path);
+}
+
+/* Runs one data set; on failure writes why into `why`. */
+static bool run_set(const keel_model *m, data_set *ds, const check_opts *o, char *why, size_t wn,
+                    double *worst_abs, double *worst_rel)
+{
+    char err[KL_ERRMSG];
+    int n_in = keel_model_input_count(m), n_out = keel_model_output_count(m);
+    if (ds->n_in != n_in) {
+        snprintf(why, wn, "%s: %d input files for %d graph inputs", ds->path, ds->n_in, n_in);
+        return false;
+    }
+    keel_tensor inputs[MAX_IO], outs[MAX_IO];
+    for (int k = 0; k < n_in; k++)
+        inputs[k] = *ds->in[k];
+    keel_session *s = NULL;
+    if (keel_session_create(&s, m, NULL, NULL, 0, inputs, err, sizeof err) != KEEL_OK) {
+        snprintf(why, wn, "%s", err);
+        return false;
+    }
+    bool ok = true;
+    memset(outs, 0, sizeof outs);
+    for (int k = 0; k < n_out && k < MAX_IO; k++) {
+        keel_session_output_info(s, k, &outs[k]);
+        outs[k].data = malloc(keel_tensor_bytes(&outs[k]) + 1);
+    }
+    if (keel_session_run(s, inputs, outs) != KEEL_OK) {
+        snprintf(why, wn, "%s", keel_session_errmsg(s));
+        ok = false;
+    }
+    for (int k = 0; ok && k < ds->n_out && k < n_out; k++) {
+        const kl_tensor *want = ds->out[k];
+        char gs[256], ws[256];
+        if (outs[k].dtype != want->dtype || !kl_same_shape(&outs[k], want)) {
+            snprintf(why, wn, "output %d '%s': got %s, expected %s", k, keel_session_output_name(s, k),
+                     kl_shape_str(&outs[k], gs, sizeof gs), kl_shape_str(want, ws, sizeof ws));
+            ok = false;
+            break;
+        }
+        compare_result r;
+        compare(&outs[k], want, o, &r);
+        if (r.max_abs > *worst_abs)
+            *worst_abs = r.max_abs;
+        if (r.max_rel > *worst_rel)
+            *worst_rel = r.max_rel;
+        if (r.bad) {
+            snprintf(why, wn, "output %d '%s': %lld of %lld elements out of tolerance; first at %lld: got %.9g, expected %.9g (max abs err %.3g)",
+                     k, keel_session_output_name(s, k), (long long)r.bad, (long long)kl_numel(want),
+                     (long long)r.first_bad, r.got, r.want, r.max_abs);
+            ok = false;
+        }
+    }
+    for (int k = 0; k < n_out && k < MAX_IO; k++)
+        free(outs[k].data);
+    keel_session_free(s);
+    return ok;
+}
+
+typedef enum { CASE_PASS, CASE_FAIL, CASE_SKIP } case_result;
+
+static case_result check_case(const char *dir, const check_opts *o)
+{
+    const char *base = strrchr(dir, '/');
+    char name[512];
+    snprintf(name, sizeof name, "%s", base && base[1] ? base + 1 : dir);
+    if (base && !base[1]) { /* trailing slash */
+        size_t n = strlen(dir);
+        const char *p = dir + n - 1;
+        while (p > dir && p[-1] != '/')
+            p--;
+        snprintf(name, sizeof name, "%.*s", (int)(dir + n - 1 - p), p);
+    }
+    const char *reason = skip_reason(o, name);
+    if (reason) {
+        printf("skip %s: %s\n", name, reason);
+        return CASE_SKIP;
+    }
+    char path[4096], why[KL_ERRMSG] = "";
+    snprintf(path, sizeof path, "%s/model.onnx", dir);
+    keel_model *m = NULL;
+    char *sets[MAX_SETS];
+    int n_sets = list_sets(dir, sets);
+    bool ok = keel_model_load(&m, path, NULL, why, sizeof why) == KEEL_OK;
+    if (ok && n_sets == 0) {
+        snprintf(why, sizeof why, "%s: no test_data_set_N folder", dir);
+        ok = false;
+    }
+    double worst_abs = 0, worst_rel = 0;
+    kl_env env;
+    kl_env_init(&env, NULL);
+    for (int i = 0; i < n_sets; i++) {
+        data_set ds = {.path = sets[i]};
+        if (ok && load_set(&env, &ds) != KEEL_OK) {
+            snprintf(why, sizeof why, "%s", env.msg);
+            ok = false;
+        }
+        if (ok)
+            ok = run_set(m, &ds, o, why, sizeof why, &worst_abs, &worst_rel);
+        free_set(&env, &ds);
+    }
+    keel_model_free(m);
+    if (ok) {
+        if (!o->quiet)
+            printf("ok   %s (%d set%s, max abs err %.3g, max rel err %.3g)\n", name, n_sets,
+                   n_sets == 1 ? "" : "s", worst_abs, worst_rel);
+        return CASE_PASS;
+    }
+    printf("FAIL %s: %s\n", name, why);
+    return CASE_FAIL;
+}
+
+int cmd_check(int argc, char **argv)
+{
+    check_opts o = {.rtol = 1e-3, .atol = 1e-4};
+    int passed = 0, failed = 0, skipped = 0, n_cases = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--rtol") == 0 && i + 1 < argc)
+            o.rtol = atof(argv[++i]);
+        else if (strcmp(argv[i], "--atol") == 0 && i + 1 < argc)
+            o.atol = atof(argv[++i]);
+        else if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0)
+            o.quiet = true;
+        else if (strcmp(argv[i], "--skip-list") == 0 && i + 1 < argc) {
+            if (!load_skips(argv[++i], &o))
+                return 2;
+        } else if (argv[i][0] == '-') {
+            fprintf(stderr, "keel check: unknown option '%s'\n", argv[i]);
+            return 2;
+        }
+    }
+    for (int i = 1; i < argc; i++) {
+        if (argv[i][0] == '-') {
+            if (strcmp(argv[i], "--quiet") && strcmp(argv[i], "-q"))
+                i++; /* skip the option's value */
+            continue;
+        }
+        n_cases++;
+        switch (check_case(argv[i], &o)) {
+        case CASE_PASS: passed++; break;
+        case CASE_FAIL: failed++; break;
+        case CASE_SKIP: skipped++; break;
+        }
+        fflush(stdout);
+    }
+    for (int i = 0; i < o.n_skips; i++) {
+        free(o.skips[i].pattern);
+        free(o.skips[i].reason);
+    }
+    free(o.skips);
+    if (n_cases == 0) {
+        fprintf(stderr, "usage: keel check CASE_DIR... [--rtol R] [--atol A] [--skip-list FILE] [--quiet]\n");
+        return 2;
+    }
+    if (skipped)
+        printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
+    else
+        printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,29 @@
+/* cli.h -- pieces shared by the keel command's subcommands. */
+#ifndef KEEL_CLI_H
+#define KEEL_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "kl.h"
+#include "session.h"
+
+int cmd_info(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+
+/* Reads a whole file into a malloc'd buffer. */
+bool cli_read_file(const char *path, void **data, size_t *size, char *err, size_t err_size);
+/* Loads a tensor from .pb (TensorProto) or .npy; *t is freed with
+ * kl_tensor_free(env, ...); *name (may be NULL) with kl_strfree. */
+keel_status cli_load_tensor(kl_env *env, const char *path, kl_tensor **t, char **name);
+keel_status cli_save_pb(const char *path, const kl_tensor *t, const char *name, char *err, size_t n);
+keel_status cli_save_npy(const char *path, const kl_tensor *t, char *err, size_t n);
+
+/* Parses "NAME=VALUE" for --dim, cutting arg at '='; false if malformed. */
+bool cli_parse_dim(char *arg, keel_dim_binding *out);
+
+/* JSON string output with escaping. */
+void cli_json_str(FILE *f, const char *s);
+
+#endif

@@ -1,0 +1,44 @@
+/* main.c -- the keel command: dispatch to subcommands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: keel COMMAND [ARGS]\n"
+            "  info MODEL.onnx [--json] [--values] [--dim NAME=N]...\n"
+            "                             describe a model: I/O, shapes, parameters, MACs, ops\n"
+            "  run MODEL.onnx [-i NAME=FILE]... [-o DIR] [--npy] [--dim NAME=N]...\n"
+            "                             run once; write every output to DIR/<name>.pb\n"
+            "  check CASE_DIR... [--rtol R] [--atol A] [--skip-list FILE]\n"
+            "                             run ONNX backend-test cases and compare outputs\n"
+            "  version                    print the library version\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "info") == 0)
+        return cmd_info(argc - 1, argv + 1);
+    if (strcmp(cmd, "run") == 0)
+        return cmd_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "check") == 0)
+        return cmd_check(argc - 1, argv + 1);
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("keel %s\n", keel_version());
+        return 0;
+    }
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "keel: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return 2;
+}

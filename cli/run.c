@@ -1,0 +1,174 @@
+/* run.c -- `keel run`: one run of a model on inputs from files. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cli.h"
+
+#define MAX_ARGS 64
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* Matches "-i NAME=FILE" / "-i FILE" arguments to graph inputs: by name,
+ * else in order. */
+static int assign_inputs(const keel_model *m, char **specs, int n_specs, const char **files)
+{
+    int n_in = keel_model_input_count(m), next = 0;
+    for (int k = 0; k < n_in; k++)
+        files[k] = NULL;
+    for (int j = 0; j < n_specs; j++) {
+        char *eq = strchr(specs[j], '=');
+        int k = -1;
+        if (eq) {
+            *eq = 0;
+            for (int q = 0; q < n_in; q++)
+                if (strcmp(keel_model_input_name(m, q), specs[j]) == 0)
+                    k = q;
+            if (k < 0) {
+                fprintf(stderr, "keel run: the model has no input named '%s'\n", specs[j]);
+                return -1;
+            }
+        } else {
+            while (next < n_in && files[next])
+                next++;
+            k = next;
+            if (k >= n_in) {
+                fprintf(stderr, "keel run: more input files than the model's %d inputs\n", n_in);
+                return -1;
+            }
+        }
+        files[k] = eq ? eq + 1 : specs[j];
+    }
+    for (int k = 0; k < n_in; k++)
+        if (!files[k]) {
+            fprintf(stderr, "keel run: no file given for input '%s' (use -i %s=FILE)\n",
+                    keel_model_input_name(m, k), keel_model_input_name(m, k));
+            return -1;
+        }
+    return 0;
+}
+
+/* Writes every output as DIR/<name>.pb (and .npy); '/' in names becomes '_'. */
+static int save_outputs(const keel_session *s, keel_tensor *outs, const char *dir, bool npy)
+{
+    mkdir(dir, 0777);
+    for (int k = 0; k < keel_session_output_count(s); k++) {
+        const char *name = keel_session_output_name(s, k);
+        char safe[256], path[1024], err[512];
+        snprintf(safe, sizeof safe, "%s", name);
+        for (char *p = safe; *p; p++)
+            if (*p == '/')
+                *p = '_';
+        snprintf(path, sizeof path, "%s/%s.pb", dir, safe);
+        if (cli_save_pb(path, &outs[k], name, err, sizeof err) != KEEL_OK) {
+            fprintf(stderr, "keel run: %s\n", err);
+            return -1;
+        }
+        if (npy) {
+            snprintf(path, sizeof path, "%s/%s.npy", dir, safe);
+            if (cli_save_npy(path, &outs[k], err, sizeof err) != KEEL_OK) {
+                fprintf(stderr, "keel run: %s\n", err);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    const char *path = NULL, *outdir = NULL;
+    char *specs[MAX_ARGS];
+    keel_dim_binding dims[MAX_ARGS];
+    int n_specs = 0, n_dims = 0;
+    bool npy = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-i") == 0 && i + 1 < argc && n_specs < MAX_ARGS)
+            specs[n_specs++] = argv[++i];
+        else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
+            outdir = argv[++i];
+        else if (strcmp(argv[i], "--npy") == 0)
+            npy = true;
+        else if (strcmp(argv[i], "--dim") == 0 && i + 1 < argc) {
+            if (n_dims == MAX_ARGS || !cli_parse_dim(argv[++i], &dims[n_dims++])) {
+                fprintf(stderr, "keel run: bad --dim '%s' (want NAME=N)\n", argv[i]);
+                return 2;
+            }
+        } else if (argv[i][0] == '-') {
+            fprintf(stderr, "keel run: unknown option '%s'\n", argv[i]);
+            return 2;
+        } else
+            path = argv[i];
+    }
+    if (!path) {
+        fprintf(stderr, "usage: keel run MODEL.onnx [-i NAME=FILE]... [-o DIR] [--npy] [--dim NAME=N]...\n");
+        return 2;
+    }
+    char err[KL_ERRMSG];
+    keel_model *m;
+    double t0 = now_ms();
+    if (keel_model_load(&m, path, NULL, err, sizeof err) != KEEL_OK) {
+        fprintf(stderr, "keel run: %s\n", err);
+        return 1;
+    }
+    double t_load = now_ms() - t0;
+    int n_in = keel_model_input_count(m), n_out = keel_model_output_count(m), rc = 1;
+    const char **files = calloc((size_t)n_in + 1, sizeof *files);
+    kl_tensor **inputs = calloc((size_t)n_in + 1, sizeof *inputs);
+    keel_tensor *in_vals = calloc((size_t)n_in + 1, sizeof *in_vals);
+    keel_tensor *outs = calloc((size_t)n_out + 1, sizeof *outs);
+    kl_env env;
+    kl_env_init(&env, NULL);
+    keel_session *s = NULL;
+    if (!files || !inputs || !in_vals || !outs || assign_inputs(m, specs, n_specs, files))
+        goto done;
+    for (int k = 0; k < n_in; k++) {
+        if (cli_load_tensor(&env, files[k], &inputs[k], NULL) != KEEL_OK) {
+            fprintf(stderr, "keel run: %s\n", env.msg);
+            goto done;
+        }
+        in_vals[k] = *inputs[k];
+    }
+    t0 = now_ms();
+    if (keel_session_create(&s, m, NULL, dims, n_dims, in_vals, err, sizeof err) != KEEL_OK) {
+        fprintf(stderr, "keel run: %s\n", err);
+        goto done;
+    }
+    double t_create = now_ms() - t0;
+    for (int k = 0; k < n_out; k++) {
+        keel_session_output_info(s, k, &outs[k]);
+        outs[k].data = malloc(keel_tensor_bytes(&outs[k]) + 1);
+    }
+    t0 = now_ms();
+    if (keel_session_run(s, in_vals, outs) != KEEL_OK) {
+        fprintf(stderr, "keel run: %s\n", keel_session_errmsg(s));
+        goto done;
+    }
+    double t_run = now_ms() - t0;
+    for (int k = 0; k < n_out; k++) {
+        char shape[256];
+        printf("%s: %s\n", keel_session_output_name(s, k), kl_shape_str(&outs[k], shape, sizeof shape));
+    }
+    printf("load %.1f ms, session %.1f ms, run %.1f ms\n", t_load, t_create, t_run);
+    if (outdir && save_outputs(s, outs, outdir, npy))
+        goto done;
+    rc = 0;
+done:
+    for (int k = 0; k < n_out && outs; k++)
+        free(outs[k].data);
+    for (int k = 0; k < n_in && inputs; k++)
+        kl_tensor_free(&env, inputs[k]);
+    free(files);
+    free(inputs);
+    free(in_vals);
+    free(outs);
+    keel_session_free(s);
+    keel_model_free(m);
+    return rc;
+}

@@ -1,0 +1,258 @@
+/* tensorio.c -- tensors in and out of files: TensorProto .pb and NumPy .npy. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "onnx.pb-c.h"
+
+bool cli_read_file(const char *path, void **data, size_t *size, char *err, size_t err_size)
+{
+    FILE *f = fopen(path, "rb");
+    *data = NULL;
+    if (!f) {
+        snprintf(err, err_size, "%s: %s", path, strerror(errno));
+        return false;
+    }
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        size_t got = fread(buf + len, 1, cap - len, f);
+        len += got;
+        if (len < cap)
+            break;
+        char *bigger = realloc(buf, cap * 2);
+        if (!bigger) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = bigger;
+        cap *= 2;
+    }
+    bool ok = buf && !ferror(f);
+    fclose(f);
+    if (!ok) {
+        free(buf);
+        snprintf(err, err_size, "%s: read failed", path);
+        return false;
+    }
+    *data = buf;
+    *size = len;
+    return true;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* ---- .npy ------------------------------------------------------------------ */
+
+static int npy_dtype(const char *descr)
+{
+    static const struct { const char *d; int t; } map[] = {
+        {"<f4", KEEL_FLOAT}, {"<f8", KEEL_DOUBLE}, {"<f2", KEEL_FLOAT16}, {"<i8", KEEL_INT64},
+        {"<i4", KEEL_INT32}, {"<i2", KEEL_INT16}, {"|i1", KEEL_INT8}, {"|u1", KEEL_UINT8},
+        {"<u2", KEEL_UINT16}, {"<u4", KEEL_UINT32}, {"<u8", KEEL_UINT64}, {"|b1", KEEL_BOOL}};
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(descr, map[i].d) == 0)
+            return map[i].t;
+    return 0;
+}
+
+static const char *npy_descr(int dtype)
+{
+    switch (dtype) {
+    case KEEL_FLOAT: return "<f4";
+    case KEEL_DOUBLE: return "<f8";
+    case KEEL_FLOAT16: return "<f2";
+    case KEEL_INT64: return "<i8";
+    case KEEL_INT32: return "<i4";
+    case KEEL_INT16: return "<i2";
+    case KEEL_INT8: return "|i1";
+    case KEEL_UINT8: return "|u1";
+    case KEEL_UINT16: return "<u2";
+    case KEEL_UINT32: return "<u4";
+    case KEEL_UINT64: return "<u8";
+    case KEEL_BOOL: return "|b1";
+    }
+    return NULL;
+}
+
+static keel_status load_npy(kl_env *env, const char *path, const uint8_t *b, size_t n, kl_tensor **out)
+{
+    if (n < 10 || memcmp(b, "\x93NUMPY", 6) != 0)
+        return kl_error(env, KEEL_ERR_FORMAT, "%s: not a .npy file", path);
+    size_t hlen, hstart;
+    if (b[6] == 1) {
+        hlen = (size_t)b[8] | (size_t)b[9] << 8;
+        hstart = 10;
+    } else {
+        if (n < 12)
+            return kl_error(env, KEEL_ERR_FORMAT, "%s: truncated .npy header", path);
+        hlen = (size_t)b[8] | (size_t)b[9] << 8 | (size_t)b[10] << 16 | (size_t)b[11] << 24;
+        hstart = 12;
+    }
+    if (hstart + hlen > n || hlen > 65536)
+        return kl_error(env, KEEL_ERR_FORMAT, "%s: truncated .npy header", path);
+    char header[65537];
+    memcpy(header, b + hstart, hlen);
+    header[hlen] = 0;
+    char descr[16] = "";
+    const char *d = strstr(header, "'descr':");
+    if (d)
+        sscanf(d + 8, " '%15[^']'", descr);
+    int dtype = npy_dtype(descr);
+    if (!dtype)
+        return kl_error(env, KEEL_ERR_UNSUPPORTED, "%s: .npy element type '%s' not supported", path, descr);
+    if (strstr(header, "'fortran_order': True"))
+        return kl_error(env, KEEL_ERR_UNSUPPORTED, "%s: Fortran-ordered .npy not supported", path);
+    const char *s = strstr(header, "'shape':");
+    s = s ? strchr(s, '(') : NULL;
+    if (!s)
+        return kl_error(env, KEEL_ERR_FORMAT, "%s: .npy header without a shape", path);
+    int64_t dims[KL_MAX_RANK];
+    int rank = 0;
+    for (s++; *s && *s != ')';) {
+        char *end;
+        long long v = strtoll(s, &end, 10);
+        if (end == s) {
+            s++;
+            continue;
+        }
+        if (rank == KL_MAX_RANK || v < 0)
+            return kl_error(env, KEEL_ERR_UNSUPPORTED, "%s: .npy shape not supported", path);
+        dims[rank++] = v;
+        s = end;
+    }
+    kl_tensor *t = kl_tensor_new(env, dtype, rank, dims);
+    if (!t)
+        return env->status;
+    size_t bytes = kl_nbytes(t);
+    if (n - hstart - hlen != bytes) {
+        kl_tensor_free(env, t);
+        return kl_error(env, KEEL_ERR_FORMAT, "%s: .npy holds %zu data bytes, its shape needs %zu",
+                        path, n - hstart - hlen, bytes);
+    }
+    memcpy(t->data, b + hstart + hlen, bytes);
+    *out = t;
+    return KEEL_OK;
+}
+
+keel_status cli_load_tensor(kl_env *env, const char *path, kl_tensor **t, char **name)
+{
+    void *data;
+    size_t size;
+    char err[512];
+    *t = NULL;
+    if (name)
+        *name = NULL;
+    if (!cli_read_file(path, &data, &size, err, sizeof err))
+        return kl_error(env, KEEL_ERR_IO, "%s", err);
+    keel_status st = ends_with(path, ".npy") ? load_npy(env, path, data, size, t)
+                                             : kl_tensor_from_pb(env, data, size, path, t, name);
+    free(data);
+    return st;
+}
+
+keel_status cli_save_pb(const char *path, const kl_tensor *t, const char *name, char *err, size_t n)
+{
+    Onnx__TensorProto tp = ONNX__TENSOR_PROTO__INIT;
+    tp.n_dims = (size_t)t->rank;
+    tp.dims = (int64_t *)t->dims;
+    tp.has_data_type = 1;
+    tp.data_type = t->dtype;
+    tp.name = (char *)name;
+    tp.has_raw_data = 1;
+    tp.raw_data.len = kl_nbytes(t);
+    tp.raw_data.data = t->data;
+    size_t len = onnx__tensor_proto__get_packed_size(&tp);
+    uint8_t *buf = malloc(len ? len : 1);
+    if (!buf) {
+        snprintf(err, n, "out of memory");
+        return KEEL_ERR_NOMEM;
+    }
+    onnx__tensor_proto__pack(&tp, buf);
+    FILE *f = fopen(path, "wb");
+    bool ok = f && fwrite(buf, 1, len, f) == len;
+    if (f && fclose(f) != 0)
+        ok = false;
+    free(buf);
+    if (!ok) {
+        snprintf(err, n, "%s: %s", path, strerror(errno));
+        return KEEL_ERR_IO;
+    }
+    return KEEL_OK;
+}
+
+keel_status cli_save_npy(const char *path, const kl_tensor *t, char *err, size_t n)
+{
+    const char *descr = npy_descr(t->dtype);
+    if (!descr) {
+        snprintf(err, n, "%s: element type %s has no .npy form", path, kl_dtype_name(t->dtype));
+        return KEEL_ERR_UNSUPPORTED;
+    }
+    char header[512], shape[256] = "";
+    size_t used = 0;
+    for (int i = 0; i < t->rank; i++)
+        used += (size_t)snprintf(shape + used, sizeof shape - used, "%lld,%s", (long long)t->dims[i],
+                                 i + 1 < t->rank ? " " : "");
+    if (t->rank > 1)
+        shape[used - 1] = 0; /* "(2, 3)" but "(2,)" */
+    int hl = snprintf(header, sizeof header, "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }",
+                      descr, shape);
+    int total = 10 + hl + 1;
+    int pad = (64 - total % 64) % 64;
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        snprintf(err, n, "%s: %s", path, strerror(errno));
+        return KEEL_ERR_IO;
+    }
+    uint16_t hlen = (uint16_t)(hl + pad + 1);
+    fwrite("\x93NUMPY\x01\x00", 1, 8, f);
+    fputc(hlen & 0xff, f);
+    fputc(hlen >> 8, f);
+    fwrite(header, 1, (size_t)hl, f);
+    for (int i = 0; i < pad; i++)
+        fputc(' ', f);
+    fputc('\n', f);
+    size_t bytes = kl_nbytes(t);
+    bool ok = fwrite(t->data, 1, bytes, f) == bytes;
+    if (fclose(f) != 0 || !ok) {
+        snprintf(err, n, "%s: write failed", path);
+        return KEEL_ERR_IO;
+    }
+    return KEEL_OK;
+}
+
+bool cli_parse_dim(char *arg, keel_dim_binding *out)
+{
+    char *eq = strchr(arg, '=');
+    if (!eq || eq == arg)
+        return false;
+    char *end;
+    long long v = strtoll(eq + 1, &end, 10);
+    if (*end || end == eq + 1 || v < 0)
+        return false;
+    *eq = 0; /* the name is the argument's own prefix */
+    out->name = arg;
+    out->value = v;
+    return true;
+}
+
+void cli_json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; s && *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            fprintf(f, "\\%c", ch);
+        else if (ch < 0x20)
+            fprintf(f, "\\u%04x", ch);
+        else
+            fputc(ch, f);
+    }
+    fputc('"', f);
+}

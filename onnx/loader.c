@@ -1,0 +1,890 @@
+/* loader.c -- ONNX protobuf into keel's graph.
+ *
+ * Large weights are kept out of protobuf-c: before unpacking, a small wire
+ * scanner copies the model's bytes minus the raw_data payloads of the main
+ * graph's initializers into a metadata buffer and remembers where each
+ * payload lives.  protobuf-c then parses only the metadata, and each
+ * payload is copied exactly once, straight from the mapped file into its
+ * tensor.  Pages already copied are dropped from the mapping as we go, so
+ * peak memory stays close to one copy of the weights. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "loader.h"
+#include "onnx.pb-c.h"
+
+#define MAX_KNOWN_IR_VERSION 10
+
+/* ---- protobuf wire scanning -------------------------------------------- */
+
+typedef struct raw_ref {
+    size_t offset, length;
+    bool present;
+} raw_ref;
+
+typedef struct strip_state {
+    const uint8_t *base;  /* the whole model */
+    uint8_t *out;         /* metadata being written, NULL while sizing */
+    size_t out_len;
+    raw_ref *refs;        /* one per main-graph initializer, NULL while sizing */
+    int n_refs;           /* initializers seen */
+    int n_graphs;         /* ModelProto.graph occurrences */
+} strip_state;
+
+static bool read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    uint64_t x = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        if (*p >= end)
+            return false;
+        uint8_t b = *(*p)++;
+        x |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *v = x;
+            return true;
+        }
+    }
+    return false;
+}
+
+static void emit(strip_state *s, const void *p, size_t n)
+{
+    if (s->out)
+        memcpy(s->out + s->out_len, p, n);
+    s->out_len += n;
+}
+
+static void emit_varint(strip_state *s, uint64_t v)
+{
+    uint8_t buf[10];
+    size_t n = 0;
+    do {
+        buf[n++] = (uint8_t)((v & 0x7f) | (v >= 0x80 ? 0x80 : 0));
+        v >>= 7;
+    } while (v);
+    emit(s, buf, n);
+}
+
+/* Levels: 0 ModelProto, 1 GraphProto, 2 TensorProto (an initializer). */
+static bool strip_message(strip_state *s, const uint8_t *p, const uint8_t *end, int level,
+                          size_t *size_out);
+
+/* The stripped size of a nested message, computed without writing. */
+static bool nested_size(strip_state *s, const uint8_t *p, const uint8_t *end, int level,
+                        size_t *size)
+{
+    strip_state probe = *s;
+    probe.out = NULL;
+    probe.refs = NULL;
+    probe.out_len = 0;
+    return strip_message(&probe, p, end, level, size);
+}
+
+static bool strip_message(strip_state *s, const uint8_t *p, const uint8_t *end, int level,
+                          size_t *size_out)
+{
+    size_t start_len = s->out_len;
+    int my_ref = -1;
+    if (level == 2) {
+        my_ref = s->n_refs++;
+        if (s->refs)
+            s->refs[my_ref].present = false;
+    }
+    while (p < end) {
+        const uint8_t *field_start = p;
+        uint64_t key, len = 0;
+        if (!read_varint(&p, end, &key))
+            return false;
+        unsigned wire = key & 7;
+        uint64_t field = key >> 3;
+        switch (wire) {
+        case 0:
+            if (!read_varint(&p, end, &len))
+                return false;
+            emit(s, field_start, (size_t)(p - field_start));
+            continue;
+        case 1:
+        case 5: {
+            size_t n = wire == 1 ? 8 : 4;
+            if ((size_t)(end - p) < n)
+                return false;
+            p += n;
+            emit(s, field_start, (size_t)(p - field_start));
+            continue;
+        }
+        case 2:
+            if (!read_varint(&p, end, &len) || len > (uint64_t)(end - p))
+                return false;
+            break;
+        default: /* groups are not used by ONNX */
+            return false;
+        }
+        const uint8_t *payload = p, *payload_end = p + len;
+        p = payload_end;
+        int child = -1;
+        if (level == 0 && field == 7) {
+            child = 1;
+            s->n_graphs++;
+        } else if (level == 1 && field == 5) {
+            child = 2;
+        } else if (level == 2 && field == 9) {
+            if (s->refs) {
+                s->refs[my_ref].present = true;
+                s->refs[my_ref].offset = (size_t)(payload - s->base);
+                s->refs[my_ref].length = (size_t)len;
+            }
+            continue; /* dropped from the metadata */
+        }
+        if (child < 0) {
+            emit(s, field_start, (size_t)(payload_end - field_start));
+            continue;
+        }
+        size_t inner;
+        if (!nested_size(s, payload, payload_end, child, &inner))
+            return false;
+        emit_varint(s, key);
+        emit_varint(s, inner);
+        if (!strip_message(s, payload, payload_end, child, &inner))
+            return false;
+    }
+    *size_out = s->out_len - start_len;
+    return true;
+}
+
+/* ---- protobuf-c allocation through the caller's allocator ---------------- */
+
+/* protobuf-c's free() gets no size; we prefix each block with it. */
+static void *pb_alloc(void *user, size_t size)
+{
+    kl_env *env = user;
+    uint64_t *p = kl_alloc(env, size + 64);
+    if (!p)
+        return NULL;
+    p[0] = size + 64;
+    return (uint8_t *)p + 64;
+}
+
+static void pb_free(void *user, void *ptr)
+{
+    if (!ptr)
+        return;
+    uint64_t *p = (uint64_t *)((uint8_t *)ptr - 64);
+    kl_free(user, p, (size_t)p[0]);
+}
+
+/* ---- conversion context ---------------------------------------------------- */
+
+typedef struct load_ctx {
+    keel_model *m;
+    kl_env *env;
+    const char *file;          /* for messages */
+    const uint8_t *bytes;      /* the whole model (for raw_data refs) */
+    raw_ref *refs;
+    int n_refs;
+    bool drop_pages;           /* bytes is our own mapping: release pages once copied */
+} load_ctx;
+
+#define FAIL(ctx, st, ...) kl_error((ctx)->env, (st), __VA_ARGS__)
+
+/* ---- external data ----------------------------------------------------------- */
+
+static keel_status external_path(load_ctx *x, const char *tensor, const char *location,
+                                 char *resolved)
+{
+    if (!x->m->dir)
+        return FAIL(x, KEEL_ERR_INVALID,
+                    "%s: tensor '%s' uses external data, but the model was loaded from memory "
+                    "without a base folder", x->file, tensor);
+    if (location[0] == '/' || strstr(location, "..") == location ||
+        strstr(location, "/../") || strstr(location, "\\"))
+        return FAIL(x, KEEL_ERR_INVALID,
+                    "%s: tensor '%s': external data location '%s' must be a relative path "
+                    "inside the model's folder", x->file, tensor, location);
+    char joined[PATH_MAX], dir_real[PATH_MAX];
+    if (snprintf(joined, sizeof joined, "%s/%s", x->m->dir, location) >= (int)sizeof joined)
+        return FAIL(x, KEEL_ERR_INVALID, "%s: tensor '%s': external data path too long",
+                    x->file, tensor);
+    if (!realpath(x->m->dir, dir_real))
+        return FAIL(x, KEEL_ERR_IO, "%s: cannot resolve the model folder '%s': %s", x->file,
+                    x->m->dir, strerror(errno));
+    if (!realpath(joined, resolved))
+        return FAIL(x, KEEL_ERR_IO, "%s: tensor '%s': external data file '%s': %s", x->file,
+                    tensor, joined, strerror(errno));
+    size_t dl = strlen(dir_real);
+    if (strncmp(resolved, dir_real, dl) != 0 || (resolved[dl] != '/' && dl > 1))
+        return FAIL(x, KEEL_ERR_INVALID,
+                    "%s: tensor '%s': external data '%s' leads outside the model's folder",
+                    x->file, tensor, location);
+    return KEEL_OK;
+}
+
+static keel_status read_external(load_ctx *x, const Onnx__TensorProto *tp, kl_tensor *t,
+                                 size_t nbytes)
+{
+    const char *location = NULL;
+    uint64_t offset = 0, length = UINT64_MAX;
+    for (size_t i = 0; i < tp->n_external_data; i++) {
+        const char *k = tp->external_data[i]->key, *v = tp->external_data[i]->value;
+        if (!k || !v)
+            continue;
+        char *endp;
+        if (strcmp(k, "location") == 0)
+            location = v;
+        else if (strcmp(k, "offset") == 0 || strcmp(k, "length") == 0) {
+            errno = 0;
+            unsigned long long n = strtoull(v, &endp, 10);
+            if (errno || *endp || v[0] == '-')
+                return FAIL(x, KEEL_ERR_INVALID, "%s: tensor '%s': bad external data %s '%s'",
+                            x->file, tp->name, k, v);
+            if (k[0] == 'o')
+                offset = n;
+            else
+                length = n;
+        }
+    }
+    if (!location)
+        return FAIL(x, KEEL_ERR_INVALID, "%s: tensor '%s': external data without a location",
+                    x->file, tp->name);
+    if (length != UINT64_MAX && length != nbytes)
+        return FAIL(x, KEEL_ERR_INVALID,
+                    "%s: tensor '%s': external data length %llu does not match its dims (%zu bytes)",
+                    x->file, tp->name, (unsigned long long)length, nbytes);
+    char path[PATH_MAX];
+    keel_status st = external_path(x, tp->name, location, path);
+    if (st)
+        return st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return FAIL(x, KEEL_ERR_IO, "%s: tensor '%s': cannot open external data '%s': %s",
+                    x->file, tp->name, location, strerror(errno));
+    size_t done = 0;
+    while (done < nbytes) {
+        ssize_t got = pread(fd, (uint8_t *)t->data + done, nbytes - done, (off_t)(offset + done));
+        if (got <= 0) {
+            close(fd);
+            return FAIL(x, KEEL_ERR_IO,
+                        "%s: tensor '%s': external data '%s' is too short (needs %zu bytes at "
+                        "offset %llu)", x->file, tp->name, location, nbytes,
+                        (unsigned long long)offset);
+        }
+        done += (size_t)got;
+    }
+    close(fd);
+    return KEEL_OK;
+}
+
+/* ---- tensors ----------------------------------------------------------------- */
+
+/* Gives the pages fully inside [p, p+n) back to the kernel: they are file
+ * pages of a private read-only mapping, re-readable if ever touched again. */
+static void drop_pages(const uint8_t *p, size_t n)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    uintptr_t lo = ((uintptr_t)p + (uintptr_t)page - 1) & ~(uintptr_t)(page - 1);
+    uintptr_t hi = ((uintptr_t)p + n) & ~(uintptr_t)(page - 1);
+    if (hi > lo)
+        madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
+/* Copies typed protobuf fields into t->data, checking the count. */
+static keel_status decode_typed(load_ctx *x, const Onnx__TensorProto *tp, kl_tensor *t,
+                                int64_t numel)
+{
+    size_t count;
+    int dt = t->dtype;
+    switch (dt) {
+    case KEEL_FLOAT: count = tp->n_float_data; break;
+    case KEEL_INT64: count = tp->n_int64_data; break;
+    case KEEL_DOUBLE: count = tp->n_double_data; break;
+    case KEEL_UINT32: case KEEL_UINT64: count = tp->n_uint64_data; break;
+    default: count = tp->n_int32_data; break;
+    }
+    if (count != (size_t)numel)
+        return FAIL(x, KEEL_ERR_INVALID, "%s: tensor '%s' has %zu values, its dims say %lld",
+                    x->file, tp->name ? tp->name : "", count, (long long)numel);
+    for (size_t i = 0; i < count; i++) {
+        switch (dt) {
+        case KEEL_FLOAT: ((float *)t->data)[i] = tp->float_data[i]; break;
+        case KEEL_INT64: ((int64_t *)t->data)[i] = tp->int64_data[i]; break;
+        case KEEL_DOUBLE: ((double *)t->data)[i] = tp->double_data[i]; break;
+        case KEEL_UINT32: ((uint32_t *)t->data)[i] = (uint32_t)tp->uint64_data[i]; break;
+        case KEEL_UINT64: ((uint64_t *)t->data)[i] = tp->uint64_data[i]; break;
+        case KEEL_INT32: ((int32_t *)t->data)[i] = tp->int32_data[i]; break;
+        case KEEL_INT16: ((int16_t *)t->data)[i] = (int16_t)tp->int32_data[i]; break;
+        case KEEL_UINT16: case KEEL_FLOAT16:
+            ((uint16_t *)t->data)[i] = (uint16_t)tp->int32_data[i]; break;
+        case KEEL_INT8: ((int8_t *)t->data)[i] = (int8_t)tp->int32_data[i]; break;
+        case KEEL_UINT8: ((uint8_t *)t->data)[i] = (uint8_t)tp->int32_data[i]; break;
+        case KEEL_BOOL: ((uint8_t *)t->data)[i] = tp->int32_data[i] != 0; break;
+        }
+    }
+    return KEEL_OK;
+}
+
+/* Decodes a TensorProto.  `ref` is the stripped raw_data of an initializer
+ * of the main graph (NULL otherwise).  On success *out owns the tensor. */
+static keel_status decode_tensor(load_ctx *x, const Onnx__TensorProto *tp, const raw_ref *ref,
+                                 kl_tensor **out)
+{
+    const char *name = tp->name ? tp->name : "";
+    *out = NULL;
+    if (!tp->has_data_type || !kl_dtype_supported(tp->data_type))
+        return FAIL(x, KEEL_ERR_UNSUPPORTED, "%s: tensor '%s' has element type %s (%d), which keel does not support",
+                    x->file, name, kl_dtype_name(tp->data_type), tp->data_type);
+    if (tp->segment)
+        return FAIL(x, KEEL_ERR_UNSUPPORTED, "%s: tensor '%s' is segmented; keel does not read segments",
+                    x->file, name);
+    if (tp->n_dims > KL_MAX_RANK)
+        return FAIL(x, KEEL_ERR_UNSUPPORTED, "%s: tensor '%s' has rank %zu; keel supports up to %d",
+                    x->file, name, tp->n_dims, KL_MAX_RANK);
+    int64_t numel;
+    if (!kl_checked_numel((int)tp->n_dims, tp->dims, &numel))
+        return FAIL(x, KEEL_ERR_INVALID, "%s: tensor '%s' has negative dims or a dim product that overflows",
+                    x->file, name);
+    size_t esize = kl_dtype_size(tp->data_type);
+    if ((uint64_t)numel > x->env->max_tensor_bytes / esize)
+        return FAIL(x, KEEL_ERR_LIMIT, "%s: tensor '%s' of %lld elements exceeds the tensor size limit (%llu bytes)",
+                    x->file, name, (long long)numel, (unsigned long long)x->env->max_tensor_bytes);
+    size_t nbytes = (size_t)numel * esize;
+    kl_tensor *t = kl_alloc(x->env, sizeof *t);
+    if (!t)
+        return KEEL_ERR_NOMEM;
+    t->dtype = tp->data_type;
+    t->rank = (int)tp->n_dims;
+    for (size_t i = 0; i < tp->n_dims; i++)
+        t->dims[i] = tp->dims[i];
+    keel_status st = kl_tensor_alloc_data(x->env, t);
+    if (st) {
+        kl_free(x->env, t, sizeof *t);
+        return FAIL(x, st, "%s: tensor '%s': out of memory for %zu bytes", x->file, name, nbytes);
+    }
+    const uint8_t *raw = NULL;
+    size_t raw_len = 0;
+    if (ref && ref->present) {
+        raw = x->bytes + ref->offset;
+        raw_len = ref->length;
+    } else if (tp->has_raw_data) {
+        raw = tp->raw_data.data;
+        raw_len = tp->raw_data.len;
+    }
+    if (tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
+        st = read_external(x, tp, t, nbytes);
+    } else if (raw || (ref && ref->present) || tp->has_raw_data) {
+        if (raw_len != nbytes)
+            st = FAIL(x, KEEL_ERR_INVALID,
+                      "%s: tensor '%s': raw_data has %zu bytes, its dims need %zu", x->file,
+                      name, raw_len, nbytes);
+        else if (nbytes) {
+            memcpy(t->data, raw, nbytes); /* little-endian host assumed (x86-64, arm64) */
+            if (ref && x->drop_pages)
+                drop_pages(raw, raw_len);
+        }
+    } else {
+        st = decode_typed(x, tp, t, numel);
+    }
+    if (st) {
+        kl_tensor_free(x->env, t);
+        return st;
+    }
+    *out = t;
+    return KEEL_OK;
+}
+
+/* ---- declared types ---------------------------------------------------------- */
+
+static keel_status decode_decl(load_ctx *x, const Onnx__ValueInfoProto *vi, kl_decl *d)
+{
+    const Onnx__TypeProto *tp = vi->type;
+    if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE)
+        return KEEL_OK; /* sequences, maps, optionals: no tensor type to record */
+    const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
+    d->has_type = true;
+    d->dtype = tt->has_elem_type ? tt->elem_type : 0;
+    if (!tt->shape) {
+        d->rank = -1;
+        return KEEL_OK;
+    }
+    if (tt->shape->n_dim > KL_MAX_RANK)
+        return FAIL(x, KEEL_ERR_UNSUPPORTED, "%s: value '%s' has rank %zu; keel supports up to %d",
+                    x->file, vi->name, tt->shape->n_dim, KL_MAX_RANK);
+    d->rank = (int)tt->shape->n_dim;
+    for (int i = 0; i < d->rank; i++) {
+        const Onnx__TensorShapeProto__Dimension *dim = tt->shape->dim[i];
+        d->dims[i] = -1;
+        if (dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) {
+            if (dim->dim_value < 0)
+                return FAIL(x, KEEL_ERR_INVALID, "%s: value '%s' declares dim %d as %lld",
+                            x->file, vi->name, i, (long long)dim->dim_value);
+            d->dims[i] = dim->dim_value;
+        } else if (dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM &&
+                   dim->dim_param && dim->dim_param[0]) {
+            if (!(d->params[i] = kl_strdup(x->env, dim->dim_param)))
+                return KEEL_ERR_NOMEM;
+        }
+    }
+    return KEEL_OK;
+}
+
+/* ---- graphs ------------------------------------------------------------------- */
+
+static keel_status convert_graph(load_ctx *x, const Onnx__GraphProto *gp, bool is_main,
+                                 kl_graph **out);
+
+static keel_status node_fail(load_ctx *x, const Onnx__NodeProto *np, size_t idx,
+                             keel_status st, const char *what)
+{
+    return FAIL(x, st, "%s: node %zu '%s' (%s): %s", x->file, idx, np->name ? np->name : "",
+                np->op_type ? np->op_type : "?", what);
+}
+
+static keel_status convert_attr(load_ctx *x, const Onnx__NodeProto *np, size_t idx,
+                                const Onnx__AttributeProto *ap, kl_attr *a)
+{
+    kl_env *env = x->env;
+    char what[512];
+    if (!ap->name || !ap->name[0])
+        return node_fail(x, np, idx, KEEL_ERR_INVALID, "an attribute has no name");
+    if (!(a->name = kl_strdup(env, ap->name)))
+        return KEEL_ERR_NOMEM;
+    if (ap->ref_attr_name && ap->ref_attr_name[0]) {
+        snprintf(what, sizeof what, "attribute '%s' refers to a function attribute, which keel does not support", ap->name);
+        return node_fail(x, np, idx, KEEL_ERR_UNSUPPORTED, what);
+    }
+    int type = ap->has_type ? (int)ap->type : 0;
+    if (type == 0) { /* IR < 3 files may omit the type: infer it from the set field */
+        type = ap->n_floats ? KL_ATTR_FLOATS : ap->n_ints ? KL_ATTR_INTS
+             : ap->n_strings ? KL_ATTR_STRINGS : ap->t ? KL_ATTR_TENSOR : ap->g ? KL_ATTR_GRAPH
+             : ap->has_s ? KL_ATTR_STRING : ap->has_f ? KL_ATTR_FLOAT : KL_ATTR_INT;
+    }
+    a->type = type;
+    keel_status st = KEEL_OK;
+    switch (type) {
+    case KL_ATTR_FLOAT: a->f = ap->f; break;
+    case KL_ATTR_INT: a->i = ap->i; break;
+    case KL_ATTR_STRING:
+        a->s_len = ap->s.len;
+        if (!(a->s = kl_alloc(env, a->s_len + 1)))
+            return KEEL_ERR_NOMEM;
+        if (a->s_len)
+            memcpy(a->s, ap->s.data, a->s_len);
+        break;
+    case KL_ATTR_TENSOR:
+        if (!ap->t)
+            goto missing;
+        st = decode_tensor(x, ap->t, NULL, &a->t);
+        break;
+    case KL_ATTR_GRAPH:
+        if (!ap->g)
+            goto missing;
+        st = convert_graph(x, ap->g, false, &a->g);
+        break;
+    case KL_ATTR_FLOATS:
+        a->n = (int)ap->n_floats;
+        if (!(a->floats = kl_alloc(env, (size_t)a->n * sizeof(float))))
+            return KEEL_ERR_NOMEM;
+        if (a->n)
+            memcpy(a->floats, ap->floats, (size_t)a->n * sizeof(float));
+        break;
+    case KL_ATTR_INTS:
+        a->n = (int)ap->n_ints;
+        if (!(a->ints = kl_alloc(env, (size_t)a->n * sizeof(int64_t))))
+            return KEEL_ERR_NOMEM;
+        if (a->n)
+            memcpy(a->ints, ap->ints, (size_t)a->n * sizeof(int64_t));
+        break;
+    case KL_ATTR_STRINGS:
+        a->n = (int)ap->n_strings;
+        if (!(a->strings = kl_alloc(env, (size_t)a->n * sizeof(char *))))
+            return KEEL_ERR_NOMEM;
+        for (int i = 0; i < a->n; i++) {
+            if (!(a->strings[i] = kl_alloc(env, ap->strings[i].len + 1)))
+                return KEEL_ERR_NOMEM;
+            if (ap->strings[i].len)
+                memcpy(a->strings[i], ap->strings[i].data, ap->strings[i].len);
+        }
+        /* kl_strfree frees by strlen: an embedded NUL would free the wrong size */
+        for (int i = 0; i < a->n; i++)
+            if (strlen(a->strings[i]) != ap->strings[i].len) {
+                snprintf(what, sizeof what, "attribute '%s' holds a string with a NUL byte", ap->name);
+                return node_fail(x, np, idx, KEEL_ERR_UNSUPPORTED, what);
+            }
+        break;
+    case KL_ATTR_TENSORS:
+        a->n = (int)ap->n_tensors;
+        if (!(a->tensors = kl_alloc(env, (size_t)a->n * sizeof(kl_tensor *))))
+            return KEEL_ERR_NOMEM;
+        for (int i = 0; i < a->n && !st; i++)
+            st = decode_tensor(x, ap->tensors[i], NULL, &a->tensors[i]);
+        break;
+    case KL_ATTR_GRAPHS:
+        a->n = (int)ap->n_graphs;
+        if (!(a->graphs = kl_alloc(env, (size_t)a->n * sizeof(kl_graph *))))
+            return KEEL_ERR_NOMEM;
+        for (int i = 0; i < a->n && !st; i++)
+            st = convert_graph(x, ap->graphs[i], false, &a->graphs[i]);
+        break;
+    default:
+        snprintf(what, sizeof what, "attribute '%s' is of kind %d (sparse tensor or type proto), which keel does not support",
+                 ap->name, type);
+        return node_fail(x, np, idx, KEEL_ERR_UNSUPPORTED, what);
+    }
+    if (st && st != KEEL_ERR_NOMEM) {
+        kl_error_prefix(env, "node %zu '%s' (%s) attribute '%s'", idx, np->name ? np->name : "",
+                        np->op_type ? np->op_type : "?", ap->name);
+    }
+    return st;
+missing:
+    snprintf(what, sizeof what, "attribute '%s' has no value", ap->name);
+    return node_fail(x, np, idx, KEEL_ERR_INVALID, what);
+}
+
+/* Adds a value that must not exist yet. */
+static keel_status add_unique(load_ctx *x, kl_graph *g, const char *name, const char *what, int *id)
+{
+    if (kl_graph_find(g, name) >= 0)
+        return FAIL(x, KEEL_ERR_INVALID, "%s: %s '%s' is defined twice", x->file, what, name);
+    *id = kl_graph_add_value(x->env, g, name);
+    return *id < 0 ? KEEL_ERR_NOMEM : KEEL_OK;
+}
+
+static keel_status convert_node(load_ctx *x, kl_graph *g, const Onnx__NodeProto *np, size_t idx)
+{
+    kl_env *env = x->env;
+    kl_node *n = &g->nodes[idx];
+    n->file_index = (int)idx;
+    if (!np->op_type || !np->op_type[0])
+        return node_fail(x, np, idx, KEEL_ERR_INVALID, "the node has no op_type");
+    if (!(n->name = kl_strdup(env, np->name)) || !(n->op_type = kl_strdup(env, np->op_type)) ||
+        !(n->domain = kl_strdup(env, kl_domain(np->domain))))
+        return KEEL_ERR_NOMEM;
+    n->n_in = (int)np->n_input;
+    n->n_out = (int)np->n_output;
+    n->in = kl_alloc(env, (size_t)(n->n_in ? n->n_in : 1) * sizeof(int));
+    n->out = kl_alloc(env, (size_t)(n->n_out ? n->n_out : 1) * sizeof(int));
+    n->attr = kl_alloc(env, (size_t)(np->n_attribute ? np->n_attribute : 1) * sizeof(kl_attr));
+    if (!n->in || !n->out || !n->attr)
+        return KEEL_ERR_NOMEM;
+    for (size_t i = 0; i < np->n_attribute; i++) {
+        n->n_attr = (int)i + 1;
+        keel_status st = convert_attr(x, np, idx, np->attribute[i], &n->attr[i]);
+        if (st)
+            return st;
+    }
+    for (int k = 0; k < n->n_out; k++) {
+        const char *name = np->output[k];
+        n->out[k] = -1;
+        if (!name[0])
+            continue;
+        int id = kl_graph_find(g, name);
+        if (id >= 0) {
+            char what[512];
+            snprintf(what, sizeof what, "output '%s' is already produced by %s", name,
+                     g->values[id].kind == KL_VALUE_NODE ? "another node"
+                     : g->values[id].kind == KL_VALUE_INIT ? "an initializer" : "a graph input");
+            return node_fail(x, np, idx, KEEL_ERR_INVALID, what);
+        }
+        if ((id = kl_graph_add_value(env, g, name)) < 0)
+            return KEEL_ERR_NOMEM;
+        g->values[id].kind = KL_VALUE_NODE;
+        g->values[id].producer = (int)idx;
+        n->out[k] = id;
+    }
+    return KEEL_OK;
+}
+
+/* Resolves node inputs once every producer is known.  In a subgraph an
+ * unknown name refers to the enclosing scope. */
+static keel_status resolve_inputs(load_ctx *x, kl_graph *g, const Onnx__GraphProto *gp,
+                                  bool is_main)
+{
+    for (size_t idx = 0; idx < gp->n_node; idx++) {
+        const Onnx__NodeProto *np = gp->node[idx];
+        kl_node *n = &g->nodes[idx];
+        for (int k = 0; k < n->n_in; k++) {
+            const char *name = np->input[k];
+            n->in[k] = -1;
+            if (!name[0])
+                continue;
+            int id = kl_graph_find(g, name);
+            if (id < 0) {
+                if (is_main) {
+                    char what[512];
+                    snprintf(what, sizeof what, "input '%s' is not produced by any node, initializer or graph input", name);
+                    return node_fail(x, np, idx, KEEL_ERR_INVALID, what);
+                }
+                if ((id = kl_graph_add_value(x->env, g, name)) < 0)
+                    return KEEL_ERR_NOMEM;
+                g->values[id].kind = KL_VALUE_OUTER;
+            }
+            n->in[k] = id;
+        }
+    }
+    return KEEL_OK;
+}
+
+static keel_status convert_io(load_ctx *x, kl_graph *g, const Onnx__GraphProto *gp, bool is_main)
+{
+    kl_env *env = x->env;
+    keel_status st;
+    g->inputs = kl_alloc(env, (gp->n_input ? gp->n_input : 1) * sizeof(int));
+    g->outputs = kl_alloc(env, (gp->n_output ? gp->n_output : 1) * sizeof(int));
+    if (!g->inputs || !g->outputs)
+        return KEEL_ERR_NOMEM;
+    int n_inputs = 0;
+    for (size_t i = 0; i < gp->n_input; i++) {
+        const Onnx__ValueInfoProto *vi = gp->input[i];
+        if (!vi->name || !vi->name[0])
+            return FAIL(x, KEEL_ERR_INVALID, "%s: graph input %zu has no name", x->file, i);
+        int id = kl_graph_find(g, vi->name);
+        if (id >= 0 && g->values[id].kind == KL_VALUE_INIT) {
+            /* an input with a default: keel treats the initializer as constant */
+            if ((st = decode_decl(x, vi, &g->values[id].decl)))
+                return st;
+            continue;
+        }
+        if ((st = add_unique(x, g, vi->name, "graph input", &id)))
+            return st;
+        g->values[id].kind = KL_VALUE_INPUT;
+        if ((st = decode_decl(x, vi, &g->values[id].decl)))
+            return st;
+        g->inputs[n_inputs] = id;
+        g->n_inputs = ++n_inputs;
+    }
+    (void)is_main;
+    return KEEL_OK;
+}
+
+static keel_status convert_outputs(load_ctx *x, kl_graph *g, const Onnx__GraphProto *gp,
+                                   bool is_main)
+{
+    for (size_t i = 0; i < gp->n_output; i++) {
+        const Onnx__ValueInfoProto *vi = gp->output[i];
+        int id = vi->name ? kl_graph_find(g, vi->name) : -1;
+        if (id < 0) {
+            if (is_main || !vi->name)
+                return FAIL(x, KEEL_ERR_INVALID, "%s: graph output '%s' is not produced by any node, initializer or input",
+                            x->file, vi->name ? vi->name : "");
+            if ((id = kl_graph_add_value(x->env, g, vi->name)) < 0)
+                return KEEL_ERR_NOMEM;
+            g->values[id].kind = KL_VALUE_OUTER;
+        }
+        keel_status st = decode_decl(x, vi, &g->values[id].decl);
+        if (st)
+            return st;
+        g->outputs[i] = id;
+        g->n_outputs = (int)i + 1;
+    }
+    for (size_t i = 0; i < gp->n_value_info; i++) {
+        const Onnx__ValueInfoProto *vi = gp->value_info[i];
+        int id = vi->name ? kl_graph_find(g, vi->name) : -1;
+        if (id >= 0 && !g->values[id].decl.has_type) {
+            keel_status st = decode_decl(x, vi, &g->values[id].decl);
+            if (st)
+                return st;
+        }
+    }
+    return KEEL_OK;
+}
+
+static keel_status convert_graph(load_ctx *x, const Onnx__GraphProto *gp, bool is_main,
+                                 kl_graph **out)
+{
+    kl_env *env = x->env;
+    keel_status st;
+    kl_graph *g = kl_alloc(env, sizeof *g);
+    if (!g)
+        return KEEL_ERR_NOMEM;
+    *out = g;
+    if (!(g->name = kl_strdup(env, gp->name)))
+        return KEEL_ERR_NOMEM;
+    if (gp->n_sparse_initializer)
+        return FAIL(x, KEEL_ERR_UNSUPPORTED, "%s: graph '%s' has sparse initializers, which keel does not support",
+                    x->file, g->name);
+    for (size_t i = 0; i < gp->n_initializer; i++) {
+        const Onnx__TensorProto *tp = gp->initializer[i];
+        int id;
+        if (!tp->name || !tp->name[0])
+            return FAIL(x, KEEL_ERR_INVALID, "%s: initializer %zu has no name", x->file, i);
+        if ((st = add_unique(x, g, tp->name, "initializer", &id)))
+            return st;
+        g->values[id].kind = KL_VALUE_INIT;
+        const raw_ref *ref = is_main && i < (size_t)x->n_refs ? &x->refs[i] : NULL;
+        if ((st = decode_tensor(x, tp, ref, &g->values[id].init)))
+            return st;
+    }
+    if ((st = convert_io(x, g, gp, is_main)))
+        return st;
+    g->nodes = kl_alloc(env, (gp->n_node ? gp->n_node : 1) * sizeof(kl_node));
+    if (!g->nodes)
+        return KEEL_ERR_NOMEM;
+    for (size_t i = 0; i < gp->n_node; i++) {
+        g->n_nodes = (int)i + 1;
+        if ((st = convert_node(x, g, gp->node[i], i)))
+            return st;
+    }
+    if ((st = resolve_inputs(x, g, gp, is_main)) || (st = convert_outputs(x, g, gp, is_main)))
+        return st;
+    return kl_graph_toposort(env, g, x->file);
+}
+
+/* ---- the model ------------------------------------------------------------------ */
+
+static keel_status convert_model(load_ctx *x, const Onnx__ModelProto *mp)
+{
+    keel_model *m = x->m;
+    kl_env *env = x->env;
+    if (!mp->has_ir_version || mp->ir_version < 1 || mp->ir_version > MAX_KNOWN_IR_VERSION)
+        return FAIL(x, KEEL_ERR_UNSUPPORTED, "%s: unknown IR version %lld (keel reads 1 to %d)",
+                    x->file, (long long)mp->ir_version, MAX_KNOWN_IR_VERSION);
+    m->ir_version = mp->ir_version;
+    m->model_version = mp->model_version;
+    if (!(m->producer_name = kl_strdup(env, mp->producer_name)) ||
+        !(m->producer_version = kl_strdup(env, mp->producer_version)) ||
+        !(m->domain = kl_strdup(env, mp->domain)) || !(m->doc = kl_strdup(env, mp->doc_string)))
+        return KEEL_ERR_NOMEM;
+    size_t n_ops = mp->n_opset_import;
+    m->opsets = kl_alloc(env, (n_ops + 1) * sizeof *m->opsets);
+    if (!m->opsets)
+        return KEEL_ERR_NOMEM;
+    for (size_t i = 0; i < n_ops; i++) {
+        if (!(m->opsets[i].domain = kl_strdup(env, kl_domain(mp->opset_import[i]->domain))))
+            return KEEL_ERR_NOMEM;
+        m->opsets[i].version = mp->opset_import[i]->version;
+        m->n_opsets = (int)i + 1;
+    }
+    if (n_ops == 0) { /* IR 1-2 files have no opset_import: they mean opset 1 */
+        if (!(m->opsets[0].domain = kl_strdup(env, "")))
+            return KEEL_ERR_NOMEM;
+        m->opsets[0].version = 1;
+        m->n_opsets = 1;
+    }
+    if (!mp->graph)
+        return FAIL(x, KEEL_ERR_INVALID, "%s: the model has no graph", x->file);
+    keel_status st = convert_graph(x, mp->graph, true, &m->graph);
+    if (st)
+        return st;
+    for (size_t f = 0; f < mp->n_functions; f++)
+        for (int i = 0; i < m->graph->n_nodes; i++) {
+            const kl_node *n = &m->graph->nodes[i];
+            const Onnx__FunctionProto *fp = mp->functions[f];
+            if (fp->name && strcmp(n->op_type, fp->name) == 0 &&
+                strcmp(n->domain, kl_domain(fp->domain)) == 0)
+                return FAIL(x, KEEL_ERR_UNSUPPORTED,
+                            "%s: node %d '%s' calls the model-local function '%s', which keel does not support",
+                            x->file, n->file_index, n->name, fp->name);
+        }
+    return KEEL_OK;
+}
+
+static keel_status parse_bytes(load_ctx *x, const uint8_t *bytes, size_t size)
+{
+    kl_env *env = x->env;
+    strip_state s = {.base = bytes};
+    size_t meta_len;
+    if (!strip_message(&s, bytes, bytes + size, 0, &meta_len))
+        return FAIL(x, KEEL_ERR_FORMAT, "%s: not an ONNX model: the protobuf encoding is broken (truncated or corrupt file)",
+                    x->file);
+    if (s.n_graphs > 1)
+        return FAIL(x, KEEL_ERR_FORMAT, "%s: the model holds %d graph fields; expected one", x->file, s.n_graphs);
+    int n_refs = s.n_refs;
+    uint8_t *meta = kl_alloc(env, meta_len ? meta_len : 1);
+    raw_ref *refs = kl_alloc(env, (size_t)(n_refs ? n_refs : 1) * sizeof *refs);
+    keel_status st = KEEL_OK;
+    if (!meta || !refs) {
+        st = KEEL_ERR_NOMEM;
+        goto done;
+    }
+    s = (strip_state){.base = bytes, .out = meta, .refs = refs};
+    strip_message(&s, bytes, bytes + size, 0, &meta_len);
+    ProtobufCAllocator pa = {pb_alloc, pb_free, env};
+    Onnx__ModelProto *mp = onnx__model_proto__unpack(&pa, meta_len, meta);
+    if (!mp) {
+        st = env->status == KEEL_ERR_NOMEM ? KEEL_ERR_NOMEM
+           : FAIL(x, KEEL_ERR_FORMAT, "%s: not an ONNX model: protobuf decoding failed (truncated, corrupt, or not an ONNX file)",
+                  x->file);
+        goto done;
+    }
+    x->bytes = bytes;
+    x->refs = refs;
+    x->n_refs = n_refs;
+    st = convert_model(x, mp);
+    onnx__model_proto__free_unpacked(mp, &pa);
+done:
+    kl_free(env, meta, meta_len ? meta_len : 1);
+    kl_free(env, refs, (size_t)(n_refs ? n_refs : 1) * sizeof *refs);
+    return st;
+}
+
+keel_status kl_load_buffer(keel_model *m, const void *data, size_t size)
+{
+    load_ctx x = {.m = m, .env = &m->env, .file = m->name};
+    if (size > m->env.max_model_bytes)
+        return FAIL(&x, KEEL_ERR_LIMIT, "%s: the model is %zu bytes, over the limit of %llu",
+                    x.file, size, (unsigned long long)m->env.max_model_bytes);
+    return parse_bytes(&x, data, size);
+}
+
+keel_status kl_load_file(keel_model *m, const char *path)
+{
+    load_ctx x = {.m = m, .env = &m->env, .file = m->name, .drop_pages = true};
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return FAIL(&x, KEEL_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return FAIL(&x, KEEL_ERR_IO, "%s: not a regular file", path);
+    }
+    size_t size = (size_t)sb.st_size;
+    if (size > m->env.max_model_bytes) {
+        close(fd);
+        return FAIL(&x, KEEL_ERR_LIMIT, "%s: the model is %zu bytes, over the limit of %llu",
+                    path, size, (unsigned long long)m->env.max_model_bytes);
+    }
+    if (size == 0) {
+        close(fd);
+        return FAIL(&x, KEEL_ERR_FORMAT, "%s: the file is empty", path);
+    }
+    void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (map == MAP_FAILED)
+        return FAIL(&x, KEEL_ERR_IO, "%s: cannot map: %s", path, strerror(errno));
+    madvise(map, size, MADV_SEQUENTIAL);
+    keel_status st = parse_bytes(&x, map, size);
+    munmap(map, size);
+    return st;
+}
+
+/* ---- a lone TensorProto (test data files) ------------------------------------- */
+
+keel_status kl_tensor_from_pb(kl_env *env, const void *data, size_t size, const char *file,
+                              kl_tensor **out, char **name)
+{
+    keel_model dummy;
+    memset(&dummy, 0, sizeof dummy);
+    dummy.name = (char *)file;
+    load_ctx x = {.m = &dummy, .env = env, .file = file};
+    *out = NULL;
+    if (name)
+        *name = NULL;
+    ProtobufCAllocator pa = {pb_alloc, pb_free, env};
+    Onnx__TensorProto *tp = onnx__tensor_proto__unpack(&pa, size, data);
+    if (!tp)
+        return env->status == KEEL_ERR_NOMEM ? KEEL_ERR_NOMEM
+             : FAIL(&x, KEEL_ERR_FORMAT, "%s: not a TensorProto (protobuf decoding failed)", file);
+    keel_status st = decode_tensor(&x, tp, NULL, out);
+    if (!st && name && !(*name = kl_strdup(env, tp->name))) {
+        kl_tensor_free(env, *out);
+        *out = NULL;
+        st = KEEL_ERR_NOMEM;
+    }
+    onnx__tensor_proto__free_unpacked(tp, &pa);
+    return st;
+}

@@ -1,0 +1,312 @@
+/* eltwise.c -- shared machinery of the elementwise and data-movement
+ * operators (see eltwise.h). */
+#include "eltwise.h"
+
+/* ---- broadcasting ----------------------------------------------------------- */
+
+/* The dims of A, B and the output, all padded to the output's rank. */
+typedef struct operand_shapes {
+    int rank;
+    int64_t a[KL_MAX_RANK], b[KL_MAX_RANK], out[KL_MAX_RANK];
+} operand_shapes;
+
+static void pad_leading(const kl_tensor *t, int rank, int64_t *dims)
+{
+    for (int d = 0; d < rank; d++)
+        dims[d] = d < rank - t->rank ? 1 : t->dims[d - (rank - t->rank)];
+}
+
+/* Opsets 1-6: B must equal A's shape unless broadcast=1; then B's dims
+ * sit at A's dims [axis, axis + rank(B)), each equal or 1. */
+static keel_status legacy_shapes(kl_opctx *c, const kl_tensor *a, const kl_tensor *b,
+                                 operand_shapes *s)
+{
+    char sa[128], sb[128];
+    s->rank = a->rank;
+    pad_leading(a, a->rank, s->a);
+    pad_leading(a, a->rank, s->out);
+    if (!kl_attr_int(c->node, "broadcast", 0)) {
+        if (!kl_same_shape(a, b))
+            return kl_op_fail(c, KEEL_ERR_SHAPE,
+                              "shapes %s and %s differ and attribute broadcast is not set",
+                              kl_shape_str(a, sa, sizeof sa), kl_shape_str(b, sb, sizeof sb));
+        pad_leading(b, b->rank, s->b);
+        return KEEL_OK;
+    }
+    int64_t axis = kl_attr_int(c->node, "axis", a->rank - b->rank);
+    if (b->rank > a->rank || axis < 0 || axis > a->rank - b->rank)
+        return kl_op_fail(c, KEEL_ERR_SHAPE, "cannot align B %s with A %s at axis %lld",
+                          kl_shape_str(b, sb, sizeof sb), kl_shape_str(a, sa, sizeof sa),
+                          (long long)axis);
+    for (int d = 0; d < a->rank; d++) {
+        int bd = d - (int)axis;
+        s->b[d] = bd >= 0 && bd < b->rank ? b->dims[bd] : 1;
+        if (s->b[d] != 1 && s->b[d] != s->a[d])
+            return kl_op_fail(c, KEEL_ERR_SHAPE, "B %s does not broadcast to A %s at axis %lld",
+                              kl_shape_str(b, sb, sizeof sb), kl_shape_str(a, sa, sizeof sa),
+                              (long long)axis);
+    }
+    return KEEL_OK;
+}
+
+static keel_status broadcast_shapes(kl_opctx *c, bool legacy, operand_shapes *s)
+{
+    const kl_tensor *a = c->in[0], *b = c->in[1];
+    if (legacy)
+        return legacy_shapes(c, a, b, s);
+    keel_status st = kl_broadcast_shape(c, a, b, &s->rank, s->out);
+    if (st != KEEL_OK)
+        return st;
+    pad_leading(a, s->rank, s->a);
+    pad_leading(b, s->rank, s->b);
+    return KEEL_OK;
+}
+
+static kl_binary_fn find_binary(const kl_binary_kernel *kernels, int dtype)
+{
+    for (const kl_binary_kernel *k = kernels; k->fn; k++)
+        if (k->dtype == dtype)
+            return k->fn;
+    return NULL;
+}
+
+keel_status kl_binary_infer(kl_opctx *c, const kl_binary_kernel *kernels, bool legacy)
+{
+    const kl_tensor *a = c->in[0], *b = c->in[1];
+    if (!a || !b)
+        return kl_op_fail(c, KEEL_ERR_INVALID, "needs two inputs");
+    if (a->dtype != b->dtype)
+        return kl_op_fail(c, KEEL_ERR_SHAPE, "inputs have different types %s and %s",
+                          kl_dtype_name(a->dtype), kl_dtype_name(b->dtype));
+    if (!find_binary(kernels, a->dtype))
+        return kl_op_fail(c, KEEL_ERR_UNSUPPORTED, "type %s is not supported",
+                          kl_dtype_name(a->dtype));
+    operand_shapes s;
+    keel_status st = broadcast_shapes(c, legacy, &s);
+    if (st != KEEL_OK)
+        return st;
+    kl_set_shape(c->out[0], a->dtype, s.rank, s.out);
+    return KEEL_OK;
+}
+
+/* The broadcast collapsed to the fewest dims: consecutive dims merge when
+ * each operand either spans all of them or broadcasts over all of them.
+ * Strides are in elements, 0 where an operand broadcasts. */
+typedef struct loop_nest {
+    int rank;
+    int64_t dims[KL_MAX_RANK], a_stride[KL_MAX_RANK], b_stride[KL_MAX_RANK];
+} loop_nest;
+
+static void collapse(const operand_shapes *s, loop_nest *nest)
+{
+    bool a_full[KL_MAX_RANK], b_full[KL_MAX_RANK];
+    int r = 0;
+    for (int d = 0; d < s->rank; d++) {
+        if (s->out[d] == 1)
+            continue;
+        bool af = s->a[d] != 1, bf = s->b[d] != 1;
+        if (r > 0 && a_full[r - 1] == af && b_full[r - 1] == bf) {
+            nest->dims[r - 1] *= s->out[d];
+            continue;
+        }
+        nest->dims[r] = s->out[d];
+        a_full[r] = af;
+        b_full[r] = bf;
+        r++;
+    }
+    int64_t a_span = 1, b_span = 1;
+    for (int d = r - 1; d >= 0; d--) {
+        nest->a_stride[d] = a_full[d] ? a_span : 0;
+        nest->b_stride[d] = b_full[d] ? b_span : 0;
+        if (a_full[d])
+            a_span *= nest->dims[d];
+        if (b_full[d])
+            b_span *= nest->dims[d];
+    }
+    nest->rank = r;
+}
+
+static void run_nest(const loop_nest *nest, kl_binary_fn fn, size_t esize, char *out,
+                     const char *a, const char *b)
+{
+    if (nest->rank == 0) { /* every dim is 1: one element */
+        fn(out, a, b, 1, KL_BOTH_VECTORS);
+        return;
+    }
+    int inner = nest->rank - 1;
+    int64_t n = nest->dims[inner];
+    kl_operands mode = !nest->a_stride[inner] ? KL_A_SCALAR
+                       : !nest->b_stride[inner] ? KL_B_SCALAR : KL_BOTH_VECTORS;
+    int64_t rows = kl_dims_product(nest->dims, 0, inner);
+    int64_t idx[KL_MAX_RANK] = {0}, a_off = 0, b_off = 0;
+    for (int64_t row = 0; row < rows; row++) {
+        fn(out + (size_t)(row * n) * esize, a + (size_t)a_off * esize,
+           b + (size_t)b_off * esize, n, mode);
+        /* odometer over the outer dims */
+        for (int d = inner - 1; d >= 0; d--) {
+            a_off += nest->a_stride[d];
+            b_off += nest->b_stride[d];
+            if (++idx[d] < nest->dims[d])
+                break;
+            a_off -= nest->a_stride[d] * nest->dims[d];
+            b_off -= nest->b_stride[d] * nest->dims[d];
+            idx[d] = 0;
+        }
+    }
+}
+
+keel_status kl_binary_run(kl_opctx *c, const kl_binary_kernel *kernels,
+                          kl_binary_check_fn check, bool legacy)
+{
+    kl_tensor *out = c->out[0];
+    if (kl_numel(out) == 0)
+        return KEEL_OK;
+    if (check) {
+        keel_status st = check(c);
+        if (st != KEEL_OK)
+            return st;
+    }
+    operand_shapes s;
+    keel_status st = broadcast_shapes(c, legacy, &s);
+    if (st != KEEL_OK)
+        return st;
+    loop_nest nest;
+    collapse(&s, &nest);
+    run_nest(&nest, find_binary(kernels, out->dtype), kl_dtype_size(out->dtype), out->data,
+             c->in[0]->data, c->in[1]->data);
+    return KEEL_OK;
+}
+
+/* ---- unary ------------------------------------------------------------------ */
+
+static kl_unary_fn find_unary(const kl_unary_kernel *kernels, int dtype)
+{
+    for (const kl_unary_kernel *k = kernels; k->fn; k++)
+        if (k->dtype == dtype)
+            return k->fn;
+    return NULL;
+}
+
+keel_status kl_unary_infer(kl_opctx *c, const kl_unary_kernel *kernels)
+{
+    const kl_tensor *x = c->in[0];
+    if (!x)
+        return kl_op_fail(c, KEEL_ERR_INVALID, "input 0 is missing");
+    if (!find_unary(kernels, x->dtype))
+        return kl_op_fail(c, KEEL_ERR_UNSUPPORTED, "type %s is not supported",
+                          kl_dtype_name(x->dtype));
+    kl_set_shape(c->out[0], x->dtype, x->rank, x->dims);
+    return KEEL_OK;
+}
+
+keel_status kl_unary_run(kl_opctx *c, const kl_unary_kernel *kernels, const void *args)
+{
+    const kl_tensor *x = c->in[0];
+    find_unary(kernels, x->dtype)(c->out[0]->data, x->data, kl_numel(x), args);
+    return KEEL_OK;
+}
+
+/* ---- data movement ------------------------------------------------------------ */
+
+int64_t kl_dims_product(const int64_t *dims, int from, int to)
+{
+    int64_t p = 1;
+    for (int d = from; d < to; d++)
+        p *= dims[d];
+    return p;
+}
+
+void kl_row_major_strides(int rank, const int64_t *dims, int64_t *strides)
+{
+    int64_t s = 1;
+    for (int d = rank - 1; d >= 0; d--) {
+        strides[d] = s;
+        s *= dims[d];
+    }
+}
+
+/* n elements, `stride` bytes apart in src, to contiguous dst. */
+static void copy_row(char *dst, const char *src, int64_t n, int64_t stride, size_t esize)
+{
+#define COPY_AS(T)                                                 \
+    for (int64_t i = 0; i < n; i++)                                \
+        memcpy(dst + i * (int64_t)sizeof(T), src + i * stride, sizeof(T)); \
+    break;
+    if (stride == (int64_t)esize) {
+        memcpy(dst, src, (size_t)n * esize);
+        return;
+    }
+    switch (esize) {
+    case 1: COPY_AS(uint8_t)
+    case 2: COPY_AS(uint16_t)
+    case 4: COPY_AS(uint32_t)
+    case 8: COPY_AS(uint64_t)
+    default:
+        for (int64_t i = 0; i < n; i++)
+            memcpy(dst + i * (int64_t)esize, src + i * stride, esize);
+    }
+#undef COPY_AS
+}
+
+void kl_copy_strided(void *dst, const void *src, int rank, const int64_t *dims,
+                     const int64_t *src_strides, size_t esize)
+{
+    /* Drop dims of 1 and merge a dim into its outer neighbour when the two
+     * are laid out as one, so the inner rows are as long as possible. */
+    int64_t n[KL_MAX_RANK], stride[KL_MAX_RANK];
+    int r = 0;
+    for (int d = 0; d < rank; d++) {
+        if (dims[d] == 0)
+            return;
+        if (dims[d] == 1)
+            continue;
+        if (r > 0 && stride[r - 1] == src_strides[d] * dims[d]) {
+            n[r - 1] *= dims[d];
+            stride[r - 1] = src_strides[d];
+            continue;
+        }
+        n[r] = dims[d];
+        stride[r] = src_strides[d];
+        r++;
+    }
+    if (r == 0) {
+        memcpy(dst, src, esize);
+        return;
+    }
+    int inner = r - 1;
+    int64_t rows = kl_dims_product(n, 0, inner), row_bytes = n[inner] * (int64_t)esize;
+    int64_t idx[KL_MAX_RANK] = {0}, off = 0;
+    for (int64_t row = 0; row < rows; row++) {
+        copy_row((char *)dst + row * row_bytes, (const char *)src + off, n[inner], stride[inner],
+                 esize);
+        for (int d = inner - 1; d >= 0; d--) {
+            off += stride[d];
+            if (++idx[d] < n[d])
+                break;
+            off -= stride[d] * n[d];
+            idx[d] = 0;
+        }
+    }
+}
+
+void kl_fill(void *dst, int64_t n, const void *value, size_t esize)
+{
+    if (n <= 0)
+        return;
+    char *d = dst;
+    size_t total = (size_t)n * esize, done = esize;
+    memcpy(d, value, esize);
+    /* double the filled prefix until it covers everything */
+    while (done < total) {
+        size_t chunk = done < total - done ? done : total - done;
+        memcpy(d + done, d, chunk);
+        done += chunk;
+    }
+}
+
+keel_status kl_copy_input0(kl_opctx *c)
+{
+    if (c->out[0]->data != c->in[0]->data)
+        memmove(c->out[0]->data, c->in[0]->data, kl_nbytes(c->in[0]));
+    return KEEL_OK;
+}

@@ -1,0 +1,26 @@
+/* hardsigmoid.c -- HardSigmoid: max(0, min(1, alpha * x + beta)),
+ * alpha default 0.2, beta default 0.5. */
+#include "eltwise.h"
+
+/* Written with comparisons so NaN stays NaN. */
+#define CLAMP01(T, v) ((v) < 0 ? (T)0 : (v) > 1 ? (T)1 : (v))
+#define HARD_SIGMOID(T, x, alpha, beta) CLAMP01(T, (alpha) * (x) + (beta))
+
+KL_UNARY_FLOAT_KERNELS(hardsigmoid, HARD_SIGMOID)
+
+static keel_status hardsigmoid_infer(kl_opctx *c)
+{
+    return kl_unary_infer(c, hardsigmoid_kernels);
+}
+
+static keel_status hardsigmoid_run(kl_opctx *c)
+{
+    const kl_unary_args args = {kl_attr_float(c->node, "alpha", 0.2f),
+                                kl_attr_float(c->node, "beta", 0.5f)};
+    return kl_unary_run(c, hardsigmoid_kernels, &args);
+}
+
+static const kl_op hardsigmoid = {"HardSigmoid", "", 1, 0, 1, 1, KL_OP_INPLACE,
+                                  hardsigmoid_infer, hardsigmoid_run, NULL, NULL};
+
+const kl_op *const kl_opfile_hardsigmoid[] = {&hardsigmoid, NULL};

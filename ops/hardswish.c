@@ -1,0 +1,23 @@
+/* hardswish.c -- HardSwish (opset 14): x * max(0, min(1, x / 6 + 0.5)). */
+#include "eltwise.h"
+
+#define HARD_SWISH(T, x, alpha, beta)                                              \
+    ((x) * ((x) / 6 + (T)0.5 < 0 ? (T)0 : (x) / 6 + (T)0.5 > 1 ? (T)1 : (x) / 6 + (T)0.5))
+
+KL_UNARY_FLOAT_KERNELS(hardswish, HARD_SWISH)
+
+static keel_status hardswish_infer(kl_opctx *c)
+{
+    return kl_unary_infer(c, hardswish_kernels);
+}
+
+static keel_status hardswish_run(kl_opctx *c)
+{
+    const kl_unary_args none = {0, 0};
+    return kl_unary_run(c, hardswish_kernels, &none);
+}
+
+static const kl_op hardswish = {"HardSwish", "", 14, 0, 1, 1, KL_OP_INPLACE,
+                                hardswish_infer, hardswish_run, NULL, NULL};
+
+const kl_op *const kl_opfile_hardswish[] = {&hardswish, NULL};

@@ -1,0 +1,4 @@
+/* lrn: not written yet (placeholder so the tree builds). */
+#include "op.h"
+
+const kl_op *const kl_opfile_lrn[] = { NULL };

@@ -1,0 +1,107 @@
+/* op.h -- the contract between the runtime and each operator.
+ *
+ * Every operator implementation is one static descriptor (kl_op) in its own
+ * file under ops/, listed once in ops/registry.c.  The runtime calls:
+ *
+ *   infer(c)    at session creation: read c->in[i] (dtype, rank, dims; and
+ *               data when the input is a constant, else data == NULL) and
+ *               the node's attributes; set c->out[i]->dtype/rank/dims.
+ *               Report problems with kl_op_fail().  Must not touch
+ *               c->out[i]->data.
+ *   scratch(c)  optional, after infer: bytes of temporary memory run() needs.
+ *   run(c)      compute c->out[i]->data from c->in[i]->data.  Shapes are as
+ *               infer() set them.  c->scratch points to scratch(c) bytes.
+ *               Must not allocate.  Report bad data (e.g. an index out of
+ *               range) with kl_op_fail(c, KEEL_ERR_RUNTIME, ...).
+ *   macs(c)     optional: multiply-accumulates of one run, for `keel info`.
+ *
+ * When every input of a node is constant, the runtime runs the node once at
+ * session creation and treats its outputs as constants (constant folding).
+ */
+#ifndef KL_OP_H
+#define KL_OP_H
+
+#include "../runtime/kl.h"
+
+/* Flags of an operator implementation. */
+enum {
+    /* Output 0 is input 0's bytes reinterpreted (Reshape, Flatten, Squeeze,
+     * Unsqueeze, Identity, Dropout): the planner makes it a view and run()
+     * is not called for it. */
+    KL_OP_VIEW = 1u << 0,
+    /* Output 0 may share the buffer of any input with the same dtype and
+     * dims (elementwise ops): run() must be correct when out[0]->data ==
+     * in[k]->data. */
+    KL_OP_INPLACE = 1u << 1,
+    /* The outputs depend only on input shapes, not data (Shape, Size):
+     * folded whenever the input shapes are known. */
+    KL_OP_SHAPE_ONLY = 1u << 2,
+    /* Never fold (random ops). */
+    KL_OP_NO_FOLD = 1u << 3
+};
+
+typedef struct kl_opctx {
+    const kl_node *node;
+    int opset;            /* the model's opset version for the op's domain */
+    int n_in, n_out;
+    kl_tensor **in;       /* in[i] is NULL for an omitted optional input */
+    kl_tensor **out;      /* out[i] is NULL for an omitted optional output */
+    void *scratch;
+    size_t scratch_size;
+    void *state;          /* reserved for prepared kernels */
+    kl_env *env;          /* allocator and error text */
+} kl_opctx;
+
+typedef keel_status (*kl_infer_fn)(kl_opctx *c);
+typedef keel_status (*kl_run_fn)(kl_opctx *c);
+typedef size_t (*kl_scratch_fn)(kl_opctx *c);
+typedef int64_t (*kl_macs_fn)(kl_opctx *c);
+
+typedef struct kl_op {
+    const char *type;     /* "Conv" */
+    const char *domain;   /* "" for ai.onnx */
+    int since;            /* first opset version this implementation covers */
+    int until;            /* last one, inclusive; 0 = open-ended */
+    int min_inputs, max_inputs;   /* node input count bounds (max -1 = any) */
+    unsigned flags;
+    kl_infer_fn infer;
+    kl_run_fn run;
+    kl_scratch_fn scratch;        /* may be NULL */
+    kl_macs_fn macs;              /* may be NULL */
+} kl_op;
+
+/* ---- helpers for op implementations (ops/common.c) ---------------------- */
+
+/* Sets the error "node 'NAME' (OP): <message>" and returns status. */
+keel_status kl_op_fail(kl_opctx *c, keel_status status, const char *fmt, ...) KL_PRINTF(3, 4);
+
+/* Attributes, with defaults when absent. */
+int64_t kl_attr_int(const kl_node *n, const char *name, int64_t dflt);
+float kl_attr_float(const kl_node *n, const char *name, float dflt);
+const char *kl_attr_str(const kl_node *n, const char *name, const char *dflt);
+/* Number of ints (and *vals) of an INTS attribute; -1 when absent. */
+int kl_attr_ints(const kl_node *n, const char *name, const int64_t **vals);
+int kl_attr_floats(const kl_node *n, const char *name, const float **vals);
+bool kl_attr_has(const kl_node *n, const char *name);
+
+/* Input i as a list of int64 (from an int64 or int32 constant tensor):
+ * fails with a clear message if the input is not constant.  Writes up to
+ * `cap` values; returns the count through *n. */
+keel_status kl_input_ints(kl_opctx *c, int i, int64_t *vals, int cap, int *n);
+
+/* Normalizes an axis in [-rank, rank) to [0, rank); fails if outside. */
+keel_status kl_norm_axis(kl_opctx *c, int64_t axis, int rank, int *out);
+
+/* Sets out's dtype and shape. */
+void kl_set_shape(kl_tensor *out, int dtype, int rank, const int64_t *dims);
+
+/* numpy-style broadcast of a and b into out's shape; fails if they do not
+ * broadcast. */
+keel_status kl_broadcast_shape(kl_opctx *c, const kl_tensor *a, const kl_tensor *b,
+                               int *rank, int64_t *dims);
+
+/* Requires input i to be present and of one of the listed dtypes
+ * (terminated by 0). */
+keel_status kl_require_dtype(kl_opctx *c, int i, const int *dtypes);
+
+#endif /* KL_OP_H */

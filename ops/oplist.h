@@ -1,0 +1,12 @@
+/* oplist.h -- every operator file under ops/, once.  Each file FOO.c
+ * defines `const kl_op *const kl_opfile_FOO[]`, a NULL-terminated list of
+ * its descriptors (one per opset range).  To add an operator: write
+ * ops/FOO.c, add X(FOO) here and ops/FOO.c to Makefile.am. */
+X(add) X(sub) X(mul) X(div)
+X(relu) X(leakyrelu) X(clip) X(sigmoid) X(hardsigmoid) X(hardswish)
+X(concat) X(split) X(slice) X(reshape) X(flatten) X(transpose)
+X(squeeze) X(unsqueeze) X(shape) X(gather) X(pad) X(cast)
+X(constant) X(constantofshape) X(identity) X(dropout)
+X(conv) X(gemm) X(matmul) X(maxpool) X(averagepool)
+X(globalaveragepool) X(globalmaxpool) X(batchnormalization) X(lrn)
+X(softmax) X(reducemean)

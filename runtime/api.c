@@ -1,0 +1,201 @@
+/* api.c -- the public entry points that are not about sessions. */
+#include <stdio.h>
+#include <string.h>
+
+#include "kl.h"
+
+const char *keel_version(void)
+{
+    return KEEL_VERSION_STRING;
+}
+
+const char *keel_status_string(keel_status status)
+{
+    switch (status) {
+    case KEEL_OK: return "ok";
+    case KEEL_ERR_IO: return "i/o error";
+    case KEEL_ERR_FORMAT: return "not a valid ONNX file";
+    case KEEL_ERR_INVALID: return "invalid model";
+    case KEEL_ERR_UNSUPPORTED: return "unsupported by keel";
+    case KEEL_ERR_NOMEM: return "out of memory";
+    case KEEL_ERR_SHAPE: return "shape or type error";
+    case KEEL_ERR_ARGUMENT: return "bad argument";
+    case KEEL_ERR_RUNTIME: return "error while running";
+    case KEEL_ERR_LIMIT: return "size limit exceeded";
+    }
+    return "unknown status";
+}
+
+const char *keel_dtype_name(int dtype) { return kl_dtype_name(dtype); }
+size_t keel_dtype_size(int dtype) { return kl_dtype_size(dtype); }
+
+void keel_options_init(keel_options *opt)
+{
+    memset(opt, 0, sizeof *opt);
+    opt->threads = 1;
+    opt->optimize = 1;
+}
+
+int64_t keel_tensor_numel(const keel_tensor *t) { return kl_numel(t); }
+size_t keel_tensor_bytes(const keel_tensor *t) { return kl_nbytes(t); }
+
+/* ---- models ------------------------------------------------------------- */
+
+static void set_err(char *err, size_t err_size, const kl_env *env)
+{
+    if (err && err_size)
+        snprintf(err, err_size, "%s", env->msg[0] ? env->msg : keel_status_string(env->status));
+}
+
+static keel_model *new_model(const keel_options *opt, const char *name, kl_env *fallback)
+{
+    kl_env_init(fallback, opt);
+    keel_model *m = kl_alloc(fallback, sizeof *m);
+    if (!m)
+        return NULL;
+    m->env = *fallback;
+    if (!(m->name = kl_strdup(&m->env, name))) {
+        *fallback = m->env;
+        kl_free(fallback, m, sizeof *m);
+        return NULL;
+    }
+    return m;
+}
+
+/* The folder of `path` ("." when it has none). */
+static char *dir_of(kl_env *env, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return kl_strdup(env, ".");
+    size_t n = slash == path ? 1 : (size_t)(slash - path);
+    char *d = kl_alloc(env, n + 1);
+    if (d)
+        memcpy(d, path, n);
+    return d;
+}
+
+static keel_status finish_load(keel_model **out, keel_model *m, keel_status st, char *err,
+                               size_t err_size)
+{
+    if (st) {
+        if (st == KEEL_ERR_NOMEM && !m->env.msg[0])
+            kl_error(&m->env, st, "%s: out of memory while loading", m->name);
+        set_err(err, err_size, &m->env);
+        keel_model_free(m);
+        return st;
+    }
+    *out = m;
+    return KEEL_OK;
+}
+
+keel_status keel_model_load(keel_model **out, const char *path, const keel_options *opt,
+                            char *err, size_t err_size)
+{
+    kl_env env;
+    if (out)
+        *out = NULL;
+    if (!out || !path) {
+        if (err && err_size)
+            snprintf(err, err_size, "keel_model_load: NULL argument");
+        return KEEL_ERR_ARGUMENT;
+    }
+    keel_model *m = new_model(opt, path, &env);
+    if (!m) {
+        set_err(err, err_size, &env);
+        return KEEL_ERR_NOMEM;
+    }
+    keel_status st = (m->dir = dir_of(&m->env, path)) ? kl_load_file(m, path) : KEEL_ERR_NOMEM;
+    return finish_load(out, m, st, err, err_size);
+}
+
+keel_status keel_model_load_buffer(keel_model **out, const void *data, size_t size,
+                                   const char *base_dir, const char *name,
+                                   const keel_options *opt, char *err, size_t err_size)
+{
+    kl_env env;
+    if (out)
+        *out = NULL;
+    if (!out || (!data && size)) {
+        if (err && err_size)
+            snprintf(err, err_size, "keel_model_load_buffer: NULL argument");
+        return KEEL_ERR_ARGUMENT;
+    }
+    keel_model *m = new_model(opt, name ? name : "<memory>", &env);
+    if (!m) {
+        set_err(err, err_size, &env);
+        return KEEL_ERR_NOMEM;
+    }
+    keel_status st = KEEL_OK;
+    if (base_dir && !(m->dir = kl_strdup(&m->env, base_dir)))
+        st = KEEL_ERR_NOMEM;
+    if (!st)
+        st = size ? kl_load_buffer(m, data, size)
+                  : kl_error(&m->env, KEEL_ERR_FORMAT, "%s: the buffer is empty", m->name);
+    return finish_load(out, m, st, err, err_size);
+}
+
+void keel_model_free(keel_model *m)
+{
+    if (!m)
+        return;
+    kl_env env = m->env;
+    kl_graph_free(&env, m->graph);
+    for (int i = 0; i < m->n_opsets; i++)
+        kl_strfree(&env, m->opsets[i].domain);
+    kl_free(&env, m->opsets, (size_t)(m->n_opsets + 1) * sizeof *m->opsets);
+    kl_strfree(&env, m->name);
+    kl_strfree(&env, m->dir);
+    kl_strfree(&env, m->producer_name);
+    kl_strfree(&env, m->producer_version);
+    kl_strfree(&env, m->domain);
+    kl_strfree(&env, m->doc);
+    kl_free(&env, m, sizeof *m);
+}
+
+/* ---- declared inputs and outputs ----------------------------------------- */
+
+int keel_model_input_count(const keel_model *m) { return m ? m->graph->n_inputs : 0; }
+int keel_model_output_count(const keel_model *m) { return m ? m->graph->n_outputs : 0; }
+
+const char *keel_model_input_name(const keel_model *m, int i)
+{
+    return m && i >= 0 && i < m->graph->n_inputs ? m->graph->values[m->graph->inputs[i]].name : NULL;
+}
+
+const char *keel_model_output_name(const keel_model *m, int i)
+{
+    return m && i >= 0 && i < m->graph->n_outputs ? m->graph->values[m->graph->outputs[i]].name : NULL;
+}
+
+static keel_status decl_info(const kl_value *v, keel_tensor *info, const char **symbolic)
+{
+    memset(info, 0, sizeof *info);
+    info->dtype = v->decl.dtype;
+    if (v->kind == KL_VALUE_INIT && !v->decl.has_type) {
+        *info = *v->init;
+        info->data = NULL;
+        return KEEL_OK;
+    }
+    info->rank = v->decl.rank;
+    for (int d = 0; d < v->decl.rank; d++) {
+        info->dims[d] = v->decl.dims[d];
+        if (symbolic)
+            symbolic[d] = v->decl.params[d];
+    }
+    return KEEL_OK;
+}
+
+keel_status keel_model_input_info(const keel_model *m, int i, keel_tensor *info, const char **symbolic)
+{
+    if (!m || !info || i < 0 || i >= m->graph->n_inputs)
+        return KEEL_ERR_ARGUMENT;
+    return decl_info(&m->graph->values[m->graph->inputs[i]], info, symbolic);
+}
+
+keel_status keel_model_output_info(const keel_model *m, int i, keel_tensor *info, const char **symbolic)
+{
+    if (!m || !info || i < 0 || i >= m->graph->n_outputs)
+        return KEEL_ERR_ARGUMENT;
+    return decl_info(&m->graph->values[m->graph->outputs[i]], info, symbolic);
+}

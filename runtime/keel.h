@@ -1,0 +1,216 @@
+/*
+ * keel.h -- the public interface of keel, an ONNX model loader and executor.
+ *
+ * The whole library is used through this one header.  Every symbol starts
+ * with `keel_`; every handle is opaque.
+ *
+ * Life cycle
+ *   keel_model_load()      parse an .onnx file into a model (weights decoded once)
+ *   keel_session_create()  infer shapes, plan memory, prepare kernels
+ *   keel_session_run()     run; allocates nothing on the way
+ *   keel_session_free(), keel_model_free()
+ *
+ * Errors
+ *   Every function that can fail returns a keel_status.  KEEL_OK is 0.  The
+ *   text of the last error is kept by the handle that was passed in (or, for
+ *   constructors, by the error buffer passed in) and is read with
+ *   keel_model_errmsg()/keel_session_errmsg().  The library never prints,
+ *   never exits and never aborts on bad input.
+ *
+ * Threads
+ *   The library has no global mutable state.  Distinct handles may be used
+ *   from distinct threads freely.  A keel_model is read-only once loaded:
+ *   several sessions may be created from one model and run at the same time
+ *   in different threads.  One keel_session runs from one thread at a time.
+ */
+#ifndef KEEL_H
+#define KEEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define KEEL_API __attribute__((visibility("default")))
+#else
+#define KEEL_API
+#endif
+
+#define KEEL_VERSION_MAJOR 0
+#define KEEL_VERSION_MINOR 1
+#define KEEL_VERSION_PATCH 0
+#define KEEL_VERSION_STRING "0.1.0"
+
+/* The version of the library actually linked, as "MAJOR.MINOR.PATCH". */
+KEEL_API const char *keel_version(void);
+
+/* ---- status codes ----------------------------------------------------- */
+typedef enum keel_status {
+    KEEL_OK = 0,
+    KEEL_ERR_IO = 1,          /* a file could not be opened or read */
+    KEEL_ERR_FORMAT = 2,      /* not a valid ONNX protobuf */
+    KEEL_ERR_INVALID = 3,     /* a well-formed file describing an invalid model */
+    KEEL_ERR_UNSUPPORTED = 4, /* valid, but uses something keel does not implement */
+    KEEL_ERR_NOMEM = 5,       /* the allocator returned NULL */
+    KEEL_ERR_SHAPE = 6,       /* shapes or types do not fit an operator */
+    KEEL_ERR_ARGUMENT = 7,    /* a caller passed a bad argument */
+    KEEL_ERR_RUNTIME = 8,     /* a kernel found bad data while running */
+    KEEL_ERR_LIMIT = 9        /* a size limit was exceeded */
+} keel_status;
+
+/* A short constant description of a status code, e.g. "out of memory". */
+KEEL_API const char *keel_status_string(keel_status status);
+
+/* ---- element types (ONNX TensorProto.DataType numbering) -------------- */
+typedef enum keel_dtype {
+    KEEL_UNDEFINED = 0,
+    KEEL_FLOAT = 1,
+    KEEL_UINT8 = 2,
+    KEEL_INT8 = 3,
+    KEEL_UINT16 = 4,
+    KEEL_INT16 = 5,
+    KEEL_INT32 = 6,
+    KEEL_INT64 = 7,
+    KEEL_STRING = 8,
+    KEEL_BOOL = 9,
+    KEEL_FLOAT16 = 10,
+    KEEL_DOUBLE = 11,
+    KEEL_UINT32 = 12,
+    KEEL_UINT64 = 13
+} keel_dtype;
+
+/* Name of an element type ("float", "int64", ...), "?" if unknown. */
+KEEL_API const char *keel_dtype_name(int dtype);
+/* Bytes per element, 0 for types without a fixed size. */
+KEEL_API size_t keel_dtype_size(int dtype);
+
+#define KEEL_MAX_RANK 8
+
+/* ---- allocation ------------------------------------------------------- */
+/* Every byte keel allocates goes through these three functions.  `alloc`
+ * returns memory aligned to at least 64 bytes or NULL; `free` accepts
+ * NULL.  `size` is passed to free so that counting allocators need no
+ * header of their own. */
+typedef struct keel_allocator {
+    void *(*alloc)(void *user, size_t size);
+    void (*free)(void *user, void *ptr, size_t size);
+    void *user;
+} keel_allocator;
+
+/* ---- options ---------------------------------------------------------- */
+typedef struct keel_options {
+    const keel_allocator *allocator; /* NULL: the C library's */
+    int threads;                      /* 0: one thread */
+    int optimize;                     /* 0 off, 1 on (default 1 via keel_options_init) */
+    uint64_t max_model_bytes;         /* 0: default limit (4 GiB) */
+    uint64_t max_tensor_bytes;        /* 0: default limit (4 GiB) */
+    uint64_t max_arena_bytes;         /* 0: default limit (16 GiB) */
+} keel_options;
+
+/* Fill `opt` with the defaults.  Always call it before setting fields. */
+KEEL_API void keel_options_init(keel_options *opt);
+
+/* ---- models ----------------------------------------------------------- */
+typedef struct keel_model keel_model;
+typedef struct keel_session keel_session;
+
+/* Load a model from a file.  On success *out owns the model; free it with
+ * keel_model_free().  On failure *out is NULL, and if `err` is not NULL a
+ * message naming the file and what is wrong is written to it (at most
+ * err_size bytes, always terminated).  `opt` may be NULL. */
+KEEL_API keel_status keel_model_load(keel_model **out, const char *path,
+                                     const keel_options *opt,
+                                     char *err, size_t err_size);
+
+/* Load a model from a caller's buffer.  The bytes are decoded; keel keeps
+ * no pointer into `data` after returning.  `base_dir` is the folder that
+ * external-data locations are relative to; NULL refuses external data.
+ * `name` is used in messages (NULL: "<memory>"). */
+KEEL_API keel_status keel_model_load_buffer(keel_model **out, const void *data,
+                                            size_t size, const char *base_dir,
+                                            const char *name,
+                                            const keel_options *opt,
+                                            char *err, size_t err_size);
+
+KEEL_API void keel_model_free(keel_model *model);
+
+/* ---- tensors ---------------------------------------------------------- */
+/* A dense tensor: element type, shape and a pointer to row-major data.
+ * keel_tensor is a plain struct, owned by whoever declared it; `data` is
+ * owned as each function documents. */
+typedef struct keel_tensor {
+    int dtype;                    /* keel_dtype */
+    int rank;
+    int64_t dims[KEEL_MAX_RANK];
+    void *data;
+} keel_tensor;
+
+/* Number of elements (1 for rank 0) and of bytes. */
+KEEL_API int64_t keel_tensor_numel(const keel_tensor *t);
+KEEL_API size_t keel_tensor_bytes(const keel_tensor *t);
+
+/* ---- sessions --------------------------------------------------------- */
+/* A value for a symbolic dimension name, e.g. {"N", 4}. */
+typedef struct keel_dim_binding {
+    const char *name;
+    int64_t value;
+} keel_dim_binding;
+
+/* The model's runtime inputs and outputs as declared in the file: name,
+ * element type, and dims (-1 where symbolic or unknown).  `symbolic`, if
+ * not NULL, receives the dims' symbolic names (NULL where none); the
+ * strings live as long as the model. */
+KEEL_API int keel_model_input_count(const keel_model *m);
+KEEL_API int keel_model_output_count(const keel_model *m);
+KEEL_API const char *keel_model_input_name(const keel_model *m, int i);
+KEEL_API const char *keel_model_output_name(const keel_model *m, int i);
+KEEL_API keel_status keel_model_input_info(const keel_model *m, int i, keel_tensor *info,
+                                           const char **symbolic);
+KEEL_API keel_status keel_model_output_info(const keel_model *m, int i, keel_tensor *info,
+                                            const char **symbolic);
+
+/* Creates a session: binds symbolic dimensions, infers every shape, folds
+ * constants, plans one arena and prepares kernels.
+ *   dims, n_dims      values for symbolic dimension names (may be NULL, 0);
+ *   input_shapes      NULL, or keel_model_input_count() entries giving the
+ *                     exact shape of each input (an entry whose dtype is 0
+ *                     is not given); data is ignored.
+ * A symbolic dimension bound by neither is planned as 1.  The model must
+ * outlive the session.  On failure *out is NULL and the message, naming
+ * the node, op or tensor at fault, is written to `err` (may be NULL). */
+KEEL_API keel_status keel_session_create(keel_session **out, const keel_model *model,
+                                         const keel_options *opt,
+                                         const keel_dim_binding *dims, int n_dims,
+                                         const keel_tensor *input_shapes,
+                                         char *err, size_t err_size);
+
+KEEL_API void keel_session_free(keel_session *s);
+
+/* The message of the last failed call on this session ("" if none). */
+KEEL_API const char *keel_session_errmsg(const keel_session *s);
+
+/* Inputs and outputs of the session, with the shapes the session was
+ * planned for.  The returned tensors' `data` is NULL.  Names stay valid
+ * for the session's life. */
+KEEL_API int keel_session_input_count(const keel_session *s);
+KEEL_API int keel_session_output_count(const keel_session *s);
+KEEL_API const char *keel_session_input_name(const keel_session *s, int i);
+KEEL_API const char *keel_session_output_name(const keel_session *s, int i);
+KEEL_API keel_status keel_session_input_info(const keel_session *s, int i, keel_tensor *info);
+KEEL_API keel_status keel_session_output_info(const keel_session *s, int i, keel_tensor *info);
+
+/* Runs the model once.  inputs[i] is the i-th graph input: its dtype and
+ * shape must equal the planned ones; keel reads it and does not keep it.
+ * outputs[i] receives the i-th output: its `data` must point to a caller
+ * buffer of keel_tensor_bytes(planned info) bytes; keel fills dtype, rank,
+ * dims and the data. */
+KEEL_API keel_status keel_session_run(keel_session *s, const keel_tensor *inputs,
+                                      keel_tensor *outputs);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* KEEL_H */

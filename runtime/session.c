@@ -1,0 +1,682 @@
+/* session.c -- from a loaded model to something that runs:
+ *   1. resolve every node to an operator implementation (all missing ops
+ *      are reported at once);
+ *   2. infer dtypes and shapes in topological order, running nodes whose
+ *      inputs are all known at creation (constant folding);
+ *   3. plan: lifetimes over the remaining schedule, views and in-place
+ *      reuse, then one arena with offsets placed greedily by size;
+ *   4. run: walk the schedule; nothing is allocated. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "session.h"
+#include "../ops/registry.h"
+
+#define ARENA_ALIGN 64
+
+static size_t align_up(size_t n)
+{
+    return (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+}
+
+/* ---- 1. operator resolution --------------------------------------------- */
+
+static keel_status resolve_ops(keel_session *s)
+{
+    const kl_graph *g = s->g;
+    char msg[KL_ERRMSG];
+    size_t used = 0;
+    int missing = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const kl_node *n = &g->nodes[i];
+        int opset = (int)kl_model_opset(s->model, n->domain);
+        s->ops[i] = kl_registry_find(n->domain, n->op_type, opset);
+        if (s->ops[i])
+            continue;
+        /* one line per distinct (domain, op): list its nodes after it */
+        bool seen = false;
+        for (int j = 0; j < i && !seen; j++)
+            seen = !s->ops[j] && strcmp(g->nodes[j].op_type, n->op_type) == 0 &&
+                   strcmp(g->nodes[j].domain, n->domain) == 0;
+        if (seen)
+            continue;
+        missing++;
+        const char *why = kl_registry_knows(n->domain, n->op_type) ? "not at this opset" : "unknown op";
+        used += (size_t)snprintf(msg + used, used < sizeof msg ? sizeof msg - used : 0,
+                                 "%s%s%s%s (opset %d, %s): nodes", missing > 1 ? "; " : "",
+                                 n->domain[0] ? n->domain : "", n->domain[0] ? "." : "",
+                                 n->op_type, opset, why);
+        int listed = 0;
+        for (int j = i; j < g->n_nodes; j++) {
+            const kl_node *o = &g->nodes[j];
+            if (strcmp(o->op_type, n->op_type) || strcmp(o->domain, n->domain))
+                continue;
+            if (listed++ < 4)
+                used += (size_t)snprintf(msg + used, used < sizeof msg ? sizeof msg - used : 0,
+                                         " %d '%s'", o->file_index, o->name);
+        }
+        if (listed > 4)
+            used += (size_t)snprintf(msg + used, used < sizeof msg ? sizeof msg - used : 0,
+                                     " and %d more", listed - 4);
+    }
+    if (missing)
+        return kl_error(&s->env, KEEL_ERR_UNSUPPORTED, "%s: %d operator%s not supported by keel: %s",
+                        s->model->name, missing, missing > 1 ? "s are" : " is", msg);
+    return KEEL_OK;
+}
+
+/* ---- 2. shapes and folding ------------------------------------------------ */
+
+static int64_t bound_dim(const keel_dim_binding *dims, int n_dims, const char *param, bool *found)
+{
+    *found = false;
+    for (int i = 0; param && i < n_dims; i++)
+        if (dims[i].name && strcmp(dims[i].name, param) == 0) {
+            *found = true;
+            return dims[i].value;
+        }
+    return 1;
+}
+
+static keel_status bind_inputs(keel_session *s, const keel_dim_binding *dims, int n_dims,
+                               const keel_tensor *shapes)
+{
+    const kl_graph *g = s->g;
+    for (int k = 0; k < g->n_inputs; k++) {
+        const kl_value *v = &g->values[g->inputs[k]];
+        kl_slot *slot = &s->slots[g->inputs[k]];
+        const kl_decl *d = &v->decl;
+        const keel_tensor *given = shapes && shapes[k].dtype ? &shapes[k] : NULL;
+        if (!d->has_type || !kl_dtype_supported(d->dtype))
+            return kl_error(&s->env, KEEL_ERR_UNSUPPORTED,
+                            "%s: graph input '%s' is not a tensor of a type keel supports (%s)",
+                            s->model->name, v->name, kl_dtype_name(d->dtype));
+        slot->t.dtype = d->dtype;
+        if (given) {
+            if (given->dtype != d->dtype || (d->rank >= 0 && given->rank != d->rank) ||
+                given->rank < 0 || given->rank > KL_MAX_RANK)
+                return kl_error(&s->env, KEEL_ERR_SHAPE,
+                                "%s: input '%s' was given as %s of rank %d; the model declares %s of rank %d",
+                                s->model->name, v->name, kl_dtype_name(given->dtype), given->rank,
+                                kl_dtype_name(d->dtype), d->rank);
+            slot->t.rank = given->rank;
+            for (int i = 0; i < given->rank; i++) {
+                if (given->dims[i] < 0 || (d->rank >= 0 && d->dims[i] >= 0 && d->dims[i] != given->dims[i]))
+                    return kl_error(&s->env, KEEL_ERR_SHAPE,
+                                    "%s: input '%s' dim %d was given as %lld; the model declares %lld",
+                                    s->model->name, v->name, i, (long long)given->dims[i],
+                                    (long long)d->dims[i]);
+                slot->t.dims[i] = given->dims[i];
+            }
+        } else {
+            if (d->rank < 0)
+                return kl_error(&s->env, KEEL_ERR_SHAPE,
+                                "%s: input '%s' has no declared shape; give its shape", s->model->name, v->name);
+            slot->t.rank = d->rank;
+            for (int i = 0; i < d->rank; i++) {
+                bool found = true;
+                slot->t.dims[i] = d->dims[i] >= 0 ? d->dims[i] : bound_dim(dims, n_dims, d->params[i], &found);
+                if (!found)
+                    slot->defaulted = true;
+                if (slot->t.dims[i] < 0)
+                    return kl_error(&s->env, KEEL_ERR_SHAPE, "%s: input '%s' dim %d bound to %lld",
+                                    s->model->name, v->name, i, (long long)slot->t.dims[i]);
+            }
+        }
+        int64_t numel;
+        if (!kl_checked_numel(slot->t.rank, slot->t.dims, &numel) ||
+            (uint64_t)numel > s->env.max_tensor_bytes / kl_dtype_size(slot->t.dtype))
+            return kl_error(&s->env, KEEL_ERR_LIMIT, "%s: input '%s' is larger than the tensor size limit",
+                            s->model->name, v->name);
+        slot->known = true;
+    }
+    return KEEL_OK;
+}
+
+static keel_status fill_ctx(keel_session *s, int node_index, kl_opctx *c)
+{
+    const kl_node *n = &s->g->nodes[node_index];
+    memset(c, 0, sizeof *c);
+    c->node = n;
+    c->opset = (int)kl_model_opset(s->model, n->domain);
+    c->env = &s->env;
+    c->n_in = n->n_in;
+    c->n_out = n->n_out;
+    c->in = kl_alloc(&s->env, (size_t)(n->n_in ? n->n_in : 1) * sizeof *c->in);
+    c->out = kl_alloc(&s->env, (size_t)(n->n_out ? n->n_out : 1) * sizeof *c->out);
+    if (!c->in || !c->out)
+        return KEEL_ERR_NOMEM;
+    for (int k = 0; k < n->n_in; k++)
+        c->in[k] = n->in[k] >= 0 ? &s->slots[n->in[k]].t : NULL;
+    for (int k = 0; k < n->n_out; k++)
+        c->out[k] = n->out[k] >= 0 ? &s->slots[n->out[k]].t : NULL;
+    return KEEL_OK;
+}
+
+static void free_ctx(keel_session *s, kl_opctx *c)
+{
+    kl_free(&s->env, c->in, (size_t)(c->n_in ? c->n_in : 1) * sizeof *c->in);
+    kl_free(&s->env, c->out, (size_t)(c->n_out ? c->n_out : 1) * sizeof *c->out);
+    c->in = c->out = NULL;
+}
+
+static bool foldable(const keel_session *s, const kl_node *n, const kl_op *op)
+{
+    if (op->flags & KL_OP_NO_FOLD)
+        return false;
+    for (int k = 0; k < n->n_in; k++) {
+        if (n->in[k] < 0)
+            continue;
+        const kl_slot *in = &s->slots[n->in[k]];
+        if (!in->is_const && !((op->flags & KL_OP_SHAPE_ONLY) && k == 0))
+            return false;
+    }
+    return true;
+}
+
+/* Runs a node at creation time; its outputs become session-owned constants. */
+static keel_status fold_node(keel_session *s, int i, kl_opctx *c, const kl_op *op)
+{
+    const kl_node *n = &s->g->nodes[i];
+    for (int k = 0; k < n->n_out; k++) {
+        if (n->out[k] < 0)
+            continue;
+        kl_slot *o = &s->slots[n->out[k]];
+        keel_status st = kl_tensor_alloc_data(&s->env, &o->t);
+        if (st)
+            return st;
+        o->is_const = o->owns_data = true;
+    }
+    size_t scratch = op->scratch ? op->scratch(c) : 0;
+    if (scratch && !(c->scratch = kl_alloc(&s->env, scratch)))
+        return KEEL_ERR_NOMEM;
+    c->scratch_size = scratch;
+    keel_status st = op->run(c);
+    kl_free(&s->env, c->scratch, scratch);
+    c->scratch = NULL;
+    s->folded[i] = true;
+    s->n_folded++;
+    return st;
+}
+
+static keel_status check_outputs(keel_session *s, kl_opctx *c)
+{
+    for (int k = 0; k < c->n_out; k++) {
+        kl_tensor *t = c->out[k];
+        if (!t)
+            continue;
+        int64_t numel;
+        if (!kl_dtype_supported(t->dtype) || t->rank < 0 || t->rank > KL_MAX_RANK)
+            return kl_op_fail(c, KEEL_ERR_SHAPE, "output %d has no valid type after inference", k);
+        if (!kl_checked_numel(t->rank, t->dims, &numel))
+            return kl_op_fail(c, KEEL_ERR_SHAPE, "output %d has negative or overflowing dims", k);
+        if ((uint64_t)numel > s->env.max_tensor_bytes / kl_dtype_size(t->dtype))
+            return kl_op_fail(c, KEEL_ERR_LIMIT, "output %d of %lld elements exceeds the tensor size limit",
+                              k, (long long)numel);
+    }
+    return KEEL_OK;
+}
+
+static keel_status infer_all(keel_session *s)
+{
+    const kl_graph *g = s->g;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const kl_node *n = &g->nodes[i];
+        const kl_op *op = s->ops[i];
+        if (n->n_in < op->min_inputs || (op->max_inputs >= 0 && n->n_in > op->max_inputs))
+            return kl_error(&s->env, KEEL_ERR_INVALID,
+                            "%s: node %d '%s' (%s): has %d inputs; the op takes %d to %d",
+                            s->model->name, n->file_index, n->name, n->op_type, n->n_in,
+                            op->min_inputs, op->max_inputs);
+        for (int k = 0; k < n->n_in; k++)
+            if (n->in[k] >= 0 && !s->slots[n->in[k]].known)
+                return kl_error(&s->env, KEEL_ERR_UNSUPPORTED,
+                                "%s: node %d '%s' (%s): input '%s' has no known type",
+                                s->model->name, n->file_index, n->name, n->op_type,
+                                g->values[n->in[k]].name);
+        kl_opctx c;
+        keel_status st = fill_ctx(s, i, &c);
+        if (!st)
+            st = op->infer(&c);
+        if (!st)
+            st = check_outputs(s, &c);
+        if (!st && foldable(s, n, op))
+            st = fold_node(s, i, &c, op);
+        free_ctx(s, &c);
+        if (st) {
+            if (st != KEEL_ERR_NOMEM || !strstr(s->env.msg, s->model->name))
+                kl_error_prefix(&s->env, "%s", s->model->name);
+            return st;
+        }
+        for (int k = 0; k < n->n_out; k++)
+            if (n->out[k] >= 0)
+                s->slots[n->out[k]].known = true;
+    }
+    return KEEL_OK;
+}
+
+/* ---- 3. planning ----------------------------------------------------------- */
+
+static int root_of(const keel_session *s, int v)
+{
+    while (s->slots[v].root != v)
+        v = s->slots[v].root;
+    return v;
+}
+
+static bool is_arena_value(const keel_session *s, int v)
+{
+    return s->g->values[v].kind == KL_VALUE_NODE && !s->slots[v].is_const;
+}
+
+static void extend(keel_session *s, int v, int step)
+{
+    kl_slot *r = &s->slots[root_of(s, v)];
+    if (step > r->last)
+        r->last = step;
+}
+
+static keel_status build_steps(keel_session *s)
+{
+    const kl_graph *g = s->g;
+    int n = 0;
+    for (int i = 0; i < g->n_nodes; i++)
+        n += !s->folded[i];
+    s->steps = kl_alloc(&s->env, (size_t)(n ? n : 1) * sizeof *s->steps);
+    if (!s->steps)
+        return KEEL_ERR_NOMEM;
+    for (int i = 0; i < g->n_nodes; i++) {
+        if (s->folded[i])
+            continue;
+        kl_step *st = &s->steps[s->n_steps++];
+        st->node = i;
+        st->op = s->ops[i];
+        keel_status rc = fill_ctx(s, i, &st->ctx);
+        if (rc)
+            return rc;
+        const kl_tensor *in0 = st->ctx.in[0], *out0 = st->ctx.out[0];
+        st->view = (st->op->flags & KL_OP_VIEW) && in0 && out0 && g->nodes[i].n_out >= 1 &&
+                   kl_nbytes(in0) == kl_nbytes(out0) && in0->dtype == out0->dtype;
+        if (st->op->macs)
+            s->macs += st->op->macs(&st->ctx);
+    }
+    return KEEL_OK;
+}
+
+/* Lifetimes (def/last per storage root) with views folded into roots. */
+static void compute_lifetimes(keel_session *s)
+{
+    const kl_graph *g = s->g;
+    for (int v = 0; v < g->n_values; v++) {
+        s->slots[v].root = v;
+        s->slots[v].def = s->slots[v].last = -1;
+        s->slots[v].nbytes = s->slots[v].known ? kl_nbytes(&s->slots[v].t) : 0;
+    }
+    for (int k = 0; k < s->n_steps; k++) {
+        kl_step *st = &s->steps[k];
+        const kl_node *n = &g->nodes[st->node];
+        for (int j = 0; j < n->n_in; j++)
+            if (n->in[j] >= 0)
+                extend(s, n->in[j], k);
+        for (int j = 0; j < n->n_out; j++) {
+            int v = n->out[j];
+            if (v < 0)
+                continue;
+            if (j == 0 && st->view)
+                s->slots[v].root = root_of(s, n->in[0]);
+            else
+                s->slots[v].def = k;
+            extend(s, v, k);
+        }
+    }
+    for (int k = 0; k < g->n_outputs; k++)
+        extend(s, g->outputs[k], s->n_steps);
+}
+
+/* Lets an elementwise step write over an input that dies at that step. */
+static void plan_inplace(keel_session *s)
+{
+    const kl_graph *g = s->g;
+    for (int k = 0; k < s->n_steps; k++) {
+        kl_step *st = &s->steps[k];
+        const kl_node *n = &g->nodes[st->node];
+        if (!(st->op->flags & KL_OP_INPLACE) || st->view || n->n_out < 1 || n->out[0] < 0)
+            continue;
+        int out = n->out[0];
+        for (int j = 0; j < n->n_in; j++) {
+            if (n->in[j] < 0)
+                continue;
+            int r = root_of(s, n->in[j]);
+            const kl_tensor *a = &s->slots[n->in[j]].t, *o = &s->slots[out].t;
+            if (!is_arena_value(s, r) || s->slots[r].last != k || a->dtype != o->dtype ||
+                !kl_same_shape(a, o) || s->slots[r].nbytes != s->slots[out].nbytes)
+                continue;
+            /* every input sharing that storage must read element i as element i */
+            bool safe = true;
+            for (int q = 0; q < n->n_in; q++)
+                if (n->in[q] >= 0 && root_of(s, n->in[q]) == r && !kl_same_shape(&s->slots[n->in[q]].t, o))
+                    safe = false;
+            if (!safe)
+                continue;
+            s->slots[r].last = s->slots[out].last > k ? s->slots[out].last : k;
+            s->slots[out].root = r;
+            break;
+        }
+    }
+}
+
+typedef struct block {
+    int def, last;
+    size_t size, offset;
+    int value;            /* -1 for scratch */
+    int step;
+} block;
+
+static int by_size_desc(const void *a, const void *b)
+{
+    const block *x = a, *y = b;
+    if (x->size != y->size)
+        return x->size < y->size ? 1 : -1;
+    return x->def - y->def;
+}
+
+/* Greedy by size: each block goes at the lowest offset clear of every
+ * already-placed block whose lifetime overlaps its own. */
+static void place_blocks(block *b, int nb, size_t *total)
+{
+    qsort(b, (size_t)nb, sizeof *b, by_size_desc);
+    size_t end = 0;
+    for (int i = 0; i < nb; i++) {
+        size_t off = 0;
+        for (bool moved = true; moved;) {
+            moved = false;
+            for (int j = 0; j < i; j++) {
+                if (b[j].def > b[i].last || b[i].def > b[j].last)
+                    continue;
+                if (off < b[j].offset + b[j].size && b[j].offset < off + b[i].size) {
+                    off = align_up(b[j].offset + b[j].size);
+                    moved = true;
+                }
+            }
+        }
+        b[i].offset = off;
+        if (off + b[i].size > end)
+            end = off + b[i].size;
+    }
+    *total = end;
+}
+
+static keel_status plan_arena(keel_session *s)
+{
+    const kl_graph *g = s->g;
+    int nb = 0;
+    block *b = kl_alloc(&s->env, (size_t)(g->n_values + s->n_steps + 1) * sizeof *b);
+    if (!b)
+        return KEEL_ERR_NOMEM;
+    for (int v = 0; v < g->n_values; v++) {
+        kl_slot *sl = &s->slots[v];
+        if (!is_arena_value(s, v) || sl->def < 0)
+            continue;
+        if (sl->root == v || !s->steps[sl->def].view)
+            s->sum_intermediates += sl->nbytes;
+        if (sl->root == v)
+            b[nb++] = (block){sl->def, sl->last, align_up(sl->nbytes), 0, v, -1};
+    }
+    for (int k = 0; k < s->n_steps; k++) {
+        kl_step *st = &s->steps[k];
+        st->ctx.scratch_size = st->op->scratch ? st->op->scratch(&st->ctx) : 0;
+        if (st->ctx.scratch_size)
+            b[nb++] = (block){k, k, align_up(st->ctx.scratch_size), 0, -1, k};
+    }
+    size_t total;
+    place_blocks(b, nb, &total);
+    if (total > s->env.max_arena_bytes) {
+        kl_free(&s->env, b, (size_t)(g->n_values + s->n_steps + 1) * sizeof *b);
+        return kl_error(&s->env, KEEL_ERR_LIMIT, "%s: the planned arena of %zu bytes exceeds the limit of %llu",
+                        s->model->name, total, (unsigned long long)s->env.max_arena_bytes);
+    }
+    s->arena_size = total;
+    s->arena = kl_alloc(&s->env, total ? total : ARENA_ALIGN);
+    keel_status st = s->arena ? KEEL_OK : KEEL_ERR_NOMEM;
+    for (int i = 0; s->arena && i < nb; i++) {
+        if (b[i].value >= 0) {
+            kl_slot *sl = &s->slots[b[i].value];
+            sl->offset = b[i].offset;
+            sl->in_arena = true;
+            sl->t.data = s->arena + b[i].offset;
+        } else {
+            kl_step *stp = &s->steps[b[i].step];
+            stp->scratch_offset = b[i].offset;
+            stp->ctx.scratch = s->arena + b[i].offset;
+        }
+    }
+    /* in-place aliases share their root's bytes */
+    for (int v = 0; s->arena && v < g->n_values; v++)
+        if (is_arena_value(s, v) && s->slots[v].root != v && s->slots[v].def >= 0)
+            s->slots[v].t.data = s->slots[root_of(s, v)].t.data;
+    kl_free(&s->env, b, (size_t)(g->n_values + s->n_steps + 1) * sizeof *b);
+    return st;
+}
+
+int kl_session_plan_conflicts(const keel_session *s)
+{
+    int conflicts = 0;
+    const kl_graph *g = s->g;
+    for (int a = 0; a < g->n_values; a++) {
+        const kl_slot *x = &s->slots[a];
+        if (!x->in_arena)
+            continue;
+        for (int b = a + 1; b < g->n_values; b++) {
+            const kl_slot *y = &s->slots[b];
+            if (!y->in_arena || x->def > y->last || y->def > x->last)
+                continue;
+            if (x->offset < y->offset + y->nbytes && y->offset < x->offset + x->nbytes)
+                conflicts++;
+        }
+        for (int k = 0; k < s->n_steps; k++) {
+            const kl_step *st = &s->steps[k];
+            if (!st->ctx.scratch_size || k < x->def || k > x->last)
+                continue;
+            if (x->offset < st->scratch_offset + st->ctx.scratch_size &&
+                st->scratch_offset < x->offset + x->nbytes)
+                conflicts++;
+        }
+    }
+    return conflicts;
+}
+
+/* ---- creation and teardown ---------------------------------------------------- */
+
+static void copy_err(const kl_env *env, char *err, size_t err_size)
+{
+    if (err && err_size) {
+        snprintf(err, err_size, "%s", env->msg[0] ? env->msg : keel_status_string(env->status));
+    }
+}
+
+keel_status keel_session_create(keel_session **out, const keel_model *model,
+                                const keel_options *opt, const keel_dim_binding *dims,
+                                int n_dims, const keel_tensor *input_shapes, char *err,
+                                size_t err_size)
+{
+    if (out)
+        *out = NULL;
+    if (!out || !model) {
+        if (err && err_size)
+            snprintf(err, err_size, "keel_session_create: NULL argument");
+        return KEEL_ERR_ARGUMENT;
+    }
+    kl_env env;
+    kl_env_init(&env, opt ? opt : NULL);
+    if (!opt) /* without options, use the model's allocator and limits */
+        env = model->env;
+    env.status = KEEL_OK;
+    env.msg[0] = 0;
+    keel_session *s = kl_alloc(&env, sizeof *s);
+    if (!s) {
+        copy_err(&env, err, err_size);
+        return KEEL_ERR_NOMEM;
+    }
+    s->env = env;
+    s->model = model;
+    s->g = model->graph;
+    const kl_graph *g = s->g;
+    keel_status st = KEEL_OK;
+    s->slots = kl_alloc(&s->env, (size_t)(g->n_values ? g->n_values : 1) * sizeof *s->slots);
+    s->ops = kl_alloc(&s->env, (size_t)(g->n_nodes ? g->n_nodes : 1) * sizeof *s->ops);
+    s->folded = kl_alloc(&s->env, (size_t)(g->n_nodes ? g->n_nodes : 1) * sizeof *s->folded);
+    if (!s->slots || !s->ops || !s->folded)
+        st = KEEL_ERR_NOMEM;
+    for (int v = 0; !st && v < g->n_values; v++) {
+        const kl_value *val = &g->values[v];
+        if (val->kind == KL_VALUE_INIT) {
+            s->slots[v].t = *val->init;
+            s->slots[v].known = s->slots[v].is_const = true;
+        }
+    }
+    if (!st)
+        st = resolve_ops(s);
+    if (!st)
+        st = bind_inputs(s, dims, n_dims, input_shapes);
+    if (!st)
+        st = infer_all(s);
+    for (int k = 0; !st && k < g->n_outputs; k++)
+        if (!s->slots[g->outputs[k]].known)
+            st = kl_error(&s->env, KEEL_ERR_INVALID, "%s: graph output '%s' has no known shape",
+                          model->name, g->values[g->outputs[k]].name);
+    if (!st)
+        st = build_steps(s);
+    if (!st) {
+        compute_lifetimes(s);
+        plan_inplace(s);
+        st = plan_arena(s);
+    }
+    if (st) {
+        if (st == KEEL_ERR_NOMEM && !s->env.msg[0])
+            kl_error(&s->env, st, "%s: out of memory", model->name);
+        copy_err(&s->env, err, err_size);
+        keel_session_free(s);
+        return st;
+    }
+    *out = s;
+    return KEEL_OK;
+}
+
+void keel_session_free(keel_session *s)
+{
+    if (!s)
+        return;
+    kl_env env = s->env;
+    const kl_graph *g = s->g;
+    if (s->steps) {
+        for (int k = 0; k < s->n_steps; k++)
+            free_ctx(s, &s->steps[k].ctx);
+        kl_free(&env, s->steps, (size_t)(s->n_steps ? s->n_steps : 1) * sizeof *s->steps);
+    }
+    if (s->slots) {
+        for (int v = 0; v < g->n_values; v++)
+            if (s->slots[v].owns_data)
+                kl_free(&env, s->slots[v].t.data, kl_nbytes(&s->slots[v].t));
+        kl_free(&env, s->slots, (size_t)(g->n_values ? g->n_values : 1) * sizeof *s->slots);
+    }
+    kl_free(&env, s->ops, (size_t)(g->n_nodes ? g->n_nodes : 1) * sizeof *s->ops);
+    kl_free(&env, s->folded, (size_t)(g->n_nodes ? g->n_nodes : 1) * sizeof *s->folded);
+    kl_free(&env, s->arena, s->arena_size ? s->arena_size : ARENA_ALIGN);
+    kl_free(&env, s, sizeof *s);
+}
+
+/* ---- 4. running ------------------------------------------------------------------ */
+
+const char *keel_session_errmsg(const keel_session *s)
+{
+    return s ? s->env.msg : "";
+}
+
+keel_status keel_session_run(keel_session *s, const keel_tensor *inputs, keel_tensor *outputs)
+{
+    if (!s)
+        return KEEL_ERR_ARGUMENT;
+    const kl_graph *g = s->g;
+    s->env.status = KEEL_OK;
+    s->env.msg[0] = 0;
+    if (g->n_inputs && !inputs)
+        return kl_error(&s->env, KEEL_ERR_ARGUMENT, "keel_session_run: inputs is NULL");
+    if (g->n_outputs && !outputs)
+        return kl_error(&s->env, KEEL_ERR_ARGUMENT, "keel_session_run: outputs is NULL");
+    for (int k = 0; k < g->n_inputs; k++) {
+        kl_slot *sl = &s->slots[g->inputs[k]];
+        const keel_tensor *in = &inputs[k];
+        if (in->dtype != sl->t.dtype || !kl_same_shape(in, &sl->t)) {
+            char want[256], got[256];
+            return kl_error(&s->env, KEEL_ERR_SHAPE, "%s: input '%s' is %s; the session was planned for %s",
+                            s->model->name, g->values[g->inputs[k]].name,
+                            kl_shape_str(in, got, sizeof got), kl_shape_str(&sl->t, want, sizeof want));
+        }
+        if (!in->data && kl_nbytes(in))
+            return kl_error(&s->env, KEEL_ERR_ARGUMENT, "%s: input '%s' has no data",
+                            s->model->name, g->values[g->inputs[k]].name);
+        sl->t.data = in->data;
+    }
+    for (int k = 0; k < s->n_steps; k++) {
+        kl_step *st = &s->steps[k];
+        if (st->view) {
+            st->ctx.out[0]->data = st->ctx.in[0]->data;
+            continue;
+        }
+        keel_status rc = st->op->run(&st->ctx);
+        if (rc) {
+            kl_error_prefix(&s->env, "%s", s->model->name);
+            return rc;
+        }
+    }
+    for (int k = 0; k < g->n_outputs; k++) {
+        const kl_slot *sl = &s->slots[g->outputs[k]];
+        keel_tensor *o = &outputs[k];
+        size_t n = kl_nbytes(&sl->t);
+        if (!o->data && n)
+            return kl_error(&s->env, KEEL_ERR_ARGUMENT, "%s: output %d has no buffer", s->model->name, k);
+        void *dst = o->data;
+        *o = sl->t;
+        o->data = dst;
+        if (n)
+            memcpy(dst, sl->t.data, n);
+    }
+    return KEEL_OK;
+}
+
+/* ---- introspection ------------------------------------------------------------------ */
+
+int keel_session_input_count(const keel_session *s) { return s ? s->g->n_inputs : 0; }
+int keel_session_output_count(const keel_session *s) { return s ? s->g->n_outputs : 0; }
+
+const char *keel_session_input_name(const keel_session *s, int i)
+{
+    return s && i >= 0 && i < s->g->n_inputs ? s->g->values[s->g->inputs[i]].name : NULL;
+}
+
+const char *keel_session_output_name(const keel_session *s, int i)
+{
+    return s && i >= 0 && i < s->g->n_outputs ? s->g->values[s->g->outputs[i]].name : NULL;
+}
+
+static keel_status slot_info(const keel_session *s, int v, keel_tensor *info)
+{
+    *info = s->slots[v].t;
+    info->data = NULL;
+    return KEEL_OK;
+}
+
+keel_status keel_session_input_info(const keel_session *s, int i, keel_tensor *info)
+{
+    if (!s || !info || i < 0 || i >= s->g->n_inputs)
+        return KEEL_ERR_ARGUMENT;
+    return slot_info(s, s->g->inputs[i], info);
+}
+
+keel_status keel_session_output_info(const keel_session *s, int i, keel_tensor *info)
+{
+    if (!s || !info || i < 0 || i >= s->g->n_outputs)
+        return KEEL_ERR_ARGUMENT;
+    return slot_info(s, s->g->outputs[i], info);
+}

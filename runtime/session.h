@@ -1,0 +1,50 @@
+/* session.h -- a model prepared to run: inferred shapes, folded constants,
+ * one planned arena and the schedule of kernels. */
+#ifndef KL_SESSION_H
+#define KL_SESSION_H
+
+#include "kl.h"
+#include "../ops/op.h"
+
+/* What the session knows about each value of the main graph. */
+typedef struct kl_slot {
+    kl_tensor t;          /* dtype, shape; data once placed or constant */
+    bool known;           /* shape inferred */
+    bool is_const;        /* data known at creation: initializer or folded */
+    bool owns_data;       /* t.data was allocated by the session (folded) */
+    bool defaulted;       /* a symbolic input dim was set to 1 for lack of a value */
+    int root;             /* value whose storage this one uses (itself if none) */
+    int def, last;        /* first and last step touching the storage */
+    size_t offset, nbytes;
+    bool in_arena;
+} kl_slot;
+
+typedef struct kl_step {
+    int node;             /* index into graph->nodes */
+    const kl_op *op;
+    kl_opctx ctx;         /* in/out point at slot tensors */
+    bool view;            /* output 0 aliases input 0: no kernel call */
+    size_t scratch_offset;
+} kl_step;
+
+struct keel_session {
+    kl_env env;
+    const keel_model *model;
+    const kl_graph *g;
+    kl_slot *slots;       /* one per graph value */
+    const kl_op **ops;    /* per node (NULL for folded-away nodes never resolved) */
+    bool *folded;         /* per node: computed at creation */
+    int n_steps;
+    kl_step *steps;
+    uint8_t *arena;
+    size_t arena_size;
+    size_t sum_intermediates;  /* bytes if every non-view value had its own buffer */
+    int64_t macs;
+    int n_folded;
+};
+
+/* Checks the plan: returns the number of pairs of arena blocks that are
+ * live at the same step and overlap in memory (0 for a correct plan). */
+int kl_session_plan_conflicts(const keel_session *s);
+
+#endif

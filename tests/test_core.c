@@ -1,0 +1,20 @@
+/* test_core.c -- the CUnit runner for keel's unit suites. */
+#include <CUnit/Basic.h>
+#include <stdio.h>
+
+void add_loader_suite(void);
+void add_runtime_suite(void);
+
+int main(void)
+{
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 1;
+    add_loader_suite();
+    add_runtime_suite();
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+    unsigned run = CU_get_number_of_tests_run();
+    CU_cleanup_registry();
+    return (failed || run == 0) ? 1 : 0;
+}

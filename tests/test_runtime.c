@@ -1,0 +1,2 @@
+#include <CUnit/CUnit.h>
+void add_runtime_suite(void) {}

@@ -1,0 +1,2 @@
+/* testutil.c */
+#include "testutil.h"
