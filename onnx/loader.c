@@ -293,6 +293,20 @@ static void drop_pages(const uint8_t *p, size_t n)
         madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }
 
+/* Copies a raw payload (little-endian, as on every host keel targets).
+ * From our own mapping it goes in slices, each dropped once copied, so the
+ * file's pages and the copy are never both resident in full. */
+static void copy_payload(void *dst, const uint8_t *src, size_t n, bool drop)
+{
+    const size_t slice = (size_t)8 << 20;
+    for (size_t done = 0; done < n; done += slice) {
+        size_t len = n - done < slice ? n - done : slice;
+        memcpy((uint8_t *)dst + done, src + done, len);
+        if (drop)
+            drop_pages(src + done, len);
+    }
+}
+
 /* Copies typed protobuf fields into t->data, checking the count. */
 static keel_status decode_typed(load_ctx *x, const Onnx__TensorProto *tp, kl_tensor *t,
                                 int64_t numel)
@@ -381,11 +395,8 @@ static keel_status decode_tensor(load_ctx *x, const Onnx__TensorProto *tp, const
             st = FAIL(x, KEEL_ERR_INVALID,
                       "%s: tensor '%s': raw_data has %zu bytes, its dims need %zu", x->file,
                       name, raw_len, nbytes);
-        else if (nbytes) {
-            memcpy(t->data, raw, nbytes); /* little-endian host assumed (x86-64, arm64) */
-            if (ref && x->drop_pages)
-                drop_pages(raw, raw_len);
-        }
+        else if (nbytes)
+            copy_payload(t->data, raw, nbytes, ref && x->drop_pages);
     } else {
         st = decode_typed(x, tp, t, numel);
     }
@@ -500,6 +511,12 @@ static keel_status convert_attr(load_ctx *x, const Onnx__NodeProto *np, size_t i
             memcpy(a->ints, ap->ints, (size_t)a->n * sizeof(int64_t));
         break;
     case KL_ATTR_STRINGS:
+        /* kl_strfree frees by strlen: an embedded NUL would free the wrong size */
+        for (size_t i = 0; i < ap->n_strings; i++)
+            if (ap->strings[i].len && memchr(ap->strings[i].data, 0, ap->strings[i].len)) {
+                snprintf(what, sizeof what, "attribute '%s' holds a string with a NUL byte", ap->name);
+                return node_fail(x, np, idx, KEEL_ERR_UNSUPPORTED, what);
+            }
         a->n = (int)ap->n_strings;
         if (!(a->strings = kl_alloc(env, (size_t)a->n * sizeof(char *))))
             return KEEL_ERR_NOMEM;
@@ -509,12 +526,6 @@ static keel_status convert_attr(load_ctx *x, const Onnx__NodeProto *np, size_t i
             if (ap->strings[i].len)
                 memcpy(a->strings[i], ap->strings[i].data, ap->strings[i].len);
         }
-        /* kl_strfree frees by strlen: an embedded NUL would free the wrong size */
-        for (int i = 0; i < a->n; i++)
-            if (strlen(a->strings[i]) != ap->strings[i].len) {
-                snprintf(what, sizeof what, "attribute '%s' holds a string with a NUL byte", ap->name);
-                return node_fail(x, np, idx, KEEL_ERR_UNSUPPORTED, what);
-            }
         break;
     case KL_ATTR_TENSORS:
         a->n = (int)ap->n_tensors;
@@ -536,8 +547,12 @@ static keel_status convert_attr(load_ctx *x, const Onnx__NodeProto *np, size_t i
         return node_fail(x, np, idx, KEEL_ERR_UNSUPPORTED, what);
     }
     if (st && st != KEEL_ERR_NOMEM) {
-        kl_error_prefix(env, "node %zu '%s' (%s) attribute '%s'", idx, np->name ? np->name : "",
-                        np->op_type ? np->op_type : "?", ap->name);
+        /* the inner message starts with the file name: keep it in front */
+        size_t fl = strlen(x->file);
+        if (strncmp(env->msg, x->file, fl) == 0 && env->msg[fl] == ':')
+            memmove(env->msg, env->msg + fl + 2, strlen(env->msg + fl + 2) + 1);
+        kl_error_prefix(env, "%s: node %zu '%s' (%s) attribute '%s'", x->file, idx,
+                        np->name ? np->name : "", np->op_type ? np->op_type : "?", ap->name);
     }
     return st;
 missing:
@@ -564,15 +579,18 @@ static keel_status convert_node(load_ctx *x, kl_graph *g, const Onnx__NodeProto 
     if (!(n->name = kl_strdup(env, np->name)) || !(n->op_type = kl_strdup(env, np->op_type)) ||
         !(n->domain = kl_strdup(env, kl_domain(np->domain))))
         return KEEL_ERR_NOMEM;
-    n->n_in = (int)np->n_input;
-    n->n_out = (int)np->n_output;
-    n->in = kl_alloc(env, (size_t)(n->n_in ? n->n_in : 1) * sizeof(int));
-    n->out = kl_alloc(env, (size_t)(n->n_out ? n->n_out : 1) * sizeof(int));
-    n->attr = kl_alloc(env, (size_t)(np->n_attribute ? np->n_attribute : 1) * sizeof(kl_attr));
-    if (!n->in || !n->out || !n->attr)
+    /* counts are set with the allocations so that freeing a half-built
+     * node frees exactly what was allocated */
+    if (!(n->in = kl_alloc(env, np->n_input * sizeof(int))))
         return KEEL_ERR_NOMEM;
+    n->n_in = (int)np->n_input;
+    if (!(n->out = kl_alloc(env, np->n_output * sizeof(int))))
+        return KEEL_ERR_NOMEM;
+    n->n_out = (int)np->n_output;
+    if (!(n->attr = kl_alloc(env, np->n_attribute * sizeof(kl_attr))))
+        return KEEL_ERR_NOMEM;
+    n->n_attr = (int)np->n_attribute;
     for (size_t i = 0; i < np->n_attribute; i++) {
-        n->n_attr = (int)i + 1;
         keel_status st = convert_attr(x, np, idx, np->attribute[i], &n->attr[i]);
         if (st)
             return st;
@@ -633,10 +651,17 @@ static keel_status convert_io(load_ctx *x, kl_graph *g, const Onnx__GraphProto *
 {
     kl_env *env = x->env;
     keel_status st;
-    g->inputs = kl_alloc(env, (gp->n_input ? gp->n_input : 1) * sizeof(int));
-    g->outputs = kl_alloc(env, (gp->n_output ? gp->n_output : 1) * sizeof(int));
-    if (!g->inputs || !g->outputs)
+    int n_runtime = 0; /* inputs that are not initializers */
+    for (size_t i = 0; i < gp->n_input; i++) {
+        int id = gp->input[i]->name ? kl_graph_find(g, gp->input[i]->name) : -1;
+        n_runtime += !(id >= 0 && g->values[id].kind == KL_VALUE_INIT);
+    }
+    if (!(g->inputs = kl_alloc(env, (size_t)n_runtime * sizeof(int))))
         return KEEL_ERR_NOMEM;
+    g->n_inputs = n_runtime;
+    if (!(g->outputs = kl_alloc(env, gp->n_output * sizeof(int))))
+        return KEEL_ERR_NOMEM;
+    g->n_outputs = (int)gp->n_output;
     int n_inputs = 0;
     for (size_t i = 0; i < gp->n_input; i++) {
         const Onnx__ValueInfoProto *vi = gp->input[i];
@@ -654,8 +679,7 @@ static keel_status convert_io(load_ctx *x, kl_graph *g, const Onnx__GraphProto *
         g->values[id].kind = KL_VALUE_INPUT;
         if ((st = decode_decl(x, vi, &g->values[id].decl)))
             return st;
-        g->inputs[n_inputs] = id;
-        g->n_inputs = ++n_inputs;
+        g->inputs[n_inputs++] = id;
     }
     (void)is_main;
     return KEEL_OK;
@@ -679,7 +703,6 @@ static keel_status convert_outputs(load_ctx *x, kl_graph *g, const Onnx__GraphPr
         if (st)
             return st;
         g->outputs[i] = id;
-        g->n_outputs = (int)i + 1;
     }
     for (size_t i = 0; i < gp->n_value_info; i++) {
         const Onnx__ValueInfoProto *vi = gp->value_info[i];
@@ -721,11 +744,10 @@ static keel_status convert_graph(load_ctx *x, const Onnx__GraphProto *gp, bool i
     }
     if ((st = convert_io(x, g, gp, is_main)))
         return st;
-    g->nodes = kl_alloc(env, (gp->n_node ? gp->n_node : 1) * sizeof(kl_node));
-    if (!g->nodes)
+    if (!(g->nodes = kl_alloc(env, gp->n_node * sizeof(kl_node))))
         return KEEL_ERR_NOMEM;
+    g->n_nodes = (int)gp->n_node;
     for (size_t i = 0; i < gp->n_node; i++) {
-        g->n_nodes = (int)i + 1;
         if ((st = convert_node(x, g, gp->node[i], i)))
             return st;
     }
@@ -750,20 +772,17 @@ static keel_status convert_model(load_ctx *x, const Onnx__ModelProto *mp)
         !(m->domain = kl_strdup(env, mp->domain)) || !(m->doc = kl_strdup(env, mp->doc_string)))
         return KEEL_ERR_NOMEM;
     size_t n_ops = mp->n_opset_import;
-    m->opsets = kl_alloc(env, (n_ops + 1) * sizeof *m->opsets);
-    if (!m->opsets)
+    /* IR 1-2 files have no opset_import: they mean opset 1 of ai.onnx */
+    if (!(m->opsets = kl_alloc(env, (n_ops ? n_ops : 1) * sizeof *m->opsets)))
         return KEEL_ERR_NOMEM;
-    for (size_t i = 0; i < n_ops; i++) {
-        if (!(m->opsets[i].domain = kl_strdup(env, kl_domain(mp->opset_import[i]->domain))))
+    m->n_opsets = n_ops ? (int)n_ops : 1;
+    m->opsets[0].version = 1;
+    for (int i = 0; i < m->n_opsets; i++) {
+        const char *d = n_ops ? kl_domain(mp->opset_import[i]->domain) : "";
+        if (!(m->opsets[i].domain = kl_strdup(env, d)))
             return KEEL_ERR_NOMEM;
-        m->opsets[i].version = mp->opset_import[i]->version;
-        m->n_opsets = (int)i + 1;
-    }
-    if (n_ops == 0) { /* IR 1-2 files have no opset_import: they mean opset 1 */
-        if (!(m->opsets[0].domain = kl_strdup(env, "")))
-            return KEEL_ERR_NOMEM;
-        m->opsets[0].version = 1;
-        m->n_opsets = 1;
+        if (n_ops)
+            m->opsets[i].version = mp->opset_import[i]->version;
     }
     if (!mp->graph)
         return FAIL(x, KEEL_ERR_INVALID, "%s: the model has no graph", x->file);

@@ -143,7 +143,7 @@ void keel_model_free(keel_model *m)
     kl_graph_free(&env, m->graph);
     for (int i = 0; i < m->n_opsets; i++)
         kl_strfree(&env, m->opsets[i].domain);
-    kl_free(&env, m->opsets, (size_t)(m->n_opsets + 1) * sizeof *m->opsets);
+    kl_free(&env, m->opsets, (size_t)m->n_opsets * sizeof *m->opsets);
     kl_strfree(&env, m->name);
     kl_strfree(&env, m->dir);
     kl_strfree(&env, m->producer_name);

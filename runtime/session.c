@@ -283,13 +283,14 @@ static keel_status build_steps(keel_session *s)
     int n = 0;
     for (int i = 0; i < g->n_nodes; i++)
         n += !s->folded[i];
-    s->steps = kl_alloc(&s->env, (size_t)(n ? n : 1) * sizeof *s->steps);
-    if (!s->steps)
+    if (!(s->steps = kl_alloc(&s->env, (size_t)n * sizeof *s->steps)))
         return KEEL_ERR_NOMEM;
+    s->n_steps = n; /* set with the allocation; entries are filled below */
+    n = 0;
     for (int i = 0; i < g->n_nodes; i++) {
         if (s->folded[i])
             continue;
-        kl_step *st = &s->steps[s->n_steps++];
+        kl_step *st = &s->steps[n++];
         st->node = i;
         st->op = s->ops[i];
         keel_status rc = fill_ctx(s, i, &st->ctx);
@@ -572,7 +573,7 @@ void keel_session_free(keel_session *s)
     if (s->steps) {
         for (int k = 0; k < s->n_steps; k++)
             free_ctx(s, &s->steps[k].ctx);
-        kl_free(&env, s->steps, (size_t)(s->n_steps ? s->n_steps : 1) * sizeof *s->steps);
+        kl_free(&env, s->steps, (size_t)s->n_steps * sizeof *s->steps);
     }
     if (s->slots) {
         for (int v = 0; v < g->n_values; v++)

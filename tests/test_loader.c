@@ -1,2 +1,434 @@
+/* test_loader.c -- the loader: valid models decode right, each kind of bad
+ * file gets its own error naming the file and the culprit. */
 #include <CUnit/CUnit.h>
-void add_loader_suite(void) {}
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kl.h"
+#include "testutil.h"
+
+static const int64_t d23[] = {2, 3};
+
+/* A valid model: out = relu(x + w), x and w float[2,3]. */
+static tb_model *small_model(void)
+{
+    static const float w[] = {1, -2, 3, -4, 5, -6};
+    tb_model *b = tb_new(8, 13);
+    tb_input(b, "x", KEEL_FLOAT, 2, d23, NULL);
+    tb_output(b, "out", KEEL_FLOAT, 2, d23);
+    tb_init_f32(b, "w", 2, d23, w);
+    tb_node(b, "Add", "add0", "x,w", "s");
+    tb_node(b, "Relu", "relu0", "s", "out");
+    return b;
+}
+
+/* Loads b from memory; returns the status and leaves the message in err. */
+static keel_status load_built(tb_model *b, char *err, size_t n, keel_model **out)
+{
+    size_t len;
+    uint8_t *buf = tb_pack(b, &len);
+    keel_model *m = NULL;
+    keel_status st = keel_model_load_buffer(&m, buf, len, NULL, "built.onnx", NULL, err, n);
+    free(buf);
+    if (out)
+        *out = m;
+    else
+        keel_model_free(m);
+    return st;
+}
+
+static void expect_error(tb_model *b, keel_status want, const char *needle1, const char *needle2)
+{
+    char err[1024] = "";
+    keel_status st = load_built(b, err, sizeof err, NULL);
+    CU_ASSERT_EQUAL(st, want);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "built.onnx"));
+    if (needle1)
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, needle1));
+    if (needle2)
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, needle2));
+    if (st != want || (needle1 && !strstr(err, needle1)) || (needle2 && !strstr(err, needle2)))
+        fprintf(stderr, "\n  unexpected error (status %d): %s\n", st, err);
+    tb_free(b);
+}
+
+static void test_valid_model(void)
+{
+    tb_model *b = small_model();
+    char err[1024];
+    keel_model *m;
+    CU_ASSERT_EQUAL_FATAL(load_built(b, err, sizeof err, &m), KEEL_OK);
+    const kl_graph *g = m->graph;
+    CU_ASSERT_EQUAL(g->n_nodes, 2);
+    CU_ASSERT_EQUAL(g->n_inputs, 1);
+    CU_ASSERT_EQUAL(g->n_outputs, 1);
+    CU_ASSERT_STRING_EQUAL(g->nodes[0].op_type, "Add");
+    int w = kl_graph_find(g, "w");
+    CU_ASSERT_TRUE_FATAL(w >= 0);
+    CU_ASSERT_EQUAL(g->values[w].kind, KL_VALUE_INIT);
+    CU_ASSERT_EQUAL(((float *)g->values[w].init->data)[5], -6.0f);
+    CU_ASSERT_EQUAL(kl_model_opset(m, "ai.onnx"), 13);
+    keel_model_free(m);
+    tb_free(b);
+}
+
+static void test_nodes_sorted(void)
+{
+    /* the file lists the consumer first */
+    tb_model *b = tb_new(8, 13);
+    tb_input(b, "x", KEEL_FLOAT, 2, d23, NULL);
+    tb_output(b, "out", KEEL_FLOAT, 2, d23);
+    tb_node(b, "Relu", "second", "mid", "out");
+    tb_node(b, "Relu", "first", "x", "mid");
+    keel_model *m;
+    char err[1024];
+    CU_ASSERT_EQUAL_FATAL(load_built(b, err, sizeof err, &m), KEEL_OK);
+    CU_ASSERT_STRING_EQUAL(m->graph->nodes[0].name, "first");
+    CU_ASSERT_STRING_EQUAL(m->graph->nodes[1].name, "second");
+    keel_model_free(m);
+    tb_free(b);
+}
+
+static void test_typed_fields(void)
+{
+    tb_model *b = small_model();
+    Onnx__TensorProto *t = tb_init_raw(b, "i8", KEEL_INT8, 1, (int64_t[]){3}, NULL, 0);
+    t->has_raw_data = 0;
+    int32_t vals[] = {-1, 2, -128};
+    t->int32_data = vals;
+    t->n_int32_data = 3;
+    Onnx__TensorProto *h = tb_init_raw(b, "half", KEEL_FLOAT16, 1, (int64_t[]){1}, NULL, 0);
+    h->has_raw_data = 0;
+    int32_t hv[] = {0x3c00}; /* 1.0 */
+    h->int32_data = hv;
+    h->n_int32_data = 1;
+    keel_model *m;
+    char err[1024];
+    CU_ASSERT_EQUAL_FATAL(load_built(b, err, sizeof err, &m), KEEL_OK);
+    const kl_tensor *i8 = m->graph->values[kl_graph_find(m->graph, "i8")].init;
+    CU_ASSERT_EQUAL(((int8_t *)i8->data)[0], -1);
+    CU_ASSERT_EQUAL(((int8_t *)i8->data)[2], -128);
+    const kl_tensor *hf = m->graph->values[kl_graph_find(m->graph, "half")].init;
+    CU_ASSERT_EQUAL(kl_half_to_float(((uint16_t *)hf->data)[0]), 1.0f);
+    keel_model_free(m);
+    t->int32_data = NULL; /* owned by the test's stack */
+    t->n_int32_data = 0;
+    h->int32_data = NULL;
+    h->n_int32_data = 0;
+    tb_free(b);
+}
+
+static void test_truncated(void)
+{
+    tb_model *b = small_model();
+    size_t len;
+    uint8_t *buf = tb_pack(b, &len);
+    int refused = 0, tried = 0;
+    for (size_t cut = 1; cut < len; cut += 7) {
+        keel_model *m = NULL;
+        char err[1024] = "";
+        keel_status st = keel_model_load_buffer(&m, buf, cut, NULL, "cut.onnx", NULL, err, sizeof err);
+        tried++;
+        if (st != KEEL_OK) {
+            refused++;
+            CU_ASSERT_PTR_NOT_NULL(strstr(err, "cut.onnx"));
+            CU_ASSERT_PTR_NULL(m);
+        }
+        keel_model_free(m);
+    }
+    /* every cut inside a field breaks the encoding or drops a needed part */
+    CU_ASSERT_EQUAL(refused, tried);
+    free(buf);
+    tb_free(b);
+}
+
+static void test_not_protobuf(void)
+{
+    const char text[] = "this is not an onnx file at all \xff\xff\xff\xff";
+    keel_model *m;
+    char err[1024];
+    CU_ASSERT_EQUAL(keel_model_load_buffer(&m, text, sizeof text, NULL, "text.onnx", NULL, err, sizeof err),
+                    KEEL_ERR_FORMAT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "text.onnx"));
+}
+
+static void test_raw_data_length(void)
+{
+    tb_model *b = small_model();
+    float five[5] = {0};
+    tb_init_raw(b, "short_w", KEEL_FLOAT, 2, d23, five, sizeof five);
+    expect_error(b, KEEL_ERR_INVALID, "short_w", "raw_data has 20 bytes");
+}
+
+static void test_negative_dims(void)
+{
+    tb_model *b = small_model();
+    tb_init_raw(b, "neg", KEEL_FLOAT, 2, (int64_t[]){2, -3}, NULL, 0);
+    expect_error(b, KEEL_ERR_INVALID, "neg", "negative");
+}
+
+static void test_overflowing_dims(void)
+{
+    tb_model *b = small_model();
+    tb_init_raw(b, "huge", KEEL_FLOAT, 3, (int64_t[]){1 << 30, 1 << 30, 1 << 30}, NULL, 0);
+    expect_error(b, KEEL_ERR_INVALID, "huge", "overflow");
+}
+
+static void test_unsupported_dtype(void)
+{
+    tb_model *b = small_model();
+    tb_init_raw(b, "cplx", 14 /* complex64 */, 1, (int64_t[]){1}, "12345678", 8);
+    expect_error(b, KEEL_ERR_UNSUPPORTED, "cplx", "complex64");
+}
+
+static void test_unknown_ir(void)
+{
+    tb_model *b = small_model();
+    tb_proto(b)->ir_version = 99;
+    expect_error(b, KEEL_ERR_UNSUPPORTED, "IR version 99", NULL);
+}
+
+static void test_cycle(void)
+{
+    tb_model *b = tb_new(8, 13);
+    tb_input(b, "x", KEEL_FLOAT, 2, d23, NULL);
+    tb_output(b, "out", KEEL_FLOAT, 2, d23);
+    tb_node(b, "Add", "a", "x,c", "b_out");
+    tb_node(b, "Relu", "b", "b_out", "c");
+    tb_node(b, "Relu", "c", "c", "out");
+    expect_error(b, KEEL_ERR_INVALID, "cycle", "Add");
+}
+
+static void test_dangling_input(void)
+{
+    tb_model *b = small_model();
+    tb_node(b, "Relu", "lost", "nowhere", "y");
+    expect_error(b, KEEL_ERR_INVALID, "'lost'", "'nowhere'");
+}
+
+static void test_produced_twice(void)
+{
+    tb_model *b = small_model();
+    tb_node(b, "Relu", "again", "x", "s");
+    expect_error(b, KEEL_ERR_INVALID, "'again'", "already produced");
+}
+
+static void test_missing_graph_output(void)
+{
+    tb_model *b = small_model();
+    tb_output(b, "ghost", KEEL_FLOAT, 2, d23);
+    expect_error(b, KEEL_ERR_INVALID, "ghost", NULL);
+}
+
+/* ---- external data ---------------------------------------------------------------- */
+
+static void set_external(tb_model *b, Onnx__TensorProto *t, const char *location, const char *offset)
+{
+    static Onnx__StringStringEntryProto loc, off;
+    static Onnx__StringStringEntryProto *entries[2];
+    (void)b;
+    onnx__string_string_entry_proto__init(&loc);
+    onnx__string_string_entry_proto__init(&off);
+    loc.key = "location";
+    loc.value = (char *)location;
+    off.key = "offset";
+    off.value = (char *)offset;
+    entries[0] = &loc;
+    entries[1] = &off;
+    t->external_data = entries;
+    t->n_external_data = offset ? 2 : 1;
+    t->has_data_location = 1;
+    t->data_location = ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+    t->has_raw_data = 0;
+}
+
+static keel_status load_external(const char *location, const char *offset, const char *dir,
+                                 char *err, size_t n, float *first)
+{
+    tb_model *b = small_model();
+    Onnx__TensorProto *t = tb_init_raw(b, "ext_w", KEEL_FLOAT, 2, d23, NULL, 0);
+    set_external(b, t, location, offset);
+    char path[512];
+    snprintf(path, sizeof path, "%s/model.onnx", dir);
+    tb_write(b, path);
+    keel_model *m = NULL;
+    keel_status st = keel_model_load(&m, path, NULL, err, n);
+    if (!st && first)
+        *first = ((float *)m->graph->values[kl_graph_find(m->graph, "ext_w")].init->data)[0];
+    keel_model_free(m);
+    t->external_data = NULL;
+    t->n_external_data = 0;
+    tb_free(b);
+    return st;
+}
+
+static void write_floats(const char *path, int count, float start)
+{
+    FILE *f = fopen(path, "wb");
+    for (int i = 0; i < count; i++) {
+        float v = start + (float)i;
+        fwrite(&v, 4, 1, f);
+    }
+    fclose(f);
+}
+
+static void test_external_data(void)
+{
+    char *dir = tb_tempdir();
+    char path[512], err[1024], outside[512];
+    float first = 0;
+    snprintf(path, sizeof path, "%s/weights.bin", dir);
+    write_floats(path, 8, 10.0f);
+    CU_ASSERT_EQUAL(load_external("weights.bin", "8", dir, err, sizeof err, &first), KEEL_OK);
+    CU_ASSERT_EQUAL(first, 12.0f);
+    /* too short: 8 floats, 6 wanted from float 4 on */
+    CU_ASSERT_EQUAL(load_external("weights.bin", "16", dir, err, sizeof err, NULL), KEEL_ERR_IO);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "too short"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "ext_w"));
+    CU_ASSERT_EQUAL(load_external("missing.bin", NULL, dir, err, sizeof err, NULL), KEEL_ERR_IO);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "missing.bin"));
+    CU_ASSERT_EQUAL(load_external("../weights.bin", NULL, dir, err, sizeof err, NULL), KEEL_ERR_INVALID);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "inside the model's folder"));
+    CU_ASSERT_EQUAL(load_external("/etc/passwd", NULL, dir, err, sizeof err, NULL), KEEL_ERR_INVALID);
+    /* a symlink leading out */
+    snprintf(outside, sizeof outside, "%s.outside", dir);
+    write_floats(outside, 8, 0);
+    snprintf(path, sizeof path, "%s/link.bin", dir);
+    CU_ASSERT_EQUAL(symlink(outside, path), 0);
+    CU_ASSERT_EQUAL(load_external("link.bin", NULL, dir, err, sizeof err, NULL), KEEL_ERR_INVALID);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "outside"));
+    unlink(path);
+    unlink(outside);
+    snprintf(path, sizeof path, "%s/weights.bin", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/model.onnx", dir);
+    unlink(path);
+    rmdir(dir);
+    free(dir);
+}
+
+static void test_external_from_memory(void)
+{
+    tb_model *b = small_model();
+    Onnx__TensorProto *t = tb_init_raw(b, "ext_w", KEEL_FLOAT, 2, d23, NULL, 0);
+    set_external(b, t, "weights.bin", NULL);
+    expect_error(b, KEEL_ERR_INVALID, "ext_w", "from memory");
+}
+
+/* ---- allocation ------------------------------------------------------------------- */
+
+static void test_allocator_sees_everything(void)
+{
+    tb_counting count = {0};
+    keel_allocator a = tb_counting_allocator(&count);
+    keel_options opt;
+    keel_options_init(&opt);
+    opt.allocator = &a;
+    tb_model *b = small_model();
+    size_t len;
+    uint8_t *buf = tb_pack(b, &len);
+    keel_model *m;
+    char err[1024];
+    CU_ASSERT_EQUAL_FATAL(keel_model_load_buffer(&m, buf, len, NULL, "a.onnx", &opt, err, sizeof err), KEEL_OK);
+    CU_ASSERT_TRUE(count.live_blocks > 0);
+    keel_model_free(m);
+    CU_ASSERT_EQUAL(count.live_blocks, 0);
+    CU_ASSERT_EQUAL(count.live_bytes, 0);
+    CU_ASSERT_EQUAL(count.size_mismatch, 0);
+    /* each allocation failing in turn: a clean error and nothing leaked */
+    long total = count.total_allocs;
+    for (long k = 1; k <= total; k++) {
+        tb_counting c2 = {.fail_at = k};
+        keel_allocator a2 = tb_counting_allocator(&c2);
+        opt.allocator = &a2;
+        keel_status st = keel_model_load_buffer(&m, buf, len, NULL, "a.onnx", &opt, err, sizeof err);
+        CU_ASSERT_EQUAL(st, KEEL_ERR_NOMEM);
+        CU_ASSERT_PTR_NULL(m);
+        CU_ASSERT_EQUAL(c2.live_blocks, 0);
+        keel_model_free(m);
+    }
+    free(buf);
+    tb_free(b);
+}
+
+/* ---- the conformance suite's models ----------------------------------------------- */
+
+/* Models keel refuses on purpose, by case name, with the reason checked
+ * against the error text. */
+static const struct { const char *name, *needle; } deliberate_refusals[] = {
+    {"test_if_opt", "kind 13"}, /* optional types through TypeProto attributes */
+};
+
+static const char *refusal_needle(const char *name)
+{
+    for (size_t i = 0; i < sizeof deliberate_refusals / sizeof deliberate_refusals[0]; i++)
+        if (strcmp(deliberate_refusals[i].name, name) == 0)
+            return deliberate_refusals[i].needle;
+    return NULL;
+}
+
+static void test_conformance_models_load(void)
+{
+    static const char *const folders[] = {"node", "simple", "pytorch-converted", "pytorch-operator"};
+    const char *root = "/usr/share/libonnx-testdata/data";
+    int loaded = 0, refused = 0, unexpected = 0;
+    for (size_t f = 0; f < 4; f++) {
+        char dir[512];
+        snprintf(dir, sizeof dir, "%s/%s", root, folders[f]);
+        DIR *d = opendir(dir);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(d); /* libonnx-testdata must be installed */
+        for (struct dirent *e; (e = readdir(d));) {
+            if (e->d_name[0] == '.')
+                continue;
+            char path[1024], err[1024];
+            snprintf(path, sizeof path, "%s/%s/model.onnx", dir, e->d_name);
+            if (access(path, R_OK) != 0)
+                continue;
+            keel_model *m;
+            keel_status st = keel_model_load(&m, path, NULL, err, sizeof err);
+            if (st == KEEL_OK) {
+                loaded++;
+                keel_model_free(m);
+                continue;
+            }
+            const char *needle = refusal_needle(e->d_name);
+            if (needle && strstr(err, needle)) {
+                refused++;
+            } else {
+                unexpected++;
+                fprintf(stderr, "\n  refused: %s", err);
+            }
+        }
+        closedir(d);
+    }
+    fprintf(stderr, "\n  conformance models: %d loaded, %d refused on purpose, %d refused unexpectedly\n",
+            loaded, refused, unexpected);
+    CU_ASSERT_EQUAL(unexpected, 0);
+    CU_ASSERT_TRUE(loaded > 1000);
+}
+
+void add_loader_suite(void)
+{
+    CU_pSuite s = CU_add_suite("loader", NULL, NULL);
+    CU_add_test(s, "valid model", test_valid_model);
+    CU_add_test(s, "nodes sorted topologically", test_nodes_sorted);
+    CU_add_test(s, "typed data fields", test_typed_fields);
+    CU_add_test(s, "truncated file", test_truncated);
+    CU_add_test(s, "not protobuf", test_not_protobuf);
+    CU_add_test(s, "raw_data length mismatch", test_raw_data_length);
+    CU_add_test(s, "negative dims", test_negative_dims);
+    CU_add_test(s, "overflowing dims", test_overflowing_dims);
+    CU_add_test(s, "unsupported dtype", test_unsupported_dtype);
+    CU_add_test(s, "unknown IR version", test_unknown_ir);
+    CU_add_test(s, "cycle", test_cycle);
+    CU_add_test(s, "dangling input", test_dangling_input);
+    CU_add_test(s, "name produced twice", test_produced_twice);
+    CU_add_test(s, "graph output not produced", test_missing_graph_output);
+    CU_add_test(s, "external data", test_external_data);
+    CU_add_test(s, "external data from memory", test_external_from_memory);
+    CU_add_test(s, "allocator hook and failure sweep", test_allocator_sees_everything);
+    CU_add_test(s, "conformance models load", test_conformance_models_load);
+}

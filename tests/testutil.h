@@ -1,6 +1,56 @@
-/* testutil.h -- building small ONNX models in C for the tests. */
+/* testutil.h -- building small ONNX models in C for the tests, so the unit
+ * suites need no Python and no files on disk. */
 #ifndef KEEL_TESTUTIL_H
 #define KEEL_TESTUTIL_H
+
 #include <stddef.h>
 #include <stdint.h>
+
+#include "keel.h"
+#include "onnx.pb-c.h"
+
+/* A model under construction; everything it hands out is freed by tb_free. */
+typedef struct tb_model tb_model;
+
+tb_model *tb_new(int64_t ir_version, int64_t opset);
+Onnx__ModelProto *tb_proto(tb_model *b);
+void tb_free(tb_model *b);
+
+/* Graph inputs/outputs with fixed dims (a dim of -1 becomes the symbolic
+ * name `sym`, which may be NULL for an unnamed unknown dim). */
+void tb_input(tb_model *b, const char *name, int dtype, int rank, const int64_t *dims, const char *sym);
+void tb_output(tb_model *b, const char *name, int dtype, int rank, const int64_t *dims);
+
+/* An initializer from raw little-endian bytes (copied). */
+Onnx__TensorProto *tb_init_raw(tb_model *b, const char *name, int dtype, int rank,
+                               const int64_t *dims, const void *data, size_t bytes);
+Onnx__TensorProto *tb_init_f32(tb_model *b, const char *name, int rank, const int64_t *dims,
+                               const float *vals);
+
+/* A node; inputs and outputs as comma-separated names ("" entries allowed). */
+Onnx__NodeProto *tb_node(tb_model *b, const char *op, const char *name, const char *inputs,
+                         const char *outputs);
+void tb_attr_int(tb_model *b, Onnx__NodeProto *n, const char *name, int64_t v);
+void tb_attr_float(tb_model *b, Onnx__NodeProto *n, const char *name, float v);
+void tb_attr_ints(tb_model *b, Onnx__NodeProto *n, const char *name, int count, const int64_t *v);
+
+/* Serializes the model into a malloc'd buffer. */
+uint8_t *tb_pack(tb_model *b, size_t *len);
+/* Writes the model to `path`; returns 0 on success. */
+int tb_write(tb_model *b, const char *path);
+
+/* A keel_allocator that counts live blocks and bytes, and can fail the
+ * N-th allocation. */
+typedef struct tb_counting {
+    long live_blocks, total_allocs;
+    size_t live_bytes;
+    long fail_at;   /* 0: never; k: the k-th allocation returns NULL */
+    int size_mismatch; /* frees whose size differs from the allocation's */
+} tb_counting;
+keel_allocator tb_counting_allocator(tb_counting *c);
+
+/* A fresh empty folder under /tmp; the returned string is static per call
+ * site-free (caller frees). */
+char *tb_tempdir(void);
+
 #endif
