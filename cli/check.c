@@ -259,18 +259,14 @@ static bool run_set(const keel_model *m, data_set *ds, const check_opts *o, char
 
 typedef enum { CASE_PASS, CASE_FAIL, CASE_SKIP } case_result;
 
-static case_result check_case(const char *dir, const check_opts *o)
+static case_result check_case(const char *arg, const check_opts *o)
 {
+    char dir[4096], name[512];
+    snprintf(dir, sizeof dir, "%s", arg);
+    for (size_t n = strlen(dir); n > 1 && dir[n - 1] == '/'; n--)
+        dir[n - 1] = 0; /* "case/" names the same case as "case" */
     const char *base = strrchr(dir, '/');
-    char name[512];
-    snprintf(name, sizeof name, "%s", base && base[1] ? base + 1 : dir);
-    if (base && !base[1]) { /* trailing slash */
-        size_t n = strlen(dir);
-        const char *p = dir + n - 1;
-        while (p > dir && p[-1] != '/')
-            p--;
-        snprintf(name, sizeof name, "%.*s", (int)(dir + n - 1 - p), p);
-    }
+    snprintf(name, sizeof name, "%s", base ? base + 1 : dir);
     const char *reason = skip_reason(o, name);
     if (reason) {
         printf("skip %s: %s\n", name, reason);

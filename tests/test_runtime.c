@@ -1,2 +1,270 @@
+/* test_runtime.c -- sessions: op resolution, shape inference and folding,
+ * the memory plan, and runs. */
 #include <CUnit/CUnit.h>
-void add_runtime_suite(void) {}
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "session.h"
+#include "testutil.h"
+
+static const int64_t d23[] = {2, 3};
+static const float w23[] = {1, -2, 3, -4, 5, -6};
+
+static keel_model *load(tb_model *b, const keel_options *opt)
+{
+    size_t len;
+    uint8_t *buf = tb_pack(b, &len);
+    keel_model *m = NULL;
+    char err[1024];
+    if (keel_model_load_buffer(&m, buf, len, NULL, "rt.onnx", opt, err, sizeof err))
+        fprintf(stderr, "\n  load failed: %s\n", err);
+    free(buf);
+    return m;
+}
+
+/* out = relu(relu(x + w) * w): a chain for the planner */
+static tb_model *chain_model(const int64_t *xdims, const char *sym)
+{
+    tb_model *b = tb_new(8, 13);
+    tb_input(b, "x", KEEL_FLOAT, 2, xdims, sym);
+    tb_output(b, "out", KEEL_FLOAT, 2, d23);
+    tb_init_f32(b, "w", 2, d23, w23);
+    tb_node(b, "Add", "add", "x,w", "s");
+    tb_node(b, "Relu", "relu1", "s", "r");
+    tb_node(b, "Mul", "mul", "r,w", "p");
+    tb_node(b, "Relu", "relu2", "p", "out");
+    return b;
+}
+
+static void expected_chain(const float *x, float *want)
+{
+    for (int i = 0; i < 6; i++) {
+        float r = fmaxf(x[i] + w23[i], 0.0f);
+        want[i] = fmaxf(r * w23[i], 0.0f);
+    }
+}
+
+static void test_run_chain(void)
+{
+    tb_model *b = chain_model(d23, NULL);
+    keel_model *m = load(b, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    keel_session *s;
+    char err[1024];
+    CU_ASSERT_EQUAL_FATAL(keel_session_create(&s, m, NULL, NULL, 0, NULL, err, sizeof err), KEEL_OK);
+    float x[6] = {0.5f, 1.5f, -2.5f, 3.5f, -4.5f, 9.0f}, y[6] = {0}, want[6];
+    keel_tensor in = {KEEL_FLOAT, 2, {2, 3}, x}, out = {0};
+    out.data = y;
+    CU_ASSERT_EQUAL(keel_session_run(s, &in, &out), KEEL_OK);
+    expected_chain(x, want);
+    for (int i = 0; i < 6; i++)
+        CU_ASSERT_DOUBLE_EQUAL(y[i], want[i], 1e-6);
+    CU_ASSERT_EQUAL(out.rank, 2);
+    CU_ASSERT_EQUAL(kl_session_plan_conflicts(s), 0);
+    /* relu and mul run in place: the arena holds less than all intermediates */
+    CU_ASSERT_TRUE(s->arena_size < s->sum_intermediates);
+    keel_session_free(s);
+    keel_model_free(m);
+    tb_free(b);
+}
+
+static void test_run_allocates_nothing(void)
+{
+    tb_counting count = {0};
+    keel_allocator a = tb_counting_allocator(&count);
+    keel_options opt;
+    keel_options_init(&opt);
+    opt.allocator = &a;
+    tb_model *b = chain_model(d23, NULL);
+    keel_model *m = load(b, &opt);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    keel_session *s;
+    CU_ASSERT_EQUAL_FATAL(keel_session_create(&s, m, &opt, NULL, 0, NULL, NULL, 0), KEEL_OK);
+    long before = count.total_allocs;
+    float x[6] = {1, 2, 3, 4, 5, 6}, y[6];
+    keel_tensor in = {KEEL_FLOAT, 2, {2, 3}, x}, out = {.data = y};
+    CU_ASSERT_EQUAL(keel_session_run(s, &in, &out), KEEL_OK);
+    CU_ASSERT_EQUAL(count.total_allocs, before);
+    keel_session_free(s);
+    keel_model_free(m);
+    CU_ASSERT_EQUAL(count.live_blocks, 0);
+    CU_ASSERT_EQUAL(count.size_mismatch, 0);
+    /* every allocation of session creation failing in turn */
+    m = load(b, &opt);
+    long start = count.total_allocs;
+    CU_ASSERT_EQUAL_FATAL(keel_session_create(&s, m, &opt, NULL, 0, NULL, NULL, 0), KEEL_OK);
+    long n_allocs = count.total_allocs - start;
+    keel_session_free(s);
+    for (long k = 1; k <= n_allocs; k++) {
+        count.fail_at = count.total_allocs + k;
+        keel_status st = keel_session_create(&s, m, &opt, NULL, 0, NULL, NULL, 0);
+        CU_ASSERT_EQUAL(st, KEEL_ERR_NOMEM);
+        CU_ASSERT_PTR_NULL(s);
+    }
+    count.fail_at = 0;
+    keel_model_free(m);
+    CU_ASSERT_EQUAL(count.live_blocks, 0);
+    tb_free(b);
+}
+
+static void test_wrong_input_shape(void)
+{
+    tb_model *b = chain_model(d23, NULL);
+    keel_model *m = load(b, NULL);
+    keel_session *s;
+    CU_ASSERT_EQUAL_FATAL(keel_session_create(&s, m, NULL, NULL, 0, NULL, NULL, 0), KEEL_OK);
+    float x[6] = {0}, y[6];
+    keel_tensor in = {KEEL_FLOAT, 2, {3, 2}, x}, out = {.data = y};
+    CU_ASSERT_EQUAL(keel_session_run(s, &in, &out), KEEL_ERR_SHAPE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(keel_session_errmsg(s), "'x'"));
+    in.dims[0] = 2;
+    in.dims[1] = 3;
+    in.dtype = KEEL_INT64;
+    CU_ASSERT_EQUAL(keel_session_run(s, &in, &out), KEEL_ERR_SHAPE);
+    keel_session_free(s);
+    keel_model_free(m);
+    tb_free(b);
+}
+
+static void test_symbolic_dims(void)
+{
+    /* x: float[N, 3] + w: float[1, 3] broadcast */
+    tb_model *b = tb_new(8, 13);
+    tb_input(b, "x", KEEL_FLOAT, 2, (int64_t[]){-1, 3}, "N");
+    tb_output(b, "out", KEEL_FLOAT, 2, (int64_t[]){-1, 3});
+    tb_init_f32(b, "w", 2, (int64_t[]){1, 3}, w23);
+    tb_node(b, "Add", "add", "x,w", "out");
+    keel_model *m = load(b, NULL);
+    keel_session *s;
+    keel_dim_binding n4 = {"N", 4};
+    CU_ASSERT_EQUAL_FATAL(keel_session_create(&s, m, NULL, &n4, 1, NULL, NULL, 0), KEEL_OK);
+    keel_tensor info;
+    keel_session_output_info(s, 0, &info);
+    CU_ASSERT_EQUAL(info.rank, 2);
+    CU_ASSERT_EQUAL(info.dims[0], 4);
+    CU_ASSERT_EQUAL(info.dims[1], 3);
+    keel_session_free(s);
+    /* a given input shape fixes N too */
+    keel_tensor shape = {KEEL_FLOAT, 2, {7, 3}, NULL};
+    CU_ASSERT_EQUAL_FATAL(keel_session_create(&s, m, NULL, NULL, 0, &shape, NULL, 0), KEEL_OK);
+    keel_session_output_info(s, 0, &info);
+    CU_ASSERT_EQUAL(info.dims[0], 7);
+    keel_session_free(s);
+    /* a given shape contradicting a fixed dim is refused */
+    shape.dims[1] = 5;
+    char err[1024];
+    CU_ASSERT_EQUAL(keel_session_create(&s, m, NULL, NULL, 0, &shape, err, sizeof err), KEEL_ERR_SHAPE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "'x'"));
+    keel_model_free(m);
+    tb_free(b);
+}
+
+static void test_missing_ops_listed(void)
+{
+    tb_model *b = tb_new(8, 13);
+    tb_input(b, "x", KEEL_FLOAT, 2, d23, NULL);
+    tb_output(b, "out", KEEL_FLOAT, 2, d23);
+    tb_node(b, "FrobnicateA", "fa", "x", "a");
+    tb_node(b, "Relu", "r", "a", "b");
+    tb_node(b, "FrobnicateB", "fb", "b", "c");
+    tb_node(b, "FrobnicateA", "fa2", "c", "out");
+    keel_model *m = load(b, NULL);
+    keel_session *s;
+    char err[1024];
+    CU_ASSERT_EQUAL(keel_session_create(&s, m, NULL, NULL, 0, NULL, err, sizeof err), KEEL_ERR_UNSUPPORTED);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "2 operators are not supported"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "FrobnicateA"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "FrobnicateB"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "'fa2'"));
+    CU_ASSERT_PTR_NULL(strstr(err, "Relu"));
+    keel_model_free(m);
+    tb_free(b);
+}
+
+/* The PyTorch export pattern: Reshape's target computed from Shape. */
+static void test_shape_chain_folds(void)
+{
+    tb_model *b = tb_new(8, 13);
+    int64_t xd[] = {2, 3, 4};
+    tb_input(b, "x", KEEL_FLOAT, 3, xd, NULL);
+    tb_output(b, "out", KEEL_FLOAT, 2, (int64_t[]){2, 12});
+    int64_t zero = 0, minus1 = -1, axes0 = 0;
+    tb_init_raw(b, "idx0", KEEL_INT64, 0, NULL, &zero, 8);
+    tb_init_raw(b, "m1", KEEL_INT64, 1, (int64_t[]){1}, &minus1, 8);
+    tb_init_raw(b, "axes", KEEL_INT64, 1, (int64_t[]){1}, &axes0, 8);
+    tb_node(b, "Shape", "shape", "x", "shp");
+    tb_node(b, "Gather", "gather", "shp,idx0", "batch");
+    tb_node(b, "Unsqueeze", "unsq", "batch,axes", "batch1");
+    tb_node(b, "Concat", "concat", "batch1,m1", "target");
+    tb_attr_int(b, tb_proto(b)->graph->node[3], "axis", 0);
+    tb_node(b, "Reshape", "reshape", "x,target", "out");
+    keel_model *m = load(b, NULL);
+    keel_session *s;
+    char err[1024];
+    CU_ASSERT_EQUAL_FATAL(keel_session_create(&s, m, NULL, NULL, 0, NULL, err, sizeof err), KEEL_OK);
+    CU_ASSERT_EQUAL(s->n_folded, 4);
+    CU_ASSERT_EQUAL(s->n_steps, 1);
+    keel_tensor info;
+    keel_session_output_info(s, 0, &info);
+    CU_ASSERT_EQUAL(info.dims[0], 2);
+    CU_ASSERT_EQUAL(info.dims[1], 12);
+    float x[24], y[24];
+    for (int i = 0; i < 24; i++)
+        x[i] = (float)i * 0.5f;
+    keel_tensor in = {KEEL_FLOAT, 3, {2, 3, 4}, x}, out = {.data = y};
+    CU_ASSERT_EQUAL(keel_session_run(s, &in, &out), KEEL_OK);
+    CU_ASSERT_EQUAL(memcmp(x, y, sizeof x), 0);
+    /* Reshape is a view: nothing in the arena */
+    CU_ASSERT_EQUAL(s->sum_intermediates, 0);
+    keel_session_free(s);
+    keel_model_free(m);
+    tb_free(b);
+}
+
+/* Every conformance node model keel can plan: no two live values overlap. */
+static void test_plans_never_overlap(void)
+{
+    const char *root = "/usr/share/libonnx-testdata/data/node";
+    DIR *d = opendir(root);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    int planned = 0, conflicts = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s/model.onnx", root, e->d_name);
+        if (e->d_name[0] == '.' || access(path, R_OK))
+            continue;
+        keel_model *m;
+        keel_session *s;
+        if (keel_model_load(&m, path, NULL, NULL, 0))
+            continue;
+        if (keel_session_create(&s, m, NULL, NULL, 0, NULL, NULL, 0) == KEEL_OK) {
+            planned++;
+            int c = kl_session_plan_conflicts(s);
+            if (c)
+                fprintf(stderr, "\n  %s: %d overlapping live values", e->d_name, c);
+            conflicts += c;
+            keel_session_free(s);
+        }
+        keel_model_free(m);
+    }
+    closedir(d);
+    fprintf(stderr, "\n  %d conformance models planned\n", planned);
+    CU_ASSERT_TRUE(planned > 100);
+    CU_ASSERT_EQUAL(conflicts, 0);
+}
+
+void add_runtime_suite(void)
+{
+    CU_pSuite s = CU_add_suite("runtime", NULL, NULL);
+    CU_add_test(s, "run a chain", test_run_chain);
+    CU_add_test(s, "a run allocates nothing; creation failure sweep", test_run_allocates_nothing);
+    CU_add_test(s, "wrong input shape at run", test_wrong_input_shape);
+    CU_add_test(s, "symbolic dims", test_symbolic_dims);
+    CU_add_test(s, "missing ops listed at once", test_missing_ops_listed);
+    CU_add_test(s, "Shape chain folds; Reshape is a view", test_shape_chain_folds);
+    CU_add_test(s, "plans never overlap", test_plans_never_overlap);
+}

@@ -1,0 +1,14 @@
+#!/bin/sh
+# Exports the backbones of scripts/backbones.txt with PyTorch (seeded random
+# weights; cached by content under $KEEL_CACHE) and checks keel's outputs
+# against PyTorch's at rtol 1e-3, atol 1e-4.
+set -e
+srcdir="${KEEL_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}"
+keel="${KEEL:-./cli/keel}"
+cache="${KEEL_CACHE:-$HOME/.cache/keel}/backbones"
+list="${KEEL_BACKBONES:-$srcdir/scripts/backbones.txt}"
+mkdir -p "$cache"
+cases=$(/usr/bin/python3 "$srcdir/scripts/export_backbones.py" --strict --cache "$cache" --list "$list")
+[ -n "$cases" ] || { echo "backbones: nothing exported"; exit 1; }
+# shellcheck disable=SC2086
+exec "$keel" check --rtol 1e-3 --atol 1e-4 $cases
