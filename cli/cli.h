@@ -11,6 +11,13 @@
 int cmd_info(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+double cli_now_ms(void);
+/* Matches "-i NAME=FILE" / "-i FILE" arguments to the model's inputs (by
+ * name, else in order); files[k] gets input k's file.  Prints why and
+ * returns -1 when they do not fit. */
+int cli_assign_inputs(const keel_model *m, char **specs, int n_specs, const char **files);
 
 /* Reads a whole file into a malloc'd buffer. */
 bool cli_read_file(const char *path, void **data, size_t *size, char *err, size_t err_size);

@@ -14,6 +14,9 @@ static void usage(FILE *f)
             "                             run once; write every output to DIR/<name>.pb\n"
             "  check CASE_DIR... [--rtol R] [--atol A] [--skip-list FILE]\n"
             "                             run ONNX backend-test cases and compare outputs\n"
+            "  bench MODEL.onnx [--threads N] [--runs N] [--warmup N] [--json] [--profile]\n"
+            "        [-i NAME=FILE]... [--dim NAME=N]...\n"
+            "                             latency min/median/max, load time, peak memory\n"
             "  version                    print the library version\n");
 }
 
@@ -30,6 +33,8 @@ int main(int argc, char **argv)
         return cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "check") == 0)
         return cmd_check(argc - 1, argv + 1);
+    if (strcmp(cmd, "bench") == 0)
+        return cmd_bench(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("keel %s\n", keel_version());
         return 0;

@@ -8,7 +8,7 @@
 
 #define MAX_ARGS 64
 
-static double now_ms(void)
+double cli_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -17,7 +17,7 @@ static double now_ms(void)
 
 /* Matches "-i NAME=FILE" / "-i FILE" arguments to graph inputs: by name,
  * else in order. */
-static int assign_inputs(const keel_model *m, char **specs, int n_specs, const char **files)
+int cli_assign_inputs(const keel_model *m, char **specs, int n_specs, const char **files)
 {
     int n_in = keel_model_input_count(m), next = 0;
     for (int k = 0; k < n_in; k++)
@@ -31,7 +31,7 @@ static int assign_inputs(const keel_model *m, char **specs, int n_specs, const c
                 if (strcmp(keel_model_input_name(m, q), specs[j]) == 0)
                     k = q;
             if (k < 0) {
-                fprintf(stderr, "keel run: the model has no input named '%s'\n", specs[j]);
+                fprintf(stderr, "keel: the model has no input named '%s'\n", specs[j]);
                 return -1;
             }
         } else {
@@ -39,7 +39,7 @@ static int assign_inputs(const keel_model *m, char **specs, int n_specs, const c
                 next++;
             k = next;
             if (k >= n_in) {
-                fprintf(stderr, "keel run: more input files than the model's %d inputs\n", n_in);
+                fprintf(stderr, "keel: more input files than the model's %d inputs\n", n_in);
                 return -1;
             }
         }
@@ -47,7 +47,7 @@ static int assign_inputs(const keel_model *m, char **specs, int n_specs, const c
     }
     for (int k = 0; k < n_in; k++)
         if (!files[k]) {
-            fprintf(stderr, "keel run: no file given for input '%s' (use -i %s=FILE)\n",
+            fprintf(stderr, "keel: no file given for input '%s' (use -i %s=FILE)\n",
                     keel_model_input_name(m, k), keel_model_input_name(m, k));
             return -1;
         }
@@ -67,13 +67,13 @@ static int save_outputs(const keel_session *s, keel_tensor *outs, const char *di
                 *p = '_';
         snprintf(path, sizeof path, "%s/%s.pb", dir, safe);
         if (cli_save_pb(path, &outs[k], name, err, sizeof err) != KEEL_OK) {
-            fprintf(stderr, "keel run: %s\n", err);
+            fprintf(stderr, "keel: %s\n", err);
             return -1;
         }
         if (npy) {
             snprintf(path, sizeof path, "%s/%s.npy", dir, safe);
             if (cli_save_npy(path, &outs[k], err, sizeof err) != KEEL_OK) {
-                fprintf(stderr, "keel run: %s\n", err);
+                fprintf(stderr, "keel: %s\n", err);
                 return -1;
             }
         }
@@ -97,11 +97,11 @@ int cmd_run(int argc, char **argv)
             npy = true;
         else if (strcmp(argv[i], "--dim") == 0 && i + 1 < argc) {
             if (n_dims == MAX_ARGS || !cli_parse_dim(argv[++i], &dims[n_dims++])) {
-                fprintf(stderr, "keel run: bad --dim '%s' (want NAME=N)\n", argv[i]);
+                fprintf(stderr, "keel: bad --dim '%s' (want NAME=N)\n", argv[i]);
                 return 2;
             }
         } else if (argv[i][0] == '-') {
-            fprintf(stderr, "keel run: unknown option '%s'\n", argv[i]);
+            fprintf(stderr, "keel: unknown option '%s'\n", argv[i]);
             return 2;
         } else
             path = argv[i];
@@ -112,12 +112,12 @@ int cmd_run(int argc, char **argv)
     }
     char err[KL_ERRMSG];
     keel_model *m;
-    double t0 = now_ms();
+    double t0 = cli_now_ms();
     if (keel_model_load(&m, path, NULL, err, sizeof err) != KEEL_OK) {
-        fprintf(stderr, "keel run: %s\n", err);
+        fprintf(stderr, "keel: %s\n", err);
         return 1;
     }
-    double t_load = now_ms() - t0;
+    double t_load = cli_now_ms() - t0;
     int n_in = keel_model_input_count(m), n_out = keel_model_output_count(m), rc = 1;
     const char **files = calloc((size_t)n_in + 1, sizeof *files);
     kl_tensor **inputs = calloc((size_t)n_in + 1, sizeof *inputs);
@@ -126,31 +126,31 @@ int cmd_run(int argc, char **argv)
     kl_env env;
     kl_env_init(&env, NULL);
     keel_session *s = NULL;
-    if (!files || !inputs || !in_vals || !outs || assign_inputs(m, specs, n_specs, files))
+    if (!files || !inputs || !in_vals || !outs || cli_assign_inputs(m, specs, n_specs, files))
         goto done;
     for (int k = 0; k < n_in; k++) {
         if (cli_load_tensor(&env, files[k], &inputs[k], NULL) != KEEL_OK) {
-            fprintf(stderr, "keel run: %s\n", env.msg);
+            fprintf(stderr, "keel: %s\n", env.msg);
             goto done;
         }
         in_vals[k] = *inputs[k];
     }
-    t0 = now_ms();
+    t0 = cli_now_ms();
     if (keel_session_create(&s, m, NULL, dims, n_dims, in_vals, err, sizeof err) != KEEL_OK) {
-        fprintf(stderr, "keel run: %s\n", err);
+        fprintf(stderr, "keel: %s\n", err);
         goto done;
     }
-    double t_create = now_ms() - t0;
+    double t_create = cli_now_ms() - t0;
     for (int k = 0; k < n_out; k++) {
         keel_session_output_info(s, k, &outs[k]);
         outs[k].data = malloc(keel_tensor_bytes(&outs[k]) + 1);
     }
-    t0 = now_ms();
+    t0 = cli_now_ms();
     if (keel_session_run(s, in_vals, outs) != KEEL_OK) {
-        fprintf(stderr, "keel run: %s\n", keel_session_errmsg(s));
+        fprintf(stderr, "keel: %s\n", keel_session_errmsg(s));
         goto done;
     }
-    double t_run = now_ms() - t0;
+    double t_run = cli_now_ms() - t0;
     for (int k = 0; k < n_out; k++) {
         char shape[256];
         printf("%s: %s\n", keel_session_output_name(s, k), kl_shape_str(&outs[k], shape, sizeof shape));

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "session.h"
 #include "../ops/registry.h"
@@ -596,6 +597,19 @@ const char *keel_session_errmsg(const keel_session *s)
 
 keel_status keel_session_run(keel_session *s, const keel_tensor *inputs, keel_tensor *outputs)
 {
+    return kl_session_run_timed(s, inputs, outputs, NULL);
+}
+
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+keel_status kl_session_run_timed(keel_session *s, const keel_tensor *inputs, keel_tensor *outputs,
+                                 double *step_ns)
+{
     if (!s)
         return KEEL_ERR_ARGUMENT;
     const kl_graph *g = s->g;
@@ -625,7 +639,10 @@ keel_status keel_session_run(keel_session *s, const keel_tensor *inputs, keel_te
             st->ctx.out[0]->data = st->ctx.in[0]->data;
             continue;
         }
+        double t0 = step_ns ? now_ns() : 0;
         keel_status rc = st->op->run(&st->ctx);
+        if (step_ns)
+            step_ns[k] += now_ns() - t0;
         if (rc) {
             kl_error_prefix(&s->env, "%s", s->model->name);
             return rc;

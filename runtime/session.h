@@ -47,4 +47,9 @@ struct keel_session {
  * live at the same step and overlap in memory (0 for a correct plan). */
 int kl_session_plan_conflicts(const keel_session *s);
 
+/* keel_session_run, adding each step's wall time in nanoseconds to
+ * step_ns[k] (n_steps entries) when step_ns is not NULL. */
+keel_status kl_session_run_timed(keel_session *s, const keel_tensor *inputs, keel_tensor *outputs,
+                                 double *step_ns);
+
 #endif

@@ -1,0 +1,256 @@
+/* bench.c -- `keel bench`: load time, latency over repeated runs, peak
+ * memory; --profile adds time per op type and the slowest nodes. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "cli.h"
+
+#define MAX_ARGS 64
+
+typedef struct bench_opts {
+    const char *path;
+    int threads, runs, warmup;
+    bool json, profile;
+    char *specs[MAX_ARGS];
+    int n_specs;
+    keel_dim_binding dims[MAX_ARGS];
+    int n_dims;
+} bench_opts;
+
+static int parse(int argc, char **argv, bench_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->threads = 1;
+    o->runs = 10;
+    o->warmup = 2;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        bool has_val = i + 1 < argc;
+        if (strcmp(a, "--threads") == 0 && has_val)
+            o->threads = atoi(argv[++i]);
+        else if (strcmp(a, "--runs") == 0 && has_val)
+            o->runs = atoi(argv[++i]);
+        else if (strcmp(a, "--warmup") == 0 && has_val)
+            o->warmup = atoi(argv[++i]);
+        else if (strcmp(a, "--json") == 0)
+            o->json = true;
+        else if (strcmp(a, "--profile") == 0)
+            o->profile = true;
+        else if (strcmp(a, "-i") == 0 && has_val && o->n_specs < MAX_ARGS)
+            o->specs[o->n_specs++] = argv[++i];
+        else if (strcmp(a, "--dim") == 0 && has_val) {
+            if (o->n_dims == MAX_ARGS || !cli_parse_dim(argv[++i], &o->dims[o->n_dims++])) {
+                fprintf(stderr, "keel bench: bad --dim '%s' (want NAME=N)\n", argv[i]);
+                return -1;
+            }
+        } else if (a[0] == '-') {
+            fprintf(stderr, "keel bench: unknown option '%s'\n", a);
+            return -1;
+        } else
+            o->path = a;
+    }
+    if (!o->path || o->runs < 1 || o->warmup < 0 || o->threads < 1) {
+        fprintf(stderr, "usage: keel bench MODEL.onnx [--threads N] [--runs N] [--warmup N] [--json] [--profile] [-i NAME=FILE]... [--dim NAME=N]...\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* Deterministic pseudo-random input data (xorshift), values in [-1, 1). */
+static void fill_random(keel_tensor *t, uint64_t seed)
+{
+    uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1;
+    int64_t n = keel_tensor_numel(t);
+    for (int64_t i = 0; i < n; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        double u = (double)(x >> 11) / 9007199254740992.0 * 2.0 - 1.0;
+        switch (t->dtype) {
+        case KEEL_FLOAT: ((float *)t->data)[i] = (float)u; break;
+        case KEEL_DOUBLE: ((double *)t->data)[i] = u; break;
+        default: memset((uint8_t *)t->data + (size_t)i * keel_dtype_size(t->dtype), 0,
+                        keel_dtype_size(t->dtype));
+        }
+    }
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+typedef struct type_time {
+    const char *type;
+    double ns;
+    int count;
+} type_time;
+
+static int by_ns_desc(const void *a, const void *b)
+{
+    double x = ((const type_time *)a)->ns, y = ((const type_time *)b)->ns;
+    return (x < y) - (x > y);
+}
+
+static void print_profile(const keel_session *s, const double *step_ns, int runs, bool json)
+{
+    int n = s->n_steps;
+    type_time *types = calloc((size_t)n + 1, sizeof *types), *nodes = calloc((size_t)n + 1, sizeof *nodes);
+    int n_types = 0;
+    double total = 0;
+    for (int k = 0; k < n; k++) {
+        const kl_node *node = &s->g->nodes[s->steps[k].node];
+        double ns = step_ns[k] / runs;
+        total += ns;
+        int t = 0;
+        while (t < n_types && strcmp(types[t].type, node->op_type))
+            t++;
+        if (t == n_types)
+            types[n_types++] = (type_time){node->op_type, 0, 0};
+        types[t].ns += ns;
+        types[t].count++;
+        nodes[k] = (type_time){node->name[0] ? node->name : node->op_type, ns, k};
+    }
+    qsort(types, (size_t)n_types, sizeof *types, by_ns_desc);
+    qsort(nodes, (size_t)n, sizeof *nodes, by_ns_desc);
+    int n_slow = n < 10 ? n : 10;
+    if (json) {
+        printf(", \"profile\": {\"op_types\": [");
+        for (int t = 0; t < n_types; t++)
+            printf("%s{\"op\": \"%s\", \"nodes\": %d, \"ms\": %.4f}", t ? ", " : "", types[t].type,
+                   types[t].count, types[t].ns / 1e6);
+        printf("], \"slowest_nodes\": [");
+        for (int k = 0; k < n_slow; k++) {
+            printf("%s{\"name\": ", k ? ", " : "");
+            cli_json_str(stdout, nodes[k].type);
+            printf(", \"op\": \"%s\", \"ms\": %.4f}", s->g->nodes[s->steps[nodes[k].count].node].op_type,
+                   nodes[k].ns / 1e6);
+        }
+        printf("]}");
+    } else {
+        printf("time per op type (mean of %d runs):\n", runs);
+        for (int t = 0; t < n_types; t++)
+            printf("  %-22s %5d nodes %10.3f ms %5.1f%%\n", types[t].type, types[t].count,
+                   types[t].ns / 1e6, total > 0 ? 100.0 * types[t].ns / total : 0.0);
+        printf("slowest nodes:\n");
+        for (int k = 0; k < n_slow; k++)
+            printf("  %-40s %-18s %8.3f ms\n", nodes[k].type,
+                   s->g->nodes[s->steps[nodes[k].count].node].op_type, nodes[k].ns / 1e6);
+    }
+    free(types);
+    free(nodes);
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    bench_opts o;
+    if (parse(argc, argv, &o))
+        return 2;
+    keel_options opt;
+    keel_options_init(&opt);
+    opt.threads = o.threads;
+    char err[KL_ERRMSG];
+    keel_model *m = NULL;
+    keel_session *s = NULL;
+    double t0 = cli_now_ms();
+    if (keel_model_load(&m, o.path, &opt, err, sizeof err) != KEEL_OK) {
+        fprintf(stderr, "keel bench: %s\n", err);
+        return 1;
+    }
+    double load_ms = cli_now_ms() - t0;
+    int n_in = keel_model_input_count(m), n_out = keel_model_output_count(m), rc = 1;
+    const char **files = calloc((size_t)n_in + 1, sizeof *files);
+    keel_tensor *ins = calloc((size_t)n_in + 1, sizeof *ins), *outs = calloc((size_t)n_out + 1, sizeof *outs);
+    kl_tensor **loaded = calloc((size_t)n_in + 1, sizeof *loaded);
+    double *lat = calloc((size_t)o.runs, sizeof *lat), *step_ns = NULL;
+    kl_env env;
+    kl_env_init(&env, NULL);
+    if (o.n_specs) {
+        if (cli_assign_inputs(m, o.specs, o.n_specs, files))
+            goto done;
+        for (int k = 0; k < n_in; k++) {
+            if (cli_load_tensor(&env, files[k], &loaded[k], NULL)) {
+                fprintf(stderr, "keel bench: %s\n", env.msg);
+                goto done;
+            }
+            ins[k] = *loaded[k];
+        }
+    }
+    t0 = cli_now_ms();
+    if (keel_session_create(&s, m, &opt, o.dims, o.n_dims, o.n_specs ? ins : NULL, err, sizeof err)) {
+        fprintf(stderr, "keel bench: %s\n", err);
+        goto done;
+    }
+    double session_ms = cli_now_ms() - t0;
+    for (int k = 0; k < n_in && !o.n_specs; k++) {
+        keel_session_input_info(s, k, &ins[k]);
+        ins[k].data = malloc(keel_tensor_bytes(&ins[k]) + 1);
+        fill_random(&ins[k], (uint64_t)k + 1);
+    }
+    for (int k = 0; k < n_out; k++) {
+        keel_session_output_info(s, k, &outs[k]);
+        outs[k].data = malloc(keel_tensor_bytes(&outs[k]) + 1);
+    }
+    if (o.profile)
+        step_ns = calloc((size_t)s->n_steps + 1, sizeof *step_ns);
+    for (int r = 0; r < o.warmup + o.runs; r++) {
+        bool timed = r >= o.warmup;
+        double t = cli_now_ms();
+        keel_status st = kl_session_run_timed(s, ins, outs, timed ? step_ns : NULL);
+        if (st) {
+            fprintf(stderr, "keel bench: %s\n", keel_session_errmsg(s));
+            goto done;
+        }
+        if (timed)
+            lat[r - o.warmup] = cli_now_ms() - t;
+    }
+    qsort(lat, (size_t)o.runs, sizeof *lat, cmp_double);
+    double median = o.runs % 2 ? lat[o.runs / 2] : 0.5 * (lat[o.runs / 2 - 1] + lat[o.runs / 2]);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    if (o.json) {
+        printf("{\"model\": ");
+        cli_json_str(stdout, o.path);
+        printf(", \"threads\": %d, \"runs\": %d, \"warmup\": %d, \"load_ms\": %.3f, \"session_ms\": %.3f, "
+               "\"min_ms\": %.3f, \"median_ms\": %.3f, \"max_ms\": %.3f, \"peak_rss_kb\": %ld, "
+               "\"arena_bytes\": %zu, \"macs\": %lld",
+               o.threads, o.runs, o.warmup, load_ms, session_ms, lat[0], median, lat[o.runs - 1],
+               ru.ru_maxrss, s->arena_size, (long long)s->macs);
+        if (o.profile)
+            print_profile(s, step_ns, o.runs, true);
+        printf("}\n");
+    } else {
+        printf("model:      %s\n", o.path);
+        printf("load:       %.1f ms   session: %.1f ms   threads: %d\n", load_ms, session_ms, o.threads);
+        printf("latency:    min %.3f ms   median %.3f ms   max %.3f ms   (%d runs after %d warm-up)\n",
+               lat[0], median, lat[o.runs - 1], o.runs, o.warmup);
+        if (s->macs && median > 0)
+            printf("throughput: %.1f GFLOP/s (%.3f GMACs)\n", 2.0 * (double)s->macs / (median * 1e6),
+                   (double)s->macs / 1e9);
+        printf("peak RSS:   %ld KB   arena: %.2f MiB\n", ru.ru_maxrss, (double)s->arena_size / 1048576.0);
+        if (o.profile)
+            print_profile(s, step_ns, o.runs, false);
+    }
+    rc = 0;
+done:
+    for (int k = 0; k < n_in; k++) {
+        if (loaded[k])
+            kl_tensor_free(&env, loaded[k]);
+        else
+            free(ins[k].data);
+    }
+    for (int k = 0; k < n_out; k++)
+        free(outs[k].data);
+    free(files);
+    free(ins);
+    free(outs);
+    free(loaded);
+    free(lat);
+    free(step_ns);
+    keel_session_free(s);
+    keel_model_free(m);
+    return rc;
+}
