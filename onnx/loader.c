@@ -732,7 +732,7 @@ static keel_status convert_graph(load_ctx *x, const Onnx__GraphProto *gp, bool i
                     x->file, g->name);
     for (size_t i = 0; i < gp->n_initializer; i++) {
         const Onnx__TensorProto *tp = gp->initializer[i];
-        int id;
+        int id = -1;
         if (!tp->name || !tp->name[0])
             return FAIL(x, KEEL_ERR_INVALID, "%s: initializer %zu has no name", x->file, i);
         if ((st = add_unique(x, g, tp->name, "initializer", &id)))

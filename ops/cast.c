@@ -1,4 +1,182 @@
-/* cast: not written yet (placeholder so the tree builds). */
-#include "op.h"
+/* cast.c -- Cast: converts between float, double, float16, bool and the
+ * 8- to 64-bit integer types.  Float to integer truncates toward zero and
+ * saturates (NaN gives 0), integer to narrower integer wraps, anything to
+ * bool is "not zero".  Opsets 1-5 name the target type with a string.
+ *
+ * Elements go through a small buffer in chunks: loaded into the carrier
+ * that holds every value of the source type exactly (double, int64 or
+ * uint64), then stored from it to the target type.  That takes one loop
+ * per type and direction instead of one per pair of types. */
+#include <math.h>
+#include <strings.h>
 
-const kl_op *const kl_opfile_cast[] = { NULL };
+#include "eltwise.h"
+
+#define CHUNK 256
+
+typedef enum carrier { AS_DOUBLE, AS_INT64, AS_UINT64 } carrier;
+
+typedef union chunk {
+    double f[CHUNK];
+    int64_t i[CHUNK];
+    uint64_t u[CHUNK];
+} chunk;
+
+static bool castable(int dtype)
+{
+    switch (dtype) {
+    case KEEL_FLOAT: case KEEL_DOUBLE: case KEEL_FLOAT16: case KEEL_BOOL:
+    case KEEL_INT8: case KEEL_INT16: case KEEL_INT32: case KEEL_INT64:
+    case KEEL_UINT8: case KEEL_UINT16: case KEEL_UINT32: case KEEL_UINT64:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static carrier carrier_of(int dtype)
+{
+    switch (dtype) {
+    case KEEL_FLOAT: case KEEL_DOUBLE: case KEEL_FLOAT16: return AS_DOUBLE;
+    case KEEL_INT8: case KEEL_INT16: case KEEL_INT32: case KEEL_INT64: return AS_INT64;
+    default: return AS_UINT64;
+    }
+}
+
+static void load(int dtype, const void *src, int64_t n, chunk *buf)
+{
+#define LOAD(T, FIELD, CONVERT)                      \
+    for (int64_t k = 0; k < n; k++)                  \
+        buf->FIELD[k] = CONVERT(((const T *)src)[k]); \
+    break;
+    switch (dtype) {
+    case KEEL_FLOAT: LOAD(float, f, (double))
+    case KEEL_DOUBLE: LOAD(double, f, (double))
+    case KEEL_FLOAT16: LOAD(uint16_t, f, (double)kl_half_to_float)
+    case KEEL_INT8: LOAD(int8_t, i, (int64_t))
+    case KEEL_INT16: LOAD(int16_t, i, (int64_t))
+    case KEEL_INT32: LOAD(int32_t, i, (int64_t))
+    case KEEL_INT64: LOAD(int64_t, i, (int64_t))
+    case KEEL_BOOL: LOAD(uint8_t, u, (uint64_t)!!)
+    case KEEL_UINT8: LOAD(uint8_t, u, (uint64_t))
+    case KEEL_UINT16: LOAD(uint16_t, u, (uint64_t))
+    case KEEL_UINT32: LOAD(uint32_t, u, (uint64_t))
+    case KEEL_UINT64: LOAD(uint64_t, u, (uint64_t))
+    }
+#undef LOAD
+}
+
+/* double -> integer, truncating; out-of-range values saturate, NaN is 0
+ * (C leaves both undefined). */
+#define SATURATE(NAME, T, LO, HI)                                                  \
+    static T NAME(double v)                                                        \
+    {                                                                              \
+        return v != v ? 0 : v <= (double)(LO) ? (LO) : v >= (double)(HI) ? (HI) : (T)v; \
+    }
+SATURATE(sat_i8, int8_t, INT8_MIN, INT8_MAX)
+SATURATE(sat_i16, int16_t, INT16_MIN, INT16_MAX)
+SATURATE(sat_i32, int32_t, INT32_MIN, INT32_MAX)
+SATURATE(sat_i64, int64_t, INT64_MIN, INT64_MAX)
+SATURATE(sat_u8, uint8_t, 0, UINT8_MAX)
+SATURATE(sat_u16, uint16_t, 0, UINT16_MAX)
+SATURATE(sat_u32, uint32_t, 0, UINT32_MAX)
+SATURATE(sat_u64, uint64_t, 0, UINT64_MAX)
+
+/* Rounds to float by truncating and setting the last bit when inexact
+ * ("round to odd"), so that rounding the float to half again gives the
+ * correctly rounded half: plain double -> float -> half rounds twice. */
+static uint16_t double_to_half(double d)
+{
+    float f = (float)d;
+    if ((double)f != d && d == d) {
+        uint32_t bits;
+        memcpy(&bits, &f, sizeof bits);
+        if (!(bits & 1)) /* step the magnitude toward d, to the odd neighbour */
+            bits = fabs((double)f) < fabs(d) ? bits + 1 : bits - 1;
+        memcpy(&f, &bits, sizeof bits);
+    }
+    return kl_float_to_half(f);
+}
+
+#define TO_BOOL(x) ((x) != 0)
+#define TO_HALF_FROM_INT(x) kl_float_to_half((float)(x))
+
+static void store(int dtype, carrier from, const chunk *buf, int64_t n, void *dst)
+{
+#define STORE(T, FROM_DOUBLE, FROM_INT)                  \
+    if (from == AS_DOUBLE)                               \
+        for (int64_t k = 0; k < n; k++)                  \
+            ((T *)dst)[k] = (T)FROM_DOUBLE(buf->f[k]);   \
+    else if (from == AS_INT64)                           \
+        for (int64_t k = 0; k < n; k++)                  \
+            ((T *)dst)[k] = (T)FROM_INT(buf->i[k]);      \
+    else                                                 \
+        for (int64_t k = 0; k < n; k++)                  \
+            ((T *)dst)[k] = (T)FROM_INT(buf->u[k]);      \
+    break;
+    switch (dtype) {
+    case KEEL_FLOAT: STORE(float, (float), (float))
+    case KEEL_DOUBLE: STORE(double, (double), (double))
+    case KEEL_FLOAT16: STORE(uint16_t, double_to_half, TO_HALF_FROM_INT)
+    case KEEL_BOOL: STORE(uint8_t, TO_BOOL, TO_BOOL)
+    case KEEL_INT8: STORE(int8_t, sat_i8, (int8_t))
+    case KEEL_INT16: STORE(int16_t, sat_i16, (int16_t))
+    case KEEL_INT32: STORE(int32_t, sat_i32, (int32_t))
+    case KEEL_INT64: STORE(int64_t, sat_i64, (int64_t))
+    case KEEL_UINT8: STORE(uint8_t, sat_u8, (uint8_t))
+    case KEEL_UINT16: STORE(uint16_t, sat_u16, (uint16_t))
+    case KEEL_UINT32: STORE(uint32_t, sat_u32, (uint32_t))
+    case KEEL_UINT64: STORE(uint64_t, sat_u64, (uint64_t))
+    }
+#undef STORE
+}
+
+/* Attribute `to`: a dtype number, or (opsets 1-5) a name like "FLOAT". */
+static int target_type(const kl_opctx *c)
+{
+    const char *name = kl_attr_str(c->node, "to", NULL);
+    if (!name)
+        return (int)kl_attr_int(c->node, "to", 0);
+    for (int t = 1; t <= KEEL_UINT64; t++)
+        if (strcasecmp(name, kl_dtype_name(t)) == 0)
+            return t;
+    return 0;
+}
+
+static keel_status cast_infer(kl_opctx *c)
+{
+    const kl_tensor *x = c->in[0];
+    int to = target_type(c);
+    if (!castable(x->dtype))
+        return kl_op_fail(c, KEEL_ERR_UNSUPPORTED, "cannot cast from %s",
+                          kl_dtype_name(x->dtype));
+    if (!castable(to))
+        return kl_op_fail(c, KEEL_ERR_UNSUPPORTED, "cannot cast to type %s (%d)",
+                          kl_dtype_name(to), to);
+    kl_set_shape(c->out[0], to, x->rank, x->dims);
+    return KEEL_OK;
+}
+
+static keel_status cast_run(kl_opctx *c)
+{
+    const kl_tensor *x = c->in[0], *y = c->out[0];
+    int64_t n = kl_numel(x);
+    if (x->dtype == y->dtype) {
+        if (x->data != y->data)
+            memcpy(y->data, x->data, kl_nbytes(x));
+        return KEEL_OK;
+    }
+    size_t in_size = kl_dtype_size(x->dtype), out_size = kl_dtype_size(y->dtype);
+    carrier via = carrier_of(x->dtype);
+    chunk buf;
+    for (int64_t done = 0; done < n; done += CHUNK) {
+        int64_t m = n - done < CHUNK ? n - done : CHUNK;
+        load(x->dtype, (const char *)x->data + (size_t)done * in_size, m, &buf);
+        store(y->dtype, via, &buf, m, (char *)y->data + (size_t)done * out_size);
+    }
+    return KEEL_OK;
+}
+
+static const kl_op cast = {"Cast", "", 1, 0, 1, 1, 0, cast_infer, cast_run, NULL, NULL};
+
+const kl_op *const kl_opfile_cast[] = {&cast, NULL};

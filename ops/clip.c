@@ -30,7 +30,7 @@ typedef struct clip_bounds {
             const T hi = *(const T *)b->hi;                                       \
             for (int64_t i = 0; i < n; i++)                                       \
                 o[i] = v[i] > hi ? hi : v[i];                                     \
-        } else if (out != in) {                                                   \
+        } else if (out != in && n > 0) {                                                   \
             memcpy(out, in, (size_t)n * sizeof(T));                               \
         }                                                                         \
     }

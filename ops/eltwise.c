@@ -248,44 +248,94 @@ static void copy_row(char *dst, const char *src, int64_t n, int64_t stride, size
 #undef COPY_AS
 }
 
+/* A 2-D block where dst[i][j] = src[i * esize + j * src_col_stride]: the
+ * source's contiguous dim becomes an outer dim of the output (the heart of
+ * a transpose).  Copied in small square tiles so that the cache lines read
+ * along i serve every j of a tile; small because power-of-two strides map
+ * a tile's lines to few cache sets. */
+static void copy_plane(char *dst, const char *src, int64_t rows, int64_t cols,
+                       int64_t dst_row_stride, int64_t src_col_stride, size_t esize)
+{
+    enum { TILE = 8 };
+#define PLANE_AS(T)                                                                       {                                                                                         int64_t drs = dst_row_stride / (int64_t)sizeof(T);                                    int64_t scs = src_col_stride / (int64_t)sizeof(T);                                    for (int64_t i0 = 0; i0 < rows; i0 += TILE)                                               for (int64_t j0 = 0; j0 < cols; j0 += TILE) {                                             int64_t i_end = i0 + TILE < rows ? i0 + TILE : rows;                                  int64_t j_end = j0 + TILE < cols ? j0 + TILE : cols;                                  for (int64_t i = i0; i < i_end; i++)                                                      for (int64_t j = j0; j < j_end; j++)                                                      ((T *)dst)[i * drs + j] = ((const T *)src)[i + j * scs];                  }                                                                                 return;                                                                           }
+    switch (esize) {
+    case 1: PLANE_AS(uint8_t)
+    case 2: PLANE_AS(uint16_t)
+    case 4: PLANE_AS(uint32_t)
+    case 8: PLANE_AS(uint64_t)
+    }
+#undef PLANE_AS
+    for (int64_t i = 0; i < rows; i++) /* other sizes: row by row */
+        copy_row(dst + i * dst_row_stride, src + i * (int64_t)esize, cols, src_col_stride, esize);
+}
+
+/* A strided view with its dims of 1 dropped and each dim merged into its
+ * outer neighbour when the two are laid out as one, so rows are as long
+ * as possible.  Returns false if the view is empty. */
+static bool collapse_view(int rank, const int64_t *dims, const int64_t *src_strides, int *r,
+                          int64_t *n, int64_t *stride)
+{
+    *r = 0;
+    for (int d = 0; d < rank; d++) {
+        if (dims[d] == 0)
+            return false;
+        if (dims[d] == 1)
+            continue;
+        if (*r > 0 && stride[*r - 1] == src_strides[d] * dims[d]) {
+            n[*r - 1] *= dims[d];
+            stride[*r - 1] = src_strides[d];
+            continue;
+        }
+        n[*r] = dims[d];
+        stride[*r] = src_strides[d];
+        (*r)++;
+    }
+    return true;
+}
+
 void kl_copy_strided(void *dst, const void *src, int rank, const int64_t *dims,
                      const int64_t *src_strides, size_t esize)
 {
-    /* Drop dims of 1 and merge a dim into its outer neighbour when the two
-     * are laid out as one, so the inner rows are as long as possible. */
-    int64_t n[KL_MAX_RANK], stride[KL_MAX_RANK];
-    int r = 0;
-    for (int d = 0; d < rank; d++) {
-        if (dims[d] == 0)
-            return;
-        if (dims[d] == 1)
-            continue;
-        if (r > 0 && stride[r - 1] == src_strides[d] * dims[d]) {
-            n[r - 1] *= dims[d];
-            stride[r - 1] = src_strides[d];
-            continue;
-        }
-        n[r] = dims[d];
-        stride[r] = src_strides[d];
-        r++;
-    }
+    int64_t n[KL_MAX_RANK], stride[KL_MAX_RANK], dst_stride[KL_MAX_RANK];
+    int r;
+    if (!collapse_view(rank, dims, src_strides, &r, n, stride))
+        return;
     if (r == 0) {
         memcpy(dst, src, esize);
         return;
     }
-    int inner = r - 1;
-    int64_t rows = kl_dims_product(n, 0, inner), row_bytes = n[inner] * (int64_t)esize;
-    int64_t idx[KL_MAX_RANK] = {0}, off = 0;
-    for (int64_t row = 0; row < rows; row++) {
-        copy_row((char *)dst + row * row_bytes, (const char *)src + off, n[inner], stride[inner],
-                 esize);
-        for (int d = inner - 1; d >= 0; d--) {
-            off += stride[d];
+    kl_row_major_strides(r, n, dst_stride);
+    for (int d = 0; d < r; d++)
+        dst_stride[d] *= (int64_t)esize;
+    /* When the rows are gathered from scattered elements, find the dim the
+     * source stores contiguously and copy (that dim x row) planes. */
+    int inner = r - 1, plane = -1;
+    for (int d = 0; d < inner && stride[inner] != (int64_t)esize; d++)
+        if (stride[d] == (int64_t)esize)
+            plane = d;
+    /* odometer over the remaining dims */
+    int64_t idx[KL_MAX_RANK] = {0}, src_off = 0, dst_off = 0;
+    for (;;) {
+        if (plane >= 0)
+            copy_plane((char *)dst + dst_off, (const char *)src + src_off, n[plane], n[inner],
+                       dst_stride[plane], stride[inner], esize);
+        else
+            copy_row((char *)dst + dst_off, (const char *)src + src_off, n[inner], stride[inner],
+                     esize);
+        int d = inner - 1;
+        for (; d >= 0; d--) {
+            if (d == plane)
+                continue;
+            src_off += stride[d];
+            dst_off += dst_stride[d];
             if (++idx[d] < n[d])
                 break;
-            off -= stride[d] * n[d];
+            src_off -= stride[d] * n[d];
+            dst_off -= dst_stride[d] * n[d];
             idx[d] = 0;
         }
+        if (d < 0)
+            return;
     }
 }
 
@@ -306,7 +356,7 @@ void kl_fill(void *dst, int64_t n, const void *value, size_t esize)
 
 keel_status kl_copy_input0(kl_opctx *c)
 {
-    if (c->out[0]->data != c->in[0]->data)
+    if (c->out[0]->data != c->in[0]->data && kl_nbytes(c->in[0]) > 0)
         memmove(c->out[0]->data, c->in[0]->data, kl_nbytes(c->in[0]));
     return KEEL_OK;
 }

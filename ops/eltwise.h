@@ -10,9 +10,11 @@
  * repeated value.
  *
  * Unary ops (Relu, Sigmoid, ...): one kernel per element type over a
- * contiguous run of n elements, with KL_UNARY_KERNELS.
+ * contiguous run of n elements (KL_UNARY_FN, KL_UNARY_FLOAT_KERNELS),
+ * driven by kl_unary_infer/kl_unary_run.
  *
- * Data movement: a strided copy (Transpose, Slice) and a fill. */
+ * Data movement: a strided copy (Transpose, Slice), a fill (Pad,
+ * ConstantOfShape) and the copy that view ops run when folded. */
 #ifndef KL_ELTWISE_H
 #define KL_ELTWISE_H
 
@@ -52,8 +54,8 @@ keel_status kl_binary_run(kl_opctx *c, const kl_binary_kernel *kernels,
                           kl_binary_check_fn check, bool legacy);
 
 /* Defines `static void NAME(...)`, a kl_binary_fn over elements of type T
- * computing EXPR(T, U, x, y), where U is an unsigned type wide enough for
- * T, so integer kernels can wrap without signed overflow. */
+ * computing EXPR(T, U, x, y), where U is an unsigned type at least as
+ * wide as T, so integer kernels can wrap without signed overflow. */
 #define KL_BINARY_FN(NAME, T, U, EXPR)                                                     \
     static void NAME(void *out, const void *a, const void *b, int64_t n, kl_operands mode) \
     {                                                                                      \
@@ -95,7 +97,9 @@ keel_status kl_binary_run(kl_opctx *c, const kl_binary_kernel *kernels,
         {0, NULL}};
 
 /* Defines the descriptors of binary op TYPE (opsets 1-6 with legacy
- * broadcasting, 7+ numpy broadcasting) and the file's list kl_opfile_OP. */
+ * broadcasting, 7+ numpy broadcasting) over the kernels OP_kernels, with
+ * CHECK (a kl_binary_check_fn or NULL) run first, and the file's list
+ * kl_opfile_OP. */
 #define KL_BINARY_OPFILE(OP, TYPE, CHECK)                                                 \
     static keel_status OP##_infer_v1(kl_opctx *c)                                         \
     {                                                                                     \
@@ -156,6 +160,9 @@ keel_status kl_unary_run(kl_opctx *c, const kl_unary_kernel *kernels, const void
             o[i] = EXPR(T, x, alpha, beta);                                       \
         }                                                                         \
     }
+
+/* v limited to [0, 1]; written with comparisons so NaN stays NaN. */
+#define KL_CLAMP01(T, v) ((v) < 0 ? (T)0 : (v) > 1 ? (T)1 : (v))
 
 /* Defines OP_f32, OP_f64 and the table OP_kernels. */
 #define KL_UNARY_FLOAT_KERNELS(OP, EXPR)                                            \

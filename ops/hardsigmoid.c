@@ -2,9 +2,7 @@
  * alpha default 0.2, beta default 0.5. */
 #include "eltwise.h"
 
-/* Written with comparisons so NaN stays NaN. */
-#define CLAMP01(T, v) ((v) < 0 ? (T)0 : (v) > 1 ? (T)1 : (v))
-#define HARD_SIGMOID(T, x, alpha, beta) CLAMP01(T, (alpha) * (x) + (beta))
+#define HARD_SIGMOID(T, x, alpha, beta) KL_CLAMP01(T, (alpha) * (x) + (beta))
 
 KL_UNARY_FLOAT_KERNELS(hardsigmoid, HARD_SIGMOID)
 

@@ -1,8 +1,7 @@
 /* hardswish.c -- HardSwish (opset 14): x * max(0, min(1, x / 6 + 0.5)). */
 #include "eltwise.h"
 
-#define HARD_SWISH(T, x, alpha, beta)                                              \
-    ((x) * ((x) / 6 + (T)0.5 < 0 ? (T)0 : (x) / 6 + (T)0.5 > 1 ? (T)1 : (x) / 6 + (T)0.5))
+#define HARD_SWISH(T, x, alpha, beta) ((x) * KL_CLAMP01(T, (x) / 6 + (T)0.5))
 
 KL_UNARY_FLOAT_KERNELS(hardswish, HARD_SWISH)
 

@@ -37,8 +37,34 @@ enum {
      * folded whenever the input shapes are known. */
     KL_OP_SHAPE_ONLY = 1u << 2,
     /* Never fold (random ops). */
-    KL_OP_NO_FOLD = 1u << 3
+    KL_OP_NO_FOLD = 1u << 3,
+    /* run() applies c->epi to out[0] (Conv, Gemm, MatMul): the optimizer
+     * may fuse a following activation or residual Add into it. */
+    KL_OP_EPILOGUE = 1u << 4
 };
+
+/* What an operator that accepts fused work (flag KL_OP_EPILOGUE) applies to
+ * out[0] before it is stored: out = act(out + residual). */
+typedef enum kl_act {
+    KL_ACT_NONE = 0,
+    KL_ACT_RELU,
+    KL_ACT_CLIP,          /* alpha = min, beta = max */
+    KL_ACT_LEAKYRELU,     /* alpha */
+    KL_ACT_SIGMOID,
+    KL_ACT_HARDSIGMOID,   /* max(0, min(1, alpha * x + beta)) */
+    KL_ACT_HARDSWISH,
+    KL_ACT_SILU           /* x * sigmoid(x) */
+} kl_act;
+
+typedef struct kl_epilogue {
+    kl_act act;
+    float alpha, beta;
+    const kl_tensor *residual;   /* NULL, or same dtype and shape as out[0] */
+} kl_epilogue;
+
+/* Applies e to out[0..n), which sits at element `offset` of the output
+ * (the residual is read at the same offset). */
+void kl_epilogue_apply(const kl_epilogue *e, float *out, size_t offset, size_t n);
 
 typedef struct kl_opctx {
     const kl_node *node;
@@ -49,6 +75,7 @@ typedef struct kl_opctx {
     void *scratch;
     size_t scratch_size;
     void *state;          /* reserved for prepared kernels */
+    kl_epilogue epi;      /* fused work, set by the optimizer (KL_OP_EPILOGUE ops) */
     kl_env *env;          /* allocator and error text */
 } kl_opctx;
 

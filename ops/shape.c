@@ -1,4 +1,40 @@
-/* shape: not written yet (placeholder so the tree builds). */
-#include "op.h"
+/* shape.c -- Shape: the input's dims as a 1-D int64 tensor; opset 15
+ * keeps only dims [start, end), both clamped to [0, rank]. */
+#include "eltwise.h"
 
-const kl_op *const kl_opfile_shape[] = { NULL };
+static void shape_range(const kl_opctx *c, int *start, int *end)
+{
+    int rank = c->in[0]->rank;
+    int64_t s = c->opset >= 15 ? kl_attr_int(c->node, "start", 0) : 0;
+    int64_t e = c->opset >= 15 ? kl_attr_int(c->node, "end", rank) : rank;
+    if (s < 0)
+        s += rank;
+    if (e < 0)
+        e += rank;
+    *start = (int)(s < 0 ? 0 : s > rank ? rank : s);
+    *end = (int)(e < *start ? *start : e > rank ? rank : e);
+}
+
+static keel_status shape_infer(kl_opctx *c)
+{
+    int start, end;
+    shape_range(c, &start, &end);
+    int64_t n = end - start;
+    kl_set_shape(c->out[0], KEEL_INT64, 1, &n);
+    return KEEL_OK;
+}
+
+static keel_status shape_run(kl_opctx *c)
+{
+    int start, end;
+    shape_range(c, &start, &end);
+    memcpy(c->out[0]->data, c->in[0]->dims + start, (size_t)(end - start) * sizeof(int64_t));
+    return KEEL_OK;
+}
+
+static const kl_op shape_v1 = {"Shape", "", 1, 14, 1, 1, KL_OP_SHAPE_ONLY,
+                               shape_infer, shape_run, NULL, NULL};
+static const kl_op shape_v15 = {"Shape", "", 15, 0, 1, 1, KL_OP_SHAPE_ONLY,
+                                shape_infer, shape_run, NULL, NULL};
+
+const kl_op *const kl_opfile_shape[] = {&shape_v1, &shape_v15, NULL};

@@ -177,7 +177,11 @@ KEEL_API keel_status keel_model_output_info(const keel_model *m, int i, keel_ten
  *   dims, n_dims      values for symbolic dimension names (may be NULL, 0);
  *   input_shapes      NULL, or keel_model_input_count() entries giving the
  *                     exact shape of each input (an entry whose dtype is 0
- *                     is not given); data is ignored.
+ *                     is not given).  When an entry's data is not NULL and
+ *                     it is a small (at most 64 elements) int64, int32 or
+ *                     bool tensor, its value is bound too: what depends on
+ *                     it is computed at creation, and runs must pass the
+ *                     same value.  Other entries' data is ignored.
  * A symbolic dimension bound by neither is planned as 1.  The model must
  * outlive the session.  On failure *out is NULL and the message, naming
  * the node, op or tensor at fault, is written to `err` (may be NULL). */

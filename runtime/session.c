@@ -15,6 +15,7 @@
 #include "../ops/registry.h"
 
 #define ARENA_ALIGN 64
+#define KL_MAX_BOUND_VALUES 64
 
 static size_t align_up(size_t n)
 {
@@ -80,6 +81,16 @@ static int64_t bound_dim(const keel_dim_binding *dims, int n_dims, const char *p
     return 1;
 }
 
+/* Small integer and boolean inputs whose values are given at creation
+ * (shape lists, axes, counts, flags) become constants, so what depends on
+ * them plans statically; runs must then pass the same values. */
+static bool is_bindable_value(const keel_tensor *t)
+{
+    int64_t n = kl_numel(t);
+    return (t->dtype == KEEL_INT64 || t->dtype == KEEL_INT32 || t->dtype == KEEL_BOOL) &&
+           n <= KL_MAX_BOUND_VALUES;
+}
+
 static keel_status bind_inputs(keel_session *s, const keel_dim_binding *dims, int n_dims,
                                const keel_tensor *shapes)
 {
@@ -131,6 +142,13 @@ static keel_status bind_inputs(keel_session *s, const keel_dim_binding *dims, in
             return kl_error(&s->env, KEEL_ERR_LIMIT, "%s: input '%s' is larger than the tensor size limit",
                             s->model->name, v->name);
         slot->known = true;
+        if (given && given->data && is_bindable_value(given)) {
+            keel_status st = kl_tensor_alloc_data(&s->env, &slot->t);
+            if (st)
+                return st;
+            memcpy(slot->t.data, given->data, kl_nbytes(&slot->t));
+            slot->is_const = slot->owns_data = true;
+        }
     }
     return KEEL_OK;
 }
@@ -298,7 +316,9 @@ static keel_status build_steps(keel_session *s)
         if (rc)
             return rc;
         const kl_tensor *in0 = st->ctx.in[0], *out0 = st->ctx.out[0];
-        st->view = (st->op->flags & KL_OP_VIEW) && in0 && out0 && g->nodes[i].n_out >= 1 &&
+        /* a view only when nothing else is asked of the node (Dropout's mask) */
+        bool single_output = g->nodes[i].n_out == 1 || (g->nodes[i].n_out > 1 && g->nodes[i].out[1] < 0);
+        st->view = (st->op->flags & KL_OP_VIEW) && in0 && out0 && single_output &&
                    kl_nbytes(in0) == kl_nbytes(out0) && in0->dtype == out0->dtype;
         if (st->op->macs)
             s->macs += st->op->macs(&st->ctx);
@@ -631,6 +651,13 @@ keel_status kl_session_run_timed(keel_session *s, const keel_tensor *inputs, kee
         if (!in->data && kl_nbytes(in))
             return kl_error(&s->env, KEEL_ERR_ARGUMENT, "%s: input '%s' has no data",
                             s->model->name, g->values[g->inputs[k]].name);
+        if (sl->is_const) {
+            if (memcmp(in->data, sl->t.data, kl_nbytes(in)) != 0)
+                return kl_error(&s->env, KEEL_ERR_ARGUMENT,
+                                "%s: input '%s' was bound to a value at session creation; this run passes another",
+                                s->model->name, g->values[g->inputs[k]].name);
+            continue;
+        }
         sl->t.data = in->data;
     }
     for (int k = 0; k < s->n_steps; k++) {
