@@ -1,4 +1,144 @@
-/* matmul: not written yet (placeholder so the tree builds). */
+/* matmul.c -- MatMul with NumPy semantics (1-D operands promoted then
+ * dropped, batch dims broadcast), float32 through sgemm. */
+#include <cblas.h>
+#include <string.h>
+
 #include "op.h"
 
-const kl_op *const kl_opfile_matmul[] = { NULL };
+typedef struct mm_shape {
+    int64_t m, k, n;
+    int batch_rank;
+    int64_t batch[KL_MAX_RANK];       /* broadcast batch dims of the output */
+    int64_t a_stride[KL_MAX_RANK];    /* per batch dim, in matrices (0 where broadcast) */
+    int64_t b_stride[KL_MAX_RANK];
+    int64_t n_batch;
+} mm_shape;
+
+/* Batch strides (in whole matrices) of operand t for the output batch dims. */
+static void batch_strides(const kl_tensor *t, int mat_rank, const mm_shape *s, int64_t *stride)
+{
+    int tb = t->rank - mat_rank; /* operand's own batch rank */
+    int64_t acc = 1;
+    for (int i = s->batch_rank - 1; i >= 0; i--) {
+        int j = i - (s->batch_rank - tb);
+        int64_t d = j >= 0 ? t->dims[j] : 1;
+        stride[i] = d == 1 ? 0 : acc;
+        acc *= d;
+    }
+}
+
+static keel_status shape_of(kl_opctx *c, mm_shape *s, int64_t *out_dims, int *out_rank)
+{
+    const kl_tensor *a = c->in[0], *b = c->in[1];
+    memset(s, 0, sizeof *s);
+    if (a->dtype != KEEL_FLOAT || b->dtype != KEEL_FLOAT)
+        return kl_op_fail(c, KEEL_ERR_UNSUPPORTED, "only float tensors are supported (got %s, %s)",
+                          kl_dtype_name(a->dtype), kl_dtype_name(b->dtype));
+    if (a->rank < 1 || b->rank < 1)
+        return kl_op_fail(c, KEEL_ERR_SHAPE, "operands must have rank >= 1");
+    int ar = a->rank == 1 ? 1 : 2, br = b->rank == 1 ? 1 : 2;
+    s->m = a->rank == 1 ? 1 : a->dims[a->rank - 2];
+    s->k = a->dims[a->rank - 1];
+    int64_t kb = b->rank == 1 ? b->dims[0] : b->dims[b->rank - 2];
+    s->n = b->rank == 1 ? 1 : b->dims[b->rank - 1];
+    if (kb != s->k) {
+        char sa[128], sb[128];
+        return kl_op_fail(c, KEEL_ERR_SHAPE, "inner dims differ: %s x %s", kl_shape_str(a, sa, sizeof sa),
+                          kl_shape_str(b, sb, sizeof sb));
+    }
+    int abr = a->rank - ar, bbr = b->rank - br;
+    s->batch_rank = abr > bbr ? abr : bbr;
+    s->n_batch = 1;
+    for (int i = 0; i < s->batch_rank; i++) {
+        int ia = i - (s->batch_rank - abr), ib = i - (s->batch_rank - bbr);
+        int64_t da = ia >= 0 ? a->dims[ia] : 1, db = ib >= 0 ? b->dims[ib] : 1;
+        if (da != db && da != 1 && db != 1)
+            return kl_op_fail(c, KEEL_ERR_SHAPE, "batch dims %lld and %lld do not broadcast", (long long)da,
+                              (long long)db);
+        s->batch[i] = da == 1 ? db : da;
+        s->n_batch *= s->batch[i];
+    }
+    batch_strides(a, ar, s, s->a_stride);
+    batch_strides(b, br, s, s->b_stride);
+    int r = 0;
+    for (int i = 0; i < s->batch_rank; i++)
+        out_dims[r++] = s->batch[i];
+    if (a->rank != 1)
+        out_dims[r++] = s->m;
+    if (b->rank != 1)
+        out_dims[r++] = s->n;
+    *out_rank = r;
+    return KEEL_OK;
+}
+
+static keel_status matmul_infer(kl_opctx *c)
+{
+    mm_shape s;
+    int64_t dims[KL_MAX_RANK + 2];
+    int rank;
+    keel_status st = shape_of(c, &s, dims, &rank);
+    if (st)
+        return st;
+    if (rank > KL_MAX_RANK)
+        return kl_op_fail(c, KEEL_ERR_UNSUPPORTED, "result rank %d exceeds %d", rank, KL_MAX_RANK);
+    kl_set_shape(c->out[0], KEEL_FLOAT, rank, dims);
+    return KEEL_OK;
+}
+
+static int64_t matmul_macs(kl_opctx *c)
+{
+    mm_shape s;
+    int64_t dims[KL_MAX_RANK + 2];
+    int rank;
+    return shape_of(c, &s, dims, &rank) ? 0 : s.n_batch * s.m * s.n * s.k;
+}
+
+static keel_status matmul_run(kl_opctx *c)
+{
+    mm_shape s;
+    int64_t dims[KL_MAX_RANK + 2];
+    int rank;
+    shape_of(c, &s, dims, &rank);
+    const float *a = c->in[0]->data, *b = c->in[1]->data;
+    float *y = c->out[0]->data;
+    const int64_t a_mat = s.m * s.k, b_mat = s.k * s.n, y_mat = s.m * s.n;
+    /* B shared by every batch and A contiguous: one tall product */
+    bool b_shared = true;
+    for (int i = 0; i < s.batch_rank; i++)
+        b_shared &= s.b_stride[i] == 0 && s.a_stride[i] != 0;
+    int64_t batches = s.n_batch, rows = s.m;
+    if (b_shared && s.batch_rank) {
+        rows = s.m * s.n_batch;
+        batches = 1;
+    }
+    int64_t idx[KL_MAX_RANK] = {0};
+    for (int64_t bi = 0; bi < batches; bi++) {
+        int64_t ao = 0, bo = 0;
+        for (int i = 0; i < s.batch_rank && batches > 1; i++) {
+            ao += idx[i] * s.a_stride[i];
+            bo += idx[i] * s.b_stride[i];
+        }
+        float *yb = y + bi * y_mat;
+        if (rows && s.n) {
+            if (s.k)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)s.n, (int)s.k, 1.0f,
+                            a + ao * a_mat, (int)s.k, b + bo * b_mat, (int)s.n, 0.0f, yb, (int)s.n);
+            else
+                memset(yb, 0, (size_t)(rows * s.n) * sizeof *yb);
+        }
+        for (int i = s.batch_rank - 1; i >= 0; i--) /* next batch index */
+            if (++idx[i] < s.batch[i])
+                break;
+            else
+                idx[i] = 0;
+    }
+    kl_epilogue_apply(&c->epi, y, 0, (size_t)(s.n_batch * y_mat));
+    return KEEL_OK;
+}
+
+static const kl_op matmul_op = {
+    .type = "MatMul", .domain = "", .since = 1, .until = 0, .min_inputs = 2, .max_inputs = 2,
+    .flags = KL_OP_EPILOGUE, .infer = matmul_infer, .run = matmul_run, .macs = matmul_macs,
+};
+
+const kl_op *const kl_opfile_matmul[] = {&matmul_op, NULL};

@@ -162,7 +162,8 @@ static keel_status fill_ctx(keel_session *s, int node_index, kl_opctx *c)
     c->env = &s->env;
     c->n_in = n->n_in;
     c->n_out = n->n_out;
-    c->in = kl_alloc(&s->env, (size_t)(n->n_in ? n->n_in : 1) * sizeof *c->in);
+    /* one spare input slot: the optimizer may give a Conv the bias it lacked */
+    c->in = kl_alloc(&s->env, (size_t)(n->n_in + 1) * sizeof *c->in);
     c->out = kl_alloc(&s->env, (size_t)(n->n_out ? n->n_out : 1) * sizeof *c->out);
     if (!c->in || !c->out)
         return KEEL_ERR_NOMEM;
@@ -175,7 +176,9 @@ static keel_status fill_ctx(keel_session *s, int node_index, kl_opctx *c)
 
 static void free_ctx(keel_session *s, kl_opctx *c)
 {
-    kl_free(&s->env, c->in, (size_t)(c->n_in ? c->n_in : 1) * sizeof *c->in);
+    if (!c->node)
+        return; /* never filled */
+    kl_free(&s->env, c->in, (size_t)(c->node->n_in + 1) * sizeof *c->in);
     kl_free(&s->env, c->out, (size_t)(c->n_out ? c->n_out : 1) * sizeof *c->out);
     c->in = c->out = NULL;
 }
@@ -315,11 +318,18 @@ static keel_status build_steps(keel_session *s)
         keel_status rc = fill_ctx(s, i, &st->ctx);
         if (rc)
             return rc;
-        const kl_tensor *in0 = st->ctx.in[0], *out0 = st->ctx.out[0];
+        st->ctx.epi = s->epi[i];
+        if (s->conv_w[i]) {
+            st->ctx.in[1] = s->conv_w[i];
+            st->ctx.in[2] = s->conv_b[i];
+            st->ctx.n_in = 3;
+        }
+        st->view_input = s->alias_input[i] >= 0 ? s->alias_input[i] : 0;
+        const kl_tensor *in0 = st->ctx.in[st->view_input], *out0 = st->ctx.out[0];
         /* a view only when nothing else is asked of the node (Dropout's mask) */
         bool single_output = g->nodes[i].n_out == 1 || (g->nodes[i].n_out > 1 && g->nodes[i].out[1] < 0);
-        st->view = (st->op->flags & KL_OP_VIEW) && in0 && out0 && single_output &&
-                   kl_nbytes(in0) == kl_nbytes(out0) && in0->dtype == out0->dtype;
+        st->view = ((st->op->flags & KL_OP_VIEW) || s->alias_input[i] >= 0) && in0 && out0 &&
+                   single_output && kl_nbytes(in0) == kl_nbytes(out0) && in0->dtype == out0->dtype;
         if (st->op->macs)
             s->macs += st->op->macs(&st->ctx);
     }
@@ -346,7 +356,7 @@ static void compute_lifetimes(keel_session *s)
             if (v < 0)
                 continue;
             if (j == 0 && st->view)
-                s->slots[v].root = root_of(s, n->in[0]);
+                s->slots[v].root = root_of(s, n->in[st->view_input]);
             else
                 s->slots[v].def = k;
             extend(s, v, k);
@@ -548,8 +558,15 @@ keel_status keel_session_create(keel_session **out, const keel_model *model,
     s->slots = kl_alloc(&s->env, (size_t)(g->n_values ? g->n_values : 1) * sizeof *s->slots);
     s->ops = kl_alloc(&s->env, (size_t)(g->n_nodes ? g->n_nodes : 1) * sizeof *s->ops);
     s->folded = kl_alloc(&s->env, (size_t)(g->n_nodes ? g->n_nodes : 1) * sizeof *s->folded);
-    if (!s->slots || !s->ops || !s->folded)
+    size_t nn = (size_t)(g->n_nodes ? g->n_nodes : 1);
+    s->alias_input = kl_alloc(&s->env, nn * sizeof *s->alias_input);
+    s->epi = kl_alloc(&s->env, nn * sizeof *s->epi);
+    s->conv_w = kl_alloc(&s->env, nn * sizeof *s->conv_w);
+    s->conv_b = kl_alloc(&s->env, nn * sizeof *s->conv_b);
+    if (!s->slots || !s->ops || !s->folded || !s->alias_input || !s->epi || !s->conv_w || !s->conv_b)
         st = KEEL_ERR_NOMEM;
+    for (int i = 0; !st && i < g->n_nodes; i++)
+        s->alias_input[i] = -1;
     for (int v = 0; !st && v < g->n_values; v++) {
         const kl_value *val = &g->values[v];
         if (val->kind == KL_VALUE_INIT) {
@@ -567,6 +584,8 @@ keel_status keel_session_create(keel_session **out, const keel_model *model,
         if (!s->slots[g->outputs[k]].known)
             st = kl_error(&s->env, KEEL_ERR_INVALID, "%s: graph output '%s' has no known shape",
                           model->name, g->values[g->outputs[k]].name);
+    if (!st && s->env.optimize)
+        st = kl_optimize(s);
     if (!st)
         st = build_steps(s);
     if (!st) {
@@ -602,6 +621,15 @@ void keel_session_free(keel_session *s)
                 kl_free(&env, s->slots[v].t.data, kl_nbytes(&s->slots[v].t));
         kl_free(&env, s->slots, (size_t)(g->n_values ? g->n_values : 1) * sizeof *s->slots);
     }
+    size_t nn = (size_t)(g->n_nodes ? g->n_nodes : 1);
+    for (int i = 0; s->conv_w && s->conv_b && i < g->n_nodes; i++) {
+        kl_tensor_free(&env, s->conv_w[i]);
+        kl_tensor_free(&env, s->conv_b[i]);
+    }
+    kl_free(&env, s->alias_input, nn * sizeof *s->alias_input);
+    kl_free(&env, s->epi, nn * sizeof *s->epi);
+    kl_free(&env, s->conv_w, nn * sizeof *s->conv_w);
+    kl_free(&env, s->conv_b, nn * sizeof *s->conv_b);
     kl_free(&env, s->ops, (size_t)(g->n_nodes ? g->n_nodes : 1) * sizeof *s->ops);
     kl_free(&env, s->folded, (size_t)(g->n_nodes ? g->n_nodes : 1) * sizeof *s->folded);
     kl_free(&env, s->arena, s->arena_size ? s->arena_size : ARENA_ALIGN);
@@ -663,7 +691,7 @@ keel_status kl_session_run_timed(keel_session *s, const keel_tensor *inputs, kee
     for (int k = 0; k < s->n_steps; k++) {
         kl_step *st = &s->steps[k];
         if (st->view) {
-            st->ctx.out[0]->data = st->ctx.in[0]->data;
+            st->ctx.out[0]->data = st->ctx.in[st->view_input]->data;
             continue;
         }
         double t0 = step_ns ? now_ns() : 0;

@@ -23,7 +23,8 @@ typedef struct kl_step {
     int node;             /* index into graph->nodes */
     const kl_op *op;
     kl_opctx ctx;         /* in/out point at slot tensors */
-    bool view;            /* output 0 aliases input 0: no kernel call */
+    bool view;            /* output 0 aliases input view_input: no kernel call */
+    int view_input;
     size_t scratch_offset;
 } kl_step;
 
@@ -41,7 +42,16 @@ struct keel_session {
     size_t sum_intermediates;  /* bytes if every non-view value had its own buffer */
     int64_t macs;
     int n_folded;
+    /* the optimizer's rewrites (runtime/optimize.c), per node */
+    int *alias_input;     /* >= 0: the node's work was fused away; its output is that input */
+    kl_epilogue *epi;     /* fused work the node's kernel applies */
+    kl_tensor **conv_w, **conv_b;  /* BatchNormalization folded into a Conv (owned) */
+    int n_fused;
 };
+
+/* Fuses BatchNormalization, residual Adds and activations into the
+ * producing kernels (see optimize.c). */
+keel_status kl_optimize(keel_session *s);
 
 /* Checks the plan: returns the number of pairs of arena blocks that are
  * live at the same step and overlap in memory (0 for a correct plan). */
