@@ -259,6 +259,37 @@ static bool run_set(const keel_model *m, data_set *ds, const check_opts *o, char
 
 typedef enum { CASE_PASS, CASE_FAIL, CASE_SKIP } case_result;
 
+bool cli_run_case(const char *dir, double rtol, double atol, case_report *rep)
+{
+    check_opts o = {.rtol = rtol, .atol = atol};
+    char path[4096];
+    memset(rep, 0, sizeof *rep);
+    snprintf(path, sizeof path, "%s/model.onnx", dir);
+    keel_model *m = NULL;
+    char *sets[MAX_SETS];
+    int n_sets = list_sets(dir, sets);
+    rep->n_sets = n_sets;
+    bool ok = keel_model_load(&m, path, NULL, rep->why, sizeof rep->why) == KEEL_OK;
+    if (ok && n_sets == 0) {
+        snprintf(rep->why, sizeof rep->why, "%s: no test_data_set_N folder", dir);
+        ok = false;
+    }
+    kl_env env;
+    kl_env_init(&env, NULL);
+    for (int i = 0; i < n_sets; i++) {
+        data_set ds = {.path = sets[i]};
+        if (ok && load_set(&env, &ds) != KEEL_OK) {
+            snprintf(rep->why, sizeof rep->why, "%s", env.msg);
+            ok = false;
+        }
+        if (ok)
+            ok = run_set(m, &ds, &o, rep->why, sizeof rep->why, &rep->max_abs, &rep->max_rel);
+        free_set(&env, &ds);
+    }
+    keel_model_free(m);
+    return ok;
+}
+
 static case_result check_case(const char *arg, const check_opts *o)
 {
     char dir[4096], name[512];
@@ -272,37 +303,14 @@ static case_result check_case(const char *arg, const check_opts *o)
         printf("skip %s: %s\n", name, reason);
         return CASE_SKIP;
     }
-    char path[4096], why[KL_ERRMSG] = "";
-    snprintf(path, sizeof path, "%s/model.onnx", dir);
-    keel_model *m = NULL;
-    char *sets[MAX_SETS];
-    int n_sets = list_sets(dir, sets);
-    bool ok = keel_model_load(&m, path, NULL, why, sizeof why) == KEEL_OK;
-    if (ok && n_sets == 0) {
-        snprintf(why, sizeof why, "%s: no test_data_set_N folder", dir);
-        ok = false;
-    }
-    double worst_abs = 0, worst_rel = 0;
-    kl_env env;
-    kl_env_init(&env, NULL);
-    for (int i = 0; i < n_sets; i++) {
-        data_set ds = {.path = sets[i]};
-        if (ok && load_set(&env, &ds) != KEEL_OK) {
-            snprintf(why, sizeof why, "%s", env.msg);
-            ok = false;
-        }
-        if (ok)
-            ok = run_set(m, &ds, o, why, sizeof why, &worst_abs, &worst_rel);
-        free_set(&env, &ds);
-    }
-    keel_model_free(m);
-    if (ok) {
+    case_report rep;
+    if (cli_run_case(dir, o->rtol, o->atol, &rep)) {
         if (!o->quiet)
-            printf("ok   %s (%d set%s, max abs err %.3g, max rel err %.3g)\n", name, n_sets,
-                   n_sets == 1 ? "" : "s", worst_abs, worst_rel);
+            printf("ok   %s (%d set%s, max abs err %.3g, max rel err %.3g)\n", name, rep.n_sets,
+                   rep.n_sets == 1 ? "" : "s", rep.max_abs, rep.max_rel);
         return CASE_PASS;
     }
-    printf("FAIL %s: %s\n", name, why);
+    printf("FAIL %s: %s\n", name, rep.why);
     return CASE_FAIL;
 }
 

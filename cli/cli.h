@@ -13,7 +13,20 @@ int cmd_run(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 
+int cmd_zoo(int argc, char **argv);
+
 double cli_now_ms(void);
+/* Elements of all floating-point initializers of the main graph (what the
+ * onnx package calls the parameter count). */
+int64_t cli_param_count(const keel_model *m);
+
+/* One backend-test case folder, every data set run and compared. */
+typedef struct case_report {
+    int n_sets;
+    double max_abs, max_rel;   /* worst errors over all outputs and sets */
+    char why[1024];            /* the failure, if any */
+} case_report;
+bool cli_run_case(const char *dir, double rtol, double atol, case_report *rep);
 /* Matches "-i NAME=FILE" / "-i FILE" arguments to the model's inputs (by
  * name, else in order); files[k] gets input k's file.  Prints why and
  * returns -1 when they do not fit. */

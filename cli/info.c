@@ -25,13 +25,21 @@ static bool is_float_type(int dtype)
     return dtype == KEEL_FLOAT || dtype == KEEL_DOUBLE || dtype == KEEL_FLOAT16;
 }
 
+int64_t cli_param_count(const keel_model *m)
+{
+    const kl_graph *g = m->graph;
+    int64_t n = 0;
+    for (int v = 0; v < g->n_values; v++)
+        if (g->values[v].kind == KL_VALUE_INIT && is_float_type(g->values[v].init->dtype))
+            n += kl_numel(g->values[v].init);
+    return n;
+}
+
 static void summarize(const keel_model *m, model_summary *sum)
 {
     const kl_graph *g = m->graph;
     memset(sum, 0, sizeof *sum);
-    for (int v = 0; v < g->n_values; v++)
-        if (g->values[v].kind == KL_VALUE_INIT && is_float_type(g->values[v].init->dtype))
-            sum->parameters += kl_numel(g->values[v].init);
+    sum->parameters = cli_param_count(m);
     sum->ops = calloc((size_t)(g->n_nodes ? g->n_nodes : 1), sizeof *sum->ops);
     for (int i = 0; sum->ops && i < g->n_nodes; i++) {
         const kl_node *n = &g->nodes[i];

@@ -17,6 +17,8 @@ static void usage(FILE *f)
             "  bench MODEL.onnx [--threads N] [--runs N] [--warmup N] [--json] [--profile]\n"
             "        [-i NAME=FILE]... [--dim NAME=N]...\n"
             "                             latency min/median/max, load time, peak memory\n"
+            "  zoo list|export|check|bench [NAME...]\n"
+            "                             the backbone zoo of backbone_zoo/zoo.yaml\n"
             "  version                    print the library version\n");
 }
 
@@ -35,6 +37,8 @@ int main(int argc, char **argv)
         return cmd_check(argc - 1, argv + 1);
     if (strcmp(cmd, "bench") == 0)
         return cmd_bench(argc - 1, argv + 1);
+    if (strcmp(cmd, "zoo") == 0)
+        return cmd_zoo(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("keel %s\n", keel_version());
         return 0;

@@ -103,7 +103,9 @@ typedef struct keel_allocator {
 /* ---- options ---------------------------------------------------------- */
 typedef struct keel_options {
     const keel_allocator *allocator; /* NULL: the C library's */
-    int threads;                      /* 0: one thread */
+    int threads;                      /* 0: one thread.  OpenBLAS's process-wide
+                                         thread count is set to this before
+                                         each run. */
     int optimize;                     /* 0 off, 1 on (default 1 via keel_options_init) */
     uint64_t max_model_bytes;         /* 0: default limit (4 GiB) */
     uint64_t max_tensor_bytes;        /* 0: default limit (4 GiB) */

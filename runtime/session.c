@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <cblas.h>
+
 #include "session.h"
 #include "../ops/registry.h"
 
@@ -688,6 +690,10 @@ keel_status kl_session_run_timed(keel_session *s, const keel_tensor *inputs, kee
         }
         sl->t.data = in->data;
     }
+    /* OpenBLAS keeps one process-wide thread count: set it to this
+     * session's before each run so sessions with different counts coexist */
+    if (openblas_get_num_threads() != s->env.threads)
+        openblas_set_num_threads(s->env.threads);
     for (int k = 0; k < s->n_steps; k++) {
         kl_step *st = &s->steps[k];
         if (st->view) {

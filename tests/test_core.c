@@ -4,6 +4,7 @@
 
 void add_loader_suite(void);
 void add_runtime_suite(void);
+void add_zoo_suite(void);
 
 int main(void)
 {
@@ -11,6 +12,7 @@ int main(void)
         return 1;
     add_loader_suite();
     add_runtime_suite();
+    add_zoo_suite();
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
