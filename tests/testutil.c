@@ -128,7 +128,8 @@ Onnx__TensorProto *tb_init_raw(tb_model *b, const char *name, int dtype, int ran
     t->data_type = dtype;
     t->n_dims = (size_t)rank;
     t->dims = tb_alloc(b, (size_t)rank * sizeof(int64_t));
-    memcpy(t->dims, dims, (size_t)rank * sizeof(int64_t));
+    if (rank)
+        memcpy(t->dims, dims, (size_t)rank * sizeof(int64_t));
     t->has_raw_data = 1;
     t->raw_data.len = bytes;
     t->raw_data.data = tb_alloc(b, bytes);
