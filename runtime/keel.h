@@ -11,11 +11,11 @@
  *   keel_session_free(), keel_model_free()
  *
  * Errors
- *   Every function that can fail returns a keel_status.  KEEL_OK is 0.  The
- *   text of the last error is kept by the handle that was passed in (or, for
- *   constructors, by the error buffer passed in) and is read with
- *   keel_model_errmsg()/keel_session_errmsg().  The library never prints,
- *   never exits and never aborts on bad input.
+ *   Every function that can fail returns a keel_status.  KEEL_OK is 0.
+ *   Constructors (keel_model_load*, keel_session_create) write the message
+ *   into a caller's buffer; a session keeps the message of its last failed
+ *   run, read with keel_session_errmsg().  The library never prints, never
+ *   exits and never aborts on bad input.
  *
  * Threads
  *   The library has no global mutable state.  Distinct handles may be used
