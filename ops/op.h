@@ -67,6 +67,7 @@ typedef struct kl_epilogue {
 void kl_epilogue_apply(const kl_epilogue *e, float *out, size_t offset, size_t n);
 
 typedef struct kl_opctx {
+    const struct kl_op *op;
     const kl_node *node;
     int opset;            /* the model's opset version for the op's domain */
     int n_in, n_out;
@@ -95,6 +96,7 @@ typedef struct kl_op {
     kl_run_fn run;
     kl_scratch_fn scratch;        /* may be NULL */
     kl_macs_fn macs;              /* may be NULL */
+    const keel_custom_op *custom; /* an embedder's op behind this descriptor */
 } kl_op;
 
 /* ---- helpers for op implementations (ops/common.c) ---------------------- */

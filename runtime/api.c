@@ -140,6 +140,7 @@ void keel_model_free(keel_model *m)
     if (!m)
         return;
     kl_env env = m->env;
+    kl_custom_free(m);
     kl_graph_free(&env, m->graph);
     for (int i = 0; i < m->n_opsets; i++)
         kl_strfree(&env, m->opsets[i].domain);

@@ -216,6 +216,45 @@ KEEL_API keel_status keel_session_output_info(const keel_session *s, int i, keel
 KEEL_API keel_status keel_session_run(keel_session *s, const keel_tensor *inputs,
                                       keel_tensor *outputs);
 
+/* ---- custom operators -------------------------------------------------- */
+/* An embedder's operator, used by sessions exactly like a built-in one (and
+ * in preference to a built-in of the same domain, type and opset).
+ *
+ * infer() runs at session creation: read the inputs' dtype and dims (an
+ * input's data is not NULL only when it is a constant) and the node's
+ * attributes, and set every output's dtype, rank and dims.  run() computes
+ * the outputs' data from the inputs' data; output buffers are keel's, sized
+ * from what infer() said.  Both return KEEL_OK or fail through
+ * keel_op_fail().  Neither may keep pointers after returning.  run() may be
+ * called from any thread, but never concurrently for one session. */
+typedef struct keel_op_context keel_op_context;
+typedef keel_status (*keel_op_fn)(keel_op_context *ctx, void *user);
+
+typedef struct keel_custom_op {
+    const char *domain;          /* "" or "ai.onnx" for the default domain */
+    const char *type;            /* the node's op_type */
+    int since_version;           /* opset range of `domain` it implements */
+    int until_version;           /* inclusive; 0 = no upper bound */
+    keel_op_fn infer, run;
+    void *user;                  /* passed back to infer and run */
+} keel_custom_op;
+
+/* Adds op to the model (the strings are copied).  Call it before the first
+ * session is created from the model. */
+KEEL_API keel_status keel_model_add_op(keel_model *model, const keel_custom_op *op);
+
+KEEL_API int keel_op_input_count(const keel_op_context *c);
+KEEL_API int keel_op_output_count(const keel_op_context *c);
+/* Input i (NULL when the node omits it) and output i; valid during the call. */
+KEEL_API const keel_tensor *keel_op_input(const keel_op_context *c, int i);
+KEEL_API keel_tensor *keel_op_output(keel_op_context *c, int i);
+/* The node's attributes, with defaults when absent. */
+KEEL_API int64_t keel_op_attr_int(const keel_op_context *c, const char *name, int64_t dflt);
+KEEL_API float keel_op_attr_float(const keel_op_context *c, const char *name, float dflt);
+KEEL_API const char *keel_op_attr_string(const keel_op_context *c, const char *name, const char *dflt);
+/* Records an error naming the node and returns `status`. */
+KEEL_API keel_status keel_op_fail(keel_op_context *c, keel_status status, const char *message);
+
 #ifdef __cplusplus
 }
 #endif

@@ -174,7 +174,13 @@ struct keel_model {
     int n_opsets;
     kl_opset *opsets;
     kl_graph *graph;
+    int n_custom;
+    struct kl_op **custom;   /* keel_model_add_op's operators (runtime/custom.c) */
 };
+
+/* The model's own operator for (domain, type, opset), or NULL. */
+const struct kl_op *kl_custom_find(const keel_model *m, const char *domain, const char *type, int opset);
+void kl_custom_free(keel_model *m);
 
 int kl_graph_find(const kl_graph *g, const char *name);   /* -1 if absent */
 /* Adds a value named `name` (not checked for duplicates); its id or -1. */

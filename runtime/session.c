@@ -35,7 +35,9 @@ static keel_status resolve_ops(keel_session *s)
     for (int i = 0; i < g->n_nodes; i++) {
         const kl_node *n = &g->nodes[i];
         int opset = (int)kl_model_opset(s->model, n->domain);
-        s->ops[i] = kl_registry_find(n->domain, n->op_type, opset);
+        s->ops[i] = kl_custom_find(s->model, n->domain, n->op_type, opset);
+        if (!s->ops[i])
+            s->ops[i] = kl_registry_find(n->domain, n->op_type, opset);
         if (s->ops[i])
             continue;
         /* one line per distinct (domain, op): list its nodes after it */
@@ -159,6 +161,7 @@ static keel_status fill_ctx(keel_session *s, int node_index, kl_opctx *c)
 {
     const kl_node *n = &s->g->nodes[node_index];
     memset(c, 0, sizeof *c);
+    c->op = s->ops[node_index];
     c->node = n;
     c->opset = (int)kl_model_opset(s->model, n->domain);
     c->env = &s->env;

@@ -257,6 +257,80 @@ static void test_plans_never_overlap(void)
     CU_ASSERT_EQUAL(conflicts, 0);
 }
 
+/* ---- a custom op through the public API alone ---------------------------------- */
+
+static keel_status scaled_square_infer(keel_op_context *c, void *user)
+{
+    (void)user;
+    const keel_tensor *x = keel_op_input(c, 0);
+    if (keel_op_input_count(c) != 1 || x->dtype != KEEL_FLOAT)
+        return keel_op_fail(c, KEEL_ERR_SHAPE, "wants one float input");
+    keel_tensor *y = keel_op_output(c, 0);
+    *y = *x;
+    y->data = NULL;
+    return KEEL_OK;
+}
+
+static keel_status scaled_square_run(keel_op_context *c, void *user)
+{
+    int *calls = user;
+    const keel_tensor *x = keel_op_input(c, 0);
+    keel_tensor *y = keel_op_output(c, 0);
+    float scale = keel_op_attr_float(c, "scale", 1.0f);
+    for (int64_t i = 0; i < keel_tensor_numel(x); i++) {
+        float v = ((const float *)x->data)[i];
+        if (v < -100.0f)
+            return keel_op_fail(c, KEEL_ERR_RUNTIME, "input below -100");
+        ((float *)y->data)[i] = scale * v * v;
+    }
+    (*calls)++;
+    return KEEL_OK;
+}
+
+static void test_custom_op(void)
+{
+    tb_model *b = tb_new(8, 13);
+    tb_input(b, "x", KEEL_FLOAT, 2, d23, NULL);
+    tb_output(b, "out", KEEL_FLOAT, 2, d23);
+    Onnx__NodeProto *n = tb_node(b, "ScaledSquare", "sq", "x", "y");
+    n->domain = "com.example";
+    tb_attr_float(b, n, "scale", 0.5f);
+    tb_node(b, "Relu", "relu", "y", "out");
+    static Onnx__OperatorSetIdProto custom_set = ONNX__OPERATOR_SET_ID_PROTO__INIT;
+    custom_set.domain = "com.example";
+    custom_set.has_version = 1;
+    custom_set.version = 1;
+    Onnx__OperatorSetIdProto *sets[2] = {tb_proto(b)->opset_import[0], &custom_set};
+    tb_proto(b)->opset_import = sets;
+    tb_proto(b)->n_opset_import = 2;
+    keel_model *m = load(b, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    keel_session *s;
+    char err[1024];
+    /* without the op: refused, naming it */
+    CU_ASSERT_EQUAL(keel_session_create(&s, m, NULL, NULL, 0, NULL, err, sizeof err), KEEL_ERR_UNSUPPORTED);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "com.example.ScaledSquare"));
+    int calls = 0;
+    keel_custom_op op = {"com.example", "ScaledSquare", 1, 0, scaled_square_infer, scaled_square_run, &calls};
+    CU_ASSERT_EQUAL_FATAL(keel_model_add_op(m, &op), KEEL_OK);
+    CU_ASSERT_EQUAL_FATAL(keel_session_create(&s, m, NULL, NULL, 0, NULL, err, sizeof err), KEEL_OK);
+    float x[6] = {1, -2, 3, -4, 5, -6}, y[6];
+    keel_tensor in = {KEEL_FLOAT, 2, {2, 3}, x}, out = {.data = y};
+    CU_ASSERT_EQUAL(keel_session_run(s, &in, &out), KEEL_OK);
+    for (int i = 0; i < 6; i++)
+        CU_ASSERT_DOUBLE_EQUAL(y[i], 0.5f * x[i] * x[i], 1e-6);
+    CU_ASSERT_EQUAL(calls, 1);
+    x[2] = -1000;
+    CU_ASSERT_EQUAL(keel_session_run(s, &in, &out), KEEL_ERR_RUNTIME);
+    CU_ASSERT_PTR_NOT_NULL(strstr(keel_session_errmsg(s), "'sq'"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(keel_session_errmsg(s), "below -100"));
+    keel_session_free(s);
+    keel_model_free(m);
+    tb_proto(b)->opset_import = NULL;
+    tb_proto(b)->n_opset_import = 0;
+    tb_free(b);
+}
+
 void add_runtime_suite(void)
 {
     CU_pSuite s = CU_add_suite("runtime", NULL, NULL);
@@ -267,4 +341,5 @@ void add_runtime_suite(void)
     CU_add_test(s, "missing ops listed at once", test_missing_ops_listed);
     CU_add_test(s, "Shape chain folds; Reshape is a view", test_shape_chain_folds);
     CU_add_test(s, "plans never overlap", test_plans_never_overlap);
+    CU_add_test(s, "custom op through the public API", test_custom_op);
 }
