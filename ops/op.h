@@ -14,6 +14,9 @@
  *               Must not allocate.  Report bad data (e.g. an index out of
  *               range) with kl_op_fail(c, KEEL_ERR_RUNTIME, ...).
  *   macs(c)     optional: multiply-accumulates of one run, for `keel info`.
+ *   prepare(c)  optional, once at session creation after planning: build
+ *               c->state (e.g. weights packed for the kernel) from constant
+ *               inputs; release(env, state) frees it with the session.
  *
  * When every input of a node is constant, the runtime runs the node once at
  * session creation and treats its outputs as constants (constant folding).
@@ -84,6 +87,11 @@ typedef keel_status (*kl_infer_fn)(kl_opctx *c);
 typedef keel_status (*kl_run_fn)(kl_opctx *c);
 typedef size_t (*kl_scratch_fn)(kl_opctx *c);
 typedef int64_t (*kl_macs_fn)(kl_opctx *c);
+/* Optional, once per node at session creation, after planning: build
+ * c->state (packed weights, tables) from the constant inputs.  Allocate
+ * with kl_alloc(c->env, ...); release() frees it at session teardown. */
+typedef keel_status (*kl_prepare_fn)(kl_opctx *c);
+typedef void (*kl_release_fn)(kl_env *env, void *state);
 
 typedef struct kl_op {
     const char *type;     /* "Conv" */
@@ -96,6 +104,8 @@ typedef struct kl_op {
     kl_run_fn run;
     kl_scratch_fn scratch;        /* may be NULL */
     kl_macs_fn macs;              /* may be NULL */
+    kl_prepare_fn prepare;        /* may be NULL */
+    kl_release_fn release;        /* with prepare */
     const keel_custom_op *custom; /* an embedder's op behind this descriptor */
 } kl_op;
 

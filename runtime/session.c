@@ -598,6 +598,12 @@ keel_status keel_session_create(keel_session **out, const keel_model *model,
         plan_inplace(s);
         st = plan_arena(s);
     }
+    for (int k = 0; !st && k < s->n_steps; k++) {
+        kl_step *stp = &s->steps[k];
+        if (!stp->view && stp->op->prepare && (st = stp->op->prepare(&stp->ctx)) != KEEL_OK &&
+            !strstr(s->env.msg, model->name))
+            kl_error_prefix(&s->env, "%s", model->name);
+    }
     if (st) {
         if (st == KEEL_ERR_NOMEM && !s->env.msg[0])
             kl_error(&s->env, st, "%s: out of memory", model->name);
@@ -616,8 +622,12 @@ void keel_session_free(keel_session *s)
     kl_env env = s->env;
     const kl_graph *g = s->g;
     if (s->steps) {
-        for (int k = 0; k < s->n_steps; k++)
-            free_ctx(s, &s->steps[k].ctx);
+        for (int k = 0; k < s->n_steps; k++) {
+            kl_step *st = &s->steps[k];
+            if (st->ctx.state && st->op->release)
+                st->op->release(&s->env, st->ctx.state);
+            free_ctx(s, &st->ctx);
+        }
         kl_free(&env, s->steps, (size_t)s->n_steps * sizeof *s->steps);
     }
     if (s->slots) {
