@@ -26,9 +26,56 @@ static size_t align_up(size_t n)
 
 /* ---- 1. operator resolution --------------------------------------------- */
 
+/* The newest ai.onnx opset keel knows the semantics of. */
+#define KL_MAX_OPSET 18
+
+/* Attribute names whose kind is the same in every ONNX operator that has
+ * them: a file giving another kind is refused instead of the attribute
+ * being silently ignored. */
+static const struct { const char *name; kl_attr_type type; } kl_attr_kinds[] = {
+    {"axis", KL_ATTR_INT}, {"axes", KL_ATTR_INTS}, {"group", KL_ATTR_INT},
+    {"strides", KL_ATTR_INTS}, {"pads", KL_ATTR_INTS}, {"dilations", KL_ATTR_INTS},
+    {"kernel_shape", KL_ATTR_INTS}, {"perm", KL_ATTR_INTS}, {"keepdims", KL_ATTR_INT},
+    {"auto_pad", KL_ATTR_STRING}, {"mode", KL_ATTR_STRING}, {"transA", KL_ATTR_INT},
+    {"transB", KL_ATTR_INT}, {"alpha", KL_ATTR_FLOAT}, {"beta", KL_ATTR_FLOAT},
+    {"epsilon", KL_ATTR_FLOAT}, {"ceil_mode", KL_ATTR_INT}, {"count_include_pad", KL_ATTR_INT},
+    {"to", KL_ATTR_INT}, {"starts", KL_ATTR_INTS}, {"ends", KL_ATTR_INTS},
+    {"output_padding", KL_ATTR_INTS}, {"output_shape", KL_ATTR_INTS}, {"storage_order", KL_ATTR_INT},
+    {"blocksize", KL_ATTR_INT}, {"then_branch", KL_ATTR_GRAPH}, {"else_branch", KL_ATTR_GRAPH},
+    {"body", KL_ATTR_GRAPH},
+};
+
+static const char *attr_kind_name(kl_attr_type t)
+{
+    static const char *const names[] = {"UNDEFINED", "FLOAT", "INT", "STRING", "TENSOR", "GRAPH",
+                                        "FLOATS", "INTS", "STRINGS", "TENSORS", "GRAPHS"};
+    return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "?";
+}
+
+static keel_status check_attr_kinds(keel_session *s, const kl_node *n)
+{
+    for (int a = 0; a < n->n_attr; a++)
+        for (size_t k = 0; k < sizeof kl_attr_kinds / sizeof kl_attr_kinds[0]; k++)
+            if (strcmp(n->attr[a].name, kl_attr_kinds[k].name) == 0 && n->attr[a].type != kl_attr_kinds[k].type)
+                return kl_error(&s->env, KEEL_ERR_INVALID,
+                                "%s: node %d '%s' (%s): attribute '%s' is %s; %s expected", s->model->name,
+                                n->file_index, n->name, n->op_type, n->attr[a].name,
+                                attr_kind_name(n->attr[a].type), attr_kind_name(kl_attr_kinds[k].type));
+    return KEEL_OK;
+}
+
 static keel_status resolve_ops(keel_session *s)
 {
     const kl_graph *g = s->g;
+    int64_t onnx_opset = kl_model_opset(s->model, "");
+    if (onnx_opset > KL_MAX_OPSET)
+        return kl_error(&s->env, KEEL_ERR_UNSUPPORTED, "%s: the model imports ai.onnx opset %lld; keel knows opsets 1 to %d",
+                        s->model->name, (long long)onnx_opset, KL_MAX_OPSET);
+    for (int i = 0; i < g->n_nodes; i++) {
+        keel_status st = check_attr_kinds(s, &g->nodes[i]);
+        if (st)
+            return st;
+    }
     char msg[KL_ERRMSG];
     size_t used = 0;
     int missing = 0;

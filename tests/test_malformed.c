@@ -1,0 +1,209 @@
+/* test_malformed.c -- hostile models: each is refused with its own error
+ * naming the file and the node or tensor at fault, and nothing crashes
+ * (the sanitizer build runs these too). */
+#include <CUnit/CUnit.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "session.h"
+#include "testutil.h"
+
+static const int64_t d23[] = {2, 3};
+
+/* Loads b and creates a session; returns the first failing status, with
+ * the message in err. */
+static keel_status load_and_plan(tb_model *b, char *err, size_t n, keel_session **out, keel_model **mout)
+{
+    size_t len;
+    uint8_t *buf = tb_pack(b, &len);
+    keel_model *m = NULL;
+    keel_session *s = NULL;
+    keel_status st = keel_model_load_buffer(&m, buf, len, NULL, "bad.onnx", NULL, err, n);
+    free(buf);
+    if (!st)
+        st = keel_session_create(&s, m, NULL, NULL, 0, NULL, err, n);
+    if (out && !st)
+        *out = s;
+    else
+        keel_session_free(s);
+    if (mout && !st)
+        *mout = m;
+    else
+        keel_model_free(m);
+    return st;
+}
+
+static void expect(tb_model *b, keel_status want, const char *n1, const char *n2)
+{
+    char err[1024] = "";
+    keel_status st = load_and_plan(b, err, sizeof err, NULL, NULL);
+    CU_ASSERT_EQUAL(st, want);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "bad.onnx"));
+    if (n1)
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, n1));
+    if (n2)
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, n2));
+    if (st != want || (n1 && !strstr(err, n1)) || (n2 && !strstr(err, n2)))
+        fprintf(stderr, "\n  unexpected (status %d): %s\n", st, err);
+    tb_free(b);
+}
+
+static tb_model *conv_model(int64_t c_in, int64_t w_cin, int64_t group)
+{
+    tb_model *b = tb_new(8, 13);
+    int64_t xd[] = {1, c_in, 5, 5}, wd[] = {4, w_cin, 3, 3};
+    tb_input(b, "x", KEEL_FLOAT, 4, xd, NULL);
+    tb_output(b, "y", KEEL_FLOAT, 4, (int64_t[]){1, 4, 3, 3});
+    float w[4 * 8 * 9] = {0};
+    tb_init_f32(b, "w", 4, wd, w);
+    Onnx__NodeProto *n = tb_node(b, "Conv", "conv0", "x,w", "y");
+    tb_attr_int(b, n, "group", group);
+    return b;
+}
+
+static void test_conv_channels(void)
+{
+    expect(conv_model(3, 2, 1), KEEL_ERR_SHAPE, "'conv0'", "channels");
+    expect(conv_model(4, 2, 3), KEEL_ERR_SHAPE, "'conv0'", "group");
+}
+
+static void test_wrong_dtype(void)
+{
+    tb_model *b = tb_new(8, 13);
+    tb_input(b, "x", KEEL_INT64, 2, d23, NULL);
+    tb_output(b, "y", KEEL_FLOAT, 2, d23);
+    tb_node(b, "Sigmoid", "sig", "x", "y");
+    expect(b, KEEL_ERR_UNSUPPORTED, "'sig'", "int64");
+}
+
+static void test_attribute_kind(void)
+{
+    tb_model *b = conv_model(4, 4, 1);
+    Onnx__NodeProto *n = tb_proto(b)->graph->node[0];
+    tb_attr_float(b, n, "strides", 2.0f);
+    expect(b, KEEL_ERR_INVALID, "'strides' is FLOAT", "INTS expected");
+}
+
+static void test_reshape_impossible(void)
+{
+    tb_model *b = tb_new(8, 13);
+    tb_input(b, "x", KEEL_FLOAT, 2, d23, NULL);
+    tb_output(b, "y", KEEL_FLOAT, 2, (int64_t[]){4, 2});
+    int64_t shape[] = {4, 2};
+    tb_init_raw(b, "shape", KEEL_INT64, 1, (int64_t[]){2}, shape, sizeof shape);
+    tb_node(b, "Reshape", "reshape0", "x,shape", "y");
+    expect(b, KEEL_ERR_SHAPE, "'reshape0'", NULL);
+}
+
+static void test_opset_too_new(void)
+{
+    tb_model *b = tb_new(8, 99);
+    tb_input(b, "x", KEEL_FLOAT, 2, d23, NULL);
+    tb_output(b, "y", KEEL_FLOAT, 2, d23);
+    tb_node(b, "Relu", "r", "x", "y");
+    expect(b, KEEL_ERR_UNSUPPORTED, "opset 99", NULL);
+}
+
+static void test_missing_input_value(void)
+{
+    tb_model *b = tb_new(8, 13);
+    tb_input(b, "x", KEEL_FLOAT, 2, d23, NULL);
+    tb_output(b, "y", KEEL_FLOAT, 2, d23);
+    tb_node(b, "Add", "add0", "x,bias", "y"); /* 'bias' is neither initializer nor input */
+    char err[1024];
+    CU_ASSERT_EQUAL(load_and_plan(b, err, sizeof err, NULL, NULL), KEEL_ERR_INVALID);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "'bias'"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "'add0'"));
+    tb_free(b);
+}
+
+static void test_gather_out_of_range_at_run(void)
+{
+    tb_model *b = tb_new(8, 13);
+    tb_input(b, "data", KEEL_FLOAT, 2, (int64_t[]){4, 3}, NULL);
+    tb_input(b, "idx", KEEL_INT64, 1, (int64_t[]){2}, NULL);
+    tb_output(b, "y", KEEL_FLOAT, 2, d23);
+    tb_node(b, "Gather", "gather0", "data,idx", "y");
+    keel_session *s;
+    keel_model *m;
+    char err[1024];
+    CU_ASSERT_EQUAL_FATAL(load_and_plan(b, err, sizeof err, &s, &m), KEEL_OK);
+    float data[12] = {0}, y[6];
+    int64_t idx[2] = {1, 7};
+    keel_tensor in[2] = {{KEEL_FLOAT, 2, {4, 3}, data}, {KEEL_INT64, 1, {2}, idx}}, out = {.data = y};
+    CU_ASSERT_EQUAL(keel_session_run(s, in, &out), KEEL_ERR_RUNTIME);
+    CU_ASSERT_PTR_NOT_NULL(strstr(keel_session_errmsg(s), "'gather0'"));
+    idx[1] = -4;
+    CU_ASSERT_EQUAL(keel_session_run(s, in, &out), KEEL_OK);
+    keel_session_free(s);
+    keel_model_free(m);
+    tb_free(b);
+}
+
+/* Random bit flips in a valid model: whatever happens, a status comes back
+ * (under the sanitizers: no invalid access, no leak). */
+static void test_bit_flips(void)
+{
+    static const float w[] = {1, -2, 3, -4, 5, -6};
+    tb_model *b = tb_new(8, 13);
+    tb_input(b, "x", KEEL_FLOAT, 2, d23, NULL);
+    tb_output(b, "y", KEEL_FLOAT, 2, d23);
+    tb_init_f32(b, "w", 2, d23, w);
+    tb_node(b, "Add", "add", "x,w", "s");
+    tb_node(b, "Relu", "relu", "s", "y");
+    size_t len;
+    uint8_t *good = tb_pack(b, &len);
+    uint8_t *buf = malloc(len);
+    uint64_t rng = 12345;
+    int refused = 0, ran = 0;
+    for (int trial = 0; trial < 2000; trial++) {
+        memcpy(buf, good, len);
+        for (int f = 0; f < 1 + trial % 3; f++) {
+            rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+            size_t bit = (size_t)(rng >> 33) % (len * 8);
+            buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+        }
+        keel_model *m = NULL;
+        keel_session *s = NULL;
+        char err[256];
+        if (keel_model_load_buffer(&m, buf, len, NULL, "flip.onnx", NULL, err, sizeof err) ||
+            keel_session_create(&s, m, NULL, NULL, 0, NULL, err, sizeof err)) {
+            refused++;
+            CU_ASSERT_PTR_NOT_NULL(strstr(err, "flip.onnx"));
+        } else {
+            keel_tensor info;
+            keel_session_input_info(s, 0, &info);
+            size_t bytes = keel_tensor_bytes(&info);
+            float *x = calloc(1, bytes + 1);
+            keel_tensor out;
+            keel_session_output_info(s, 0, &out);
+            out.data = calloc(1, keel_tensor_bytes(&out) + 1);
+            info.data = x;
+            keel_session_run(s, &info, &out);
+            free(x);
+            free(out.data);
+            ran++;
+        }
+        keel_session_free(s);
+        keel_model_free(m);
+    }
+    CU_ASSERT_TRUE(refused > 0);
+    CU_ASSERT_EQUAL(refused + ran, 2000);
+    free(buf);
+    free(good);
+    tb_free(b);
+}
+
+void add_malformed_suite(void)
+{
+    CU_pSuite s = CU_add_suite("malformed models", NULL, NULL);
+    CU_add_test(s, "Conv channels and groups", test_conv_channels);
+    CU_add_test(s, "wrong dtype for an op", test_wrong_dtype);
+    CU_add_test(s, "attribute of the wrong kind", test_attribute_kind);
+    CU_add_test(s, "Reshape to an impossible shape", test_reshape_impossible);
+    CU_add_test(s, "opset newer than keel knows", test_opset_too_new);
+    CU_add_test(s, "missing initializer or input", test_missing_input_value);
+    CU_add_test(s, "Gather index out of range at run", test_gather_out_of_range_at_run);
+    CU_add_test(s, "random bit flips", test_bit_flips);
+}
