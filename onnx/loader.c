@@ -413,6 +413,13 @@ static keel_status decode_tensor(load_ctx *x, const Onnx__TensorProto *tp, const
 static keel_status decode_decl(load_ctx *x, const Onnx__ValueInfoProto *vi, kl_decl *d)
 {
     const Onnx__TypeProto *tp = vi->type;
+    /* a name may be declared twice (input and output): the last one counts */
+    for (int i = 0; i < KL_MAX_RANK; i++) {
+        kl_strfree(x->env, d->params[i]);
+        d->params[i] = NULL;
+    }
+    d->has_type = false;
+    d->rank = -1;
     if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE)
         return KEEL_OK; /* sequences, maps, optionals: no tensor type to record */
     const Onnx__TypeProto__Tensor *tt = tp->tensor_type;

@@ -303,6 +303,13 @@ static keel_status infer_all(keel_session *s)
                             "%s: node %d '%s' (%s): has %d inputs; the op takes %d to %d",
                             s->model->name, n->file_index, n->name, n->op_type, n->n_in,
                             op->min_inputs, op->max_inputs);
+        if (n->n_out < 1 || n->out[0] < 0) /* optional outputs are trailing ones */
+            return kl_error(&s->env, KEEL_ERR_INVALID, "%s: node %d '%s' (%s): has no first output",
+                            s->model->name, n->file_index, n->name, n->op_type);
+        for (int k = 0; k < op->min_inputs && k < n->n_in; k++)
+            if (n->in[k] < 0)
+                return kl_error(&s->env, KEEL_ERR_INVALID, "%s: node %d '%s' (%s): required input %d is empty",
+                                s->model->name, n->file_index, n->name, n->op_type, k);
         for (int k = 0; k < n->n_in; k++)
             if (n->in[k] >= 0 && !s->slots[n->in[k]].known)
                 return kl_error(&s->env, KEEL_ERR_UNSUPPORTED,

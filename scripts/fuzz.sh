@@ -1,0 +1,35 @@
+#!/bin/sh
+# Fuzzes keel with libFuzzer (clang from Debian): load -> shape inference ->
+# one run, seeded with the conformance suite's models.
+#   scripts/fuzz.sh [SECONDS] [JOBS]      (default 600 s, 1 job)
+# Crashes are copied to tests/fuzz_regressions/, which `make check` replays.
+set -e
+cd "$(dirname "$0")/.."
+secs="${1:-600}"
+jobs="${2:-1}"
+command -v clang >/dev/null || { [ "$(id -u)" -eq 0 ] && apt-get install -y -qq clang libclang-rt-dev >/dev/null || sudo apt-get install -y -qq clang libclang-rt-dev >/dev/null; }
+work="${KEEL_FUZZ_DIR:-/tmp/keel-fuzz}"
+mkdir -p "$work/corpus" "$work/crashes"
+[ -f onnx/onnx.pb-c.c ] || protoc-c --proto_path=onnx --c_out=onnx onnx/onnx.proto
+srcs="runtime/util.c runtime/graph.c runtime/session.c runtime/optimize.c runtime/custom.c runtime/api.c onnx/loader.c onnx/onnx.pb-c.c ops/*.c fuzz/fuzz_model.c"
+clang -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+    -fno-trapping-math -Iruntime -Ionnx -Iops $(pkg-config --cflags libprotobuf-c openblas) $srcs \
+    $(pkg-config --libs libprotobuf-c openblas) -lm -lpthread -o "$work/fuzz_model"
+if [ -z "$(ls -A "$work/corpus")" ]; then
+    i=0
+    for m in /usr/share/libonnx-testdata/data/*/*/model.onnx; do
+        i=$((i + 1)); cp "$m" "$work/corpus/seed_$i.onnx"
+    done
+fi
+cd "$work"
+ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 ./fuzz_model -max_total_time="$secs" -jobs="$jobs" \
+    -workers="$jobs" -max_len=65536 -rss_limit_mb=2048 -artifact_prefix=crashes/ corpus \
+    >fuzz.log 2>&1 || true
+grep -h -E "stat::number_of_executed_units|Done [0-9]+ runs" fuzz*.log | tail -n 3
+found=$(ls crashes 2>/dev/null | wc -l)
+echo "fuzz: $found crash/leak/timeout input(s) in $work/crashes"
+if [ "$found" -ne 0 ]; then
+    cp crashes/* "$OLDPWD/tests/fuzz_regressions/"
+    rm -f crashes/*
+    echo "fuzz: copied to tests/fuzz_regressions/ (rename them after what they found)"
+fi
