@@ -25,6 +25,7 @@
 #define KL_OP_H
 
 #include "../runtime/kl.h"
+#include "../runtime/pool.h"
 
 /* Flags of an operator implementation. */
 enum {
@@ -80,6 +81,7 @@ typedef struct kl_opctx {
     size_t scratch_size;
     void *state;          /* reserved for prepared kernels */
     kl_epilogue epi;      /* fused work, set by the optimizer (KL_OP_EPILOGUE ops) */
+    kl_pool *pool;        /* the session's threads for kl_parallel_for (NULL: one) */
     kl_env *env;          /* allocator and error text */
 } kl_opctx;
 

@@ -647,6 +647,10 @@ keel_status keel_session_create(keel_session **out, const keel_model *model,
         st = kl_optimize(s);
     if (!st)
         st = build_steps(s);
+    if (!st && s->env.threads > 1 && !(s->pool = kl_pool_new(&s->env, s->env.threads)))
+        st = KEEL_ERR_NOMEM;
+    for (int k = 0; !st && k < s->n_steps; k++)
+        s->steps[k].ctx.pool = s->pool;
     if (!st) {
         compute_lifetimes(s);
         plan_inplace(s);
@@ -675,6 +679,7 @@ void keel_session_free(keel_session *s)
         return;
     kl_env env = s->env;
     const kl_graph *g = s->g;
+    kl_pool_free(s->pool);
     if (s->steps) {
         for (int k = 0; k < s->n_steps; k++) {
             kl_step *st = &s->steps[k];

@@ -47,6 +47,7 @@ struct keel_session {
     kl_epilogue *epi;     /* fused work the node's kernel applies */
     kl_tensor **conv_w, **conv_b;  /* BatchNormalization folded into a Conv (owned) */
     int n_fused;
+    kl_pool *pool;        /* worker threads (NULL with one thread) */
 };
 
 /* Fuses BatchNormalization, residual Adds and activations into the

@@ -331,6 +331,38 @@ static void test_custom_op(void)
     tb_free(b);
 }
 
+/* ---- the thread pool -------------------------------------------------------------- */
+
+typedef struct fill_job {
+    int *hits;
+} fill_job;
+
+static void mark_range(void *arg, int64_t lo, int64_t hi)
+{
+    fill_job *j = arg;
+    for (int64_t i = lo; i < hi; i++)
+        j->hits[i]++;
+}
+
+static void test_pool_covers_every_item_once(void)
+{
+    kl_env env;
+    kl_env_init(&env, NULL);
+    for (int threads = 1; threads <= 4; threads++) {
+        kl_pool *pool = kl_pool_new(&env, threads);
+        CU_ASSERT_EQUAL(kl_pool_threads(pool), threads);
+        for (int64_t n = 0; n < 40; n += 3) {
+            int hits[40] = {0};
+            fill_job j = {hits};
+            for (int round = 0; round < 5; round++)
+                kl_parallel_for(pool, n, mark_range, &j);
+            for (int64_t i = 0; i < 40; i++)
+                CU_ASSERT_EQUAL(hits[i], i < n ? 5 : 0);
+        }
+        kl_pool_free(pool);
+    }
+}
+
 void add_runtime_suite(void)
 {
     CU_pSuite s = CU_add_suite("runtime", NULL, NULL);
@@ -342,4 +374,5 @@ void add_runtime_suite(void)
     CU_add_test(s, "Shape chain folds; Reshape is a view", test_shape_chain_folds);
     CU_add_test(s, "plans never overlap", test_plans_never_overlap);
     CU_add_test(s, "custom op through the public API", test_custom_op);
+    CU_add_test(s, "thread pool covers every item once", test_pool_covers_every_item_once);
 }

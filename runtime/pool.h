@@ -1,0 +1,23 @@
+/* pool.h -- worker threads owned by a session, for kernels that split
+ * their work into ranges. */
+#ifndef KL_POOL_H
+#define KL_POOL_H
+
+#include "kl.h"
+
+typedef struct kl_pool kl_pool;
+
+/* fn(arg, lo, hi) handles items [lo, hi). */
+typedef void (*kl_range_fn)(void *arg, int64_t lo, int64_t hi);
+
+/* A pool of n_threads (the caller counts as one); NULL for n_threads <= 1
+ * or when the allocation fails (work then runs on the calling thread). */
+kl_pool *kl_pool_new(kl_env *env, int n_threads);
+void kl_pool_free(kl_pool *pool);
+int kl_pool_threads(const kl_pool *pool);
+
+/* Splits [0, n) into one contiguous range per thread and waits for all.
+ * Runs inline when pool is NULL.  Not reentrant: never call it from fn. */
+void kl_parallel_for(kl_pool *pool, int64_t n, kl_range_fn fn, void *arg);
+
+#endif
