@@ -507,10 +507,12 @@ static keel_status plan_arena(keel_session *s)
         return KEEL_ERR_NOMEM;
     for (int v = 0; v < g->n_values; v++) {
         kl_slot *sl = &s->slots[v];
+        /* what every computed value would take with a buffer of its own:
+         * the yardstick for the plan (views and fused values included) */
+        if (is_arena_value(s, v))
+            s->sum_intermediates += sl->nbytes;
         if (!is_arena_value(s, v) || sl->def < 0)
             continue;
-        if (sl->root == v || !s->steps[sl->def].view)
-            s->sum_intermediates += sl->nbytes;
         if (sl->root == v)
             b[nb++] = (block){sl->def, sl->last, align_up(sl->nbytes), 0, v, -1};
     }

@@ -39,7 +39,7 @@ struct keel_session {
     kl_step *steps;
     uint8_t *arena;
     size_t arena_size;
-    size_t sum_intermediates;  /* bytes if every non-view value had its own buffer */
+    size_t sum_intermediates;  /* bytes if every computed value had a buffer of its own */
     int64_t macs;
     int n_folded;
     /* the optimizer's rewrites (runtime/optimize.c), per node */
