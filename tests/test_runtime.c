@@ -2,6 +2,7 @@
  * the memory plan, and runs. */
 #include <CUnit/CUnit.h>
 #include <dirent.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -364,6 +365,54 @@ static void test_pool_covers_every_item_once(void)
     }
 }
 
+/* ---- threads: two sessions of one model, run at once ------------------------------ */
+
+typedef struct runner {
+    keel_session *s;
+    float x[6], y[6];
+    int runs;
+    keel_status st;
+} runner;
+
+static void *run_many(void *p)
+{
+    runner *r = p;
+    keel_tensor in = {KEEL_FLOAT, 2, {2, 3}, r->x}, out = {.data = r->y};
+    for (int i = 0; i < r->runs && !r->st; i++)
+        r->st = keel_session_run(r->s, &in, &out);
+    return NULL;
+}
+
+static void test_sessions_in_parallel(void)
+{
+    tb_model *b = chain_model(d23, NULL);
+    keel_model *m = load(b, NULL);
+    keel_options opt;
+    keel_options_init(&opt);
+    opt.threads = 2; /* each session also has a worker of its own */
+    runner r[2] = {{.runs = 2000}, {.runs = 2000}};
+    for (int k = 0; k < 2; k++) {
+        CU_ASSERT_EQUAL_FATAL(keel_session_create(&r[k].s, m, &opt, NULL, 0, NULL, NULL, 0), KEEL_OK);
+        for (int i = 0; i < 6; i++)
+            r[k].x[i] = (float)(i + 1) * (k ? -0.5f : 0.75f);
+    }
+    pthread_t t[2];
+    for (int k = 0; k < 2; k++)
+        pthread_create(&t[k], NULL, run_many, &r[k]);
+    for (int k = 0; k < 2; k++)
+        pthread_join(t[k], NULL);
+    for (int k = 0; k < 2; k++) {
+        float want[6];
+        expected_chain(r[k].x, want);
+        CU_ASSERT_EQUAL(r[k].st, KEEL_OK);
+        for (int i = 0; i < 6; i++)
+            CU_ASSERT_DOUBLE_EQUAL(r[k].y[i], want[i], 1e-6);
+        keel_session_free(r[k].s);
+    }
+    keel_model_free(m);
+    tb_free(b);
+}
+
 void add_runtime_suite(void)
 {
     CU_pSuite s = CU_add_suite("runtime", NULL, NULL);
@@ -376,4 +425,5 @@ void add_runtime_suite(void)
     CU_add_test(s, "plans never overlap", test_plans_never_overlap);
     CU_add_test(s, "custom op through the public API", test_custom_op);
     CU_add_test(s, "thread pool covers every item once", test_pool_covers_every_item_once);
+    CU_add_test(s, "two sessions of one model in two threads", test_sessions_in_parallel);
 }

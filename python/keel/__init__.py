@@ -1,0 +1,760 @@
+"""keel -- Python binding of keel, an ONNX model loader and executor.
+
+Pure ctypes over the shared library (nothing to compile at install time);
+tensors go in and come out as NumPy arrays.
+
+    import keel, numpy as np
+    with keel.Model("resnet18.onnx", threads=2) as model:
+        print(model.inputs)                  # [TensorInfo(name='input', dtype=float32, shape=(1, 3, 224, 224))]
+        session = model.session()            # or model.session(dims={"N": 4})
+        out = session.run({"input": np.zeros((1, 3, 224, 224), np.float32)})
+
+The library is found, in this order, at $KEEL_LIBRARY, at ../../.libs/libkeel.so
+relative to this package (a built source tree), and by
+ctypes.util.find_library("keel") (an installed libkeel).
+
+Every failure of the library raises keel.Error(status, message) with keel's
+own message, which names the file, node, op or tensor at fault.
+"""
+import ctypes
+import ctypes.util
+import enum
+import os
+import threading
+from collections import namedtuple
+
+import numpy as np
+
+__all__ = ["Error", "Status", "Model", "Session", "OpContext", "TensorInfo",
+           "version", "library_path"]
+
+
+# ---- finding and loading the shared library ---------------------------------
+
+def _find_library():
+    """The path (or soname) of libkeel to load; see the module docstring."""
+    env = os.environ.get("KEEL_LIBRARY")
+    if env:
+        return env
+    here = os.path.dirname(os.path.abspath(__file__))
+    built = os.path.normpath(os.path.join(here, "..", "..", ".libs", "libkeel.so"))
+    if os.path.exists(built):
+        return built
+    found = ctypes.util.find_library("keel")
+    if found:
+        return found
+    raise ImportError("keel: libkeel not found; build it (./configure && make), "
+                      "install it, or set KEEL_LIBRARY to the path of libkeel.so")
+
+
+library_path = _find_library()
+try:
+    _lib = ctypes.CDLL(library_path)
+except OSError as exc:
+    raise ImportError(f"keel: cannot load {library_path}: {exc}") from exc
+
+
+# ---- C types (mirroring keel.h) ---------------------------------------------
+
+MAX_RANK = 8
+_ERRBUF = 2048   # bytes for constructor messages
+
+
+class _Tensor(ctypes.Structure):
+    """keel_tensor."""
+    _fields_ = [("dtype", ctypes.c_int),
+                ("rank", ctypes.c_int),
+                ("dims", ctypes.c_int64 * MAX_RANK),
+                ("data", ctypes.c_void_p)]
+
+
+class _Options(ctypes.Structure):
+    """keel_options."""
+    _fields_ = [("allocator", ctypes.c_void_p),
+                ("threads", ctypes.c_int),
+                ("optimize", ctypes.c_int),
+                ("max_model_bytes", ctypes.c_uint64),
+                ("max_tensor_bytes", ctypes.c_uint64),
+                ("max_arena_bytes", ctypes.c_uint64)]
+
+
+class _DimBinding(ctypes.Structure):
+    """keel_dim_binding."""
+    _fields_ = [("name", ctypes.c_char_p), ("value", ctypes.c_int64)]
+
+
+_OpFn = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
+
+
+class _CustomOp(ctypes.Structure):
+    """keel_custom_op."""
+    _fields_ = [("domain", ctypes.c_char_p),
+                ("type", ctypes.c_char_p),
+                ("since_version", ctypes.c_int),
+                ("until_version", ctypes.c_int),
+                ("infer", _OpFn),
+                ("run", _OpFn),
+                ("user", ctypes.c_void_p)]
+
+
+def _declare(name, restype, *argtypes):
+    fn = getattr(_lib, name)
+    fn.restype = restype
+    fn.argtypes = list(argtypes)
+
+
+_P = ctypes.c_void_p
+_PP = ctypes.POINTER(ctypes.c_void_p)
+_T = ctypes.POINTER(_Tensor)
+_I, _SZ, _S = ctypes.c_int, ctypes.c_size_t, ctypes.c_char_p
+_SYMS = ctypes.POINTER(ctypes.c_char_p)
+
+_declare("keel_version", _S)
+_declare("keel_status_string", _S, _I)
+_declare("keel_dtype_name", _S, _I)
+_declare("keel_dtype_size", _SZ, _I)
+_declare("keel_options_init", None, ctypes.POINTER(_Options))
+_declare("keel_model_load", _I, _PP, _S, ctypes.POINTER(_Options), _S, _SZ)
+_declare("keel_model_load_buffer", _I, _PP, _P, _SZ, _S, _S, ctypes.POINTER(_Options), _S, _SZ)
+_declare("keel_model_free", None, _P)
+_declare("keel_tensor_numel", ctypes.c_int64, _T)
+_declare("keel_tensor_bytes", _SZ, _T)
+for _side in ("input", "output"):
+    _declare(f"keel_model_{_side}_count", _I, _P)
+    _declare(f"keel_model_{_side}_name", _S, _P, _I)
+    _declare(f"keel_model_{_side}_info", _I, _P, _I, _T, _SYMS)
+    _declare(f"keel_session_{_side}_count", _I, _P)
+    _declare(f"keel_session_{_side}_name", _S, _P, _I)
+    _declare(f"keel_session_{_side}_info", _I, _P, _I, _T)
+_declare("keel_session_create", _I, _PP, _P, ctypes.POINTER(_Options),
+         ctypes.POINTER(_DimBinding), _I, _T, _S, _SZ)
+_declare("keel_session_free", None, _P)
+_declare("keel_session_errmsg", _S, _P)
+_declare("keel_session_run", _I, _P, _T, _T)
+_declare("keel_model_add_op", _I, _P, ctypes.POINTER(_CustomOp))
+_declare("keel_op_input_count", _I, _P)
+_declare("keel_op_output_count", _I, _P)
+_declare("keel_op_input", _T, _P, _I)
+_declare("keel_op_output", _T, _P, _I)
+_declare("keel_op_attr_int", ctypes.c_int64, _P, _S, ctypes.c_int64)
+_declare("keel_op_attr_float", ctypes.c_float, _P, _S, ctypes.c_float)
+_declare("keel_op_attr_string", _S, _P, _S, _S)
+_declare("keel_op_fail", _I, _P, _I, _S)
+
+
+def version():
+    """The version of the linked library, "MAJOR.MINOR.PATCH"."""
+    return _lib.keel_version().decode()
+
+
+# ---- status codes and errors ------------------------------------------------
+
+class Status(enum.IntEnum):
+    """keel_status."""
+    OK = 0
+    ERR_IO = 1
+    ERR_FORMAT = 2
+    ERR_INVALID = 3
+    ERR_UNSUPPORTED = 4
+    ERR_NOMEM = 5
+    ERR_SHAPE = 6
+    ERR_ARGUMENT = 7
+    ERR_RUNTIME = 8
+    ERR_LIMIT = 9
+
+
+class Error(Exception):
+    """A failure reported by keel: `status` (a Status) and keel's `message`."""
+
+    def __init__(self, status, message):
+        try:
+            status = Status(status)
+        except ValueError:
+            pass
+        super().__init__(status, message)
+        self.status = status
+        self.message = message
+
+    def __str__(self):
+        return self.message
+
+    @staticmethod
+    def status_string(status):
+        """keel's short description of a status code, e.g. "out of memory"."""
+        return _lib.keel_status_string(int(status)).decode()
+
+
+def _check(status, message):
+    if status != Status.OK:
+        if not message:
+            message = Error.status_string(status)
+        raise Error(status, message)
+
+
+def _text(buf):
+    return buf.value.decode("utf-8", "replace")
+
+
+# ---- element types ----------------------------------------------------------
+
+# keel_dtype -> NumPy dtype (KEEL_STRING has no fixed-size NumPy equivalent)
+_DTYPES = {1: np.float32, 2: np.uint8, 3: np.int8, 4: np.uint16, 5: np.int16,
+           6: np.int32, 7: np.int64, 9: np.bool_, 10: np.float16,
+           11: np.float64, 12: np.uint32, 13: np.uint64}
+_DTYPES = {code: np.dtype(t) for code, t in _DTYPES.items()}
+_CODES = {dt: code for code, dt in _DTYPES.items()}
+
+
+def _to_numpy_dtype(code):
+    """NumPy dtype of a keel_dtype code; None for undefined or string."""
+    return _DTYPES.get(code)
+
+
+def _to_code(dtype):
+    """keel_dtype code of a dtype-like (np.float32, "float32", a dtype...)."""
+    dt = np.dtype(dtype)
+    try:
+        return _CODES[dt]
+    except KeyError:
+        raise TypeError(f"keel: no keel element type for NumPy dtype {dt}") from None
+
+
+def _fill_tensor(t, code, shape, data=None):
+    shape = tuple(int(d) for d in shape)
+    if len(shape) > MAX_RANK:
+        raise Error(Status.ERR_LIMIT, f"rank {len(shape)} exceeds keel's maximum of {MAX_RANK}")
+    t.dtype = code
+    t.rank = len(shape)
+    for i, d in enumerate(shape):
+        t.dims[i] = d
+    t.data = data
+
+
+def _shape_of(t):
+    return tuple(t.dims[i] for i in range(t.rank))
+
+
+def _view(t, writable):
+    """A NumPy view of a keel_tensor's data (no copy)."""
+    dtype = _to_numpy_dtype(t.dtype)
+    if dtype is None:
+        raise Error(Status.ERR_UNSUPPORTED, f"keel: element type "
+                    f"{_lib.keel_dtype_name(t.dtype).decode()} has no NumPy view")
+    shape = _shape_of(t)
+    n = int(np.prod(shape, dtype=np.int64))
+    if n == 0 or not t.data:
+        arr = np.empty(shape, dtype)
+    else:
+        buf = (ctypes.c_char * (n * dtype.itemsize)).from_address(t.data)
+        arr = np.frombuffer(buf, dtype).reshape(shape)
+    arr.flags.writeable = writable
+    return arr
+
+
+class TensorInfo(namedtuple("TensorInfo", "name dtype shape")):
+    """An input or output: name, dtype (NumPy dtype; None if undefined or
+    string) and shape, a tuple whose entries are ints, symbolic names (str)
+    or None (unknown)."""
+    __slots__ = ()
+
+    @property
+    def dims(self):
+        return self.shape
+
+
+# ---- models -----------------------------------------------------------------
+
+class Model:
+    """A loaded ONNX model.
+
+    Model(path_or_bytes, threads=1, optimize=True, base_dir=None, name=None)
+
+    `path_or_bytes` is a file path (str or os.PathLike) or the model's bytes
+    (bytes, bytearray, memoryview); for bytes, `base_dir` is the folder that
+    external-data locations are relative to (None refuses external data) and
+    `name` names the model in messages.  `threads` and `optimize` are the
+    keel_options used for the model and every session made from it.
+
+    Release with close() or a `with` block; closing the model closes its
+    sessions too.  Garbage collection releases it as well.
+    """
+
+    def __init__(self, path_or_bytes, threads=1, optimize=True, base_dir=None, name=None,
+                 max_model_bytes=0, max_tensor_bytes=0, max_arena_bytes=0):
+        self._ptr = None
+        self._sessions = {}          # id -> _SessionHandle of live sessions
+        self._ops = []               # (keel_custom_op, callbacks, ...) kept alive
+        self._pending = threading.local()   # exception raised by a custom op
+        self._opt = _Options()
+        _lib.keel_options_init(ctypes.byref(self._opt))
+        self._opt.threads = int(threads)
+        self._opt.optimize = 1 if optimize else 0
+        self._opt.max_model_bytes = max_model_bytes
+        self._opt.max_tensor_bytes = max_tensor_bytes
+        self._opt.max_arena_bytes = max_arena_bytes
+
+        ptr = ctypes.c_void_p()
+        err = ctypes.create_string_buffer(_ERRBUF)
+        if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
+            data = bytes(path_or_bytes)
+            st = _lib.keel_model_load_buffer(
+                ctypes.byref(ptr), data, len(data),
+                os.fsencode(base_dir) if base_dir is not None else None,
+                name.encode() if name is not None else None,
+                ctypes.byref(self._opt), err, _ERRBUF)
+            self.path = None
+        else:
+            self.path = os.fspath(path_or_bytes)
+            st = _lib.keel_model_load(ctypes.byref(ptr), os.fsencode(self.path),
+                                      ctypes.byref(self._opt), err, _ERRBUF)
+        _check(st, _text(err))
+        self._ptr = ptr.value
+
+    # -- life cycle
+
+    def close(self):
+        """Frees the model and every session still open on it.  Idempotent."""
+        for handle in list(self._sessions.values()):
+            handle.free()
+        self._sessions.clear()
+        if self._ptr:
+            _lib.keel_model_free(self._ptr)
+            self._ptr = None
+        self._ops = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:   # interpreter shutdown: the module may be half gone
+            pass
+
+    @property
+    def closed(self):
+        return not self._ptr
+
+    def _handle(self):
+        if not self._ptr:
+            raise Error(Status.ERR_ARGUMENT, "keel: the model is closed")
+        return self._ptr
+
+    # -- introspection
+
+    def _infos(self, side):
+        m = self._handle()
+        count = getattr(_lib, f"keel_model_{side}_count")(m)
+        name_of = getattr(_lib, f"keel_model_{side}_name")
+        info_of = getattr(_lib, f"keel_model_{side}_info")
+        infos = []
+        for i in range(count):
+            t = _Tensor()
+            syms = (ctypes.c_char_p * MAX_RANK)()
+            _check(info_of(m, i, ctypes.byref(t), syms), f"keel: cannot read {side} {i}")
+            shape = []
+            for k in range(t.rank):
+                if syms[k] is not None:
+                    shape.append(syms[k].decode())
+                elif t.dims[k] < 0:
+                    shape.append(None)
+                else:
+                    shape.append(t.dims[k])
+            infos.append(TensorInfo(name_of(m, i).decode(), _to_numpy_dtype(t.dtype), tuple(shape)))
+        return infos
+
+    @property
+    def inputs(self):
+        """The runtime inputs as declared in the file: [TensorInfo]."""
+        return self._infos("input")
+
+    @property
+    def outputs(self):
+        """The outputs as declared in the file: [TensorInfo]."""
+        return self._infos("output")
+
+    # -- sessions
+
+    def session(self, dims=None, input_shapes=None):
+        """Creates a Session: binds symbolic dimensions, infers shapes, plans memory.
+
+        dims          {"N": 4, ...}: values for symbolic dimension names.
+        input_shapes  exact shapes of inputs, as a dict name -> entry or a
+                      list with one entry (or None) per input.  An entry is
+                      a shape (tuple of ints; the dtype is the declared one)
+                      or an ndarray, whose dtype and shape are used -- and,
+                      for a small int64/int32/bool array, its value is bound
+                      at creation (runs must then pass the same value).
+        A symbolic dimension bound by neither is planned as 1.
+        """
+        return Session(self, dims, input_shapes)
+
+    # -- custom operators
+
+    def add_op(self, domain, type, infer, run, since=1, until=0):
+        """Adds an operator implemented in Python, used in preference to a
+        built-in of the same domain, type and opset range [since, until]
+        (until=0: no upper bound).  Call it before creating sessions.
+
+        infer(ctx) runs at session creation.  It reads ctx.input_dtype(i),
+        ctx.input_shape(i), ctx.input(i) (an array only for constant
+        inputs, else None) and ctx.attr_*(), and either returns one
+        (dtype, shape) pair per output or calls ctx.set_output(i, dtype,
+        shape) itself.  infer=None gives every output input 0's dtype and
+        shape.
+
+        run(ctx) computes the outputs: ctx.inputs are read-only NumPy views
+        of the inputs, ctx.outputs writable views into keel's buffers.  It
+        writes them in place (ctx.outputs[0][...] = ...) or returns the
+        arrays (one array, or a sequence with one per output), which are
+        copied in.
+
+        Raising in either fails the session creation or the run with a
+        keel.Error carrying the exception's message (a keel.Error raised
+        keeps its status), chained to the original exception.
+        """
+        m = self._handle()
+        infer_cb = _OpFn(self._wrap(infer if infer is not None else _infer_like_input0,
+                                    "infer", Status.ERR_SHAPE))
+        run_cb = _OpFn(self._wrap(run, "run", Status.ERR_RUNTIME))
+        op = _CustomOp(domain.encode(), type.encode(), int(since), int(until), infer_cb, run_cb, None)
+        _check(_lib.keel_model_add_op(m, ctypes.byref(op)), f"keel: cannot add op {domain}.{type}")
+        # keel copies the strings but calls the function pointers for the
+        # model's life: keep the ctypes thunks (and what they close over).
+        self._ops.append((op, infer_cb, run_cb, infer, run))
+
+    def _wrap(self, fn, phase, default_status):
+        """A C callback calling fn(OpContext); turns exceptions into keel_op_fail."""
+        pending = self._pending
+
+        def callback(ctx_ptr, _user):
+            ctx = OpContext(ctx_ptr, phase)
+            try:
+                result = fn(ctx)
+                if phase == "infer":
+                    ctx._apply_infer(result)
+                else:
+                    ctx._apply_run(result)
+                return int(Status.OK)
+            except BaseException as exc:   # never let an exception cross into C
+                status = exc.status if isinstance(exc, Error) else default_status
+                pending.exc = exc
+                msg = str(exc) or type(exc).__name__
+                if not isinstance(exc, Error):
+                    msg = f"{type(exc).__name__}: {msg}"
+                return _lib.keel_op_fail(ctx_ptr, int(status), msg.encode("utf-8", "replace"))
+            finally:
+                ctx._ptr = None        # the context is only valid during the call
+        return callback
+
+    def _raise_pending(self, status, message):
+        """Raises keel's error, chained to a custom op's exception if any."""
+        exc = getattr(self._pending, "exc", None)
+        self._pending.exc = None
+        if exc is not None and not isinstance(exc, Exception):
+            raise exc                  # KeyboardInterrupt, SystemExit...
+        raise Error(status, message or Error.status_string(status)) from exc
+
+    def __repr__(self):
+        state = "closed" if self.closed else f"{len(self.inputs)} inputs, {len(self.outputs)} outputs"
+        return f"<keel.Model {self.path or '<memory>'}: {state}>"
+
+
+def _infer_like_input0(ctx):
+    return [(ctx.input_dtype(0), ctx.input_shape(0))] * ctx.output_count
+
+
+# ---- custom-op context ------------------------------------------------------
+
+class OpContext:
+    """What a custom op's infer() or run() sees (a keel_op_context); valid
+    only during the call.  `phase` is "infer" or "run"."""
+
+    def __init__(self, ptr, phase):
+        self._ptr = ptr
+        self.phase = phase
+
+    def _c(self):
+        if not self._ptr:
+            raise Error(Status.ERR_ARGUMENT, "keel: an OpContext is only valid during its call")
+        return self._ptr
+
+    @property
+    def input_count(self):
+        return _lib.keel_op_input_count(self._c())
+
+    @property
+    def output_count(self):
+        return _lib.keel_op_output_count(self._c())
+
+    def _input(self, i):
+        p = _lib.keel_op_input(self._c(), i)
+        return p.contents if p else None
+
+    def _output(self, i):
+        p = _lib.keel_op_output(self._c(), i)
+        if not p:
+            raise IndexError(f"output {i} out of range ({self.output_count} outputs)")
+        return p.contents
+
+    def input_dtype(self, i):
+        """NumPy dtype of input i; None when the node omits it."""
+        t = self._input(i)
+        return _to_numpy_dtype(t.dtype) if t is not None else None
+
+    def input_shape(self, i):
+        """Shape of input i as a tuple; None when the node omits it."""
+        t = self._input(i)
+        return _shape_of(t) if t is not None else None
+
+    def input(self, i):
+        """Input i as a read-only NumPy view; None when the node omits it or,
+        in infer, when it is not a constant."""
+        t = self._input(i)
+        if t is None or (not t.data and self.phase == "infer"):
+            return None
+        return _view(t, writable=False)
+
+    def output(self, i):
+        """Output i as a writable NumPy view of keel's buffer (run only)."""
+        if self.phase != "run":
+            raise Error(Status.ERR_ARGUMENT, "keel: outputs have no data in infer()")
+        return _view(self._output(i), writable=True)
+
+    @property
+    def inputs(self):
+        return [self.input(i) for i in range(self.input_count)]
+
+    @property
+    def outputs(self):
+        return [self.output(i) for i in range(self.output_count)]
+
+    def set_output(self, i, dtype, shape):
+        """Declares output i's dtype and shape (infer only)."""
+        if self.phase != "infer":
+            raise Error(Status.ERR_ARGUMENT, "keel: set_output() is for infer()")
+        _fill_tensor(self._output(i), _to_code(dtype), shape, None)
+
+    def attr_int(self, name, default=0):
+        return _lib.keel_op_attr_int(self._c(), name.encode(), int(default))
+
+    def attr_float(self, name, default=0.0):
+        return _lib.keel_op_attr_float(self._c(), name.encode(), float(default))
+
+    def attr_string(self, name, default=None):
+        r = _lib.keel_op_attr_string(self._c(), name.encode(),
+                                     default.encode() if default is not None else None)
+        return r.decode() if r is not None else None
+
+    def _apply_infer(self, result):
+        if result is None:
+            return
+        result = list(result)
+        if len(result) != self.output_count:
+            raise Error(Status.ERR_SHAPE, f"infer() returned {len(result)} (dtype, shape) "
+                        f"pairs for {self.output_count} outputs")
+        for i, (dtype, shape) in enumerate(result):
+            self.set_output(i, dtype, shape)
+
+    def _apply_run(self, result):
+        if result is None:
+            return
+        if isinstance(result, np.ndarray) or np.isscalar(result):
+            result = [result]
+        result = list(result)
+        if len(result) != self.output_count:
+            raise Error(Status.ERR_RUNTIME, f"run() returned {len(result)} arrays "
+                        f"for {self.output_count} outputs")
+        for i, value in enumerate(result):
+            out = self.output(i)
+            value = np.asarray(value)
+            if value.shape != out.shape:
+                raise Error(Status.ERR_SHAPE, f"run() returned shape {value.shape} for "
+                            f"output {i}; infer() said {out.shape}")
+            np.copyto(out, value, casting="same_kind")
+
+
+# ---- sessions ---------------------------------------------------------------
+
+class _SessionHandle:
+    """The C session of a Session, owned jointly with its model so that
+    Model.close() can free sessions first."""
+
+    def __init__(self, ptr):
+        self.ptr = ptr
+
+    def free(self):
+        if self.ptr:
+            _lib.keel_session_free(self.ptr)
+            self.ptr = None
+
+
+class Session:
+    """A model planned for given shapes; made by Model.session().
+
+    `inputs` / `outputs` list TensorInfo with the planned (concrete) shapes.
+    run(feeds) runs once.  One Session runs from one thread at a time;
+    distinct sessions of one model may run concurrently.
+    """
+
+    def __init__(self, model, dims=None, input_shapes=None):
+        self.model = model        # the model must outlive the session
+        self._h = None
+        m = model._handle()
+
+        # symbolic dimensions
+        dims = dict(dims or {})
+        bindings = (_DimBinding * max(len(dims), 1))()
+        for k, (name, value) in enumerate(dims.items()):
+            bindings[k].name = name.encode()
+            bindings[k].value = int(value)
+
+        # exact input shapes (and small values to bind)
+        shapes_arg, keep = None, []
+        if input_shapes is not None:
+            declared = model.inputs
+            shapes_arg = (_Tensor * max(len(declared), 1))()
+            for i, entry in self._per_input(declared, input_shapes, "input_shapes"):
+                if entry is None:
+                    continue
+                if isinstance(entry, np.ndarray):
+                    arr = np.ascontiguousarray(entry)
+                    keep.append(arr)
+                    _fill_tensor(shapes_arg[i], _to_code(arr.dtype), arr.shape, arr.ctypes.data)
+                else:
+                    dtype = declared[i].dtype
+                    if dtype is None:
+                        raise Error(Status.ERR_ARGUMENT, f"input '{declared[i].name}' has no "
+                                    "declared type: give an array in input_shapes")
+                    _fill_tensor(shapes_arg[i], _to_code(dtype), entry, None)
+
+        ptr = ctypes.c_void_p()
+        err = ctypes.create_string_buffer(_ERRBUF)
+        st = _lib.keel_session_create(ctypes.byref(ptr), m, ctypes.byref(model._opt),
+                                      bindings, len(dims), shapes_arg, err, _ERRBUF)
+        if st != Status.OK:
+            model._raise_pending(st, _text(err))
+        self._h = _SessionHandle(ptr.value)
+        model._sessions[id(self._h)] = self._h
+
+        self.inputs = self._infos("input")
+        self.outputs = self._infos("output")
+        self._in_index = {info.name: i for i, info in enumerate(self.inputs)}
+
+    @staticmethod
+    def _per_input(declared, values, what):
+        """Yields (index, value) from a dict keyed by input name or a list."""
+        if isinstance(values, dict):
+            names = {info.name: i for i, info in enumerate(declared)}
+            for name, value in values.items():
+                if name not in names:
+                    raise Error(Status.ERR_ARGUMENT, f"{what}: the model has no input '{name}' "
+                                f"(inputs: {', '.join(names) or 'none'})")
+                yield names[name], value
+        else:
+            values = list(values)
+            if len(values) != len(declared):
+                raise Error(Status.ERR_ARGUMENT, f"{what}: {len(values)} entries for "
+                            f"{len(declared)} inputs")
+            yield from enumerate(values)
+
+    # -- life cycle
+
+    def close(self):
+        """Frees the session.  Idempotent."""
+        if self._h is not None:
+            self._h.free()
+            self.model._sessions.pop(id(self._h), None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    @property
+    def closed(self):
+        return self._h is None or not self._h.ptr
+
+    def _handle(self):
+        if self.closed:
+            raise Error(Status.ERR_ARGUMENT, "keel: the session (or its model) is closed")
+        return self._h.ptr
+
+    def _infos(self, side):
+        s = self._handle()
+        infos = []
+        for i in range(getattr(_lib, f"keel_session_{side}_count")(s)):
+            t = _Tensor()
+            _check(getattr(_lib, f"keel_session_{side}_info")(s, i, ctypes.byref(t)),
+                   f"keel: cannot read session {side} {i}")
+            name = getattr(_lib, f"keel_session_{side}_name")(s, i).decode()
+            infos.append(TensorInfo(name, _to_numpy_dtype(t.dtype), _shape_of(t)))
+        return infos
+
+    # -- running
+
+    def run(self, feeds):
+        """Runs once.  `feeds` is a dict name -> array (every input) or a list
+        in input order.  ndarrays are passed with their own dtype, which must
+        be the planned one (keel reports a mismatch naming the input); other
+        values (lists, scalars) are converted to the planned dtype.  Returns
+        a dict name -> ndarray of the outputs, newly allocated."""
+        s = self._handle()
+        arrays = [None] * len(self.inputs)
+        for i, value in self._per_input(self.inputs, feeds, "feeds"):
+            arrays[i] = value
+        missing = [info.name for info, a in zip(self.inputs, arrays) if a is None]
+        if missing:
+            raise Error(Status.ERR_ARGUMENT, "feeds: missing input " +
+                        ", ".join(f"'{n}'" for n in missing))
+
+        c_in = (_Tensor * max(len(arrays), 1))()
+        for i, value in enumerate(arrays):
+            info = self.inputs[i]
+            if isinstance(value, np.ndarray):
+                arr = np.ascontiguousarray(value)
+            else:
+                arr = np.ascontiguousarray(value, dtype=info.dtype)
+            arrays[i] = arr         # keep alive (ascontiguousarray may copy)
+            try:
+                code = _to_code(arr.dtype)
+            except TypeError as exc:
+                raise Error(Status.ERR_ARGUMENT, f"input '{info.name}': {exc}") from None
+            _fill_tensor(c_in[i], code, arr.shape, arr.ctypes.data)
+
+        for info in self.outputs:
+            if info.dtype is None:
+                raise Error(Status.ERR_UNSUPPORTED, f"output '{info.name}' has an element "
+                            "type with no NumPy equivalent")
+        results = [np.empty(info.shape, info.dtype) for info in self.outputs]
+        c_out = (_Tensor * max(len(results), 1))()
+        for i, arr in enumerate(results):
+            c_out[i].data = arr.ctypes.data
+
+        st = _lib.keel_session_run(s, c_in, c_out)
+        if st != Status.OK:
+            self.model._raise_pending(st, _lib.keel_session_errmsg(s).decode("utf-8", "replace"))
+        out = {}
+        for i, (info, arr) in enumerate(zip(self.outputs, results)):
+            shape = _shape_of(c_out[i])
+            if shape != arr.shape and int(np.prod(shape, dtype=np.int64)) == arr.size:
+                arr = arr.reshape(shape)
+            out[info.name] = arr
+        return out
+
+    __call__ = run
+
+    def __repr__(self):
+        if self.closed:
+            return "<keel.Session closed>"
+        return f"<keel.Session inputs={self.inputs} outputs={self.outputs}>"

@@ -1,0 +1,351 @@
+"""Tests of the keel Python binding.
+
+    KEEL_LIBRARY=/path/to/libkeel.so /usr/bin/python3 -m unittest discover -s python/tests -v
+
+Needs numpy and onnx; the zoo test also needs torch and torchvision (Debian's
+python3-torch, python3-torchvision) and exports resnet18 with seeded random
+weights into $KEEL_CACHE/backbones (default ~/.cache/keel/backbones).
+"""
+import gc
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import unittest
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "python"))
+
+import keel  # noqa: E402  (after the path is set)
+
+
+def mlp_model():
+    """Y = Relu(X @ W + B), Z = Y * 2 -- X is float [N, 4], W 4x3, B 3."""
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((4, 3)).astype(np.float32)
+    b = rng.standard_normal(3).astype(np.float32)
+    two = np.array(2.0, np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["X", "W"], ["XW"]),
+         helper.make_node("Add", ["XW", "B"], ["XWB"]),
+         helper.make_node("Relu", ["XWB"], ["Y"]),
+         helper.make_node("Mul", ["Y", "two"], ["Z"])],
+        "mlp",
+        [helper.make_tensor_value_info("X", TensorProto.FLOAT, ["N", 4])],
+        [helper.make_tensor_value_info("Y", TensorProto.FLOAT, ["N", 3]),
+         helper.make_tensor_value_info("Z", TensorProto.FLOAT, ["N", 3])],
+        [numpy_helper.from_array(w, "W"), numpy_helper.from_array(b, "B"),
+         numpy_helper.from_array(two, "two")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    onnx.checker.check_model(model)
+    return model.SerializeToString(), w, b
+
+
+def swish_model():
+    """Y = com.example.Swish(X, beta=0.5) + 1, X float [2, 5]."""
+    graph = helper.make_graph(
+        [helper.make_node("Swish", ["X"], ["S"], domain="com.example", beta=0.5),
+         helper.make_node("Add", ["S", "one"], ["Y"])],
+        "swish",
+        [helper.make_tensor_value_info("X", TensorProto.FLOAT, [2, 5])],
+        [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [2, 5])],
+        [numpy_helper.from_array(np.array(1.0, np.float32), "one")])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13),
+                                                   helper.make_opsetid("com.example", 1)]
+                             ).SerializeToString()
+
+
+def swish(x, beta):
+    return x / (1.0 + np.exp(-beta * x))
+
+
+class TempDirTest(unittest.TestCase):
+    def setUp(self):
+        self._tmp = tempfile.TemporaryDirectory()
+        self.tmp = self._tmp.name
+
+    def tearDown(self):
+        self._tmp.cleanup()
+
+    def write(self, name, data):
+        path = os.path.join(self.tmp, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+
+
+class TestBasics(TempDirTest):
+    def test_version(self):
+        self.assertRegex(keel.version(), r"^\d+\.\d+\.\d+$")
+
+    def test_introspection(self):
+        data, _, _ = mlp_model()
+        with keel.Model(self.write("mlp.onnx", data)) as m:
+            self.assertEqual([i.name for i in m.inputs], ["X"])
+            self.assertEqual(m.inputs[0].dtype, np.float32)
+            self.assertEqual(m.inputs[0].shape, ("N", 4))
+            self.assertEqual(m.inputs[0].dims, ("N", 4))
+            self.assertEqual([(o.name, o.shape) for o in m.outputs], [("Y", ("N", 3)), ("Z", ("N", 3))])
+            s = m.session(dims={"N": 5})
+            self.assertEqual(s.inputs, [keel.TensorInfo("X", np.dtype(np.float32), (5, 4))])
+            self.assertEqual([o.shape for o in s.outputs], [(5, 3), (5, 3)])
+            # an unbound symbolic dimension is planned as 1
+            self.assertEqual(m.session().inputs[0].shape, (1, 4))
+            # exact shapes, by name or by position
+            self.assertEqual(m.session(input_shapes={"X": (7, 4)}).inputs[0].shape, (7, 4))
+            self.assertEqual(m.session(input_shapes=[(2, 4)]).outputs[1].shape, (2, 3))
+
+    def test_bound_input_value(self):
+        # Reshape(X, shape) with `shape` a graph input: its value is bound at
+        # creation through input_shapes, so the output shape is planned
+        graph = helper.make_graph(
+            [helper.make_node("Reshape", ["X", "shape"], ["Y"])], "reshape",
+            [helper.make_tensor_value_info("X", TensorProto.FLOAT, [2, 6]),
+             helper.make_tensor_value_info("shape", TensorProto.INT64, [2])],
+            [helper.make_tensor_value_info("Y", TensorProto.FLOAT, None)])
+        data = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString()
+        shape = np.array([3, 4], np.int64)
+        with keel.Model(data) as m:
+            self.assertEqual(m.inputs[1], keel.TensorInfo("shape", np.dtype(np.int64), (2,)))
+            s = m.session(input_shapes={"shape": shape})
+            self.assertEqual(s.outputs[0].shape, (3, 4))
+            x = np.arange(12, dtype=np.float32).reshape(2, 6)
+            np.testing.assert_array_equal(s.run({"X": x, "shape": shape})["Y"], x.reshape(3, 4))
+            with self.assertRaises(keel.Error) as cm:
+                s.run({"X": x, "shape": np.array([4, 3], np.int64)})
+            self.assertIn("'shape'", str(cm.exception))
+
+    def check_mlp(self, model, w, b, n):
+        x = np.random.default_rng(n).standard_normal((n, 4)).astype(np.float32)
+        session = model.session(dims={"N": n})
+        for feeds in ({"X": x}, [x]):
+            out = session.run(feeds)
+            self.assertEqual(list(out), ["Y", "Z"])
+            want = np.maximum(x @ w + b, 0)
+            np.testing.assert_allclose(out["Y"], want, rtol=1e-5, atol=1e-6)
+            np.testing.assert_allclose(out["Z"], 2 * want, rtol=1e-5, atol=1e-6)
+            self.assertEqual(out["Y"].dtype, np.float32)
+        session.close()
+
+    def test_run_from_file_and_bytes(self):
+        data, w, b = mlp_model()
+        with keel.Model(self.write("mlp.onnx", data), threads=2) as m:
+            self.check_mlp(m, w, b, 3)
+        with keel.Model(data, optimize=False) as m:
+            self.check_mlp(m, w, b, 6)
+
+    def test_non_contiguous_and_list_feeds(self):
+        data, w, b = mlp_model()
+        with keel.Model(data) as m:
+            s = m.session(dims={"N": 2})
+            x = np.arange(16, dtype=np.float32).reshape(4, 4)[::2]   # a strided view
+            np.testing.assert_allclose(s.run({"X": x})["Y"], np.maximum(x @ w + b, 0), rtol=1e-5)
+            # a plain list is converted to the planned dtype
+            np.testing.assert_allclose(s.run({"X": x.tolist()})["Y"], np.maximum(x @ w + b, 0), rtol=1e-5)
+
+    def test_sessions_in_threads(self):
+        data, w, b = mlp_model()
+        with keel.Model(data) as m:
+            errors = []
+
+            def work(n):
+                try:
+                    with m.session(dims={"N": n}) as s:
+                        x = np.full((n, 4), n, np.float32)
+                        for _ in range(50):
+                            np.testing.assert_allclose(s.run([x])["Y"], np.maximum(x @ w + b, 0), rtol=1e-5)
+                except Exception as exc:   # reported in the main thread
+                    errors.append(exc)
+            threads = [threading.Thread(target=work, args=(n,)) for n in (1, 2, 3, 4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            self.assertEqual(errors, [])
+
+    def test_close(self):
+        data, _, _ = mlp_model()
+        m = keel.Model(data)
+        s = m.session()
+        s.close()
+        s.close()                       # idempotent
+        self.assertTrue(s.closed)
+        with self.assertRaises(keel.Error):
+            s.run([np.zeros((1, 4), np.float32)])
+        s2 = m.session()
+        m.close()                       # closes its open sessions too
+        self.assertTrue(m.closed and s2.closed)
+        with self.assertRaises(keel.Error):
+            m.inputs
+        with self.assertRaises(keel.Error):
+            s2.run([np.zeros((1, 4), np.float32)])
+        # garbage collection releases what was not closed
+        for _ in range(20):
+            keel.Model(data).session(dims={"N": 2})
+        gc.collect()
+
+
+class TestErrors(TempDirTest):
+    def test_missing_file(self):
+        path = os.path.join(self.tmp, "no-such-model.onnx")
+        with self.assertRaises(keel.Error) as cm:
+            keel.Model(path)
+        self.assertEqual(cm.exception.status, keel.Status.ERR_IO)
+        self.assertIn(path, str(cm.exception))
+
+    def test_garbage_file(self):
+        path = self.write("garbage.onnx", b"\xff\xfe this is not a protobuf \x00\x01" * 7)
+        with self.assertRaises(keel.Error) as cm:
+            keel.Model(path)
+        self.assertIn(cm.exception.status, (keel.Status.ERR_FORMAT, keel.Status.ERR_INVALID))
+        self.assertIn(path, cm.exception.message)
+
+    def test_garbage_bytes_named(self):
+        with self.assertRaises(keel.Error) as cm:
+            keel.Model(b"\xff\xff\xff\xff garbage", name="blob.onnx")
+        self.assertIn("blob.onnx", str(cm.exception))
+
+    def test_wrong_input_shape(self):
+        data, _, _ = mlp_model()
+        with keel.Model(data) as m:
+            s = m.session(dims={"N": 2})
+            with self.assertRaises(keel.Error) as cm:
+                s.run({"X": np.zeros((3, 4), np.float32)})
+            self.assertEqual(cm.exception.status, keel.Status.ERR_SHAPE)
+            self.assertIn("'X'", str(cm.exception))
+            # a wrong dtype is reported the same way
+            with self.assertRaises(keel.Error) as cm:
+                s.run({"X": np.zeros((2, 4), np.float64)})
+            self.assertIn("'X'", str(cm.exception))
+            # the session still works afterwards
+            self.assertEqual(s.run({"X": np.zeros((2, 4), np.float32)})["Y"].shape, (2, 3))
+
+    def test_bad_feeds(self):
+        data, _, _ = mlp_model()
+        with keel.Model(data) as m:
+            s = m.session()
+            with self.assertRaisesRegex(keel.Error, "missing input 'X'"):
+                s.run({})
+            with self.assertRaisesRegex(keel.Error, "no input 'Q'"):
+                s.run({"X": np.zeros((1, 4), np.float32), "Q": 1})
+            with self.assertRaises(keel.Error):
+                s.run([])
+
+    def test_bad_session_shape(self):
+        data, _, _ = mlp_model()
+        with keel.Model(data) as m:
+            with self.assertRaises(keel.Error) as cm:
+                m.session(input_shapes={"X": (2, 5)})   # the file says [N, 4]
+            self.assertIn("'X'", str(cm.exception))
+            with self.assertRaises(keel.Error):
+                m.session(input_shapes={"X": (2, 4, 1)})
+
+
+class TestCustomOp(unittest.TestCase):
+    def test_swish_in_python(self):
+        calls = {"infer": 0, "run": 0}
+
+        def infer(ctx):
+            calls["infer"] += 1
+            self.assertEqual(ctx.input_count, 1)
+            self.assertIsNone(ctx.input(0))            # not a constant
+            return [(ctx.input_dtype(0), ctx.input_shape(0))]
+
+        def run(ctx):
+            calls["run"] += 1
+            (x,) = ctx.inputs
+            self.assertFalse(x.flags.writeable)
+            ctx.outputs[0][...] = swish(x, ctx.attr_float("beta", 1.0))
+
+        x = np.linspace(-3, 3, 10, dtype=np.float32).reshape(2, 5)
+        with keel.Model(swish_model()) as m:
+            m.add_op("com.example", "Swish", infer, run)
+            s = m.session()
+            y = s.run({"X": x})["Y"]
+            np.testing.assert_allclose(y, swish(x, 0.5) + 1, rtol=1e-5, atol=1e-6)
+            self.assertEqual(calls, {"infer": 1, "run": 1})
+            s.run({"X": x})
+            self.assertEqual(calls["run"], 2)
+
+    def test_returned_outputs_and_default_infer(self):
+        x = np.linspace(-3, 3, 10, dtype=np.float32).reshape(2, 5)
+        with keel.Model(swish_model()) as m:
+            # infer=None: the output is like input 0; run returns the array
+            m.add_op("com.example", "Swish", None,
+                     lambda ctx: swish(ctx.input(0), ctx.attr_float("beta", 1.0)))
+            y = m.session().run([x])["Y"]
+            np.testing.assert_allclose(y, swish(x, 0.5) + 1, rtol=1e-5, atol=1e-6)
+
+    def test_errors_in_python_ops(self):
+        def bad_run(ctx):
+            raise ValueError("swish exploded")
+
+        with keel.Model(swish_model()) as m:
+            m.add_op("com.example", "Swish", None, bad_run)
+            s = m.session()
+            with self.assertRaises(keel.Error) as cm:
+                s.run([np.zeros((2, 5), np.float32)])
+            self.assertEqual(cm.exception.status, keel.Status.ERR_RUNTIME)
+            self.assertIn("swish exploded", str(cm.exception))
+            self.assertIsInstance(cm.exception.__cause__, ValueError)
+
+        def bad_infer(ctx):
+            raise keel.Error(keel.Status.ERR_UNSUPPORTED, "Swish wants beta > 1")
+
+        with keel.Model(swish_model()) as m:
+            m.add_op("com.example", "Swish", bad_infer, bad_run)
+            with self.assertRaises(keel.Error) as cm:
+                m.session()
+            self.assertIn("Swish wants beta > 1", str(cm.exception))
+
+    def test_unregistered_op(self):
+        with keel.Model(swish_model()) as m:
+            with self.assertRaises(keel.Error) as cm:
+                m.session()
+            self.assertIn("Swish", str(cm.exception))
+
+
+def export_resnet18():
+    """Exports resnet18_op13 (cached) and returns its case folder."""
+    cache = os.path.join(os.environ.get("KEEL_CACHE") or os.path.expanduser("~/.cache/keel"),
+                         "backbones")
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "export_backbones.py"),
+                           "--cache", cache, "--strict", "resnet18_op13"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if proc.returncode != 0 or not proc.stdout.strip():
+        raise AssertionError(f"export_backbones.py failed ({proc.returncode}):\n{proc.stderr}")
+    return proc.stdout.split()[-1]
+
+
+class TestZoo(unittest.TestCase):
+    def test_resnet18_against_pytorch(self):
+        try:
+            import torch  # noqa: F401
+            import torchvision  # noqa: F401
+        except ImportError as exc:
+            self.skipTest(f"needs torch and torchvision: {exc}")
+        case = export_resnet18()
+        x = numpy_helper.to_array(onnx.load_tensor(os.path.join(case, "test_data_set_0", "input_0.pb")))
+        want = numpy_helper.to_array(onnx.load_tensor(os.path.join(case, "test_data_set_0", "output_0.pb")))
+        with keel.Model(os.path.join(case, "model.onnx"), threads=2) as m:
+            self.assertEqual(len(m.inputs), 1)
+            self.assertEqual(m.inputs[0].shape, x.shape)
+            s = m.session()
+            got = s.run([x])[m.outputs[0].name]
+            self.assertEqual(got.shape, want.shape)
+            np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-4)
+            # the same bytes loaded from memory give the same result
+            with open(os.path.join(case, "model.onnx"), "rb") as f:
+                with keel.Model(f.read()) as m2:
+                    np.testing.assert_allclose(m2.session().run([x])[m.outputs[0].name], got,
+                                               rtol=1e-5, atol=1e-6)
+
+
+if __name__ == "__main__":
+    unittest.main()
