@@ -1,14 +1,31 @@
 #!/bin/sh
 # Sets up a fresh Debian machine and runs every test keel has:
-# the CUnit suites and the ONNX conformance suite (make check), the
-# backbones against PyTorch (make check-backbones), and make distcheck.
+#   make check            CUnit suites, ABI, fuzz regressions, ONNX conformance suite
+#   make distcheck        the tarball builds and passes, examples via installcheck
+#   make check-python     the Python binding
+#   make check-valgrind   memcheck on the unit suites and two backbones
+#   make check-sanitize   everything under -fsanitize=address,undefined
+#   make check-backbones  torchvision backbones against PyTorch (closes the run)
 set -e
 cd "$(dirname "$0")/.."
 scripts/setup.sh all
-[ -x configure ] || ./autogen.sh
+export KEEL_CACHE="${KEEL_CACHE:-$HOME/.cache/keel}"
+step() { echo; echo "== $*"; }
+[ -x configure ] || ./autogen.sh >/dev/null
 [ -f Makefile ] || ./configure -q
-make -j"$(nproc)"
-make check -j1 || { cat tests/*.log 2>/dev/null | tail -80; exit 1; }
-make distcheck -j"$(nproc)" >distcheck.out 2>&1 || { tail -60 distcheck.out; exit 1; }
-echo "make distcheck: passed"
+make -j"$(nproc)" >/dev/null
+step "make check"
+make check -j1 || { tail -n 60 tests/*.log; exit 1; }
+grep -h "^conformance" tests/conformance.sh.log
+step "make distcheck"
+make distcheck -j"$(nproc)" >distcheck.out 2>&1 || { tail -n 80 distcheck.out; exit 1; }
+grep -h "installcheck:" distcheck.out || true
+step "make check-python"
+make check-python 2>&1 | tail -n 3
+step "make check-valgrind"
+make check-valgrind 2>&1 | tail -n 2
+step "make check-sanitize"
+make check-sanitize >sanitize.out 2>&1 || { tail -n 80 sanitize.out; exit 1; }
+echo "sanitizers: make check and the backbones pass under ASan+UBSan"
+step "make check-backbones"
 make check-backbones
