@@ -195,6 +195,90 @@ static void test_bit_flips(void)
     tb_free(b);
 }
 
+/* A small CNN: Conv -> Relu -> MaxPool -> GlobalAveragePool -> Flatten -> Gemm. */
+static tb_model *small_cnn(void)
+{
+    tb_model *b = tb_new(8, 13);
+    int64_t xd[] = {1, 3, 12, 12}, wd[] = {8, 3, 3, 3}, gd[] = {5, 8};
+    float w[8 * 27], bias[8], g[40], gb[5];
+    for (int i = 0; i < 8 * 27; i++)
+        w[i] = (float)((i * 37) % 17 - 8) / 16.0f;
+    for (int i = 0; i < 8; i++)
+        bias[i] = 0.1f * (float)i - 0.3f;
+    for (int i = 0; i < 40; i++)
+        g[i] = (float)((i * 13) % 11 - 5) / 8.0f;
+    for (int i = 0; i < 5; i++)
+        gb[i] = 0.05f * (float)i;
+    tb_input(b, "x", KEEL_FLOAT, 4, xd, NULL);
+    tb_output(b, "y", KEEL_FLOAT, 2, (int64_t[]){1, 5});
+    tb_init_f32(b, "w", 4, wd, w);
+    tb_init_f32(b, "b", 1, (int64_t[]){8}, bias);
+    tb_init_f32(b, "g", 2, gd, g);
+    tb_init_f32(b, "gb", 1, (int64_t[]){5}, gb);
+    Onnx__NodeProto *conv = tb_node(b, "Conv", "conv", "x,w,b", "c");
+    tb_attr_ints(b, conv, "pads", 4, (int64_t[]){1, 1, 1, 1});
+    tb_node(b, "Relu", "relu", "c", "r");
+    Onnx__NodeProto *mp = tb_node(b, "MaxPool", "pool", "r", "p");
+    tb_attr_ints(b, mp, "kernel_shape", 2, (int64_t[]){2, 2});
+    tb_attr_ints(b, mp, "strides", 2, (int64_t[]){2, 2});
+    tb_node(b, "GlobalAveragePool", "gap", "p", "a");
+    tb_node(b, "Flatten", "flat", "a", "f");
+    Onnx__NodeProto *gemm = tb_node(b, "Gemm", "fc", "f,g,gb", "y");
+    tb_attr_int(b, gemm, "transB", 1);
+    return b;
+}
+
+/* Loads, plans (two threads) and runs the CNN through `count`; returns
+ * the first failing status. */
+static keel_status cnn_once(const uint8_t *buf, size_t len, tb_counting *count, float *y)
+{
+    keel_allocator a = tb_counting_allocator(count);
+    keel_options opt;
+    keel_options_init(&opt);
+    opt.allocator = &a;
+    opt.threads = 2;
+    keel_model *m = NULL;
+    keel_session *s = NULL;
+    keel_status st = keel_model_load_buffer(&m, buf, len, NULL, "cnn.onnx", &opt, NULL, 0);
+    if (!st)
+        st = keel_session_create(&s, m, &opt, NULL, 0, NULL, NULL, 0);
+    if (!st) {
+        float x[3 * 144];
+        for (int i = 0; i < 3 * 144; i++)
+            x[i] = (float)(i % 23) / 11.0f - 1.0f;
+        keel_tensor in = {KEEL_FLOAT, 4, {1, 3, 12, 12}, x}, out = {.data = y};
+        st = keel_session_run(s, &in, &out);
+    }
+    keel_session_free(s);
+    keel_model_free(m);
+    return st;
+}
+
+/* SQLite-style: every allocation of load, planning and a run fails in
+ * turn; each time a clean KEEL_ERR_NOMEM, and nothing is leaked. */
+static void test_allocation_failure_sweep(void)
+{
+    tb_model *b = small_cnn();
+    size_t len;
+    uint8_t *buf = tb_pack(b, &len);
+    tb_counting clean = {0};
+    float want[5], got[5];
+    CU_ASSERT_EQUAL_FATAL(cnn_once(buf, len, &clean, want), KEEL_OK);
+    CU_ASSERT_EQUAL(clean.live_blocks, 0);
+    int clean_fails = 0, leaks = 0;
+    for (long k = 1; k <= clean.total_allocs; k++) {
+        tb_counting c = {.fail_at = k};
+        keel_status st = cnn_once(buf, len, &c, got);
+        clean_fails += st == KEEL_ERR_NOMEM;
+        leaks += c.live_blocks != 0 || c.size_mismatch != 0;
+    }
+    CU_ASSERT_EQUAL(clean_fails, clean.total_allocs);
+    CU_ASSERT_EQUAL(leaks, 0);
+    fprintf(stderr, "\n  %ld allocations, each failed in turn: all refused cleanly, no leak\n", clean.total_allocs);
+    free(buf);
+    tb_free(b);
+}
+
 void add_malformed_suite(void)
 {
     CU_pSuite s = CU_add_suite("malformed models", NULL, NULL);
@@ -206,4 +290,5 @@ void add_malformed_suite(void)
     CU_add_test(s, "missing initializer or input", test_missing_input_value);
     CU_add_test(s, "Gather index out of range at run", test_gather_out_of_range_at_run);
     CU_add_test(s, "random bit flips", test_bit_flips);
+    CU_add_test(s, "allocation failure sweep over a small CNN", test_allocation_failure_sweep);
 }
