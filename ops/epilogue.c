@@ -1,15 +1,9 @@
 /* epilogue.c -- fused residual-add and activation applied by the kernels
  * that produce a value (see kl_epilogue in op.h). */
-#include <math.h>
-
+#include "mathfn.h"
 #include "op.h"
 
-static inline float sigmoidf(float x)
-{
-    return 1.0f / (1.0f + expf(-x));
-}
-
-void kl_epilogue_apply(const kl_epilogue *e, float *restrict out, size_t offset, size_t n)
+KL_HOT void kl_epilogue_apply(const kl_epilogue *e, float *restrict out, size_t offset, size_t n)
 {
     if (e->residual) {
         const float *restrict r = (const float *)e->residual->data + offset;
@@ -34,7 +28,7 @@ void kl_epilogue_apply(const kl_epilogue *e, float *restrict out, size_t offset,
         break;
     case KL_ACT_SIGMOID:
         for (size_t i = 0; i < n; i++)
-            out[i] = sigmoidf(out[i]);
+            out[i] = kl_sigmoidf(out[i]);
         break;
     case KL_ACT_HARDSIGMOID:
         for (size_t i = 0; i < n; i++) {
@@ -50,7 +44,7 @@ void kl_epilogue_apply(const kl_epilogue *e, float *restrict out, size_t offset,
         break;
     case KL_ACT_SILU:
         for (size_t i = 0; i < n; i++)
-            out[i] *= sigmoidf(out[i]);
+            out[i] *= kl_sigmoidf(out[i]);
         break;
     }
 }

@@ -111,6 +111,15 @@ typedef struct kl_op {
     const keel_custom_op *custom; /* an embedder's op behind this descriptor */
 } kl_op;
 
+/* Hot loops are compiled twice on x86-64: for AVX2+FMA (x86-64-v3) and for
+ * the baseline; the loader picks one by CPU at start-up (GCC function
+ * multiversioning), so one binary runs on any x86-64. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define KL_HOT __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define KL_HOT
+#endif
+
 /* ---- helpers for op implementations (ops/common.c) ---------------------- */
 
 /* Sets the error "node 'NAME' (OP): <message>" and returns status. */
