@@ -1,4 +1,116 @@
-/* batchnormalization: not written yet (placeholder so the tree builds). */
+/* batchnormalization.c -- BatchNormalization in inference mode, float:
+ * y = (x - mean) / sqrt(var + epsilon) * scale + B per channel (dim 1) of an
+ * N x C x D1 x ... input of rank 2 or more; scale, B, mean and var hold C
+ * values each.  Per channel, a = scale / sqrt(var + epsilon) and
+ * b = B - mean * a are computed in run() and y = x * a + b is applied over
+ * the channel's contiguous plane.
+ *
+ * Opsets 1-5 (spatial must be 1; is_test and consumed_inputs accepted), 6
+ * and 7 (spatial must be 1), 9 and 14/15 (training_mode must be 0).  The
+ * outputs that only training computes (running or saved mean and variance)
+ * are refused. */
+#include <math.h>
+
 #include "op.h"
 
-const kl_op *const kl_opfile_batchnormalization[] = { NULL };
+static keel_status bn_infer(kl_opctx *c)
+{
+    static const int types[] = {KEEL_FLOAT, 0};
+    static const char *const names[] = {"X", "scale", "B", "mean", "var"};
+    keel_status st;
+    for (int i = 0; i < 5; i++)
+        if ((st = kl_require_dtype(c, i, types)))
+            return st;
+    const kl_tensor *x = c->in[0];
+    if (c->opset < 9) {
+        int64_t spatial = kl_attr_int(c->node, "spatial", 1);
+        if (spatial != 1)
+            return kl_op_fail(c, KEEL_ERR_UNSUPPORTED, "attribute 'spatial' is %lld; only spatial=1 "
+                              "(statistics per channel) is supported", (long long)spatial);
+    }
+    if (c->opset >= 14) {
+        int64_t training = kl_attr_int(c->node, "training_mode", 0);
+        if (training == 1)
+            return kl_op_fail(c, KEEL_ERR_UNSUPPORTED, "training_mode=1 (statistics of the batch) is not "
+                              "supported; keel runs BatchNormalization for inference");
+        if (training != 0)
+            return kl_op_fail(c, KEEL_ERR_INVALID, "attribute 'training_mode' is %lld; expected 0 or 1",
+                              (long long)training);
+    }
+    for (int k = 1; k < c->n_out; k++)
+        if (c->out[k])
+            return kl_op_fail(c, KEEL_ERR_UNSUPPORTED, "output %d (a training statistic) is requested; "
+                              "keel runs BatchNormalization for inference and computes Y only", k);
+    if (x->rank < 2)
+        return kl_op_fail(c, KEEL_ERR_SHAPE, "X has rank %d; expected 2 or more (N, C, ...)", x->rank);
+    int64_t channels = x->dims[1];
+    for (int i = 1; i < 5; i++) {
+        const kl_tensor *t = c->in[i];
+        if (t->rank != 1 || t->dims[0] != channels) {
+            char buf[128];
+            return kl_op_fail(c, KEEL_ERR_SHAPE, "input %s is %s; expected %lld values, one per channel",
+                              names[i], kl_shape_str(t, buf, sizeof buf), (long long)channels);
+        }
+    }
+    kl_set_shape(c->out[0], KEEL_FLOAT, x->rank, x->dims);
+    return KEEL_OK;
+}
+
+typedef struct bn_job {
+    const float *x, *scale, *bias, *mean, *var;
+    float *y;
+    float eps;
+    int64_t channels, size;   /* size: elements of one channel's plane */
+} bn_job;
+
+KL_HOT static void bn_planes(void *arg, int64_t lo, int64_t hi)
+{
+    const bn_job *j = arg;
+    const int64_t n = j->size;
+    for (int64_t p = lo; p < hi; p++) {
+        int64_t ch = p % j->channels;
+        const float a = j->scale[ch] / sqrtf(j->var[ch] + j->eps);
+        const float b = j->bias[ch] - j->mean[ch] * a;
+        const float *x = j->x + p * n;
+        float *y = j->y + p * n;
+        if (x == y) { /* in place */
+            float *restrict v = y;
+            for (int64_t i = 0; i < n; i++)
+                v[i] = v[i] * a + b;
+        } else {
+            const float *restrict src = x;
+            float *restrict dst = y;
+            for (int64_t i = 0; i < n; i++)
+                dst[i] = src[i] * a + b;
+        }
+    }
+}
+
+static keel_status bn_run(kl_opctx *c)
+{
+    const kl_tensor *x = c->in[0];
+    int64_t planes = x->dims[0] * x->dims[1], numel = kl_numel(x);
+    if (numel == 0)
+        return KEEL_OK;
+    bn_job j = {x->data, c->in[1]->data, c->in[2]->data, c->in[3]->data, c->in[4]->data,
+                c->out[0]->data, kl_attr_float(c->node, "epsilon", 1e-5f), x->dims[1], numel / planes};
+    if (numel < ((int64_t)1 << 15))
+        bn_planes(&j, 0, planes);
+    else
+        kl_parallel_for(c->pool, planes, bn_planes, &j);
+    return KEEL_OK;
+}
+
+#define BN_OP(NAME, SINCE, UNTIL)                                                               \
+    static const kl_op NAME = {.type = "BatchNormalization", .domain = "", .since = SINCE,      \
+                               .until = UNTIL, .min_inputs = 5, .max_inputs = 5,                \
+                               .flags = KL_OP_INPLACE, .infer = bn_infer, .run = bn_run}
+
+BN_OP(bn_v1, 1, 5);    /* spatial, is_test, consumed_inputs (opset 1) */
+BN_OP(bn_v6, 6, 6);    /* spatial, is_test */
+BN_OP(bn_v7, 7, 8);    /* spatial */
+BN_OP(bn_v9, 9, 13);   /* statistics always per channel */
+BN_OP(bn_v14, 14, 14); /* training_mode */
+BN_OP(bn_v15, 15, 0);  /* scale and B may differ in type from X (float only here) */
+
+const kl_op *const kl_opfile_batchnormalization[] = {&bn_v1, &bn_v6, &bn_v7, &bn_v9, &bn_v14, &bn_v15, NULL};

@@ -24,9 +24,11 @@ static inline float kl_expf(float x)
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
-    int32_t bits;
+    /* Unsigned so that a NaN input (whose bits make no sense here) wraps
+     * instead of shifting a negative int; p is NaN then and so is the result. */
+    uint32_t bits;
     memcpy(&bits, &t, sizeof bits);
-    bits = (bits - 0x4B400000 + 127) << 23;       /* the integer n, as 2^n */
+    bits = (bits - 0x4B400000u + 127u) << 23;     /* the integer n, as 2^n */
     float scale;
     memcpy(&scale, &bits, sizeof scale);
     return p * scale;

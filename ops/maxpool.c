@@ -1,182 +1,491 @@
-/* maxpool.c -- MaxPool (1-D, 2-D, 3-D; pads, auto_pad, strides, dilations,
- * ceil_mode; the optional Indices output), float32.  Shapes are handled as
- * 3-D (D, H, W) with unit dims filling in for lower ranks. */
+/* maxpool.c -- MaxPool over 1-D, 2-D and 3-D windows of an N x C x D... tensor:
+ * kernel_shape, strides, pads or auto_pad (NOTSET, SAME_UPPER, SAME_LOWER,
+ * VALID), dilations and ceil_mode (opset 10+), and the optional Indices
+ * output (opset 8+: int64 flattened indices into the whole input, row-major;
+ * storage_order=1, column-major, is refused).  float and double; int8 and
+ * uint8 since opset 12.
+ *
+ * Lower ranks are handled as 3-D with leading unit dims.  Without Indices,
+ * each output row is computed with inner loops over its output columns: for
+ * each kernel tap, one strided pass over an input row into the output row.
+ * Only the border columns, whose windows reach into the padding, are
+ * computed one at a time.
+ *
+ * With ceil_mode, a last window that would start in the right padding is
+ * dropped (as ONNX Runtime and PyTorch do).  A window that holds no input
+ * element (possible only with dilations larger than the input) gives the
+ * type's lowest value and index -1. */
 #include <math.h>
 #include <string.h>
 
 #include "op.h"
 
-#define SP 3
+/* ---- window geometry (kept identical in maxpool.c and averagepool.c) ---- */
+
+#define SP 3                               /* spatial dims handled */
+#define POOL_ATTR_MAX ((int64_t)1 << 31)   /* bound on kernel, stride, dilation, pad */
+#define POOL_DIM_MAX ((int64_t)1 << 48)    /* bound on a spatial dim */
+
+typedef struct pool_dim {
+    int64_t in, out, k, stride, dil, pad, pad_end;
+} pool_dim;
 
 typedef struct pool_geom {
-    int nsp;
-    int64_t planes;                       /* N * C */
-    int64_t in[SP], out[SP], k[SP], stride[SP], dil[SP], pad[SP];
+    int nsp;                  /* the input's spatial dims: 1 to 3 */
+    int64_t planes;           /* N * C */
+    int64_t in_size, out_size;  /* elements of one input / output plane */
+    pool_dim d[SP];           /* depth, height, width; unit dims first */
 } pool_geom;
 
-static keel_status read_list(kl_opctx *c, const char *name, int want, int64_t dflt, int64_t *vals)
+typedef enum pool_autopad {
+    AUTOPAD_NOTSET, AUTOPAD_SAME_UPPER, AUTOPAD_SAME_LOWER, AUTOPAD_VALID
+} pool_autopad;
+
+/* An INTS attribute of `want` values in [lo, POOL_ATTR_MAX]; dflt for all
+ * when absent. */
+static keel_status pool_ints(kl_opctx *c, const char *name, int want, int64_t dflt, int64_t lo,
+                             int64_t *vals)
 {
     const int64_t *v;
     int n = kl_attr_ints(c->node, name, &v);
-    for (int i = 0; i < want; i++)
-        vals[i] = n < 0 ? dflt : 0;
-    if (n < 0)
+    if (n < 0) {
+        for (int i = 0; i < want; i++)
+            vals[i] = dflt;
         return KEEL_OK;
+    }
     if (n != want)
-        return kl_op_fail(c, KEEL_ERR_INVALID, "attribute '%s' has %d values; %d expected", name, n, want);
+        return kl_op_fail(c, KEEL_ERR_INVALID, "attribute '%s' has %d values; the input's %d spatial "
+                          "dims need %d", name, n, want / (strcmp(name, "pads") ? 1 : 2), want);
+    for (int i = 0; i < n; i++)
+        if (v[i] < lo || v[i] > POOL_ATTR_MAX)
+            return kl_op_fail(c, KEEL_ERR_INVALID, "attribute '%s' value %lld is outside [%lld, %lld]",
+                              name, (long long)v[i], (long long)lo, (long long)POOL_ATTR_MAX);
     memcpy(vals, v, (size_t)n * sizeof *v);
     return KEEL_OK;
 }
 
-/* Output extent of one dim, and its leading pad. */
-static bool extent(const char *auto_pad, bool ceil_mode, int64_t in, int64_t k, int64_t s, int64_t d,
-                   int64_t pb, int64_t pe, int64_t *out, int64_t *lead)
+static keel_status pool_autopad_mode(kl_opctx *c, pool_autopad *mode)
 {
-    int64_t span = (k - 1) * d + 1;
-    if (!strcmp(auto_pad, "SAME_UPPER") || !strcmp(auto_pad, "SAME_LOWER")) {
-        *out = (in + s - 1) / s;
-        int64_t total = (*out - 1) * s + span - in;
-        total = total < 0 ? 0 : total;
-        *lead = !strcmp(auto_pad, "SAME_UPPER") ? total / 2 : total - total / 2;
-        return *out > 0;
+    static const char *const names[] = {"NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"};
+    const char *s = kl_attr_str(c->node, "auto_pad", "NOTSET");
+    if (!*s) { /* some exporters write an empty string for the default */
+        *mode = AUTOPAD_NOTSET;
+        return KEEL_OK;
     }
-    if (!strcmp(auto_pad, "VALID"))
-        pb = pe = 0;
-    *lead = pb;
-    int64_t room = in + pb + pe - span;
-    if (room < 0)
-        return false;
-    *out = (ceil_mode ? (room + s - 1) / s : room / s) + 1;
-    /* a last window starting in the right padding is dropped */
-    if (ceil_mode && (*out - 1) * s >= in + pb)
-        (*out)--;
-    return *out > 0;
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(s, names[i])) {
+            *mode = (pool_autopad)i;
+            return KEEL_OK;
+        }
+    return kl_op_fail(c, KEEL_ERR_INVALID, "attribute 'auto_pad' is '%s'; expected NOTSET, SAME_UPPER, "
+                      "SAME_LOWER or VALID", s);
 }
 
-static keel_status geometry(kl_opctx *c, pool_geom *g)
+/* Output extent and pads of spatial dim s (d has in, k, stride, dil). */
+static keel_status pool_plan_dim(kl_opctx *c, int s, pool_dim *d, pool_autopad mode, bool ceil_mode,
+                                 int64_t pb, int64_t pe)
+{
+    int64_t reach = (d->k - 1) * d->dil + 1;
+    if (d->in < 1 || d->in > POOL_DIM_MAX)
+        return kl_op_fail(c, KEEL_ERR_SHAPE, "spatial dim %d has size %lld; expected 1 to %lld", s,
+                          (long long)d->in, (long long)POOL_DIM_MAX);
+    if (mode == AUTOPAD_SAME_UPPER || mode == AUTOPAD_SAME_LOWER) {
+        d->out = (d->in + d->stride - 1) / d->stride;
+        int64_t total = (d->out - 1) * d->stride + reach - d->in;
+        total = total < 0 ? 0 : total;
+        pb = mode == AUTOPAD_SAME_UPPER ? total / 2 : total - total / 2;
+        pe = total - pb;
+    } else {
+        if (mode == AUTOPAD_VALID)
+            pb = pe = 0;
+        if (pb >= reach || pe >= reach)
+            return kl_op_fail(c, KEEL_ERR_INVALID, "pads %lld and %lld of spatial dim %d must be smaller "
+                              "than the kernel's reach %lld (kernel %lld, dilation %lld)", (long long)pb,
+                              (long long)pe, s, (long long)reach, (long long)d->k, (long long)d->dil);
+        int64_t room = d->in + pb + pe - reach;
+        if (room < 0)
+            return kl_op_fail(c, KEEL_ERR_SHAPE, "spatial dim %d: size %lld with pads %lld and %lld is "
+                              "smaller than the kernel's reach %lld", s, (long long)d->in, (long long)pb,
+                              (long long)pe, (long long)reach);
+        d->out = (ceil_mode ? (room + d->stride - 1) / d->stride : room / d->stride) + 1;
+        /* a last window starting in the right padding is dropped */
+        if (ceil_mode && (d->out - 1) * d->stride >= d->in + pb)
+            d->out--;
+    }
+    d->pad = pb;
+    d->pad_end = pe;
+    return KEEL_OK;
+}
+
+/* Reads and checks the window attributes against input 0.  `dilations` and
+ * `ceil_mode` say whether the node's opset has those attributes. */
+static keel_status pool_geometry(kl_opctx *c, pool_geom *g, bool dilations, bool ceil_mode)
 {
     const kl_tensor *x = c->in[0];
     memset(g, 0, sizeof *g);
-    if (x->dtype != KEEL_FLOAT)
-        return kl_op_fail(c, KEEL_ERR_UNSUPPORTED, "only float input is supported, not %s", kl_dtype_name(x->dtype));
     if (x->rank < 3 || x->rank > 2 + SP)
-        return kl_op_fail(c, KEEL_ERR_SHAPE, "input rank %d: expected 3 to 5", x->rank);
-    if (kl_attr_int(c->node, "storage_order", 0) != 0)
-        return kl_op_fail(c, KEEL_ERR_UNSUPPORTED, "storage_order=1 (column-major indices) is not supported");
-    g->nsp = x->rank - 2;
-    g->planes = x->dims[0] * x->dims[1];
+        return kl_op_fail(c, KEEL_ERR_SHAPE, "input has rank %d; expected 3 to 5 (N, C and 1 to 3 "
+                          "spatial dims)", x->rank);
+    int nsp = g->nsp = x->rank - 2;
     int64_t ks[SP], strides[SP], dils[SP], pads[2 * SP];
+    pool_autopad mode = AUTOPAD_NOTSET;
     keel_status st;
-    if ((st = read_list(c, "kernel_shape", g->nsp, 0, ks)) || (st = read_list(c, "strides", g->nsp, 1, strides)) ||
-        (st = read_list(c, "dilations", g->nsp, 1, dils)) || (st = read_list(c, "pads", 2 * g->nsp, 0, pads)))
-        return st;
     if (!kl_attr_has(c->node, "kernel_shape"))
         return kl_op_fail(c, KEEL_ERR_INVALID, "attribute 'kernel_shape' is required");
-    const char *auto_pad = kl_attr_str(c->node, "auto_pad", "NOTSET");
-    bool ceil_mode = kl_attr_int(c->node, "ceil_mode", 0) != 0;
-    for (int i = 0; i < SP; i++) {
-        int s = i - (SP - g->nsp);
-        if (s < 0) {
-            g->in[i] = g->out[i] = g->k[i] = g->stride[i] = g->dil[i] = 1;
-            continue;
-        }
-        g->in[i] = x->dims[2 + s];
-        g->k[i] = ks[s];
-        g->stride[i] = strides[s];
-        g->dil[i] = dils[s];
-        if (g->k[i] < 1 || g->stride[i] < 1 || g->dil[i] < 1 || pads[s] < 0 || pads[s + g->nsp] < 0)
-            return kl_op_fail(c, KEEL_ERR_INVALID, "kernel, strides and dilations must be positive, pads not negative");
-        if (pads[s] >= (g->k[i] - 1) * g->dil[i] + 1 || pads[s + g->nsp] >= (g->k[i] - 1) * g->dil[i] + 1)
-            return kl_op_fail(c, KEEL_ERR_INVALID, "pads must be smaller than the kernel's reach");
-        if (!extent(auto_pad, ceil_mode, g->in[i], g->k[i], g->stride[i], g->dil[i], pads[s], pads[s + g->nsp],
-                    &g->out[i], &g->pad[i]))
-            return kl_op_fail(c, KEEL_ERR_SHAPE, "spatial dim %d of size %lld is smaller than the kernel",
-                              s, (long long)g->in[i]);
+    if ((st = pool_ints(c, "kernel_shape", nsp, 1, 1, ks)) ||
+        (st = pool_ints(c, "strides", nsp, 1, 1, strides)) ||
+        (st = pool_ints(c, "pads", 2 * nsp, 0, 0, pads)) || (st = pool_autopad_mode(c, &mode)))
+        return st;
+    if (dilations) {
+        if ((st = pool_ints(c, "dilations", nsp, 1, 1, dils)))
+            return st;
+    } else {
+        for (int s = 0; s < nsp; s++)
+            dils[s] = 1;
     }
+    int64_t cm = ceil_mode ? kl_attr_int(c->node, "ceil_mode", 0) : 0;
+    if (cm != 0 && cm != 1)
+        return kl_op_fail(c, KEEL_ERR_INVALID, "attribute 'ceil_mode' is %lld; expected 0 or 1",
+                          (long long)cm);
+    g->planes = x->dims[0] * x->dims[1]; /* no overflow: the input's size was checked */
+    int64_t in_dims[SP], out_dims[SP];
+    for (int i = 0; i < SP; i++) {
+        pool_dim *d = &g->d[i];
+        int s = i - (SP - nsp);
+        if (s < 0) {
+            *d = (pool_dim){1, 1, 1, 1, 1, 0, 0};
+        } else {
+            d->in = x->dims[2 + s];
+            d->k = ks[s];
+            d->stride = strides[s];
+            d->dil = dils[s];
+            if ((st = pool_plan_dim(c, s, d, mode, cm == 1, pads[s], pads[s + nsp])))
+                return st;
+        }
+        in_dims[i] = d->in;
+        out_dims[i] = d->out;
+    }
+    if (!kl_checked_numel(SP, in_dims, &g->in_size) || !kl_checked_numel(SP, out_dims, &g->out_size))
+        return kl_op_fail(c, KEEL_ERR_SHAPE, "the spatial size overflows");
     return KEEL_OK;
+}
+
+/* Taps t of window o whose position o*stride - pad + t*dil lies in [lo, hi):
+ * they form the range [*t0, *t1) (empty when *t0 == *t1). */
+static inline void pool_taps(const pool_dim *d, int64_t o, int64_t lo, int64_t hi, int64_t *t0, int64_t *t1)
+{
+    int64_t start = o * d->stride - d->pad, a, b;
+    if (d->dil == 1) { /* no divisions in the common case */
+        a = start < lo ? lo - start : 0;
+        b = start < hi ? hi - start : 0;
+    } else {
+        a = start < lo ? (lo - start + d->dil - 1) / d->dil : 0;
+        b = start < hi ? (hi - 1 - start) / d->dil + 1 : 0;
+    }
+    b = b > d->k ? d->k : b;
+    *t0 = a < b ? a : b;
+    *t1 = b;
+}
+
+/* Output columns [*a, *b) whose windows lie wholly inside the input row. */
+static inline void pool_interior(const pool_dim *d, int64_t *a, int64_t *b)
+{
+    int64_t reach = (d->k - 1) * d->dil + 1;
+    int64_t first = (d->pad + d->stride - 1) / d->stride;
+    int64_t room = d->in + d->pad - reach;
+    int64_t end = room >= 0 ? room / d->stride + 1 : 0;
+    *a = first < d->out ? first : d->out;
+    *b = end > d->out ? d->out : end < *a ? *a : end;
+}
+
+/* Kernel taps over all outputs, to decide on threads (saturated: windows
+ * may be far larger than the input they overlap). */
+static int64_t pool_work(const pool_geom *g)
+{
+    double work = (double)g->planes * (double)g->out_size * (double)g->d[0].k * (double)g->d[1].k *
+                  (double)g->d[2].k;
+    return work < 9e18 ? (int64_t)work : INT64_MAX;
+}
+
+/* Runs fn over [0, n) on the session's threads when there is enough work. */
+static void pool_parallel(kl_opctx *c, int64_t n, int64_t work, kl_range_fn fn, void *arg)
+{
+    if (work < ((int64_t)1 << 15))
+        fn(arg, 0, n);
+    else
+        kl_parallel_for(c->pool, n, fn, arg);
+}
+
+/* ---- kernels ---------------------------------------------------------------- */
+
+/* For each element type T: maxpool_rows_SUF (the fast path: one plane, no
+ * Indices) and maxpool_idx_SUF (any window, Indices too).  LOWEST is the
+ * value of an empty window; NaN inputs never win (as in ONNX Runtime). */
+#define MAXPOOL_KERNELS(SUF, T, LOWEST)                                                         \
+    static inline void max_acc_##SUF(T *restrict y, const T *restrict x, int64_t n, int64_t s)  \
+    {                                                                                           \
+        if (s == 1) {                                                                           \
+            for (int64_t i = 0; i < n; i++) {                                                   \
+                const T v = x[i];                                                               \
+                y[i] = v > y[i] ? v : y[i];                                                     \
+            }                                                                                   \
+        } else if (s == 2) {                                                                    \
+            for (int64_t i = 0; i < n; i++) {                                                   \
+                const T v = x[2 * i];                                                           \
+                y[i] = v > y[i] ? v : y[i];                                                     \
+            }                                                                                   \
+        } else {                                                                                \
+            for (int64_t i = 0; i < n; i++) {                                                   \
+                const T v = x[i * s];                                                           \
+                y[i] = v > y[i] ? v : y[i];                                                     \
+            }                                                                                   \
+        }                                                                                       \
+    }                                                                                           \
+                                                                                                \
+    /* y[i] = max(y[i], x[i*s + t*dil] for t < k): one kernel row; the common                   \
+     * 2- and 3-wide kernels in one pass. */                                                    \
+    static inline void max_row_##SUF(T *restrict y, const T *restrict x, int64_t n, int64_t s,  \
+                              int64_t k, int64_t dil)                                           \
+    {                                                                                           \
+        if (dil == 1 && k == 3 && s == 1) {                                                     \
+            for (int64_t i = 0; i < n; i++) {                                                   \
+                T v = x[i + 1] > x[i] ? x[i + 1] : x[i];                                        \
+                v = x[i + 2] > v ? x[i + 2] : v;                                                \
+                y[i] = v > y[i] ? v : y[i];                                                     \
+            }                                                                                   \
+        } else if (dil == 1 && k == 3 && s == 2) {                                              \
+            for (int64_t i = 0; i < n; i++) {                                                   \
+                T v = x[2 * i + 1] > x[2 * i] ? x[2 * i + 1] : x[2 * i];                        \
+                v = x[2 * i + 2] > v ? x[2 * i + 2] : v;                                        \
+                y[i] = v > y[i] ? v : y[i];                                                     \
+            }                                                                                   \
+        } else if (dil == 1 && k == 2 && s == 2) {                                              \
+            for (int64_t i = 0; i < n; i++) {                                                   \
+                const T v = x[2 * i + 1] > x[2 * i] ? x[2 * i + 1] : x[2 * i];                  \
+                y[i] = v > y[i] ? v : y[i];                                                     \
+            }                                                                                   \
+        } else {                                                                                \
+            for (int64_t t = 0; t < k; t++)                                                     \
+                max_acc_##SUF(y, x + t * dil, n, s);                                            \
+        }                                                                                       \
+    }                                                                                           \
+                                                                                                \
+    /* The window at (oz, oy, ox) given its z and y tap ranges; *at gets the                    \
+     * flattened plane index of the first maximum (-1 if the window is empty). */               \
+    static T max_window_##SUF(const pool_geom *g, const T *restrict x, int64_t oz, int64_t z0,  \
+                              int64_t z1, int64_t oy, int64_t y0, int64_t y1, int64_t ox,       \
+                              int64_t *at)                                                      \
+    {                                                                                           \
+        const pool_dim *dz = &g->d[0], *dy = &g->d[1], *dx = &g->d[2];                          \
+        int64_t x0, x1;                                                                         \
+        pool_taps(dx, ox, 0, dx->in, &x0, &x1);                                                 \
+        T best = LOWEST;                                                                        \
+        int64_t where = -1;                                                                     \
+        for (int64_t tz = z0; tz < z1; tz++) {                                                  \
+            int64_t iz = oz * dz->stride - dz->pad + tz * dz->dil;                              \
+            for (int64_t ty = y0; ty < y1; ty++) {                                              \
+                int64_t iy = oy * dy->stride - dy->pad + ty * dy->dil;                          \
+                int64_t row = (iz * dy->in + iy) * dx->in + ox * dx->stride - dx->pad;          \
+                for (int64_t tx = x0; tx < x1; tx++) {                                          \
+                    int64_t i = row + tx * dx->dil;                                             \
+                    const T v = x[i];                                                           \
+                    if (v > best) {                                                             \
+                        best = v;                                                               \
+                        where = i;                                                              \
+                    } else if (where < 0) {                                                     \
+                        where = i;                                                              \
+                    }                                                                           \
+                }                                                                               \
+            }                                                                                   \
+        }                                                                                       \
+        *at = where;                                                                            \
+        return best;                                                                            \
+    }                                                                                           \
+                                                                                                \
+    /* The same without the index, branch-free: the border columns of the fast path. */         \
+    static inline T max_border_##SUF(const pool_geom *g, const T *restrict x, int64_t oz, int64_t z0,  \
+                              int64_t z1, int64_t oy, int64_t y0, int64_t y1, int64_t ox)       \
+    {                                                                                           \
+        const pool_dim *dz = &g->d[0], *dy = &g->d[1], *dx = &g->d[2];                          \
+        int64_t x0, x1;                                                                         \
+        pool_taps(dx, ox, 0, dx->in, &x0, &x1);                                                 \
+        T best = LOWEST;                                                                        \
+        for (int64_t tz = z0; tz < z1; tz++) {                                                  \
+            int64_t iz = oz * dz->stride - dz->pad + tz * dz->dil;                              \
+            for (int64_t ty = y0; ty < y1; ty++) {                                              \
+                int64_t iy = oy * dy->stride - dy->pad + ty * dy->dil;                          \
+                int64_t row = (iz * dy->in + iy) * dx->in + ox * dx->stride - dx->pad;          \
+                for (int64_t tx = x0; tx < x1; tx++) {                                          \
+                    const T v = x[row + tx * dx->dil];                                          \
+                    best = v > best ? v : best;                                                 \
+                }                                                                               \
+            }                                                                                   \
+        }                                                                                       \
+        return best;                                                                            \
+    }                                                                                           \
+                                                                                                \
+    KL_HOT static void maxpool_rows_##SUF(const pool_geom *g, const T *restrict x, T *restrict y)      \
+    {                                                                                           \
+        const pool_dim *dz = &g->d[0], *dy = &g->d[1], *dx = &g->d[2];                          \
+        const int64_t ow = dx->out, sx = dx->stride;                                            \
+        int64_t xa, xb;                                                                         \
+        pool_interior(dx, &xa, &xb);                                                            \
+        for (int64_t oz = 0; oz < dz->out; oz++) {                                              \
+            int64_t z0, z1;                                                                     \
+            pool_taps(dz, oz, 0, dz->in, &z0, &z1);                                             \
+            for (int64_t oy = 0; oy < dy->out; oy++) {                                          \
+                int64_t y0, y1;                                                                 \
+                pool_taps(dy, oy, 0, dy->in, &y0, &y1);                                         \
+                T *restrict yrow = y + (oz * dy->out + oy) * ow;                                \
+                for (int64_t ox = 0; ox < xa; ox++)                                             \
+                    yrow[ox] = max_border_##SUF(g, x, oz, z0, z1, oy, y0, y1, ox);              \
+                for (int64_t ox = xb; ox < ow; ox++)                                            \
+                    yrow[ox] = max_border_##SUF(g, x, oz, z0, z1, oy, y0, y1, ox);              \
+                if (xa == xb)                                                                   \
+                    continue;                                                                   \
+                for (int64_t ox = xa; ox < xb; ox++)                                            \
+                    yrow[ox] = LOWEST;                                                          \
+                for (int64_t tz = z0; tz < z1; tz++) {                                          \
+                    int64_t iz = oz * dz->stride - dz->pad + tz * dz->dil;                      \
+                    for (int64_t ty = y0; ty < y1; ty++) {                                      \
+                        int64_t iy = oy * dy->stride - dy->pad + ty * dy->dil;                  \
+                        const T *xrow = x + (iz * dy->in + iy) * dx->in + xa * sx - dx->pad;    \
+                        max_row_##SUF(yrow + xa, xrow, xb - xa, sx, dx->k, dx->dil);            \
+                    }                                                                           \
+                }                                                                               \
+            }                                                                                   \
+        }                                                                                       \
+    }                                                                                           \
+                                                                                                \
+    /* One plane with Indices; `base` is the plane's offset in the input. */                    \
+    static void maxpool_idx_##SUF(const pool_geom *g, const T *restrict x, T *restrict y,       \
+                                  int64_t *restrict idx, int64_t base)                          \
+    {                                                                                           \
+        const pool_dim *dz = &g->d[0], *dy = &g->d[1], *dx = &g->d[2];                          \
+        int64_t o = 0, at;                                                                      \
+        for (int64_t oz = 0; oz < dz->out; oz++) {                                              \
+            int64_t z0, z1;                                                                     \
+            pool_taps(dz, oz, 0, dz->in, &z0, &z1);                                             \
+            for (int64_t oy = 0; oy < dy->out; oy++) {                                          \
+                int64_t y0, y1;                                                                 \
+                pool_taps(dy, oy, 0, dy->in, &y0, &y1);                                         \
+                for (int64_t ox = 0; ox < dx->out; ox++, o++) {                                 \
+                    y[o] = max_window_##SUF(g, x, oz, z0, z1, oy, y0, y1, ox, &at);             \
+                    idx[o] = at < 0 ? -1 : base + at;                                           \
+                }                                                                               \
+            }                                                                                   \
+        }                                                                                       \
+    }
+
+MAXPOOL_KERNELS(f32, float, -INFINITY)
+MAXPOOL_KERNELS(f64, double, -INFINITY)
+MAXPOOL_KERNELS(i8, int8_t, INT8_MIN)
+MAXPOOL_KERNELS(u8, uint8_t, 0)
+
+/* ---- the operator ------------------------------------------------------------- */
+
+typedef struct maxpool_job {
+    pool_geom g;
+    int dtype;
+    const void *x;
+    void *y;
+    int64_t *idx;             /* NULL without the Indices output */
+} maxpool_job;
+
+#define MAXPOOL_PLANE(SUF, T)                                                                   \
+    do {                                                                                        \
+        const T *x = (const T *)j->x + p * g->in_size;                                          \
+        T *y = (T *)j->y + p * g->out_size;                                                     \
+        if (j->idx)                                                                             \
+            maxpool_idx_##SUF(g, x, y, j->idx + p * g->out_size, p * g->in_size);               \
+        else                                                                                    \
+            maxpool_rows_##SUF(g, x, y);                                                        \
+    } while (0)
+
+static void maxpool_planes(void *arg, int64_t lo, int64_t hi)
+{
+    const maxpool_job *j = arg;
+    const pool_geom *g = &j->g;
+    for (int64_t p = lo; p < hi; p++) {
+        switch (j->dtype) {
+        case KEEL_FLOAT:
+            MAXPOOL_PLANE(f32, float);
+            break;
+        case KEEL_DOUBLE:
+            MAXPOOL_PLANE(f64, double);
+            break;
+        case KEEL_INT8:
+            MAXPOOL_PLANE(i8, int8_t);
+            break;
+        default:
+            MAXPOOL_PLANE(u8, uint8_t);
+            break;
+        }
+    }
+}
+
+static keel_status maxpool_geometry(kl_opctx *c, pool_geom *g)
+{
+    return pool_geometry(c, g, c->opset >= 10, c->opset >= 10);
 }
 
 static keel_status maxpool_infer(kl_opctx *c)
 {
-    pool_geom g;
-    keel_status st = geometry(c, &g);
+    const kl_tensor *x = c->in[0];
+    static const int types_v1[] = {KEEL_FLOAT, KEEL_DOUBLE, 0};
+    static const int types_v12[] = {KEEL_FLOAT, KEEL_DOUBLE, KEEL_INT8, KEEL_UINT8, 0};
+    keel_status st = kl_require_dtype(c, 0, c->opset >= 12 ? types_v12 : types_v1);
     if (st)
         return st;
-    const kl_tensor *x = c->in[0];
+    bool want_idx = c->n_out > 1 && c->out[1];
+    if (c->n_out > 2 || (want_idx && c->opset < 8))
+        return kl_op_fail(c, KEEL_ERR_INVALID, "%d outputs; MaxPool has Y%s", c->n_out,
+                          c->opset < 8 ? " only before opset 8" : " and Indices");
+    if (c->opset >= 8) {
+        int64_t order = kl_attr_int(c->node, "storage_order", 0);
+        if (order == 1)
+            return kl_op_fail(c, KEEL_ERR_UNSUPPORTED, "storage_order=1 (column-major Indices) is not "
+                              "supported");
+        if (order != 0)
+            return kl_op_fail(c, KEEL_ERR_INVALID, "attribute 'storage_order' is %lld; expected 0 or 1",
+                              (long long)order);
+    }
+    pool_geom g;
+    if ((st = maxpool_geometry(c, &g)))
+        return st;
     int64_t dims[2 + SP] = {x->dims[0], x->dims[1]};
     for (int s = 0; s < g.nsp; s++)
-        dims[2 + s] = g.out[SP - g.nsp + s];
-    kl_set_shape(c->out[0], KEEL_FLOAT, x->rank, dims);
-    if (c->n_out > 1 && c->out[1])
+        dims[2 + s] = g.d[SP - g.nsp + s].out;
+    kl_set_shape(c->out[0], x->dtype, x->rank, dims);
+    if (want_idx)
         kl_set_shape(c->out[1], KEEL_INT64, x->rank, dims);
     return KEEL_OK;
 }
 
-/* First and one-past-last kernel tap whose input index o*s - p + t*d lies
- * inside [0, in). */
-static void taps(int64_t o, int64_t s, int64_t p, int64_t d, int64_t k, int64_t in, int64_t *t0, int64_t *t1)
-{
-    int64_t start = o * s - p;
-    *t0 = start < 0 ? (-start + d - 1) / d : 0;
-    int64_t last = in - 1 - start; /* largest t*d allowed */
-    *t1 = last < 0 ? 0 : last / d + 1;
-    if (*t1 > k)
-        *t1 = k;
-}
-
 static keel_status maxpool_run(kl_opctx *c)
 {
-    pool_geom g;
-    geometry(c, &g);
-    const float *x = c->in[0]->data;
-    float *y = c->out[0]->data;
-    int64_t *idx = c->n_out > 1 && c->out[1] ? c->out[1]->data : NULL;
-    const int64_t in_size = g.in[0] * g.in[1] * g.in[2], out_size = g.out[0] * g.out[1] * g.out[2];
-    for (int64_t p = 0; p < g.planes; p++) {
-        const float *src = x + p * in_size;
-        float *dst = y + p * out_size;
-        for (int64_t oz = 0; oz < g.out[0]; oz++) {
-            int64_t z0, z1;
-            taps(oz, g.stride[0], g.pad[0], g.dil[0], g.k[0], g.in[0], &z0, &z1);
-            for (int64_t oy = 0; oy < g.out[1]; oy++) {
-                int64_t y0, y1;
-                taps(oy, g.stride[1], g.pad[1], g.dil[1], g.k[1], g.in[1], &y0, &y1);
-                for (int64_t ox = 0; ox < g.out[2]; ox++) {
-                    int64_t x0, x1;
-                    taps(ox, g.stride[2], g.pad[2], g.dil[2], g.k[2], g.in[2], &x0, &x1);
-                    float best = -INFINITY;
-                    int64_t at = -1;
-                    for (int64_t tz = z0; tz < z1; tz++) {
-                        int64_t iz = oz * g.stride[0] - g.pad[0] + tz * g.dil[0];
-                        for (int64_t ty = y0; ty < y1; ty++) {
-                            int64_t iy = oy * g.stride[1] - g.pad[1] + ty * g.dil[1];
-                            const int64_t row = (iz * g.in[1] + iy) * g.in[2];
-                            for (int64_t tx = x0; tx < x1; tx++) {
-                                int64_t i = row + ox * g.stride[2] - g.pad[2] + tx * g.dil[2];
-                                if (src[i] > best || at < 0) {
-                                    best = src[i];
-                                    at = i;
-                                }
-                            }
-                        }
-                    }
-                    int64_t o = (oz * g.out[1] + oy) * g.out[2] + ox;
-                    dst[o] = best;
-                    if (idx)
-                        idx[p * out_size + o] = p * in_size + (at < 0 ? 0 : at);
-                }
-            }
-        }
-    }
+    maxpool_job j;
+    keel_status st = maxpool_geometry(c, &j.g);
+    if (st)
+        return st;
+    if (j.g.planes == 0 || j.g.out_size == 0)
+        return KEEL_OK;
+    j.dtype = c->in[0]->dtype;
+    j.x = c->in[0]->data;
+    j.y = c->out[0]->data;
+    j.idx = c->n_out > 1 && c->out[1] ? c->out[1]->data : NULL;
+    pool_parallel(c, j.g.planes, pool_work(&j.g), maxpool_planes, &j);
     return KEEL_OK;
 }
 
-#define MAXPOOL_OP(name, lo, hi)                                                          \
-    static const kl_op name = {.type = "MaxPool", .domain = "", .since = lo, .until = hi,       \
-                               .min_inputs = 1, .max_inputs = 1, .infer = maxpool_infer,       \
+#define MAXPOOL_OP(NAME, SINCE, UNTIL)                                                          \
+    static const kl_op NAME = {.type = "MaxPool", .domain = "", .since = SINCE, .until = UNTIL, \
+                               .min_inputs = 1, .max_inputs = 1, .infer = maxpool_infer,        \
                                .run = maxpool_run}
-/* opset 1-7: one output; 8+: Indices; 10: ceil_mode and dilations (read
- * the same way, they default off) */
-MAXPOOL_OP(maxpool_1, 1, 0);
 
-const kl_op *const kl_opfile_maxpool[] = {&maxpool_1, NULL};
+MAXPOOL_OP(maxpool_v1, 1, 7);    /* Y only */
+MAXPOOL_OP(maxpool_v8, 8, 9);    /* + Indices, storage_order */
+MAXPOOL_OP(maxpool_v10, 10, 11); /* + dilations, ceil_mode */
+MAXPOOL_OP(maxpool_v12, 12, 0);  /* + int8, uint8 */
+
+const kl_op *const kl_opfile_maxpool[] = {&maxpool_v1, &maxpool_v8, &maxpool_v10, &maxpool_v12, NULL};

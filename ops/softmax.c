@@ -1,4 +1,5 @@
-/* softmax: not written yet (placeholder so the tree builds). */
-#include "op.h"
+/* softmax.c -- Softmax: exp(x - max) / sum(exp(x - max)) over each row;
+ * see softmax_common.h for the two meanings of `axis`. */
+#include "softmax_common.h"
 
-const kl_op *const kl_opfile_softmax[] = { NULL };
+KL_SOFTMAX_OPFILE(softmax, "Softmax", KL_SOFTMAX)

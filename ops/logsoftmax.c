@@ -1,0 +1,5 @@
+/* logsoftmax.c -- LogSoftmax: x - max - log(sum(exp(x - max))) over each
+ * row; see softmax_common.h for the two meanings of `axis`. */
+#include "softmax_common.h"
+
+KL_SOFTMAX_OPFILE(logsoftmax, "LogSoftmax", KL_LOGSOFTMAX)

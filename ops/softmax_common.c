@@ -1,0 +1,287 @@
+/* softmax_common.c -- Softmax, LogSoftmax and Hardmax (see softmax_common.h).
+ *
+ * The input is viewed as [outer, len, inner]: each of the outer * inner rows
+ * has len elements, inner apart.  Rows of contiguous elements (inner == 1,
+ * always so before opset 13) are handled one at a time with partial maxima
+ * and sums in independent lanes; otherwise a chunk of up to CHUNK neighbouring rows is
+ * handled together, with inner loops across the chunk.  Work is split
+ * over the session's threads by rows or chunks.
+ *
+ * exp() is kl_expf (mathfn.h), which vectorizes; the loops are built for
+ * AVX2+FMA too (KL_HOT). */
+#include <math.h>
+#include <string.h>
+
+#include "mathfn.h"
+#include "softmax_common.h"
+
+#define CHUNK 64   /* rows handled together when they are not contiguous */
+
+/* ---- contiguous rows ---------------------------------------------------------- */
+
+/* Elementwise maxima into 32 lanes, which vectorizes (a reduction into one
+ * value does not: `a > b ? a : b` is not a max the compiler may reorder). */
+static inline float row_max(const float *restrict x, int64_t n)
+{
+    float lane[32];
+    for (int j = 0; j < 32; j++)
+        lane[j] = -INFINITY;
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32)
+        for (int j = 0; j < 32; j++)
+            lane[j] = x[i + j] > lane[j] ? x[i + j] : lane[j];
+    float m = -INFINITY;
+    for (; i < n; i++)
+        m = x[i] > m ? x[i] : m;
+    for (int j = 0; j < 32; j++)
+        m = lane[j] > m ? lane[j] : m;
+    return m;
+}
+
+static float sum8(const float *acc)
+{
+    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
+/* The loops that write the output read x[i] before writing y[i] alone, so
+ * they also run in place; each has a variant for y == x, as restrict
+ * pointers must not alias. */
+#define EXP_STORE_LOOP(Y, X)                                                  \
+    for (; i + 8 <= n; i += 8)                                                \
+        for (int j = 0; j < 8; j++) {                                         \
+            const float e = kl_expf(X[i + j] - m);                            \
+            Y[i + j] = e;                                                     \
+            acc[j] += e;                                                      \
+        }                                                                     \
+    for (; i < n; i++) {                                                      \
+        const float e = kl_expf(X[i] - m);                                    \
+        Y[i] = e;                                                             \
+        acc[0] += e;                                                          \
+    }
+
+/* y = exp(x - m); returns the sum of y. */
+static inline float exp_store(float *y, const float *x, int64_t n, float m)
+{
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t i = 0;
+    if (y == x) {
+        float *restrict v = y;
+        EXP_STORE_LOOP(v, v)
+    } else {
+        float *restrict dst = y;
+        const float *restrict src = x;
+        EXP_STORE_LOOP(dst, src)
+    }
+    return sum8(acc);
+}
+
+/* The sum of exp(x - m). */
+static inline float exp_sum(const float *restrict x, int64_t n, float m)
+{
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++)
+            acc[j] += kl_expf(x[i + j] - m);
+    for (; i < n; i++)
+        acc[0] += kl_expf(x[i] - m);
+    return sum8(acc);
+}
+
+/* y = (x - m) - l */
+static inline void sub_store(float *y, const float *x, int64_t n, float m, float l)
+{
+    if (y == x) {
+        float *restrict v = y;
+        for (int64_t i = 0; i < n; i++)
+            v[i] = (v[i] - m) - l;
+    } else {
+        float *restrict dst = y;
+        const float *restrict src = x;
+        for (int64_t i = 0; i < n; i++)
+            dst[i] = (src[i] - m) - l;
+    }
+}
+
+static inline void scale_row(float *restrict y, int64_t n, float s)
+{
+    for (int64_t i = 0; i < n; i++)
+        y[i] *= s;
+}
+
+KL_HOT static void row(kl_softmax_kind kind, float *y, const float *x, int64_t n)
+{
+    if (kind == KL_HARDMAX) {
+        int64_t at = 0;
+        for (int64_t i = 1; i < n; i++)
+            if (x[i] > x[at])
+                at = i;
+        memset(y, 0, (size_t)n * sizeof *y);
+        y[at] = 1;
+        return;
+    }
+    const float m = row_max(x, n);
+    if (kind == KL_SOFTMAX)
+        scale_row(y, n, 1.0f / exp_store(y, x, n, m));
+    else
+        sub_store(y, x, n, m, logf(exp_sum(x, n, m)));
+}
+
+/* ---- strided rows: a chunk of w <= CHUNK neighbouring rows -------------------- */
+
+/* Rows r..r+w of a block whose element a of row r is at x[a * inner + r]
+ * (x and y already point at row r). */
+KL_HOT static void chunk(kl_softmax_kind kind, float *y, const float *x, int64_t len, int64_t inner,
+                         int64_t w)
+{
+    float m[CHUNK], s[CHUNK];
+    for (int64_t j = 0; j < w; j++)
+        m[j] = x[j];
+    if (kind == KL_HARDMAX) {
+        int64_t at[CHUNK] = {0};
+        for (int64_t a = 1; a < len; a++) {
+            const float *restrict xa = x + a * inner;
+            for (int64_t j = 0; j < w; j++)
+                if (xa[j] > m[j]) {
+                    m[j] = xa[j];
+                    at[j] = a;
+                }
+        }
+        for (int64_t a = 0; a < len; a++) {
+            float *restrict ya = y + a * inner;
+            for (int64_t j = 0; j < w; j++)
+                ya[j] = at[j] == a ? 1.0f : 0.0f;
+        }
+        return;
+    }
+    for (int64_t a = 1; a < len; a++) {
+        const float *restrict xa = x + a * inner;
+        for (int64_t j = 0; j < w; j++)
+            m[j] = xa[j] > m[j] ? xa[j] : m[j];
+    }
+    for (int64_t j = 0; j < w; j++)
+        s[j] = 0;
+    if (kind == KL_SOFTMAX) {
+        for (int64_t a = 0; a < len; a++) {
+            const float *xa = x + a * inner;
+            float *ya = y + a * inner;
+            if (ya == xa) {
+                float *restrict v = ya;
+                for (int64_t j = 0; j < w; j++) {
+                    const float e = kl_expf(v[j] - m[j]);
+                    v[j] = e;
+                    s[j] += e;
+                }
+            } else {
+                float *restrict dst = ya;
+                const float *restrict src = xa;
+                for (int64_t j = 0; j < w; j++) {
+                    const float e = kl_expf(src[j] - m[j]);
+                    dst[j] = e;
+                    s[j] += e;
+                }
+            }
+        }
+        for (int64_t j = 0; j < w; j++)
+            s[j] = 1.0f / s[j];
+        for (int64_t a = 0; a < len; a++) {
+            float *restrict ya = y + a * inner;
+            for (int64_t j = 0; j < w; j++)
+                ya[j] *= s[j];
+        }
+        return;
+    }
+    for (int64_t a = 0; a < len; a++) {
+        const float *restrict xa = x + a * inner;
+        for (int64_t j = 0; j < w; j++)
+            s[j] += kl_expf(xa[j] - m[j]);
+    }
+    for (int64_t j = 0; j < w; j++)
+        s[j] = m[j] + logf(s[j]);  /* x - m - log(s) as x - (m + log(s)) */
+    for (int64_t a = 0; a < len; a++) {
+        const float *xa = x + a * inner;
+        float *ya = y + a * inner;
+        if (ya == xa) {
+            float *restrict v = ya;
+            for (int64_t j = 0; j < w; j++)
+                v[j] = v[j] - s[j];
+        } else {
+            float *restrict dst = ya;
+            const float *restrict src = xa;
+            for (int64_t j = 0; j < w; j++)
+                dst[j] = src[j] - s[j];
+        }
+    }
+}
+
+/* ---- the driver ---------------------------------------------------------------- */
+
+typedef struct softmax_job {
+    kl_softmax_kind kind;
+    const float *x;
+    float *y;
+    int64_t len, inner, chunks;   /* chunks: per block of len * inner (inner > 1) */
+} softmax_job;
+
+static void softmax_units(void *arg, int64_t lo, int64_t hi)
+{
+    const softmax_job *j = arg;
+    for (int64_t u = lo; u < hi; u++) {
+        if (j->inner == 1) {
+            row(j->kind, j->y + u * j->len, j->x + u * j->len, j->len);
+        } else {
+            int64_t block = u / j->chunks, first = (u % j->chunks) * CHUNK;
+            int64_t w = j->inner - first < CHUNK ? j->inner - first : CHUNK;
+            int64_t off = block * j->len * j->inner + first;
+            chunk(j->kind, j->y + off, j->x + off, j->len, j->inner, w);
+        }
+    }
+}
+
+static keel_status softmax_axis(kl_opctx *c, int *axis)
+{
+    const kl_tensor *x = c->in[0];
+    if (x->rank < 1)
+        return kl_op_fail(c, KEEL_ERR_SHAPE, "input is a scalar; expected rank 1 or more");
+    return kl_norm_axis(c, kl_attr_int(c->node, "axis", c->opset >= 13 ? -1 : 1), x->rank, axis);
+}
+
+keel_status kl_softmax_infer(kl_opctx *c)
+{
+    static const int types[] = {KEEL_FLOAT, 0};
+    int axis;
+    keel_status st = kl_require_dtype(c, 0, types);
+    if (!st)
+        st = softmax_axis(c, &axis);
+    if (st)
+        return st;
+    kl_set_shape(c->out[0], KEEL_FLOAT, c->in[0]->rank, c->in[0]->dims);
+    return KEEL_OK;
+}
+
+keel_status kl_softmax_run(kl_opctx *c, kl_softmax_kind kind)
+{
+    const kl_tensor *x = c->in[0];
+    int axis;
+    keel_status st = softmax_axis(c, &axis);
+    int64_t numel = kl_numel(x);
+    if (st || numel == 0)
+        return st;
+    /* no dim is 0, so no partial product overflows */
+    int64_t outer = 1, len = 1, inner = 1;
+    for (int d = 0; d < x->rank; d++) {
+        if (d < axis)
+            outer *= x->dims[d];
+        else if (d == axis || c->opset < 13)
+            len *= x->dims[d];
+        else
+            inner *= x->dims[d];
+    }
+    softmax_job j = {kind, x->data, c->out[0]->data, len, inner, (inner + CHUNK - 1) / CHUNK};
+    int64_t units = inner == 1 ? outer : outer * j.chunks;
+    if (numel < ((int64_t)1 << 14))
+        softmax_units(&j, 0, units);
+    else
+        kl_parallel_for(c->pool, units, softmax_units, &j);
+    return KEEL_OK;
+}
