@@ -16,8 +16,9 @@ for c in $cases; do
 import json, sys
 info = json.load(sys.stdin)
 meta = json.load(open(sys.argv[1] + "/meta.json"))
-if info["parameters"] != meta["params"]:
-    sys.exit(f"{meta[\"name\"]}: keel counts {info[\"parameters\"]} parameters, onnx {meta[\"params\"]}")
+name, ours, theirs = meta["name"], info["parameters"], meta["params"]
+if ours != theirs:
+    sys.exit(f"{name}: keel counts {ours} parameters, onnx {theirs}")
 ' "$c"
 done
 echo "backbones: keel info parameter counts match the onnx package on all $(echo "$cases" | wc -l) exports"
