@@ -57,14 +57,20 @@ bool kl_attr_has(const kl_node *n, const char *name)
     return kl_node_attr(n, name) != NULL;
 }
 
+keel_status kl_op_needs_data(kl_opctx *c, int i)
+{
+    return kl_op_fail(c, KEEL_ERR_UNSUPPORTED,
+                      "the output shape depends on the data of input %d, which is only known at run time",
+                      i);
+}
+
 keel_status kl_input_ints(kl_opctx *c, int i, int64_t *vals, int cap, int *n)
 {
     const kl_tensor *t = i < c->n_in ? c->in[i] : NULL;
     if (!t)
         return kl_op_fail(c, KEEL_ERR_INVALID, "input %d is missing", i);
     if (!t->data)
-        return kl_op_fail(c, KEEL_ERR_UNSUPPORTED,
-                          "input %d must be a constant (computable at session creation)", i);
+        return kl_op_needs_data(c, i);
     if (t->dtype != KEEL_INT64 && t->dtype != KEEL_INT32)
         return kl_op_fail(c, KEEL_ERR_SHAPE, "input %d must be int64 or int32, not %s", i,
                           kl_dtype_name(t->dtype));

@@ -134,6 +134,13 @@ int kl_attr_ints(const kl_node *n, const char *name, const int64_t **vals);
 int kl_attr_floats(const kl_node *n, const char *name, const float **vals);
 bool kl_attr_has(const kl_node *n, const char *name);
 
+/* For infer() of an op whose output shape depends on the *data* of input i
+ * (Reshape's shape, Expand, Tile, Range, NonZero, TopK's K, ...) when that
+ * data is not known at session creation (c->in[i]->data == NULL): returns
+ * the status infer() must return at once.  Ops call it instead of failing;
+ * the runtime decides whether the node can be planned at run time. */
+keel_status kl_op_needs_data(kl_opctx *c, int i);
+
 /* Input i as a list of int64 (from an int64 or int32 constant tensor):
  * fails with a clear message if the input is not constant.  Writes up to
  * `cap` values; returns the count through *n. */
