@@ -141,10 +141,9 @@ int cmd_run(int argc, char **argv)
         goto done;
     }
     double t_create = cli_now_ms() - t0;
-    for (int k = 0; k < n_out; k++) {
-        keel_session_output_info(s, k, &outs[k]);
-        outs[k].data = malloc(keel_tensor_bytes(&outs[k]) + 1);
-    }
+    /* data = NULL: keel lends its own buffers (valid until the next run),
+     * which also receives outputs whose shapes depend on the data */
+    memset(outs, 0, (size_t)n_out * sizeof *outs);
     t0 = cli_now_ms();
     if (keel_session_run(s, in_vals, outs) != KEEL_OK) {
         fprintf(stderr, "keel: %s\n", keel_session_errmsg(s));
@@ -160,8 +159,6 @@ int cmd_run(int argc, char **argv)
         goto done;
     rc = 0;
 done:
-    for (int k = 0; k < n_out && outs; k++)
-        free(outs[k].data);
     for (int k = 0; k < n_in && inputs; k++)
         kl_tensor_free(&env, inputs[k]);
     free(files);

@@ -59,9 +59,10 @@ bool kl_attr_has(const kl_node *n, const char *name)
 
 keel_status kl_op_needs_data(kl_opctx *c, int i)
 {
-    return kl_op_fail(c, KEEL_ERR_UNSUPPORTED,
-                      "the output shape depends on the data of input %d, which is only known at run time",
-                      i);
+    /* the message stays if the runtime cannot defer (e.g. an input went missing) */
+    kl_op_fail(c, KEEL_ERR_UNSUPPORTED,
+               "the output shape depends on the data of input %d, which is not known", i);
+    return KL_DEFERRED;
 }
 
 keel_status kl_input_ints(kl_opctx *c, int i, int64_t *vals, int cap, int *n)

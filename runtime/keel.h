@@ -7,7 +7,8 @@
  * Life cycle
  *   keel_model_load()      parse an .onnx file into a model (weights decoded once)
  *   keel_session_create()  infer shapes, plan memory, prepare kernels
- *   keel_session_run()     run; allocates nothing on the way
+ *   keel_session_run()     run; allocates nothing on the way (unless shapes
+ *                          depend on the data, see keel_session_run)
  *   keel_session_free(), keel_model_free()
  *
  * Errors
@@ -210,9 +211,18 @@ KEEL_API keel_status keel_session_output_info(const keel_session *s, int i, keel
 
 /* Runs the model once.  inputs[i] is the i-th graph input: its dtype and
  * shape must equal the planned ones; keel reads it and does not keep it.
- * outputs[i] receives the i-th output: its `data` must point to a caller
- * buffer of keel_tensor_bytes(planned info) bytes; keel fills dtype, rank,
- * dims and the data. */
+ * outputs[i] receives the i-th output; keel fills dtype, rank and dims.
+ * Either its `data` points to a caller buffer of keel_tensor_bytes(planned
+ * info) bytes, which keel fills; or it is NULL, and keel points it at the
+ * session's own copy, valid until the next run or keel_session_free.
+ *
+ * Data-dependent shapes: when a value's shape depends on data not known at
+ * session creation (NonZero, or a Reshape whose shape is a graph input
+ * given without data), that node and everything downstream are inferred
+ * and given buffers at each run (buffers are kept and reused, so runs with
+ * stable shapes stop allocating after the first).  Such outputs report
+ * rank -1 in keel_session_output_info and must be received with data =
+ * NULL. */
 KEEL_API keel_status keel_session_run(keel_session *s, const keel_tensor *inputs,
                                       keel_tensor *outputs);
 

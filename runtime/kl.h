@@ -12,6 +12,10 @@
 
 #define KL_MAX_RANK KEEL_MAX_RANK
 #define KL_ERRMSG 1024
+/* Internal status of infer(): the output shape depends on input data not
+ * known yet (kl_op_needs_data); the node is planned at run time.  Never
+ * returned to callers of the public API. */
+#define KL_DEFERRED ((keel_status)100)
 
 #if defined(__GNUC__)
 #define KL_PRINTF(a, b) __attribute__((format(printf, a, b)))

@@ -31,7 +31,7 @@ static bool is_op(const kl_node *n, const char *type)
 
 static bool live(const opt_ctx *o, int node)
 {
-    return !o->s->folded[node] && o->s->alias_input[node] < 0;
+    return !o->s->folded[node] && !o->s->dynamic[node] && o->s->alias_input[node] < 0;
 }
 
 /* The node that really computes value v's storage, looking through fused

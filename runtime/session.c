@@ -292,6 +292,34 @@ static keel_status check_outputs(keel_session *s, kl_opctx *c)
     return KEEL_OK;
 }
 
+static bool reads_dynamic(const keel_session *s, const kl_node *n)
+{
+    for (int k = 0; k < n->n_in; k++)
+        if (n->in[k] >= 0 && s->slots[n->in[k]].dynamic)
+            return true;
+    return false;
+}
+
+/* Node i's output shapes depend on data: it is inferred, given buffers
+ * and run at every run, and so is everything downstream of it. */
+static void defer_node(keel_session *s, int i)
+{
+    const kl_node *n = &s->g->nodes[i];
+    s->dynamic[i] = true;
+    s->n_dynamic++;
+    s->env.status = KEEL_OK;
+    s->env.msg[0] = 0;
+    for (int k = 0; k < n->n_out; k++) {
+        if (n->out[k] < 0)
+            continue;
+        kl_slot *o = &s->slots[n->out[k]];
+        const kl_decl *d = &s->g->values[n->out[k]].decl;
+        o->known = o->dynamic = true;
+        o->t.dtype = d->has_type ? d->dtype : 0;
+        o->t.rank = -1;
+    }
+}
+
 static keel_status infer_all(keel_session *s)
 {
     const kl_graph *g = s->g;
@@ -316,10 +344,19 @@ static keel_status infer_all(keel_session *s)
                                 "%s: node %d '%s' (%s): input '%s' has no known type",
                                 s->model->name, n->file_index, n->name, n->op_type,
                                 g->values[n->in[k]].name);
+        if (reads_dynamic(s, n)) { /* its input shapes are only known at run time */
+            defer_node(s, i);
+            continue;
+        }
         kl_opctx c;
         keel_status st = fill_ctx(s, i, &c);
         if (!st)
             st = op->infer(&c);
+        if (st == KL_DEFERRED) {
+            free_ctx(s, &c);
+            defer_node(s, i);
+            continue;
+        }
         if (!st)
             st = check_outputs(s, &c);
         if (!st && foldable(s, n, op))
@@ -348,7 +385,7 @@ static int root_of(const keel_session *s, int v)
 
 static bool is_arena_value(const keel_session *s, int v)
 {
-    return s->g->values[v].kind == KL_VALUE_NODE && !s->slots[v].is_const;
+    return s->g->values[v].kind == KL_VALUE_NODE && !s->slots[v].is_const && !s->slots[v].dynamic;
 }
 
 static void extend(keel_session *s, int v, int step)
@@ -383,13 +420,14 @@ static keel_status build_steps(keel_session *s)
             st->ctx.in[2] = s->conv_b[i];
             st->ctx.n_in = 3;
         }
+        st->dynamic = s->dynamic[i];
         st->view_input = s->alias_input[i] >= 0 ? s->alias_input[i] : 0;
         const kl_tensor *in0 = st->ctx.in[st->view_input], *out0 = st->ctx.out[0];
         /* a view only when nothing else is asked of the node (Dropout's mask) */
         bool single_output = g->nodes[i].n_out == 1 || (g->nodes[i].n_out > 1 && g->nodes[i].out[1] < 0);
-        st->view = ((st->op->flags & KL_OP_VIEW) || s->alias_input[i] >= 0) && in0 && out0 &&
+        st->view = !st->dynamic && ((st->op->flags & KL_OP_VIEW) || s->alias_input[i] >= 0) && in0 && out0 &&
                    single_output && kl_nbytes(in0) == kl_nbytes(out0) && in0->dtype == out0->dtype;
-        if (st->op->macs)
+        if (st->op->macs && !st->dynamic)
             s->macs += st->op->macs(&st->ctx);
     }
     return KEEL_OK;
@@ -402,7 +440,7 @@ static void compute_lifetimes(keel_session *s)
     for (int v = 0; v < g->n_values; v++) {
         s->slots[v].root = v;
         s->slots[v].def = s->slots[v].last = -1;
-        s->slots[v].nbytes = s->slots[v].known ? kl_nbytes(&s->slots[v].t) : 0;
+        s->slots[v].nbytes = s->slots[v].known && !s->slots[v].dynamic ? kl_nbytes(&s->slots[v].t) : 0;
     }
     for (int k = 0; k < s->n_steps; k++) {
         kl_step *st = &s->steps[k];
@@ -432,7 +470,7 @@ static void plan_inplace(keel_session *s)
     for (int k = 0; k < s->n_steps; k++) {
         kl_step *st = &s->steps[k];
         const kl_node *n = &g->nodes[st->node];
-        if (!(st->op->flags & KL_OP_INPLACE) || st->view || n->n_out < 1 || n->out[0] < 0)
+        if (!(st->op->flags & KL_OP_INPLACE) || st->view || st->dynamic || n->n_out < 1 || n->out[0] < 0)
             continue;
         int out = n->out[0];
         for (int j = 0; j < n->n_in; j++) {
@@ -518,7 +556,7 @@ static keel_status plan_arena(keel_session *s)
     }
     for (int k = 0; k < s->n_steps; k++) {
         kl_step *st = &s->steps[k];
-        st->ctx.scratch_size = st->op->scratch ? st->op->scratch(&st->ctx) : 0;
+        st->ctx.scratch_size = st->op->scratch && !st->dynamic ? st->op->scratch(&st->ctx) : 0;
         if (st->ctx.scratch_size)
             b[nb++] = (block){k, k, align_up(st->ctx.scratch_size), 0, -1, k};
     }
@@ -619,12 +657,13 @@ keel_status keel_session_create(keel_session **out, const keel_model *model,
     s->slots = kl_alloc(&s->env, (size_t)(g->n_values ? g->n_values : 1) * sizeof *s->slots);
     s->ops = kl_alloc(&s->env, (size_t)(g->n_nodes ? g->n_nodes : 1) * sizeof *s->ops);
     s->folded = kl_alloc(&s->env, (size_t)(g->n_nodes ? g->n_nodes : 1) * sizeof *s->folded);
+    s->dynamic = kl_alloc(&s->env, (size_t)(g->n_nodes ? g->n_nodes : 1) * sizeof *s->dynamic);
     size_t nn = (size_t)(g->n_nodes ? g->n_nodes : 1);
     s->alias_input = kl_alloc(&s->env, nn * sizeof *s->alias_input);
     s->epi = kl_alloc(&s->env, nn * sizeof *s->epi);
     s->conv_w = kl_alloc(&s->env, nn * sizeof *s->conv_w);
     s->conv_b = kl_alloc(&s->env, nn * sizeof *s->conv_b);
-    if (!s->slots || !s->ops || !s->folded || !s->alias_input || !s->epi || !s->conv_w || !s->conv_b)
+    if (!s->slots || !s->ops || !s->folded || !s->dynamic || !s->alias_input || !s->epi || !s->conv_w || !s->conv_b)
         st = KEEL_ERR_NOMEM;
     for (int i = 0; !st && i < g->n_nodes; i++)
         s->alias_input[i] = -1;
@@ -660,7 +699,7 @@ keel_status keel_session_create(keel_session **out, const keel_model *model,
     }
     for (int k = 0; !st && k < s->n_steps; k++) {
         kl_step *stp = &s->steps[k];
-        if (!stp->view && stp->op->prepare && (st = stp->op->prepare(&stp->ctx)) != KEEL_OK &&
+        if (!stp->view && !stp->dynamic && stp->op->prepare && (st = stp->op->prepare(&stp->ctx)) != KEEL_OK &&
             !strstr(s->env.msg, model->name))
             kl_error_prefix(&s->env, "%s", model->name);
     }
@@ -687,6 +726,8 @@ void keel_session_free(keel_session *s)
             kl_step *st = &s->steps[k];
             if (st->ctx.state && st->op->release)
                 st->op->release(&s->env, st->ctx.state);
+            if (st->dynamic)
+                kl_free(&s->env, st->ctx.scratch, st->dyn_scratch_cap);
             free_ctx(s, &st->ctx);
         }
         kl_free(&env, s->steps, (size_t)s->n_steps * sizeof *s->steps);
@@ -695,6 +736,8 @@ void keel_session_free(keel_session *s)
         for (int v = 0; v < g->n_values; v++)
             if (s->slots[v].owns_data)
                 kl_free(&env, s->slots[v].t.data, kl_nbytes(&s->slots[v].t));
+            else if (s->slots[v].dynamic && s->slots[v].dyn_cap)
+                kl_free(&env, s->slots[v].t.data, s->slots[v].dyn_cap);
         kl_free(&env, s->slots, (size_t)(g->n_values ? g->n_values : 1) * sizeof *s->slots);
     }
     size_t nn = (size_t)(g->n_nodes ? g->n_nodes : 1);
@@ -708,6 +751,7 @@ void keel_session_free(keel_session *s)
     kl_free(&env, s->conv_b, nn * sizeof *s->conv_b);
     kl_free(&env, s->ops, (size_t)(g->n_nodes ? g->n_nodes : 1) * sizeof *s->ops);
     kl_free(&env, s->folded, (size_t)(g->n_nodes ? g->n_nodes : 1) * sizeof *s->folded);
+    kl_free(&env, s->dynamic, (size_t)(g->n_nodes ? g->n_nodes : 1) * sizeof *s->dynamic);
     kl_free(&env, s->arena, s->arena_size ? s->arena_size : ARENA_ALIGN);
     kl_free(&env, s, sizeof *s);
 }
@@ -729,6 +773,49 @@ static double now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/* Grows a buffer kept between runs to `need` bytes (contents not kept). */
+static keel_status grow(kl_env *env, void **buf, size_t *cap, size_t need)
+{
+    if (need <= *cap && *buf)
+        return KEEL_OK;
+    kl_free(env, *buf, *cap);
+    *cap = 0;
+    if (!(*buf = kl_alloc(env, need ? need : 1)))
+        return KEEL_ERR_NOMEM;
+    *cap = need ? need : 1;
+    return KEEL_OK;
+}
+
+/* A step whose shapes depend on this run's data: infer now, size its
+ * buffers (kept and reused by later runs), then run it. */
+static keel_status run_dynamic(keel_session *s, kl_step *stp)
+{
+    kl_opctx *c = &stp->ctx;
+    keel_status st = c->op->infer(c);
+    if (st == KL_DEFERRED) /* an input it needs has no data even now */
+        st = KEEL_ERR_UNSUPPORTED;
+    if (!st)
+        st = check_outputs(s, c);
+    const kl_node *n = &s->g->nodes[stp->node];
+    for (int k = 0; !st && k < n->n_out; k++) {
+        if (n->out[k] < 0)
+            continue;
+        kl_slot *o = &s->slots[n->out[k]];
+        st = grow(&s->env, &o->t.data, &o->dyn_cap, kl_nbytes(&o->t));
+    }
+    if (!st && c->op->scratch) {
+        c->scratch_size = c->op->scratch(c);
+        st = grow(&s->env, &c->scratch, &stp->dyn_scratch_cap, c->scratch_size);
+    }
+    if (!st && c->op->prepare) {
+        if (c->state && c->op->release)
+            c->op->release(&s->env, c->state);
+        c->state = NULL;
+        st = c->op->prepare(c);
+    }
+    return st ? st : c->op->run(c);
 }
 
 keel_status kl_session_run_timed(keel_session *s, const keel_tensor *inputs, keel_tensor *outputs,
@@ -775,7 +862,7 @@ keel_status kl_session_run_timed(keel_session *s, const keel_tensor *inputs, kee
             continue;
         }
         double t0 = step_ns ? now_ns() : 0;
-        keel_status rc = st->op->run(&st->ctx);
+        keel_status rc = st->dynamic ? run_dynamic(s, st) : st->op->run(&st->ctx);
         if (step_ns)
             step_ns[k] += now_ns() - t0;
         if (rc) {
@@ -787,8 +874,14 @@ keel_status kl_session_run_timed(keel_session *s, const keel_tensor *inputs, kee
         const kl_slot *sl = &s->slots[g->outputs[k]];
         keel_tensor *o = &outputs[k];
         size_t n = kl_nbytes(&sl->t);
-        if (!o->data && n)
-            return kl_error(&s->env, KEEL_ERR_ARGUMENT, "%s: output %d has no buffer", s->model->name, k);
+        if (!o->data) { /* lend the session's own buffer until the next run */
+            *o = sl->t;
+            continue;
+        }
+        if (sl->dynamic)
+            return kl_error(&s->env, KEEL_ERR_ARGUMENT,
+                            "%s: output '%s' has a shape that depends on the data; pass data = NULL to receive it",
+                            s->model->name, g->values[g->outputs[k]].name);
         void *dst = o->data;
         *o = sl->t;
         o->data = dst;

@@ -17,6 +17,8 @@ typedef struct kl_slot {
     int def, last;        /* first and last step touching the storage */
     size_t offset, nbytes;
     bool in_arena;
+    bool dynamic;         /* shape known only at run time: own buffer, not in the arena */
+    size_t dyn_cap;       /* bytes of that buffer (t.data) */
 } kl_slot;
 
 typedef struct kl_step {
@@ -26,6 +28,8 @@ typedef struct kl_step {
     bool view;            /* output 0 aliases input view_input: no kernel call */
     int view_input;
     size_t scratch_offset;
+    bool dynamic;         /* inferred and given buffers at every run */
+    size_t dyn_scratch_cap;
 } kl_step;
 
 struct keel_session {
@@ -35,6 +39,8 @@ struct keel_session {
     kl_slot *slots;       /* one per graph value */
     const kl_op **ops;    /* per node (NULL for folded-away nodes never resolved) */
     bool *folded;         /* per node: computed at creation */
+    bool *dynamic;        /* per node: output shapes depend on run-time data */
+    int n_dynamic;
     int n_steps;
     kl_step *steps;
     uint8_t *arena;

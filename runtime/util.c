@@ -184,6 +184,10 @@ bool kl_same_shape(const kl_tensor *a, const kl_tensor *b)
 
 const char *kl_shape_str(const kl_tensor *t, char *buf, size_t size)
 {
+    if (t->rank < 0) { /* a shape known only at run time */
+        snprintf(buf, size, "%s[?]", kl_dtype_name(t->dtype));
+        return buf;
+    }
     size_t used = (size_t)snprintf(buf, size, "%s[", kl_dtype_name(t->dtype));
     for (int i = 0; i < t->rank && used < size; i++)
         used += (size_t)snprintf(buf + used, size - used, i ? ",%lld" : "%lld",

@@ -227,6 +227,73 @@ static void test_shape_chain_folds(void)
     tb_free(b);
 }
 
+/* A Reshape whose target shape is a graph input given without data: it
+ * and the Relu after it are planned at each run; the rest stays static. */
+static void test_data_dependent_shapes(void)
+{
+    tb_counting count = {0};
+    keel_allocator a = tb_counting_allocator(&count);
+    keel_options opt;
+    keel_options_init(&opt);
+    opt.allocator = &a;
+    tb_model *b = tb_new(8, 13);
+    tb_input(b, "x", KEEL_FLOAT, 2, (int64_t[]){2, 6}, NULL);
+    tb_input(b, "shape", KEEL_INT64, 1, (int64_t[]){2}, NULL);
+    tb_output(b, "y", KEEL_FLOAT, 2, (int64_t[]){-1, -1});
+    tb_output(b, "z", KEEL_FLOAT, 2, (int64_t[]){2, 6});
+    tb_init_f32(b, "zero", 1, (int64_t[]){1}, (float[]){0});
+    tb_node(b, "Sub", "neg", "zero,x", "nx");
+    tb_node(b, "Reshape", "reshape", "nx,shape", "r");
+    tb_node(b, "Relu", "relu", "r", "y");
+    tb_node(b, "Relu", "relu2", "x", "z");
+    keel_model *m = load(b, &opt);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    keel_session *s;
+    char err[1024];
+    CU_ASSERT_EQUAL_FATAL(keel_session_create(&s, m, &opt, NULL, 0, NULL, err, sizeof err), KEEL_OK);
+    CU_ASSERT_EQUAL(s->n_dynamic, 2);
+    keel_tensor info;
+    keel_session_output_info(s, 0, &info);
+    CU_ASSERT_EQUAL(info.rank, -1);
+    keel_session_output_info(s, 1, &info);
+    CU_ASSERT_EQUAL(info.rank, 2);
+    float x[12];
+    for (int i = 0; i < 12; i++)
+        x[i] = (float)(i - 6);
+    int64_t shapes[3][2] = {{3, 4}, {12, 1}, {5, 5}};
+    for (int t = 0; t < 3; t++) {
+        keel_tensor in[2] = {{KEEL_FLOAT, 2, {2, 6}, x}, {KEEL_INT64, 1, {2}, shapes[t]}};
+        keel_tensor out[2] = {{0}};
+        long before = count.total_allocs;
+        keel_status st = keel_session_run(s, in, out);
+        if (t == 2) { /* 25 elements cannot hold 12 */
+            CU_ASSERT_EQUAL(st, KEEL_ERR_SHAPE);
+            CU_ASSERT_PTR_NOT_NULL(strstr(keel_session_errmsg(s), "reshape"));
+            break;
+        }
+        CU_ASSERT_EQUAL_FATAL(st, KEEL_OK);
+        CU_ASSERT_EQUAL(out[0].rank, 2);
+        CU_ASSERT_EQUAL(out[0].dims[0], shapes[t][0]);
+        CU_ASSERT_EQUAL(out[0].dims[1], shapes[t][1]);
+        const float *y = out[0].data, *z = out[1].data;
+        for (int i = 0; i < 12; i++) {
+            CU_ASSERT_EQUAL(y[i], x[i] < 0 ? -x[i] : 0.0f);
+            CU_ASSERT_EQUAL(z[i], x[i] > 0 ? x[i] : 0.0f);
+        }
+        if (t == 1) /* same element count: the buffers of the first run are reused */
+            CU_ASSERT_EQUAL(count.total_allocs, before);
+        /* a caller buffer cannot receive a data-dependent output */
+        float buf[12];
+        keel_tensor out2[2] = {{.data = buf}, {0}};
+        CU_ASSERT_EQUAL(keel_session_run(s, in, out2), KEEL_ERR_ARGUMENT);
+    }
+    keel_session_free(s);
+    keel_model_free(m);
+    CU_ASSERT_EQUAL(count.live_blocks, 0);
+    CU_ASSERT_EQUAL(count.size_mismatch, 0);
+    tb_free(b);
+}
+
 /* Every conformance node model keel can plan: no two live values overlap. */
 static void test_plans_never_overlap(void)
 {
@@ -423,6 +490,7 @@ void add_runtime_suite(void)
     CU_add_test(s, "missing ops listed at once", test_missing_ops_listed);
     CU_add_test(s, "Shape chain folds; Reshape is a view", test_shape_chain_folds);
     CU_add_test(s, "plans never overlap", test_plans_never_overlap);
+    CU_add_test(s, "shapes that depend on data are planned at run time", test_data_dependent_shapes);
     CU_add_test(s, "custom op through the public API", test_custom_op);
     CU_add_test(s, "thread pool covers every item once", test_pool_covers_every_item_once);
     CU_add_test(s, "two sessions of one model in two threads", test_sessions_in_parallel);

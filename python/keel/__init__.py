@@ -231,6 +231,9 @@ def _fill_tensor(t, code, shape, data=None):
 
 
 def _shape_of(t):
+    """The dims of a keel_tensor; None when the shape is only known at run time."""
+    if t.rank < 0:
+        return None
     return tuple(t.dims[i] for i in range(t.rank))
 
 
@@ -733,13 +736,16 @@ class Session:
             _fill_tensor(c_in[i], code, arr.shape, arr.ctypes.data)
 
         for info in self.outputs:
-            if info.dtype is None:
+            if info.dtype is None and info.shape is not None:
                 raise Error(Status.ERR_UNSUPPORTED, f"output '{info.name}' has an element "
                             "type with no NumPy equivalent")
-        results = [np.empty(info.shape, info.dtype) for info in self.outputs]
+        # outputs whose shape depends on the data are lent by keel (data NULL)
+        # and copied out below
+        results = [np.empty(info.shape, info.dtype) if info.shape is not None else None
+                   for info in self.outputs]
         c_out = (_Tensor * max(len(results), 1))()
         for i, arr in enumerate(results):
-            c_out[i].data = arr.ctypes.data
+            c_out[i].data = arr.ctypes.data if arr is not None else None
 
         st = _lib.keel_session_run(s, c_in, c_out)
         if st != Status.OK:
@@ -747,6 +753,9 @@ class Session:
         out = {}
         for i, (info, arr) in enumerate(zip(self.outputs, results)):
             shape = _shape_of(c_out[i])
+            if arr is None:
+                out[info.name] = _view(c_out[i], False).copy()
+                continue
             if shape != arr.shape and int(np.prod(shape, dtype=np.int64)) == arr.size:
                 arr = arr.reshape(shape)
             out[info.name] = arr
