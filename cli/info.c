@@ -59,6 +59,10 @@ static void summarize(const keel_model *m, model_summary *sum)
 
 static void print_dims_json(FILE *f, const kl_tensor *t, const char **sym)
 {
+    if (t->rank < 0) { /* planned at run time */
+        fputs("null", f);
+        return;
+    }
     fputc('[', f);
     for (int d = 0; d < t->rank; d++) {
         if (d)
@@ -75,6 +79,10 @@ static void print_dims_json(FILE *f, const kl_tensor *t, const char **sym)
 
 static void print_dims_text(FILE *f, const kl_tensor *t, const char **sym)
 {
+    if (t->rank < 0) { /* planned at run time */
+        fprintf(f, "%s[?]", kl_dtype_name(t->dtype));
+        return;
+    }
     fprintf(f, "%s[", kl_dtype_name(t->dtype));
     for (int d = 0; d < t->rank; d++) {
         if (d)
@@ -231,6 +239,8 @@ static void print_text(const keel_model *m, const keel_session *s, const model_s
         fprintf(f, "MACs:        %lld (%.3f G)\n", (long long)s->macs, (double)s->macs / 1e9);
         fprintf(f, "arena:       %.2f MiB (intermediates %.2f MiB; %d nodes folded at creation)\n",
                 (double)s->arena_size / 1048576.0, (double)s->sum_intermediates / 1048576.0, s->n_folded);
+        if (s->n_dynamic)
+            fprintf(f, "run time:    %d nodes planned at each run (shapes depend on data)\n", s->n_dynamic);
     } else {
         fprintf(f, "session:     not created: %s\n", session_err);
     }

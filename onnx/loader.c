@@ -590,7 +590,7 @@ static keel_status convert_node(load_ctx *x, kl_graph *g, const Onnx__NodeProto 
      * node frees exactly what was allocated */
     if (!(n->in = kl_alloc(env, np->n_input * sizeof(int))))
         return KEEL_ERR_NOMEM;
-    n->n_in = (int)np->n_input;
+    n->n_in = n->n_deps = (int)np->n_input;
     if (!(n->out = kl_alloc(env, np->n_output * sizeof(int))))
         return KEEL_ERR_NOMEM;
     n->n_out = (int)np->n_output;
@@ -624,6 +624,9 @@ static keel_status convert_node(load_ctx *x, kl_graph *g, const Onnx__NodeProto 
     return KEEL_OK;
 }
 
+static keel_status resolve_captures(load_ctx *x, kl_graph *g, kl_node *n, size_t idx,
+                                    const Onnx__NodeProto *np, bool is_main);
+
 /* Resolves node inputs once every producer is known.  In a subgraph an
  * unknown name refers to the enclosing scope. */
 static keel_status resolve_inputs(load_ctx *x, kl_graph *g, const Onnx__GraphProto *gp,
@@ -649,6 +652,60 @@ static keel_status resolve_inputs(load_ctx *x, kl_graph *g, const Onnx__GraphPro
                 g->values[id].kind = KL_VALUE_OUTER;
             }
             n->in[k] = id;
+        }
+        keel_status st = resolve_captures(x, g, n, idx, np, is_main);
+        if (st)
+            return st;
+    }
+    return KEEL_OK;
+}
+
+/* Appends value `id` to n's dependencies unless it is there already. */
+static keel_status add_dep(kl_env *env, kl_node *n, int id)
+{
+    for (int k = 0; k < n->n_deps; k++)
+        if (n->in[k] == id)
+            return KEEL_OK;
+    int *grown = kl_alloc(env, (size_t)(n->n_deps + 1) * sizeof *grown);
+    if (!grown)
+        return KEEL_ERR_NOMEM;
+    memcpy(grown, n->in, (size_t)n->n_deps * sizeof *grown);
+    kl_free(env, n->in, (size_t)n->n_deps * sizeof *n->in);
+    n->in = grown;
+    n->in[n->n_deps++] = id;
+    return KEEL_OK;
+}
+
+/* The values n's subgraphs read from the enclosing scope become n's
+ * dependencies in g (or, in a subgraph, outer references of g itself). */
+static keel_status resolve_captures(load_ctx *x, kl_graph *g, kl_node *n, size_t idx,
+                                    const Onnx__NodeProto *np, bool is_main)
+{
+    for (int a = 0; a < n->n_attr; a++) {
+        const kl_attr *at = &n->attr[a];
+        int n_sub = at->type == KL_ATTR_GRAPH ? 1 : at->type == KL_ATTR_GRAPHS ? at->n : 0;
+        for (int j = 0; j < n_sub; j++) {
+            const kl_graph *sub = at->type == KL_ATTR_GRAPH ? at->g : at->graphs[j];
+            for (int v = 0; sub && v < sub->n_values; v++) {
+                if (sub->values[v].kind != KL_VALUE_OUTER)
+                    continue;
+                const char *name = sub->values[v].name;
+                int id = kl_graph_find(g, name);
+                if (id < 0 && is_main) {
+                    char what[512];
+                    snprintf(what, sizeof what, "subgraph '%s' reads '%s', which no enclosing graph defines",
+                             at->name, name);
+                    return node_fail(x, np, idx, KEEL_ERR_INVALID, what);
+                }
+                if (id < 0) {
+                    if ((id = kl_graph_add_value(x->env, g, name)) < 0)
+                        return KEEL_ERR_NOMEM;
+                    g->values[id].kind = KL_VALUE_OUTER;
+                }
+                keel_status st = add_dep(x->env, n, id);
+                if (st)
+                    return st;
+            }
         }
     }
     return KEEL_OK;

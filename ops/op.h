@@ -83,6 +83,7 @@ typedef struct kl_opctx {
     kl_epilogue epi;      /* fused work, set by the optimizer (KL_OP_EPILOGUE ops) */
     kl_pool *pool;        /* the session's threads for kl_parallel_for (NULL: one) */
     kl_env *env;          /* allocator and error text */
+    struct keel_session *session;  /* the running session (for subgraphs) */
 } kl_opctx;
 
 typedef keel_status (*kl_infer_fn)(kl_opctx *c);
@@ -145,6 +146,15 @@ keel_status kl_op_needs_data(kl_opctx *c, int i);
  * fails with a clear message if the input is not constant.  Writes up to
  * `cap` values; returns the count through *n. */
 keel_status kl_input_ints(kl_opctx *c, int i, int64_t *vals, int cap, int *n);
+
+/* Runs subgraph g (an attribute of c's node: an If branch, a Loop body)
+ * once.  Its formal inputs are inputs[0..n_inputs) (read, not kept); the
+ * values it reads from enclosing scopes come from c's session.  On success
+ * outs[i] (g's i-th output) is a new tensor the caller frees with
+ * kl_tensor_free.  The subgraph is planned for these inputs and folded
+ * where possible; this allocates, so ops using it run at run time only. */
+keel_status kl_run_subgraph(kl_opctx *c, const kl_graph *g, const kl_tensor *const *inputs,
+                            int n_inputs, kl_tensor **outs);
 
 /* Normalizes an axis in [-rank, rank) to [0, rank); fails if outside. */
 keel_status kl_norm_axis(kl_opctx *c, int64_t axis, int rank, int *out);

@@ -135,7 +135,7 @@ void kl_node_clear(kl_env *env, kl_node *n)
     kl_strfree(env, n->name);
     kl_strfree(env, n->op_type);
     kl_strfree(env, n->domain);
-    kl_free(env, n->in, (size_t)n->n_in * sizeof *n->in);
+    kl_free(env, n->in, (size_t)n->n_deps * sizeof *n->in);
     kl_free(env, n->out, (size_t)n->n_out * sizeof *n->out);
     if (n->attr) {
         for (int i = 0; i < n->n_attr; i++)
@@ -182,7 +182,7 @@ keel_status kl_graph_toposort(kl_env *env, kl_graph *g, const char *file)
     /* consumers in CSR form */
     int n_edges = 0;
     for (int i = 0; i < n; i++)
-        n_edges += g->nodes[i].n_in;
+        n_edges += g->nodes[i].n_deps;
     int *start = kl_alloc(env, (size_t)(n + 1) * sizeof(int));
     int *edge = kl_alloc(env, (size_t)(n_edges ? n_edges : 1) * sizeof(int));
     kl_node *sorted = kl_alloc(env, (size_t)n * sizeof *sorted);
@@ -192,7 +192,7 @@ keel_status kl_graph_toposort(kl_env *env, kl_graph *g, const char *file)
         goto done;
     }
     for (int i = 0; i < n; i++)
-        for (int k = 0; k < g->nodes[i].n_in; k++) {
+        for (int k = 0; k < g->nodes[i].n_deps; k++) {
             int v = g->nodes[i].in[k];
             if (v >= 0 && g->values[v].producer >= 0) {
                 indeg[i]++;
@@ -205,7 +205,7 @@ keel_status kl_graph_toposort(kl_env *env, kl_graph *g, const char *file)
     for (int i = 0; i < n; i++)
         fill[i] = start[i];
     for (int i = 0; i < n; i++)
-        for (int k = 0; k < g->nodes[i].n_in; k++) {
+        for (int k = 0; k < g->nodes[i].n_deps; k++) {
             int v = g->nodes[i].in[k];
             if (v >= 0 && g->values[v].producer >= 0)
                 edge[fill[g->values[v].producer]++] = i;

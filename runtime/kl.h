@@ -120,6 +120,10 @@ typedef struct kl_node {
     int file_index;       /* position in the file, for messages */
     int n_in, n_out;
     int *in;              /* value ids; -1 for an omitted optional input */
+    /* n_in, plus the values of this graph that the node's subgraphs (If,
+     * Loop bodies) read from outside, stored after them in `in`: every
+     * value the node depends on, for ordering and lifetimes */
+    int n_deps;
     int *out;             /* value ids; -1 for an omitted optional output */
     int n_attr;
     kl_attr *attr;

@@ -254,7 +254,7 @@ keel_status kl_optimize(keel_session *s)
         return KEEL_ERR_NOMEM;
     for (int i = 0; i < g->n_nodes; i++)
         if (!s->folded[i])
-            for (int k = 0; k < g->nodes[i].n_in; k++)
+            for (int k = 0; k < g->nodes[i].n_deps; k++)
                 if (g->nodes[i].in[k] >= 0)
                     o.readers[g->nodes[i].in[k]]++;
     for (int k = 0; k < g->n_outputs; k++)

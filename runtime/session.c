@@ -212,6 +212,7 @@ static keel_status fill_ctx(keel_session *s, int node_index, kl_opctx *c)
     c->node = n;
     c->opset = (int)kl_model_opset(s->model, n->domain);
     c->env = &s->env;
+    c->session = s;
     c->n_in = n->n_in;
     c->n_out = n->n_out;
     /* one spare input slot: the optimizer may give a Conv the bias it lacked */
@@ -230,6 +231,9 @@ static void free_ctx(keel_session *s, kl_opctx *c)
 {
     if (!c->node)
         return; /* never filled */
+    if (c->state && c->op->release)
+        c->op->release(&s->env, c->state);
+    c->state = NULL;
     kl_free(&s->env, c->in, (size_t)(c->node->n_in + 1) * sizeof *c->in);
     kl_free(&s->env, c->out, (size_t)(c->n_out ? c->n_out : 1) * sizeof *c->out);
     c->in = c->out = NULL;
@@ -239,7 +243,7 @@ static bool foldable(const keel_session *s, const kl_node *n, const kl_op *op)
 {
     if (op->flags & KL_OP_NO_FOLD)
         return false;
-    for (int k = 0; k < n->n_in; k++) {
+    for (int k = 0; k < n->n_deps; k++) {
         if (n->in[k] < 0)
             continue;
         const kl_slot *in = &s->slots[n->in[k]];
@@ -294,7 +298,7 @@ static keel_status check_outputs(keel_session *s, kl_opctx *c)
 
 static bool reads_dynamic(const keel_session *s, const kl_node *n)
 {
-    for (int k = 0; k < n->n_in; k++)
+    for (int k = 0; k < n->n_deps; k++)
         if (n->in[k] >= 0 && s->slots[n->in[k]].dynamic)
             return true;
     return false;
@@ -445,7 +449,7 @@ static void compute_lifetimes(keel_session *s)
     for (int k = 0; k < s->n_steps; k++) {
         kl_step *st = &s->steps[k];
         const kl_node *n = &g->nodes[st->node];
-        for (int j = 0; j < n->n_in; j++)
+        for (int j = 0; j < n->n_deps; j++)
             if (n->in[j] >= 0)
                 extend(s, n->in[j], k);
         for (int j = 0; j < n->n_out; j++) {
@@ -626,6 +630,97 @@ static void copy_err(const kl_env *env, char *err, size_t err_size)
     }
 }
 
+/* A subgraph's formal inputs and the values it reads from enclosing
+ * scopes are all known when it runs: they become constants (borrowed, not
+ * copied), so the subgraph folds as far as its ops allow. */
+static keel_status bind_subgraph(keel_session *s, const kl_tensor *const *sub_in, int n_sub_in)
+{
+    const kl_graph *g = s->g;
+    if (n_sub_in != g->n_inputs)
+        return kl_error(&s->env, KEEL_ERR_INVALID, "%s: subgraph '%s' takes %d inputs; it was given %d",
+                        s->model->name, g->name, g->n_inputs, n_sub_in);
+    for (int k = 0; k < g->n_inputs; k++) {
+        kl_slot *sl = &s->slots[g->inputs[k]];
+        sl->t = *sub_in[k];
+        sl->known = sl->is_const = true;
+    }
+    for (int v = 0; v < g->n_values; v++) {
+        if (g->values[v].kind != KL_VALUE_OUTER)
+            continue;
+        const keel_session *p = s->parent;
+        int id = kl_graph_find(p->g, g->values[v].name);
+        if (id < 0)
+            return kl_error(&s->env, KEEL_ERR_INVALID, "%s: subgraph '%s' reads '%s', which has no value here",
+                            s->model->name, g->name, g->values[v].name);
+        if (!p->slots[id].known || p->slots[id].t.rank < 0 ||
+            (!p->slots[id].t.data && kl_nbytes(&p->slots[id].t)))
+            return KL_DEFERRED; /* not computed yet: the node runs at run time */
+        s->slots[v].t = p->slots[id].t;
+        s->slots[v].known = s->slots[v].is_const = true;
+    }
+    return KEEL_OK;
+}
+
+/* Everything session creation does after allocating s (s->env, s->model,
+ * s->g and s->parent set): the main graph with its input bindings, or a
+ * subgraph with its formal inputs (sub_in) and enclosing values. */
+static keel_status build(keel_session *s, const keel_dim_binding *dims, int n_dims,
+                         const keel_tensor *input_shapes, const kl_tensor *const *sub_in, int n_sub_in)
+{
+    const kl_graph *g = s->g;
+    keel_status st = KEEL_OK;
+    s->slots = kl_alloc(&s->env, (size_t)(g->n_values ? g->n_values : 1) * sizeof *s->slots);
+    s->ops = kl_alloc(&s->env, (size_t)(g->n_nodes ? g->n_nodes : 1) * sizeof *s->ops);
+    s->folded = kl_alloc(&s->env, (size_t)(g->n_nodes ? g->n_nodes : 1) * sizeof *s->folded);
+    s->dynamic = kl_alloc(&s->env, (size_t)(g->n_nodes ? g->n_nodes : 1) * sizeof *s->dynamic);
+    size_t nn = (size_t)(g->n_nodes ? g->n_nodes : 1);
+    s->alias_input = kl_alloc(&s->env, nn * sizeof *s->alias_input);
+    s->epi = kl_alloc(&s->env, nn * sizeof *s->epi);
+    s->conv_w = kl_alloc(&s->env, nn * sizeof *s->conv_w);
+    s->conv_b = kl_alloc(&s->env, nn * sizeof *s->conv_b);
+    if (!s->slots || !s->ops || !s->folded || !s->dynamic || !s->alias_input || !s->epi || !s->conv_w || !s->conv_b)
+        st = KEEL_ERR_NOMEM;
+    for (int i = 0; !st && i < g->n_nodes; i++)
+        s->alias_input[i] = -1;
+    for (int v = 0; !st && v < g->n_values; v++) {
+        const kl_value *val = &g->values[v];
+        if (val->kind == KL_VALUE_INIT) {
+            s->slots[v].t = *val->init;
+            s->slots[v].known = s->slots[v].is_const = true;
+        }
+    }
+    if (!st)
+        st = resolve_ops(s);
+    if (!st)
+        st = s->parent ? bind_subgraph(s, sub_in, n_sub_in) : bind_inputs(s, dims, n_dims, input_shapes);
+    if (!st)
+        st = infer_all(s);
+    for (int k = 0; !st && k < g->n_outputs; k++)
+        if (!s->slots[g->outputs[k]].known)
+            st = kl_error(&s->env, KEEL_ERR_INVALID, "%s: graph output '%s' has no known shape",
+                          s->model->name, g->values[g->outputs[k]].name);
+    if (!st && s->env.optimize)
+        st = kl_optimize(s);
+    if (!st)
+        st = build_steps(s);
+    if (!st && s->env.threads > 1 && !(s->pool = kl_pool_new(&s->env, s->env.threads)))
+        st = KEEL_ERR_NOMEM;
+    for (int k = 0; !st && k < s->n_steps; k++)
+        s->steps[k].ctx.pool = s->pool;
+    if (!st) {
+        compute_lifetimes(s);
+        plan_inplace(s);
+        st = plan_arena(s);
+    }
+    for (int k = 0; !st && k < s->n_steps; k++) {
+        kl_step *stp = &s->steps[k];
+        if (!stp->view && !stp->dynamic && stp->op->prepare && (st = stp->op->prepare(&stp->ctx)) != KEEL_OK &&
+            !strstr(s->env.msg, s->model->name))
+            kl_error_prefix(&s->env, "%s", s->model->name);
+    }
+    return st;
+}
+
 keel_status keel_session_create(keel_session **out, const keel_model *model,
                                 const keel_options *opt, const keel_dim_binding *dims,
                                 int n_dims, const keel_tensor *input_shapes, char *err,
@@ -652,57 +747,7 @@ keel_status keel_session_create(keel_session **out, const keel_model *model,
     s->env = env;
     s->model = model;
     s->g = model->graph;
-    const kl_graph *g = s->g;
-    keel_status st = KEEL_OK;
-    s->slots = kl_alloc(&s->env, (size_t)(g->n_values ? g->n_values : 1) * sizeof *s->slots);
-    s->ops = kl_alloc(&s->env, (size_t)(g->n_nodes ? g->n_nodes : 1) * sizeof *s->ops);
-    s->folded = kl_alloc(&s->env, (size_t)(g->n_nodes ? g->n_nodes : 1) * sizeof *s->folded);
-    s->dynamic = kl_alloc(&s->env, (size_t)(g->n_nodes ? g->n_nodes : 1) * sizeof *s->dynamic);
-    size_t nn = (size_t)(g->n_nodes ? g->n_nodes : 1);
-    s->alias_input = kl_alloc(&s->env, nn * sizeof *s->alias_input);
-    s->epi = kl_alloc(&s->env, nn * sizeof *s->epi);
-    s->conv_w = kl_alloc(&s->env, nn * sizeof *s->conv_w);
-    s->conv_b = kl_alloc(&s->env, nn * sizeof *s->conv_b);
-    if (!s->slots || !s->ops || !s->folded || !s->dynamic || !s->alias_input || !s->epi || !s->conv_w || !s->conv_b)
-        st = KEEL_ERR_NOMEM;
-    for (int i = 0; !st && i < g->n_nodes; i++)
-        s->alias_input[i] = -1;
-    for (int v = 0; !st && v < g->n_values; v++) {
-        const kl_value *val = &g->values[v];
-        if (val->kind == KL_VALUE_INIT) {
-            s->slots[v].t = *val->init;
-            s->slots[v].known = s->slots[v].is_const = true;
-        }
-    }
-    if (!st)
-        st = resolve_ops(s);
-    if (!st)
-        st = bind_inputs(s, dims, n_dims, input_shapes);
-    if (!st)
-        st = infer_all(s);
-    for (int k = 0; !st && k < g->n_outputs; k++)
-        if (!s->slots[g->outputs[k]].known)
-            st = kl_error(&s->env, KEEL_ERR_INVALID, "%s: graph output '%s' has no known shape",
-                          model->name, g->values[g->outputs[k]].name);
-    if (!st && s->env.optimize)
-        st = kl_optimize(s);
-    if (!st)
-        st = build_steps(s);
-    if (!st && s->env.threads > 1 && !(s->pool = kl_pool_new(&s->env, s->env.threads)))
-        st = KEEL_ERR_NOMEM;
-    for (int k = 0; !st && k < s->n_steps; k++)
-        s->steps[k].ctx.pool = s->pool;
-    if (!st) {
-        compute_lifetimes(s);
-        plan_inplace(s);
-        st = plan_arena(s);
-    }
-    for (int k = 0; !st && k < s->n_steps; k++) {
-        kl_step *stp = &s->steps[k];
-        if (!stp->view && !stp->dynamic && stp->op->prepare && (st = stp->op->prepare(&stp->ctx)) != KEEL_OK &&
-            !strstr(s->env.msg, model->name))
-            kl_error_prefix(&s->env, "%s", model->name);
-    }
+    keel_status st = build(s, dims, n_dims, input_shapes, NULL, 0);
     if (st) {
         if (st == KEEL_ERR_NOMEM && !s->env.msg[0])
             kl_error(&s->env, st, "%s: out of memory", model->name);
@@ -724,8 +769,6 @@ void keel_session_free(keel_session *s)
     if (s->steps) {
         for (int k = 0; k < s->n_steps; k++) {
             kl_step *st = &s->steps[k];
-            if (st->ctx.state && st->op->release)
-                st->op->release(&s->env, st->ctx.state);
             if (st->dynamic)
                 kl_free(&s->env, st->ctx.scratch, st->dyn_scratch_cap);
             free_ctx(s, &st->ctx);
@@ -818,6 +861,80 @@ static keel_status run_dynamic(keel_session *s, kl_step *stp)
     return st ? st : c->op->run(c);
 }
 
+static keel_status run_steps(keel_session *s, double *step_ns)
+{
+    for (int k = 0; k < s->n_steps; k++) {
+        kl_step *st = &s->steps[k];
+        if (st->view) {
+            st->ctx.out[0]->data = st->ctx.in[st->view_input]->data;
+            continue;
+        }
+        double t0 = step_ns ? now_ns() : 0;
+        keel_status rc = st->dynamic ? run_dynamic(s, st) : st->op->run(&st->ctx);
+        if (step_ns)
+            step_ns[k] += now_ns() - t0;
+        if (rc) {
+            kl_error_prefix(&s->env, "%s", s->model->name);
+            return rc;
+        }
+    }
+    return KEEL_OK;
+}
+
+/* Copies the outputs of a finished subgraph run into new tensors. */
+static keel_status take_outputs(keel_session *sub, kl_env *env, kl_tensor **outs)
+{
+    const kl_graph *g = sub->g;
+    for (int k = 0; k < g->n_outputs; k++) {
+        const kl_tensor *t = &sub->slots[g->outputs[k]].t;
+        if (!(outs[k] = kl_tensor_new(env, t->dtype, t->rank, t->dims)))
+            return KEEL_ERR_NOMEM;
+        if (kl_nbytes(t))
+            memcpy(outs[k]->data, t->data, kl_nbytes(t));
+    }
+    return KEEL_OK;
+}
+
+keel_status kl_run_subgraph(kl_opctx *c, const kl_graph *g, const kl_tensor *const *inputs,
+                            int n_inputs, kl_tensor **outs)
+{
+    const keel_session *parent = c->session;
+    for (int k = 0; k < g->n_outputs; k++)
+        outs[k] = NULL;
+    if (!parent)
+        return kl_op_fail(c, KEEL_ERR_UNSUPPORTED, "subgraphs run only inside a session");
+    kl_env env = parent->env;
+    env.threads = 1;
+    env.optimize = 0;
+    env.status = KEEL_OK;
+    env.msg[0] = 0;
+    keel_session *sub = kl_alloc(&env, sizeof *sub);
+    if (!sub)
+        return kl_op_fail(c, KEEL_ERR_NOMEM, "out of memory for subgraph '%s'", g->name);
+    sub->env = env;
+    sub->model = parent->model;
+    sub->g = g;
+    sub->parent = parent;
+    keel_status st = build(sub, NULL, 0, NULL, inputs, n_inputs);
+    if (!st)
+        st = run_steps(sub, NULL);
+    if (!st)
+        st = take_outputs(sub, c->env, outs);
+    if (st == KL_DEFERRED) {
+        kl_op_fail(c, KEEL_ERR_UNSUPPORTED, "subgraph '%s' reads values not known yet", g->name);
+        st = KL_DEFERRED;
+    } else if (st) {
+        kl_op_fail(c, st, "subgraph '%s': %s", g->name,
+                   sub->env.msg[0] ? sub->env.msg : keel_status_string(st));
+        for (int k = 0; k < g->n_outputs; k++) {
+            kl_tensor_free(c->env, outs[k]);
+            outs[k] = NULL;
+        }
+    }
+    keel_session_free(sub);
+    return st;
+}
+
 keel_status kl_session_run_timed(keel_session *s, const keel_tensor *inputs, keel_tensor *outputs,
                                  double *step_ns)
 {
@@ -855,21 +972,9 @@ keel_status kl_session_run_timed(keel_session *s, const keel_tensor *inputs, kee
      * session's before each run so sessions with different counts coexist */
     if (openblas_get_num_threads() != s->env.threads)
         openblas_set_num_threads(s->env.threads);
-    for (int k = 0; k < s->n_steps; k++) {
-        kl_step *st = &s->steps[k];
-        if (st->view) {
-            st->ctx.out[0]->data = st->ctx.in[st->view_input]->data;
-            continue;
-        }
-        double t0 = step_ns ? now_ns() : 0;
-        keel_status rc = st->dynamic ? run_dynamic(s, st) : st->op->run(&st->ctx);
-        if (step_ns)
-            step_ns[k] += now_ns() - t0;
-        if (rc) {
-            kl_error_prefix(&s->env, "%s", s->model->name);
-            return rc;
-        }
-    }
+    keel_status rc = run_steps(s, step_ns);
+    if (rc)
+        return rc;
     for (int k = 0; k < g->n_outputs; k++) {
         const kl_slot *sl = &s->slots[g->outputs[k]];
         keel_tensor *o = &outputs[k];

@@ -54,6 +54,7 @@ struct keel_session {
     kl_tensor **conv_w, **conv_b;  /* BatchNormalization folded into a Conv (owned) */
     int n_fused;
     kl_pool *pool;        /* worker threads (NULL with one thread) */
+    const struct keel_session *parent;  /* a subgraph's enclosing session, else NULL */
 };
 
 /* Fuses BatchNormalization, residual Adds and activations into the

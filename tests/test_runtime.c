@@ -294,6 +294,69 @@ static void test_data_dependent_shapes(void)
     tb_free(b);
 }
 
+/* A TensorProto file of the conformance suite, or NULL. */
+static kl_tensor *read_pb(kl_env *env, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    static char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    kl_tensor *t = NULL;
+    char *name = NULL;
+    if (kl_tensor_from_pb(env, buf, n, path, &t, &name) != KEEL_OK)
+        return NULL;
+    kl_free(env, name, strlen(name) + 1);
+    return t;
+}
+
+/* If and Loop whose condition and trip count are graph inputs given
+ * without data: planned and run at each run, results as the suite's. */
+static void run_control_case(const char *dir, int n_in, int n_out)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/model.onnx", dir);
+    keel_model *m = NULL;
+    char err[1024];
+    CU_ASSERT_EQUAL_FATAL(keel_model_load(&m, path, NULL, err, sizeof err), KEEL_OK);
+    keel_session *s;
+    CU_ASSERT_EQUAL_FATAL(keel_session_create(&s, m, NULL, NULL, 0, NULL, err, sizeof err), KEEL_OK);
+    CU_ASSERT(s->n_dynamic >= 1);
+    kl_env env;
+    kl_env_init(&env, NULL);
+    kl_tensor *in[4] = {0}, *want[4] = {0};
+    keel_tensor ins[4], outs[4] = {{0}};
+    for (int k = 0; k < n_in; k++) {
+        snprintf(path, sizeof path, "%s/test_data_set_0/input_%d.pb", dir, k);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(in[k] = read_pb(&env, path));
+        ins[k] = *in[k];
+    }
+    for (int run = 0; run < 2; run++) { /* the second run reuses the buffers */
+        CU_ASSERT_EQUAL_FATAL(keel_session_run(s, ins, outs), KEEL_OK);
+        for (int k = 0; k < n_out; k++) {
+            snprintf(path, sizeof path, "%s/test_data_set_0/output_%d.pb", dir, k);
+            if (!want[k])
+                CU_ASSERT_PTR_NOT_NULL_FATAL(want[k] = read_pb(&env, path));
+            CU_ASSERT_EQUAL(kl_numel(&outs[k]), kl_numel(want[k]));
+            CU_ASSERT_EQUAL(memcmp(outs[k].data, want[k]->data, kl_nbytes(want[k])), 0);
+            outs[k].data = NULL;
+        }
+    }
+    for (int k = 0; k < 4; k++) {
+        kl_tensor_free(&env, in[k]);
+        kl_tensor_free(&env, want[k]);
+    }
+    keel_session_free(s);
+    keel_model_free(m);
+}
+
+static void test_if_and_loop_at_run_time(void)
+{
+    run_control_case("/usr/share/libonnx-testdata/data/node/test_if", 1, 1);
+    run_control_case("/usr/share/libonnx-testdata/data/node/test_loop11", 3, 2);
+}
+
 /* Every conformance node model keel can plan: no two live values overlap. */
 static void test_plans_never_overlap(void)
 {
@@ -491,6 +554,7 @@ void add_runtime_suite(void)
     CU_add_test(s, "Shape chain folds; Reshape is a view", test_shape_chain_folds);
     CU_add_test(s, "plans never overlap", test_plans_never_overlap);
     CU_add_test(s, "shapes that depend on data are planned at run time", test_data_dependent_shapes);
+    CU_add_test(s, "If and Loop planned at run time", test_if_and_loop_at_run_time);
     CU_add_test(s, "custom op through the public API", test_custom_op);
     CU_add_test(s, "thread pool covers every item once", test_pool_covers_every_item_once);
     CU_add_test(s, "two sessions of one model in two threads", test_sessions_in_parallel);
