@@ -64,3 +64,69 @@ bool kl_tensor_truth(const kl_tensor *t)
     default: return false;
     }
 }
+
+kl_tensor *kl_tensor_copy(kl_env *env, const kl_tensor *src)
+{
+    kl_tensor *t = kl_tensor_new(env, src->dtype, src->rank, src->dims);
+    if (t && kl_nbytes(src))
+        memcpy(t->data, src->data, kl_nbytes(src));
+    return t;
+}
+
+kl_tensor *kl_tensor_slice(kl_env *env, const kl_tensor *t, int axis, int64_t index)
+{
+    int64_t dims[KL_MAX_RANK];
+    int r = 0;
+    for (int d = 0; d < t->rank; d++)
+        if (d != axis)
+            dims[r++] = t->dims[d];
+    kl_tensor *out = kl_tensor_new(env, t->dtype, r, dims);
+    if (!out)
+        return NULL;
+    size_t esize = kl_dtype_size(t->dtype);
+    int64_t outer = 1, inner = 1;
+    for (int d = 0; d < axis; d++)
+        outer *= t->dims[d];
+    for (int d = axis + 1; d < t->rank; d++)
+        inner *= t->dims[d];
+    size_t block = (size_t)inner * esize;
+    for (int64_t o = 0; o < outer && block; o++)
+        memcpy((char *)out->data + (size_t)o * block,
+               (const char *)t->data + ((size_t)(o * t->dims[axis] + index)) * block, block);
+    return out;
+}
+
+kl_tensor *kl_tensor_stack(kl_env *env, kl_tensor *const *parts, int n, int axis, bool reverse)
+{
+    const kl_tensor *first = parts[0];
+    int64_t dims[KL_MAX_RANK];
+    for (int d = 0, s = 0; d <= first->rank; d++)
+        dims[d] = d == axis ? n : first->dims[s++];
+    kl_tensor *out = kl_tensor_new(env, first->dtype, first->rank + 1, dims);
+    if (!out)
+        return NULL;
+    size_t esize = kl_dtype_size(first->dtype);
+    int64_t outer = 1, inner = 1;
+    for (int d = 0; d < axis; d++)
+        outer *= first->dims[d];
+    for (int d = axis; d < first->rank; d++)
+        inner *= first->dims[d];
+    size_t block = (size_t)inner * esize;
+    for (int i = 0; i < n && block; i++) {
+        const kl_tensor *p = parts[reverse ? n - 1 - i : i];
+        for (int64_t o = 0; o < outer; o++)
+            memcpy((char *)out->data + ((size_t)(o * n + i)) * block,
+                   (const char *)p->data + (size_t)o * block, block);
+    }
+    return out;
+}
+
+keel_status kl_check_same_shapes(kl_opctx *c, kl_tensor *const *parts, int n, const char *what)
+{
+    for (int i = 1; i < n; i++)
+        if (parts[i]->dtype != parts[0]->dtype || !kl_same_shape(parts[i], parts[0]))
+            return kl_op_fail(c, KEEL_ERR_SHAPE, "%s: shapes differ between iterations 0 and %d", what, i);
+    if (n && parts[0]->rank + 1 > KL_MAX_RANK)
+        return kl_op_fail(c, KEEL_ERR_SHAPE, "%s: too many dims to stack", what);
+    return KEEL_OK;
+}

@@ -38,38 +38,19 @@ static keel_status scan_push(kl_env *env, scan_list *l, kl_tensor *t)
     return KEEL_OK;
 }
 
-static kl_tensor *copy_tensor(kl_env *env, const kl_tensor *src)
-{
-    kl_tensor *t = kl_tensor_new(env, src->dtype, src->rank, src->dims);
-    if (t && kl_nbytes(src))
-        memcpy(t->data, src->data, kl_nbytes(src));
-    return t;
-}
-
 /* Stacks the iterations' tensors of one scan output: [iterations, ...]. */
 static keel_status stack_scan(loop_run *L, const scan_list *l, kl_tensor **out)
 {
     kl_opctx *c = L->c;
-    if (l->n == 0) {
+    if (l->n == 0) /* no iteration ran: an empty float vector */
         *out = kl_tensor_new(c->env, KEEL_FLOAT, 1, (int64_t[]){0});
-        return *out ? KEEL_OK : KEEL_ERR_NOMEM;
+    else {
+        keel_status st = kl_check_same_shapes(c, l->items, l->n, "a scan output");
+        if (st)
+            return st;
+        *out = kl_tensor_stack(c->env, l->items, l->n, 0, false);
     }
-    const kl_tensor *first = l->items[0];
-    if (first->rank + 1 > KL_MAX_RANK)
-        return kl_op_fail(c, KEEL_ERR_SHAPE, "a scan output has too many dims");
-    for (int i = 1; i < l->n; i++)
-        if (l->items[i]->dtype != first->dtype || !kl_same_shape(l->items[i], first))
-            return kl_op_fail(c, KEEL_ERR_SHAPE, "scan output shapes differ between iterations 0 and %d", i);
-    int64_t dims[KL_MAX_RANK];
-    dims[0] = l->n;
-    memcpy(dims + 1, first->dims, (size_t)first->rank * sizeof *dims);
-    if (!(*out = kl_tensor_new(c->env, first->dtype, first->rank + 1, dims)))
-        return KEEL_ERR_NOMEM;
-    size_t each = kl_nbytes(first);
-    for (int i = 0; i < l->n; i++)
-        if (each)
-            memcpy((char *)(*out)->data + (size_t)i * each, l->items[i]->data, each);
-    return KEEL_OK;
+    return *out ? KEEL_OK : KEEL_ERR_NOMEM;
 }
 
 /* One iteration: body(i, cond, carried...) -> (cond, carried..., scans...). */
@@ -152,7 +133,7 @@ static keel_status loop_infer(kl_opctx *c)
     L.scans = kl_alloc(c->env, (size_t)(n_scan + 1) * sizeof *L.scans);
     st = r && L.carried && L.scans ? KEEL_OK : KEEL_ERR_NOMEM;
     for (int k = 0; !st && k < n_carried; k++)
-        if (!(L.carried[k] = copy_tensor(c->env, c->in[2 + k])))
+        if (!(L.carried[k] = kl_tensor_copy(c->env, c->in[2 + k])))
             st = KEEL_ERR_NOMEM;
     if (!st)
         st = run_loop(&L, m ? *(const int64_t *)m->data : INT64_MAX, cond ? kl_tensor_truth(cond) : true, r);
