@@ -96,6 +96,32 @@ static void test_reshape_impossible(void)
     expect(b, KEEL_ERR_SHAPE, "'reshape0'", NULL);
 }
 
+/* Empty tensors are valid and run; dims too large for the tensor limit are
+ * refused at creation, naming the input. */
+static void test_zero_and_huge_dims(void)
+{
+    tb_model *b = tb_new(8, 13);
+    tb_input(b, "x", KEEL_FLOAT, 2, (int64_t[]){0, 3}, NULL);
+    tb_output(b, "y", KEEL_FLOAT, 2, (int64_t[]){0, 3});
+    tb_node(b, "Relu", "relu0", "x", "y");
+    keel_session *s = NULL;
+    keel_model *m = NULL;
+    char err[1024];
+    CU_ASSERT_EQUAL_FATAL(load_and_plan(b, err, sizeof err, &s, &m), KEEL_OK);
+    keel_tensor in = {KEEL_FLOAT, 2, {0, 3}, NULL}, out = {0};
+    CU_ASSERT_EQUAL(keel_session_run(s, &in, &out), KEEL_OK);
+    CU_ASSERT_EQUAL(out.rank, 2);
+    CU_ASSERT_EQUAL(out.dims[0], 0);
+    keel_session_free(s);
+    keel_model_free(m);
+    tb_free(b);
+    b = tb_new(8, 13);
+    tb_input(b, "big", KEEL_FLOAT, 2, (int64_t[]){1 << 20, 1 << 20}, NULL);
+    tb_output(b, "y", KEEL_FLOAT, 2, (int64_t[]){1 << 20, 1 << 20});
+    tb_node(b, "Relu", "relu0", "big", "y");
+    expect(b, KEEL_ERR_LIMIT, "'big'", "limit");
+}
+
 static void test_opset_too_new(void)
 {
     tb_model *b = tb_new(8, 99);
@@ -287,6 +313,7 @@ void add_malformed_suite(void)
     CU_add_test(s, "attribute of the wrong kind", test_attribute_kind);
     CU_add_test(s, "Reshape to an impossible shape", test_reshape_impossible);
     CU_add_test(s, "opset newer than keel knows", test_opset_too_new);
+    CU_add_test(s, "zero dims run; huge dims refused", test_zero_and_huge_dims);
     CU_add_test(s, "missing initializer or input", test_missing_input_value);
     CU_add_test(s, "Gather index out of range at run", test_gather_out_of_range_at_run);
     CU_add_test(s, "random bit flips", test_bit_flips);
