@@ -80,6 +80,7 @@ static double element(const kl_tensor *t, int64_t i)
     case KEEL_FLOAT: return ((const float *)t->data)[i];
     case KEEL_DOUBLE: return ((const double *)t->data)[i];
     case KEEL_FLOAT16: return kl_half_to_float(((const uint16_t *)t->data)[i]);
+    case KEEL_BFLOAT16: return kl_bf16_to_float(((const uint16_t *)t->data)[i]);
     case KEEL_INT64: return (double)((const int64_t *)t->data)[i];
     case KEEL_INT32: return ((const int32_t *)t->data)[i];
     case KEEL_INT16: return ((const int16_t *)t->data)[i];
@@ -94,7 +95,7 @@ static double element(const kl_tensor *t, int64_t i)
 
 static bool is_float(int dtype)
 {
-    return dtype == KEEL_FLOAT || dtype == KEEL_DOUBLE || dtype == KEEL_FLOAT16;
+    return dtype == KEEL_FLOAT || dtype == KEEL_DOUBLE || dtype == KEEL_FLOAT16 || dtype == KEEL_BFLOAT16;
 }
 
 static void compare(const kl_tensor *got, const kl_tensor *want, const check_opts *o, compare_result *r)

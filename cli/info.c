@@ -22,7 +22,7 @@ typedef struct model_summary {
 
 static bool is_float_type(int dtype)
 {
-    return dtype == KEEL_FLOAT || dtype == KEEL_DOUBLE || dtype == KEEL_FLOAT16;
+    return dtype == KEEL_FLOAT || dtype == KEEL_DOUBLE || dtype == KEEL_FLOAT16 || dtype == KEEL_BFLOAT16;
 }
 
 int64_t cli_param_count(const keel_model *m)

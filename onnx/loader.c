@@ -332,7 +332,7 @@ static keel_status decode_typed(load_ctx *x, const Onnx__TensorProto *tp, kl_ten
         case KEEL_UINT64: ((uint64_t *)t->data)[i] = tp->uint64_data[i]; break;
         case KEEL_INT32: ((int32_t *)t->data)[i] = tp->int32_data[i]; break;
         case KEEL_INT16: ((int16_t *)t->data)[i] = (int16_t)tp->int32_data[i]; break;
-        case KEEL_UINT16: case KEEL_FLOAT16:
+        case KEEL_UINT16: case KEEL_FLOAT16: case KEEL_BFLOAT16:
             ((uint16_t *)t->data)[i] = (uint16_t)tp->int32_data[i]; break;
         case KEEL_INT8: ((int8_t *)t->data)[i] = (int8_t)tp->int32_data[i]; break;
         case KEEL_UINT8: ((uint8_t *)t->data)[i] = (uint8_t)tp->int32_data[i]; break;

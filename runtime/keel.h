@@ -80,7 +80,8 @@ typedef enum keel_dtype {
     KEEL_FLOAT16 = 10,
     KEEL_DOUBLE = 11,
     KEEL_UINT32 = 12,
-    KEEL_UINT64 = 13
+    KEEL_UINT64 = 13,
+    KEEL_BFLOAT16 = 16    /* the top half of a float32's bits */
 } keel_dtype;
 
 /* Name of an element type ("float", "int64", ...), "?" if unknown. */

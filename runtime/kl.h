@@ -77,6 +77,8 @@ void kl_tensor_free(kl_env *env, kl_tensor *t);
 /* float16 <-> float32 */
 float kl_half_to_float(uint16_t h);
 uint16_t kl_float_to_half(float f);
+float kl_bf16_to_float(uint16_t h);
+uint16_t kl_float_to_bf16(float f);   /* round to nearest even */
 
 /* ---- the graph -------------------------------------------------------- */
 

@@ -121,7 +121,7 @@ size_t kl_dtype_size(int dtype)
     switch (dtype) {
     case KEEL_FLOAT: case KEEL_INT32: case KEEL_UINT32: return 4;
     case KEEL_UINT8: case KEEL_INT8: case KEEL_BOOL: return 1;
-    case KEEL_UINT16: case KEEL_INT16: case KEEL_FLOAT16: return 2;
+    case KEEL_UINT16: case KEEL_INT16: case KEEL_FLOAT16: case KEEL_BFLOAT16: return 2;
     case KEEL_INT64: case KEEL_DOUBLE: case KEEL_UINT64: return 8;
     default: return 0;
     }
@@ -235,6 +235,26 @@ void kl_tensor_free(kl_env *env, kl_tensor *t)
         return;
     kl_free(env, t->data, kl_nbytes(t));
     kl_free(env, t, sizeof *t);
+}
+
+/* ---- bfloat16 ------------------------------------------------------------ */
+
+float kl_bf16_to_float(uint16_t h)
+{
+    uint32_t bits = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+uint16_t kl_float_to_bf16(float f)
+{
+    uint32_t bits;
+    memcpy(&bits, &f, sizeof bits);
+    if ((bits & 0x7fffffffu) > 0x7f800000u) /* NaN: keep it quiet, whatever the payload */
+        return (uint16_t)((bits >> 16) | 0x40);
+    bits += 0x7fffu + ((bits >> 16) & 1u); /* round to nearest, ties to even */
+    return (uint16_t)(bits >> 16);
 }
 
 /* ---- float16 ------------------------------------------------------------- */
