@@ -44,7 +44,11 @@ enum {
     KL_OP_NO_FOLD = 1u << 3,
     /* run() applies c->epi to out[0] (Conv, Gemm, MatMul): the optimizer
      * may fuse a following activation or residual Add into it. */
-    KL_OP_EPILOGUE = 1u << 4
+    KL_OP_EPILOGUE = 1u << 4,
+    /* Every output is optional, the first one included (RNN, GRU, LSTM):
+     * infer() and run() check each c->out[k] for NULL.  Without this flag
+     * the runtime requires output 0. */
+    KL_OP_ANY_OUTPUT = 1u << 5
 };
 
 /* What an operator that accepts fused work (flag KL_OP_EPILOGUE) applies to

@@ -324,6 +324,15 @@ static void defer_node(keel_session *s, int i)
     }
 }
 
+/* Output 0, or with KL_OP_ANY_OUTPUT any output at all. */
+static bool has_required_output(const kl_node *n, const kl_op *op)
+{
+    for (int k = 0; k < n->n_out; k++)
+        if (n->out[k] >= 0)
+            return k == 0 || (op->flags & KL_OP_ANY_OUTPUT);
+    return false;
+}
+
 static keel_status infer_all(keel_session *s)
 {
     const kl_graph *g = s->g;
@@ -335,7 +344,7 @@ static keel_status infer_all(keel_session *s)
                             "%s: node %d '%s' (%s): has %d inputs; the op takes %d to %d",
                             s->model->name, n->file_index, n->name, n->op_type, n->n_in,
                             op->min_inputs, op->max_inputs);
-        if (n->n_out < 1 || n->out[0] < 0) /* optional outputs are trailing ones */
+        if (!has_required_output(n, op))
             return kl_error(&s->env, KEEL_ERR_INVALID, "%s: node %d '%s' (%s): has no first output",
                             s->model->name, n->file_index, n->name, n->op_type);
         for (int k = 0; k < op->min_inputs && k < n->n_in; k++)
