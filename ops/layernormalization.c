@@ -1,0 +1,146 @@
+/* layernormalization.c -- LayerNormalization (opset 17), float: each
+ * slice X[i0, ..., i(axis-1), :, ...] is normalized over the dims from
+ * `axis` (default -1) on, y = (x - mean) / sqrt(var + epsilon) * Scale + B,
+ * with Scale and the optional B broadcast to X.shape[axis:].  Optional
+ * outputs Mean and InvStdDev have X's rank with 1 for the normalized
+ * dims.  Only stash_type 1 (float statistics) exists for float input. */
+#include <math.h>
+
+#include "eltwise.h"
+#include "norm_common.h"
+
+typedef struct ln_geom {
+    int axis;
+    int64_t groups, len;             /* slices, elements in each */
+} ln_geom;
+
+/* Scale or B (input i) must broadcast to X.shape[axis:]. */
+static keel_status check_affine(kl_opctx *c, int i, int axis)
+{
+    const kl_tensor *x = c->in[0], *t = c->in[i];
+    char xs[128], ts[128];
+    if (t->dtype != KEEL_FLOAT)
+        return kl_op_fail(c, KEEL_ERR_UNSUPPORTED, "input %d has type %s; only float is supported", i,
+                          kl_dtype_name(t->dtype));
+    bool fits = t->rank <= x->rank - axis;
+    for (int k = 0; fits && k < t->rank; k++) {
+        int64_t dt = t->dims[t->rank - 1 - k], dx = x->dims[x->rank - 1 - k];
+        fits = dt == dx || dt == 1;
+    }
+    if (!fits)
+        return kl_op_fail(c, KEEL_ERR_SHAPE, "input %d (%s) does not broadcast to the normalized dims of X %s from axis %d",
+                          i, kl_shape_str(t, ts, sizeof ts), kl_shape_str(x, xs, sizeof xs), axis);
+    return KEEL_OK;
+}
+
+static keel_status geometry(kl_opctx *c, ln_geom *g)
+{
+    static const int types[] = {KEEL_FLOAT, 0};
+    const kl_tensor *x = c->in[0];
+    keel_status st;
+    if ((st = kl_require_dtype(c, 0, types)))
+        return st;
+    if (x->rank == 0)
+        return kl_op_fail(c, KEEL_ERR_SHAPE, "X is a scalar; there is nothing to normalize over");
+    if ((st = kl_norm_axis(c, kl_attr_int(c->node, "axis", -1), x->rank, &g->axis)))
+        return st;
+    int64_t stash = kl_attr_int(c->node, "stash_type", 1);
+    if (stash != 1)
+        return kl_op_fail(c, KEEL_ERR_UNSUPPORTED, "stash_type %lld; only 1 (float statistics) is supported",
+                          (long long)stash);
+    if ((st = check_affine(c, 1, g->axis)))
+        return st;
+    if (c->n_in > 2 && c->in[2] && (st = check_affine(c, 2, g->axis)))
+        return st;
+    g->groups = kl_dims_product(x->dims, 0, g->axis);
+    g->len = kl_dims_product(x->dims, g->axis, x->rank);
+    return KEEL_OK;
+}
+
+static keel_status ln_infer(kl_opctx *c)
+{
+    ln_geom g;
+    keel_status st = geometry(c, &g);
+    if (st)
+        return st;
+    const kl_tensor *x = c->in[0];
+    kl_set_shape(c->out[0], KEEL_FLOAT, x->rank, x->dims);
+    int64_t stat_dims[KL_MAX_RANK];
+    for (int d = 0; d < x->rank; d++)
+        stat_dims[d] = d < g.axis ? x->dims[d] : 1;
+    for (int k = 1; k < c->n_out && k < 3; k++)
+        if (c->out[k])
+            kl_set_shape(c->out[k], KEEL_FLOAT, x->rank, stat_dims);
+    return KEEL_OK;
+}
+
+/* Scratch: Scale and B expanded to len floats each, then mean and
+ * variance per slice. */
+static size_t ln_scratch(kl_opctx *c)
+{
+    ln_geom g;
+    if (geometry(c, &g))
+        return 0;
+    return (size_t)g.len * 2 * sizeof(float) + (size_t)g.groups * 2 * sizeof(double);
+}
+
+/* Input i broadcast to the normalized dims into dst (len floats); 0 when
+ * the input is absent. */
+static void expand(kl_opctx *c, int i, int axis, float *dst, int64_t len)
+{
+    const kl_tensor *x = c->in[0], *t = i < c->n_in ? c->in[i] : NULL;
+    if (!t) {
+        for (int64_t k = 0; k < len; k++)
+            dst[k] = 0;
+        return;
+    }
+    int rank = x->rank - axis;
+    int64_t strides[KL_MAX_RANK], step = (int64_t)sizeof(float);
+    for (int k = rank - 1; k >= 0; k--) {
+        int tk = k - (rank - t->rank);
+        bool real = tk >= 0 && t->dims[tk] != 1;
+        strides[k] = real ? step : 0;
+        if (tk >= 0)
+            step *= t->dims[tk];
+    }
+    kl_copy_strided(dst, t->data, rank, x->dims + axis, strides, sizeof(float));
+}
+
+static keel_status ln_run(kl_opctx *c)
+{
+    ln_geom g;
+    keel_status st = geometry(c, &g);
+    if (st)
+        return st;
+    const kl_tensor *x = c->in[0];
+    float *scale = c->scratch, *bias = scale + g.len;
+    double *mean = (double *)(bias + g.len), *var = mean + g.groups;
+    if (g.len == 0 || g.groups == 0)
+        return KEEL_OK;
+    expand(c, 1, g.axis, scale, g.len);
+    expand(c, 2, g.axis, bias, g.len);
+    bool reduced[KL_MAX_RANK];
+    kl_reduce_trailing(reduced, x->rank, g.axis);
+    kl_group_moments(x->data, x->rank, x->dims, reduced, mean, var);
+    const float eps = kl_attr_float(c->node, "epsilon", 1e-5f);
+    float *mean_out = c->n_out > 1 && c->out[1] ? c->out[1]->data : NULL;
+    float *inv_out = c->n_out > 2 && c->out[2] ? c->out[2]->data : NULL;
+    for (int64_t s = 0; s < g.groups; s++) {
+        const float m = (float)mean[s], inv = 1.0f / sqrtf((float)var[s] + eps);
+        const float *row = (const float *)x->data + s * g.len;
+        float *y = (float *)c->out[0]->data + s * g.len;
+        for (int64_t i = 0; i < g.len; i++)
+            y[i] = (row[i] - m) * inv * scale[i] + bias[i];
+        if (mean_out)
+            mean_out[s] = m;
+        if (inv_out)
+            inv_out[s] = inv;
+    }
+    return KEEL_OK;
+}
+
+static const kl_op ln_v17 = {.type = "LayerNormalization", .domain = "", .since = 17, .until = 0,
+                             .min_inputs = 2, .max_inputs = 3, .infer = ln_infer, .run = ln_run,
+                             .scratch = ln_scratch};
+
+const kl_op *const kl_opfile_layernormalization[] = {&ln_v17, NULL};
