@@ -27,7 +27,7 @@ void kl_qput(kl_tensor *t, int64_t i, double v)
 {
     double r = nearbyint(v); /* the default rounding mode: half to even */
     double lo = t->dtype == KEEL_UINT8 ? 0 : -128, hi = t->dtype == KEEL_UINT8 ? 255 : 127;
-    r = r < lo ? lo : r > hi ? hi : r;
+    r = isnan(r) ? 0 : r < lo ? lo : r > hi ? hi : r; /* NaN has no integer: 0 */
     if (t->dtype == KEEL_UINT8)
         ((uint8_t *)t->data)[i] = (uint8_t)r;
     else
