@@ -1,0 +1,6 @@
+/* acos.c -- Acos: the arccosine. */
+#include "unary.h"
+
+#define ACOS(T, x, alpha, beta) acos(x)
+
+KL_UNARY_FLOAT_OPFILE(acos, "Acos", ACOS, NULL, 0, NULL, 0)

@@ -1,0 +1,6 @@
+/* atan.c -- Atan: the arctangent. */
+#include "unary.h"
+
+#define ATAN(T, x, alpha, beta) atan(x)
+
+KL_UNARY_FLOAT_OPFILE(atan, "Atan", ATAN, NULL, 0, NULL, 0)

@@ -1,0 +1,6 @@
+/* cos.c -- Cos: the cosine. */
+#include "unary.h"
+
+#define COS(T, x, alpha, beta) cos(x)
+
+KL_UNARY_FLOAT_OPFILE(cos, "Cos", COS, NULL, 0, NULL, 0)

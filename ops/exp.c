@@ -1,0 +1,6 @@
+/* exp.c -- Exp: e to the x. */
+#include "unary.h"
+
+#define EXP(T, x, alpha, beta) exp(x)
+
+KL_UNARY_FLOAT_OPFILE(exp, "Exp", EXP, NULL, 0, NULL, 0)

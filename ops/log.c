@@ -1,0 +1,6 @@
+/* log.c -- Log: the natural logarithm. */
+#include "unary.h"
+
+#define LOG(T, x, alpha, beta) log(x)
+
+KL_UNARY_FLOAT_OPFILE(log, "Log", LOG, NULL, 0, NULL, 0)

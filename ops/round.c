@@ -1,0 +1,6 @@
+/* round.c -- Round: the nearest integer, halves to even (the default rounding mode). */
+#include "unary.h"
+
+#define ROUND(T, x, alpha, beta) nearbyint(x)
+
+KL_UNARY_FLOAT_OPFILE(round, "Round", ROUND, NULL, 0, NULL, 0)

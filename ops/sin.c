@@ -1,0 +1,6 @@
+/* sin.c -- Sin: the sine. */
+#include "unary.h"
+
+#define SIN(T, x, alpha, beta) sin(x)
+
+KL_UNARY_FLOAT_OPFILE(sin, "Sin", SIN, NULL, 0, NULL, 0)

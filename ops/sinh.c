@@ -1,0 +1,6 @@
+/* sinh.c -- Sinh: the hyperbolic sine. */
+#include "unary.h"
+
+#define SINH(T, x, alpha, beta) sinh(x)
+
+KL_UNARY_FLOAT_OPFILE(sinh, "Sinh", SINH, NULL, 0, NULL, 0)
