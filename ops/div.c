@@ -3,7 +3,10 @@
 #include "eltwise.h"
 
 #define DIV_FLOAT(T, U, x, y) ((x) / (y))
-/* x / -1 is computed as a wrapping negation: INT_MIN / -1 would trap. */
+/* x / -1 is computed as a wrapping negation: INT_MIN / -1 would trap.
+ * (T)-1 < 0 tells signed types; for unsigned ones it is constant false,
+ * which is the point, so gcc's warning about it is off here. */
+#pragma GCC diagnostic ignored "-Wtype-limits"
 #define DIV_INT(T, U, x, y) \
     ((T)-1 < 0 && (y) == (T)-1 ? (T)((U)0 - (U)(x)) : (T)((x) / (y)))
 
@@ -18,8 +21,9 @@ static bool has_zero(const void *data, int dtype, int64_t n)
     return false;
     switch (dtype) {
     case KEEL_INT8: case KEEL_UINT8: SCAN_AS(uint8_t)
-    case KEEL_INT32: SCAN_AS(int32_t)
-    case KEEL_INT64: SCAN_AS(int64_t)
+    case KEEL_INT16: case KEEL_UINT16: SCAN_AS(uint16_t)
+    case KEEL_INT32: case KEEL_UINT32: SCAN_AS(uint32_t)
+    case KEEL_INT64: case KEEL_UINT64: SCAN_AS(uint64_t)
     default: return false; /* floating point: x / 0 is inf or nan */
     }
 #undef SCAN_AS

@@ -72,6 +72,11 @@ static kl_binary_fn find_binary(const kl_binary_kernel *kernels, int dtype)
 
 keel_status kl_binary_infer(kl_opctx *c, const kl_binary_kernel *kernels, bool legacy)
 {
+    return kl_binary_infer_as(c, kernels, legacy, 0);
+}
+
+keel_status kl_binary_infer_as(kl_opctx *c, const kl_binary_kernel *kernels, bool legacy, int out_dtype)
+{
     const kl_tensor *a = c->in[0], *b = c->in[1];
     if (!a || !b)
         return kl_op_fail(c, KEEL_ERR_INVALID, "needs two inputs");
@@ -85,7 +90,7 @@ keel_status kl_binary_infer(kl_opctx *c, const kl_binary_kernel *kernels, bool l
     keel_status st = broadcast_shapes(c, legacy, &s);
     if (st != KEEL_OK)
         return st;
-    kl_set_shape(c->out[0], a->dtype, s.rank, s.out);
+    kl_set_shape(c->out[0], out_dtype ? out_dtype : a->dtype, s.rank, s.out);
     return KEEL_OK;
 }
 
@@ -126,7 +131,7 @@ static void collapse(const operand_shapes *s, loop_nest *nest)
     nest->rank = r;
 }
 
-static void run_nest(const loop_nest *nest, kl_binary_fn fn, size_t esize, char *out,
+static void run_nest(const loop_nest *nest, kl_binary_fn fn, size_t esize, size_t out_esize, char *out,
                      const char *a, const char *b)
 {
     if (nest->rank == 0) { /* every dim is 1: one element */
@@ -140,7 +145,7 @@ static void run_nest(const loop_nest *nest, kl_binary_fn fn, size_t esize, char 
     int64_t rows = kl_dims_product(nest->dims, 0, inner);
     int64_t idx[KL_MAX_RANK] = {0}, a_off = 0, b_off = 0;
     for (int64_t row = 0; row < rows; row++) {
-        fn(out + (size_t)(row * n) * esize, a + (size_t)a_off * esize,
+        fn(out + (size_t)(row * n) * out_esize, a + (size_t)a_off * esize,
            b + (size_t)b_off * esize, n, mode);
         /* odometer over the outer dims */
         for (int d = inner - 1; d >= 0; d--) {
@@ -172,9 +177,27 @@ keel_status kl_binary_run(kl_opctx *c, const kl_binary_kernel *kernels,
         return st;
     loop_nest nest;
     collapse(&s, &nest);
-    run_nest(&nest, find_binary(kernels, out->dtype), kl_dtype_size(out->dtype), out->data,
-             c->in[0]->data, c->in[1]->data);
+    int in_dtype = c->in[0]->dtype;
+    run_nest(&nest, find_binary(kernels, in_dtype), kl_dtype_size(in_dtype), kl_dtype_size(out->dtype),
+             out->data, c->in[0]->data, c->in[1]->data);
     return KEEL_OK;
+}
+
+void kl_binary_into(kl_binary_fn fn, kl_tensor *out, const kl_tensor *a, const kl_tensor *b)
+{
+    operand_shapes s;
+    s.rank = out->rank;
+    pad_leading(out, out->rank, s.out);
+    pad_leading(a, out->rank, s.a);
+    pad_leading(b, out->rank, s.b);
+    loop_nest nest;
+    collapse(&s, &nest);
+    run_nest(&nest, fn, kl_dtype_size(a->dtype), kl_dtype_size(out->dtype), out->data, a->data, b->data);
+}
+
+kl_binary_fn kl_binary_find(const kl_binary_kernel *kernels, int dtype)
+{
+    return find_binary(kernels, dtype);
 }
 
 /* ---- unary ------------------------------------------------------------------ */

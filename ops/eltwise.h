@@ -53,13 +53,23 @@ keel_status kl_binary_infer(kl_opctx *c, const kl_binary_kernel *kernels, bool l
 keel_status kl_binary_run(kl_opctx *c, const kl_binary_kernel *kernels,
                           kl_binary_check_fn check, bool legacy);
 
+/* kl_binary_infer with an output of type out_dtype (comparisons: bool);
+ * 0 keeps the inputs' type.  The kernel is chosen by the inputs' type. */
+keel_status kl_binary_infer_as(kl_opctx *c, const kl_binary_kernel *kernels, bool legacy, int out_dtype);
+
+/* out = fn(a, b) with a and b broadcast numpy-style into out's shape
+ * (already set; out may be a).  For the variadic ops. */
+void kl_binary_into(kl_binary_fn fn, kl_tensor *out, const kl_tensor *a, const kl_tensor *b);
+kl_binary_fn kl_binary_find(const kl_binary_kernel *kernels, int dtype);
+
 /* Defines `static void NAME(...)`, a kl_binary_fn over elements of type T
- * computing EXPR(T, U, x, y), where U is an unsigned type at least as
- * wide as T, so integer kernels can wrap without signed overflow. */
-#define KL_BINARY_FN(NAME, T, U, EXPR)                                                     \
+ * writing elements of type O: EXPR(T, U, x, y), where U is an unsigned type
+ * at least as wide as T, so integer kernels can wrap without signed
+ * overflow. */
+#define KL_BINARY_FN_TO(NAME, T, O, U, EXPR)                                               \
     static void NAME(void *out, const void *a, const void *b, int64_t n, kl_operands mode) \
     {                                                                                      \
-        T *o = out;                                                                        \
+        O *o = out;                                                                        \
         const T *va = a, *vb = b;                                                          \
         if (mode == KL_A_SCALAR) {                                                         \
             const T x = va[0];                                                             \
@@ -81,33 +91,39 @@ keel_status kl_binary_run(kl_opctx *c, const kl_binary_kernel *kernels,
         }                                                                                  \
     }
 
-/* Defines kernels OP_f32 ... and the table OP_kernels for float, double,
- * int8, uint8, int32 and int64: FLOAT_EXPR for the floating types,
- * INT_EXPR for the integer ones (both called as EXPR(T, U, x, y)). */
-#define KL_BINARY_KERNELS(OP, FLOAT_EXPR, INT_EXPR)                                  \
-    KL_BINARY_FN(OP##_f32, float, float, FLOAT_EXPR)                                 \
-    KL_BINARY_FN(OP##_f64, double, double, FLOAT_EXPR)                               \
-    KL_BINARY_FN(OP##_i8, int8_t, uint32_t, INT_EXPR)                                \
-    KL_BINARY_FN(OP##_u8, uint8_t, uint32_t, INT_EXPR)                               \
-    KL_BINARY_FN(OP##_i32, int32_t, uint32_t, INT_EXPR)                              \
-    KL_BINARY_FN(OP##_i64, int64_t, uint64_t, INT_EXPR)                              \
-    static const kl_binary_kernel OP##_kernels[] = {                                 \
-        {KEEL_FLOAT, OP##_f32}, {KEEL_DOUBLE, OP##_f64}, {KEEL_INT8, OP##_i8},       \
-        {KEEL_UINT8, OP##_u8},  {KEEL_INT32, OP##_i32},  {KEEL_INT64, OP##_i64},     \
-        {0, NULL}};
+/* The same with output type T. */
+#define KL_BINARY_FN(NAME, T, U, EXPR) KL_BINARY_FN_TO(NAME, T, T, U, EXPR)
 
-/* Defines the descriptors of binary op TYPE (opsets 1-6 with legacy
- * broadcasting, 7+ numpy broadcasting) over the kernels OP_kernels, with
- * CHECK (a kl_binary_check_fn or NULL) run first, and the file's list
- * kl_opfile_OP. */
-#define KL_BINARY_OPFILE(OP, TYPE, CHECK)                                                 \
+/* Defines comparison kernels OP_* writing bool (uint8_t) from every
+ * numeric input type and bool, and the table OP_kernels. */
+#define KL_COMPARE_KERNELS(OP, PRED)                                                      \
+    KL_BINARY_FN_TO(OP##_f32, float, uint8_t, float, PRED)                                \
+    KL_BINARY_FN_TO(OP##_f64, double, uint8_t, double, PRED)                              \
+    KL_BINARY_FN_TO(OP##_i8, int8_t, uint8_t, uint8_t, PRED)                              \
+    KL_BINARY_FN_TO(OP##_i16, int16_t, uint8_t, uint16_t, PRED)                           \
+    KL_BINARY_FN_TO(OP##_i32, int32_t, uint8_t, uint32_t, PRED)                           \
+    KL_BINARY_FN_TO(OP##_i64, int64_t, uint8_t, uint64_t, PRED)                           \
+    KL_BINARY_FN_TO(OP##_u8, uint8_t, uint8_t, uint8_t, PRED)                             \
+    KL_BINARY_FN_TO(OP##_u16, uint16_t, uint8_t, uint16_t, PRED)                          \
+    KL_BINARY_FN_TO(OP##_u32, uint32_t, uint8_t, uint32_t, PRED)                          \
+    KL_BINARY_FN_TO(OP##_u64, uint64_t, uint8_t, uint64_t, PRED)                          \
+    static const kl_binary_kernel OP##_kernels[] = {                                      \
+        {KEEL_FLOAT, OP##_f32},  {KEEL_DOUBLE, OP##_f64}, {KEEL_INT8, OP##_i8},           \
+        {KEEL_INT16, OP##_i16},  {KEEL_INT32, OP##_i32},  {KEEL_INT64, OP##_i64},         \
+        {KEEL_UINT8, OP##_u8},   {KEEL_UINT16, OP##_u16}, {KEEL_UINT32, OP##_u32},        \
+        {KEEL_UINT64, OP##_u64}, {KEEL_BOOL, OP##_u8},    {0, NULL}};
+
+/* Descriptors of a binary op whose output has type OUT_DTYPE (0: the
+ * inputs' type): opsets 1-6 with legacy broadcasting, 7+ numpy
+ * broadcasting; CHECK (or NULL) runs before the kernels. */
+#define KL_BINARY_OPFILE_AS(OP, TYPE, CHECK, OUT_DTYPE, FLAGS)                            \
     static keel_status OP##_infer_v1(kl_opctx *c)                                         \
     {                                                                                     \
-        return kl_binary_infer(c, OP##_kernels, true);                                    \
+        return kl_binary_infer_as(c, OP##_kernels, true, OUT_DTYPE);                      \
     }                                                                                     \
     static keel_status OP##_infer_v7(kl_opctx *c)                                         \
     {                                                                                     \
-        return kl_binary_infer(c, OP##_kernels, false);                                   \
+        return kl_binary_infer_as(c, OP##_kernels, false, OUT_DTYPE);                     \
     }                                                                                     \
     static keel_status OP##_run_v1(kl_opctx *c)                                           \
     {                                                                                     \
@@ -117,11 +133,97 @@ keel_status kl_binary_run(kl_opctx *c, const kl_binary_kernel *kernels,
     {                                                                                     \
         return kl_binary_run(c, OP##_kernels, CHECK, false);                              \
     }                                                                                     \
-    static const kl_op OP##_v1 = {TYPE, "", 1, 6, 2, 2, KL_OP_INPLACE,                    \
+    static const kl_op OP##_v1 = {TYPE, "", 1, 6, 2, 2, FLAGS,                            \
                                   OP##_infer_v1, OP##_run_v1, NULL, NULL};                \
-    static const kl_op OP##_v7 = {TYPE, "", 7, 0, 2, 2, KL_OP_INPLACE,                    \
+    static const kl_op OP##_v7 = {TYPE, "", 7, 0, 2, 2, FLAGS,                            \
                                   OP##_infer_v7, OP##_run_v7, NULL, NULL};                \
     const kl_op *const kl_opfile_##OP[] = {&OP##_v1, &OP##_v7, NULL};
+
+/* A kl_binary_fn over float16 elements: each computed as float. */
+#define KL_BINARY_FN_F16(NAME, EXPR)                                                       \
+    static void NAME(void *out, const void *a, const void *b, int64_t n, kl_operands mode) \
+    {                                                                                      \
+        uint16_t *o = out;                                                                 \
+        const uint16_t *va = a, *vb = b;                                                   \
+        for (int64_t i = 0; i < n; i++) {                                                  \
+            const float x = kl_half_to_float(va[mode == KL_A_SCALAR ? 0 : i]);             \
+            const float y = kl_half_to_float(vb[mode == KL_B_SCALAR ? 0 : i]);             \
+            o[i] = kl_float_to_half(EXPR(float, float, x, y));                             \
+        }                                                                                  \
+    }
+
+/* Defines kernels OP_f32 ... and the table OP_kernels for float, double,
+ * float16 and the 8-, 16-, 32- and 64-bit signed and unsigned integers:
+ * FLOAT_EXPR for the floating types, INT_EXPR for the integer ones (both
+ * called as EXPR(T, U, x, y)). */
+#define KL_BINARY_KERNELS(OP, FLOAT_EXPR, INT_EXPR)                                  \
+    KL_BINARY_FN(OP##_f32, float, float, FLOAT_EXPR)                                 \
+    KL_BINARY_FN(OP##_f64, double, double, FLOAT_EXPR)                               \
+    KL_BINARY_FN_F16(OP##_f16, FLOAT_EXPR)                                           \
+    KL_BINARY_FN(OP##_i8, int8_t, uint32_t, INT_EXPR)                                \
+    KL_BINARY_FN(OP##_u8, uint8_t, uint32_t, INT_EXPR)                               \
+    KL_BINARY_FN(OP##_i16, int16_t, uint32_t, INT_EXPR)                              \
+    KL_BINARY_FN(OP##_u16, uint16_t, uint32_t, INT_EXPR)                             \
+    KL_BINARY_FN(OP##_i32, int32_t, uint32_t, INT_EXPR)                              \
+    KL_BINARY_FN(OP##_u32, uint32_t, uint32_t, INT_EXPR)                             \
+    KL_BINARY_FN(OP##_i64, int64_t, uint64_t, INT_EXPR)                              \
+    KL_BINARY_FN(OP##_u64, uint64_t, uint64_t, INT_EXPR)                             \
+    static const kl_binary_kernel OP##_kernels[] = {                                 \
+        {KEEL_FLOAT, OP##_f32},  {KEEL_DOUBLE, OP##_f64}, {KEEL_FLOAT16, OP##_f16},   \
+        {KEEL_INT8, OP##_i8},    {KEEL_UINT8, OP##_u8},   {KEEL_INT16, OP##_i16},     \
+        {KEEL_UINT16, OP##_u16}, {KEEL_INT32, OP##_i32},  {KEEL_UINT32, OP##_u32},    \
+        {KEEL_INT64, OP##_i64},  {KEEL_UINT64, OP##_u64}, {0, NULL}};
+
+/* Defines comparison kernels OP_* writing bool (uint8_t) from every
+ * numeric input type and bool, and the table OP_kernels. */
+#define KL_COMPARE_KERNELS(OP, PRED)                                                      \
+    KL_BINARY_FN_TO(OP##_f32, float, uint8_t, float, PRED)                                \
+    KL_BINARY_FN_TO(OP##_f64, double, uint8_t, double, PRED)                              \
+    KL_BINARY_FN_TO(OP##_i8, int8_t, uint8_t, uint8_t, PRED)                              \
+    KL_BINARY_FN_TO(OP##_i16, int16_t, uint8_t, uint16_t, PRED)                           \
+    KL_BINARY_FN_TO(OP##_i32, int32_t, uint8_t, uint32_t, PRED)                           \
+    KL_BINARY_FN_TO(OP##_i64, int64_t, uint8_t, uint64_t, PRED)                           \
+    KL_BINARY_FN_TO(OP##_u8, uint8_t, uint8_t, uint8_t, PRED)                             \
+    KL_BINARY_FN_TO(OP##_u16, uint16_t, uint8_t, uint16_t, PRED)                          \
+    KL_BINARY_FN_TO(OP##_u32, uint32_t, uint8_t, uint32_t, PRED)                          \
+    KL_BINARY_FN_TO(OP##_u64, uint64_t, uint8_t, uint64_t, PRED)                          \
+    static const kl_binary_kernel OP##_kernels[] = {                                      \
+        {KEEL_FLOAT, OP##_f32},  {KEEL_DOUBLE, OP##_f64}, {KEEL_INT8, OP##_i8},           \
+        {KEEL_INT16, OP##_i16},  {KEEL_INT32, OP##_i32},  {KEEL_INT64, OP##_i64},         \
+        {KEEL_UINT8, OP##_u8},   {KEEL_UINT16, OP##_u16}, {KEEL_UINT32, OP##_u32},        \
+        {KEEL_UINT64, OP##_u64}, {KEEL_BOOL, OP##_u8},    {0, NULL}};
+
+/* Descriptors of a binary op whose output has type OUT_DTYPE (0: the
+ * inputs' type): opsets 1-6 with legacy broadcasting, 7+ numpy
+ * broadcasting; CHECK (or NULL) runs before the kernels. */
+#define KL_BINARY_OPFILE_AS(OP, TYPE, CHECK, OUT_DTYPE, FLAGS)                            \
+    static keel_status OP##_infer_v1(kl_opctx *c)                                         \
+    {                                                                                     \
+        return kl_binary_infer_as(c, OP##_kernels, true, OUT_DTYPE);                      \
+    }                                                                                     \
+    static keel_status OP##_infer_v7(kl_opctx *c)                                         \
+    {                                                                                     \
+        return kl_binary_infer_as(c, OP##_kernels, false, OUT_DTYPE);                     \
+    }                                                                                     \
+    static keel_status OP##_run_v1(kl_opctx *c)                                           \
+    {                                                                                     \
+        return kl_binary_run(c, OP##_kernels, CHECK, true);                               \
+    }                                                                                     \
+    static keel_status OP##_run_v7(kl_opctx *c)                                           \
+    {                                                                                     \
+        return kl_binary_run(c, OP##_kernels, CHECK, false);                              \
+    }                                                                                     \
+    static const kl_op OP##_v1 = {TYPE, "", 1, 6, 2, 2, FLAGS,                            \
+                                  OP##_infer_v1, OP##_run_v1, NULL, NULL};                \
+    static const kl_op OP##_v7 = {TYPE, "", 7, 0, 2, 2, FLAGS,                            \
+                                  OP##_infer_v7, OP##_run_v7, NULL, NULL};                \
+    const kl_op *const kl_opfile_##OP[] = {&OP##_v1, &OP##_v7, NULL};
+
+/* Defines the descriptors of binary op TYPE (opsets 1-6 with legacy
+ * broadcasting, 7+ numpy broadcasting) over the kernels OP_kernels, with
+ * CHECK (a kl_binary_check_fn or NULL) run first, and the file's list
+ * kl_opfile_OP. */
+#define KL_BINARY_OPFILE(OP, TYPE, CHECK) KL_BINARY_OPFILE_AS(OP, TYPE, CHECK, 0, KL_OP_INPLACE)
 
 /* ---- unary ops ------------------------------------------------------------ */
 
