@@ -20,3 +20,4 @@ X(argmin) X(negativeloglikelihoodloss) X(softmaxcrossentropyloss) X(layernormali
 X(convtranspose) X(einsum) X(det)
 X(sqrt) X(exp) X(log) X(reciprocal) X(floor) X(ceil) X(round) X(tanh) X(erf) X(sin) X(cos) X(tan) X(asin) X(acos) X(atan) X(sinh) X(cosh) X(asinh) X(acosh) X(atanh) X(softplus) X(softsign) X(elu) X(selu) X(celu) X(thresholdedrelu) X(shrink) X(mish) X(abs) X(neg) X(sign) X(isnan) X(isinf) X(not)
 X(lpnormalization) X(globallppool)
+X(lppool)
