@@ -2,25 +2,15 @@
  * channel of X [N, C, D1, ...], (sum |x|^p)^(1/p) over the spatial dims
  * into [N, C, 1, ...].  p defaults to 2 (a float attribute in opset 1, an
  * int from opset 2). */
-#include <math.h>
-
 #include "eltwise.h"
-
-static keel_status glp_p(kl_opctx *c, double *p)
-{
-    const kl_attr *a = kl_node_attr(c->node, "p");
-    *p = !a ? 2.0 : a->type == KL_ATTR_FLOAT ? a->f : (double)a->i;
-    if (!(*p > 0))
-        return kl_op_fail(c, KEEL_ERR_INVALID, "attribute 'p' is %g; expected a positive number", *p);
-    return KEEL_OK;
-}
+#include "lp_common.h"
 
 static keel_status glp_infer(kl_opctx *c)
 {
     static const int types[] = {KEEL_FLOAT, 0};
     double p;
     keel_status st = kl_require_dtype(c, 0, types);
-    if (st || (st = glp_p(c, &p)))
+    if (st || (st = kl_lp_read_p(c, &p)))
         return st;
     const kl_tensor *x = c->in[0];
     if (x->rank < 3)
@@ -36,7 +26,7 @@ static keel_status glp_run(kl_opctx *c)
 {
     const kl_tensor *x = c->in[0];
     double p;
-    keel_status st = glp_p(c, &p);
+    keel_status st = kl_lp_read_p(c, &p);
     if (st)
         return st;
     const int64_t planes = x->dims[0] * x->dims[1], len = kl_dims_product(x->dims, 2, x->rank);
@@ -44,11 +34,9 @@ static keel_status glp_run(kl_opctx *c)
     float *y = c->out[0]->data;
     for (int64_t q = 0; q < planes; q++) {
         double sum = 0;
-        for (int64_t i = 0; i < len; i++) {
-            const double a = fabs((double)src[q * len + i]);
-            sum += p == 2 ? a * a : p == 1 ? a : pow(a, p);
-        }
-        y[q] = (float)(p == 2 ? sqrt(sum) : p == 1 ? sum : pow(sum, 1.0 / p));
+        for (int64_t i = 0; i < len; i++)
+            sum += kl_lp_power(src[q * len + i], p);
+        y[q] = (float)kl_lp_root(sum, p);
     }
     return KEEL_OK;
 }

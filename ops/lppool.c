@@ -4,10 +4,9 @@
  * SAME_UPPER, SAME_LOWER, VALID), p (default 2; a float in opset 1),
  * and from opset 18 dilations and ceil_mode (a last window that would
  * start in the right padding is dropped). */
-#include <math.h>
 #include <string.h>
 
-#include "op.h"
+#include "lp_common.h"
 
 #define SP 3  /* D, H, W; lower ranks get leading unit dims */
 
@@ -63,22 +62,13 @@ static keel_status plan_dim(kl_opctx *c, lp_dim *d, const char *auto_pad, bool c
     return KEEL_OK;
 }
 
-static keel_status read_p(kl_opctx *c, double *p)
-{
-    const kl_attr *a = kl_node_attr(c->node, "p");
-    *p = !a ? 2.0 : a->type == KL_ATTR_FLOAT ? a->f : (double)a->i;
-    if (!(*p > 0))
-        return kl_op_fail(c, KEEL_ERR_INVALID, "attribute 'p' is %g; expected a positive number", *p);
-    return KEEL_OK;
-}
-
 static keel_status geometry(kl_opctx *c, lp_geom *g)
 {
     static const int types[] = {KEEL_FLOAT, 0};
     const kl_tensor *x = c->in[0];
     keel_status st;
     memset(g, 0, sizeof *g);
-    if ((st = kl_require_dtype(c, 0, types)) || (st = read_p(c, &g->p)))
+    if ((st = kl_require_dtype(c, 0, types)) || (st = kl_lp_read_p(c, &g->p)))
         return st;
     if (x->rank < 3 || x->rank > 2 + SP)
         return kl_op_fail(c, KEEL_ERR_SHAPE, "X has rank %d; expected 3 to 5", x->rank);
@@ -123,11 +113,6 @@ static keel_status lp_infer(kl_opctx *c)
     return KEEL_OK;
 }
 
-static inline double power(double a, double p)
-{
-    return p == 2 ? a * a : p == 1 ? a : pow(a, p);
-}
-
 /* (sum |x|^p)^(1/p) over the window at output (od, oh, ow) of one plane */
 static float window(const lp_geom *g, const float *plane, int64_t od, int64_t oh, int64_t ow)
 {
@@ -145,11 +130,11 @@ static float window(const lp_geom *g, const float *plane, int64_t od, int64_t oh
             for (int64_t kw = 0; kw < W->k; kw++) {
                 int64_t iw = ow * W->stride - W->pad + kw * W->dil;
                 if (iw >= 0 && iw < W->in)
-                    sum += power(fabs((double)row[iw]), g->p);
+                    sum += kl_lp_power(row[iw], g->p);
             }
         }
     }
-    return (float)(g->p == 2 ? sqrt(sum) : g->p == 1 ? sum : pow(sum, 1.0 / g->p));
+    return (float)kl_lp_root(sum, g->p);
 }
 
 static keel_status lp_run(kl_opctx *c)
