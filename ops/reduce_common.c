@@ -8,8 +8,8 @@
  * the output row when it is kept.  A kernel applies a map to each element
  * (identity, |x|, x*x or exp(x - shift)) and combines with + * max or min.
  * When the outermost group is kept, its slices run on the session's
- * threads; each slice is initialized, folded and finished on its own. */
-#include <float.h>
+ * threads, each range of slices initialized, folded and finished on its
+ * own; when every slice is one reduced run, a range is one kernel call. */
 #include <math.h>
 #include <string.h>
 
@@ -381,7 +381,8 @@ static void fold_slices(const red_job *j, int first, int64_t lo, int64_t hi)
     const int64_t in_step = first ? g->in_stride[0] : 0, out_step = first ? g->out_stride[0] : 0;
     const int64_t out_n = first ? (hi - lo) * out_step : j->out_n;
     const char *x = j->x + (size_t)(lo * in_step) * es;
-    char *y = j->y + (size_t)(lo * out_step) * es, *shift = j->shift ? j->shift + (size_t)(lo * out_step) * es : NULL;
+    char *y = j->y + (size_t)(lo * out_step) * es;
+    char *shift = j->shift ? j->shift + (size_t)(lo * out_step) * es : NULL;
     /* each slice one reduced run: all of them in one kernel call */
     const bool one_run = first == g->m - 1 && g->reduced[first];
     const int64_t runs = one_run ? hi - lo : 0;
