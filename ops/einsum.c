@@ -5,11 +5,20 @@
  * diagonal; labels (and "..." dims) missing from the output are summed
  * over; "..." dims broadcast numpy-style.
  *
- * It runs as one loop nest over every label (output labels outermost):
- * each input advances by its strides for the label (summed over the
- * label's repeats, 0 for a broadcast dim) and the output accumulates the
- * product of the inputs. */
+ * Two inputs without diagonals are a batched matrix product: the labels
+ * of both inputs and the output are the batch, those of one input and the
+ * output M or N, those of both inputs alone K.  The inputs are gathered
+ * into [batch, M, K] and [batch, K, N], multiplied by sgemm/dgemm and the
+ * product scattered to the output's label order.  Everything else runs as
+ * one loop nest over every label (output labels outermost): each input
+ * advances by its strides for the label (summed over the label's repeats,
+ * 0 for a broadcast dim) and the output accumulates the product of the
+ * inputs. */
+#include <cblas.h>
+#include <limits.h>
 #include <string.h>
+
+#include "eltwise.h"
 
 #include "op.h"
 
@@ -21,6 +30,7 @@ typedef struct es_plan {
     int n_in;
     int64_t size[MAX_IDS];           /* -1: label unused */
     int out_rank, out_id[KL_MAX_RANK];
+    bool diagonal;                   /* a label repeats within a term */
     int levels;                      /* loop nest: output labels, then summed ones */
     int level_id[MAX_IDS];
     int64_t step[MAX_IDS][MAX_IN + 1]; /* elements; [.][n_in] is the output's */
@@ -117,8 +127,10 @@ static keel_status bind_input(kl_opctx *c, es_plan *p, es_term *t, int k, int el
             return kl_op_fail(c, KEEL_ERR_SHAPE, "a label has size %lld in one place and %lld in input %d",
                               (long long)p->size[id], (long long)n, k);
         }
-        if (!(id >= LETTERS && n == 1))
+        if (!(id >= LETTERS && n == 1)) {
+            p->diagonal = p->diagonal || p->step[id][k] != 0;
             p->step[id][k] += stride;
+        }
         stride *= n;
     }
     return KEEL_OK;
@@ -241,12 +253,119 @@ static keel_status es_infer(kl_opctx *c)
 ES_LOOP(loop_f32, float)
 ES_LOOP(loop_f64, double)
 
+/* ---- the matrix-product form -------------------------------------------- */
+
+enum { ROLE_BATCH, ROLE_M, ROLE_N, ROLE_K, ROLES };
+
+typedef struct es_gemm {
+    int n[ROLES], ids[ROLES][MAX_IDS];
+    int64_t size[ROLES];             /* products of the labels' sizes */
+} es_gemm;
+
+/* Whether p is a batched matrix product, and its labels by role.  Labels
+ * of size 1 play no part; a broadcast dim counts as absent from its input. */
+static bool gemm_form(const es_plan *p, es_gemm *g)
+{
+    if (p->n_in != 2 || p->diagonal)
+        return false;
+    memset(g, 0, sizeof *g);
+    for (int r = 0; r < ROLES; r++)
+        g->size[r] = 1;
+    for (int id = 0; id < MAX_IDS; id++) {
+        if (p->size[id] == 0)
+            return false;
+        if (p->size[id] < 2)
+            continue;
+        bool a = p->step[id][0] != 0, b = p->step[id][1] != 0, out = p->step[id][2] != 0;
+        int role = a && b && out ? ROLE_BATCH : a && out ? ROLE_M : b && out ? ROLE_N : a && b ? ROLE_K : -1;
+        if (role < 0) /* summed over within one input */
+            return false;
+        g->ids[role][g->n[role]++] = id;
+        g->size[role] *= p->size[id];
+    }
+    return g->size[ROLE_M] <= INT_MAX && g->size[ROLE_N] <= INT_MAX && g->size[ROLE_K] <= INT_MAX;
+}
+
+/* Copies input k (or with k = 2 from packed to the output) between its own
+ * layout and the packed one whose dims are the labels of `roles` in order. */
+static void gather(const es_plan *p, const es_gemm *g, const int *roles, int n_roles, int k, const void *src,
+                   void *dst, size_t es)
+{
+    int rank = 0;
+    int64_t dims[KL_MAX_RANK], strides[KL_MAX_RANK];
+    for (int r = 0; r < n_roles; r++)
+        for (int i = 0; i < g->n[roles[r]]; i++) {
+            int id = g->ids[roles[r]][i];
+            dims[rank] = p->size[id];
+            strides[rank++] = p->step[id][k] * (int64_t)es;
+        }
+    kl_copy_strided(dst, src, rank, dims, strides, es);
+}
+
+/* The output from the packed product [batch, M, N]. */
+static void scatter(const es_plan *p, const es_gemm *g, const void *product, void *out, size_t es)
+{
+    int64_t packed_step[MAX_IDS] = {0}, stride = (int64_t)es;
+    for (int r = ROLE_N; r >= ROLE_BATCH; r--)
+        for (int i = g->n[r] - 1; i >= 0; i--) {
+            packed_step[g->ids[r][i]] = stride;
+            stride *= p->size[g->ids[r][i]];
+        }
+    int64_t dims[KL_MAX_RANK], strides[KL_MAX_RANK];
+    for (int i = 0; i < p->out_rank; i++) {
+        dims[i] = p->size[p->out_id[i]];
+        strides[i] = packed_step[p->out_id[i]];
+    }
+    kl_copy_strided(out, product, p->out_rank, dims, strides, es);
+}
+
+static size_t gemm_scratch(const es_gemm *g, size_t es)
+{
+    const int64_t b = g->size[ROLE_BATCH], m = g->size[ROLE_M], n = g->size[ROLE_N], k = g->size[ROLE_K];
+    return (size_t)(b * (m * k + k * n + m * n)) * es;
+}
+
+static void run_gemm(kl_opctx *c, const es_plan *p, const es_gemm *g)
+{
+    static const int a_roles[] = {ROLE_BATCH, ROLE_M, ROLE_K}, b_roles[] = {ROLE_BATCH, ROLE_K, ROLE_N};
+    const bool f32 = c->in[0]->dtype == KEEL_FLOAT;
+    const size_t es = f32 ? sizeof(float) : sizeof(double);
+    const int64_t batch = g->size[ROLE_BATCH], m = g->size[ROLE_M], n = g->size[ROLE_N], k = g->size[ROLE_K];
+    char *a = c->scratch, *b = a + (size_t)(batch * m * k) * es, *prod = b + (size_t)(batch * k * n) * es;
+    gather(p, g, a_roles, 3, 0, c->in[0]->data, a, es);
+    gather(p, g, b_roles, 3, 1, c->in[1]->data, b, es);
+    for (int64_t i = 0; i < batch; i++) {
+        const size_t ai = (size_t)(i * m * k) * es, bi = (size_t)(i * k * n) * es, pi = (size_t)(i * m * n) * es;
+        if (f32)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)k, 1.0f, (float *)(a + ai),
+                        (int)k, (float *)(b + bi), (int)n, 0.0f, (float *)(prod + pi), (int)n);
+        else
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)k, 1.0, (double *)(a + ai),
+                        (int)k, (double *)(b + bi), (int)n, 0.0, (double *)(prod + pi), (int)n);
+    }
+    scatter(p, g, prod, c->out[0]->data, es);
+}
+
+static size_t es_scratch(kl_opctx *c)
+{
+    es_plan p;
+    es_gemm g;
+    if (make_plan(c, &p) || !gemm_form(&p, &g))
+        return 0;
+    return gemm_scratch(&g, kl_dtype_size(c->in[0]->dtype));
+}
+
 static keel_status es_run(kl_opctx *c)
 {
     es_plan p;
+    es_gemm g;
     keel_status st = make_plan(c, &p);
     if (st)
         return st;
+    if (gemm_form(&p, &g)) {
+        run_gemm(c, &p, &g);
+        return KEEL_OK;
+    }
     const void *inputs[MAX_IN];
     for (int k = 0; k < c->n_in; k++)
         inputs[k] = c->in[k]->data;
@@ -258,6 +377,7 @@ static keel_status es_run(kl_opctx *c)
 }
 
 static const kl_op es_v12 = {.type = "Einsum", .domain = "", .since = 12, .until = 0,
-                             .min_inputs = 1, .max_inputs = -1, .infer = es_infer, .run = es_run};
+                             .min_inputs = 1, .max_inputs = -1, .infer = es_infer, .run = es_run,
+                             .scratch = es_scratch};
 
 const kl_op *const kl_opfile_einsum[] = {&es_v12, NULL};

@@ -1,6 +1,7 @@
 /* norm_common.c -- group statistics (see norm_common.h).  Two passes (the
- * mean, then the squared deviations from it) in double, which stays
- * accurate when the mean is large against the spread. */
+ * mean, then the squared deviations from it), which stays accurate when
+ * the mean is large against the spread; sums in double, or for contiguous
+ * groups in float lanes over short blocks added up in double. */
 #include <string.h>
 
 #include "norm_common.h"
@@ -38,18 +39,39 @@ static int trailing_from(int rank, const bool *reduced)
     return from;
 }
 
-static void contiguous_moments(const float *x, int64_t groups, int64_t len, double *mean, double *var)
+/* Sum of f(x[i]) for i < n, f(v) = v - shift squared or (square = false)
+ * just v: float lanes over blocks of BLOCK elements (which vectorize),
+ * added up in double. */
+#define BLOCK 512
+static inline double lane_sum(const float *restrict x, int64_t n, float shift, bool square)
+{
+    double total = 0;
+    for (int64_t start = 0; start < n; start += BLOCK) {
+        const int64_t end = start + BLOCK < n ? start + BLOCK : n;
+        float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        int64_t i = start;
+        for (; i + 8 <= end; i += 8)
+            for (int j = 0; j < 8; j++) {
+                const float d = x[i + j] - shift;
+                lane[j] += square ? d * d : d;
+            }
+        for (; i < end; i++) {
+            const float d = x[i] - shift;
+            lane[0] += square ? d * d : d;
+        }
+        total += ((double)lane[0] + lane[4]) + ((double)lane[1] + lane[5]) + ((double)lane[2] + lane[6]) +
+                 ((double)lane[3] + lane[7]);
+    }
+    return total;
+}
+
+KL_HOT static void contiguous_moments(const float *x, int64_t groups, int64_t len, double *mean, double *var)
 {
     for (int64_t g = 0; g < groups; g++) {
         const float *row = x + g * len;
-        double sum = 0, sq = 0;
-        for (int64_t i = 0; i < len; i++)
-            sum += row[i];
-        const double m = len ? sum / (double)len : 0;
-        for (int64_t i = 0; i < len; i++)
-            sq += (row[i] - m) * (row[i] - m);
+        const double m = len ? lane_sum(row, len, 0, false) / (double)len : 0;
         mean[g] = m;
-        var[g] = len ? sq / (double)len : 0;
+        var[g] = len ? lane_sum(row, len, (float)m, true) / (double)len : 0;
     }
 }
 

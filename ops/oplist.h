@@ -19,5 +19,6 @@ X(reducel1) X(reducel2) X(reducelogsum) X(reducelogsumexp) X(reducesumsquare) X(
 X(argmin) X(negativeloglikelihoodloss) X(softmaxcrossentropyloss) X(layernormalization) X(instancenormalization) X(meanvariancenormalization)
 X(convtranspose) X(einsum) X(det)
 X(sqrt) X(exp) X(log) X(reciprocal) X(floor) X(ceil) X(round) X(tanh) X(erf) X(sin) X(cos) X(tan) X(asin) X(acos) X(atan) X(sinh) X(cosh) X(asinh) X(acosh) X(atanh) X(softplus) X(softsign) X(elu) X(selu) X(celu) X(thresholdedrelu) X(shrink) X(mish) X(abs) X(neg) X(sign) X(isnan) X(isinf) X(not)
-X(equal) X(greater) X(greaterorequal) X(less) X(lessorequal) X(and) X(or) X(xor)
-X(sum) X(mean) X(max) X(min)
+X(equal) X(greater) X(greaterorequal) X(less) X(lessorequal) X(and)
+X(or) X(xor) X(sum) X(mean) X(max) X(min)
+X(lpnormalization) X(globallppool) X(lppool)

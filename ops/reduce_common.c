@@ -8,8 +8,8 @@
  * the output row when it is kept.  A kernel applies a map to each element
  * (identity, |x|, x*x or exp(x - shift)) and combines with + * max or min.
  * When the outermost group is kept, its slices run on the session's
- * threads; each slice is initialized, folded and finished on its own. */
-#include <float.h>
+ * threads, each range of slices initialized, folded and finished on its
+ * own; when every slice is one reduced run, a range is one kernel call. */
 #include <math.h>
 #include <string.h>
 
@@ -40,6 +40,9 @@ static keel_status read_axes(kl_opctx *c, int axes_input_since, int64_t *axes, i
         *n = count > 0 ? count : 0;
         return KEEL_OK;
     }
+    if (kl_attr_has(c->node, "axes"))
+        return kl_op_fail(c, KEEL_ERR_INVALID, "attribute 'axes' is not part of opset %d; the axes are input 1",
+                          c->opset);
     if (c->n_in > 1 && c->in[1] && kl_numel(c->in[1]) > 0)
         return kl_input_ints(c, 1, axes, KL_MAX_RANK, n);
     return KEEL_OK;
@@ -112,10 +115,11 @@ size_t kl_reduce_scratch(kl_opctx *c, kl_reduce_kind kind)
 
 /* ---- kernels --------------------------------------------------------------- */
 
-/* run: y[0] = comb(y[0], map(x[0]), ..., map(x[n-1])); otherwise
- * y[i] = comb(y[i], map(x[i])).  shift (aligned with y) is read by the
- * exp map only. */
-typedef void (*red_fn)(void *y, const void *x, int64_t n, bool run, const void *shift);
+/* run: for each of `runs` neighbouring runs r of n elements,
+ * y[r] = comb(y[r], map(x[r*n]), ..., map(x[r*n + n-1])); otherwise (runs
+ * is 1) y[i] = comb(y[i], map(x[i])).  shift (aligned with y) is read by
+ * the exp map only. */
+typedef void (*red_fn)(void *y, const void *x, int64_t n, bool run, int64_t runs, const void *shift);
 
 #define MAP_ID(T, U, v) (v)
 #define MAP_ABS(T, U, v) ((v) < 0 ? (T)((U)0 - (U)(v)) : (v))
@@ -133,7 +137,7 @@ typedef void (*red_fn)(void *y, const void *x, int64_t n, bool run, const void *
 /* Eight independent accumulators over a run, so float sums vectorize. */
 #define RED_FN(NAME, T, U, MAP, COMB, IDENT)                                       \
     KL_HOT static void NAME(void *yv, const void *xv, int64_t n, bool run,        \
-                            const void *shift)                                    \
+                            int64_t runs, const void *shift)                      \
     {                                                                             \
         (void)shift;                                                              \
         T *restrict y = yv;                                                       \
@@ -143,19 +147,21 @@ typedef void (*red_fn)(void *y, const void *x, int64_t n, bool run, const void *
                 y[i] = COMB(T, U, y[i], MAP(T, U, x[i]));                         \
             return;                                                               \
         }                                                                         \
-        T acc[8];                                                                 \
-        for (int j = 0; j < 8; j++)                                               \
-            acc[j] = (T)(IDENT);                                                  \
-        int64_t i = 0;                                                            \
-        for (; i + 8 <= n; i += 8)                                                \
+        for (int64_t k = 0; k < runs; k++, x += n) {                              \
+            T acc[8];                                                             \
             for (int j = 0; j < 8; j++)                                           \
-                acc[j] = COMB(T, U, acc[j], MAP(T, U, x[i + j]));                 \
-        T r = y[0];                                                               \
-        for (; i < n; i++)                                                        \
-            r = COMB(T, U, r, MAP(T, U, x[i]));                                   \
-        for (int j = 0; j < 8; j++)                                               \
-            r = COMB(T, U, r, acc[j]);                                            \
-        y[0] = r;                                                                 \
+                acc[j] = (T)(IDENT);                                              \
+            int64_t i = 0;                                                        \
+            for (; i + 8 <= n; i += 8)                                            \
+                for (int j = 0; j < 8; j++)                                       \
+                    acc[j] = COMB(T, U, acc[j], MAP(T, U, x[i + j]));             \
+            T r = y[k];                                                           \
+            for (; i < n; i++)                                                    \
+                r = COMB(T, U, r, MAP(T, U, x[i]));                               \
+            for (int j = 0; j < 8; j++)                                           \
+                r = COMB(T, U, r, acc[j]);                                        \
+            y[k] = r;                                                             \
+        }                                                                         \
     }
 
 typedef struct red_kernels {
@@ -183,7 +189,7 @@ RED_KERNELS(k_min, MAP_ID, COMB_MIN, HIGHEST)
 /* sum of exp(x - shift) */
 #define EXP_SUM_FN(NAME, T, EXP)                                                  \
     KL_HOT static void NAME(void *yv, const void *xv, int64_t n, bool run,        \
-                            const void *shift)                                    \
+                            int64_t runs, const void *shift)                      \
     {                                                                             \
         T *restrict y = yv;                                                       \
         const T *restrict x = xv, *restrict s = shift;                            \
@@ -192,10 +198,12 @@ RED_KERNELS(k_min, MAP_ID, COMB_MIN, HIGHEST)
                 y[i] += EXP(x[i] - s[i]);                                         \
             return;                                                               \
         }                                                                         \
-        T acc = 0;                                                                \
-        for (int64_t i = 0; i < n; i++)                                           \
-            acc += EXP(x[i] - s[0]);                                              \
-        y[0] += acc;                                                              \
+        for (int64_t k = 0; k < runs; k++, x += n) {                              \
+            T acc = 0;                                                            \
+            for (int64_t i = 0; i < n; i++)                                       \
+                acc += EXP(x[i] - s[k]);                                          \
+            y[k] += acc;                                                          \
+        }                                                                         \
     }
 EXP_SUM_FN(k_exp_sum_f32, float, kl_expf)
 EXP_SUM_FN(k_exp_sum_f64, double, exp)
@@ -334,7 +342,7 @@ typedef struct red_job {
     const char *x;
     char *y, *shift;
     int64_t count;                   /* inputs per output */
-    bool whole;                      /* one slice: everything */
+    int64_t out_n;
 } red_job;
 
 /* Folds groups [first, m) of one slice into y (and shift) with fn. */
@@ -345,7 +353,7 @@ static void walk(const red_job *j, int first, const char *x, char *y, const char
     const size_t es = j->esize;
     int64_t idx[KL_MAX_RANK] = {0}, in_off = 0, out_off = 0;
     for (;;) {
-        fn(y + (size_t)out_off * es, x + (size_t)in_off * es, g->size[last], g->reduced[last],
+        fn(y + (size_t)out_off * es, x + (size_t)in_off * es, g->size[last], g->reduced[last], 1,
            shift ? shift + (size_t)out_off * es : NULL);
         int k = last - 1;
         for (; k >= first; k--) {
@@ -362,31 +370,44 @@ static void walk(const red_job *j, int first, const char *x, char *y, const char
     }
 }
 
-static void slice(const red_job *j, int first, const char *x, char *y, char *shift, int64_t out_n)
+/* Slices [lo, hi) of the outermost group (first = 1: the outermost group
+ * is kept, and its slices are neighbours in x and in y), or with first = 0
+ * the whole tensor as one slice: fills their outputs with the identity,
+ * folds each slice in, and finishes the outputs. */
+static void fold_slices(const red_job *j, int first, int64_t lo, int64_t hi)
 {
+    const red_groups *g = j->g;
+    const size_t es = j->esize;
+    const int64_t in_step = first ? g->in_stride[0] : 0, out_step = first ? g->out_stride[0] : 0;
+    const int64_t out_n = first ? (hi - lo) * out_step : j->out_n;
+    const char *x = j->x + (size_t)(lo * in_step) * es;
+    char *y = j->y + (size_t)(lo * out_step) * es;
+    char *shift = j->shift ? j->shift + (size_t)(lo * out_step) * es : NULL;
+    /* each slice one reduced run: all of them in one kernel call */
+    const bool one_run = first == g->m - 1 && g->reduced[first];
+    const int64_t runs = one_run ? hi - lo : 0;
     char ident[8];
-    if (j->kind == KL_REDUCE_LOGSUMEXP) {
+    if (j->kind == KL_REDUCE_LOGSUMEXP) { /* the maxima first */
         identity_of(KL_REDUCE_MAX, j->dtype, ident);
-        kl_fill(shift, out_n, ident, j->esize);
-        walk(j, first, x, shift, NULL, j->fold_max);
+        kl_fill(shift, out_n, ident, es);
+        if (one_run)
+            j->fold_max(shift, x, g->size[first], true, runs, NULL);
+        for (int64_t s = 0; s < hi - lo && !one_run; s++)
+            walk(j, first, x + (size_t)(s * in_step) * es, shift + (size_t)(s * out_step) * es, NULL, j->fold_max);
     }
     identity_of(j->kind, j->dtype, ident);
-    kl_fill(y, out_n, ident, j->esize);
-    walk(j, first, x, y, shift, j->fold);
+    kl_fill(y, out_n, ident, es);
+    if (one_run)
+        j->fold(y, x, g->size[first], true, runs, shift);
+    for (int64_t s = 0; s < hi - lo && !one_run; s++)
+        walk(j, first, x + (size_t)(s * in_step) * es, y + (size_t)(s * out_step) * es,
+             shift ? shift + (size_t)(s * out_step) * es : NULL, j->fold);
     finish(j->kind, j->dtype, y, shift, out_n, j->count);
 }
 
-/* Slices [lo, hi) of the outermost group, which is kept. */
 static void slices(void *arg, int64_t lo, int64_t hi)
 {
-    const red_job *j = arg;
-    const red_groups *g = j->g;
-    const size_t es = j->esize;
-    for (int64_t s = lo; s < hi; s++) {
-        size_t out_at = (size_t)(s * g->out_stride[0]) * es;
-        slice(j, 1, j->x + (size_t)(s * g->in_stride[0]) * es, j->y + out_at,
-              j->shift ? j->shift + out_at : NULL, g->out_stride[0]);
-    }
+    fold_slices(arg, 1, lo, hi);
 }
 
 keel_status kl_reduce_run(kl_opctx *c, kl_reduce_kind kind, int axes_input_since)
@@ -407,14 +428,12 @@ keel_status kl_reduce_run(kl_opctx *c, kl_reduce_kind kind, int axes_input_since
     make_groups(x, &p, &g);
     red_job j = {.g = &g, .kind = kind, .dtype = x->dtype, .esize = kl_dtype_size(x->dtype),
                  .fold = pick(kernels_of(kind), x->dtype), .fold_max = pick(&k_max, x->dtype),
-                 .x = x->data, .y = y->data, .shift = c->scratch, .count = in_n / out_n,
-                 .whole = g.reduced[0] || g.m == 1 || in_n == 0};
-    if (in_n == 0) { /* nothing to fold: identities, finished */
+                 .x = x->data, .y = y->data, .shift = c->scratch, .count = in_n / out_n, .out_n = out_n};
+    if (in_n == 0) /* nothing to fold: identities, finished */
         g.m = 1, g.size[0] = 0, g.reduced[0] = true;
-        slice(&j, 0, j.x, j.y, j.shift, out_n);
-    } else if (j.whole) {
-        slice(&j, 0, j.x, j.y, j.shift, out_n);
-    } else if (in_n < ((int64_t)1 << 15)) {
+    if (in_n == 0 || g.reduced[0] || g.m == 1)
+        fold_slices(&j, 0, 0, 1);
+    else if (in_n < ((int64_t)1 << 15)) {
         slices(&j, 0, g.size[0]);
     } else {
         kl_parallel_for(c->pool, g.size[0], slices, &j);
