@@ -202,6 +202,22 @@ static void free_set(kl_env *env, data_set *ds)
     free(ds->path);
 }
 
+/* The suite's data files (written by onnx's old NumPy helpers) store
+ * bfloat16 tensors as uint16 with the same bits: take them as the
+ * bfloat16 the model declares. */
+static void adopt_bfloat16(const keel_model *m, data_set *ds, keel_tensor *inputs)
+{
+    keel_tensor decl;
+    for (int k = 0; k < ds->n_in; k++)
+        if (inputs[k].dtype == KEEL_UINT16 && keel_model_input_info(m, k, &decl, NULL) == KEEL_OK &&
+            decl.dtype == KEEL_BFLOAT16)
+            inputs[k].dtype = ds->in[k]->dtype = KEEL_BFLOAT16;
+    for (int k = 0; k < ds->n_out; k++)
+        if (ds->out[k]->dtype == KEEL_UINT16 && keel_model_output_info(m, k, &decl, NULL) == KEEL_OK &&
+            decl.dtype == KEEL_BFLOAT16)
+            ds->out[k]->dtype = KEEL_BFLOAT16;
+}
+
 /* Runs one data set; on failure writes why into `why`. */
 static bool run_set(const keel_model *m, data_set *ds, const check_opts *o, char *why, size_t wn,
                     double *worst_abs, double *worst_rel)
@@ -215,6 +231,7 @@ static bool run_set(const keel_model *m, data_set *ds, const check_opts *o, char
     keel_tensor inputs[MAX_IO], outs[MAX_IO];
     for (int k = 0; k < n_in; k++)
         inputs[k] = *ds->in[k];
+    adopt_bfloat16(m, ds, inputs);
     keel_session *s = NULL;
     if (keel_session_create(&s, m, NULL, NULL, 0, inputs, err, sizeof err) != KEEL_OK) {
         snprintf(why, wn, "%s", err);

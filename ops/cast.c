@@ -25,7 +25,7 @@ typedef union chunk {
 static bool castable(int dtype)
 {
     switch (dtype) {
-    case KEEL_FLOAT: case KEEL_DOUBLE: case KEEL_FLOAT16: case KEEL_BOOL:
+    case KEEL_FLOAT: case KEEL_DOUBLE: case KEEL_FLOAT16: case KEEL_BFLOAT16: case KEEL_BOOL:
     case KEEL_INT8: case KEEL_INT16: case KEEL_INT32: case KEEL_INT64:
     case KEEL_UINT8: case KEEL_UINT16: case KEEL_UINT32: case KEEL_UINT64:
         return true;
@@ -37,7 +37,7 @@ static bool castable(int dtype)
 static carrier carrier_of(int dtype)
 {
     switch (dtype) {
-    case KEEL_FLOAT: case KEEL_DOUBLE: case KEEL_FLOAT16: return AS_DOUBLE;
+    case KEEL_FLOAT: case KEEL_DOUBLE: case KEEL_FLOAT16: case KEEL_BFLOAT16: return AS_DOUBLE;
     case KEEL_INT8: case KEEL_INT16: case KEEL_INT32: case KEEL_INT64: return AS_INT64;
     default: return AS_UINT64;
     }
@@ -53,6 +53,7 @@ static void load(int dtype, const void *src, int64_t n, chunk *buf)
     case KEEL_FLOAT: LOAD(float, f, (double))
     case KEEL_DOUBLE: LOAD(double, f, (double))
     case KEEL_FLOAT16: LOAD(uint16_t, f, (double)kl_half_to_float)
+    case KEEL_BFLOAT16: LOAD(uint16_t, f, (double)kl_bf16_to_float)
     case KEEL_INT8: LOAD(int8_t, i, (int64_t))
     case KEEL_INT16: LOAD(int16_t, i, (int64_t))
     case KEEL_INT32: LOAD(int32_t, i, (int64_t))
@@ -98,6 +99,10 @@ static uint16_t double_to_half(double d)
     return kl_float_to_half(f);
 }
 
+/* To bfloat16 with round to nearest even, as current ONNX and PyTorch do
+ * (bfloat16 keeps float's exponent, so double -> float rounds only the
+ * mantissa twice where the float is exactly halfway: ignored). */
+#define TO_BF16(x) kl_float_to_bf16((float)(x))
 #define TO_BOOL(x) ((x) != 0)
 #define TO_HALF_FROM_INT(x) kl_float_to_half((float)(x))
 
@@ -118,6 +123,7 @@ static void store(int dtype, carrier from, const chunk *buf, int64_t n, void *ds
     case KEEL_FLOAT: STORE(float, (float), (float))
     case KEEL_DOUBLE: STORE(double, (double), (double))
     case KEEL_FLOAT16: STORE(uint16_t, double_to_half, TO_HALF_FROM_INT)
+    case KEEL_BFLOAT16: STORE(uint16_t, TO_BF16, TO_BF16)
     case KEEL_BOOL: STORE(uint8_t, TO_BOOL, TO_BOOL)
     case KEEL_INT8: STORE(int8_t, sat_i8, (int8_t))
     case KEEL_INT16: STORE(int16_t, sat_i16, (int16_t))
@@ -137,16 +143,15 @@ static int target_type(const kl_opctx *c)
     const char *name = kl_attr_str(c->node, "to", NULL);
     if (!name)
         return (int)kl_attr_int(c->node, "to", 0);
-    for (int t = 1; t <= KEEL_UINT64; t++)
+    for (int t = 1; t <= KEEL_BFLOAT16; t++)
         if (strcasecmp(name, kl_dtype_name(t)) == 0)
             return t;
     return 0;
 }
 
-static keel_status cast_infer(kl_opctx *c)
+static keel_status check_types(kl_opctx *c, int to)
 {
     const kl_tensor *x = c->in[0];
-    int to = target_type(c);
     if (!castable(x->dtype))
         return kl_op_fail(c, KEEL_ERR_UNSUPPORTED, "cannot cast from %s",
                           kl_dtype_name(x->dtype));
@@ -155,6 +160,17 @@ static keel_status cast_infer(kl_opctx *c)
                           kl_dtype_name(to), to);
     kl_set_shape(c->out[0], to, x->rank, x->dims);
     return KEEL_OK;
+}
+
+static keel_status cast_infer(kl_opctx *c)
+{
+    return check_types(c, target_type(c));
+}
+
+/* CastLike (opset 15): Cast to the type of input 1. */
+static keel_status castlike_infer(kl_opctx *c)
+{
+    return check_types(c, c->in[1]->dtype);
 }
 
 static keel_status cast_run(kl_opctx *c)
@@ -166,17 +182,22 @@ static keel_status cast_run(kl_opctx *c)
             memcpy(y->data, x->data, kl_nbytes(x));
         return KEEL_OK;
     }
-    size_t in_size = kl_dtype_size(x->dtype), out_size = kl_dtype_size(y->dtype);
-    carrier via = carrier_of(x->dtype);
-    chunk buf;
-    for (int64_t done = 0; done < n; done += CHUNK) {
-        int64_t m = n - done < CHUNK ? n - done : CHUNK;
-        load(x->dtype, (const char *)x->data + (size_t)done * in_size, m, &buf);
-        store(y->dtype, via, &buf, m, (char *)y->data + (size_t)done * out_size);
-    }
+    kl_convert(x->dtype, x->data, y->dtype, y->data, n);
     return KEEL_OK;
 }
 
-static const kl_op cast = {"Cast", "", 1, 0, 1, 1, 0, cast_infer, cast_run, NULL, NULL};
+void kl_convert(int from, const void *src, int to, void *dst, int64_t n)
+{
+    size_t in_size = kl_dtype_size(from), out_size = kl_dtype_size(to);
+    chunk buf;
+    for (int64_t done = 0; done < n; done += CHUNK) {
+        int64_t m = n - done < CHUNK ? n - done : CHUNK;
+        load(from, (const char *)src + (size_t)done * in_size, m, &buf);
+        store(to, carrier_of(from), &buf, m, (char *)dst + (size_t)done * out_size);
+    }
+}
 
-const kl_op *const kl_opfile_cast[] = {&cast, NULL};
+static const kl_op cast = {"Cast", "", 1, 0, 1, 1, 0, cast_infer, cast_run, NULL, NULL};
+static const kl_op castlike = {"CastLike", "", 15, 0, 2, 2, 0, castlike_infer, cast_run, NULL, NULL};
+
+const kl_op *const kl_opfile_cast[] = {&cast, &castlike, NULL};

@@ -273,6 +273,10 @@ keel_status kl_unary_run(kl_opctx *c, const kl_unary_kernel *kernels, const void
     static const kl_unary_kernel OP##_kernels[] = {                                 \
         {KEEL_FLOAT, OP##_f32}, {KEEL_DOUBLE, OP##_f64}, {0, NULL}};
 
+/* Converts n elements between the types Cast handles (ops/cast.c): float
+ * to integer truncates and saturates, NaN gives 0. */
+void kl_convert(int from, const void *src, int to, void *dst, int64_t n);
+
 /* ---- data movement -------------------------------------------------------- */
 
 /* Copies a strided view of `src` into contiguous `dst`: the view has `rank`

@@ -22,3 +22,4 @@ X(sqrt) X(exp) X(log) X(reciprocal) X(floor) X(ceil) X(round) X(tanh) X(erf) X(s
 X(equal) X(greater) X(greaterorequal) X(less) X(lessorequal) X(and)
 X(or) X(xor) X(sum) X(mean) X(max) X(min)
 X(lpnormalization) X(globallppool) X(lppool)
+X(pow) X(mod) X(bitshift) X(prelu) X(where)
