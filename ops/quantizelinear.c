@@ -31,9 +31,11 @@ static keel_status quantize_run(kl_opctx *c)
     int64_t n = kl_numel(x);
     for (int64_t i = 0; i < n; i++) {
         int64_t s = kl_qslot(&q, i);
-        double v = x->dtype == KEEL_FLOAT ? ((const float *)x->data)[i] : ((const int32_t *)x->data)[i];
-        /* round(x / scale) first, then the zero point: the spec's order */
-        kl_qput(c->out[0], i, nearbyint(v / (double)q.scale[s]) + kl_qzero(&q, s));
+        /* x / scale in float as the reference does (in double a quotient
+         * like 25.4999991 would round the other way than float's 25.5);
+         * rounded first, then the zero point added: the spec's order */
+        float v = x->dtype == KEEL_FLOAT ? ((const float *)x->data)[i] : (float)((const int32_t *)x->data)[i];
+        kl_qput(c->out[0], i, (double)nearbyintf(v / q.scale[s]) + kl_qzero(&q, s));
     }
     return KEEL_OK;
 }
