@@ -277,6 +277,10 @@ keel_status kl_unary_run(kl_opctx *c, const kl_unary_kernel *kernels, const void
  * to integer truncates and saturates, NaN gives 0. */
 void kl_convert(int from, const void *src, int to, void *dst, int64_t n);
 
+/* Copies x into out (same type), broadcasting x numpy-style to out's
+ * shape (ops/expand.c). */
+keel_status kl_broadcast_copy(const kl_tensor *x, kl_tensor *out);
+
 /* ---- data movement -------------------------------------------------------- */
 
 /* Copies a strided view of `src` into contiguous `dst`: the view has `rank`
