@@ -1,0 +1,58 @@
+/* gatherelements.c -- GatherElements: out[i...] = data[i with axis
+ * coordinate replaced by indices[i...]]; out has the indices' shape. */
+#include <string.h>
+
+#include "index_common.h"
+
+static keel_status ge_infer(kl_opctx *c)
+{
+    const kl_tensor *data = c->in[0], *idx = c->in[1];
+    int axis;
+    keel_status st = kl_require_indices(c, 1);
+    if (!st)
+        st = kl_norm_axis(c, kl_attr_int(c->node, "axis", 0), data->rank, &axis);
+    if (st)
+        return st;
+    if (idx->rank != data->rank)
+        return kl_op_fail(c, KEEL_ERR_SHAPE, "indices have rank %d; data %d", idx->rank, data->rank);
+    kl_set_shape(c->out[0], data->dtype, idx->rank, idx->dims);
+    return KEEL_OK;
+}
+
+static keel_status ge_run(kl_opctx *c)
+{
+    const kl_tensor *data = c->in[0], *idx = c->in[1];
+    int axis;
+    keel_status st = kl_norm_axis(c, kl_attr_int(c->node, "axis", 0), data->rank, &axis);
+    if (st)
+        return st;
+    int r = data->rank;
+    int64_t ds[KL_MAX_RANK], pos[KL_MAX_RANK] = {0}, s = 1;
+    for (int d = r - 1; d >= 0; d--) {
+        ds[d] = s;
+        s *= data->dims[d];
+    }
+    size_t es = kl_dtype_size(data->dtype);
+    int64_t n = kl_numel(idx);
+    for (int64_t i = 0; i < n; i++) {
+        int64_t k, off = 0;
+        if ((st = kl_index_fix(c, kl_index_at(idx, i), data->dims[axis], &k)))
+            return st;
+        for (int d = 0; d < r; d++) {
+            if (d != axis && pos[d] >= data->dims[d])
+                return kl_op_fail(c, KEEL_ERR_SHAPE, "indices dim %d exceeds data's", d);
+            off += (d == axis ? k : pos[d]) * ds[d];
+        }
+        memcpy((char *)c->out[0]->data + (size_t)i * es, (const char *)data->data + (size_t)off * es, es);
+        for (int d = r - 1; d >= 0; d--) {
+            if (++pos[d] < idx->dims[d])
+                break;
+            pos[d] = 0;
+        }
+    }
+    return KEEL_OK;
+}
+
+static const kl_op ge = {"GatherElements", "", 11, 0, 2, 2, 0, ge_infer, ge_run, NULL, NULL};
+
+const kl_op *const kl_opfile_gatherelements[] = {&ge, NULL};

@@ -1,0 +1,69 @@
+/* scatterelements.c -- ScatterElements (and its old name Scatter, opsets
+ * 9-10): a copy of data with data[i with axis coordinate = indices[i...]]
+ * set from (or, opset 16+, reduced with) updates[i...]. */
+#include <string.h>
+
+#include "index_common.h"
+
+static keel_status se_infer(kl_opctx *c)
+{
+    const kl_tensor *data = c->in[0], *idx = c->in[1], *upd = c->in[2];
+    int axis;
+    kl_scatter_reduce red;
+    keel_status st = kl_require_indices(c, 1);
+    if (!st)
+        st = kl_norm_axis(c, kl_attr_int(c->node, "axis", 0), data->rank, &axis);
+    if (!st)
+        st = kl_scatter_reduction(c, &red);
+    if (st)
+        return st;
+    if (idx->rank != data->rank || !kl_same_shape(idx, upd) || upd->dtype != data->dtype)
+        return kl_op_fail(c, KEEL_ERR_SHAPE, "indices and updates must share a shape of data's rank, updates data's type");
+    for (int d = 0; d < idx->rank; d++)
+        if (d != axis && idx->dims[d] > data->dims[d])
+            return kl_op_fail(c, KEEL_ERR_SHAPE, "indices dim %d exceeds data's", d);
+    kl_set_shape(c->out[0], data->dtype, data->rank, data->dims);
+    return KEEL_OK;
+}
+
+static keel_status se_run(kl_opctx *c)
+{
+    const kl_tensor *data = c->in[0], *idx = c->in[1], *upd = c->in[2];
+    int axis;
+    kl_scatter_reduce red;
+    keel_status st = kl_norm_axis(c, kl_attr_int(c->node, "axis", 0), data->rank, &axis);
+    if (!st)
+        st = kl_scatter_reduction(c, &red);
+    if (st)
+        return st;
+    char *out = c->out[0]->data;
+    if (out != data->data)
+        memcpy(out, data->data, kl_nbytes(data));
+    int r = data->rank;
+    int64_t ds[KL_MAX_RANK], pos[KL_MAX_RANK] = {0}, s = 1;
+    for (int d = r - 1; d >= 0; d--) {
+        ds[d] = s;
+        s *= data->dims[d];
+    }
+    size_t es = kl_dtype_size(data->dtype);
+    int64_t n = kl_numel(idx);
+    for (int64_t i = 0; i < n; i++) {
+        int64_t k, off = 0;
+        if ((st = kl_index_fix(c, kl_index_at(idx, i), data->dims[axis], &k)))
+            return st;
+        for (int d = 0; d < r; d++)
+            off += (d == axis ? k : pos[d]) * ds[d];
+        kl_scatter_apply(red, data->dtype, out + (size_t)off * es, (const char *)upd->data + (size_t)i * es);
+        for (int d = r - 1; d >= 0; d--) {
+            if (++pos[d] < idx->dims[d])
+                break;
+            pos[d] = 0;
+        }
+    }
+    return KEEL_OK;
+}
+
+static const kl_op scatter = {"Scatter", "", 9, 10, 3, 3, 0, se_infer, se_run, NULL, NULL};
+static const kl_op scatterelements = {"ScatterElements", "", 11, 0, 3, 3, 0, se_infer, se_run, NULL, NULL};
+
+const kl_op *const kl_opfile_scatterelements[] = {&scatter, &scatterelements, NULL};
