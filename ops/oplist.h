@@ -28,3 +28,4 @@ X(gatherelements) X(scatterelements) X(gathernd) X(scatternd) X(depthtospace) X(
 X(nonzero) X(topk)
 X(compress) X(reversesequence) X(maxunpool)
 X(unique)
+X(resize)
