@@ -1,15 +1,22 @@
 /* epilogue.c -- fused residual-add and activation applied by the kernels
  * that produce a value (see kl_epilogue in op.h). */
+#include "conv_kernels.h"
 #include "mathfn.h"
-#include "op.h"
 
-KL_HOT void kl_epilogue_apply(const kl_epilogue *e, float *restrict out, size_t offset, size_t n)
+void kl_epilogue_apply(const kl_epilogue *e, float *out, size_t offset, size_t n)
+{
+    kl_epilogue_bias_apply(e, 0.0f, out, offset, n);
+}
+
+KL_HOT void kl_epilogue_bias_apply(const kl_epilogue *e, float bias, float *restrict out, size_t offset, size_t n)
 {
     if (e->residual) {
         const float *restrict r = (const float *)e->residual->data + offset;
         for (size_t i = 0; i < n; i++)
-            out[i] += r[i];
-    }
+            out[i] += r[i] + bias;
+    } else if (bias != 0.0f)
+        for (size_t i = 0; i < n; i++)
+            out[i] += bias;
     const float a = e->alpha, b = e->beta;
     switch (e->act) {
     case KL_ACT_NONE:
