@@ -23,8 +23,8 @@
 #define BLOCK_BYTES (12u << 20) /* V and M of one block of tile rows */
 /* Fewer tiles make 36 thin products whose cost is reading and packing the
  * transformed filters (4x the original's size): direct im2col wins there
- * (ResNet's 14x14 and 7x7 stages). */
-#define MIN_TILES 36
+ * (7x7 stages). */
+#define MIN_TILES 16
 
 bool kl_wino_applies(const kl_conv_geom *g)
 {
