@@ -2,25 +2,25 @@
  * pads, auto_pad) for float32.
  *
  * Every shape is handled as 3-D (D, H, W) with unit dims filling in for
- * lower ranks.  Three kernels:
- *   - pointwise (1x1, stride 1, no padding): one sgemm straight on the input;
- *   - depthwise (one input and one output channel per group): a direct loop;
+ * lower ranks.  Four kernels:
+ *   - depthwise (one input and one output channel per group): direct
+ *     vectorized loops (ops/depthwise.c);
+ *   - 3x3 stride 1 with enough channels: Winograd F(4x4, 3x3) on filters
+ *     transformed once in prepare() (ops/winograd.c);
+ *   - pointwise (1x1, stride 1, no padding): sgemm straight on the input;
  *   - everything else: im2col into scratch, then sgemm per group.
- * Bias and the fused epilogue (kl_epilogue) are applied per output channel
- * while its plane is still in cache. */
+ * The sgemm kernels work on blocks of output columns small enough to stay
+ * in cache, so that bias and the fused epilogue (kl_epilogue) are applied
+ * to each block right after it is computed, not in a pass over memory. */
 #include <cblas.h>
 #include <string.h>
 
-#include "op.h"
+#include "conv_kernels.h"
 
-#define SP 3  /* spatial dims handled: D, H, W */
+#define SP KL_CONV_SP
+#define BLOCK_BYTES (768u << 10) /* one block's columns and outputs */
 
-typedef struct conv_geom {
-    int nsp;                    /* spatial rank of the model's tensors (1-3) */
-    int64_t n, c, m, group;     /* batch, in channels, out channels, groups */
-    int64_t in[SP], out[SP], k[SP], stride[SP], dil[SP], pad[SP]; /* pad = leading pad */
-    int64_t in_size, out_size, k_size; /* products over the spatial dims */
-} conv_geom;
+typedef kl_conv_geom conv_geom;
 
 static keel_status read_ints(kl_opctx *c, const char *name, int nsp, int64_t dflt, int64_t *vals,
                              int count_mult)
@@ -132,7 +132,7 @@ static bool is_pointwise(const conv_geom *g)
  * direct kernel handles it. */
 static bool is_depthwise(const conv_geom *g)
 {
-    return g->group == g->c && g->group == g->m && g->group > 1 && g->in[0] == 1 && g->k[0] == 1;
+    return kl_dw_applies(g);
 }
 
 static keel_status conv_infer(kl_opctx *c)
@@ -148,12 +148,38 @@ static keel_status conv_infer(kl_opctx *c)
     return KEEL_OK;
 }
 
+/* Output columns per sgemm block: whole output rows for im2col (which
+ * unfolds row by row), any count for pointwise. */
+static int64_t block_cols(const conv_geom *g)
+{
+    int64_t ck = g->c / g->group * g->k_size, mg = g->m / g->group;
+    int64_t per_col = (is_pointwise(g) ? mg : ck + mg) * (int64_t)sizeof(float);
+    int64_t cols = BLOCK_BYTES / per_col;
+    if (cols < 64)
+        cols = 64;
+    if (!is_pointwise(g)) {
+        int64_t ow = g->out[2];
+        cols = cols / ow * ow;
+        if (cols < ow)
+            cols = ow;
+    } else
+        cols = (cols + 15) / 16 * 16;
+    return cols < g->out_size ? cols : g->out_size;
+}
+
 static size_t conv_scratch(kl_opctx *c)
 {
     conv_geom g;
-    if (geometry(c, &g) || is_pointwise(&g) || is_depthwise(&g))
+    if (geometry(c, &g))
         return 0;
-    return (size_t)(g.c / g.group * g.k_size * g.out_size) * sizeof(float);
+    if (is_depthwise(&g))
+        return kl_dw_scratch(&g, kl_pool_threads(c->pool));
+    size_t bytes = is_pointwise(&g) ? 0 : (size_t)(g.c / g.group * g.k_size * block_cols(&g)) * sizeof(float);
+    if (kl_wino_applies(&g)) { /* run() uses it when prepare() packed the filters */
+        size_t wino = kl_wino_scratch(&g, kl_pool_threads(c->pool));
+        bytes = wino > bytes ? wino : bytes;
+    }
+    return bytes;
 }
 
 static int64_t conv_macs(kl_opctx *c)
@@ -166,75 +192,99 @@ static int64_t conv_macs(kl_opctx *c)
 
 /* ---- kernels ------------------------------------------------------------------ */
 
-/* Unfolds one group's input [cg, D, H, W] into col [cg * K, out_size]. */
-static void im2col(const conv_geom *g, const float *restrict x, int64_t cg, float *restrict col)
+/* Unfolds output rows [r0, r1) (rows over D and H) of one group's input
+ * [cg, D, H, W] into col [cg * K, (r1 - r0) * W_out]. */
+static void im2col(const conv_geom *g, const float *restrict x, int64_t cg, int64_t r0, int64_t r1,
+                   float *restrict col)
 {
-    const int64_t od = g->out[0], oh = g->out[1], ow = g->out[2];
+    const int64_t oh = g->out[1], ow = g->out[2];
     for (int64_t ch = 0; ch < cg; ch++)
         for (int64_t kd = 0; kd < g->k[0]; kd++)
             for (int64_t kh = 0; kh < g->k[1]; kh++)
                 for (int64_t kw = 0; kw < g->k[2]; kw++) {
                     const float *plane = x + ch * g->in_size;
-                    for (int64_t z = 0; z < od; z++) {
+                    int64_t ix0 = kw * g->dil[2] - g->pad[2], s = g->stride[2];
+                    /* output columns whose input column is inside the row */
+                    int64_t lo = ix0 < 0 ? (-ix0 + s - 1) / s : 0;
+                    int64_t hi = g->in[2] - 1 - ix0 < 0 ? 0 : (g->in[2] - 1 - ix0) / s + 1;
+                    lo = lo < ow ? lo : ow;
+                    hi = hi < ow ? hi : ow;
+                    hi = hi > lo ? hi : lo;
+                    for (int64_t r = r0; r < r1; r++, col += ow) {
+                        int64_t z = r / oh, y = r % oh;
                         int64_t iz = z * g->stride[0] - g->pad[0] + kd * g->dil[0];
-                        for (int64_t y = 0; y < oh; y++, col += ow) {
-                            int64_t iy = y * g->stride[1] - g->pad[1] + kh * g->dil[1];
-                            if (iz < 0 || iz >= g->in[0] || iy < 0 || iy >= g->in[1]) {
-                                memset(col, 0, (size_t)ow * sizeof *col);
-                                continue;
-                            }
-                            const float *row = plane + (iz * g->in[1] + iy) * g->in[2];
-                            int64_t ix0 = kw * g->dil[2] - g->pad[2], s = g->stride[2];
-                            for (int64_t xo = 0; xo < ow; xo++) {
-                                int64_t ix = ix0 + xo * s;
-                                col[xo] = (ix >= 0 && ix < g->in[2]) ? row[ix] : 0.0f;
-                            }
+                        int64_t iy = y * g->stride[1] - g->pad[1] + kh * g->dil[1];
+                        if (iz < 0 || iz >= g->in[0] || iy < 0 || iy >= g->in[1]) {
+                            memset(col, 0, (size_t)ow * sizeof *col);
+                            continue;
                         }
+                        const float *row = plane + (iz * g->in[1] + iy) * g->in[2];
+                        memset(col, 0, (size_t)lo * sizeof *col);
+                        if (s == 1 && hi > lo)
+                            memcpy(col + lo, row + ix0 + lo, (size_t)(hi - lo) * sizeof *col);
+                        else
+                            for (int64_t xo = lo; xo < hi; xo++)
+                                col[xo] = row[ix0 + xo * s];
+                        memset(col + hi, 0, (size_t)(ow - hi) * sizeof *col);
                     }
                 }
 }
 
-/* One channel of a depthwise convolution, 2-D (D is 1 here or folded). */
-static void depthwise_plane(const conv_geom *g, const float *restrict x, const float *restrict w,
-                            float bias, float *restrict y)
+/* sgemm over blocks of output columns, each finished (bias, epilogue)
+ * while it is in cache. */
+static void gemm_group(kl_opctx *c, const conv_geom *g, const float *xg, const float *wg, const float *bias,
+                       float *yg, size_t y_offset)
 {
-    const int64_t ih = g->in[1], iw = g->in[2], oh = g->out[1], ow = g->out[2];
-    const int64_t sh = g->stride[1], sw = g->stride[2], dh = g->dil[1], dw = g->dil[2];
-    for (int64_t oy = 0; oy < oh; oy++) {
-        float *restrict out = y + oy * ow;
-        for (int64_t ox = 0; ox < ow; ox++)
-            out[ox] = bias;
-        for (int64_t kh = 0; kh < g->k[1]; kh++) {
-            int64_t iy = oy * sh - g->pad[1] + kh * dh;
-            if (iy < 0 || iy >= ih)
-                continue;
-            const float *row = x + iy * iw;
-            for (int64_t kw = 0; kw < g->k[2]; kw++) {
-                const float wv = w[kh * g->k[2] + kw];
-                int64_t off = kw * dw - g->pad[2];
-                /* output columns whose input column off + ox*sw is inside the row */
-                int64_t lo = off < 0 ? (-off + sw - 1) / sw : 0;
-                int64_t hi = (iw - 1 - off) < 0 ? 0 : (iw - 1 - off) / sw + 1;
-                if (hi > ow)
-                    hi = ow;
-                if (sw == 1)
-                    for (int64_t ox = lo; ox < hi; ox++)
-                        out[ox] += wv * row[off + ox];
-                else
-                    for (int64_t ox = lo; ox < hi; ox++)
-                        out[ox] += wv * row[off + ox * sw];
-            }
+    const int64_t cg = g->c / g->group, mg = g->m / g->group, ck = cg * g->k_size;
+    const bool pointwise = is_pointwise(g);
+    const int64_t cols = block_cols(g), ow = g->out[2];
+    for (int64_t p0 = 0; p0 < g->out_size; p0 += cols) {
+        int64_t nc = g->out_size - p0 < cols ? g->out_size - p0 : cols;
+        const float *b = xg + p0;
+        int ldb = (int)g->out_size;
+        if (!pointwise) {
+            im2col(g, xg, cg, p0 / ow, (p0 + nc) / ow, c->scratch);
+            b = c->scratch;
+            ldb = (int)nc;
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)mg, (int)nc, (int)ck, 1.0f, wg, (int)ck, b,
+                    ldb, 0.0f, yg + p0, (int)g->out_size);
+        for (int64_t m = 0; m < mg; m++) {
+            float *row = yg + m * g->out_size + p0;
+            kl_epilogue_bias_apply(&c->epi, bias ? bias[m] : 0.0f, row, y_offset + (size_t)(m * g->out_size + p0),
+                                   (size_t)nc);
         }
     }
 }
 
-static void finish_channel(kl_opctx *c, float *y, const float *bias, int64_t m, size_t offset,
-                           int64_t count, bool add_bias)
+typedef struct conv_state {
+    float *wino;          /* Winograd-transformed filters, or NULL */
+    size_t wino_bytes;
+} conv_state;
+
+static keel_status conv_prepare(kl_opctx *c)
 {
-    if (add_bias && bias)
-        for (int64_t i = 0; i < count; i++)
-            y[i] += bias[m];
-    kl_epilogue_apply(&c->epi, y, offset, (size_t)count);
+    conv_geom g;
+    if (geometry(c, &g) || !kl_wino_applies(&g) || !c->in[1]->data)
+        return KEEL_OK;
+    conv_state *st = kl_alloc(c->env, sizeof *st);
+    if (!st)
+        return KEEL_ERR_NOMEM;
+    if (!(st->wino = kl_wino_pack(c->env, &g, c->in[1]->data, &st->wino_bytes))) {
+        kl_free(c->env, st, sizeof *st);
+        return KEEL_ERR_NOMEM;
+    }
+    c->state = st;
+    return KEEL_OK;
+}
+
+static void conv_release(kl_env *env, void *state)
+{
+    conv_state *st = state;
+    if (!st)
+        return;
+    kl_free(env, st->wino, st->wino_bytes);
+    kl_free(env, st, sizeof *st);
 }
 
 static keel_status conv_run(kl_opctx *c)
@@ -244,34 +294,22 @@ static keel_status conv_run(kl_opctx *c)
     const float *x = c->in[0]->data, *w = c->in[1]->data;
     const float *bias = c->n_in > 2 && c->in[2] ? c->in[2]->data : NULL;
     float *y = c->out[0]->data;
-    const int64_t cg = g.c / g.group, mg = g.m / g.group, ck = cg * g.k_size;
-    const bool depthwise = is_depthwise(&g);
-    const bool pointwise = is_pointwise(&g);
-    for (int64_t n = 0; n < g.n; n++) {
-        const float *xn = x + n * g.c * g.in_size;
-        float *yn = y + n * g.m * g.out_size;
-        for (int64_t gi = 0; gi < g.group; gi++) {
-            const float *xg = xn + gi * cg * g.in_size;
-            const float *wg = w + gi * mg * ck;
-            float *yg = yn + gi * mg * g.out_size;
-            if (depthwise) {
-                depthwise_plane(&g, xg, wg, bias ? bias[gi] : 0.0f, yg);
-                finish_channel(c, yg, bias, gi, (size_t)((yg - y)), g.out_size, false);
-                continue;
-            }
-            const float *col = xg;
-            if (!pointwise) {
-                im2col(&g, xg, cg, c->scratch);
-                col = c->scratch;
-            }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)mg, (int)g.out_size, (int)ck,
-                        1.0f, wg, (int)ck, col, (int)g.out_size, 0.0f, yg, (int)g.out_size);
-            for (int64_t m = 0; m < mg; m++) {
-                float *row = yg + m * g.out_size;
-                finish_channel(c, row, bias, gi * mg + m, (size_t)(row - y), g.out_size, true);
-            }
-        }
+    const conv_state *st = c->state;
+    if (is_depthwise(&g)) {
+        kl_dw_run(c, &g, x, w, bias, y);
+        return KEEL_OK;
     }
+    if (st && st->wino) {
+        kl_wino_run(c, &g, x, st->wino, bias, y);
+        return KEEL_OK;
+    }
+    const int64_t cg = g.c / g.group, mg = g.m / g.group, ck = cg * g.k_size;
+    for (int64_t n = 0; n < g.n; n++)
+        for (int64_t gi = 0; gi < g.group; gi++) {
+            size_t y_offset = (size_t)((n * g.group + gi) * mg * g.out_size);
+            gemm_group(c, &g, x + (n * g.group + gi) * cg * g.in_size, w + gi * mg * ck,
+                       bias ? bias + gi * mg : NULL, y + y_offset, y_offset);
+        }
     return KEEL_OK;
 }
 
@@ -279,6 +317,7 @@ static const kl_op conv_op = {
     .type = "Conv", .domain = "", .since = 1, .until = 0,
     .min_inputs = 2, .max_inputs = 3, .flags = KL_OP_EPILOGUE,
     .infer = conv_infer, .run = conv_run, .scratch = conv_scratch, .macs = conv_macs,
+    .prepare = conv_prepare, .release = conv_release,
 };
 
 const kl_op *const kl_opfile_conv[] = {&conv_op, NULL};

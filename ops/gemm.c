@@ -90,7 +90,11 @@ static keel_status gemm_run(kl_opctx *c)
     if (with_c)
         fill_c(ct, beta, y, d.m, d.n);
     if (d.m && d.n) {
-        if (d.k)
+        if (d.k && d.m == 1) /* one row (a classifier): matrix-vector, no packing of B */
+            cblas_sgemv(CblasRowMajor, d.tb ? CblasNoTrans : CblasTrans, (int)c->in[1]->dims[0],
+                        (int)c->in[1]->dims[1], alpha, c->in[1]->data, (int)c->in[1]->dims[1], c->in[0]->data, 1,
+                        with_c ? 1.0f : 0.0f, y, 1);
+        else if (d.k)
             cblas_sgemm(CblasRowMajor, d.ta ? CblasTrans : CblasNoTrans, d.tb ? CblasTrans : CblasNoTrans,
                         (int)d.m, (int)d.n, (int)d.k, alpha, c->in[0]->data, (int)c->in[0]->dims[1],
                         c->in[1]->data, (int)c->in[1]->dims[1], with_c ? 1.0f : 0.0f, y, (int)d.n);

@@ -117,6 +117,18 @@ int kl_pool_threads(const kl_pool *pool)
     return pool ? pool->n_threads : 1;
 }
 
+int kl_pool_slot(const kl_pool *pool, int64_t n, int64_t lo)
+{
+    int parts = kl_pool_threads(pool);
+    for (int i = 1; i < parts; i++) {
+        int64_t first, end;
+        share(n, parts, i, &first, &end);
+        if (first > lo)
+            return i - 1;
+    }
+    return parts - 1;
+}
+
 void kl_parallel_for(kl_pool *pool, int64_t n, kl_range_fn fn, void *arg)
 {
     if (!pool || n < 2) {

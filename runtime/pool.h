@@ -20,4 +20,9 @@ int kl_pool_threads(const kl_pool *pool);
  * Runs inline when pool is NULL.  Not reentrant: never call it from fn. */
 void kl_parallel_for(kl_pool *pool, int64_t n, kl_range_fn fn, void *arg);
 
+/* Inside fn of a kl_parallel_for over n items: which thread (0 ..
+ * kl_pool_threads - 1) got the range starting at lo, for kernels that
+ * give each thread its own part of the scratch. */
+int kl_pool_slot(const kl_pool *pool, int64_t n, int64_t lo);
+
 #endif

@@ -8,8 +8,8 @@ usage: scripts/compare_ort.py [--threads N] [--runs N] [--warmup N] [--rounds N]
 
 A backbone name (from scripts/backbones.txt, e.g. resnet50_op13) is exported
 first with scripts/export_backbones.py.  ONNX Runtime is installed once into
-$KEEL_CACHE/ort (npm install --ignore-scripts; its binary ships inside the
-package).  Prints a table: keel and ORT median latency (the mean of the
+$KEEL_CACHE/ort, or $KEEL_ORT_DIR when set (npm install --ignore-scripts;
+its binary ships inside the package).  Prints a table: keel and ORT median latency (the mean of the
 rounds' medians), their ratio, load times, peak RSS, and the largest
 difference between the two outputs.
 """
@@ -28,7 +28,7 @@ CACHE = os.environ.get("KEEL_CACHE", os.path.expanduser("~/.cache/keel"))
 
 
 def ensure_ort():
-    ort_dir = os.path.join(CACHE, "ort")
+    ort_dir = os.environ.get("KEEL_ORT_DIR") or os.path.join(CACHE, "ort")
     if not os.path.isdir(os.path.join(ort_dir, "node_modules", "onnxruntime-node")):
         os.makedirs(ort_dir, exist_ok=True)
         subprocess.run(["npm", "install", "--ignore-scripts", "--no-audit", "--no-fund", "--prefix", ort_dir,

@@ -1,0 +1,40 @@
+/* conv_kernels.h -- the geometry of a convolution and the kernels behind
+ * Conv (ops/conv.c): depthwise (ops/depthwise.c) and Winograd
+ * (ops/winograd.c). */
+#ifndef KL_CONV_KERNELS_H
+#define KL_CONV_KERNELS_H
+
+#include "op.h"
+
+#define KL_CONV_SP 3  /* spatial dims handled: D, H, W */
+
+typedef struct kl_conv_geom {
+    int nsp;                    /* spatial rank of the model's tensors (1-3) */
+    int64_t n, c, m, group;     /* batch, in channels, out channels, groups */
+    int64_t in[KL_CONV_SP], out[KL_CONV_SP], k[KL_CONV_SP], stride[KL_CONV_SP], dil[KL_CONV_SP];
+    int64_t pad[KL_CONV_SP];    /* leading pad */
+    int64_t in_size, out_size, k_size; /* products over the spatial dims */
+} kl_conv_geom;
+
+/* kl_epilogue_apply after adding bias to every element (ops/epilogue.c). */
+void kl_epilogue_bias_apply(const kl_epilogue *e, float bias, float *out, size_t offset, size_t n);
+
+/* ---- depthwise: one input and one output channel per group, D == 1 ---- */
+
+bool kl_dw_applies(const kl_conv_geom *g);
+size_t kl_dw_scratch(const kl_conv_geom *g, int threads);
+/* y = act(conv(x, w) + bias + residual) for all n * c planes, split over
+ * the session's threads. */
+void kl_dw_run(kl_opctx *c, const kl_conv_geom *g, const float *x, const float *w, const float *bias,
+               float *y);
+
+/* ---- Winograd F(4x4, 3x3): 2-D, 3x3, stride 1, dilation 1, one group ---- */
+
+bool kl_wino_applies(const kl_conv_geom *g);
+size_t kl_wino_scratch(const kl_conv_geom *g, int threads);
+/* The weights transformed once: [36][m][c]; kl_alloc'ed, *bytes set. */
+float *kl_wino_pack(kl_env *env, const kl_conv_geom *g, const float *w, size_t *bytes);
+void kl_wino_run(kl_opctx *c, const kl_conv_geom *g, const float *x, const float *packed, const float *bias,
+                 float *y);
+
+#endif
