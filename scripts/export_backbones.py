@@ -8,10 +8,13 @@ as the reference, in the ONNX backend-test layout that `keel check` reads:
     CACHE/<key>/meta.json                     name, builder, opset, params...
 
 usage: /usr/bin/python3 scripts/export_backbones.py --cache DIR
-           [--list FILE] [--strict] [--prune] [NAME ...]
+           --list FILE [--strict] [--prune] [NAME ...]
 
-Entries come from the list file (default scripts/backbones.txt), one per
-line, '#' starts a comment:
+The backbone zoo (backbone_zoo/zoo.yaml, exported by backbone_zoo/export.py,
+run by `keel zoo` and `make check-backbones`) builds on this script's
+randomize(), save_tensor() and check_graph(); run directly, it exports
+ad-hoc torchvision models from a list file, one per line, '#' starts a
+comment:
 
     NAME BUILDER OPSET [dynamic_batch=N] [fold=0|1] [size=S]
 
@@ -269,8 +272,8 @@ def main():
         description="Export torchvision backbones to ONNX with reference data.",
         epilog="Prints one case folder per entry; see the module docstring.")
     ap.add_argument("--cache", required=True, help="folder holding the case folders")
-    ap.add_argument("--list", default=os.path.join(HERE, "backbones.txt"),
-                    help="entry list (default: %(default)s)")
+    ap.add_argument("--list", required=True,
+                    help="the entry list file")
     ap.add_argument("--strict", action="store_true", help="exit non-zero if an export fails")
     ap.add_argument("--prune", action="store_true",
                     help="delete case folders of the cache that no entry of the list "

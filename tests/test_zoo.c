@@ -1,6 +1,8 @@
 /* test_zoo.c -- the zoo manifest reader: entries, defaults, and errors that
  * name the line and column. */
 #include <CUnit/CUnit.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "manifest.h"
@@ -66,9 +68,37 @@ static void test_errors(void)
     expect_error("models:\n  - name: Bad-Name\n    family: A\n", "zoo.yaml:2:11", "a-z");
 }
 
+/* The zoo itself: it parses, and every backbone of keel's mission is in it. */
+static void test_the_zoo(void)
+{
+    const char *src = getenv("KEEL_SRCDIR") ? getenv("KEEL_SRCDIR") : ".";
+    char path[1024], err[512];
+    snprintf(path, sizeof path, "%s/backbone_zoo/zoo.yaml", src);
+    zoo_manifest m;
+    CU_ASSERT_EQUAL_FATAL(zoo_manifest_load(path, &m, err, sizeof err), 0);
+    static const char *const mission[] = {
+        "vgg16", "vgg19", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "googlenet",
+        "darknet19", "mobilenet_v1", "mobilenet_v2", "squeezenet1_0", "squeezenet1_1", "efficientnet_b0",
+        "efficientnet_b1", "efficientnet_b2", "efficientnet_b3", "efficientnet_b4", "efficientnet_b5",
+        "efficientnet_b6", "efficientnet_b7", "shufflenet_v1_g3", "shufflenet_v2_x1_0", "inception_resnet_v2",
+        "inception_v3", "tf_mobilenet_v2", "tf_resnet50", "tf_efficientnet_b0"};
+    for (size_t i = 0; i < sizeof mission / sizeof mission[0]; i++) {
+        const zoo_entry *e = zoo_manifest_find(&m, mission[i]);
+        CU_ASSERT_PTR_NOT_NULL(e);
+        if (!e)
+            fprintf(stderr, "\n  zoo.yaml lacks %s\n", mission[i]);
+    }
+    int kept_bn = 0;
+    for (int i = 0; i < m.n; i++)
+        kept_bn += !m.entries[i].constant_folding;
+    CU_ASSERT(2 * kept_bn >= m.n); /* half the entries keep BatchNormalization */
+    zoo_manifest_free(&m);
+}
+
 void add_zoo_suite(void)
 {
     CU_pSuite s = CU_add_suite("zoo manifest", NULL, NULL);
     CU_add_test(s, "valid manifest", test_valid);
     CU_add_test(s, "errors name line and column", test_errors);
+    CU_add_test(s, "the zoo has every backbone of the mission", test_the_zoo);
 }
