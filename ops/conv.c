@@ -22,101 +22,18 @@
 
 typedef kl_conv_geom conv_geom;
 
-static keel_status read_ints(kl_opctx *c, const char *name, int nsp, int64_t dflt, int64_t *vals,
-                             int count_mult)
-{
-    const int64_t *v;
-    int n = kl_attr_ints(c->node, name, &v);
-    if (n < 0) {
-        for (int i = 0; i < nsp * count_mult; i++)
-            vals[i] = dflt;
-        return KEEL_OK;
-    }
-    if (n != nsp * count_mult)
-        return kl_op_fail(c, KEEL_ERR_INVALID, "attribute '%s' has %d values; %d expected", name, n,
-                          nsp * count_mult);
-    for (int i = 0; i < n; i++)
-        vals[i] = v[i];
-    return KEEL_OK;
-}
-
-/* Output extent and leading pad for one spatial dim; false if it does not fit. */
-static bool extent(const char *auto_pad, int64_t in, int64_t k, int64_t s, int64_t d, int64_t pb,
-                   int64_t pe, int64_t *out, int64_t *lead)
-{
-    int64_t span = (k - 1) * d + 1;
-    if (strcmp(auto_pad, "SAME_UPPER") == 0 || strcmp(auto_pad, "SAME_LOWER") == 0) {
-        *out = (in + s - 1) / s;
-        int64_t total = (*out - 1) * s + span - in;
-        if (total < 0)
-            total = 0;
-        *lead = strcmp(auto_pad, "SAME_UPPER") == 0 ? total / 2 : total - total / 2;
-        return *out > 0;
-    }
-    if (strcmp(auto_pad, "VALID") == 0)
-        pb = pe = 0;
-    *lead = pb;
-    if (in + pb + pe < span)
-        return false;
-    *out = (in + pb + pe - span) / s + 1;
-    return true;
-}
-
 static keel_status geometry(kl_opctx *c, conv_geom *g)
 {
     const kl_tensor *x = c->in[0], *w = c->in[1];
-    memset(g, 0, sizeof *g);
     if (x->dtype != KEEL_FLOAT || w->dtype != KEEL_FLOAT)
         return kl_op_fail(c, KEEL_ERR_UNSUPPORTED, "only float tensors are supported (got %s, %s)",
                           kl_dtype_name(x->dtype), kl_dtype_name(w->dtype));
-    if (x->rank < 3 || x->rank > 2 + SP || w->rank != x->rank)
-        return kl_op_fail(c, KEEL_ERR_SHAPE, "input rank %d and weight rank %d: expected equal ranks 3 to 5",
-                          x->rank, w->rank);
-    g->nsp = x->rank - 2;
-    g->n = x->dims[0];
-    g->c = x->dims[1];
-    g->m = w->dims[0];
-    g->group = kl_attr_int(c->node, "group", 1);
-    if (g->group < 1 || g->c % g->group || g->m % g->group || w->dims[1] * g->group != g->c)
-        return kl_op_fail(c, KEEL_ERR_SHAPE,
-                          "input has %lld channels, weight %lld x %lld, group %lld: they do not fit",
-                          (long long)g->c, (long long)g->m, (long long)w->dims[1], (long long)g->group);
+    keel_status st = kl_conv_geometry(c, x, w, g);
+    if (st)
+        return st;
     const kl_tensor *b = c->n_in > 2 ? c->in[2] : NULL;
     if (b && (b->dtype != KEEL_FLOAT || kl_numel(b) != g->m || b->rank != 1))
         return kl_op_fail(c, KEEL_ERR_SHAPE, "bias must be float[%lld]", (long long)g->m);
-    int64_t ks[SP], strides[SP], dils[SP], pads[2 * SP];
-    keel_status st;
-    if ((st = read_ints(c, "strides", g->nsp, 1, strides, 1)) ||
-        (st = read_ints(c, "dilations", g->nsp, 1, dils, 1)) ||
-        (st = read_ints(c, "pads", g->nsp, 0, pads, 2)))
-        return st;
-    if (read_ints(c, "kernel_shape", g->nsp, -1, ks, 1))
-        return c->env->status;
-    const char *auto_pad = kl_attr_str(c->node, "auto_pad", "NOTSET");
-    g->in_size = g->out_size = g->k_size = 1;
-    for (int i = 0; i < SP; i++) {
-        int s = i - (SP - g->nsp); /* index into the model's spatial dims, <0 for filler */
-        if (s < 0) {
-            g->in[i] = g->out[i] = g->k[i] = g->stride[i] = g->dil[i] = 1;
-            continue;
-        }
-        g->in[i] = x->dims[2 + s];
-        g->k[i] = w->dims[2 + s];
-        g->stride[i] = strides[s];
-        g->dil[i] = dils[s];
-        if (ks[s] != -1 && ks[s] != g->k[i])
-            return kl_op_fail(c, KEEL_ERR_SHAPE, "kernel_shape says %lld, the weight %lld",
-                              (long long)ks[s], (long long)g->k[i]);
-        if (g->stride[i] < 1 || g->dil[i] < 1 || pads[s] < 0 || pads[s + g->nsp] < 0 || g->k[i] < 1)
-            return kl_op_fail(c, KEEL_ERR_INVALID, "strides, dilations and kernel must be positive, pads not negative");
-        if (!extent(auto_pad, g->in[i], g->k[i], g->stride[i], g->dil[i], pads[s], pads[s + g->nsp],
-                    &g->out[i], &g->pad[i]))
-            return kl_op_fail(c, KEEL_ERR_SHAPE, "spatial dim %d of size %lld is smaller than the kernel's reach",
-                              s, (long long)g->in[i]);
-        g->in_size *= g->in[i];
-        g->out_size *= g->out[i];
-        g->k_size *= g->k[i];
-    }
     return KEEL_OK;
 }
 

@@ -16,6 +16,10 @@ typedef struct kl_conv_geom {
     int64_t in_size, out_size, k_size; /* products over the spatial dims */
 } kl_conv_geom;
 
+/* The geometry of a convolution of x by w under c's node's attributes
+ * (element types unchecked); fails naming the mismatch. */
+keel_status kl_conv_geometry(kl_opctx *c, const kl_tensor *x, const kl_tensor *w, kl_conv_geom *g);
+
 /* kl_epilogue_apply after adding bias to every element (ops/epilogue.c). */
 void kl_epilogue_bias_apply(const kl_epilogue *e, float bias, float *out, size_t offset, size_t n);
 
