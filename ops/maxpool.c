@@ -2,7 +2,7 @@
  * kernel_shape, strides, pads or auto_pad (NOTSET, SAME_UPPER, SAME_LOWER,
  * VALID), dilations and ceil_mode (opset 10+), and the optional Indices
  * output (opset 8+: int64 flattened indices into the whole input, row-major;
- * storage_order=1, column-major, is refused).  float and double; int8 and
+ * or, storage_order=1, column-major within each plane).  float and double; int8 and
  * uint8 since opset 12.
  *
  * Lower ranks are handled as 3-D with leading unit dims.  Without Indices,
@@ -443,10 +443,7 @@ static keel_status maxpool_infer(kl_opctx *c)
                           c->opset < 8 ? " only before opset 8" : " and Indices");
     if (c->opset >= 8) {
         int64_t order = kl_attr_int(c->node, "storage_order", 0);
-        if (order == 1)
-            return kl_op_fail(c, KEEL_ERR_UNSUPPORTED, "storage_order=1 (column-major Indices) is not "
-                              "supported");
-        if (order != 0)
+        if (order != 0 && order != 1)
             return kl_op_fail(c, KEEL_ERR_INVALID, "attribute 'storage_order' is %lld; expected 0 or 1",
                               (long long)order);
     }
@@ -462,6 +459,30 @@ static keel_status maxpool_infer(kl_opctx *c)
     return KEEL_OK;
 }
 
+/* Rewrites row-major flat indices as column-major within each plane (the
+ * spatial coordinates reversed in significance: for 2-D, w * H + h). */
+static void to_column_major(const kl_tensor *x, int64_t *idx, int64_t n)
+{
+    int nsp = x->rank - 2;
+    int64_t plane = 1;
+    for (int d = 0; d < nsp; d++)
+        plane *= x->dims[2 + d];
+    for (int64_t i = 0; i < n; i++) {
+        if (idx[i] < 0)
+            continue;
+        int64_t rest = idx[i] % plane, col = 0, stride = 1, coord[SP];
+        for (int d = nsp - 1; d >= 0; d--) {
+            coord[d] = rest % x->dims[2 + d];
+            rest /= x->dims[2 + d];
+        }
+        for (int d = 0; d < nsp; d++) { /* the first spatial dim varies fastest */
+            col += coord[d] * stride;
+            stride *= x->dims[2 + d];
+        }
+        idx[i] = idx[i] - idx[i] % plane + col;
+    }
+}
+
 static keel_status maxpool_run(kl_opctx *c)
 {
     maxpool_job j;
@@ -475,6 +496,8 @@ static keel_status maxpool_run(kl_opctx *c)
     j.y = c->out[0]->data;
     j.idx = c->n_out > 1 && c->out[1] ? c->out[1]->data : NULL;
     pool_parallel(c, j.g.planes, pool_work(&j.g), maxpool_planes, &j);
+    if (j.idx && c->opset >= 8 && kl_attr_int(c->node, "storage_order", 0) == 1)
+        to_column_major(c->in[0], j.idx, kl_numel(c->out[1]));
     return KEEL_OK;
 }
 
