@@ -33,6 +33,10 @@ class Unit(nn.Module):
                                     nn.BatchNorm2d(branch_out))
         self.shuffle_groups = g1 if first_grouped else 1
 
+    def residual_norms(self):
+        """The BatchNorm before the residual Add (for the exporter)."""
+        return [self.gconv2[1]] if self.stride == 1 else []
+
     def forward(self, x):
         y = self.gconv1(x)
         if self.shuffle_groups > 1:
