@@ -102,6 +102,14 @@ typedef struct keel_allocator {
     void *user;
 } keel_allocator;
 
+/* ---- logging ---------------------------------------------------------- */
+/* The library never prints.  Notes worth a caller's attention (a symbolic
+ * dim planned as 1 for lack of a value, nodes planned at run time, a
+ * declared output shape the inferred one contradicts) go to this callback
+ * when one is set, with the session's or model's name in the message. */
+typedef enum keel_log_level { KEEL_LOG_INFO = 0, KEEL_LOG_WARNING = 1 } keel_log_level;
+typedef void (*keel_log_fn)(void *user, keel_log_level level, const char *message);
+
 /* ---- options ---------------------------------------------------------- */
 typedef struct keel_options {
     const keel_allocator *allocator; /* NULL: the C library's */
@@ -112,6 +120,8 @@ typedef struct keel_options {
     uint64_t max_model_bytes;         /* 0: default limit (4 GiB) */
     uint64_t max_tensor_bytes;        /* 0: default limit (4 GiB) */
     uint64_t max_arena_bytes;         /* 0: default limit (16 GiB) */
+    keel_log_fn log;                  /* NULL: notes are dropped */
+    void *log_user;                   /* passed to log */
 } keel_options;
 
 /* Fill `opt` with the defaults.  Always call it before setting fields. */
@@ -208,6 +218,10 @@ KEEL_API int keel_session_output_count(const keel_session *s);
 KEEL_API const char *keel_session_input_name(const keel_session *s, int i);
 KEEL_API const char *keel_session_output_name(const keel_session *s, int i);
 KEEL_API keel_status keel_session_input_info(const keel_session *s, int i, keel_tensor *info);
+/* The index of the input or output called `name` (for keel_session_run's
+ * arrays), or -1. */
+KEEL_API int keel_session_input_index(const keel_session *s, const char *name);
+KEEL_API int keel_session_output_index(const keel_session *s, const char *name);
 KEEL_API keel_status keel_session_output_info(const keel_session *s, int i, keel_tensor *info);
 
 /* Runs the model once.  inputs[i] is the i-th graph input: its dtype and

@@ -32,11 +32,15 @@ typedef struct kl_env {
     uint64_t max_model_bytes, max_tensor_bytes, max_arena_bytes;
     int threads;
     int optimize;
+    keel_log_fn log;
+    void *log_user;
     keel_status status;
     char msg[KL_ERRMSG];
 } kl_env;
 
 void kl_env_init(kl_env *env, const keel_options *opt);
+/* A note for the caller's log callback (none set: dropped). */
+void kl_log(const kl_env *env, keel_log_level level, const char *fmt, ...) KL_PRINTF(3, 4);
 
 /* All allocation goes through these.  kl_alloc returns 64-byte aligned,
  * zeroed memory or NULL (and sets KEEL_ERR_NOMEM on env). */

@@ -730,6 +730,29 @@ static keel_status build(keel_session *s, const keel_dim_binding *dims, int n_di
     return st;
 }
 
+/* What a caller may want to know about a plan that nonetheless succeeded. */
+static void log_notes(const keel_session *s)
+{
+    const kl_graph *g = s->g;
+    for (int k = 0; k < g->n_inputs; k++)
+        if (s->slots[g->inputs[k]].defaulted)
+            kl_log(&s->env, KEEL_LOG_WARNING, "%s: input '%s' has a symbolic dim bound by nothing; planned as 1",
+                   s->model->name, g->values[g->inputs[k]].name);
+    if (s->n_dynamic)
+        kl_log(&s->env, KEEL_LOG_INFO, "%s: %d nodes depend on data and are planned at each run",
+               s->model->name, s->n_dynamic);
+    for (int k = 0; k < g->n_outputs; k++) {
+        const kl_decl *d = &g->values[g->outputs[k]].decl;
+        const kl_tensor *t = &s->slots[g->outputs[k]].t;
+        bool differs = t->rank >= 0 && d->rank >= 0 && d->rank != t->rank;
+        for (int i = 0; !differs && t->rank >= 0 && i < d->rank; i++)
+            differs = d->dims[i] >= 0 && d->dims[i] != t->dims[i];
+        if (differs)
+            kl_log(&s->env, KEEL_LOG_WARNING, "%s: output '%s' is declared with another shape than inference gives",
+                   s->model->name, g->values[g->outputs[k]].name);
+    }
+}
+
 keel_status keel_session_create(keel_session **out, const keel_model *model,
                                 const keel_options *opt, const keel_dim_binding *dims,
                                 int n_dims, const keel_tensor *input_shapes, char *err,
@@ -764,6 +787,7 @@ keel_status keel_session_create(keel_session **out, const keel_model *model,
         keel_session_free(s);
         return st;
     }
+    log_notes(s);
     *out = s;
     return KEEL_OK;
 }
@@ -1018,6 +1042,24 @@ const char *keel_session_input_name(const keel_session *s, int i)
 const char *keel_session_output_name(const keel_session *s, int i)
 {
     return s && i >= 0 && i < s->g->n_outputs ? s->g->values[s->g->outputs[i]].name : NULL;
+}
+
+static int index_of(const kl_graph *g, const int *ids, int n, const char *name)
+{
+    for (int k = 0; name && k < n; k++)
+        if (strcmp(g->values[ids[k]].name, name) == 0)
+            return k;
+    return -1;
+}
+
+int keel_session_input_index(const keel_session *s, const char *name)
+{
+    return s ? index_of(s->g, s->g->inputs, s->g->n_inputs, name) : -1;
+}
+
+int keel_session_output_index(const keel_session *s, const char *name)
+{
+    return s ? index_of(s->g, s->g->outputs, s->g->n_outputs, name) : -1;
 }
 
 static keel_status slot_info(const keel_session *s, int v, keel_tensor *info)

@@ -43,6 +43,20 @@ void kl_env_init(kl_env *env, const keel_options *opt)
     env->max_arena_bytes = opt->max_arena_bytes ? opt->max_arena_bytes : 16 * GIB;
     env->threads = opt->threads > 0 ? opt->threads : 1;
     env->optimize = opt->optimize;
+    env->log = opt->log;
+    env->log_user = opt->log_user;
+}
+
+void kl_log(const kl_env *env, keel_log_level level, const char *fmt, ...)
+{
+    if (!env->log)
+        return;
+    char msg[KL_ERRMSG];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    env->log(env->log_user, level, msg);
 }
 
 void *kl_alloc(kl_env *env, size_t size)

@@ -131,6 +131,50 @@ static void test_wrong_input_shape(void)
     tb_free(b);
 }
 
+typedef struct log_record {
+    int count;
+    keel_log_level level;
+    char last[256];
+} log_record;
+
+static void record_log(void *user, keel_log_level level, const char *message)
+{
+    log_record *r = user;
+    r->count++;
+    r->level = level;
+    snprintf(r->last, sizeof r->last, "%s", message);
+}
+
+/* Notes reach the log callback (and nothing is printed); inputs and
+ * outputs can be found by name. */
+static void test_log_and_names(void)
+{
+    tb_model *b = tb_new(8, 13);
+    tb_input(b, "x", KEEL_FLOAT, 2, (int64_t[]){-1, 3}, "N");
+    tb_output(b, "out", KEEL_FLOAT, 2, (int64_t[]){-1, 3});
+    tb_init_f32(b, "w", 2, (int64_t[]){1, 3}, w23);
+    tb_node(b, "Add", "add", "x,w", "out");
+    log_record rec = {0};
+    keel_options opt;
+    keel_options_init(&opt);
+    opt.log = record_log;
+    opt.log_user = &rec;
+    keel_model *m = load(b, &opt);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    keel_session *s;
+    CU_ASSERT_EQUAL_FATAL(keel_session_create(&s, m, &opt, NULL, 0, NULL, NULL, 0), KEEL_OK);
+    CU_ASSERT_EQUAL(rec.count, 1); /* N bound by nothing: planned as 1 */
+    CU_ASSERT_EQUAL(rec.level, KEEL_LOG_WARNING);
+    CU_ASSERT_PTR_NOT_NULL(strstr(rec.last, "'x'"));
+    CU_ASSERT_EQUAL(keel_session_input_index(s, "x"), 0);
+    CU_ASSERT_EQUAL(keel_session_output_index(s, "out"), 0);
+    CU_ASSERT_EQUAL(keel_session_input_index(s, "nope"), -1);
+    CU_ASSERT_EQUAL(keel_session_output_index(s, NULL), -1);
+    keel_session_free(s);
+    keel_model_free(m);
+    tb_free(b);
+}
+
 static void test_symbolic_dims(void)
 {
     /* x: float[N, 3] + w: float[1, 3] broadcast */
@@ -550,6 +594,7 @@ void add_runtime_suite(void)
     CU_add_test(s, "a run allocates nothing; creation failure sweep", test_run_allocates_nothing);
     CU_add_test(s, "wrong input shape at run", test_wrong_input_shape);
     CU_add_test(s, "symbolic dims", test_symbolic_dims);
+    CU_add_test(s, "log callback and names", test_log_and_names);
     CU_add_test(s, "missing ops listed at once", test_missing_ops_listed);
     CU_add_test(s, "Shape chain folds; Reshape is a view", test_shape_chain_folds);
     CU_add_test(s, "plans never overlap", test_plans_never_overlap);
