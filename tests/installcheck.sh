@@ -16,8 +16,8 @@ cc -std=c11 "$srcdir/examples/top5.c" $(pkg-config --cflags keel) -o "$tmp/top5_
 echo "installcheck: examples built with pkg-config (shared and static)"
 
 # ResNet-50 against keel run on the same input
-case=$(/usr/bin/python3 "$srcdir/scripts/export_backbones.py" --strict \
-       --cache "${KEEL_CACHE:-$HOME/.cache/keel}/backbones" resnet50_op13)
+case=$(/usr/bin/python3 "$srcdir/backbone_zoo/export.py" \
+       --cache "${KEEL_CACHE:-$HOME/.cache/keel}/zoo" resnet50)
 /usr/bin/python3 - "$case" "$tmp" <<'PY'
 import sys, numpy as np, onnx
 from onnx import numpy_helper

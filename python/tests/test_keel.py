@@ -312,14 +312,13 @@ class TestCustomOp(unittest.TestCase):
 
 
 def export_resnet18():
-    """Exports resnet18_op13 (cached) and returns its case folder."""
-    cache = os.path.join(os.environ.get("KEEL_CACHE") or os.path.expanduser("~/.cache/keel"),
-                         "backbones")
-    proc = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "export_backbones.py"),
-                           "--cache", cache, "--strict", "resnet18_op13"],
+    """Exports the zoo's resnet18 (cached) and returns its case folder."""
+    cache = os.path.join(os.environ.get("KEEL_CACHE") or os.path.expanduser("~/.cache/keel"), "zoo")
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "backbone_zoo", "export.py"),
+                           "--cache", cache, "resnet18"],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if proc.returncode != 0 or not proc.stdout.strip():
-        raise AssertionError(f"export_backbones.py failed ({proc.returncode}):\n{proc.stderr}")
+        raise AssertionError(f"backbone_zoo/export.py failed ({proc.returncode}):\n{proc.stderr}")
     return proc.stdout.split()[-1]
 
 
