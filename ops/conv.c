@@ -194,7 +194,7 @@ static int64_t conv_macs(kl_opctx *c)
 
 /* Unfolds output rows [r0, r1) (rows over D and H) of one group's input
  * [cg, D, H, W] into col [cg * K, (r1 - r0) * W_out]. */
-static void im2col(const conv_geom *g, const float *restrict x, int64_t cg, int64_t r0, int64_t r1,
+KL_HOT static void im2col(const conv_geom *g, const float *restrict x, int64_t cg, int64_t r0, int64_t r1,
                    float *restrict col)
 {
     const int64_t oh = g->out[1], ow = g->out[2];
