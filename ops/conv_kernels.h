@@ -16,6 +16,14 @@ typedef struct kl_conv_geom {
     int64_t in_size, out_size, k_size; /* products over the spatial dims */
 } kl_conv_geom;
 
+/* The session's threads for a kernel step touching about `elements`
+ * values, or NULL (run inline) when waking the workers would cost more
+ * than the work. */
+static inline kl_pool *kl_conv_pool(const kl_opctx *c, int64_t elements)
+{
+    return elements >= 16384 ? c->pool : NULL;
+}
+
 /* kl_epilogue_apply after adding bias to every element (ops/epilogue.c). */
 void kl_epilogue_bias_apply(const kl_epilogue *e, float bias, float *out, size_t offset, size_t n);
 

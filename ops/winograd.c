@@ -351,12 +351,13 @@ void kl_wino_run(kl_opctx *c, const kl_conv_geom *g, const float *x, const float
         for (j.row0 = 0; j.row0 < j.s.th; j.row0 += j.s.rows) {
             j.nrows = j.s.th - j.row0 < j.s.rows ? j.s.th - j.row0 : j.s.rows;
             const int tiles = (int)(j.nrows * j.s.tw);
-            kl_parallel_for(c->pool, g->c, input_channels, &j);
+            kl_pool *pool = kl_conv_pool(c, e_count * (g->c > g->m ? g->c : g->m) * tiles);
+            kl_parallel_for(pool, g->c, input_channels, &j);
             for (int64_t e = 0; e < e_count; e++)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)g->m, tiles, (int)g->c, 1.0f,
                             packed + e * g->m * g->c, (int)g->c, j.v + e * g->c * tiles, tiles, 0.0f,
                             j.mm + e * g->m * tiles, tiles);
-            kl_parallel_for(c->pool, g->m, output_channels, &j);
+            kl_parallel_for(pool, g->m, output_channels, &j);
         }
     }
 }
