@@ -128,6 +128,12 @@ static bool is_pointwise(const conv_geom *g)
     return true;
 }
 
+/* Pointwise with one group: ops/pointwise.c's kernel, where the CPU has it. */
+static bool own_pointwise(const conv_geom *g)
+{
+    return is_pointwise(g) && g->group == 1 && kl_pw_usable();
+}
+
 /* One input and one output channel per group, and a 1-D or 2-D shape: the
  * direct kernel handles it. */
 static bool is_depthwise(const conv_geom *g)
@@ -175,6 +181,8 @@ static size_t conv_scratch(kl_opctx *c)
     if (is_depthwise(&g))
         return kl_dw_scratch(&g, kl_pool_threads(c->pool));
     size_t bytes = is_pointwise(&g) ? 0 : (size_t)(g.c / g.group * g.k_size * block_cols(&g)) * sizeof(float);
+    if (own_pointwise(&g)) /* run() uses it when prepare() packed the weights */
+        bytes = kl_pw_scratch(g.c, g.out_size, kl_pool_threads(c->pool));
     if (kl_wino_applies(&g)) { /* run() uses it when prepare() packed the filters */
         size_t wino = kl_wino_scratch(&g, kl_pool_threads(c->pool));
         bytes = wino > bytes ? wino : bytes;
@@ -259,18 +267,24 @@ static void gemm_group(kl_opctx *c, const conv_geom *g, const float *xg, const f
 
 typedef struct conv_state {
     float *wino;          /* Winograd-transformed filters, or NULL */
-    size_t wino_bytes;
+    float *pw;            /* weights packed for the pointwise kernel, or NULL */
+    size_t bytes;         /* of whichever is set */
 } conv_state;
 
 static keel_status conv_prepare(kl_opctx *c)
 {
     conv_geom g;
-    if (geometry(c, &g) || !kl_wino_applies(&g) || !c->in[1]->data)
+    if (geometry(c, &g) || !c->in[1]->data || !(kl_wino_applies(&g) || own_pointwise(&g)))
         return KEEL_OK;
     conv_state *st = kl_alloc(c->env, sizeof *st);
     if (!st)
         return KEEL_ERR_NOMEM;
-    if (!(st->wino = kl_wino_pack(c->env, &g, c->in[1]->data, &st->wino_bytes))) {
+    memset(st, 0, sizeof *st);
+    if (own_pointwise(&g))
+        st->pw = kl_pw_pack(c->env, g.m, g.c, c->in[1]->data, &st->bytes);
+    else
+        st->wino = kl_wino_pack(c->env, &g, c->in[1]->data, &st->bytes);
+    if (!st->pw && !st->wino) {
         kl_free(c->env, st, sizeof *st);
         return KEEL_ERR_NOMEM;
     }
@@ -283,7 +297,7 @@ static void conv_release(kl_env *env, void *state)
     conv_state *st = state;
     if (!st)
         return;
-    kl_free(env, st->wino, st->wino_bytes);
+    kl_free(env, st->wino ? st->wino : st->pw, st->bytes);
     kl_free(env, st, sizeof *st);
 }
 
@@ -301,6 +315,12 @@ static keel_status conv_run(kl_opctx *c)
     }
     if (st && st->wino) {
         kl_wino_run(c, &g, x, st->wino, bias, y);
+        return KEEL_OK;
+    }
+    if (st && st->pw) {
+        for (int64_t n = 0; n < g.n; n++)
+            kl_pw_run(c, g.m, g.c, g.out_size, x + n * g.c * g.in_size, st->pw, bias, y + n * g.m * g.out_size,
+                      (size_t)(n * g.m * g.out_size));
         return KEEL_OK;
     }
     const int64_t cg = g.c / g.group, mg = g.m / g.group, ck = cg * g.k_size;
