@@ -3,8 +3,8 @@
  * CPU has them (kl_pw_usable).  What it saves over calling sgemm:
  *   - W is packed once (kl_pw_pack, at session creation) into panels of 6
  *     rows, k-major, instead of at every call;
- *   - X is packed block by block (16 columns of each row together), each
- *     block once for all the rows of W;
+ *   - X is read in place, 16 columns of each of its rows per step of k
+ *     (only a partial last chunk of columns is copied, zero-padded);
  *   - bias is where the accumulators start, and the epilogue runs on each
  *     block of columns right after it is computed, while it is in cache;
  *   - column blocks are split over the session's threads.
@@ -104,11 +104,12 @@ static int64_t block_cols(int64_t k, int64_t hw)
     return nc < hw ? nc : hw;
 }
 
-/* Per thread: one block of X packed as [nc / 16][K][16], and one tile. */
+/* Per thread: a block's last, partial chunk of X packed as [K][16], and
+ * one tile. */
 static size_t thread_floats(int64_t k, int64_t hw)
 {
-    int64_t nc = block_cols(k, hw), chunks = (nc + NR - 1) / NR;
-    return (size_t)(chunks * NR * k + MR * NR);
+    (void)hw;
+    return (size_t)(NR * k + MR * NR);
 }
 
 size_t kl_pw_scratch(int64_t k, int64_t hw, int threads)
@@ -126,7 +127,8 @@ typedef struct pw_job {
 } pw_job;
 
 /* Columns [j0, j1) of X into 16-wide k-major chunks, the last one padded
- * with zeros: the tile kernel then reads contiguous memory. */
+ * with zeros (used for a block's partial last chunk: whole chunks are
+ * read in place, which measured faster than packing them). */
 static void pack_block(const float *x, int64_t k, int64_t hw, int64_t j0, int64_t j1, float *bp)
 {
     for (int64_t c0 = j0; c0 < j1; c0 += NR, bp += k * NR) {
@@ -147,13 +149,13 @@ static void pw_items(void *arg, int64_t lo, int64_t hi)
     const int64_t k = j->k, hw = j->hw, np = panels(j->m);
     float *bp = (float *)j->c->scratch + (size_t)kl_pool_slot(j->c->pool, j->blocks * j->groups, lo) *
                                              thread_floats(k, hw);
-    float *edge = bp + (j->nc + NR - 1) / NR * NR * k;
+    float *edge = bp + NR * k;
     int64_t packed = -1;
     for (int64_t item = lo; item < hi; item++) {
         int64_t blk = item / j->groups, grp = item % j->groups;
         int64_t j0 = blk * j->nc, j1 = j0 + j->nc < hw ? j0 + j->nc : hw;
         if (packed != blk)
-            pack_block(j->x, k, hw, j0, j1, bp);
+            pack_block(j->x, k, hw, j0 + (j1 - j0) / NR * NR, j1, bp); /* the partial chunk only */
         packed = blk;
         for (int64_t pi = np * grp / j->groups; pi < np * (grp + 1) / j->groups; pi++) {
             int64_t r0 = pi * MR, rows = j->m - r0 < MR ? j->m - r0 : MR;
@@ -161,15 +163,16 @@ static void pw_items(void *arg, int64_t lo, int64_t hi)
             for (int r = 0; r < rows && j->bias; r++)
                 bias[r] = j->bias[r0 + r];
             const float *a = j->packed + pi * k * MR;
-            const float *b = bp;
-            for (int64_t c0 = j0; c0 < j1; c0 += NR, b += k * NR) {
+            for (int64_t c0 = j0; c0 < j1; c0 += NR) {
                 int64_t cols = j1 - c0 < NR ? j1 - c0 : NR;
+                const float *b = cols == NR ? j->x + c0 : bp;
+                int64_t ldb = cols == NR ? hw : NR;
                 float *out = j->y + r0 * hw + c0;
                 if (cols == NR && rows == MR) {
-                    tile_6x16(k, a, b, NR, bias, out, hw);
+                    tile_6x16(k, a, b, ldb, bias, out, hw);
                     continue;
                 }
-                tile_6x16(k, a, b, NR, bias, edge, NR);
+                tile_6x16(k, a, b, ldb, bias, edge, NR);
                 for (int64_t r = 0; r < rows; r++)
                     memcpy(out + r * hw, edge + r * NR, (size_t)cols * sizeof(float));
             }
