@@ -45,16 +45,18 @@ float *kl_wino_pack(kl_env *env, const kl_conv_geom *g, const float *w, size_t *
 void kl_wino_run(kl_opctx *c, const kl_conv_geom *g, const float *x, const float *packed, const float *bias,
                  float *y);
 
-/* ---- pointwise: 1x1, stride 1, no padding, one group (ops/pointwise.c) ---- */
+/* ---- W X products for one group (ops/pointwise.c): 1x1 convs on the
+ * input, other convs on im2col's columns ---- */
 
 /* Whether this CPU runs the kernel (AVX2 and FMA). */
 bool kl_pw_usable(void);
 /* W [m][k] packed once; kl_alloc'ed, *bytes set. */
 float *kl_pw_pack(kl_env *env, int64_t m, int64_t k, const float *w, size_t *bytes);
 size_t kl_pw_scratch(int64_t k, int64_t hw, int threads);
-/* y [m][hw] = act(packed x [k][hw] + bias + residual) for one image;
- * y_offset is y's element offset in the output. */
-void kl_pw_run(kl_opctx *c, int64_t m, int64_t k, int64_t hw, const float *x, const float *packed,
-               const float *bias, float *y, size_t y_offset);
+/* y [m][hw] = act(packed x [k][hw] + bias + residual), x and y with row
+ * strides ldx and ldy; y_offset is y's element offset in the output;
+ * work holds kl_pw_scratch bytes. */
+void kl_pw_run(kl_opctx *c, int64_t m, int64_t k, int64_t hw, const float *x, int64_t ldx, const float *packed,
+               const float *bias, float *y, int64_t ldy, size_t y_offset, float *work);
 
 #endif

@@ -119,22 +119,24 @@ size_t kl_pw_scratch(int64_t k, int64_t hw, int threads)
 
 typedef struct pw_job {
     kl_opctx *c;
-    int64_t m, k, hw, nc, blocks;
+    int64_t m, k, hw, nc, blocks;   /* hw: columns */
+    int64_t ldx, ldy;               /* row strides of X and Y */
     int64_t groups;         /* the rows of W in this many parts per block */
     const float *x, *packed, *bias;
     float *y;
     size_t y_offset;
+    float *work;            /* kl_pw_scratch bytes */
 } pw_job;
 
 /* Columns [j0, j1) of X into 16-wide k-major chunks, the last one padded
  * with zeros (used for a block's partial last chunk: whole chunks are
  * read in place, which measured faster than packing them). */
-static void pack_block(const float *x, int64_t k, int64_t hw, int64_t j0, int64_t j1, float *bp)
+static void pack_block(const float *x, int64_t k, int64_t ldx, int64_t j0, int64_t j1, float *bp)
 {
     for (int64_t c0 = j0; c0 < j1; c0 += NR, bp += k * NR) {
         int64_t cols = j1 - c0 < NR ? j1 - c0 : NR;
         for (int64_t kk = 0; kk < k; kk++) {
-            memcpy(bp + kk * NR, x + kk * hw + c0, (size_t)cols * sizeof(float));
+            memcpy(bp + kk * NR, x + kk * ldx + c0, (size_t)cols * sizeof(float));
             if (cols < NR)
                 memset(bp + kk * NR + cols, 0, (size_t)(NR - cols) * sizeof(float));
         }
@@ -146,8 +148,8 @@ static void pack_block(const float *x, int64_t k, int64_t hw, int64_t j0, int64_
 static void pw_items(void *arg, int64_t lo, int64_t hi)
 {
     const pw_job *j = arg;
-    const int64_t k = j->k, hw = j->hw, np = panels(j->m);
-    float *bp = (float *)j->c->scratch + (size_t)kl_pool_slot(j->c->pool, j->blocks * j->groups, lo) *
+    const int64_t k = j->k, hw = j->hw, ldx = j->ldx, ldy = j->ldy, np = panels(j->m);
+    float *bp = j->work + (size_t)kl_pool_slot(j->c->pool, j->blocks * j->groups, lo) *
                                              thread_floats(k, hw);
     float *edge = bp + NR * k;
     int64_t packed = -1;
@@ -155,7 +157,7 @@ static void pw_items(void *arg, int64_t lo, int64_t hi)
         int64_t blk = item / j->groups, grp = item % j->groups;
         int64_t j0 = blk * j->nc, j1 = j0 + j->nc < hw ? j0 + j->nc : hw;
         if (packed != blk)
-            pack_block(j->x, k, hw, j0 + (j1 - j0) / NR * NR, j1, bp); /* the partial chunk only */
+            pack_block(j->x, k, ldx, j0 + (j1 - j0) / NR * NR, j1, bp); /* the partial chunk only */
         packed = blk;
         for (int64_t pi = np * grp / j->groups; pi < np * (grp + 1) / j->groups; pi++) {
             int64_t r0 = pi * MR, rows = j->m - r0 < MR ? j->m - r0 : MR;
@@ -166,27 +168,27 @@ static void pw_items(void *arg, int64_t lo, int64_t hi)
             for (int64_t c0 = j0; c0 < j1; c0 += NR) {
                 int64_t cols = j1 - c0 < NR ? j1 - c0 : NR;
                 const float *b = cols == NR ? j->x + c0 : bp;
-                int64_t ldb = cols == NR ? hw : NR;
-                float *out = j->y + r0 * hw + c0;
+                int64_t ldb = cols == NR ? ldx : NR;
+                float *out = j->y + r0 * ldy + c0;
                 if (cols == NR && rows == MR) {
-                    tile_6x16(k, a, b, ldb, bias, out, hw);
+                    tile_6x16(k, a, b, ldb, bias, out, ldy);
                     continue;
                 }
                 tile_6x16(k, a, b, ldb, bias, edge, NR);
                 for (int64_t r = 0; r < rows; r++)
-                    memcpy(out + r * hw, edge + r * NR, (size_t)cols * sizeof(float));
+                    memcpy(out + r * ldy, edge + r * NR, (size_t)cols * sizeof(float));
             }
             for (int64_t r = 0; r < rows; r++)
-                kl_epilogue_apply(&j->c->epi, j->y + (r0 + r) * hw + j0,
-                                  j->y_offset + (size_t)((r0 + r) * hw + j0), (size_t)(j1 - j0));
+                kl_epilogue_apply(&j->c->epi, j->y + (r0 + r) * ldy + j0,
+                                  j->y_offset + (size_t)((r0 + r) * ldy + j0), (size_t)(j1 - j0));
         }
     }
 }
 
-void kl_pw_run(kl_opctx *c, int64_t m, int64_t k, int64_t hw, const float *x, const float *packed,
-               const float *bias, float *y, size_t y_offset)
+void kl_pw_run(kl_opctx *c, int64_t m, int64_t k, int64_t hw, const float *x, int64_t ldx, const float *packed,
+               const float *bias, float *y, int64_t ldy, size_t y_offset, float *work)
 {
-    pw_job j = {c, m, k, hw, block_cols(k, hw), 0, 1, x, packed, bias, y, y_offset};
+    pw_job j = {c, m, k, hw, block_cols(k, hw), 0, ldx, ldy, 1, x, packed, bias, y, y_offset, work};
     j.blocks = (hw + j.nc - 1) / j.nc;
     kl_pool *pool = kl_conv_pool(c, m * hw);
     int threads = kl_pool_threads(pool);
