@@ -53,6 +53,13 @@ bool kl_pw_usable(void);
 /* W [m][k] packed once; kl_alloc'ed, *bytes set. */
 float *kl_pw_pack(kl_env *env, int64_t m, int64_t k, const float *w, size_t *bytes);
 size_t kl_pw_scratch(int64_t k, int64_t hw, int threads);
+/* The same packing into p, which holds kl_pw_packed_floats(m, k). */
+size_t kl_pw_packed_floats(int64_t m, int64_t k);
+void kl_pw_pack_into(int64_t m, int64_t k, const float *w, float *p);
+/* y [m][n] = packed x [k][n] on the calling thread, no bias, no epilogue;
+ * work holds kl_pw_scratch(k, n, 1) bytes. */
+void kl_pw_product(int64_t m, int64_t k, int64_t n, const float *x, int64_t ldx, const float *packed, float *y,
+                   int64_t ldy, float *work);
 /* y [m][hw] = act(packed x [k][hw] + bias + residual), x and y with row
  * strides ldx and ldy; y_offset is y's element offset in the output;
  * work holds kl_pw_scratch bytes. */

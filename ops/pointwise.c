@@ -80,16 +80,10 @@ static int64_t panels(int64_t m)
 
 float *kl_pw_pack(kl_env *env, int64_t m, int64_t k, const float *w, size_t *bytes)
 {
-    *bytes = (size_t)(panels(m) * MR * k) * sizeof(float);
+    *bytes = kl_pw_packed_floats(m, k) * sizeof(float);
     float *p = kl_alloc(env, *bytes);
-    if (!p)
-        return NULL;
-    for (int64_t pi = 0; pi < panels(m); pi++)
-        for (int64_t kk = 0; kk < k; kk++)
-            for (int r = 0; r < MR; r++) {
-                int64_t row = pi * MR + r;
-                p[(pi * k + kk) * MR + r] = row < m ? w[row * k + kk] : 0.0f;
-            }
+    if (p)
+        kl_pw_pack_into(m, k, w, p);
     return p;
 }
 
@@ -143,45 +137,89 @@ static void pack_block(const float *x, int64_t k, int64_t ldx, int64_t j0, int64
     }
 }
 
+/* Rows of panels [p0, p1) of Y = W X (+ bias) for columns [j0, j1),
+ * then the epilogue on them when epi is set.  bp holds the block's
+ * partial last chunk of X (pack_block), edge one tile. */
+typedef struct pw_span {
+    int64_t m, k, ldx, ldy;
+    const float *x, *packed, *bias;
+    float *y;
+    const kl_epilogue *epi;
+    size_t y_offset;
+} pw_span;
+
+static void pw_panels(const pw_span *s, int64_t p0, int64_t p1, int64_t j0, int64_t j1, const float *bp, float *edge)
+{
+    const int64_t k = s->k, ldx = s->ldx, ldy = s->ldy;
+    for (int64_t pi = p0; pi < p1; pi++) {
+        int64_t r0 = pi * MR, rows = s->m - r0 < MR ? s->m - r0 : MR;
+        float bias[MR] = {0};
+        for (int r = 0; r < rows && s->bias; r++)
+            bias[r] = s->bias[r0 + r];
+        const float *a = s->packed + pi * k * MR;
+        for (int64_t c0 = j0; c0 < j1; c0 += NR) {
+            int64_t cols = j1 - c0 < NR ? j1 - c0 : NR;
+            const float *b = cols == NR ? s->x + c0 : bp;
+            int64_t ldb = cols == NR ? ldx : NR;
+            float *out = s->y + r0 * ldy + c0;
+            if (cols == NR && rows == MR) {
+                tile_6x16(k, a, b, ldb, bias, out, ldy);
+                continue;
+            }
+            tile_6x16(k, a, b, ldb, bias, edge, NR);
+            for (int64_t r = 0; r < rows; r++)
+                memcpy(out + r * ldy, edge + r * NR, (size_t)cols * sizeof(float));
+        }
+        for (int64_t r = 0; s->epi && r < rows; r++)
+            kl_epilogue_apply(s->epi, s->y + (r0 + r) * ldy + j0, s->y_offset + (size_t)((r0 + r) * ldy + j0),
+                              (size_t)(j1 - j0));
+    }
+}
+
 /* Work items: (block of columns, group of W's panels); a thread packs a
- * block once for the consecutive items that share it. */
+ * block's partial chunk once for the consecutive items that share it. */
 static void pw_items(void *arg, int64_t lo, int64_t hi)
 {
     const pw_job *j = arg;
-    const int64_t k = j->k, hw = j->hw, ldx = j->ldx, ldy = j->ldy, np = panels(j->m);
-    float *bp = j->work + (size_t)kl_pool_slot(j->c->pool, j->blocks * j->groups, lo) *
-                                             thread_floats(k, hw);
+    const int64_t k = j->k, hw = j->hw, np = panels(j->m);
+    float *bp = j->work + (size_t)kl_pool_slot(j->c->pool, j->blocks * j->groups, lo) * thread_floats(k, hw);
     float *edge = bp + NR * k;
+    const pw_span span = {j->m, k, j->ldx, j->ldy, j->x, j->packed, j->bias, j->y, &j->c->epi, j->y_offset};
     int64_t packed = -1;
     for (int64_t item = lo; item < hi; item++) {
         int64_t blk = item / j->groups, grp = item % j->groups;
         int64_t j0 = blk * j->nc, j1 = j0 + j->nc < hw ? j0 + j->nc : hw;
         if (packed != blk)
-            pack_block(j->x, k, ldx, j0 + (j1 - j0) / NR * NR, j1, bp); /* the partial chunk only */
+            pack_block(j->x, k, j->ldx, j0 + (j1 - j0) / NR * NR, j1, bp); /* the partial chunk only */
         packed = blk;
-        for (int64_t pi = np * grp / j->groups; pi < np * (grp + 1) / j->groups; pi++) {
-            int64_t r0 = pi * MR, rows = j->m - r0 < MR ? j->m - r0 : MR;
-            float bias[MR] = {0};
-            for (int r = 0; r < rows && j->bias; r++)
-                bias[r] = j->bias[r0 + r];
-            const float *a = j->packed + pi * k * MR;
-            for (int64_t c0 = j0; c0 < j1; c0 += NR) {
-                int64_t cols = j1 - c0 < NR ? j1 - c0 : NR;
-                const float *b = cols == NR ? j->x + c0 : bp;
-                int64_t ldb = cols == NR ? ldx : NR;
-                float *out = j->y + r0 * ldy + c0;
-                if (cols == NR && rows == MR) {
-                    tile_6x16(k, a, b, ldb, bias, out, ldy);
-                    continue;
-                }
-                tile_6x16(k, a, b, ldb, bias, edge, NR);
-                for (int64_t r = 0; r < rows; r++)
-                    memcpy(out + r * ldy, edge + r * NR, (size_t)cols * sizeof(float));
+        pw_panels(&span, np * grp / j->groups, np * (grp + 1) / j->groups, j0, j1, bp, edge);
+    }
+}
+
+size_t kl_pw_packed_floats(int64_t m, int64_t k)
+{
+    return (size_t)(panels(m) * MR * k);
+}
+
+void kl_pw_pack_into(int64_t m, int64_t k, const float *w, float *p)
+{
+    for (int64_t pi = 0; pi < panels(m); pi++)
+        for (int64_t kk = 0; kk < k; kk++)
+            for (int r = 0; r < MR; r++) {
+                int64_t row = pi * MR + r;
+                p[(pi * k + kk) * MR + r] = row < m ? w[row * k + kk] : 0.0f;
             }
-            for (int64_t r = 0; r < rows; r++)
-                kl_epilogue_apply(&j->c->epi, j->y + (r0 + r) * ldy + j0,
-                                  j->y_offset + (size_t)((r0 + r) * ldy + j0), (size_t)(j1 - j0));
-        }
+}
+
+void kl_pw_product(int64_t m, int64_t k, int64_t n, const float *x, int64_t ldx, const float *packed, float *y,
+                   int64_t ldy, float *work)
+{
+    const pw_span span = {m, k, ldx, ldy, x, packed, NULL, y, NULL, 0};
+    const int64_t nc = block_cols(k, n);
+    for (int64_t j0 = 0; j0 < n; j0 += nc) {
+        int64_t j1 = j0 + nc < n ? j0 + nc : n;
+        pack_block(x, k, ldx, j0 + (j1 - j0) / NR * NR, j1, work);
+        pw_panels(&span, 0, panels(m), j0, j1, work, work + NR * k);
     }
 }
 

@@ -22,10 +22,12 @@
 #include "conv_kernels.h"
 
 #define BLOCK_BYTES (12u << 20) /* V and M of one block of tile rows */
-/* Below about 14x14 outputs the products are too thin: their cost is
- * reading and packing the transformed filters (4x the original's size for
- * F(4x4)), and im2col + sgemm wins (ResNet's 7x7 stage). */
-#define MIN_OUTPUTS 196
+/* Through sgemm, products over fewer than about 14x14 outputs are too
+ * thin: their cost is packing the transformed filters at every call, and
+ * im2col + sgemm wins.  ops/pointwise.c's kernel on filters packed once
+ * does well down to 7x7 (one 16-column tile of F(2x2) per product). */
+#define MIN_OUTPUTS_SGEMM 196
+#define MIN_OUTPUTS_OWN 49
 #define MAX_A 6
 
 /* One algorithm: tile size, interpolation matrix G and the transforms. */
@@ -40,11 +42,17 @@ typedef struct wino_kind {
 
 static const wino_kind *kind_of(const kl_conv_geom *g);
 
+/* The products through ops/pointwise.c's kernel (else sgemm). */
+static bool own_products(const kl_conv_geom *g)
+{
+    return g->c <= 1280 && kl_pw_usable();
+}
+
 bool kl_wino_applies(const kl_conv_geom *g)
 {
     return g->nsp >= 2 && g->in[0] == 1 && g->k[0] == 1 && g->group == 1 && g->k[1] == 3 && g->k[2] == 3 &&
            g->stride[1] == 1 && g->stride[2] == 1 && g->dil[1] == 1 && g->dil[2] == 1 && g->c >= 16 &&
-           g->m >= 16 && g->out[1] * g->out[2] >= MIN_OUTPUTS;
+           g->m >= 16 && g->out[1] * g->out[2] >= (own_products(g) ? MIN_OUTPUTS_OWN : MIN_OUTPUTS_SGEMM);
 }
 
 typedef struct wino_shape {
@@ -79,7 +87,8 @@ size_t kl_wino_scratch(const kl_conv_geom *g, int threads)
 {
     wino_shape s = shape_of(g);
     int64_t e = s.k->a * s.k->a;
-    return (size_t)(e * (g->c + g->m) * s.rows * s.tw + threads * work_floats(&s)) * sizeof(float);
+    size_t own = own_products(g) ? kl_pw_scratch(g->c, s.rows * s.tw, threads) : 0;
+    return (size_t)(e * (g->c + g->m) * s.rows * s.tw + threads * work_floats(&s)) * sizeof(float) + own;
 }
 
 /* ---- F(4x4, 3x3) ------------------------------------------------------------ */
@@ -223,9 +232,12 @@ KL_HOT static void output_row2(const float *restrict mm, int64_t estride, int64_
 static const wino_kind f4x4 = {4, 6, g4, input_row4, output_row4};
 static const wino_kind f2x2 = {2, 4, g2, input_row2, output_row2};
 
+/* F(4x4) on 64 channels or more (see the top) and at least 14x14 outputs:
+ * on 7x7, F(2x2)'s 16 tiles fill the kernel's 16 columns exactly where
+ * F(4x4) would leave 12 of them empty. */
 static const wino_kind *kind_of(const kl_conv_geom *g)
 {
-    return g->c >= 64 ? &f4x4 : &f2x2;
+    return g->c >= 64 && g->out[1] * g->out[2] >= 196 ? &f4x4 : &f2x2;
 }
 
 /* ---- filters ---------------------------------------------------------------- */
@@ -237,14 +249,10 @@ static void filter_1d(const wino_kind *k, const double *g, int step, double *u, 
         u[i * ustep] = k->g[i][0] * g[0] + k->g[i][1] * g[step] + k->g[i][2] * g[2 * step];
 }
 
-float *kl_wino_pack(kl_env *env, const kl_conv_geom *g, const float *w, size_t *bytes)
+/* U [a*a][m][c] into u */
+static void transform_filters(const kl_conv_geom *g, const wino_kind *k, const float *w, float *u)
 {
-    const wino_kind *k = kind_of(g);
     const int a = k->a, e_count = a * a;
-    *bytes = (size_t)(e_count * g->m * g->c) * sizeof(float);
-    float *u = kl_alloc(env, *bytes);
-    if (!u)
-        return NULL;
     for (int64_t m = 0; m < g->m; m++)
         for (int64_t c = 0; c < g->c; c++) {
             double f[9], t[MAX_A * 3], r[MAX_A * MAX_A]; /* filter 3x3, G f: a x 3, G f Gt: a x a */
@@ -257,7 +265,29 @@ float *kl_wino_pack(kl_env *env, const kl_conv_geom *g, const float *w, size_t *
             for (int e = 0; e < e_count; e++)
                 u[(e * g->m + m) * g->c + c] = (float)r[e];
         }
-    return u;
+}
+
+/* U as sgemm takes it, or each U[e] packed for ops/pointwise.c's kernel. */
+float *kl_wino_pack(kl_env *env, const kl_conv_geom *g, const float *w, size_t *bytes)
+{
+    const wino_kind *k = kind_of(g);
+    const int64_t e_count = k->a * k->a;
+    size_t plain = (size_t)(e_count * g->m * g->c) * sizeof(float);
+    float *u = kl_alloc(env, plain);
+    if (!u)
+        return NULL;
+    transform_filters(g, k, w, u);
+    *bytes = plain;
+    if (!own_products(g))
+        return u;
+    size_t per = kl_pw_packed_floats(g->m, g->c);
+    float *p = kl_alloc(env, (size_t)e_count * per * sizeof(float));
+    if (p)
+        for (int64_t e = 0; e < e_count; e++)
+            kl_pw_pack_into(g->m, g->c, u + e * g->m * g->c, p + (size_t)e * per);
+    kl_free(env, u, plain);
+    *bytes = (size_t)e_count * per * sizeof(float);
+    return p;
 }
 
 /* ---- driver -------------------------------------------------------------------- */
@@ -270,6 +300,8 @@ typedef struct wino_job {
     float *y;
     float *v, *mm;          /* V[a*a][c][tiles] and M[a*a][m][tiles] of the block */
     float *work;            /* per-thread rows for the transforms */
+    float *pw_work;         /* per-thread areas of ops/pointwise.c's kernel */
+    const float *packed;
     int64_t row0, nrows;    /* the block: tile rows [row0, row0 + nrows) */
     size_t y_offset;        /* element offset of y in the output (for the residual) */
 } wino_job;
@@ -336,6 +368,21 @@ static void output_channels(void *arg, int64_t lo, int64_t hi)
     }
 }
 
+/* Products e in [lo, hi) through ops/pointwise.c's kernel. */
+static void own_product_range(void *arg, int64_t lo, int64_t hi)
+{
+    const wino_job *j = arg;
+    const kl_conv_geom *g = j->g;
+    const int64_t tiles = j->nrows * j->s.tw, rows_tiles = j->s.rows * j->s.tw;
+    size_t per = kl_pw_packed_floats(g->m, g->c);
+    float *work = (float *)((char *)j->pw_work +
+                            (size_t)kl_pool_slot(j->c->pool, j->s.k->a * j->s.k->a, lo) *
+                                kl_pw_scratch(g->c, rows_tiles, 1));
+    for (int64_t e = lo; e < hi; e++)
+        kl_pw_product(g->m, g->c, tiles, j->v + e * g->c * tiles, tiles, j->packed + (size_t)e * per,
+                      j->mm + e * g->m * tiles, tiles, work);
+}
+
 void kl_wino_run(kl_opctx *c, const kl_conv_geom *g, const float *x, const float *packed, const float *bias,
                  float *y)
 {
@@ -344,6 +391,9 @@ void kl_wino_run(kl_opctx *c, const kl_conv_geom *g, const float *x, const float
     j.v = c->scratch;
     j.mm = j.v + e_count * g->c * j.s.rows * j.s.tw;
     j.work = j.mm + e_count * g->m * j.s.rows * j.s.tw;
+    j.pw_work = j.work + kl_pool_threads(c->pool) * work_floats(&j.s);
+    j.packed = packed;
+    const bool own = own_products(g);
     for (int64_t n = 0; n < g->n; n++) {
         j.x = x + n * g->c * g->in_size;
         j.y = y + n * g->m * g->out_size;
@@ -353,10 +403,13 @@ void kl_wino_run(kl_opctx *c, const kl_conv_geom *g, const float *x, const float
             const int tiles = (int)(j.nrows * j.s.tw);
             kl_pool *pool = kl_conv_pool(c, e_count * (g->c > g->m ? g->c : g->m) * tiles);
             kl_parallel_for(pool, g->c, input_channels, &j);
-            for (int64_t e = 0; e < e_count; e++)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)g->m, tiles, (int)g->c, 1.0f,
-                            packed + e * g->m * g->c, (int)g->c, j.v + e * g->c * tiles, tiles, 0.0f,
-                            j.mm + e * g->m * tiles, tiles);
+            if (own)
+                kl_parallel_for(pool, e_count, own_product_range, &j);
+            else
+                for (int64_t e = 0; e < e_count; e++)
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)g->m, tiles, (int)g->c, 1.0f,
+                                packed + e * g->m * g->c, (int)g->c, j.v + e * g->c * tiles, tiles, 0.0f,
+                                j.mm + e * g->m * tiles, tiles);
             kl_parallel_for(pool, g->m, output_channels, &j);
         }
     }
