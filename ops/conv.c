@@ -45,6 +45,16 @@ static bool is_pointwise(const conv_geom *g)
     return true;
 }
 
+/* One group, not depthwise: ops/pointwise.c's product, where the CPU has
+ * it (on the input for 1x1, on im2col's columns otherwise).  Its k loop
+ * is not blocked: beyond about 1280 terms the 16 columns it walks leave
+ * the cache between rows of W, and OpenBLAS's blocked sgemm is faster
+ * (ResNet's 3x3 convs on 7x7 maps, K = 4608). */
+static bool own_gemm(const conv_geom *g)
+{
+    return g->group == 1 && g->c * g->k_size <= 1280 && kl_pw_usable();
+}
+
 /* One input and one output channel per group, and a 1-D or 2-D shape: the
  * direct kernel handles it. */
 static bool is_depthwise(const conv_geom *g)
@@ -92,6 +102,8 @@ static size_t conv_scratch(kl_opctx *c)
     if (is_depthwise(&g))
         return kl_dw_scratch(&g, kl_pool_threads(c->pool));
     size_t bytes = is_pointwise(&g) ? 0 : (size_t)(g.c / g.group * g.k_size * block_cols(&g)) * sizeof(float);
+    if (own_gemm(&g)) /* run() uses it when prepare() packed the weights: after the columns */
+        bytes += kl_pw_scratch(g.c * g.k_size, g.out_size, kl_pool_threads(c->pool));
     if (kl_wino_applies(&g)) { /* run() uses it when prepare() packed the filters */
         size_t wino = kl_wino_scratch(&g, kl_pool_threads(c->pool));
         bytes = wino > bytes ? wino : bytes;
@@ -111,7 +123,7 @@ static int64_t conv_macs(kl_opctx *c)
 
 /* Unfolds output rows [r0, r1) (rows over D and H) of one group's input
  * [cg, D, H, W] into col [cg * K, (r1 - r0) * W_out]. */
-static void im2col(const conv_geom *g, const float *restrict x, int64_t cg, int64_t r0, int64_t r1,
+KL_HOT static void im2col(const conv_geom *g, const float *restrict x, int64_t cg, int64_t r0, int64_t r1,
                    float *restrict col)
 {
     const int64_t oh = g->out[1], ow = g->out[2];
@@ -174,20 +186,45 @@ static void gemm_group(kl_opctx *c, const conv_geom *g, const float *xg, const f
     }
 }
 
+/* One image through ops/pointwise.c's product on packed weights: straight
+ * on the input for 1x1, else on im2col's columns block by block. */
+static void own_gemm_image(kl_opctx *c, const conv_geom *g, const float *x, const float *packed, const float *bias,
+                           float *y, size_t y_offset)
+{
+    const int64_t ck = g->c * g->k_size, ow = g->out[2];
+    if (is_pointwise(g)) {
+        kl_pw_run(c, g->m, ck, g->out_size, x, g->out_size, packed, bias, y, g->out_size, y_offset, c->scratch);
+        return;
+    }
+    const int64_t cols = block_cols(g);
+    float *col = c->scratch, *work = col + ck * cols;
+    for (int64_t p0 = 0; p0 < g->out_size; p0 += cols) {
+        int64_t nc = g->out_size - p0 < cols ? g->out_size - p0 : cols;
+        im2col(g, x, g->c, p0 / ow, (p0 + nc) / ow, col);
+        kl_pw_run(c, g->m, ck, nc, col, nc, packed, bias, y + p0, g->out_size, y_offset + (size_t)p0, work);
+    }
+}
+
 typedef struct conv_state {
     float *wino;          /* Winograd-transformed filters, or NULL */
-    size_t wino_bytes;
+    float *pw;            /* weights packed for the pointwise kernel, or NULL */
+    size_t bytes;         /* of whichever is set */
 } conv_state;
 
 static keel_status conv_prepare(kl_opctx *c)
 {
     conv_geom g;
-    if (geometry(c, &g) || !kl_wino_applies(&g) || !c->in[1]->data)
+    if (geometry(c, &g) || !c->in[1]->data || is_depthwise(&g) || !(kl_wino_applies(&g) || own_gemm(&g)))
         return KEEL_OK;
     conv_state *st = kl_alloc(c->env, sizeof *st);
     if (!st)
         return KEEL_ERR_NOMEM;
-    if (!(st->wino = kl_wino_pack(c->env, &g, c->in[1]->data, &st->wino_bytes))) {
+    memset(st, 0, sizeof *st);
+    if (kl_wino_applies(&g))
+        st->wino = kl_wino_pack(c->env, &g, c->in[1]->data, &st->bytes);
+    else
+        st->pw = kl_pw_pack(c->env, g.m, g.c * g.k_size, c->in[1]->data, &st->bytes);
+    if (!st->pw && !st->wino) {
         kl_free(c->env, st, sizeof *st);
         return KEEL_ERR_NOMEM;
     }
@@ -200,7 +237,7 @@ static void conv_release(kl_env *env, void *state)
     conv_state *st = state;
     if (!st)
         return;
-    kl_free(env, st->wino, st->wino_bytes);
+    kl_free(env, st->wino ? st->wino : st->pw, st->bytes);
     kl_free(env, st, sizeof *st);
 }
 
@@ -218,6 +255,12 @@ static keel_status conv_run(kl_opctx *c)
     }
     if (st && st->wino) {
         kl_wino_run(c, &g, x, st->wino, bias, y);
+        return KEEL_OK;
+    }
+    if (st && st->pw) {
+        for (int64_t n = 0; n < g.n; n++)
+            own_gemm_image(c, &g, x + n * g.c * g.in_size, st->pw, bias, y + n * g.m * g.out_size,
+                           (size_t)(n * g.m * g.out_size));
         return KEEL_OK;
     }
     const int64_t cg = g.c / g.group, mg = g.m / g.group, ck = cg * g.k_size;

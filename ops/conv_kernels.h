@@ -20,6 +20,14 @@ typedef struct kl_conv_geom {
  * (element types unchecked); fails naming the mismatch. */
 keel_status kl_conv_geometry(kl_opctx *c, const kl_tensor *x, const kl_tensor *w, kl_conv_geom *g);
 
+/* The session's threads for a kernel step touching about `elements`
+ * values, or NULL (run inline) when waking the workers would cost more
+ * than the work. */
+static inline kl_pool *kl_conv_pool(const kl_opctx *c, int64_t elements)
+{
+    return elements >= 16384 ? c->pool : NULL;
+}
+
 /* kl_epilogue_apply after adding bias to every element (ops/epilogue.c). */
 void kl_epilogue_bias_apply(const kl_epilogue *e, float bias, float *out, size_t offset, size_t n);
 
@@ -40,5 +48,26 @@ size_t kl_wino_scratch(const kl_conv_geom *g, int threads);
 float *kl_wino_pack(kl_env *env, const kl_conv_geom *g, const float *w, size_t *bytes);
 void kl_wino_run(kl_opctx *c, const kl_conv_geom *g, const float *x, const float *packed, const float *bias,
                  float *y);
+
+/* ---- W X products for one group (ops/pointwise.c): 1x1 convs on the
+ * input, other convs on im2col's columns ---- */
+
+/* Whether this CPU runs the kernel (AVX2 and FMA). */
+bool kl_pw_usable(void);
+/* W [m][k] packed once; kl_alloc'ed, *bytes set. */
+float *kl_pw_pack(kl_env *env, int64_t m, int64_t k, const float *w, size_t *bytes);
+size_t kl_pw_scratch(int64_t k, int64_t hw, int threads);
+/* The same packing into p, which holds kl_pw_packed_floats(m, k). */
+size_t kl_pw_packed_floats(int64_t m, int64_t k);
+void kl_pw_pack_into(int64_t m, int64_t k, const float *w, float *p);
+/* y [m][n] = packed x [k][n] on the calling thread, no bias, no epilogue;
+ * work holds kl_pw_scratch(k, n, 1) bytes. */
+void kl_pw_product(int64_t m, int64_t k, int64_t n, const float *x, int64_t ldx, const float *packed, float *y,
+                   int64_t ldy, float *work);
+/* y [m][hw] = act(packed x [k][hw] + bias + residual), x and y with row
+ * strides ldx and ldy; y_offset is y's element offset in the output;
+ * work holds kl_pw_scratch bytes. */
+void kl_pw_run(kl_opctx *c, int64_t m, int64_t k, int64_t hw, const float *x, int64_t ldx, const float *packed,
+               const float *bias, float *y, int64_t ldy, size_t y_offset, float *work);
 
 #endif

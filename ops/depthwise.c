@@ -14,18 +14,31 @@ bool kl_dw_applies(const kl_conv_geom *g)
     return g->group == g->c && g->group == g->m && g->group > 1 && g->in[0] == 1 && g->k[0] == 1;
 }
 
+/* Output rows are computed 8-wide: a 7- or 14-wide row (the late stages)
+ * would otherwise run mostly in the loop's scalar remainder. */
+static int64_t wide_cols(const kl_conv_geom *g)
+{
+    return (g->out[2] + 7) / 8 * 8;
+}
+
 /* Extent of the padded plane the taps read. */
 static void padded_dims(const kl_conv_geom *g, int64_t *ph, int64_t *pw)
 {
     *ph = (g->out[1] - 1) * g->stride[1] + (g->k[1] - 1) * g->dil[1] + 1;
-    *pw = (g->out[2] - 1) * g->stride[2] + (g->k[2] - 1) * g->dil[2] + 1;
+    *pw = (wide_cols(g) - 1) * g->stride[2] + (g->k[2] - 1) * g->dil[2] + 1;
+}
+
+/* Per thread: the padded plane, then the 8-wide output rows. */
+static int64_t thread_floats(const kl_conv_geom *g)
+{
+    int64_t ph, pw;
+    padded_dims(g, &ph, &pw);
+    return ph * pw + g->out[1] * wide_cols(g);
 }
 
 size_t kl_dw_scratch(const kl_conv_geom *g, int threads)
 {
-    int64_t ph, pw;
-    padded_dims(g, &ph, &pw);
-    return (size_t)(ph * pw) * sizeof(float) * (size_t)threads;
+    return (size_t)thread_floats(g) * sizeof(float) * (size_t)threads;
 }
 
 static void pad_plane(const kl_conv_geom *g, const float *restrict x, float *restrict buf, int64_t ph,
@@ -116,7 +129,9 @@ static void dw_planes(void *arg, int64_t lo, int64_t hi)
     const kl_conv_geom *g = j->g;
     int64_t ph, pw;
     padded_dims(g, &ph, &pw);
-    float *buf = (float *)j->c->scratch + (size_t)kl_pool_slot(j->c->pool, j->planes, lo) * (size_t)(ph * pw);
+    float *buf = (float *)j->c->scratch + (size_t)kl_pool_slot(j->c->pool, j->planes, lo) * (size_t)thread_floats(g);
+    float *rows = buf + ph * pw;
+    const int64_t oh = g->out[1], ow = g->out[2], wide = wide_cols(g);
     dw_plane_fn fast = fast_kernel(g);
     const int64_t ksize = g->k[1] * g->k[2];
     for (int64_t p = lo; p < hi; p++) {
@@ -124,9 +139,13 @@ static void dw_planes(void *arg, int64_t lo, int64_t hi)
         float *y = j->y + p * g->out_size;
         float bias = j->bias ? j->bias[ch] : 0.0f;
         pad_plane(g, j->x + p * g->in_size, buf, ph, pw);
-        if (fast)
-            fast(buf, pw, j->w + ch * ksize, bias, y, g->out[1], g->out[2]);
-        else
+        if (fast && wide == ow)
+            fast(buf, pw, j->w + ch * ksize, bias, y, oh, ow);
+        else if (fast) {
+            fast(buf, pw, j->w + ch * ksize, bias, rows, oh, wide);
+            for (int64_t r = 0; r < oh; r++)
+                memcpy(y + r * ow, rows + r * wide, (size_t)ow * sizeof *y);
+        } else
             dw_generic(g, buf, pw, j->w + ch * ksize, bias, y);
         kl_epilogue_apply(&j->c->epi, y, (size_t)(p * g->out_size), (size_t)g->out_size);
     }
@@ -135,5 +154,5 @@ static void dw_planes(void *arg, int64_t lo, int64_t hi)
 void kl_dw_run(kl_opctx *c, const kl_conv_geom *g, const float *x, const float *w, const float *bias, float *y)
 {
     dw_job j = {c, g, x, w, bias, y, g->n * g->c};
-    kl_parallel_for(c->pool, j.planes, dw_planes, &j);
+    kl_parallel_for(kl_conv_pool(c, j.planes * g->out_size), j.planes, dw_planes, &j);
 }

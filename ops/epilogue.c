@@ -1,5 +1,7 @@
 /* epilogue.c -- fused residual-add and activation applied by the kernels
  * that produce a value (see kl_epilogue in op.h). */
+#include <math.h>
+
 #include "conv_kernels.h"
 #include "mathfn.h"
 
@@ -73,6 +75,24 @@ void kl_epilogue_apply(const kl_epilogue *e, float *out, size_t offset, size_t n
 
 KL_HOT void kl_epilogue_bias_apply(const kl_epilogue *e, float bias, float *restrict out, size_t offset, size_t n)
 {
+    const float a = e->alpha, b = e->beta;
+    if (e->act == KL_ACT_NONE || e->act == KL_ACT_RELU || e->act == KL_ACT_CLIP) {
+        /* the common cases in one pass: clamp(out + bias + residual, lo, hi) */
+        const float lo = e->act == KL_ACT_RELU ? 0.0f : e->act == KL_ACT_CLIP ? a : -INFINITY;
+        const float hi = e->act == KL_ACT_CLIP ? b : INFINITY;
+        if (e->residual) {
+            const float *restrict r = (const float *)e->residual->data + offset;
+            for (size_t i = 0; i < n; i++) {
+                float v = out[i] + r[i] + bias;
+                out[i] = v < lo ? lo : v > hi ? hi : v;
+            }
+        } else if (e->act != KL_ACT_NONE || bias != 0.0f)
+            for (size_t i = 0; i < n; i++) {
+                float v = out[i] + bias;
+                out[i] = v < lo ? lo : v > hi ? hi : v;
+            }
+        return;
+    }
     if (e->residual) {
         const float *restrict r = (const float *)e->residual->data + offset;
         for (size_t i = 0; i < n; i++)
@@ -80,18 +100,11 @@ KL_HOT void kl_epilogue_bias_apply(const kl_epilogue *e, float bias, float *rest
     } else if (bias != 0.0f)
         for (size_t i = 0; i < n; i++)
             out[i] += bias;
-    const float a = e->alpha, b = e->beta;
     switch (e->act) {
     case KL_ACT_NONE:
-        break;
     case KL_ACT_RELU:
-        for (size_t i = 0; i < n; i++)
-            out[i] = out[i] > 0 ? out[i] : 0;
-        break;
     case KL_ACT_CLIP:
-        for (size_t i = 0; i < n; i++)
-            out[i] = out[i] < a ? a : out[i] > b ? b : out[i];
-        break;
+        break; /* done above */
     case KL_ACT_LEAKYRELU:
         for (size_t i = 0; i < n; i++)
             out[i] = out[i] < 0 ? a * out[i] : out[i];

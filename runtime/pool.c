@@ -2,11 +2,24 @@
  * (kl_parallel_for).  The calling thread takes a share too, so a pool of
  * N threads starts N-1 workers.  OpenBLAS is never called from inside a
  * parallel region: it has threads of its own, and the two would
- * oversubscribe the cores. */
+ * oversubscribe the cores.
+ *
+ * A network runs one parallel kernel after another, tens of microseconds
+ * each: waking a sleeping thread through a condition variable for each
+ * cost more than the second thread gained (MobileNet ran no faster on two
+ * threads).  So a worker that finished a job spins for a short while
+ * watching for the next one before it sleeps, and the caller spins for
+ * the workers' end before it sleeps. */
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 
 #include "pool.h"
+
+#define WORKER_SPIN_NS 200000   /* how long an idle worker watches for a job */
+#define CALLER_SPIN_NS 2000000  /* how long the caller watches for the workers' end */
 
 struct kl_pool {
     kl_env *env;
@@ -15,13 +28,15 @@ struct kl_pool {
     size_t workers_bytes;          /* the allocation behind workers */
     pthread_mutex_t lock;
     pthread_cond_t work_ready, work_done;
-    /* the current job */
+    /* the current job: written before generation is bumped, read after */
     kl_range_fn fn;
     void *arg;
     int64_t n;
-    uint64_t generation;           /* bumped per job; workers wait for a new one */
-    int pending;                   /* workers still busy with this job */
-    bool stop;
+    _Atomic uint64_t generation;   /* bumped per job; workers wait for a new one */
+    _Atomic int pending;           /* workers still busy with this job */
+    _Atomic bool stop;
+    int sleepers;                  /* workers asleep on work_ready (under lock) */
+    bool caller_asleep;            /* the caller waits on work_done (under lock) */
 };
 
 typedef struct worker_arg {
@@ -36,31 +51,62 @@ static void share(int64_t n, int parts, int index, int64_t *lo, int64_t *hi)
     *hi = *lo + base + (index < extra ? 1 : 0);
 }
 
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Between two looks while spinning: give the core to whatever else is
+ * runnable on it.  On a loaded machine a spinner that kept its core made
+ * the thread it waited for wait a time slice (medians 3x the best run). */
+static inline void cpu_relax(void)
+{
+    sched_yield();
+}
+
+/* The generation of the next job after `seen` (or any, once stopping). */
+static uint64_t next_job(kl_pool *pool, uint64_t seen)
+{
+    int64_t until = now_ns() + WORKER_SPIN_NS;
+    for (int i = 0;; i++) {
+        uint64_t g = atomic_load_explicit(&pool->generation, memory_order_acquire);
+        if (g != seen || atomic_load(&pool->stop))
+            return g;
+        cpu_relax();
+        if ((i & 7) == 7 && now_ns() > until)
+            break;
+    }
+    pthread_mutex_lock(&pool->lock);
+    pool->sleepers++;
+    while (!atomic_load(&pool->stop) && atomic_load(&pool->generation) == seen)
+        pthread_cond_wait(&pool->work_ready, &pool->lock);
+    pool->sleepers--;
+    uint64_t g = atomic_load(&pool->generation);
+    pthread_mutex_unlock(&pool->lock);
+    return g;
+}
+
 static void *worker_main(void *p)
 {
     worker_arg *w = p;
     kl_pool *pool = w->pool;
     uint64_t seen = 0;
     for (;;) {
-        pthread_mutex_lock(&pool->lock);
-        while (!pool->stop && pool->generation == seen)
-            pthread_cond_wait(&pool->work_ready, &pool->lock);
-        if (pool->stop) {
-            pthread_mutex_unlock(&pool->lock);
+        seen = next_job(pool, seen);
+        if (atomic_load(&pool->stop))
             return NULL;
-        }
-        seen = pool->generation;
-        kl_range_fn fn = pool->fn;
-        void *arg = pool->arg;
         int64_t lo, hi;
         share(pool->n, pool->n_threads, w->index, &lo, &hi);
-        pthread_mutex_unlock(&pool->lock);
         if (lo < hi)
-            fn(arg, lo, hi);
-        pthread_mutex_lock(&pool->lock);
-        if (--pool->pending == 0)
-            pthread_cond_signal(&pool->work_done);
-        pthread_mutex_unlock(&pool->lock);
+            pool->fn(pool->arg, lo, hi);
+        if (atomic_fetch_sub_explicit(&pool->pending, 1, memory_order_acq_rel) == 1) {
+            pthread_mutex_lock(&pool->lock);
+            if (pool->caller_asleep)
+                pthread_cond_signal(&pool->work_done);
+            pthread_mutex_unlock(&pool->lock);
+        }
     }
 }
 
@@ -71,8 +117,12 @@ kl_pool *kl_pool_new(kl_env *env, int n_threads)
     kl_pool *pool = kl_alloc(env, sizeof *pool);
     if (!pool)
         return NULL;
+    memset(pool, 0, sizeof *pool);
     pool->env = env;
     pool->n_threads = n_threads;
+    atomic_init(&pool->generation, 0);
+    atomic_init(&pool->pending, 0);
+    atomic_init(&pool->stop, false);
     pthread_mutex_init(&pool->lock, NULL);
     pthread_cond_init(&pool->work_ready, NULL);
     pthread_cond_init(&pool->work_done, NULL);
@@ -99,7 +149,7 @@ void kl_pool_free(kl_pool *pool)
     if (!pool)
         return;
     pthread_mutex_lock(&pool->lock);
-    pool->stop = true;
+    atomic_store(&pool->stop, true);
     pthread_cond_broadcast(&pool->work_ready);
     pthread_mutex_unlock(&pool->lock);
     for (int i = 1; pool->workers && i < pool->n_threads; i++)
@@ -136,20 +186,30 @@ void kl_parallel_for(kl_pool *pool, int64_t n, kl_range_fn fn, void *arg)
             fn(arg, 0, n);
         return;
     }
-    pthread_mutex_lock(&pool->lock);
+    /* every worker is done with the last job: these plain writes race with nothing */
     pool->fn = fn;
     pool->arg = arg;
     pool->n = n;
-    pool->pending = pool->n_threads - 1;
-    pool->generation++;
-    pthread_cond_broadcast(&pool->work_ready);
+    atomic_store_explicit(&pool->pending, pool->n_threads - 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&pool->generation, 1, memory_order_release);
+    pthread_mutex_lock(&pool->lock);
+    if (pool->sleepers)
+        pthread_cond_broadcast(&pool->work_ready);
     pthread_mutex_unlock(&pool->lock);
     int64_t lo, hi;
     share(n, pool->n_threads, 0, &lo, &hi);
     if (lo < hi)
         fn(arg, lo, hi);
+    int64_t until = now_ns() + CALLER_SPIN_NS;
+    for (int i = 0; atomic_load_explicit(&pool->pending, memory_order_acquire) > 0; i++) {
+        cpu_relax();
+        if ((i & 7) == 7 && now_ns() > until)
+            break;
+    }
     pthread_mutex_lock(&pool->lock);
-    while (pool->pending > 0)
+    pool->caller_asleep = true;
+    while (atomic_load(&pool->pending) > 0)
         pthread_cond_wait(&pool->work_done, &pool->lock);
+    pool->caller_asleep = false;
     pthread_mutex_unlock(&pool->lock);
 }

@@ -1,0 +1,237 @@
+/* pointwise.c -- 1x1 stride-1 convolution (one group) as a product
+ * Y[m][hw] = W[m][c] X[c][hw] with its own AVX2/FMA kernel, used when the
+ * CPU has them (kl_pw_usable).  What it saves over calling sgemm:
+ *   - W is packed once (kl_pw_pack, at session creation) into panels of 6
+ *     rows, k-major, instead of at every call;
+ *   - X is read in place, 16 columns of each of its rows per step of k
+ *     (only a partial last chunk of columns is copied, zero-padded);
+ *   - bias is where the accumulators start, and the epilogue runs on each
+ *     block of columns right after it is computed, while it is in cache;
+ *   - column blocks are split over the session's threads.
+ * The register tile is 6 rows x 16 columns: 12 accumulators, 2 loads of X
+ * and 6 broadcasts of W per step of k. */
+#include <string.h>
+
+#include "conv_kernels.h"
+
+#define MR 6
+#define NR 16
+#define BLOCK_BYTES (256u << 10) /* X columns of one block, K x NC floats */
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+bool kl_pw_usable(void)
+{
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+/* c[0..6)[0..16) = bias + a (k-major panel [K][6]) times b (K rows of ldb).
+ * The accumulators are named one by one: as arrays gcc keeps them in
+ * memory. */
+__attribute__((target("avx2,fma"))) static void tile_6x16(int64_t K, const float *a, const float *b, int64_t ldb,
+                                                         const float *bias, float *c, int64_t ldc)
+{
+#define ROW_INIT(r) __m256 x##r = _mm256_set1_ps(bias[r]), y##r = x##r
+    ROW_INIT(0); ROW_INIT(1); ROW_INIT(2); ROW_INIT(3); ROW_INIT(4); ROW_INIT(5);
+#define ROW_FMA(r)                                   \
+    do {                                             \
+        __m256 w = _mm256_broadcast_ss(a + (r));     \
+        x##r = _mm256_fmadd_ps(w, b0, x##r);         \
+        y##r = _mm256_fmadd_ps(w, b1, y##r);         \
+    } while (0)
+    for (int64_t k = 0; k < K; k++, a += MR, b += ldb) {
+        __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+        ROW_FMA(0); ROW_FMA(1); ROW_FMA(2); ROW_FMA(3); ROW_FMA(4); ROW_FMA(5);
+    }
+#define ROW_STORE(r)                                 \
+    do {                                             \
+        _mm256_storeu_ps(c + (r) * ldc, x##r);       \
+        _mm256_storeu_ps(c + (r) * ldc + 8, y##r);   \
+    } while (0)
+    ROW_STORE(0); ROW_STORE(1); ROW_STORE(2); ROW_STORE(3); ROW_STORE(4); ROW_STORE(5);
+#undef ROW_INIT
+#undef ROW_FMA
+#undef ROW_STORE
+}
+#else
+bool kl_pw_usable(void)
+{
+    return false;
+}
+
+static void tile_6x16(int64_t K, const float *a, const float *b, int64_t ldb, const float *bias, float *c,
+                      int64_t ldc)
+{
+    for (int r = 0; r < MR; r++)
+        for (int j = 0; j < NR; j++) {
+            float s = bias[r];
+            for (int64_t k = 0; k < K; k++)
+                s += a[k * MR + r] * b[k * ldb + j];
+            c[r * ldc + j] = s;
+        }
+}
+#endif
+
+static int64_t panels(int64_t m)
+{
+    return (m + MR - 1) / MR;
+}
+
+float *kl_pw_pack(kl_env *env, int64_t m, int64_t k, const float *w, size_t *bytes)
+{
+    *bytes = kl_pw_packed_floats(m, k) * sizeof(float);
+    float *p = kl_alloc(env, *bytes);
+    if (p)
+        kl_pw_pack_into(m, k, w, p);
+    return p;
+}
+
+static int64_t block_cols(int64_t k, int64_t hw)
+{
+    int64_t nc = BLOCK_BYTES / (k * (int64_t)sizeof(float));
+    nc = nc / NR * NR;
+    if (nc < NR)
+        nc = NR;
+    if (nc > 1024)
+        nc = 1024;
+    return nc < hw ? nc : hw;
+}
+
+/* Per thread: a block's last, partial chunk of X packed as [K][16], and
+ * one tile. */
+static size_t thread_floats(int64_t k, int64_t hw)
+{
+    (void)hw;
+    return (size_t)(NR * k + MR * NR);
+}
+
+size_t kl_pw_scratch(int64_t k, int64_t hw, int threads)
+{
+    return (size_t)threads * thread_floats(k, hw) * sizeof(float);
+}
+
+typedef struct pw_job {
+    kl_opctx *c;
+    int64_t m, k, hw, nc, blocks;   /* hw: columns */
+    int64_t ldx, ldy;               /* row strides of X and Y */
+    int64_t groups;         /* the rows of W in this many parts per block */
+    const float *x, *packed, *bias;
+    float *y;
+    size_t y_offset;
+    float *work;            /* kl_pw_scratch bytes */
+} pw_job;
+
+/* Columns [j0, j1) of X into 16-wide k-major chunks, the last one padded
+ * with zeros (used for a block's partial last chunk: whole chunks are
+ * read in place, which measured faster than packing them). */
+static void pack_block(const float *x, int64_t k, int64_t ldx, int64_t j0, int64_t j1, float *bp)
+{
+    for (int64_t c0 = j0; c0 < j1; c0 += NR, bp += k * NR) {
+        int64_t cols = j1 - c0 < NR ? j1 - c0 : NR;
+        for (int64_t kk = 0; kk < k; kk++) {
+            memcpy(bp + kk * NR, x + kk * ldx + c0, (size_t)cols * sizeof(float));
+            if (cols < NR)
+                memset(bp + kk * NR + cols, 0, (size_t)(NR - cols) * sizeof(float));
+        }
+    }
+}
+
+/* Rows of panels [p0, p1) of Y = W X (+ bias) for columns [j0, j1),
+ * then the epilogue on them when epi is set.  bp holds the block's
+ * partial last chunk of X (pack_block), edge one tile. */
+typedef struct pw_span {
+    int64_t m, k, ldx, ldy;
+    const float *x, *packed, *bias;
+    float *y;
+    const kl_epilogue *epi;
+    size_t y_offset;
+} pw_span;
+
+static void pw_panels(const pw_span *s, int64_t p0, int64_t p1, int64_t j0, int64_t j1, const float *bp, float *edge)
+{
+    const int64_t k = s->k, ldx = s->ldx, ldy = s->ldy;
+    for (int64_t pi = p0; pi < p1; pi++) {
+        int64_t r0 = pi * MR, rows = s->m - r0 < MR ? s->m - r0 : MR;
+        float bias[MR] = {0};
+        for (int r = 0; r < rows && s->bias; r++)
+            bias[r] = s->bias[r0 + r];
+        const float *a = s->packed + pi * k * MR;
+        for (int64_t c0 = j0; c0 < j1; c0 += NR) {
+            int64_t cols = j1 - c0 < NR ? j1 - c0 : NR;
+            const float *b = cols == NR ? s->x + c0 : bp;
+            int64_t ldb = cols == NR ? ldx : NR;
+            float *out = s->y + r0 * ldy + c0;
+            if (cols == NR && rows == MR) {
+                tile_6x16(k, a, b, ldb, bias, out, ldy);
+                continue;
+            }
+            tile_6x16(k, a, b, ldb, bias, edge, NR);
+            for (int64_t r = 0; r < rows; r++)
+                memcpy(out + r * ldy, edge + r * NR, (size_t)cols * sizeof(float));
+        }
+        for (int64_t r = 0; s->epi && r < rows; r++)
+            kl_epilogue_apply(s->epi, s->y + (r0 + r) * ldy + j0, s->y_offset + (size_t)((r0 + r) * ldy + j0),
+                              (size_t)(j1 - j0));
+    }
+}
+
+/* Work items: (block of columns, group of W's panels); a thread packs a
+ * block's partial chunk once for the consecutive items that share it. */
+static void pw_items(void *arg, int64_t lo, int64_t hi)
+{
+    const pw_job *j = arg;
+    const int64_t k = j->k, hw = j->hw, np = panels(j->m);
+    float *bp = j->work + (size_t)kl_pool_slot(j->c->pool, j->blocks * j->groups, lo) * thread_floats(k, hw);
+    float *edge = bp + NR * k;
+    const pw_span span = {j->m, k, j->ldx, j->ldy, j->x, j->packed, j->bias, j->y, &j->c->epi, j->y_offset};
+    int64_t packed = -1;
+    for (int64_t item = lo; item < hi; item++) {
+        int64_t blk = item / j->groups, grp = item % j->groups;
+        int64_t j0 = blk * j->nc, j1 = j0 + j->nc < hw ? j0 + j->nc : hw;
+        if (packed != blk)
+            pack_block(j->x, k, j->ldx, j0 + (j1 - j0) / NR * NR, j1, bp); /* the partial chunk only */
+        packed = blk;
+        pw_panels(&span, np * grp / j->groups, np * (grp + 1) / j->groups, j0, j1, bp, edge);
+    }
+}
+
+size_t kl_pw_packed_floats(int64_t m, int64_t k)
+{
+    return (size_t)(panels(m) * MR * k);
+}
+
+void kl_pw_pack_into(int64_t m, int64_t k, const float *w, float *p)
+{
+    for (int64_t pi = 0; pi < panels(m); pi++)
+        for (int64_t kk = 0; kk < k; kk++)
+            for (int r = 0; r < MR; r++) {
+                int64_t row = pi * MR + r;
+                p[(pi * k + kk) * MR + r] = row < m ? w[row * k + kk] : 0.0f;
+            }
+}
+
+void kl_pw_product(int64_t m, int64_t k, int64_t n, const float *x, int64_t ldx, const float *packed, float *y,
+                   int64_t ldy, float *work)
+{
+    const pw_span span = {m, k, ldx, ldy, x, packed, NULL, y, NULL, 0};
+    const int64_t nc = block_cols(k, n);
+    for (int64_t j0 = 0; j0 < n; j0 += nc) {
+        int64_t j1 = j0 + nc < n ? j0 + nc : n;
+        pack_block(x, k, ldx, j0 + (j1 - j0) / NR * NR, j1, work);
+        pw_panels(&span, 0, panels(m), j0, j1, work, work + NR * k);
+    }
+}
+
+void kl_pw_run(kl_opctx *c, int64_t m, int64_t k, int64_t hw, const float *x, int64_t ldx, const float *packed,
+               const float *bias, float *y, int64_t ldy, size_t y_offset, float *work)
+{
+    pw_job j = {c, m, k, hw, block_cols(k, hw), 0, ldx, ldy, 1, x, packed, bias, y, y_offset, work};
+    j.blocks = (hw + j.nc - 1) / j.nc;
+    kl_pool *pool = kl_conv_pool(c, m * hw);
+    int threads = kl_pool_threads(pool);
+    /* too few blocks to share: split the rows of W as well */
+    if (j.blocks < 2 * threads && threads > 1)
+        j.groups = panels(m) < 2 * threads ? panels(m) : 2 * threads;
+    kl_parallel_for(pool, j.blocks * j.groups, pw_items, &j);
+}
