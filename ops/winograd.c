@@ -229,7 +229,8 @@ KL_HOT static void output_row2(const float *restrict mm, int64_t estride, int64_
     }
 }
 
-static const wino_kind f4x4 = {4, 6, g4, input_row4, output_row4};
+/* Built with -DKL_WINOGRAD_F4 only (see kind_of). */
+static const wino_kind f4x4 __attribute__((unused)) = {4, 6, g4, input_row4, output_row4};
 static const wino_kind f2x2 = {2, 4, g2, input_row2, output_row2};
 
 /* F(4x4) on 64 channels or more (see the top) and at least 14x14 outputs:
@@ -237,7 +238,15 @@ static const wino_kind f2x2 = {2, 4, g2, input_row2, output_row2};
  * F(4x4) would leave 12 of them empty. */
 static const wino_kind *kind_of(const kl_conv_geom *g)
 {
+#ifdef KL_WINOGRAD_F4
     return g->c >= 64 && g->out[1] * g->out[2] >= 196 ? &f4x4 : &f2x2;
+#else
+    /* F(4x4)'s error, small per layer, adds up over a deep stack of 3x3
+     * convolutions: VGG-19 with BatchNorm (16 of them) ended at twice the
+     * zoo's tolerance.  Until it is made more accurate, F(2x2) only. */
+    (void)g;
+    return &f2x2;
+#endif
 }
 
 /* ---- filters ---------------------------------------------------------------- */
