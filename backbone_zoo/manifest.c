@@ -125,6 +125,50 @@ static int get_shape(reader *r, yaml_node_t *map, zoo_entry *e)
     return 0;
 }
 
+/* The exporter's keyword options: a flat mapping of scalars, kept as text
+ * ("alpha=0.75 dynamic_batch=3") for `keel zoo list`. */
+static int get_options(reader *r, yaml_node_t *map, zoo_entry *e)
+{
+    yaml_node_t *n = lookup(r, map, "options");
+    if (!n)
+        return 0;
+    if (n->type != YAML_MAPPING_NODE)
+        return fail(r, n, "entry '%s': 'options' must be a mapping like {alpha: 0.75}%s", e->name, "");
+    size_t used = 0;
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        yaml_node_t *kn = yaml_document_get_node(r->doc, p->key), *vn = yaml_document_get_node(r->doc, p->value);
+        const char *k = scalar(kn), *v = scalar(vn);
+        if (!k || !v)
+            return fail(r, k ? vn : kn, "entry '%s': options must map names to single values%s", e->name, "");
+        int len = snprintf(e->options + used, sizeof e->options - used, "%s%s=%s", used ? " " : "", k, v);
+        if (len < 0 || (size_t)len >= sizeof e->options - used)
+            return fail(r, n, "entry '%s': 'options' is too long%s", e->name, "");
+        used += (size_t)len;
+    }
+    return 0;
+}
+
+/* A misspelt key would otherwise be ignored silently (and the entry
+ * exported with the default it meant to change). */
+static int check_keys(reader *r, yaml_node_t *map, const char *const *known, const char *what)
+{
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+        yaml_node_t *kn = yaml_document_get_node(r->doc, p->key);
+        const char *k = scalar(kn);
+        bool found = false;
+        for (int i = 0; k && known[i] && !found; i++)
+            found = strcmp(k, known[i]) == 0;
+        if (!found)
+            return fail(r, kn, "%s: unknown key '%s'", what, k ? k : "(not a string)");
+    }
+    return 0;
+}
+
+static const char *const ENTRY_KEYS[] = {"name", "family", "source", "reference", "input", "opset",
+                                         "constant_folding", "options", "params", "params_tolerance",
+                                         "rtol", "atol", NULL};
+static const char *const DEFAULT_KEYS[] = {"opset", "rtol", "atol", "params_tolerance", NULL};
+
 static bool valid_name(const char *s)
 {
     if (!*s)
@@ -153,7 +197,11 @@ static int read_entry(reader *r, yaml_node_t *map, const zoo_entry *defaults, zo
         get_int(r, map, "params", &params, true, e->name) ||
         get_double(r, map, "params_tolerance", &e->params_tolerance, e->name) ||
         get_double(r, map, "rtol", &e->rtol, e->name) || get_double(r, map, "atol", &e->atol, e->name) ||
-        get_bool(r, map, "constant_folding", &e->constant_folding, e->name))
+        get_bool(r, map, "constant_folding", &e->constant_folding, e->name) || get_options(r, map, e))
+        return -1;
+    char what[96];
+    snprintf(what, sizeof what, "entry '%s'", e->name);
+    if (check_keys(r, map, ENTRY_KEYS, what))
         return -1;
     if (strncmp(e->source, "torchvision:", 12) != 0 && strncmp(e->source, "file:", 5) != 0)
         return fail(r, lookup(r, map, "source"), "entry '%s': source '%s' must start with torchvision: or file:",
@@ -181,6 +229,8 @@ static int read_defaults(reader *r, yaml_node_t *root, zoo_entry *d)
         return 0;
     if (n->type != YAML_MAPPING_NODE)
         return fail(r, n, "'defaults' must be a mapping%s%s", "", "");
+    if (check_keys(r, n, DEFAULT_KEYS, "defaults"))
+        return -1;
     int64_t opset = d->opset;
     if (get_int(r, n, "opset", &opset, false, "defaults") || get_double(r, n, "rtol", &d->rtol, "defaults") ||
         get_double(r, n, "atol", &d->atol, "defaults") ||
@@ -195,7 +245,8 @@ static int read_models(reader *r, yaml_node_t *root, zoo_manifest *m)
     zoo_entry defaults;
     if (!root || root->type != YAML_MAPPING_NODE)
         return fail(r, root, "the manifest must be a mapping with 'models'%s%s", "", "");
-    if (read_defaults(r, root, &defaults))
+    static const char *const root_keys[] = {"defaults", "models", NULL};
+    if (check_keys(r, root, root_keys, "the manifest") || read_defaults(r, root, &defaults))
         return -1;
     yaml_node_t *models = lookup(r, root, "models");
     if (!models || models->type != YAML_SEQUENCE_NODE)

@@ -12,6 +12,7 @@ typedef struct zoo_entry {
     char family[96];
     char source[160];        /* "torchvision:resnet50" or "file:darknet19.py:Darknet19" */
     char reference[32];      /* what outputs are validated against */
+    char options[160];       /* the exporter's options as "key=value key=value" */
     int rank;
     int64_t input[8];        /* the input shape PyTorch is fed */
     int opset;

@@ -97,8 +97,8 @@ static int zoo_list(const zoo_manifest *man, const zoo_entry **sel, int n)
         for (int d = 0; d < e->rank; d++)
             used += (size_t)snprintf(shape + used, sizeof shape - used, d ? "x%lld" : "%lld",
                                      (long long)e->input[d]);
-        printf("%-22s %-30s %-18s %5d %14lld  %s\n", e->name, e->family, shape, e->opset,
-               (long long)e->params, e->source);
+        printf("%-22s %-30s %-18s %5d %14lld  %s%s%s\n", e->name, e->family, shape, e->opset,
+               (long long)e->params, e->source, e->options[0] ? " " : "", e->options);
     }
     return 0;
 }

@@ -20,7 +20,8 @@ static void test_valid(void)
         "  - name: resnet50\n    family: ResNet\n    source: torchvision:resnet50\n"
         "    input: [1, 3, 224, 224]\n    params: 25557032\n    params_tolerance: 0.002\n"
         "  - name: darknet19\n    family: Darknet\n    source: file:darknet19.py:Darknet19\n"
-        "    input: [1, 3, 256, 256]\n    opset: 13\n    constant_folding: false\n    params: 20842376\n";
+        "    input: [1, 3, 256, 256]\n    opset: 13\n    constant_folding: false\n    params: 20842376\n"
+        "    options: {alpha: 0.75, dynamic_batch: 3}\n";
     zoo_manifest m;
     char err[512] = "";
     CU_ASSERT_EQUAL_FATAL(parse(text, &m, err), 0);
@@ -39,6 +40,8 @@ static void test_valid(void)
     CU_ASSERT_FALSE(d->constant_folding);
     CU_ASSERT_STRING_EQUAL(d->source, "file:darknet19.py:Darknet19");
     CU_ASSERT_EQUAL(d->line, 11);
+    CU_ASSERT_STRING_EQUAL(d->options, "alpha=0.75 dynamic_batch=3");
+    CU_ASSERT_STRING_EQUAL(r->options, "");
     zoo_manifest_free(&m);
 }
 
@@ -66,6 +69,16 @@ static void test_errors(void)
                  "  - {name: a, family: A, source: 'file:a.py:A', input: [1], params: 3}\n", "zoo.yaml:3:5", "twice");
     expect_error("defaults: {opset: 11}\n", "zoo.yaml:1:1", "'models'");
     expect_error("models:\n  - name: Bad-Name\n    family: A\n", "zoo.yaml:2:11", "a-z");
+    const char *entry = "models:\n  - name: a\n    family: A\n    source: torchvision:x\n    input: [1]\n    params: 3\n";
+    char text[512];
+    snprintf(text, sizeof text, "%s    constant_foldin: false\n", entry);
+    expect_error(text, "zoo.yaml:7:5", "unknown key 'constant_foldin'");
+    snprintf(text, sizeof text, "%s    options: [alpha, 0.5]\n", entry);
+    expect_error(text, "zoo.yaml:7:14", "'options' must be a mapping");
+    snprintf(text, sizeof text, "%s    options: {alpha: [0.5]}\n", entry);
+    expect_error(text, "zoo.yaml:7:22", "single values");
+    expect_error("defaults: {opset: 11, rtoll: 1}\nmodels: []\n", "zoo.yaml:1:23", "defaults: unknown key 'rtoll'");
+    expect_error("model:\n  - name: a\n", "zoo.yaml:1:1", "unknown key 'model'");
 }
 
 /* The zoo itself: it parses, and every backbone of keel's mission is in it. */
