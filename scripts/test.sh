@@ -21,9 +21,11 @@ step "make distcheck"
 make distcheck -j"$(nproc)" >distcheck.out 2>&1 || { tail -n 80 distcheck.out; exit 1; }
 grep -h "installcheck:" distcheck.out || true
 step "make check-python"
-make check-python 2>&1 | tail -n 3
+make check-python >python.out 2>&1 || { tail -n 40 python.out; exit 1; }
+tail -n 3 python.out
 step "make check-valgrind"
-make check-valgrind 2>&1 | tail -n 2
+make check-valgrind >valgrind.out 2>&1 || { tail -n 40 valgrind.out; exit 1; }
+tail -n 2 valgrind.out
 step "make check-sanitize"
 make check-sanitize >sanitize.out 2>&1 || { tail -n 80 sanitize.out; exit 1; }
 echo "sanitizers: make check and the backbones pass under ASan+UBSan"

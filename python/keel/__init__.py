@@ -75,7 +75,9 @@ class _Options(ctypes.Structure):
                 ("optimize", ctypes.c_int),
                 ("max_model_bytes", ctypes.c_uint64),
                 ("max_tensor_bytes", ctypes.c_uint64),
-                ("max_arena_bytes", ctypes.c_uint64)]
+                ("max_arena_bytes", ctypes.c_uint64),
+                ("log", ctypes.c_void_p),        # keel_log_fn: not used from Python
+                ("log_user", ctypes.c_void_p)]
 
 
 class _DimBinding(ctypes.Structure):
