@@ -174,51 +174,6 @@ kl_binary_fn kl_binary_find(const kl_binary_kernel *kernels, int dtype);
         {KEEL_UINT16, OP##_u16}, {KEEL_INT32, OP##_i32},  {KEEL_UINT32, OP##_u32},    \
         {KEEL_INT64, OP##_i64},  {KEEL_UINT64, OP##_u64}, {0, NULL}};
 
-/* Defines comparison kernels OP_* writing bool (uint8_t) from every
- * numeric input type and bool, and the table OP_kernels. */
-#define KL_COMPARE_KERNELS(OP, PRED)                                                      \
-    KL_BINARY_FN_TO(OP##_f32, float, uint8_t, float, PRED)                                \
-    KL_BINARY_FN_TO(OP##_f64, double, uint8_t, double, PRED)                              \
-    KL_BINARY_FN_TO(OP##_i8, int8_t, uint8_t, uint8_t, PRED)                              \
-    KL_BINARY_FN_TO(OP##_i16, int16_t, uint8_t, uint16_t, PRED)                           \
-    KL_BINARY_FN_TO(OP##_i32, int32_t, uint8_t, uint32_t, PRED)                           \
-    KL_BINARY_FN_TO(OP##_i64, int64_t, uint8_t, uint64_t, PRED)                           \
-    KL_BINARY_FN_TO(OP##_u8, uint8_t, uint8_t, uint8_t, PRED)                             \
-    KL_BINARY_FN_TO(OP##_u16, uint16_t, uint8_t, uint16_t, PRED)                          \
-    KL_BINARY_FN_TO(OP##_u32, uint32_t, uint8_t, uint32_t, PRED)                          \
-    KL_BINARY_FN_TO(OP##_u64, uint64_t, uint8_t, uint64_t, PRED)                          \
-    static const kl_binary_kernel OP##_kernels[] = {                                      \
-        {KEEL_FLOAT, OP##_f32},  {KEEL_DOUBLE, OP##_f64}, {KEEL_INT8, OP##_i8},           \
-        {KEEL_INT16, OP##_i16},  {KEEL_INT32, OP##_i32},  {KEEL_INT64, OP##_i64},         \
-        {KEEL_UINT8, OP##_u8},   {KEEL_UINT16, OP##_u16}, {KEEL_UINT32, OP##_u32},        \
-        {KEEL_UINT64, OP##_u64}, {KEEL_BOOL, OP##_u8},    {0, NULL}};
-
-/* Descriptors of a binary op whose output has type OUT_DTYPE (0: the
- * inputs' type): opsets 1-6 with legacy broadcasting, 7+ numpy
- * broadcasting; CHECK (or NULL) runs before the kernels. */
-#define KL_BINARY_OPFILE_AS(OP, TYPE, CHECK, OUT_DTYPE, FLAGS)                            \
-    static keel_status OP##_infer_v1(kl_opctx *c)                                         \
-    {                                                                                     \
-        return kl_binary_infer_as(c, OP##_kernels, true, OUT_DTYPE);                      \
-    }                                                                                     \
-    static keel_status OP##_infer_v7(kl_opctx *c)                                         \
-    {                                                                                     \
-        return kl_binary_infer_as(c, OP##_kernels, false, OUT_DTYPE);                     \
-    }                                                                                     \
-    static keel_status OP##_run_v1(kl_opctx *c)                                           \
-    {                                                                                     \
-        return kl_binary_run(c, OP##_kernels, CHECK, true);                               \
-    }                                                                                     \
-    static keel_status OP##_run_v7(kl_opctx *c)                                           \
-    {                                                                                     \
-        return kl_binary_run(c, OP##_kernels, CHECK, false);                              \
-    }                                                                                     \
-    static const kl_op OP##_v1 = {TYPE, "", 1, 6, 2, 2, FLAGS,                            \
-                                  OP##_infer_v1, OP##_run_v1, NULL, NULL};                \
-    static const kl_op OP##_v7 = {TYPE, "", 7, 0, 2, 2, FLAGS,                            \
-                                  OP##_infer_v7, OP##_run_v7, NULL, NULL};                \
-    const kl_op *const kl_opfile_##OP[] = {&OP##_v1, &OP##_v7, NULL};
-
 /* Defines the descriptors of binary op TYPE (opsets 1-6 with legacy
  * broadcasting, 7+ numpy broadcasting) over the kernels OP_kernels, with
  * CHECK (a kl_binary_check_fn or NULL) run first, and the file's list
