@@ -150,3 +150,53 @@ void pool_parallel(kl_opctx *c, int64_t n, int64_t work, kl_range_fn fn, void *a
     else
         kl_parallel_for(c->pool, n, fn, arg);
 }
+
+keel_status kl_global_pool_infer(kl_opctx *c, const char *empty_why)
+{
+    const kl_tensor *x = c->in[0];
+    static const int types[] = {KEEL_FLOAT, 0};
+    keel_status st = kl_require_dtype(c, 0, types);
+    if (st)
+        return st;
+    if (x->rank < 3)
+        return kl_op_fail(c, KEEL_ERR_SHAPE, "input has rank %d; expected 3 or more (N, C and spatial "
+                          "dims)", x->rank);
+    int64_t dims[KL_MAX_RANK];
+    dims[0] = x->dims[0];
+    dims[1] = x->dims[1];
+    for (int i = 2; i < x->rank; i++) {
+        if (x->dims[i] == 0)
+            return kl_op_fail(c, KEEL_ERR_SHAPE, "spatial dim %d is empty: %s", i - 2, empty_why);
+        dims[i] = 1;
+    }
+    kl_set_shape(c->out[0], KEEL_FLOAT, x->rank, dims);
+    return KEEL_OK;
+}
+
+typedef struct global_job {
+    const float *x;
+    float *y;
+    int64_t size;
+    kl_plane_fn fn;
+} global_job;
+
+static void global_planes(void *arg, int64_t lo, int64_t hi)
+{
+    const global_job *j = arg;
+    for (int64_t p = lo; p < hi; p++)
+        j->y[p] = j->fn(j->x + p * j->size, j->size);
+}
+
+keel_status kl_global_pool_run(kl_opctx *c, kl_plane_fn fn)
+{
+    const kl_tensor *x = c->in[0];
+    int64_t planes = x->dims[0] * x->dims[1];
+    if (planes == 0)
+        return KEEL_OK;
+    global_job j = {x->data, c->out[0]->data, kl_numel(x) / planes, fn};
+    if (kl_numel(x) < ((int64_t)1 << 15))
+        global_planes(&j, 0, planes);
+    else
+        kl_parallel_for(c->pool, planes, global_planes, &j);
+    return KEEL_OK;
+}

@@ -66,4 +66,15 @@ int64_t pool_work(const pool_geom *g);
 /* Runs fn over [0, n) on the session's threads when there is enough work. */
 void pool_parallel(kl_opctx *c, int64_t n, int64_t work, kl_range_fn fn, void *arg);
 
+/* ---- global pooling (GlobalAveragePool, GlobalMaxPool) ---- */
+
+/* One value from the n elements of a plane. */
+typedef float (*kl_plane_fn)(const float *x, int64_t n);
+
+/* infer: float input of rank 3 or more, no empty spatial dim (`empty_why`
+ * ends the message about one), output N x C x 1 x ... x 1. */
+keel_status kl_global_pool_infer(kl_opctx *c, const char *empty_why);
+/* run: reduce every plane with fn, over the session's threads when large. */
+keel_status kl_global_pool_run(kl_opctx *c, kl_plane_fn fn);
+
 #endif
