@@ -4,25 +4,13 @@
  * NaN gives -inf. */
 #include <math.h>
 
+#include "mathfn.h"
 #include "pool_common.h"
 
-/* Elementwise maxima into 32 lanes, which vectorizes (a reduction into one
- * value does not: `a > b ? a : b` is not a max the compiler may reorder). */
+/* A plane's maximum, through a KL_HOT function so it is built for AVX2 too. */
 KL_HOT static float plane_max(const float *restrict x, int64_t n)
 {
-    float lane[32];
-    for (int j = 0; j < 32; j++)
-        lane[j] = -INFINITY;
-    int64_t i = 0;
-    for (; i + 32 <= n; i += 32)
-        for (int j = 0; j < 32; j++)
-            lane[j] = x[i + j] > lane[j] ? x[i + j] : lane[j];
-    float m = -INFINITY;
-    for (; i < n; i++)
-        m = x[i] > m ? x[i] : m;
-    for (int j = 0; j < 32; j++)
-        m = lane[j] > m ? lane[j] : m;
-    return m;
+    return kl_max_f32(x, n);
 }
 
 static keel_status gmp_infer(kl_opctx *c)

@@ -98,3 +98,36 @@ keel_status kl_nd_offset(kl_opctx *c, const kl_tensor *data, const kl_tensor *id
     return KEEL_OK;
 }
 
+
+void kl_axis_walk_init(kl_axis_walk *w, const kl_tensor *data, int axis)
+{
+    w->rank = data->rank;
+    w->axis = axis;
+    int64_t s = 1;
+    for (int d = data->rank - 1; d >= 0; d--) {
+        w->strides[d] = s;
+        w->pos[d] = 0;
+        s *= data->dims[d];
+    }
+}
+
+keel_status kl_axis_walk_next(kl_opctx *c, kl_axis_walk *w, const kl_tensor *data, const kl_tensor *idx,
+                              int64_t i, int64_t *off)
+{
+    int64_t k = 0, o = 0;
+    keel_status st = kl_index_fix(c, kl_index_at(idx, i), data->dims[w->axis], &k);
+    if (st)
+        return st;
+    for (int d = 0; d < w->rank; d++) {
+        if (d != w->axis && w->pos[d] >= data->dims[d])
+            return kl_op_fail(c, KEEL_ERR_SHAPE, "indices dim %d exceeds data's", d);
+        o += (d == w->axis ? k : w->pos[d]) * w->strides[d];
+    }
+    for (int d = w->rank - 1; d >= 0; d--) { /* odometer over indices' shape */
+        if (++w->pos[d] < idx->dims[d])
+            break;
+        w->pos[d] = 0;
+    }
+    *off = o;
+    return KEEL_OK;
+}

@@ -25,6 +25,21 @@ keel_status kl_scatter_reduction(kl_opctx *c, kl_scatter_reduce *r);
 /* dst (one element of dtype) = dst (reduce) src. */
 void kl_scatter_apply(kl_scatter_reduce r, int dtype, void *dst, const void *src);
 
+/* GatherElements / ScatterElements addressing: element i of indices (in
+ * row-major order) names data's element at the same position, its `axis`
+ * coordinate replaced by the index's value. */
+typedef struct kl_axis_walk {
+    int rank, axis;
+    int64_t strides[KL_MAX_RANK];   /* data's, in elements */
+    int64_t pos[KL_MAX_RANK];       /* position of the next index element */
+} kl_axis_walk;
+
+void kl_axis_walk_init(kl_axis_walk *w, const kl_tensor *data, int axis);
+/* data's element offset for index element i (taken in order, i = 0, 1, ...),
+ * checking the index value and that indices fit data's other dims. */
+keel_status kl_axis_walk_next(kl_opctx *c, kl_axis_walk *w, const kl_tensor *data, const kl_tensor *idx,
+                              int64_t i, int64_t *off);
+
 /* GatherND / ScatterND addressing: after b batch dims shared by data and
  * indices, each tuple of m indices (the last dim of indices) picks a slice
  * of data.shape[b + m:]. */

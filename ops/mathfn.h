@@ -3,6 +3,7 @@
 #ifndef KL_MATHFN_H
 #define KL_MATHFN_H
 
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -37,6 +38,26 @@ static inline float kl_expf(float x)
 static inline float kl_sigmoidf(float x)
 {
     return 1.0f / (1.0f + kl_expf(-x));
+}
+
+/* The largest of n floats (-inf for none; NaN never wins): elementwise
+ * maxima into 32 lanes, which vectorizes (a reduction into one
+ * value does not: `a > b ? a : b` is not a max the compiler may reorder). */
+static inline float kl_max_f32(const float *restrict x, int64_t n)
+{
+    float lane[32];
+    for (int j = 0; j < 32; j++)
+        lane[j] = -INFINITY;
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32)
+        for (int j = 0; j < 32; j++)
+            lane[j] = x[i + j] > lane[j] ? x[i + j] : lane[j];
+    float m = -INFINITY;
+    for (; i < n; i++)
+        m = x[i] > m ? x[i] : m;
+    for (int j = 0; j < 32; j++)
+        m = lane[j] > m ? lane[j] : m;
+    return m;
 }
 
 #endif

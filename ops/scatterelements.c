@@ -39,26 +39,15 @@ static keel_status se_run(kl_opctx *c)
     char *out = c->out[0]->data;
     if (out != data->data)
         memcpy(out, data->data, kl_nbytes(data));
-    int r = data->rank;
-    int64_t ds[KL_MAX_RANK], pos[KL_MAX_RANK] = {0}, s = 1;
-    for (int d = r - 1; d >= 0; d--) {
-        ds[d] = s;
-        s *= data->dims[d];
-    }
+    kl_axis_walk w;
+    kl_axis_walk_init(&w, data, axis);
     size_t es = kl_dtype_size(data->dtype);
     int64_t n = kl_numel(idx);
     for (int64_t i = 0; i < n; i++) {
-        int64_t k, off = 0;
-        if ((st = kl_index_fix(c, kl_index_at(idx, i), data->dims[axis], &k)))
+        int64_t off;
+        if ((st = kl_axis_walk_next(c, &w, data, idx, i, &off)))
             return st;
-        for (int d = 0; d < r; d++)
-            off += (d == axis ? k : pos[d]) * ds[d];
         kl_scatter_apply(red, data->dtype, out + (size_t)off * es, (const char *)upd->data + (size_t)i * es);
-        for (int d = r - 1; d >= 0; d--) {
-            if (++pos[d] < idx->dims[d])
-                break;
-            pos[d] = 0;
-        }
     }
     return KEEL_OK;
 }

@@ -19,25 +19,6 @@
 
 /* ---- contiguous rows ---------------------------------------------------------- */
 
-/* Elementwise maxima into 32 lanes, which vectorizes (a reduction into one
- * value does not: `a > b ? a : b` is not a max the compiler may reorder). */
-static inline float row_max(const float *restrict x, int64_t n)
-{
-    float lane[32];
-    for (int j = 0; j < 32; j++)
-        lane[j] = -INFINITY;
-    int64_t i = 0;
-    for (; i + 32 <= n; i += 32)
-        for (int j = 0; j < 32; j++)
-            lane[j] = x[i + j] > lane[j] ? x[i + j] : lane[j];
-    float m = -INFINITY;
-    for (; i < n; i++)
-        m = x[i] > m ? x[i] : m;
-    for (int j = 0; j < 32; j++)
-        m = lane[j] > m ? lane[j] : m;
-    return m;
-}
-
 static float sum8(const float *acc)
 {
     return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
@@ -120,7 +101,7 @@ KL_HOT static void row(kl_softmax_kind kind, float *y, const float *x, int64_t n
         y[at] = 1;
         return;
     }
-    const float m = row_max(x, n);
+    const float m = kl_max_f32(x, n);
     if (kind == KL_SOFTMAX)
         scale_row(y, n, 1.0f / exp_store(y, x, n, m));
     else
