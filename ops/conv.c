@@ -68,10 +68,7 @@ static keel_status conv_infer(kl_opctx *c)
     keel_status st = geometry(c, &g);
     if (st)
         return st;
-    int64_t dims[2 + SP] = {g.n, g.m};
-    for (int s = 0; s < g.nsp; s++)
-        dims[2 + s] = g.out[SP - g.nsp + s];
-    kl_set_shape(c->out[0], KEEL_FLOAT, 2 + g.nsp, dims);
+    kl_conv_set_output(&g, c->out[0], KEEL_FLOAT);
     return KEEL_OK;
 }
 

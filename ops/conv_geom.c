@@ -96,3 +96,11 @@ keel_status kl_conv_geometry(kl_opctx *c, const kl_tensor *x, const kl_tensor *w
     return KEEL_OK;
 }
 
+
+void kl_conv_set_output(const kl_conv_geom *g, kl_tensor *out, int dtype)
+{
+    int64_t dims[2 + KL_CONV_SP] = {g->n, g->m};
+    for (int s = 0; s < g->nsp; s++)
+        dims[2 + s] = g->out[KL_CONV_SP - g->nsp + s];
+    kl_set_shape(out, dtype, 2 + g->nsp, dims);
+}

@@ -23,10 +23,7 @@ static keel_status convinteger_infer(kl_opctx *c)
     keel_status st = check(c, &g);
     if (st)
         return st;
-    int64_t dims[2 + KL_CONV_SP] = {g.n, g.m};
-    for (int s = 0; s < g.nsp; s++)
-        dims[2 + s] = g.out[KL_CONV_SP - g.nsp + s];
-    kl_set_shape(c->out[0], KEEL_INT32, 2 + g.nsp, dims);
+    kl_conv_set_output(&g, c->out[0], KEEL_INT32);
     return KEEL_OK;
 }
 

@@ -3,18 +3,13 @@
 #include "qconv.h"
 #include "quant.h"
 
-static int32_t zero_of(const kl_tensor *z, int64_t i)
-{
-    return !z ? 0 : kl_qget(z, kl_numel(z) == 1 ? 0 : i);
-}
-
 void kl_qconv_run(const kl_conv_geom *g, const kl_tensor *x, const kl_tensor *w, const kl_tensor *x_zero,
                   const kl_tensor *w_zero, int32_t *acc)
 {
-    int64_t cg = g->c / g->group, mg = g->m / g->group, xz = zero_of(x_zero, 0);
+    int64_t cg = g->c / g->group, mg = g->m / g->group, xz = kl_qzero_at(x_zero, 0);
     for (int64_t n = 0; n < g->n; n++)
         for (int64_t m = 0; m < g->m; m++) {
-            int64_t grp = m / mg, wz = zero_of(w_zero, m);
+            int64_t grp = m / mg, wz = kl_qzero_at(w_zero, m);
             for (int64_t od = 0; od < g->out[0]; od++)
                 for (int64_t oh = 0; oh < g->out[1]; oh++)
                     for (int64_t ow = 0; ow < g->out[2]; ow++) {

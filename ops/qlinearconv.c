@@ -30,16 +30,8 @@ static keel_status qlinearconv_infer(kl_opctx *c)
     keel_status st = check(c, &g);
     if (st)
         return st;
-    int64_t dims[2 + KL_CONV_SP] = {g.n, g.m};
-    for (int s = 0; s < g.nsp; s++)
-        dims[2 + s] = g.out[KL_CONV_SP - g.nsp + s];
-    kl_set_shape(c->out[0], c->in[Y_ZERO]->dtype, 2 + g.nsp, dims);
+    kl_conv_set_output(&g, c->out[0], c->in[Y_ZERO]->dtype);
     return KEEL_OK;
-}
-
-static float scale_at(const kl_tensor *t, int64_t i)
-{
-    return ((const float *)t->data)[kl_numel(t) == 1 ? 0 : i];
 }
 
 static keel_status qlinearconv_run(kl_opctx *c)
@@ -56,7 +48,7 @@ static keel_status qlinearconv_run(kl_opctx *c)
     for (int64_t e = 0; e < total; e++) {
         int64_t m = (e / plane) % g.m;
         double v = (double)acc[e] + (b ? ((const int32_t *)b->data)[m] : 0);
-        double scale = (double)scale_at(c->in[X_SCALE], 0) * scale_at(c->in[W_SCALE], m) / scale_at(c->in[Y_SCALE], 0);
+        double scale = (double)kl_qscale_at(c->in[X_SCALE], 0) * kl_qscale_at(c->in[W_SCALE], m) / kl_qscale_at(c->in[Y_SCALE], 0);
         kl_qput(c->out[0], e, nearbyint(v * scale) + yz);
     }
     return KEEL_OK;

@@ -34,11 +34,6 @@ static keel_status qlmm_infer(kl_opctx *c)
     return st;
 }
 
-static float per_value(const kl_tensor *t, int64_t i)
-{
-    return ((const float *)t->data)[kl_numel(t) == 1 ? 0 : i];
-}
-
 static keel_status qlmm_run(kl_opctx *c)
 {
     kl_imatmul p;
@@ -51,9 +46,9 @@ static keel_status qlmm_run(kl_opctx *c)
     int64_t total = p.batches * p.m * p.n;
     for (int64_t e = 0; e < total; e++) {
         int64_t i = (e / p.n) % p.m, j = e % p.n;
-        double scale = (double)per_value(c->in[A_SCALE], i) * per_value(c->in[B_SCALE], j) /
-                       per_value(c->in[Y_SCALE], j);
-        kl_qput(c->out[0], e, nearbyint(acc[e] * scale) + kl_qget(yz, kl_numel(yz) == 1 ? 0 : j));
+        double scale = (double)kl_qscale_at(c->in[A_SCALE], i) * kl_qscale_at(c->in[B_SCALE], j) /
+                       kl_qscale_at(c->in[Y_SCALE], j);
+        kl_qput(c->out[0], e, nearbyint(acc[e] * scale) + kl_qzero_at(yz, j));
     }
     return KEEL_OK;
 }

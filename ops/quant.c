@@ -97,9 +97,14 @@ keel_status kl_imatmul_plan(kl_opctx *c, const kl_tensor *a, const kl_tensor *b,
     return KEEL_OK;
 }
 
-static int32_t zero_at(const kl_tensor *z, int64_t i)
+int32_t kl_qzero_at(const kl_tensor *z, int64_t i)
 {
     return !z ? 0 : kl_qget(z, kl_numel(z) == 1 ? 0 : i);
+}
+
+float kl_qscale_at(const kl_tensor *scale, int64_t i)
+{
+    return ((const float *)scale->data)[kl_numel(scale) == 1 ? 0 : i];
 }
 
 void kl_imatmul_run(const kl_imatmul *p, const kl_tensor *a, const kl_tensor *b, const kl_tensor *za,
@@ -120,8 +125,8 @@ void kl_imatmul_run(const kl_imatmul *p, const kl_tensor *a, const kl_tensor *b,
             for (int64_t j = 0; j < p->n; j++) {
                 int64_t acc = 0;
                 for (int64_t k = 0; k < p->k; k++)
-                    acc += (int64_t)(kl_qget(a, ao * mk + i * p->k + k) - zero_at(za, i)) *
-                           (kl_qget(b, bo * kn + k * p->n + j) - zero_at(zb, j));
+                    acc += (int64_t)(kl_qget(a, ao * mk + i * p->k + k) - kl_qzero_at(za, i)) *
+                           (kl_qget(b, bo * kn + k * p->n + j) - kl_qzero_at(zb, j));
                 o[i * p->n + j] = (int32_t)acc;
             }
     }

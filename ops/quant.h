@@ -26,6 +26,10 @@ static inline int64_t kl_qslot(const kl_qparams *q, int64_t i)
     return q->n == 1 ? 0 : (i / q->inner) % q->axis_len;
 }
 int32_t kl_qzero(const kl_qparams *q, int64_t slot);
+/* Value i of a zero point (0 when z is NULL) or scale tensor holding one
+ * value for all or one per row/column/channel. */
+int32_t kl_qzero_at(const kl_tensor *z, int64_t i);
+float kl_qscale_at(const kl_tensor *scale, int64_t i);
 /* Integer element i of a uint8/int8/int32 tensor. */
 int32_t kl_qget(const kl_tensor *t, int64_t i);
 /* round(v) half to even, plus zero, saturated to dtype's range, stored at i. */
