@@ -13,6 +13,7 @@ typedef struct bench_opts {
     const char *path;
     int threads, runs, warmup;
     bool json, profile;
+    int top;              /* slowest nodes listed by --profile */
     char *specs[MAX_ARGS];
     int n_specs;
     keel_dim_binding dims[MAX_ARGS];
@@ -25,6 +26,7 @@ static int parse(int argc, char **argv, bench_opts *o)
     o->threads = 1;
     o->runs = 10;
     o->warmup = 2;
+    o->top = 10;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has_val = i + 1 < argc;
@@ -38,6 +40,10 @@ static int parse(int argc, char **argv, bench_opts *o)
             o->json = true;
         else if (strcmp(a, "--profile") == 0)
             o->profile = true;
+        else if (strcmp(a, "--top") == 0 && has_val) {
+            o->top = atoi(argv[++i]);
+            o->profile = true;
+        }
         else if (strcmp(a, "-i") == 0 && has_val && o->n_specs < MAX_ARGS)
             o->specs[o->n_specs++] = argv[++i];
         else if (strcmp(a, "--dim") == 0 && has_val) {
@@ -52,7 +58,7 @@ static int parse(int argc, char **argv, bench_opts *o)
             o->path = a;
     }
     if (!o->path || o->runs < 1 || o->warmup < 0 || o->threads < 1) {
-        fprintf(stderr, "usage: keel bench MODEL.onnx [--threads N] [--runs N] [--warmup N] [--json] [--profile] [-i NAME=FILE]... [--dim NAME=N]...\n");
+        fprintf(stderr, "usage: keel bench MODEL.onnx [--threads N] [--runs N] [--warmup N] [--json] [--profile] [--top N] [-i NAME=FILE]... [--dim NAME=N]...\n");
         return -1;
     }
     return 0;
@@ -95,7 +101,14 @@ static int by_ns_desc(const void *a, const void *b)
     return (x < y) - (x > y);
 }
 
-static void print_profile(const keel_session *s, const double *step_ns, int runs, bool json)
+/* MACs of step k, or 0 where its op does not count them. */
+static int64_t step_macs(const keel_session *s, int k)
+{
+    const kl_step *st = &s->steps[k];
+    return st->op && st->op->macs && !st->dynamic && !st->view ? st->op->macs((kl_opctx *)&st->ctx) : 0;
+}
+
+static void print_profile(const keel_session *s, const double *step_ns, int runs, bool json, int top)
 {
     int n = s->n_steps;
     type_time *types = calloc((size_t)n + 1, sizeof *types), *nodes = calloc((size_t)n + 1, sizeof *nodes);
@@ -116,7 +129,7 @@ static void print_profile(const keel_session *s, const double *step_ns, int runs
     }
     qsort(types, (size_t)n_types, sizeof *types, by_ns_desc);
     qsort(nodes, (size_t)n, sizeof *nodes, by_ns_desc);
-    int n_slow = n < 10 ? n : 10;
+    int n_slow = n < top ? n : top;
     if (json) {
         printf(", \"profile\": {\"op_types\": [");
         for (int t = 0; t < n_types; t++)
@@ -126,8 +139,9 @@ static void print_profile(const keel_session *s, const double *step_ns, int runs
         for (int k = 0; k < n_slow; k++) {
             printf("%s{\"name\": ", k ? ", " : "");
             cli_json_str(stdout, nodes[k].type);
-            printf(", \"op\": \"%s\", \"ms\": %.4f}", s->g->nodes[s->steps[nodes[k].count].node].op_type,
-                   nodes[k].ns / 1e6);
+            printf(", \"op\": \"%s\", \"ms\": %.4f, \"macs\": %lld}",
+                   s->g->nodes[s->steps[nodes[k].count].node].op_type, nodes[k].ns / 1e6,
+                   (long long)step_macs(s, nodes[k].count));
         }
         printf("]}");
     } else {
@@ -136,9 +150,14 @@ static void print_profile(const keel_session *s, const double *step_ns, int runs
             printf("  %-22s %5d nodes %10.3f ms %5.1f%%\n", types[t].type, types[t].count,
                    types[t].ns / 1e6, total > 0 ? 100.0 * types[t].ns / total : 0.0);
         printf("slowest nodes:\n");
-        for (int k = 0; k < n_slow; k++)
-            printf("  %-40s %-18s %8.3f ms\n", nodes[k].type,
-                   s->g->nodes[s->steps[nodes[k].count].node].op_type, nodes[k].ns / 1e6);
+        for (int k = 0; k < n_slow; k++) {
+            int64_t macs = step_macs(s, nodes[k].count);
+            printf("  %-40s %-18s %8.3f ms", nodes[k].type, s->g->nodes[s->steps[nodes[k].count].node].op_type,
+                   nodes[k].ns / 1e6);
+            if (macs && nodes[k].ns > 0)
+                printf(" %7.1f GFLOP/s", 2.0 * (double)macs / nodes[k].ns);
+            putchar('\n');
+        }
     }
     free(types);
     free(nodes);
@@ -218,7 +237,7 @@ int cmd_bench(int argc, char **argv)
                o.threads, o.runs, o.warmup, load_ms, session_ms, lat[0], median, lat[o.runs - 1],
                ru.ru_maxrss, s->arena_size, (long long)s->macs);
         if (o.profile)
-            print_profile(s, step_ns, o.runs, true);
+            print_profile(s, step_ns, o.runs, true, o.top);
         printf("}\n");
     } else {
         printf("model:      %s\n", o.path);
@@ -230,7 +249,7 @@ int cmd_bench(int argc, char **argv)
                    (double)s->macs / 1e9);
         printf("peak RSS:   %ld KB   arena: %.2f MiB\n", ru.ru_maxrss, (double)s->arena_size / 1048576.0);
         if (o.profile)
-            print_profile(s, step_ns, o.runs, false);
+            print_profile(s, step_ns, o.runs, false, o.top);
     }
     rc = 0;
 done:
