@@ -3,10 +3,13 @@
 //
 //   node ort_bench.js MODEL [--threads N] [--runs N] [--warmup N]
 //        [--input-npy FILE] [--output-npy FILE] [--save-input FILE]
+//        [--profile PREFIX]
 //
 // The input is FILE (a .npy of float32) or deterministic pseudo-random data
 // (the xorshift of keel bench).  Prints one JSON line: load_ms, min_ms,
-// median_ms, max_ms, peak_rss_kb.  With --output-npy, writes output 0.
+// median_ms, max_ms, peak_rss_kb.  With --output-npy, writes output 0;
+// with --profile, ONNX Runtime's own per-node trace goes to PREFIX*.json
+// (scripts/ort_profile.py sums it per node, to set beside keel bench --top).
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -24,6 +27,7 @@ function parseArgs(argv) {
     else if (a === '--input-npy') o.inputNpy = argv[++i];
     else if (a === '--output-npy') o.outputNpy = argv[++i];
     else if (a === '--save-input') o.saveInput = argv[++i];
+    else if (a === '--profile') o.profile = argv[++i];
     else o.model = a;
   }
   if (!o.model) throw new Error('usage: ort_bench.js MODEL [--threads N] [--runs N] [--warmup N]');
@@ -68,6 +72,7 @@ function writeNpy(file, dims, data) {
 async function main() {
   const o = parseArgs(process.argv.slice(2));
   const opts = { intraOpNumThreads: o.threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential' };
+  if (o.profile) { opts.enableProfiling = true; opts.profileFilePrefix = o.profile; }
   const t0 = process.hrtime.bigint();
   const session = await ort.InferenceSession.create(o.model, opts);
   const loadMs = Number(process.hrtime.bigint() - t0) / 1e6;
@@ -93,6 +98,7 @@ async function main() {
     result = await session.run(feeds);
     if (r >= o.warmup) lat.push(Number(process.hrtime.bigint() - t) / 1e6);
   }
+  if (o.profile && session.endProfiling) session.endProfiling();
   lat.sort((a, b) => a - b);
   const mid = lat.length >> 1;
   const median = lat.length % 2 ? lat[mid] : (lat[mid - 1] + lat[mid]) / 2;
