@@ -33,7 +33,7 @@ static int64_t thread_floats(const kl_conv_geom *g)
 {
     int64_t ph, pw;
     padded_dims(g, &ph, &pw);
-    return ph * pw + g->out[1] * wide_cols(g);
+    return ph * (pw + 1) + g->out[1] * wide_cols(g); /* + 1: fill_interior's split rounds pw up */
 }
 
 size_t kl_dw_scratch(const kl_conv_geom *g, int threads)
@@ -115,6 +115,158 @@ static dw_plane_fn fast_kernel(const kl_conv_geom *g)
     return NULL;
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define DW_AVX2 1
+
+/* Up to DW_ROWS output rows, 8 columns, of a K x K stride-S plane: one
+ * accumulator per row so that the FMA chains of the taps overlap.  For
+ * S == 1, e is the padded plane; for S == 2, e and o hold its even and
+ * odd columns, so that every tap reads 8 consecutive floats.  ld: row
+ * stride of e and o; y: row stride ldy, only the lanes of `mask` stored
+ * when `tail` (through a copy: a masked store is slow on AMD cores). */
+#define DW_ROWS 4
+static inline __attribute__((always_inline, target("avx2,fma"))) void
+dw_block(const float *e, const float *o, int64_t ld, const float *w, __m256 vb, float *y, int64_t ldy,
+         __m256i mask, bool tail, int rows, int K, int S)
+{
+    __m256 acc[DW_ROWS];
+#pragma GCC unroll 4
+    for (int r = 0; r < DW_ROWS; r++)
+        acc[r] = vb;
+#pragma GCC unroll 5
+    for (int kh = 0; kh < K; kh++)
+#pragma GCC unroll 5
+        for (int kw = 0; kw < K; kw++) {
+            __m256 wv = _mm256_broadcast_ss(w + kh * K + kw);
+            const float *src = (S == 1 ? e + kw : (kw & 1 ? o : e) + kw / 2) + kh * ld;
+#pragma GCC unroll 4
+            for (int r = 0; r < DW_ROWS; r++)
+                if (r < rows)
+                    acc[r] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(src + r * S * ld), acc[r]);
+        }
+#pragma GCC unroll 4
+    for (int r = 0; r < DW_ROWS; r++)
+        if (r < rows) {
+            if (tail) {
+                float t[8];
+                _mm256_storeu_ps(t, acc[r]);
+                for (int i = 0; i < 8 && _mm256_movemask_ps(_mm256_castsi256_ps(mask)) >> i & 1; i++)
+                    y[r * ldy + i] = t[i];
+            } else
+                _mm256_storeu_ps(y + r * ldy, acc[r]);
+        }
+}
+
+/* A whole plane: oh rows of ow columns, computed 8 at a time. */
+static inline __attribute__((always_inline, target("avx2,fma"))) void
+dw_plane_avx2(const float *e, const float *o, int64_t ld, const float *w, float bias, float *y, int64_t oh,
+              int64_t ow, int K, int S)
+{
+    const __m256 vb = _mm256_set1_ps(bias);
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    int64_t oy = 0;
+    for (; oy < oh; oy += DW_ROWS) {
+        int rows = oh - oy < DW_ROWS ? (int)(oh - oy) : DW_ROWS;
+        for (int64_t ox = 0; ox < ow; ox += 8) {
+            __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(ow - ox)), lane);
+            const float *eb = e + oy * S * ld + ox, *ob = o + oy * S * ld + ox;
+            float *yb = y + oy * ow + ox;
+            bool tail = ow - ox < 8;
+            if (rows == DW_ROWS)
+                dw_block(eb, ob, ld, w, vb, yb, ow, mask, tail, DW_ROWS, K, S);
+            else
+                for (int r = 0; r < rows; r++)
+                    dw_block(eb + r * S * ld, ob + r * S * ld, ld, w, vb, yb + r * ow, ow, mask, tail, 1, K, S);
+        }
+    }
+}
+
+#define DW_AVX2_PLANE(NAME, K, S)                                                                         \
+    __attribute__((target("avx2,fma"))) static void NAME(const float *e, const float *o, int64_t ld,     \
+                                                         const float *w, float bias, float *y, int64_t oh, \
+                                                         int64_t wide)                                     \
+    {                                                                                                     \
+        dw_plane_avx2(e, o, ld, w, bias, y, oh, wide, K, S);                                              \
+    }
+DW_AVX2_PLANE(dw8_3x3s1, 3, 1)
+DW_AVX2_PLANE(dw8_3x3s2, 3, 2)
+DW_AVX2_PLANE(dw8_5x5s1, 5, 1)
+DW_AVX2_PLANE(dw8_5x5s2, 5, 2)
+#endif
+
+typedef void (*dw8_plane_fn)(const float *, const float *, int64_t, const float *, float, float *, int64_t, int64_t);
+
+/* The AVX2 kernel for this shape on this CPU, or NULL. */
+static dw8_plane_fn avx2_kernel(const kl_conv_geom *g)
+{
+#ifdef DW_AVX2
+    if (!fast_kernel(g) || !kl_pw_usable())
+        return NULL;
+    int k = (int)g->k[1], s = (int)g->stride[1];
+    if (k == 3)
+        return s == 1 ? dw8_3x3s1 : dw8_3x3s2;
+    return s == 1 ? dw8_5x5s1 : dw8_5x5s2;
+#else
+    (void)g;
+    return NULL;
+#endif
+}
+
+/* Columns [c0, c1) of a padded row (row[c] its value) into its even
+ * columns e[c / 2] and odd columns o[c / 2]. */
+static void split_row(const float *restrict row, int64_t c0, int64_t c1, float *restrict e, float *restrict o)
+{
+    for (int64_t c = c0 + (c0 & 1); c < c1; c += 2)
+        e[c >> 1] = row[c];
+    for (int64_t c = c0 | 1; c < c1; c += 2)
+        o[c >> 1] = row[c];
+}
+
+#ifdef DW_AVX2
+/* split_row, 16 columns at a time from the first even column. */
+__attribute__((target("avx2,fma"))) static void split_row_avx2(const float *row, int64_t c0, int64_t c1, float *e,
+                                                                float *o)
+{
+    int64_t c = c0 + (c0 & 1);
+    split_row(row, c0, c < c1 ? c : c1, e, o);
+    for (; c + 16 <= c1; c += 16) {
+        __m256 a = _mm256_loadu_ps(row + c), b = _mm256_loadu_ps(row + c + 8);
+        __m256 ev = _mm256_shuffle_ps(a, b, 0x88), od = _mm256_shuffle_ps(a, b, 0xDD);
+        /* [a0 a2 b0 b2 | a4 a6 b4 b6] -> [a0 a2 a4 a6 | b0 b2 b4 b6] */
+        _mm256_storeu_ps(e + c / 2, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(ev), 0xD8)));
+        _mm256_storeu_ps(o + c / 2, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(od), 0xD8)));
+    }
+    if (c < c1)
+        split_row(row, c, c1, e, o);
+}
+#endif
+
+/* The input plane into the interior of the padded plane (ph x pw), whose
+ * border the caller zeroed once: for stride 1 as it is, for stride 2
+ * split into its even and odd columns, each ph x half with
+ * half = (pw + 1) / 2, e then o in buf. */
+static void fill_interior(const kl_conv_geom *g, const float *restrict x, float *restrict buf, int64_t ph, int64_t pw,
+                          bool split)
+{
+    const int64_t ih = g->in[1], iw = g->in[2], top = g->pad[1], left = g->pad[2], half = (pw + 1) / 2;
+    int64_t y0 = top, y1 = top + ih < ph ? top + ih : ph, x1 = left + iw < pw ? left + iw : pw;
+    for (int64_t r = y0; r < y1; r++) {
+        const float *restrict row = x + (r - top) * iw - left;
+        if (!split) {
+            float *restrict dst = buf + r * pw;
+            for (int64_t c = left; c < x1; c++)
+                dst[c] = row[c];
+            continue;
+        }
+#ifdef DW_AVX2
+        split_row_avx2(row, left, x1, buf + r * half, buf + (ph + r) * half);
+#else
+        split_row(row, left, x1, buf + r * half, buf + (ph + r) * half);
+#endif
+    }
+}
+
 typedef struct dw_job {
     kl_opctx *c;
     const kl_conv_geom *g;
@@ -133,11 +285,21 @@ static void dw_planes(void *arg, int64_t lo, int64_t hi)
     float *rows = buf + ph * pw;
     const int64_t oh = g->out[1], ow = g->out[2], wide = wide_cols(g);
     dw_plane_fn fast = fast_kernel(g);
-    const int64_t ksize = g->k[1] * g->k[2];
+    dw8_plane_fn fast8 = avx2_kernel(g);
+    const int64_t ksize = g->k[1] * g->k[2], half = (pw + 1) / 2;
+    if (fast8) /* the border, zero for every plane */
+        memset(buf, 0, (size_t)(ph * (pw + 1)) * sizeof *buf);
     for (int64_t p = lo; p < hi; p++) {
         int64_t ch = p % g->c;
         float *y = j->y + p * g->out_size;
         float bias = j->bias ? j->bias[ch] : 0.0f;
+        if (fast8) {
+            bool split = g->stride[1] == 2;
+            fill_interior(g, j->x + p * g->in_size, buf, ph, pw, split);
+            fast8(buf, buf + ph * half, split ? half : pw, j->w + ch * ksize, bias, y, oh, ow);
+            kl_epilogue_apply(&j->c->epi, y, (size_t)(p * g->out_size), (size_t)g->out_size);
+            continue;
+        }
         pad_plane(g, j->x + p * g->in_size, buf, ph, pw);
         if (fast && wide == ow)
             fast(buf, pw, j->w + ch * ksize, bias, y, oh, ow);
