@@ -98,12 +98,12 @@ static int64_t block_cols(int64_t k, int64_t hw)
     return nc < hw ? nc : hw;
 }
 
-/* Per thread: a block's last, partial chunk of X packed as [K][16], and
- * one tile. */
+/* Per thread: a block of X packed as [K][16] chunks (the whole block or
+ * only its partial last chunk, see pack_whole), and one tile. */
 static size_t thread_floats(int64_t k, int64_t hw)
 {
-    (void)hw;
-    return (size_t)(NR * k + MR * NR);
+    int64_t nc = (block_cols(k, hw) + NR - 1) / NR * NR;
+    return (size_t)(nc * k + MR * NR);
 }
 
 size_t kl_pw_scratch(int64_t k, int64_t hw, int threads)
@@ -142,6 +142,7 @@ static void pack_block(const float *x, int64_t k, int64_t ldx, int64_t j0, int64
  * partial last chunk of X (pack_block), edge one tile. */
 typedef struct pw_span {
     int64_t m, k, ldx, ldy;
+    bool whole;             /* bp holds the whole block, not its partial chunk */
     const float *x, *packed, *bias;
     float *y;
     const kl_epilogue *epi;
@@ -159,8 +160,9 @@ static void pw_panels(const pw_span *s, int64_t p0, int64_t p1, int64_t j0, int6
         const float *a = s->packed + pi * k * MR;
         for (int64_t c0 = j0; c0 < j1; c0 += NR) {
             int64_t cols = j1 - c0 < NR ? j1 - c0 : NR;
-            const float *b = cols == NR ? s->x + c0 : bp;
-            int64_t ldb = cols == NR ? ldx : NR;
+            bool in_place = cols == NR && !s->whole;
+            const float *b = in_place ? s->x + c0 : s->whole ? bp + (c0 - j0) / NR * k * NR : bp;
+            int64_t ldb = in_place ? ldx : NR;
             float *out = s->y + r0 * ldy + c0;
             if (cols == NR && rows == MR) {
                 tile_6x16(k, a, b, ldb, bias, out, ldy);
@@ -176,6 +178,21 @@ static void pw_panels(const pw_span *s, int64_t p0, int64_t p1, int64_t j0, int6
     }
 }
 
+/* Whether to pack a block's whole X, not only its partial chunk: worth
+ * it when many panels of W reuse it (the packed chunks stay in L1, while
+ * 16 columns of K rows far apart do not); with few panels, reading X in
+ * place measured faster (MobileNet-v2's 144->24 1x1 on 56x56). */
+static bool pack_whole(int64_t m)
+{
+    return panels(m) >= 8;
+}
+
+/* The first column of a block that pack_block copies. */
+static int64_t pack_from(int64_t m, int64_t j0, int64_t j1)
+{
+    return pack_whole(m) ? j0 : j0 + (j1 - j0) / NR * NR;
+}
+
 /* Work items: (block of columns, group of W's panels); a thread packs a
  * block's partial chunk once for the consecutive items that share it. */
 static void pw_items(void *arg, int64_t lo, int64_t hi)
@@ -183,14 +200,15 @@ static void pw_items(void *arg, int64_t lo, int64_t hi)
     const pw_job *j = arg;
     const int64_t k = j->k, hw = j->hw, np = panels(j->m);
     float *bp = j->work + (size_t)kl_pool_slot(j->c->pool, j->blocks * j->groups, lo) * thread_floats(k, hw);
-    float *edge = bp + NR * k;
-    const pw_span span = {j->m, k, j->ldx, j->ldy, j->x, j->packed, j->bias, j->y, &j->c->epi, j->y_offset};
+    float *edge = bp + (thread_floats(k, hw) - MR * NR);
+    const pw_span span = {j->m, k, j->ldx, j->ldy, pack_whole(j->m), j->x, j->packed, j->bias, j->y, &j->c->epi,
+                          j->y_offset};
     int64_t packed = -1;
     for (int64_t item = lo; item < hi; item++) {
         int64_t blk = item / j->groups, grp = item % j->groups;
         int64_t j0 = blk * j->nc, j1 = j0 + j->nc < hw ? j0 + j->nc : hw;
         if (packed != blk)
-            pack_block(j->x, k, j->ldx, j0 + (j1 - j0) / NR * NR, j1, bp); /* the partial chunk only */
+            pack_block(j->x, k, j->ldx, pack_from(j->m, j0, j1), j1, bp);
         packed = blk;
         pw_panels(&span, np * grp / j->groups, np * (grp + 1) / j->groups, j0, j1, bp, edge);
     }
@@ -214,12 +232,12 @@ void kl_pw_pack_into(int64_t m, int64_t k, const float *w, float *p)
 void kl_pw_product(int64_t m, int64_t k, int64_t n, const float *x, int64_t ldx, const float *packed, float *y,
                    int64_t ldy, float *work)
 {
-    const pw_span span = {m, k, ldx, ldy, x, packed, NULL, y, NULL, 0};
+    const pw_span span = {m, k, ldx, ldy, pack_whole(m), x, packed, NULL, y, NULL, 0};
     const int64_t nc = block_cols(k, n);
     for (int64_t j0 = 0; j0 < n; j0 += nc) {
         int64_t j1 = j0 + nc < n ? j0 + nc : n;
-        pack_block(x, k, ldx, j0 + (j1 - j0) / NR * NR, j1, work);
-        pw_panels(&span, 0, panels(m), j0, j1, work, work + NR * k);
+        pack_block(x, k, ldx, pack_from(m, j0, j1), j1, work);
+        pw_panels(&span, 0, panels(m), j0, j1, work, work + (thread_floats(k, n) - MR * NR));
     }
 }
 
