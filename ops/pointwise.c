@@ -54,6 +54,26 @@ __attribute__((target("avx2,fma"))) static void tile_6x16(int64_t K, const float
 #undef ROW_FMA
 #undef ROW_STORE
 }
+
+/* The first 8 columns of tile_6x16 (c's row stride 16): for a last chunk
+ * of 8 columns or fewer, such as the 49th of a 7x7 map, at half the
+ * cost of a whole tile. */
+__attribute__((target("avx2,fma"))) static void tile_6x8(int64_t K, const float *a, const float *b, int64_t ldb,
+                                                        const float *bias, float *c)
+{
+#define ROW_INIT(r) __m256 x##r = _mm256_set1_ps(bias[r])
+    ROW_INIT(0); ROW_INIT(1); ROW_INIT(2); ROW_INIT(3); ROW_INIT(4); ROW_INIT(5);
+#define ROW_FMA(r) x##r = _mm256_fmadd_ps(_mm256_broadcast_ss(a + (r)), b0, x##r)
+    for (int64_t k = 0; k < K; k++, a += MR, b += ldb) {
+        __m256 b0 = _mm256_loadu_ps(b);
+        ROW_FMA(0); ROW_FMA(1); ROW_FMA(2); ROW_FMA(3); ROW_FMA(4); ROW_FMA(5);
+    }
+#define ROW_STORE(r) _mm256_storeu_ps(c + (r) * NR, x##r)
+    ROW_STORE(0); ROW_STORE(1); ROW_STORE(2); ROW_STORE(3); ROW_STORE(4); ROW_STORE(5);
+#undef ROW_INIT
+#undef ROW_FMA
+#undef ROW_STORE
+}
 #else
 bool kl_pw_usable(void)
 {
@@ -70,6 +90,11 @@ static void tile_6x16(int64_t K, const float *a, const float *b, int64_t ldb, co
                 s += a[k * MR + r] * b[k * ldb + j];
             c[r * ldc + j] = s;
         }
+}
+
+static void tile_6x8(int64_t K, const float *a, const float *b, int64_t ldb, const float *bias, float *c)
+{
+    tile_6x16(K, a, b, ldb, bias, c, NR);
 }
 #endif
 
@@ -168,7 +193,10 @@ static void pw_panels(const pw_span *s, int64_t p0, int64_t p1, int64_t j0, int6
                 tile_6x16(k, a, b, ldb, bias, out, ldy);
                 continue;
             }
-            tile_6x16(k, a, b, ldb, bias, edge, NR);
+            if (cols <= 8)
+                tile_6x8(k, a, b, ldb, bias, edge);
+            else
+                tile_6x16(k, a, b, ldb, bias, edge, NR);
             for (int64_t r = 0; r < rows; r++)
                 memcpy(out + r * ldy, edge + r * NR, (size_t)cols * sizeof(float));
         }
@@ -178,19 +206,21 @@ static void pw_panels(const pw_span *s, int64_t p0, int64_t p1, int64_t j0, int6
     }
 }
 
-/* Whether to pack a block's whole X, not only its partial chunk: worth
- * it when many panels of W reuse it (the packed chunks stay in L1, while
- * 16 columns of K rows far apart do not); with few panels, reading X in
- * place measured faster (MobileNet-v2's 144->24 1x1 on 56x56). */
-static bool pack_whole(int64_t m)
+/* Whether to pack a block's whole X, not only its partial last chunk.
+ * Worth it when X's rows are not 64-byte aligned (ldx not a multiple of
+ * 16: every 16-column load then spans two cache lines, and the chunk's K
+ * rows no longer stay in L1) and many panels of W reuse the block; on
+ * aligned rows, or with few panels, reading X in place measured faster
+ * (ResNet-50's 1x1 convs on 56x56, MobileNet-v2's 144->24 on 56x56). */
+static bool pack_whole(int64_t m, int64_t ldx)
 {
-    return panels(m) >= 8;
+    return panels(m) >= 8 && ldx % NR != 0;
 }
 
 /* The first column of a block that pack_block copies. */
-static int64_t pack_from(int64_t m, int64_t j0, int64_t j1)
+static int64_t pack_from(int64_t m, int64_t ldx, int64_t j0, int64_t j1)
 {
-    return pack_whole(m) ? j0 : j0 + (j1 - j0) / NR * NR;
+    return pack_whole(m, ldx) ? j0 : j0 + (j1 - j0) / NR * NR;
 }
 
 /* Work items: (block of columns, group of W's panels); a thread packs a
@@ -201,14 +231,14 @@ static void pw_items(void *arg, int64_t lo, int64_t hi)
     const int64_t k = j->k, hw = j->hw, np = panels(j->m);
     float *bp = j->work + (size_t)kl_pool_slot(j->c->pool, j->blocks * j->groups, lo) * thread_floats(k, hw);
     float *edge = bp + (thread_floats(k, hw) - MR * NR);
-    const pw_span span = {j->m, k, j->ldx, j->ldy, pack_whole(j->m), j->x, j->packed, j->bias, j->y, &j->c->epi,
+    const pw_span span = {j->m, k, j->ldx, j->ldy, pack_whole(j->m, j->ldx), j->x, j->packed, j->bias, j->y, &j->c->epi,
                           j->y_offset};
     int64_t packed = -1;
     for (int64_t item = lo; item < hi; item++) {
         int64_t blk = item / j->groups, grp = item % j->groups;
         int64_t j0 = blk * j->nc, j1 = j0 + j->nc < hw ? j0 + j->nc : hw;
         if (packed != blk)
-            pack_block(j->x, k, j->ldx, pack_from(j->m, j0, j1), j1, bp);
+            pack_block(j->x, k, j->ldx, pack_from(j->m, j->ldx, j0, j1), j1, bp);
         packed = blk;
         pw_panels(&span, np * grp / j->groups, np * (grp + 1) / j->groups, j0, j1, bp, edge);
     }
@@ -232,11 +262,11 @@ void kl_pw_pack_into(int64_t m, int64_t k, const float *w, float *p)
 void kl_pw_product(int64_t m, int64_t k, int64_t n, const float *x, int64_t ldx, const float *packed, float *y,
                    int64_t ldy, float *work)
 {
-    const pw_span span = {m, k, ldx, ldy, pack_whole(m), x, packed, NULL, y, NULL, 0};
+    const pw_span span = {m, k, ldx, ldy, pack_whole(m, ldx), x, packed, NULL, y, NULL, 0};
     const int64_t nc = block_cols(k, n);
     for (int64_t j0 = 0; j0 < n; j0 += nc) {
         int64_t j1 = j0 + nc < n ? j0 + nc : n;
-        pack_block(x, k, ldx, pack_from(m, j0, j1), j1, work);
+        pack_block(x, k, ldx, pack_from(m, ldx, j0, j1), j1, work);
         pw_panels(&span, 0, panels(m), j0, j1, work, work + (thread_floats(k, n) - MR * NR));
     }
 }
