@@ -4,7 +4,7 @@ models, the same input and the same thread count, alternating the two in
 one run, and checks that their outputs agree.
 
 usage: scripts/compare_ort.py [--threads N] [--runs N] [--warmup N] [--rounds N]
-                              [--keel PATH] (MODEL.onnx | backbone-name)...
+                              [--cpus LIST] [--keel PATH] (MODEL.onnx | backbone-name)...
 
 A backbone name (from scripts/backbones.txt, e.g. resnet50_op13) is exported
 first with scripts/export_backbones.py.  ONNX Runtime is installed once into
@@ -12,6 +12,10 @@ $KEEL_CACHE/ort, or $KEEL_ORT_DIR when set (npm install --ignore-scripts;
 its binary ships inside the package).  Prints a table: keel and ORT median latency (the mean of the
 rounds' medians), their ratio, load times, peak RSS, and the largest
 difference between the two outputs.
+
+Both engines run on the same CPUs: --cpus (e.g. 0 or 0,1), by default the
+first N of the CPUs this process may use for --threads N, so that on a
+shared machine a one-thread run of either is not timed on a busier core.
 """
 import argparse
 import json
@@ -45,8 +49,16 @@ def resolve(model):
     return os.path.join(out[-1], "model.onnx"), model
 
 
+CPUS = None  # set by main(): the CPUs both engines are pinned to
+
+
+def pin():
+    if CPUS:
+        os.sched_setaffinity(0, CPUS)
+
+
 def run_json(cmd, env=None):
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env, preexec_fn=pin).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -66,9 +78,13 @@ def main():
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--cpus", help="comma-separated CPU numbers both engines run on")
     ap.add_argument("--keel", default=os.path.join(ROOT, "cli", "keel"))
     ap.add_argument("models", nargs="+")
     args = ap.parse_args()
+    global CPUS
+    CPUS = ({int(c) for c in args.cpus.split(",")} if args.cpus
+            else set(sorted(os.sched_getaffinity(0))[: args.threads]))
     ort_env = dict(os.environ, KEEL_ORT_DIR=ensure_ort())
     timing = ["--threads", str(args.threads), "--runs", str(args.runs), "--warmup", str(args.warmup)]
     rows = []
@@ -85,7 +101,7 @@ def main():
         rows.append((name, k, o, k / o, keel_runs[0]["load_ms"], ort_runs[0]["load_ms"],
                      max(r["peak_rss_kb"] for r in keel_runs) / 1024, max(r["peak_rss_kb"] for r in ort_runs) / 1024, diff))
         print(f"{name}: keel {k:.2f} ms, ORT {o:.2f} ms", file=sys.stderr)
-    print(f"threads {args.threads}, median of {args.runs} runs after {args.warmup} warm-up, {args.rounds} alternating rounds")
+    print(f"threads {args.threads} on CPUs {','.join(map(str, sorted(CPUS)))}, median of {args.runs} runs after {args.warmup} warm-up, {args.rounds} alternating rounds")
     print("| model | keel ms | ORT ms | keel/ORT | keel load ms | ORT load ms | keel RSS MB | ORT RSS MB | max abs diff |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
