@@ -12,9 +12,9 @@
  * The sgemm kernels work on blocks of output columns small enough to stay
  * in cache, so that bias and the fused epilogue (kl_epilogue) are applied
  * to each block right after it is computed, not in a pass over memory. */
-#include <cblas.h>
 #include <string.h>
 
+#include "blas.h"
 #include "conv_kernels.h"
 
 #define SP KL_CONV_SP
@@ -173,8 +173,7 @@ static void gemm_group(kl_opctx *c, const conv_geom *g, const float *xg, const f
             b = c->scratch;
             ldb = (int)nc;
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)mg, (int)nc, (int)ck, 1.0f, wg, (int)ck, b,
-                    ldb, 0.0f, yg + p0, (int)g->out_size);
+        kl_sgemm(c, false, false, mg, nc, ck, 1.0f, wg, ck, b, ldb, 0.0f, yg + p0, g->out_size);
         for (int64_t m = 0; m < mg; m++) {
             float *row = yg + m * g->out_size + p0;
             kl_epilogue_bias_apply(&c->epi, bias ? bias[m] : 0.0f, row, y_offset + (size_t)(m * g->out_size + p0),

@@ -13,9 +13,9 @@
  * Per batch item and group: cols = W_g^T * X_g, an sgemm giving each
  * (output channel, kernel offset) row its contributions at every input
  * position, then col2im adds each one where it lands in the output. */
-#include <cblas.h>
 #include <string.h>
 
+#include "blas.h"
 #include "op.h"
 
 #define SP 3  /* spatial dims handled: D, H, W; lower ranks get unit dims */
@@ -236,8 +236,7 @@ static keel_status ct_run(kl_opctx *c)
             if (cg == 0 || g.in_size == 0)
                 continue;
             const float *xg = x + (n * g.c + gi * cg) * g.in_size, *wg = w + gi * cg * rows;
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)rows, (int)g.in_size, (int)cg, 1.0f, wg,
-                        (int)rows, xg, (int)g.in_size, 0.0f, cols, (int)g.in_size);
+            kl_sgemm(c, true, false, rows, g.in_size, cg, 1.0f, wg, rows, xg, g.in_size, 0.0f, cols, g.in_size);
             col2im(&g, cols, mg, yg);
         }
     return KEEL_OK;

@@ -18,6 +18,7 @@
 #include <limits.h>
 #include <string.h>
 
+#include "blas.h"
 #include "eltwise.h"
 
 #include "op.h"
@@ -337,8 +338,8 @@ static void run_gemm(kl_opctx *c, const es_plan *p, const es_gemm *g)
     for (int64_t i = 0; i < batch; i++) {
         const size_t ai = (size_t)(i * m * k) * es, bi = (size_t)(i * k * n) * es, pi = (size_t)(i * m * n) * es;
         if (f32)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)k, 1.0f, (float *)(a + ai),
-                        (int)k, (float *)(b + bi), (int)n, 0.0f, (float *)(prod + pi), (int)n);
+            kl_sgemm(c, false, false, m, n, k, 1.0f, (float *)(a + ai), k, (float *)(b + bi), n, 0.0f,
+                     (float *)(prod + pi), n);
         else
             cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)k, 1.0, (double *)(a + ai),
                         (int)k, (double *)(b + bi), (int)n, 0.0, (double *)(prod + pi), (int)n);

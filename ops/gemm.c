@@ -2,9 +2,9 @@
  * C broadcasts to [M, N] (unidirectionally; opsets 1-6 spell it with a
  * `broadcast` attribute, 11+ make C optional).  A fused epilogue is
  * applied per row. */
-#include <cblas.h>
 #include <string.h>
 
+#include "blas.h"
 #include "op.h"
 
 typedef struct gemm_dims {
@@ -91,13 +91,11 @@ static keel_status gemm_run(kl_opctx *c)
         fill_c(ct, beta, y, d.m, d.n);
     if (d.m && d.n) {
         if (d.k && d.m == 1) /* one row (a classifier): matrix-vector, no packing of B */
-            cblas_sgemv(CblasRowMajor, d.tb ? CblasNoTrans : CblasTrans, (int)c->in[1]->dims[0],
-                        (int)c->in[1]->dims[1], alpha, c->in[1]->data, (int)c->in[1]->dims[1], c->in[0]->data, 1,
-                        with_c ? 1.0f : 0.0f, y, 1);
+            kl_sgemv(c, !d.tb, c->in[1]->dims[0], c->in[1]->dims[1], alpha, c->in[1]->data, c->in[1]->dims[1],
+                     c->in[0]->data, with_c ? 1.0f : 0.0f, y);
         else if (d.k)
-            cblas_sgemm(CblasRowMajor, d.ta ? CblasTrans : CblasNoTrans, d.tb ? CblasTrans : CblasNoTrans,
-                        (int)d.m, (int)d.n, (int)d.k, alpha, c->in[0]->data, (int)c->in[0]->dims[1],
-                        c->in[1]->data, (int)c->in[1]->dims[1], with_c ? 1.0f : 0.0f, y, (int)d.n);
+            kl_sgemm(c, d.ta, d.tb, d.m, d.n, d.k, alpha, c->in[0]->data, c->in[0]->dims[1], c->in[1]->data,
+                     c->in[1]->dims[1], with_c ? 1.0f : 0.0f, y, d.n);
         else if (!with_c)
             memset(y, 0, (size_t)(d.m * d.n) * sizeof *y);
     }

@@ -1,8 +1,8 @@
 /* matmul.c -- MatMul with NumPy semantics (1-D operands promoted then
  * dropped, batch dims broadcast), float32 through sgemm. */
-#include <cblas.h>
 #include <string.h>
 
+#include "blas.h"
 #include "op.h"
 
 typedef struct mm_shape {
@@ -121,8 +121,8 @@ static keel_status matmul_run(kl_opctx *c)
         float *yb = y + bi * y_mat;
         if (rows && s.n) {
             if (s.k)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)s.n, (int)s.k, 1.0f,
-                            a + ao * a_mat, (int)s.k, b + bo * b_mat, (int)s.n, 0.0f, yb, (int)s.n);
+                kl_sgemm(c, false, false, rows, s.n, s.k, 1.0f, a + ao * a_mat, s.k, b + bo * b_mat, s.n, 0.0f, yb,
+                         s.n);
             else
                 memset(yb, 0, (size_t)(rows * s.n) * sizeof *yb);
         }

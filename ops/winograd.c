@@ -16,9 +16,9 @@
  * M[a*a][m][tiles] of a block stay near the cache; the output transform
  * adds the bias and applies the fused epilogue to the block's rows while
  * they are hot. */
-#include <cblas.h>
 #include <string.h>
 
+#include "blas.h"
 #include "conv_kernels.h"
 
 #define BLOCK_BYTES (12u << 20) /* V and M of one block of tile rows */
@@ -410,15 +410,14 @@ void kl_wino_run(kl_opctx *c, const kl_conv_geom *g, const float *x, const float
         for (j.row0 = 0; j.row0 < j.s.th; j.row0 += j.s.rows) {
             j.nrows = j.s.th - j.row0 < j.s.rows ? j.s.th - j.row0 : j.s.rows;
             const int tiles = (int)(j.nrows * j.s.tw);
-            kl_pool *pool = kl_conv_pool(c, e_count * (g->c > g->m ? g->c : g->m) * tiles);
+            kl_pool *pool = kl_conv_pool(c, e_count * g->c * g->m * tiles);
             kl_parallel_for(pool, g->c, input_channels, &j);
             if (own)
                 kl_parallel_for(pool, e_count, own_product_range, &j);
             else
                 for (int64_t e = 0; e < e_count; e++)
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)g->m, tiles, (int)g->c, 1.0f,
-                                packed + e * g->m * g->c, (int)g->c, j.v + e * g->c * tiles, tiles, 0.0f,
-                                j.mm + e * g->m * tiles, tiles);
+                    kl_sgemm(c, false, false, g->m, tiles, g->c, 1.0f, packed + e * g->m * g->c, g->c,
+                             j.v + e * g->c * tiles, tiles, 0.0f, j.mm + e * g->m * tiles, tiles);
             kl_parallel_for(pool, g->m, output_channels, &j);
         }
     }

@@ -753,6 +753,16 @@ static void log_notes(const keel_session *s)
     }
 }
 
+/* OpenBLAS runs on one thread, the caller's: keel splits its products
+ * over the session's own pool (ops/blas.c), and OpenBLAS's idle workers
+ * would spin on the cores that pool needs.  Its thread count is
+ * process-wide, so it is set before session creation and each run. */
+static void openblas_one_thread(void)
+{
+    if (openblas_get_num_threads() != 1)
+        openblas_set_num_threads(1);
+}
+
 keel_status keel_session_create(keel_session **out, const keel_model *model,
                                 const keel_options *opt, const keel_dim_binding *dims,
                                 int n_dims, const keel_tensor *input_shapes, char *err,
@@ -779,6 +789,7 @@ keel_status keel_session_create(keel_session **out, const keel_model *model,
     s->env = env;
     s->model = model;
     s->g = model->graph;
+    openblas_one_thread();
     keel_status st = build(s, dims, n_dims, input_shapes, NULL, 0);
     if (st) {
         if (st == KEEL_ERR_NOMEM && !s->env.msg[0])
@@ -1001,10 +1012,7 @@ keel_status kl_session_run_timed(keel_session *s, const keel_tensor *inputs, kee
         }
         sl->t.data = in->data;
     }
-    /* OpenBLAS keeps one process-wide thread count: set it to this
-     * session's before each run so sessions with different counts coexist */
-    if (openblas_get_num_threads() != s->env.threads)
-        openblas_set_num_threads(s->env.threads);
+    openblas_one_thread();
     keel_status rc = run_steps(s, step_ns);
     if (rc)
         return rc;

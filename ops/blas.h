@@ -1,0 +1,25 @@
+/* blas.h -- OpenBLAS products split over the session's threads.
+ *
+ * OpenBLAS keeps one process-wide thread count, and its idle workers spin
+ * for a long while after a call: on a two-core machine they took the core
+ * keel's own pool needed (MobileNet-v2 on two threads ran its first ten
+ * runs at the speed of one).  So sessions keep OpenBLAS at one thread and
+ * split each product here over their own pool instead. */
+#ifndef KL_BLAS_H
+#define KL_BLAS_H
+
+#include <cblas.h>
+
+#include "op.h"
+
+/* C [m][n] = alpha op(A) op(B) + beta C, row-major, as cblas_sgemm, with
+ * the columns (or, for few columns, the rows) of C split over c's pool. */
+void kl_sgemm(kl_opctx *c, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+              const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *y, int64_t ldc);
+
+/* y [rows] = alpha op(A) x + beta y for A [rows][cols] (trans: y [cols] =
+ * alpha A^T x + beta y), as cblas_sgemv, with y split over c's pool. */
+void kl_sgemv(kl_opctx *c, bool trans, int64_t rows, int64_t cols, float alpha, const float *a, int64_t lda,
+              const float *x, float beta, float *y);
+
+#endif
