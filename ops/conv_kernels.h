@@ -20,12 +20,13 @@ typedef struct kl_conv_geom {
  * (element types unchecked); fails naming the mismatch. */
 keel_status kl_conv_geometry(kl_opctx *c, const kl_tensor *x, const kl_tensor *w, kl_conv_geom *g);
 
-/* The session's threads for a kernel step touching about `elements`
- * values, or NULL (run inline) when waking the workers would cost more
- * than the work. */
-static inline kl_pool *kl_conv_pool(const kl_opctx *c, int64_t elements)
+/* The session's threads for a kernel step of about `macs` multiply-adds,
+ * or NULL (run inline) when waking the workers would cost more than the
+ * work.  Counted in multiply-adds, not outputs: a 1x1 conv from 960
+ * channels to 320 on a 7x7 map has few outputs and much work. */
+static inline kl_pool *kl_conv_pool(const kl_opctx *c, int64_t macs)
 {
-    return elements >= 16384 ? c->pool : NULL;
+    return macs >= 65536 ? c->pool : NULL;
 }
 
 /* Sets out to [N, M, output spatial dims] of type dtype. */

@@ -316,5 +316,5 @@ static void dw_planes(void *arg, int64_t lo, int64_t hi)
 void kl_dw_run(kl_opctx *c, const kl_conv_geom *g, const float *x, const float *w, const float *bias, float *y)
 {
     dw_job j = {c, g, x, w, bias, y, g->n * g->c};
-    kl_parallel_for(kl_conv_pool(c, j.planes * g->out_size), j.planes, dw_planes, &j);
+    kl_parallel_for(kl_conv_pool(c, j.planes * g->out_size * g->k_size), j.planes, dw_planes, &j);
 }

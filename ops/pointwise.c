@@ -276,8 +276,15 @@ void kl_pw_run(kl_opctx *c, int64_t m, int64_t k, int64_t hw, const float *x, in
 {
     pw_job j = {c, m, k, hw, block_cols(k, hw), 0, ldx, ldy, 1, x, packed, bias, y, y_offset, work};
     j.blocks = (hw + j.nc - 1) / j.nc;
-    kl_pool *pool = kl_conv_pool(c, m * hw);
+    kl_pool *pool = kl_conv_pool(c, m * hw * k);
     int threads = kl_pool_threads(pool);
+    if (threads > 1 && j.blocks > 1) {
+        /* blocks of equal size, as many per thread: 3136 columns as 1024,
+         * 1024, 1024, 64 gave one thread twice the other's work */
+        j.blocks = (j.blocks + threads - 1) / threads * threads;
+        j.nc = ((hw + j.blocks - 1) / j.blocks + NR - 1) / NR * NR;
+        j.blocks = (hw + j.nc - 1) / j.nc;
+    }
     /* too few blocks to share: split the rows of W as well */
     if (j.blocks < 2 * threads && threads > 1)
         j.groups = panels(m) < 2 * threads ? panels(m) : 2 * threads;
