@@ -9,7 +9,13 @@
  * cost more than the second thread gained (MobileNet ran no faster on two
  * threads).  So a worker that finished a job spins for a short while
  * watching for the next one before it sleeps, and the caller spins for
- * the workers' end before it sleeps. */
+ * the workers' end before it sleeps.
+ *
+ * A new thread starts on its creator's CPU, and two threads that never
+ * block stay there: Linux did not move keel's worker to the idle core for
+ * the first ~20 runs of MobileNet-v2 (each ran at one thread's speed).
+ * So a worker is started with the caller's CPU excluded from its mask
+ * and, once running elsewhere, widens its mask back to the caller's. */
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -36,6 +42,10 @@ struct kl_pool {
     _Atomic int pending;           /* workers still busy with this job */
     _Atomic bool stop;
     int sleepers;                  /* workers asleep on work_ready (under lock) */
+#ifdef __linux__
+    cpu_set_t cpus;                /* the creating thread's CPUs, for the workers */
+    bool spread;                   /* workers start off the creator's CPU */
+#endif
     bool caller_asleep;            /* the caller waits on work_done (under lock) */
 };
 
@@ -92,6 +102,10 @@ static void *worker_main(void *p)
 {
     worker_arg *w = p;
     kl_pool *pool = w->pool;
+#ifdef __linux__
+    if (pool->spread) /* now on another CPU: free to go anywhere the caller may */
+        pthread_setaffinity_np(pthread_self(), sizeof pool->cpus, &pool->cpus);
+#endif
     uint64_t seen = 0;
     for (;;) {
         seen = next_job(pool, seen);
@@ -134,12 +148,25 @@ kl_pool *kl_pool_new(kl_env *env, int n_threads)
         return NULL;
     }
     worker_arg *args = (worker_arg *)(pool->workers + n_threads);
+    pthread_attr_t attr;
+    pthread_attr_t *attrp = pthread_attr_init(&attr) == 0 ? &attr : NULL;
+#ifdef __linux__
+    int here = sched_getcpu();
+    if (attrp && here >= 0 && pthread_getaffinity_np(pthread_self(), sizeof pool->cpus, &pool->cpus) == 0 &&
+        CPU_ISSET(here, &pool->cpus) && CPU_COUNT(&pool->cpus) > 1) {
+        cpu_set_t elsewhere = pool->cpus;
+        CPU_CLR(here, &elsewhere);
+        pool->spread = pthread_attr_setaffinity_np(attrp, sizeof elsewhere, &elsewhere) == 0;
+    }
+#endif
     int started = 1;
     for (; started < n_threads; started++) {
         args[started] = (worker_arg){pool, started};
-        if (pthread_create(&pool->workers[started], NULL, worker_main, &args[started]) != 0)
+        if (pthread_create(&pool->workers[started], attrp, worker_main, &args[started]) != 0)
             break;
     }
+    if (attrp)
+        pthread_attr_destroy(attrp);
     pool->n_threads = started; /* fewer threads if the system refused some */
     return pool;
 }
