@@ -15,7 +15,11 @@
  * block stay there: Linux did not move keel's worker to the idle core for
  * the first ~20 runs of MobileNet-v2 (each ran at one thread's speed).
  * So a worker is started with the caller's CPU excluded from its mask
- * and, once running elsewhere, widens its mask back to the caller's. */
+ * and, once running elsewhere, widens its mask back to the caller's; and
+ * a worker that finds itself on the CPU the caller posted a job from
+ * (Linux wakes a thread near its waker, and balances two spinning threads
+ * slowly: OpenBLAS's own idle workers spin at start-up) steps off it the
+ * same way.  Checking costs one sched_getcpu() per job. */
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -45,6 +49,7 @@ struct kl_pool {
 #ifdef __linux__
     cpu_set_t cpus;                /* the creating thread's CPUs, for the workers */
     bool spread;                   /* workers start off the creator's CPU */
+    _Atomic int caller_cpu;        /* where the caller posted the current job */
 #endif
     bool caller_asleep;            /* the caller waits on work_done (under lock) */
 };
@@ -98,6 +103,22 @@ static uint64_t next_job(kl_pool *pool, uint64_t seen)
     return g;
 }
 
+/* On the CPU the caller posted this job from: move to another of its CPUs. */
+static void step_off_caller(kl_pool *pool)
+{
+#ifdef __linux__
+    int cpu = atomic_load_explicit(&pool->caller_cpu, memory_order_relaxed);
+    if (!pool->spread || cpu < 0 || sched_getcpu() != cpu)
+        return;
+    cpu_set_t elsewhere = pool->cpus;
+    CPU_CLR(cpu, &elsewhere);
+    if (CPU_COUNT(&elsewhere) && pthread_setaffinity_np(pthread_self(), sizeof elsewhere, &elsewhere) == 0)
+        pthread_setaffinity_np(pthread_self(), sizeof pool->cpus, &pool->cpus);
+#else
+    (void)pool;
+#endif
+}
+
 static void *worker_main(void *p)
 {
     worker_arg *w = p;
@@ -111,6 +132,7 @@ static void *worker_main(void *p)
         seen = next_job(pool, seen);
         if (atomic_load(&pool->stop))
             return NULL;
+        step_off_caller(pool);
         int64_t lo, hi;
         share(pool->n, pool->n_threads, w->index, &lo, &hi);
         if (lo < hi)
@@ -137,6 +159,9 @@ kl_pool *kl_pool_new(kl_env *env, int n_threads)
     atomic_init(&pool->generation, 0);
     atomic_init(&pool->pending, 0);
     atomic_init(&pool->stop, false);
+#ifdef __linux__
+    atomic_init(&pool->caller_cpu, -1);
+#endif
     pthread_mutex_init(&pool->lock, NULL);
     pthread_cond_init(&pool->work_ready, NULL);
     pthread_cond_init(&pool->work_done, NULL);
@@ -218,6 +243,10 @@ void kl_parallel_for(kl_pool *pool, int64_t n, kl_range_fn fn, void *arg)
     pool->arg = arg;
     pool->n = n;
     atomic_store_explicit(&pool->pending, pool->n_threads - 1, memory_order_relaxed);
+#ifdef __linux__
+    if (pool->spread)
+        atomic_store_explicit(&pool->caller_cpu, sched_getcpu(), memory_order_relaxed);
+#endif
     atomic_fetch_add_explicit(&pool->generation, 1, memory_order_release);
     pthread_mutex_lock(&pool->lock);
     if (pool->sleepers)
