@@ -148,6 +148,8 @@ KL_HOT static void im2col(const conv_geom *g, const float *restrict x, int64_t c
                         memset(col, 0, (size_t)lo * sizeof *col);
                         if (s == 1 && hi > lo)
                             memcpy(col + lo, row + ix0 + lo, (size_t)(hi - lo) * sizeof *col);
+                        else if (s == 2 && hi > lo)
+                            kl_take_even(col + lo, row + ix0 + 2 * lo, hi - lo);
                         else
                             for (int64_t xo = lo; xo < hi; xo++)
                                 col[xo] = row[ix0 + xo * s];

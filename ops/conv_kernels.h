@@ -39,6 +39,8 @@ void kl_epilogue_bias_apply(const kl_epilogue *e, float bias, float *out, size_t
 
 bool kl_dw_applies(const kl_conv_geom *g);
 size_t kl_dw_scratch(const kl_conv_geom *g, int threads);
+/* dst[i] = src[2 i] for i < n (stride-2 rows), reading src[0 .. 2 n - 1). */
+void kl_take_even(float *dst, const float *src, int64_t n);
 /* y = act(conv(x, w) + bias + residual) for all n * c planes, split over
  * the session's threads. */
 void kl_dw_run(kl_opctx *c, const kl_conv_geom *g, const float *x, const float *w, const float *bias,

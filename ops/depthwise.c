@@ -242,6 +242,33 @@ __attribute__((target("avx2,fma"))) static void split_row_avx2(const float *row,
 }
 #endif
 
+/* dst[i] = src[2 i] for i < n, reading src[0 .. 2 n - 1) only. */
+#ifdef DW_AVX2
+__attribute__((target("avx2,fma"))) static void take_even_avx2(float *dst, const float *src, int64_t n)
+{
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 a = _mm256_loadu_ps(src + 2 * i), b = _mm256_loadu_ps(src + 2 * i + 8);
+        __m256 ev = _mm256_shuffle_ps(a, b, 0x88);
+        _mm256_storeu_ps(dst + i, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(ev), 0xD8)));
+    }
+    for (; i < n; i++)
+        dst[i] = src[2 * i];
+}
+#endif
+
+void kl_take_even(float *dst, const float *src, int64_t n)
+{
+#ifdef DW_AVX2
+    if (kl_pw_usable()) {
+        take_even_avx2(dst, src, n);
+        return;
+    }
+#endif
+    for (int64_t i = 0; i < n; i++)
+        dst[i] = src[2 * i];
+}
+
 /* The input plane into the interior of the padded plane (ph x pw), whose
  * border the caller zeroed once: for stride 1 as it is, for stride 2
  * split into its even and odd columns, each ph x half with

@@ -55,6 +55,41 @@ __attribute__((target("avx2,fma"))) static void tile_6x16(int64_t K, const float
 #undef ROW_STORE
 }
 
+/* tile_6x16 for the last panel of W when it has 4 or 2 rows (M = 64,
+ * 160, 1000; M = 32, 320, 1280), straight into c instead of through the
+ * edge tile. */
+#define TILE_ROWS(NAME, ROWS_INIT, ROWS_FMA, ROWS_STORE)                                                     \
+    __attribute__((target("avx2,fma"))) static void NAME(int64_t K, const float *a, const float *b,         \
+                                                         int64_t ldb, const float *bias, float *c, int64_t ldc) \
+    {                                                                                                       \
+        ROWS_INIT;                                                                                          \
+        for (int64_t k = 0; k < K; k++, a += MR, b += ldb) {                                                \
+            __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);                                    \
+            ROWS_FMA;                                                                                       \
+        }                                                                                                   \
+        ROWS_STORE;                                                                                         \
+    }
+#define ROW_INIT(r) __m256 x##r = _mm256_set1_ps(bias[r]), y##r = x##r
+#define ROW_FMA(r)                                   \
+    do {                                             \
+        __m256 w = _mm256_broadcast_ss(a + (r));     \
+        x##r = _mm256_fmadd_ps(w, b0, x##r);         \
+        y##r = _mm256_fmadd_ps(w, b1, y##r);         \
+    } while (0)
+#define ROW_STORE(r)                                 \
+    do {                                             \
+        _mm256_storeu_ps(c + (r) * ldc, x##r);       \
+        _mm256_storeu_ps(c + (r) * ldc + 8, y##r);   \
+    } while (0)
+TILE_ROWS(tile_4x16, ROW_INIT(0); ROW_INIT(1); ROW_INIT(2); ROW_INIT(3),
+          ROW_FMA(0); ROW_FMA(1); ROW_FMA(2); ROW_FMA(3),
+          ROW_STORE(0); ROW_STORE(1); ROW_STORE(2); ROW_STORE(3))
+TILE_ROWS(tile_2x16, ROW_INIT(0); ROW_INIT(1), ROW_FMA(0); ROW_FMA(1), ROW_STORE(0); ROW_STORE(1))
+#undef ROW_INIT
+#undef ROW_FMA
+#undef ROW_STORE
+#undef TILE_ROWS
+
 /* The first 8 columns of tile_6x16 (c's row stride 16): for a last chunk
  * of 8 columns or fewer, such as the 49th of a 7x7 map, at half the
  * cost of a whole tile. */
@@ -95,6 +130,25 @@ static void tile_6x16(int64_t K, const float *a, const float *b, int64_t ldb, co
 static void tile_6x8(int64_t K, const float *a, const float *b, int64_t ldb, const float *bias, float *c)
 {
     tile_6x16(K, a, b, ldb, bias, c, NR);
+}
+
+/* Only the first rows of c are stored by the callers' use of these. */
+static void tile_4x16(int64_t K, const float *a, const float *b, int64_t ldb, const float *bias, float *c,
+                      int64_t ldc)
+{
+    float t[MR * NR];
+    tile_6x16(K, a, b, ldb, bias, t, NR);
+    for (int r = 0; r < 4; r++)
+        memcpy(c + r * ldc, t + r * NR, NR * sizeof(float));
+}
+
+static void tile_2x16(int64_t K, const float *a, const float *b, int64_t ldb, const float *bias, float *c,
+                      int64_t ldc)
+{
+    float t[MR * NR];
+    tile_6x16(K, a, b, ldb, bias, t, NR);
+    for (int r = 0; r < 2; r++)
+        memcpy(c + r * ldc, t + r * NR, NR * sizeof(float));
 }
 #endif
 
@@ -189,8 +243,8 @@ static void pw_panels(const pw_span *s, int64_t p0, int64_t p1, int64_t j0, int6
             const float *b = in_place ? s->x + c0 : s->whole ? bp + (c0 - j0) / NR * k * NR : bp;
             int64_t ldb = in_place ? ldx : NR;
             float *out = s->y + r0 * ldy + c0;
-            if (cols == NR && rows == MR) {
-                tile_6x16(k, a, b, ldb, bias, out, ldy);
+            if (cols == NR && (rows == MR || rows == 4 || rows == 2)) {
+                (rows == MR ? tile_6x16 : rows == 4 ? tile_4x16 : tile_2x16)(k, a, b, ldb, bias, out, ldy);
                 continue;
             }
             if (cols <= 8)
