@@ -173,11 +173,16 @@ dw_plane_avx2(const float *e, const float *o, int64_t ld, const float *w, float 
             const float *eb = e + oy * S * ld + ox, *ob = o + oy * S * ld + ox;
             float *yb = y + oy * ow + ox;
             bool tail = ow - ox < 8;
+            /* the last rows as one block too: a lone row is one chain of
+             * K * K dependent FMAs */
             if (rows == DW_ROWS)
                 dw_block(eb, ob, ld, w, vb, yb, ow, mask, tail, DW_ROWS, K, S);
+            else if (rows == 3)
+                dw_block(eb, ob, ld, w, vb, yb, ow, mask, tail, 3, K, S);
+            else if (rows == 2)
+                dw_block(eb, ob, ld, w, vb, yb, ow, mask, tail, 2, K, S);
             else
-                for (int r = 0; r < rows; r++)
-                    dw_block(eb + r * S * ld, ob + r * S * ld, ld, w, vb, yb + r * ow, ow, mask, tail, 1, K, S);
+                dw_block(eb, ob, ld, w, vb, yb, ow, mask, tail, 1, K, S);
         }
     }
 }
