@@ -73,6 +73,102 @@ static void test_run_chain(void)
     tb_free(b);
 }
 
+/* Depthwise Conv (group = channels) against a direct loop, over the shapes
+ * that pick each kernel: channels in groups of 8 (channel-blocked) or not
+ * (row kernel), 3x3/5x5 at stride 1 and 2, odd sizes, uneven pads, a
+ * dilation (generic loop), two images, one and two threads. */
+typedef struct dw_case {
+    int64_t n, c, h, w, k, stride, dil, pads[4]; /* pads: top, left, bottom, right */
+} dw_case;
+
+static void dw_reference(const dw_case *t, const float *x, const float *w, const float *bias, float *y,
+                         int64_t oh, int64_t ow)
+{
+    for (int64_t n = 0; n < t->n; n++)
+        for (int64_t c = 0; c < t->c; c++)
+            for (int64_t oy = 0; oy < oh; oy++)
+                for (int64_t ox = 0; ox < ow; ox++) {
+                    double s = bias[c];
+                    for (int64_t a = 0; a < t->k; a++)
+                        for (int64_t b = 0; b < t->k; b++) {
+                            int64_t iy = oy * t->stride - t->pads[0] + a * t->dil;
+                            int64_t ix = ox * t->stride - t->pads[1] + b * t->dil;
+                            if (iy >= 0 && iy < t->h && ix >= 0 && ix < t->w)
+                                s += (double)w[(c * t->k + a) * t->k + b] *
+                                     x[((n * t->c + c) * t->h + iy) * t->w + ix];
+                        }
+                    y[((n * t->c + c) * oh + oy) * ow + ox] = (float)s;
+                }
+}
+
+static void run_dw_case(const dw_case *t, int threads)
+{
+    int64_t oh = (t->h + t->pads[0] + t->pads[2] - t->dil * (t->k - 1) - 1) / t->stride + 1;
+    int64_t ow = (t->w + t->pads[1] + t->pads[3] - t->dil * (t->k - 1) - 1) / t->stride + 1;
+    int64_t xd[4] = {t->n, t->c, t->h, t->w}, wd[4] = {t->c, 1, t->k, t->k}, bd[1] = {t->c};
+    int64_t yd[4] = {t->n, t->c, oh, ow};
+    size_t nx = (size_t)(t->n * t->c * t->h * t->w), nw = (size_t)(t->c * t->k * t->k), ny = (size_t)(t->n * t->c * oh * ow);
+    float *x = malloc(nx * sizeof *x), *w = malloc(nw * sizeof *w), *bias = malloc((size_t)t->c * sizeof *bias);
+    float *y = malloc(ny * sizeof *y), *want = malloc(ny * sizeof *want);
+    uint32_t r = 12345;
+    for (size_t i = 0; i < nx; i++)
+        x[i] = (float)((r = r * 1103515245u + 12345u) >> 8) / 16777216.0f - 0.5f;
+    for (size_t i = 0; i < nw; i++)
+        w[i] = (float)((r = r * 1103515245u + 12345u) >> 8) / 16777216.0f - 0.5f;
+    for (int64_t i = 0; i < t->c; i++)
+        bias[i] = 0.01f * (float)i;
+    tb_model *b = tb_new(8, 13);
+    tb_input(b, "x", KEEL_FLOAT, 4, xd, NULL);
+    tb_output(b, "y", KEEL_FLOAT, 4, yd);
+    tb_init_f32(b, "w", 4, wd, w);
+    tb_init_f32(b, "b", 1, bd, bias);
+    Onnx__NodeProto *node = tb_node(b, "Conv", "dw", "x,w,b", "y");
+    int64_t ks[2] = {t->k, t->k}, st[2] = {t->stride, t->stride}, dl[2] = {t->dil, t->dil};
+    tb_attr_ints(b, node, "kernel_shape", 2, ks);
+    tb_attr_ints(b, node, "strides", 2, st);
+    tb_attr_ints(b, node, "dilations", 2, dl);
+    tb_attr_ints(b, node, "pads", 4, t->pads);
+    tb_attr_int(b, node, "group", t->c);
+    keel_model *m = load(b, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    keel_options opt;
+    keel_options_init(&opt);
+    opt.threads = threads;
+    keel_session *s = NULL;
+    char err[1024];
+    CU_ASSERT_EQUAL_FATAL(keel_session_create(&s, m, &opt, NULL, 0, NULL, err, sizeof err), KEEL_OK);
+    keel_tensor in = {KEEL_FLOAT, 4, {t->n, t->c, t->h, t->w}, x}, out = {0};
+    out.data = y;
+    CU_ASSERT_EQUAL(keel_session_run(s, &in, &out), KEEL_OK);
+    dw_reference(t, x, w, bias, want, oh, ow);
+    double worst = 0;
+    for (size_t i = 0; i < ny; i++)
+        worst = fabs(y[i] - want[i]) > worst ? fabs(y[i] - want[i]) : worst;
+    if (worst > 1e-5)
+        fprintf(stderr, "\n  depthwise c=%lld %lldx%lld k=%lld s=%lld d=%lld threads=%d: error %g\n",
+                (long long)t->c, (long long)t->h, (long long)t->w, (long long)t->k, (long long)t->stride,
+                (long long)t->dil, threads, worst);
+    CU_ASSERT(worst <= 1e-5);
+    keel_session_free(s);
+    keel_model_free(m);
+    tb_free(b);
+    free(x), free(w), free(bias), free(y), free(want);
+}
+
+static void test_depthwise_kernels(void)
+{
+    static const dw_case cases[] = {
+        {2, 16, 7, 7, 3, 1, 1, {1, 1, 1, 1}},     {2, 16, 14, 14, 5, 1, 1, {2, 2, 2, 2}},
+        {1, 24, 15, 13, 3, 2, 1, {1, 1, 1, 1}},   {1, 16, 14, 14, 5, 2, 1, {1, 2, 2, 1}},
+        {1, 8, 57, 57, 3, 2, 1, {0, 0, 1, 1}},    {1, 16, 60, 60, 3, 1, 1, {1, 1, 1, 1}},
+        {2, 12, 9, 11, 3, 1, 1, {1, 1, 1, 1}},    {1, 12, 17, 17, 5, 2, 1, {2, 2, 2, 2}},
+        {1, 8, 10, 10, 3, 1, 2, {2, 2, 2, 2}},    {1, 8, 5, 6, 3, 1, 1, {0, 0, 0, 0}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        for (int threads = 1; threads <= 2; threads++)
+            run_dw_case(&cases[i], threads);
+}
+
 static void test_run_allocates_nothing(void)
 {
     tb_counting count = {0};
@@ -602,5 +698,6 @@ void add_runtime_suite(void)
     CU_add_test(s, "If and Loop planned at run time", test_if_and_loop_at_run_time);
     CU_add_test(s, "custom op through the public API", test_custom_op);
     CU_add_test(s, "thread pool covers every item once", test_pool_covers_every_item_once);
+    CU_add_test(s, "depthwise kernels match a direct loop", test_depthwise_kernels);
     CU_add_test(s, "two sessions of one model in two threads", test_sessions_in_parallel);
 }
