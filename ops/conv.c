@@ -91,6 +91,14 @@ static int64_t block_cols(const conv_geom *g)
     return cols < g->out_size ? cols : g->out_size;
 }
 
+/* Row stride of the columns for ops/pointwise.c: a multiple of 16, so
+ * that its 16-column loads stay in one cache line and it reads them in
+ * place instead of copying the block once more. */
+static int64_t col_stride(int64_t cols)
+{
+    return (cols + 15) / 16 * 16;
+}
+
 static size_t conv_scratch(kl_opctx *c)
 {
     conv_geom g;
@@ -98,7 +106,7 @@ static size_t conv_scratch(kl_opctx *c)
         return 0;
     if (is_depthwise(&g))
         return kl_dw_scratch(&g, kl_pool_threads(c->pool));
-    size_t bytes = is_pointwise(&g) ? 0 : (size_t)(g.c / g.group * g.k_size * block_cols(&g)) * sizeof(float);
+    size_t bytes = is_pointwise(&g) ? 0 : (size_t)(g.c / g.group * g.k_size * col_stride(block_cols(&g))) * sizeof(float);
     if (own_gemm(&g)) /* run() uses it when prepare() packed the weights: after the columns */
         bytes += kl_pw_scratch(g.c * g.k_size, g.out_size, kl_pool_threads(c->pool));
     if (kl_wino_applies(&g)) { /* run() uses it when prepare() packed the filters */
@@ -119,9 +127,9 @@ static int64_t conv_macs(kl_opctx *c)
 /* ---- kernels ------------------------------------------------------------------ */
 
 /* Unfolds output rows [r0, r1) (rows over D and H) of one group's input
- * [cg, D, H, W] into col [cg * K, (r1 - r0) * W_out]. */
+ * [cg, D, H, W] into col [cg * K][(r1 - r0) * W_out], rows ldc apart. */
 KL_HOT static void im2col(const conv_geom *g, const float *restrict x, int64_t cg, int64_t r0, int64_t r1,
-                   float *restrict col)
+                   float *restrict cols, int64_t ldc)
 {
     const int64_t oh = g->out[1], ow = g->out[2];
     for (int64_t ch = 0; ch < cg; ch++)
@@ -136,6 +144,8 @@ KL_HOT static void im2col(const conv_geom *g, const float *restrict x, int64_t c
                     lo = lo < ow ? lo : ow;
                     hi = hi < ow ? hi : ow;
                     hi = hi > lo ? hi : lo;
+                    float *col = cols;
+                    cols += ldc;
                     for (int64_t r = r0; r < r1; r++, col += ow) {
                         int64_t z = r / oh, y = r % oh;
                         int64_t iz = z * g->stride[0] - g->pad[0] + kd * g->dil[0];
@@ -161,7 +171,7 @@ KL_HOT static void im2col(const conv_geom *g, const float *restrict x, int64_t c
 typedef struct im2col_job {
     const kl_conv_geom *g;
     const float *x;
-    int64_t r0, r1;
+    int64_t r0, r1, ldc;
     float *col;
 } im2col_job;
 
@@ -169,16 +179,16 @@ static void im2col_channels(void *arg, int64_t lo, int64_t hi)
 {
     const im2col_job *j = arg;
     const kl_conv_geom *g = j->g;
-    int64_t rows_of_one = g->k_size * (j->r1 - j->r0) * g->out[2]; /* col floats per input channel */
-    im2col(g, j->x + lo * g->in_size, hi - lo, j->r0, j->r1, j->col + lo * rows_of_one);
+    int64_t rows_of_one = g->k_size * j->ldc; /* col floats per input channel */
+    im2col(g, j->x + lo * g->in_size, hi - lo, j->r0, j->r1, j->col + lo * rows_of_one, j->ldc);
 }
 
 /* im2col with the input channels split over the session's threads (on
  * one thread it was half of a two-thread stem conv's time). */
 static void im2col_par(kl_opctx *c, const conv_geom *g, const float *x, int64_t cg, int64_t r0, int64_t r1,
-                       float *col)
+                       float *col, int64_t ldc)
 {
-    im2col_job j = {g, x, r0, r1, col};
+    im2col_job j = {g, x, r0, r1, ldc, col};
     int64_t floats = cg * g->k_size * (r1 - r0) * g->out[2];
     kl_parallel_for(floats >= 65536 ? c->pool : NULL, cg, im2col_channels, &j);
 }
@@ -196,7 +206,7 @@ static void gemm_group(kl_opctx *c, const conv_geom *g, const float *xg, const f
         const float *b = xg + p0;
         int ldb = (int)g->out_size;
         if (!pointwise) {
-            im2col_par(c, g, xg, cg, p0 / ow, (p0 + nc) / ow, c->scratch);
+            im2col_par(c, g, xg, cg, p0 / ow, (p0 + nc) / ow, c->scratch, nc);
             b = c->scratch;
             ldb = (int)nc;
         }
@@ -219,12 +229,12 @@ static void own_gemm_image(kl_opctx *c, const conv_geom *g, const float *x, cons
         kl_pw_run(c, g->m, ck, g->out_size, x, g->out_size, packed, bias, y, g->out_size, y_offset, c->scratch);
         return;
     }
-    const int64_t cols = block_cols(g);
-    float *col = c->scratch, *work = col + ck * cols;
+    const int64_t cols = block_cols(g), ldc = col_stride(cols);
+    float *col = c->scratch, *work = col + ck * ldc;
     for (int64_t p0 = 0; p0 < g->out_size; p0 += cols) {
         int64_t nc = g->out_size - p0 < cols ? g->out_size - p0 : cols;
-        im2col_par(c, g, x, g->c, p0 / ow, (p0 + nc) / ow, col);
-        kl_pw_run(c, g->m, ck, nc, col, nc, packed, bias, y + p0, g->out_size, y_offset + (size_t)p0, work);
+        im2col_par(c, g, x, g->c, p0 / ow, (p0 + nc) / ow, col, ldc);
+        kl_pw_run(c, g->m, ck, nc, col, ldc, packed, bias, y + p0, g->out_size, y_offset + (size_t)p0, work);
     }
 }
 

@@ -193,6 +193,18 @@ static void pad_elements(char *dst, const char *src, int64_t from, int64_t to, i
 static void fill_row(char *dst, const char *src, int64_t grow, int64_t kept, int64_t out_len,
                      pad_mode mode, const unsigned char *value, size_t esize)
 {
+    if (mode == PAD_CONSTANT && esize == sizeof(float)) { /* the common case, without a call per element */
+        float v, *d = (float *)dst;
+        memcpy(&v, value, sizeof v);
+        int64_t head = src ? grow : out_len, tail = src ? grow + kept : out_len;
+        for (int64_t o = 0; o < head; o++)
+            d[o] = v;
+        if (src)
+            memcpy(d + grow, src, (size_t)kept * sizeof(float));
+        for (int64_t o = tail; o < out_len; o++)
+            d[o] = v;
+        return;
+    }
     if (!src) {
         kl_fill(dst, out_len, value, esize);
         return;
