@@ -447,6 +447,23 @@ static dw8c_fn blocked_kernel(const kl_conv_geom *g)
     return s == 1 ? dw8c_5x5s1 : dw8c_5x5s2;
 }
 
+/* Zeroes the part of 8 interleaved padded planes (ph x pw) that the
+ * input does not cover: rows above and below it, columns left and right
+ * of it.  Only this part: a job runs in several ranges per thread, and
+ * zeroing the whole plane each time cost more than the taps on 56x56. */
+static void zero_border8(const kl_conv_geom *g, float *pad, int64_t ph, int64_t pw)
+{
+    const int64_t top = g->pad[1], left = g->pad[2];
+    int64_t y1 = top + g->in[1] < ph ? top + g->in[1] : ph, x1 = left + g->in[2] < pw ? left + g->in[2] : pw;
+    int64_t y0 = top < ph ? top : ph, x0 = left < pw ? left : pw;
+    memset(pad, 0, (size_t)(8 * y0 * pw) * sizeof *pad);
+    memset(pad + 8 * y1 * pw, 0, (size_t)(8 * (ph - y1) * pw) * sizeof *pad);
+    for (int64_t r = y0; r < y1; r++) {
+        memset(pad + 8 * r * pw, 0, (size_t)(8 * x0) * sizeof *pad);
+        memset(pad + 8 * (r * pw + x1), 0, (size_t)(8 * (pw - x1)) * sizeof *pad);
+    }
+}
+
 /* Planes [p, p + 8) of the job (one group of 8 channels of one image). */
 static void dw8c_group(const kl_conv_geom *g, dw8c_fn fn, const float *x, const float *w, const float *bias,
                        float *y, int64_t ch0, float *buf)
@@ -496,7 +513,7 @@ static void dw_planes(void *arg, int64_t lo, int64_t hi)
         blocked_dims(g, &bph, &bpw);
         float *cb = (float *)j->c->scratch +
                     (size_t)kl_pool_slot(j->c->pool, j->planes / 8, lo) * (size_t)thread_floats(g);
-        memset(cb, 0, (size_t)(8 * bph * bpw) * sizeof *cb); /* the border, zero for every group */
+        zero_border8(g, cb, bph, bpw); /* the border, zero for every group */
         for (int64_t grp = lo; grp < hi; grp++) {
             int64_t p = grp * 8;
             dw8c_group(g, blocked, j->x + p * g->in_size, j->w, j->bias, j->y + p * g->out_size, p % g->c, cb);

@@ -16,13 +16,15 @@ kl_pool *kl_pool_new(kl_env *env, int n_threads);
 void kl_pool_free(kl_pool *pool);
 int kl_pool_threads(const kl_pool *pool);
 
-/* Splits [0, n) into one contiguous range per thread and waits for all.
- * Runs inline when pool is NULL.  Not reentrant: never call it from fn. */
+/* Runs fn over [0, n) in contiguous ranges that the threads claim one
+ * after another (about four per thread), and waits for all.  Runs inline
+ * when pool is NULL.  Not reentrant: never call it from fn. */
 void kl_parallel_for(kl_pool *pool, int64_t n, kl_range_fn fn, void *arg);
 
-/* Inside fn of a kl_parallel_for over n items: which thread (0 ..
- * kl_pool_threads - 1) got the range starting at lo, for kernels that
- * give each thread its own part of the scratch. */
+/* Inside fn of a kl_parallel_for: which thread (0 .. kl_pool_threads - 1)
+ * runs this range, for kernels that give each thread its own part of the
+ * scratch (0 when pool is NULL).  n and lo are not needed any more: the
+ * ranges a thread runs follow one another, never overlap in time. */
 int kl_pool_slot(const kl_pool *pool, int64_t n, int64_t lo);
 
 #endif
