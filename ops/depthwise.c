@@ -271,7 +271,7 @@ __attribute__((target("avx2,fma"))) static void split_row_avx2(const float *row,
 __attribute__((target("avx2,fma"))) static void take_even_avx2(float *dst, const float *src, int64_t n)
 {
     int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
+    for (; i + 9 <= n; i += 8) { /* a step reads src[2 i + 15], so i + 8 < n */
         __m256 a = _mm256_loadu_ps(src + 2 * i), b = _mm256_loadu_ps(src + 2 * i + 8);
         __m256 ev = _mm256_shuffle_ps(a, b, 0x88);
         _mm256_storeu_ps(dst + i, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(ev), 0xD8)));
