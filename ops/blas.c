@@ -52,7 +52,10 @@ void kl_sgemm(kl_opctx *c, bool trans_a, bool trans_b, int64_t m, int64_t n, int
               const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *y, int64_t ldc)
 {
     int threads = kl_pool_threads(c->pool);
-    gemm_job j = {trans_a, trans_b, n < 16 * threads, m, n, k, lda, ldb, ldc, threads, alpha, beta, a, b, y};
+    /* split the longer side: each part packs all of the other operand
+     * again (Inception-v3's 3x3 stride-2 conv, 384 x 2592 weights on 289
+     * columns, packed its weights twice when split by columns) */
+    gemm_job j = {trans_a, trans_b, m > n, m, n, k, lda, ldb, ldc, threads, alpha, beta, a, b, y};
     if (threads < 2 || m * n * k < MIN_PARALLEL_MACS) {
         j.parts = 1;
         gemm_parts(&j, 0, 1);

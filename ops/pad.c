@@ -214,6 +214,43 @@ static void fill_row(char *dst, const char *src, int64_t grow, int64_t kept, int
     pad_elements(dst, src, grow + kept, out_len, grow, kept, mode, value, esize);
 }
 
+typedef struct pad_job {
+    const kl_tensor *x, *y;
+    const pad_plan *p;
+    const unsigned char *value;
+    size_t esize;
+    int64_t strides[KL_MAX_RANK], base, out_len;
+} pad_job;
+
+/* Output rows [lo, hi) along the last dim. */
+static void pad_rows(void *arg, int64_t lo, int64_t hi)
+{
+    const pad_job *j = arg;
+    const kl_tensor *x = j->x, *y = j->y;
+    const pad_plan *p = j->p;
+    int last = x->rank - 1;
+    int64_t idx[KL_MAX_RANK] = {0};
+    int64_t rest = lo; /* row lo's index over the leading dims */
+    for (int d = last - 1; d >= 0; d--) {
+        idx[d] = rest % y->dims[d];
+        rest /= y->dims[d];
+    }
+    for (int64_t row = lo; row < hi; row++) {
+        int64_t offset = j->base;
+        bool inside = p->kept[last] > 0; /* else the row is all padding */
+        for (int d = 0; d < last && inside; d++) {
+            int64_t i = source_index(idx[d], p->grow[d], p->kept[d], p->mode);
+            inside = i >= 0;
+            offset += i * j->strides[d];
+        }
+        fill_row((char *)y->data + (size_t)(row * j->out_len) * j->esize,
+                 inside ? (const char *)x->data + (size_t)offset * j->esize : NULL, p->grow[last], p->kept[last],
+                 j->out_len, p->mode, j->value, j->esize);
+        for (int d = last - 1; d >= 0 && ++idx[d] == y->dims[d]; d--)
+            idx[d] = 0;
+    }
+}
+
 static keel_status pad_run(kl_opctx *c)
 {
     const kl_tensor *x = c->in[0], *y = c->out[0];
@@ -229,25 +266,13 @@ static keel_status pad_run(kl_opctx *c)
     }
     pad_value(c, value);
     int last = x->rank - 1;
-    int64_t strides[KL_MAX_RANK], idx[KL_MAX_RANK] = {0}, base = 0;
-    kl_row_major_strides(x->rank, x->dims, strides);
+    pad_job j = {x, y, &p, value, esize, {0}, 0, y->dims[last]};
+    kl_row_major_strides(x->rank, x->dims, j.strides);
     for (int d = 0; d < x->rank; d++)
-        base += p.crop[d] * strides[d];
-    int64_t rows = kl_dims_product(y->dims, 0, last), out_len = y->dims[last];
-    for (int64_t row = 0; row < rows; row++) {
-        int64_t offset = base;
-        bool inside = p.kept[last] > 0; /* else the row is all padding */
-        for (int d = 0; d < last && inside; d++) {
-            int64_t i = source_index(idx[d], p.grow[d], p.kept[d], p.mode);
-            inside = i >= 0;
-            offset += i * strides[d];
-        }
-        fill_row((char *)y->data + (size_t)(row * out_len) * esize,
-                 inside ? (const char *)x->data + (size_t)offset * esize : NULL, p.grow[last],
-                 p.kept[last], out_len, p.mode, value, esize);
-        for (int d = last - 1; d >= 0 && ++idx[d] == y->dims[d]; d--)
-            idx[d] = 0;
-    }
+        j.base += p.crop[d] * j.strides[d];
+    int64_t rows = kl_dims_product(y->dims, 0, last);
+    /* rows split over the session's threads when there is enough to copy */
+    kl_parallel_for(kl_numel(y) >= 65536 ? c->pool : NULL, rows, pad_rows, &j);
     return KEEL_OK;
 }
 
