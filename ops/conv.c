@@ -191,7 +191,7 @@ static void im2col_par(kl_opctx *c, const conv_geom *g, const float *x, int64_t 
 {
     im2col_job j = {g, x, r0, r1, ldc, col};
     int64_t floats = cg * g->k_size * (r1 - r0) * g->out[2];
-    kl_parallel_for(floats >= 65536 ? c->pool : NULL, cg, im2col_channels, &j);
+    kl_parallel_for(floats >= 16384 ? c->pool : NULL, cg, im2col_channels, &j);
 }
 
 /* sgemm over blocks of output columns, each finished (bias, epilogue)
