@@ -75,5 +75,9 @@ void kl_pw_product(int64_t m, int64_t k, int64_t n, const float *x, int64_t ldx,
  * work holds kl_pw_scratch bytes. */
 void kl_pw_run(kl_opctx *c, int64_t m, int64_t k, int64_t hw, const float *x, int64_t ldx, const float *packed,
                const float *bias, float *y, int64_t ldy, size_t y_offset, float *work);
+/* kl_pw_run on the calling thread alone, from inside a kl_parallel_for
+ * over c's pool (it uses the calling thread's slot of work). */
+void kl_pw_run_here(kl_opctx *c, int64_t m, int64_t k, int64_t hw, const float *x, int64_t ldx,
+                    const float *packed, const float *bias, float *y, int64_t ldy, size_t y_offset, float *work);
 
 #endif

@@ -325,12 +325,11 @@ void kl_pw_product(int64_t m, int64_t k, int64_t n, const float *x, int64_t ldx,
     }
 }
 
-void kl_pw_run(kl_opctx *c, int64_t m, int64_t k, int64_t hw, const float *x, int64_t ldx, const float *packed,
-               const float *bias, float *y, int64_t ldy, size_t y_offset, float *work)
+static void pw_run_on(kl_opctx *c, kl_pool *pool, int64_t m, int64_t k, int64_t hw, const float *x, int64_t ldx,
+                      const float *packed, const float *bias, float *y, int64_t ldy, size_t y_offset, float *work)
 {
     pw_job j = {c, m, k, hw, block_cols(k, hw), 0, ldx, ldy, 1, x, packed, bias, y, y_offset, work};
     j.blocks = (hw + j.nc - 1) / j.nc;
-    kl_pool *pool = kl_conv_pool(c, m * hw * k);
     int threads = kl_pool_threads(pool);
     if (threads > 1 && j.blocks > 1) {
         /* blocks of equal size, as many per thread: 3136 columns as 1024,
@@ -343,4 +342,16 @@ void kl_pw_run(kl_opctx *c, int64_t m, int64_t k, int64_t hw, const float *x, in
     if (j.blocks < 2 * threads && threads > 1)
         j.groups = panels(m) < 2 * threads ? panels(m) : 2 * threads;
     kl_parallel_for(pool, j.blocks * j.groups, pw_items, &j);
+}
+
+void kl_pw_run(kl_opctx *c, int64_t m, int64_t k, int64_t hw, const float *x, int64_t ldx, const float *packed,
+               const float *bias, float *y, int64_t ldy, size_t y_offset, float *work)
+{
+    pw_run_on(c, kl_conv_pool(c, m * hw * k), m, k, hw, x, ldx, packed, bias, y, ldy, y_offset, work);
+}
+
+void kl_pw_run_here(kl_opctx *c, int64_t m, int64_t k, int64_t hw, const float *x, int64_t ldx,
+                    const float *packed, const float *bias, float *y, int64_t ldy, size_t y_offset, float *work)
+{
+    pw_run_on(c, NULL, m, k, hw, x, ldx, packed, bias, y, ldy, y_offset, work);
 }
