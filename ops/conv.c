@@ -46,14 +46,16 @@ static bool is_pointwise(const conv_geom *g)
 }
 
 /* One group, not depthwise: ops/pointwise.c's product, where the CPU has
- * it (on the input for 1x1, on im2col's columns otherwise).  Its k loop
- * is not blocked: beyond about 1536 terms the 16 columns it walks leave
- * the cache between rows of W, and OpenBLAS's blocked sgemm is faster
- * (ResNet's 3x3 convs on 7x7 maps, K = 4608); up to 1536 it covers
- * Inception-v3's 7x1 convs on 192 channels (K = 1344, 1.5 ms of 125). */
+ * it (on the input for 1x1, on im2col's columns otherwise), for K up to
+ * 4608 (512 channels x 3x3), the longest measured: there it beat
+ * OpenBLAS on one thread (ResNet-50's 3x3 stride-2 convs, K = 2304 and
+ * 4608: 3.25 -> 2.79 and 3.81 -> 3.64 ms) and more on two, where OpenBLAS
+ * split by columns packs the weights once per thread (Inception-v3's
+ * K = 2592: 7.30 -> 3.81 ms).  Its k loop is not blocked, so longer K
+ * goes to OpenBLAS. */
 static bool own_gemm(const conv_geom *g)
 {
-    return g->group == 1 && g->c * g->k_size <= 1536 && kl_pw_usable();
+    return g->group == 1 && g->c * g->k_size <= 4608 && kl_pw_usable();
 }
 
 /* One input and one output channel per group, and a 1-D or 2-D shape: the
@@ -224,16 +226,19 @@ static void gemm_group(kl_opctx *c, const conv_geom *g, const float *xg, const f
     }
 }
 
-/* Output rows per im2col block of an own-product conv, and how many
- * blocks: at most block_cols' worth of columns, and on several threads a
- * row count whose blocks share out evenly (35 rows as 9 blocks of 4 gave
- * one thread 20 rows and the other 15; as 12 of 3, 18 and 17). */
+/* Output rows per im2col block of an own-product conv: at most
+ * block_cols' worth of columns, and on several threads a row count whose
+ * blocks share out evenly (35 rows as 9 blocks of 4 gave one thread 20
+ * rows and the other 15, as 12 of 3, 18 and 17; 17 rows as 4 blocks of 5,
+ * 10 and 7, as 6 of 3, 9 and 8). */
 static int64_t block_rows(const conv_geom *g, int threads)
 {
     const int64_t rows = g->out_size / g->out[2], most = block_cols(g) / g->out[2];
     int64_t best = most, best_load = -1;
-    for (int64_t r = most; r >= 1 && r * 2 >= most; r--) {
-        int64_t blocks = (rows + r - 1) / r, load = (blocks + threads - 1) / threads * r; /* busiest thread */
+    for (int64_t r = most; r >= 1 && r * 3 >= most; r--) {
+        /* the busiest thread's rows: the first ceil(blocks / threads) blocks */
+        int64_t blocks = (rows + r - 1) / r, first = (blocks + threads - 1) / threads * r;
+        int64_t load = first < rows ? first : rows;
         if (best_load < 0 || load < best_load) {
             best = r;
             best_load = load;
