@@ -132,23 +132,26 @@ static void tile_6x8(int64_t K, const float *a, const float *b, int64_t ldb, con
     tile_6x16(K, a, b, ldb, bias, c, NR);
 }
 
-/* Only the first rows of c are stored by the callers' use of these. */
-static void tile_4x16(int64_t K, const float *a, const float *b, int64_t ldb, const float *bias, float *c,
+/* The first `rows` rows of a whole tile, stored into c. */
+static void tile_rows(int rows, int64_t K, const float *a, const float *b, int64_t ldb, const float *bias, float *c,
                       int64_t ldc)
 {
     float t[MR * NR];
     tile_6x16(K, a, b, ldb, bias, t, NR);
-    for (int r = 0; r < 4; r++)
+    for (int r = 0; r < rows; r++)
         memcpy(c + r * ldc, t + r * NR, NR * sizeof(float));
+}
+
+static void tile_4x16(int64_t K, const float *a, const float *b, int64_t ldb, const float *bias, float *c,
+                      int64_t ldc)
+{
+    tile_rows(4, K, a, b, ldb, bias, c, ldc);
 }
 
 static void tile_2x16(int64_t K, const float *a, const float *b, int64_t ldb, const float *bias, float *c,
                       int64_t ldc)
 {
-    float t[MR * NR];
-    tile_6x16(K, a, b, ldb, bias, t, NR);
-    for (int r = 0; r < 2; r++)
-        memcpy(c + r * ldc, t + r * NR, NR * sizeof(float));
+    tile_rows(2, K, a, b, ldb, bias, c, ldc);
 }
 #endif
 
