@@ -290,7 +290,7 @@ static void own_gemm_image(kl_opctx *c, const conv_geom *g, const float *x, cons
     igemm_job j = {c, g, x, packed, bias, y, y_offset, block_rows(g, threads), col_stride(block_cols(g)),
                    c->scratch, NULL};
     j.work = j.cols + (size_t)threads * (size_t)(ck * j.ldc);
-    kl_parallel_for(kl_conv_pool(c, g->m * g->out_size * ck), (oh + j.rows - 1) / j.rows, igemm_blocks, &j);
+    kl_parallel_for_fine(kl_conv_pool(c, g->m * g->out_size * ck), (oh + j.rows - 1) / j.rows, 4, igemm_blocks, &j);
 }
 
 typedef struct conv_state {

@@ -411,14 +411,14 @@ void kl_wino_run(kl_opctx *c, const kl_conv_geom *g, const float *x, const float
             j.nrows = j.s.th - j.row0 < j.s.rows ? j.s.th - j.row0 : j.s.rows;
             const int tiles = (int)(j.nrows * j.s.tw);
             kl_pool *pool = kl_conv_pool(c, e_count * g->c * g->m * tiles);
-            kl_parallel_for(pool, g->c, input_channels, &j);
+            kl_parallel_for_fine(pool, g->c, 4, input_channels, &j);
             if (own)
-                kl_parallel_for(pool, e_count, own_product_range, &j);
+                kl_parallel_for_fine(pool, e_count, 4, own_product_range, &j);
             else
                 for (int64_t e = 0; e < e_count; e++)
                     kl_sgemm(c, false, false, g->m, tiles, g->c, 1.0f, packed + e * g->m * g->c, g->c,
                              j.v + e * g->c * tiles, tiles, 0.0f, j.mm + e * g->m * tiles, tiles);
-            kl_parallel_for(pool, g->m, output_channels, &j);
+            kl_parallel_for_fine(pool, g->m, 4, output_channels, &j);
         }
     }
 }

@@ -20,6 +20,10 @@ int kl_pool_threads(const kl_pool *pool);
  * after another (about four per thread), and waits for all.  Runs inline
  * when pool is NULL.  Not reentrant: never call it from fn. */
 void kl_parallel_for(kl_pool *pool, int64_t n, kl_range_fn fn, void *arg);
+/* The same in about ranges_per_thread ranges per thread, for kernels whose
+ * ranges cost nothing to start: finer ranges let a thread that is ahead
+ * take over the work of one that lost its core for a while. */
+void kl_parallel_for_fine(kl_pool *pool, int64_t n, int ranges_per_thread, kl_range_fn fn, void *arg);
 
 /* Inside fn of a kl_parallel_for: which thread (0 .. kl_pool_threads - 1)
  * runs this range, for kernels that give each thread its own part of the
