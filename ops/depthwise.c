@@ -560,5 +560,5 @@ void kl_dw_run(kl_opctx *c, const kl_conv_geom *g, const float *x, const float *
     if (blocked_kernel(g))
         items = j.planes / 8; /* groups of 8 channels */
 #endif
-    kl_parallel_for_fine(kl_conv_pool(c, j.planes * g->out_size * g->k_size), items, 4, dw_planes, &j);
+    kl_parallel_for(kl_conv_pool(c, j.planes * g->out_size * g->k_size), items, dw_planes, &j);
 }
