@@ -60,6 +60,30 @@ void kl_wino_run(kl_opctx *c, const kl_conv_geom *g, const float *x, const float
 
 /* Whether this CPU runs the kernel (AVX2 and FMA). */
 bool kl_pw_usable(void);
+/* Whether it runs its AVX-512 tiles (ops/pw_avx512.c) instead. */
+bool kl_pw_avx512(void);
+
+/* One product's operands and where its result goes: Y [m][..] (rows ldy
+ * apart, at element y_offset of the output) = packed W [m][k] times X
+ * [k][..] (rows ldx apart) + bias, then epi when not NULL. */
+typedef struct kl_pw_span {
+    int64_t m, k, ldx, ldy;
+    bool whole;             /* (AVX2) the block of X is packed whole, not only its partial chunk */
+    const float *x, *packed, *bias;
+    float *y;
+    const kl_epilogue *epi;
+    size_t y_offset;
+} kl_pw_span;
+
+/* Rows of W's panels [p0, p1) times columns [j0, j1) of X on AVX-512,
+ * the epilogue included. */
+void kl_pw_panels_avx512(const kl_pw_span *s, int64_t p0, int64_t p1, int64_t j0, int64_t j1);
+/* Columns per block for it, of n, for W [m][k]. */
+int64_t kl_pw_avx512_cols(int64_t m, int64_t k, int64_t n);
+/* Its panels of W (p0, p1 above count them) and W packed for it. */
+int64_t kl_pw_avx512_panels(int64_t m);
+size_t kl_pw_avx512_packed_floats(int64_t m, int64_t k);
+void kl_pw_avx512_pack(int64_t m, int64_t k, const float *w, float *packed);
 /* W [m][k] packed once; kl_alloc'ed, *bytes set. */
 float *kl_pw_pack(kl_env *env, int64_t m, int64_t k, const float *w, size_t *bytes);
 size_t kl_pw_scratch(int64_t k, int64_t hw, int threads);

@@ -198,6 +198,7 @@ typedef struct pw_job {
     int64_t m, k, hw, nc, blocks;   /* hw: columns */
     int64_t ldx, ldy;               /* row strides of X and Y */
     int64_t groups;         /* the rows of W in this many parts per block */
+    bool zmm;               /* through ops/pw_avx512.c */
     const float *x, *packed, *bias;
     float *y;
     size_t y_offset;
@@ -222,16 +223,8 @@ static void pack_block(const float *x, int64_t k, int64_t ldx, int64_t j0, int64
 /* Rows of panels [p0, p1) of Y = W X (+ bias) for columns [j0, j1),
  * then the epilogue on them when epi is set.  bp holds the block's
  * partial last chunk of X (pack_block), edge one tile. */
-typedef struct pw_span {
-    int64_t m, k, ldx, ldy;
-    bool whole;             /* bp holds the whole block, not its partial chunk */
-    const float *x, *packed, *bias;
-    float *y;
-    const kl_epilogue *epi;
-    size_t y_offset;
-} pw_span;
 
-static void pw_panels(const pw_span *s, int64_t p0, int64_t p1, int64_t j0, int64_t j1, const float *bp, float *edge)
+static void pw_panels(const kl_pw_span *s, int64_t p0, int64_t p1, int64_t j0, int64_t j1, const float *bp, float *edge)
 {
     const int64_t k = s->k, ldx = s->ldx, ldy = s->ldy;
     for (int64_t pi = p0; pi < p1; pi++) {
@@ -285,15 +278,19 @@ static int64_t pack_from(int64_t m, int64_t ldx, int64_t j0, int64_t j1)
 static void pw_items(void *arg, int64_t lo, int64_t hi)
 {
     const pw_job *j = arg;
-    const int64_t k = j->k, hw = j->hw, np = panels(j->m);
+    const int64_t k = j->k, hw = j->hw, np = j->zmm ? kl_pw_avx512_panels(j->m) : panels(j->m);
     float *bp = j->work + (size_t)kl_pool_slot(j->c->pool, j->blocks * j->groups, lo) * thread_floats(k, hw);
     float *edge = bp + (thread_floats(k, hw) - MR * NR);
-    const pw_span span = {j->m, k, j->ldx, j->ldy, pack_whole(j->m, j->ldx), j->x, j->packed, j->bias, j->y, &j->c->epi,
+    const kl_pw_span span = {j->m, k, j->ldx, j->ldy, pack_whole(j->m, j->ldx), j->x, j->packed, j->bias, j->y, &j->c->epi,
                           j->y_offset};
     int64_t packed = -1;
     for (int64_t item = lo; item < hi; item++) {
         int64_t blk = item / j->groups, grp = item % j->groups;
         int64_t j0 = blk * j->nc, j1 = j0 + j->nc < hw ? j0 + j->nc : hw;
+        if (j->zmm) {
+            kl_pw_panels_avx512(&span, np * grp / j->groups, np * (grp + 1) / j->groups, j0, j1);
+            continue;
+        }
         if (packed != blk)
             pack_block(j->x, k, j->ldx, pack_from(j->m, j->ldx, j0, j1), j1, bp);
         packed = blk;
@@ -303,11 +300,15 @@ static void pw_items(void *arg, int64_t lo, int64_t hi)
 
 size_t kl_pw_packed_floats(int64_t m, int64_t k)
 {
-    return (size_t)(panels(m) * MR * k);
+    return kl_pw_avx512() ? kl_pw_avx512_packed_floats(m, k) : (size_t)(panels(m) * MR * k);
 }
 
 void kl_pw_pack_into(int64_t m, int64_t k, const float *w, float *p)
 {
+    if (kl_pw_avx512()) {
+        kl_pw_avx512_pack(m, k, w, p);
+        return;
+    }
     for (int64_t pi = 0; pi < panels(m); pi++)
         for (int64_t kk = 0; kk < k; kk++)
             for (int r = 0; r < MR; r++) {
@@ -319,10 +320,15 @@ void kl_pw_pack_into(int64_t m, int64_t k, const float *w, float *p)
 void kl_pw_product(int64_t m, int64_t k, int64_t n, const float *x, int64_t ldx, const float *packed, float *y,
                    int64_t ldy, float *work)
 {
-    const pw_span span = {m, k, ldx, ldy, pack_whole(m, ldx), x, packed, NULL, y, NULL, 0};
-    const int64_t nc = block_cols(k, n);
+    const kl_pw_span span = {m, k, ldx, ldy, pack_whole(m, ldx), x, packed, NULL, y, NULL, 0};
+    const bool zmm = kl_pw_avx512();
+    const int64_t nc = zmm ? kl_pw_avx512_cols(m, k, n) : block_cols(k, n);
     for (int64_t j0 = 0; j0 < n; j0 += nc) {
         int64_t j1 = j0 + nc < n ? j0 + nc : n;
+        if (zmm) {
+            kl_pw_panels_avx512(&span, 0, kl_pw_avx512_panels(m), j0, j1);
+            continue;
+        }
         pack_block(x, k, ldx, pack_from(m, ldx, j0, j1), j1, work);
         pw_panels(&span, 0, panels(m), j0, j1, work, work + (thread_floats(k, n) - MR * NR));
     }
@@ -331,19 +337,23 @@ void kl_pw_product(int64_t m, int64_t k, int64_t n, const float *x, int64_t ldx,
 static void pw_run_on(kl_opctx *c, kl_pool *pool, int64_t m, int64_t k, int64_t hw, const float *x, int64_t ldx,
                       const float *packed, const float *bias, float *y, int64_t ldy, size_t y_offset, float *work)
 {
-    pw_job j = {c, m, k, hw, block_cols(k, hw), 0, ldx, ldy, 1, x, packed, bias, y, y_offset, work};
+    const bool zmm = kl_pw_avx512();
+    const int64_t step = zmm ? 32 : NR; /* columns of a tile */
+    pw_job j = {c, m, k, hw, zmm ? kl_pw_avx512_cols(m, k, hw) : block_cols(k, hw), 0, ldx, ldy, 1, zmm, x, packed,
+                bias, y, y_offset, work};
     j.blocks = (hw + j.nc - 1) / j.nc;
     int threads = kl_pool_threads(pool);
     if (threads > 1 && j.blocks > 1) {
         /* blocks of equal size, as many per thread: 3136 columns as 1024,
          * 1024, 1024, 64 gave one thread twice the other's work */
         j.blocks = (j.blocks + threads - 1) / threads * threads;
-        j.nc = ((hw + j.blocks - 1) / j.blocks + NR - 1) / NR * NR;
+        j.nc = ((hw + j.blocks - 1) / j.blocks + step - 1) / step * step;
         j.blocks = (hw + j.nc - 1) / j.nc;
     }
     /* too few blocks to share: split the rows of W as well */
+    const int64_t np = zmm ? kl_pw_avx512_panels(m) : panels(m);
     if (j.blocks < 2 * threads && threads > 1)
-        j.groups = panels(m) < 2 * threads ? panels(m) : 2 * threads;
+        j.groups = np < 2 * threads ? np : 2 * threads;
     kl_parallel_for(pool, j.blocks * j.groups, pw_items, &j);
 }
 
