@@ -11,7 +11,7 @@
 
 typedef struct bench_opts {
     const char *path;
-    int threads, runs, warmup;
+    int threads, runs, warmup, isa;
     bool json, profile;
     int top;              /* slowest nodes listed by --profile */
     char *specs[MAX_ARGS];
@@ -36,7 +36,12 @@ static int parse(int argc, char **argv, bench_opts *o)
             o->runs = atoi(argv[++i]);
         else if (strcmp(a, "--warmup") == 0 && has_val)
             o->warmup = atoi(argv[++i]);
-        else if (strcmp(a, "--json") == 0)
+        else if (strcmp(a, "--isa") == 0 && has_val) {
+            if ((o->isa = cli_parse_isa(argv[++i])) < 0) {
+                fprintf(stderr, "keel bench: bad --isa '%s' (want auto, generic, avx2 or avx512)\n", argv[i]);
+                return -1;
+            }
+        } else if (strcmp(a, "--json") == 0)
             o->json = true;
         else if (strcmp(a, "--profile") == 0)
             o->profile = true;
@@ -58,7 +63,7 @@ static int parse(int argc, char **argv, bench_opts *o)
             o->path = a;
     }
     if (!o->path || o->runs < 1 || o->warmup < 0 || o->threads < 1) {
-        fprintf(stderr, "usage: keel bench MODEL.onnx [--threads N] [--runs N] [--warmup N] [--json] [--profile] [--top N] [-i NAME=FILE]... [--dim NAME=N]...\n");
+        fprintf(stderr, "usage: keel bench MODEL.onnx [--threads N] [--runs N] [--warmup N] [--isa NAME] [--json] [--profile] [--top N] [-i NAME=FILE]... [--dim NAME=N]...\n");
         return -1;
     }
     return 0;
@@ -171,6 +176,7 @@ int cmd_bench(int argc, char **argv)
     keel_options opt;
     keel_options_init(&opt);
     opt.threads = o.threads;
+    opt.isa = o.isa;
     char err[KL_ERRMSG];
     keel_model *m = NULL;
     keel_session *s = NULL;
@@ -231,6 +237,7 @@ int cmd_bench(int argc, char **argv)
     if (o.json) {
         printf("{\"model\": ");
         cli_json_str(stdout, o.path);
+        printf(", \"isa\": \"%s\"", keel_isa_name((keel_isa)s->env.isa));
         printf(", \"threads\": %d, \"runs\": %d, \"warmup\": %d, \"load_ms\": %.3f, \"session_ms\": %.3f, "
                "\"min_ms\": %.3f, \"median_ms\": %.3f, \"max_ms\": %.3f, \"peak_rss_kb\": %ld, "
                "\"arena_bytes\": %zu, \"macs\": %lld",
@@ -241,7 +248,8 @@ int cmd_bench(int argc, char **argv)
         printf("}\n");
     } else {
         printf("model:      %s\n", o.path);
-        printf("load:       %.1f ms   session: %.1f ms   threads: %d\n", load_ms, session_ms, o.threads);
+        printf("load:       %.1f ms   session: %.1f ms   threads: %d   isa: %s\n", load_ms, session_ms, o.threads,
+               keel_isa_name((keel_isa)s->env.isa));
         printf("latency:    min %.3f ms   median %.3f ms   max %.3f ms   (%d runs after %d warm-up)\n",
                lat[0], median, lat[o.runs - 1], o.runs, o.warmup);
         if (s->macs && median > 0)

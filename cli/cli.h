@@ -43,6 +43,9 @@ keel_status cli_save_npy(const char *path, const kl_tensor *t, char *err, size_t
 /* Parses "NAME=VALUE" for --dim, cutting arg at '='; false if malformed. */
 bool cli_parse_dim(char *arg, keel_dim_binding *out);
 
+/* The keel_isa named by s ("auto", "generic", "avx2", "avx512"), or -1. */
+int cli_parse_isa(const char *s);
+
 /* JSON string output with escaping. */
 void cli_json_str(FILE *f, const char *s);
 

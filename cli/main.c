@@ -14,7 +14,7 @@ static void usage(FILE *f)
             "                             run once; write every output to DIR/<name>.pb\n"
             "  check CASE_DIR... [--rtol R] [--atol A] [--skip-list FILE]\n"
             "                             run ONNX backend-test cases and compare outputs\n"
-            "  bench MODEL.onnx [--threads N] [--runs N] [--warmup N] [--json] [--profile]\n"
+            "  bench MODEL.onnx [--threads N] [--runs N] [--warmup N] [--isa NAME] [--json] [--profile]\n"
             "        [-i NAME=FILE]... [--dim NAME=N]...\n"
             "                             latency min/median/max, load time, peak memory\n"
             "  zoo list|export|check|bench [NAME...]\n"

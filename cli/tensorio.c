@@ -242,6 +242,14 @@ bool cli_parse_dim(char *arg, keel_dim_binding *out)
     return true;
 }
 
+int cli_parse_isa(const char *s)
+{
+    for (int isa = KEEL_ISA_AUTO; isa <= KEEL_ISA_AVX512; isa++)
+        if (strcmp(s, keel_isa_name((keel_isa)isa)) == 0)
+            return isa;
+    return -1;
+}
+
 void cli_json_str(FILE *f, const char *s)
 {
     fputc('"', f);

@@ -55,7 +55,7 @@ static bool is_pointwise(const conv_geom *g)
  * goes to OpenBLAS. */
 static bool own_gemm(const conv_geom *g)
 {
-    return g->group == 1 && g->c * g->k_size <= 4608 && kl_pw_usable();
+    return g->group == 1 && g->c * g->k_size <= 4608 && kl_pw_usable(g->isa);
 }
 
 /* One input and one output channel per group, and a 1-D or 2-D shape: the
@@ -166,7 +166,7 @@ KL_HOT static void im2col(const conv_geom *g, const float *restrict x, int64_t c
                         if (s == 1 && hi > lo)
                             memcpy(col + lo, row + ix0 + lo, (size_t)(hi - lo) * sizeof *col);
                         else if (s == 2 && hi > lo)
-                            kl_take_even(col + lo, row + ix0 + 2 * lo, hi - lo);
+                            kl_take_even(g->isa, col + lo, row + ix0 + 2 * lo, hi - lo);
                         else
                             for (int64_t xo = lo; xo < hi; xo++)
                                 col[xo] = row[ix0 + xo * s];

@@ -14,6 +14,7 @@ typedef struct kl_conv_geom {
     int64_t in[KL_CONV_SP], out[KL_CONV_SP], k[KL_CONV_SP], stride[KL_CONV_SP], dil[KL_CONV_SP];
     int64_t pad[KL_CONV_SP];    /* leading pad */
     int64_t in_size, out_size, k_size; /* products over the spatial dims */
+    int isa;                    /* keel_isa of the session's kernels */
 } kl_conv_geom;
 
 /* The geometry of a convolution of x by w under c's node's attributes
@@ -40,7 +41,7 @@ void kl_epilogue_bias_apply(const kl_epilogue *e, float bias, float *out, size_t
 bool kl_dw_applies(const kl_conv_geom *g);
 size_t kl_dw_scratch(const kl_conv_geom *g, int threads);
 /* dst[i] = src[2 i] for i < n (stride-2 rows), reading src[0 .. 2 n - 1). */
-void kl_take_even(float *dst, const float *src, int64_t n);
+void kl_take_even(int isa, float *dst, const float *src, int64_t n);
 /* y = act(conv(x, w) + bias + residual) for all n * c planes, split over
  * the session's threads. */
 void kl_dw_run(kl_opctx *c, const kl_conv_geom *g, const float *x, const float *w, const float *bias,
@@ -58,10 +59,17 @@ void kl_wino_run(kl_opctx *c, const kl_conv_geom *g, const float *x, const float
 /* ---- W X products for one group (ops/pointwise.c): 1x1 convs on the
  * input, other convs on im2col's columns ---- */
 
-/* Whether this CPU runs the kernel (AVX2 and FMA). */
-bool kl_pw_usable(void);
-/* Whether it runs its AVX-512 tiles (ops/pw_avx512.c) instead. */
-bool kl_pw_avx512(void);
+/* Whether the session's kernels include this one (AVX2 and FMA), and
+ * whether it runs its AVX-512 tiles (ops/pw_avx512.c) instead. */
+static inline bool kl_pw_usable(int isa)
+{
+    return isa >= KEEL_ISA_AVX2;
+}
+
+static inline bool kl_pw_avx512(int isa)
+{
+    return isa >= KEEL_ISA_AVX512;
+}
 
 /* One product's operands and where its result goes: Y [m][..] (rows ldy
  * apart, at element y_offset of the output) = packed W [m][k] times X
@@ -84,16 +92,16 @@ int64_t kl_pw_avx512_cols(int64_t m, int64_t k, int64_t n);
 int64_t kl_pw_avx512_panels(int64_t m);
 size_t kl_pw_avx512_packed_floats(int64_t m, int64_t k);
 void kl_pw_avx512_pack(int64_t m, int64_t k, const float *w, float *packed);
-/* W [m][k] packed once; kl_alloc'ed, *bytes set. */
+/* W [m][k] packed once for env's isa; kl_alloc'ed, *bytes set. */
 float *kl_pw_pack(kl_env *env, int64_t m, int64_t k, const float *w, size_t *bytes);
 size_t kl_pw_scratch(int64_t k, int64_t hw, int threads);
-/* The same packing into p, which holds kl_pw_packed_floats(m, k). */
-size_t kl_pw_packed_floats(int64_t m, int64_t k);
-void kl_pw_pack_into(int64_t m, int64_t k, const float *w, float *p);
+/* The same packing for isa into p, which holds kl_pw_packed_floats(isa, m, k). */
+size_t kl_pw_packed_floats(int isa, int64_t m, int64_t k);
+void kl_pw_pack_into(int isa, int64_t m, int64_t k, const float *w, float *p);
 /* y [m][n] = packed x [k][n] on the calling thread, no bias, no epilogue;
  * work holds kl_pw_scratch(k, n, 1) bytes. */
-void kl_pw_product(int64_t m, int64_t k, int64_t n, const float *x, int64_t ldx, const float *packed, float *y,
-                   int64_t ldy, float *work);
+void kl_pw_product(int isa, int64_t m, int64_t k, int64_t n, const float *x, int64_t ldx, const float *packed,
+                   float *y, int64_t ldy, float *work);
 /* y [m][hw] = act(packed x [k][hw] + bias + residual), x and y with row
  * strides ldx and ldy; y_offset is y's element offset in the output;
  * work holds kl_pw_scratch bytes. */

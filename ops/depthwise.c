@@ -225,7 +225,7 @@ typedef void (*dw8_plane_fn)(const float *, const float *, int64_t, const float 
 static dw8_plane_fn avx2_kernel(const kl_conv_geom *g)
 {
 #ifdef DW_AVX2
-    if (!fast_kernel(g) || !kl_pw_usable())
+    if (!fast_kernel(g) || !kl_pw_usable(g->isa))
         return NULL;
     int k = (int)g->k[1], s = (int)g->stride[1];
     if (k == 3)
@@ -281,10 +281,10 @@ __attribute__((target("avx2,fma"))) static void take_even_avx2(float *dst, const
 }
 #endif
 
-void kl_take_even(float *dst, const float *src, int64_t n)
+void kl_take_even(int isa, float *dst, const float *src, int64_t n)
 {
 #ifdef DW_AVX2
-    if (kl_pw_usable()) {
+    if (kl_pw_usable(isa)) {
         take_even_avx2(dst, src, n);
         return;
     }
@@ -439,7 +439,7 @@ typedef void (*dw8c_fn)(const float *, int64_t, const float *, const float *, fl
  * measured as fast) of 3x3/5x5 stride 1/2 with channels in groups of 8. */
 static dw8c_fn blocked_kernel(const kl_conv_geom *g)
 {
-    if (!fast_kernel(g) || !kl_pw_usable() || g->c % 8 != 0 || g->out_size > 3136)
+    if (!fast_kernel(g) || !kl_pw_usable(g->isa) || g->c % 8 != 0 || g->out_size > 3136)
         return NULL;
     int k = (int)g->k[1], s = (int)g->stride[1];
     if (k == 3)

@@ -21,11 +21,6 @@
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 
-bool kl_pw_usable(void)
-{
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
-
 /* c[0..6)[0..16) = bias + a (k-major panel [K][6]) times b (K rows of ldb).
  * The accumulators are named one by one: as arrays gcc keeps them in
  * memory. */
@@ -110,10 +105,6 @@ __attribute__((target("avx2,fma"))) static void tile_6x8(int64_t K, const float 
 #undef ROW_STORE
 }
 #else
-bool kl_pw_usable(void)
-{
-    return false;
-}
 
 static void tile_6x16(int64_t K, const float *a, const float *b, int64_t ldb, const float *bias, float *c,
                       int64_t ldc)
@@ -162,10 +153,10 @@ static int64_t panels(int64_t m)
 
 float *kl_pw_pack(kl_env *env, int64_t m, int64_t k, const float *w, size_t *bytes)
 {
-    *bytes = kl_pw_packed_floats(m, k) * sizeof(float);
+    *bytes = kl_pw_packed_floats(env->isa, m, k) * sizeof(float);
     float *p = kl_alloc(env, *bytes);
     if (p)
-        kl_pw_pack_into(m, k, w, p);
+        kl_pw_pack_into(env->isa, m, k, w, p);
     return p;
 }
 
@@ -298,14 +289,14 @@ static void pw_items(void *arg, int64_t lo, int64_t hi)
     }
 }
 
-size_t kl_pw_packed_floats(int64_t m, int64_t k)
+size_t kl_pw_packed_floats(int isa, int64_t m, int64_t k)
 {
-    return kl_pw_avx512() ? kl_pw_avx512_packed_floats(m, k) : (size_t)(panels(m) * MR * k);
+    return kl_pw_avx512(isa) ? kl_pw_avx512_packed_floats(m, k) : (size_t)(panels(m) * MR * k);
 }
 
-void kl_pw_pack_into(int64_t m, int64_t k, const float *w, float *p)
+void kl_pw_pack_into(int isa, int64_t m, int64_t k, const float *w, float *p)
 {
-    if (kl_pw_avx512()) {
+    if (kl_pw_avx512(isa)) {
         kl_pw_avx512_pack(m, k, w, p);
         return;
     }
@@ -317,11 +308,11 @@ void kl_pw_pack_into(int64_t m, int64_t k, const float *w, float *p)
             }
 }
 
-void kl_pw_product(int64_t m, int64_t k, int64_t n, const float *x, int64_t ldx, const float *packed, float *y,
-                   int64_t ldy, float *work)
+void kl_pw_product(int isa, int64_t m, int64_t k, int64_t n, const float *x, int64_t ldx, const float *packed,
+                   float *y, int64_t ldy, float *work)
 {
     const kl_pw_span span = {m, k, ldx, ldy, pack_whole(m, ldx), x, packed, NULL, y, NULL, 0};
-    const bool zmm = kl_pw_avx512();
+    const bool zmm = kl_pw_avx512(isa);
     const int64_t nc = zmm ? kl_pw_avx512_cols(m, k, n) : block_cols(k, n);
     for (int64_t j0 = 0; j0 < n; j0 += nc) {
         int64_t j1 = j0 + nc < n ? j0 + nc : n;
@@ -337,7 +328,7 @@ void kl_pw_product(int64_t m, int64_t k, int64_t n, const float *x, int64_t ldx,
 static void pw_run_on(kl_opctx *c, kl_pool *pool, int64_t m, int64_t k, int64_t hw, const float *x, int64_t ldx,
                       const float *packed, const float *bias, float *y, int64_t ldy, size_t y_offset, float *work)
 {
-    const bool zmm = kl_pw_avx512();
+    const bool zmm = kl_pw_avx512(c->env->isa);
     const int64_t step = zmm ? 32 : NR; /* columns of a tile */
     pw_job j = {c, m, k, hw, zmm ? kl_pw_avx512_cols(m, k, hw) : block_cols(k, hw), 0, ldx, ldy, 1, zmm, x, packed,
                 bias, y, y_offset, work};

@@ -1,5 +1,5 @@
 /* pw_avx512.c -- ops/pointwise.c's product Y = W X on AVX-512, chosen at
- * run time where the CPU has it (kl_pw_avx512).
+ * run time where the CPU has it (kl_pw_avx512 of the session's isa).
  *
  * A tile is 12 rows x 32 columns: 24 of the 32 zmm registers accumulate,
  * and each FMA takes its W value as a broadcast.  W is packed once in
@@ -28,11 +28,6 @@
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
-
-bool kl_pw_avx512(void)
-{
-    return __builtin_cpu_supports("avx512f");
-}
 
 /* One tile's operands. */
 typedef struct ztile {
@@ -250,10 +245,6 @@ void kl_pw_panels_avx512(const kl_pw_span *s, int64_t p0, int64_t p1, int64_t j0
     }
 }
 #else
-bool kl_pw_avx512(void)
-{
-    return false;
-}
 
 int64_t kl_pw_avx512_cols(int64_t m, int64_t k, int64_t n)
 {

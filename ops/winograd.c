@@ -45,7 +45,7 @@ static const wino_kind *kind_of(const kl_conv_geom *g);
 /* The products through ops/pointwise.c's kernel (else sgemm). */
 static bool own_products(const kl_conv_geom *g)
 {
-    return g->c <= 1280 && kl_pw_usable();
+    return g->c <= 1280 && kl_pw_usable(g->isa);
 }
 
 bool kl_wino_applies(const kl_conv_geom *g)
@@ -289,11 +289,11 @@ float *kl_wino_pack(kl_env *env, const kl_conv_geom *g, const float *w, size_t *
     *bytes = plain;
     if (!own_products(g))
         return u;
-    size_t per = kl_pw_packed_floats(g->m, g->c);
+    size_t per = kl_pw_packed_floats(g->isa, g->m, g->c);
     float *p = kl_alloc(env, (size_t)e_count * per * sizeof(float));
     if (p)
         for (int64_t e = 0; e < e_count; e++)
-            kl_pw_pack_into(g->m, g->c, u + e * g->m * g->c, p + (size_t)e * per);
+            kl_pw_pack_into(g->isa, g->m, g->c, u + e * g->m * g->c, p + (size_t)e * per);
     kl_free(env, u, plain);
     *bytes = (size_t)e_count * per * sizeof(float);
     return p;
@@ -383,12 +383,12 @@ static void own_product_range(void *arg, int64_t lo, int64_t hi)
     const wino_job *j = arg;
     const kl_conv_geom *g = j->g;
     const int64_t tiles = j->nrows * j->s.tw, rows_tiles = j->s.rows * j->s.tw;
-    size_t per = kl_pw_packed_floats(g->m, g->c);
+    size_t per = kl_pw_packed_floats(g->isa, g->m, g->c);
     float *work = (float *)((char *)j->pw_work +
                             (size_t)kl_pool_slot(j->c->pool, j->s.k->a * j->s.k->a, lo) *
                                 kl_pw_scratch(g->c, rows_tiles, 1));
     for (int64_t e = lo; e < hi; e++)
-        kl_pw_product(g->m, g->c, tiles, j->v + e * g->c * tiles, tiles, j->packed + (size_t)e * per,
+        kl_pw_product(g->isa, g->m, g->c, tiles, j->v + e * g->c * tiles, tiles, j->packed + (size_t)e * per,
                       j->mm + e * g->m * tiles, tiles, work);
 }
 

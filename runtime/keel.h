@@ -111,6 +111,21 @@ typedef enum keel_log_level { KEEL_LOG_INFO = 0, KEEL_LOG_WARNING = 1 } keel_log
 typedef void (*keel_log_fn)(void *user, keel_log_level level, const char *message);
 
 /* ---- options ---------------------------------------------------------- */
+/* Instruction sets of keel's hand-written kernels (convolutions, their
+ * products, depthwise), lowest to highest.  A session uses the highest
+ * the CPU runs, or keel_options.isa where that is lower. */
+typedef enum keel_isa {
+    KEEL_ISA_AUTO = 0,     /* the best this CPU runs */
+    KEEL_ISA_GENERIC = 1,  /* portable C (and OpenBLAS) only */
+    KEEL_ISA_AVX2 = 2,     /* x86-64 AVX2 and FMA */
+    KEEL_ISA_AVX512 = 3    /* x86-64 AVX-512F */
+} keel_isa;
+
+/* The instruction set keel's kernels would use on this CPU for `wanted`
+ * (KEEL_ISA_AUTO: the best it runs), and its name ("avx512"). */
+KEEL_API keel_isa keel_isa_available(keel_isa wanted);
+KEEL_API const char *keel_isa_name(keel_isa isa);
+
 typedef struct keel_options {
     const keel_allocator *allocator; /* NULL: the C library's */
     int threads;                      /* 0: one thread.  OpenBLAS's process-wide
@@ -122,6 +137,8 @@ typedef struct keel_options {
     uint64_t max_arena_bytes;         /* 0: default limit (16 GiB) */
     keel_log_fn log;                  /* NULL: notes are dropped */
     void *log_user;                   /* passed to log */
+    int isa;                          /* keel_isa: the highest the kernels may
+                                         use; 0 (KEEL_ISA_AUTO): the CPU's best */
 } keel_options;
 
 /* Fill `opt` with the defaults.  Always call it before setting fields. */

@@ -32,6 +32,7 @@ typedef struct kl_env {
     uint64_t max_model_bytes, max_tensor_bytes, max_arena_bytes;
     int threads;
     int optimize;
+    int isa;              /* keel_isa the kernels use (never KEEL_ISA_AUTO) */
     keel_log_fn log;
     void *log_user;
     keel_status status;

@@ -45,6 +45,30 @@ void kl_env_init(kl_env *env, const keel_options *opt)
     env->optimize = opt->optimize;
     env->log = opt->log;
     env->log_user = opt->log_user;
+    env->isa = keel_isa_available((keel_isa)opt->isa);
+}
+
+keel_isa keel_isa_available(keel_isa wanted)
+{
+    keel_isa best = KEEL_ISA_GENERIC;
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (__builtin_cpu_supports("avx512f"))
+        best = KEEL_ISA_AVX512;
+    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        best = KEEL_ISA_AVX2;
+#endif
+    return wanted > KEEL_ISA_AUTO && wanted < best ? wanted : best;
+}
+
+const char *keel_isa_name(keel_isa isa)
+{
+    switch (isa) {
+    case KEEL_ISA_AUTO: return "auto";
+    case KEEL_ISA_GENERIC: return "generic";
+    case KEEL_ISA_AVX2: return "avx2";
+    case KEEL_ISA_AVX512: return "avx512";
+    }
+    return "unknown";
 }
 
 void kl_log(const kl_env *env, keel_log_level level, const char *fmt, ...)

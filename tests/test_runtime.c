@@ -76,7 +76,8 @@ static void test_run_chain(void)
 /* Depthwise Conv (group = channels) against a direct loop, over the shapes
  * that pick each kernel: channels in groups of 8 (channel-blocked) or not
  * (row kernel), 3x3/5x5 at stride 1 and 2, odd sizes, uneven pads, a
- * dilation (generic loop), two images, one and two threads. */
+ * dilation (generic loop), two images, one and two threads, each
+ * instruction set's kernels. */
 typedef struct dw_case {
     int64_t n, c, h, w, k, stride, dil, pads[4]; /* pads: top, left, bottom, right */
 } dw_case;
@@ -101,7 +102,7 @@ static void dw_reference(const dw_case *t, const float *x, const float *w, const
                 }
 }
 
-static void run_dw_case(const dw_case *t, int threads)
+static void run_dw_case(const dw_case *t, int isa, int threads)
 {
     int64_t oh = (t->h + t->pads[0] + t->pads[2] - t->dil * (t->k - 1) - 1) / t->stride + 1;
     int64_t ow = (t->w + t->pads[1] + t->pads[3] - t->dil * (t->k - 1) - 1) / t->stride + 1;
@@ -134,6 +135,7 @@ static void run_dw_case(const dw_case *t, int threads)
     keel_options opt;
     keel_options_init(&opt);
     opt.threads = threads;
+    opt.isa = isa;
     keel_session *s = NULL;
     char err[1024];
     CU_ASSERT_EQUAL_FATAL(keel_session_create(&s, m, &opt, NULL, 0, NULL, err, sizeof err), KEEL_OK);
@@ -145,9 +147,9 @@ static void run_dw_case(const dw_case *t, int threads)
     for (size_t i = 0; i < ny; i++)
         worst = fabs(y[i] - want[i]) > worst ? fabs(y[i] - want[i]) : worst;
     if (worst > 1e-5)
-        fprintf(stderr, "\n  depthwise c=%lld %lldx%lld k=%lld s=%lld d=%lld threads=%d: error %g\n",
+        fprintf(stderr, "\n  depthwise c=%lld %lldx%lld k=%lld s=%lld d=%lld isa=%s threads=%d: error %g\n",
                 (long long)t->c, (long long)t->h, (long long)t->w, (long long)t->k, (long long)t->stride,
-                (long long)t->dil, threads, worst);
+                (long long)t->dil, keel_isa_name((keel_isa)s->env.isa), threads, worst);
     CU_ASSERT(worst <= 1e-5);
     keel_session_free(s);
     keel_model_free(m);
@@ -164,9 +166,134 @@ static void test_depthwise_kernels(void)
         {2, 12, 9, 11, 3, 1, 1, {1, 1, 1, 1}},    {1, 12, 17, 17, 5, 2, 1, {2, 2, 2, 2}},
         {1, 8, 10, 10, 3, 1, 2, {2, 2, 2, 2}},    {1, 8, 5, 6, 3, 1, 1, {0, 0, 0, 0}},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
-        for (int threads = 1; threads <= 2; threads++)
-            run_dw_case(&cases[i], threads);
+    for (int isa = KEEL_ISA_GENERIC; isa <= KEEL_ISA_AVX512; isa++)
+        for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+            for (int threads = 1; threads <= 2; threads++)
+                run_dw_case(&cases[i], isa, threads);
+}
+
+/* Conv (one group) against a direct loop, on each instruction set's
+ * kernels (a set this CPU lacks falls back to the best it has): 1x1 on
+ * the input, im2col with short and long K, Winograd, row counts that
+ * leave every remainder of the AVX2 (6) and AVX-512 (12) panels, column
+ * counts with partial chunks, K over one step of the AVX-512 kernel
+ * (256), and the fused epilogues: a residual with Relu in the tile, a
+ * Sigmoid after it. */
+typedef struct conv_case {
+    int64_t c, m, h, w, k, stride, pad;
+    int epi;                /* 0 none, 1 residual + Relu, 2 Sigmoid, 3 residual */
+} conv_case;
+
+static double conv_reference(const conv_case *t, const float *x, const float *w, const float *bias,
+                             const float *res, float *y, int64_t oh, int64_t ow)
+{
+    double worst_scale = 0;
+    for (int64_t m = 0; m < t->m; m++)
+        for (int64_t oy = 0; oy < oh; oy++)
+            for (int64_t ox = 0; ox < ow; ox++) {
+                double s = bias[m], mag = fabs(bias[m]);
+                for (int64_t c = 0; c < t->c; c++)
+                    for (int64_t a = 0; a < t->k; a++)
+                        for (int64_t b = 0; b < t->k; b++) {
+                            int64_t iy = oy * t->stride - t->pad + a, ix = ox * t->stride - t->pad + b;
+                            if (iy < 0 || iy >= t->h || ix < 0 || ix >= t->w)
+                                continue;
+                            double p = (double)w[((m * t->c + c) * t->k + a) * t->k + b] * x[(c * t->h + iy) * t->w + ix];
+                            s += p;
+                            mag += fabs(p);
+                        }
+                size_t i = (size_t)((m * oh + oy) * ow + ox);
+                if (t->epi == 1 || t->epi == 3)
+                    s += res[i], mag += fabs(res[i]);
+                if (t->epi == 1)
+                    s = s > 0 ? s : 0;
+                if (t->epi == 2)
+                    s = 1.0 / (1.0 + exp(-s));
+                y[i] = (float)s;
+                worst_scale = mag > worst_scale ? mag : worst_scale;
+            }
+    return worst_scale;
+}
+
+static void run_conv_case(const conv_case *t, int isa, int threads)
+{
+    const int64_t oh = (t->h + 2 * t->pad - t->k) / t->stride + 1, ow = (t->w + 2 * t->pad - t->k) / t->stride + 1;
+    int64_t xd[4] = {1, t->c, t->h, t->w}, wd[4] = {t->m, t->c, t->k, t->k}, bd[1] = {t->m}, yd[4] = {1, t->m, oh, ow};
+    size_t nx = (size_t)(t->c * t->h * t->w), nw = (size_t)(t->m * t->c * t->k * t->k), ny = (size_t)(t->m * oh * ow);
+    float *x = malloc(nx * sizeof *x), *w = malloc(nw * sizeof *w), *bias = malloc((size_t)t->m * sizeof *bias);
+    float *res = malloc(ny * sizeof *res), *y = malloc(ny * sizeof *y), *want = malloc(ny * sizeof *want);
+    uint32_t r = 777;
+#define NEXT_UNIT() ((float)((r = r * 1103515245u + 12345u) >> 8) / 16777216.0f - 0.5f)
+    for (size_t i = 0; i < nx; i++)
+        x[i] = NEXT_UNIT();
+    for (size_t i = 0; i < nw; i++)
+        w[i] = NEXT_UNIT();
+    for (size_t i = 0; i < ny; i++)
+        res[i] = NEXT_UNIT();
+#undef NEXT_UNIT
+    for (int64_t i = 0; i < t->m; i++)
+        bias[i] = 0.01f * (float)(i % 17) - 0.05f;
+    tb_model *b = tb_new(8, 13);
+    tb_input(b, "x", KEEL_FLOAT, 4, xd, NULL);
+    if (t->epi == 1 || t->epi == 3)
+        tb_input(b, "r", KEEL_FLOAT, 4, yd, NULL);
+    tb_output(b, "y", KEEL_FLOAT, 4, yd);
+    tb_init_f32(b, "w", 4, wd, w);
+    tb_init_f32(b, "b", 1, bd, bias);
+    const char *conv_out = t->epi == 0 ? "y" : t->epi == 1 ? "c" : t->epi == 2 ? "c" : "y0";
+    Onnx__NodeProto *node = tb_node(b, "Conv", "conv", "x,w,b", conv_out);
+    if (t->epi == 1) {
+        tb_node(b, "Add", "add", "c,r", "s");
+        tb_node(b, "Relu", "relu", "s", "y");
+    } else if (t->epi == 2)
+        tb_node(b, "Sigmoid", "sigmoid", "c", "y");
+    else if (t->epi == 3)
+        tb_node(b, "Add", "add", "r,y0", "y");
+    int64_t ks[2] = {t->k, t->k}, st[2] = {t->stride, t->stride}, pads[4] = {t->pad, t->pad, t->pad, t->pad};
+    tb_attr_ints(b, node, "kernel_shape", 2, ks);
+    tb_attr_ints(b, node, "strides", 2, st);
+    tb_attr_ints(b, node, "pads", 4, pads);
+    keel_options opt;
+    keel_options_init(&opt);
+    opt.threads = threads;
+    opt.isa = isa;
+    keel_model *m = load(b, &opt);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    keel_session *s = NULL;
+    char err[1024];
+    CU_ASSERT_EQUAL_FATAL(keel_session_create(&s, m, &opt, NULL, 0, NULL, err, sizeof err), KEEL_OK);
+    CU_ASSERT_EQUAL(s->env.isa, keel_isa_available((keel_isa)isa));
+    keel_tensor in[2] = {{KEEL_FLOAT, 4, {1, t->c, t->h, t->w}, x}, {KEEL_FLOAT, 4, {1, t->m, oh, ow}, res}};
+    keel_tensor out = {.data = y};
+    CU_ASSERT_EQUAL(keel_session_run(s, in, &out), KEEL_OK);
+    double scale = conv_reference(t, x, w, bias, res, want, oh, ow), worst = 0;
+    for (size_t i = 0; i < ny; i++)
+        worst = fabs(y[i] - want[i]) > worst ? fabs(y[i] - want[i]) : worst;
+    /* float32 sums of K products: a few ulps of the sum of magnitudes */
+    if (worst > 1e-6 * scale)
+        fprintf(stderr, "\n  conv c=%lld m=%lld %lldx%lld k=%lld s=%lld epi=%d isa=%s threads=%d: error %g of %g\n",
+                (long long)t->c, (long long)t->m, (long long)t->h, (long long)t->w, (long long)t->k,
+                (long long)t->stride, t->epi, keel_isa_name((keel_isa)s->env.isa), threads, worst, scale);
+    CU_ASSERT(worst <= 1e-6 * scale);
+    keel_session_free(s);
+    keel_model_free(m);
+    tb_free(b);
+    free(x), free(w), free(bias), free(res), free(y), free(want);
+}
+
+static void test_conv_kernels(void)
+{
+    static const conv_case cases[] = {
+        {16, 5, 7, 7, 1, 1, 0, 0},     {16, 13, 9, 5, 1, 1, 0, 1},    {3, 30, 14, 14, 1, 1, 0, 2},
+        {300, 23, 7, 7, 1, 1, 0, 1},   {64, 64, 33, 17, 1, 1, 0, 3},  {40, 18, 6, 6, 1, 1, 0, 1},
+        {8, 19, 15, 15, 3, 2, 1, 1},   {3, 16, 31, 29, 7, 2, 3, 0},   {64, 29, 9, 9, 3, 2, 1, 3},
+        {40, 12, 8, 9, 3, 2, 0, 2},    {16, 20, 7, 7, 3, 1, 1, 1},    {24, 35, 15, 13, 3, 1, 1, 3},
+        {300, 16, 8, 8, 3, 1, 1, 0},
+    };
+    for (int isa = KEEL_ISA_GENERIC; isa <= KEEL_ISA_AVX512; isa++)
+        for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+            for (int threads = 1; threads <= 2; threads++)
+                run_conv_case(&cases[i], isa, threads);
 }
 
 static void test_run_allocates_nothing(void)
@@ -699,5 +826,6 @@ void add_runtime_suite(void)
     CU_add_test(s, "custom op through the public API", test_custom_op);
     CU_add_test(s, "thread pool covers every item once", test_pool_covers_every_item_once);
     CU_add_test(s, "depthwise kernels match a direct loop", test_depthwise_kernels);
+    CU_add_test(s, "conv kernels match a direct loop on every instruction set", test_conv_kernels);
     CU_add_test(s, "two sessions of one model in two threads", test_sessions_in_parallel);
 }

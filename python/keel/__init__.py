@@ -77,7 +77,10 @@ class _Options(ctypes.Structure):
                 ("max_tensor_bytes", ctypes.c_uint64),
                 ("max_arena_bytes", ctypes.c_uint64),
                 ("log", ctypes.c_void_p),        # keel_log_fn: not used from Python
-                ("log_user", ctypes.c_void_p)]
+                ("log_user", ctypes.c_void_p),
+                ("isa", ctypes.c_int)]
+
+ISAS = {"auto": 0, "generic": 1, "avx2": 2, "avx512": 3}   # keel_isa
 
 
 class _DimBinding(ctypes.Structure):
@@ -277,15 +280,16 @@ class Model:
     `path_or_bytes` is a file path (str or os.PathLike) or the model's bytes
     (bytes, bytearray, memoryview); for bytes, `base_dir` is the folder that
     external-data locations are relative to (None refuses external data) and
-    `name` names the model in messages.  `threads` and `optimize` are the
-    keel_options used for the model and every session made from it.
+    `name` names the model in messages.  `threads`, `optimize` and `isa`
+    (a key of ISAS: the highest instruction set keel's kernels may use) are
+    the keel_options used for the model and every session made from it.
 
     Release with close() or a `with` block; closing the model closes its
     sessions too.  Garbage collection releases it as well.
     """
 
     def __init__(self, path_or_bytes, threads=1, optimize=True, base_dir=None, name=None,
-                 max_model_bytes=0, max_tensor_bytes=0, max_arena_bytes=0):
+                 max_model_bytes=0, max_tensor_bytes=0, max_arena_bytes=0, isa="auto"):
         self._ptr = None
         self._sessions = {}          # id -> _SessionHandle of live sessions
         self._ops = []               # (keel_custom_op, callbacks, ...) kept alive
@@ -297,6 +301,9 @@ class Model:
         self._opt.max_model_bytes = max_model_bytes
         self._opt.max_tensor_bytes = max_tensor_bytes
         self._opt.max_arena_bytes = max_arena_bytes
+        if isa not in ISAS:
+            raise ValueError(f"isa must be one of {', '.join(ISAS)}, not {isa!r}")
+        self._opt.isa = ISAS[isa]
 
         ptr = ctypes.c_void_p()
         err = ctypes.create_string_buffer(_ERRBUF)

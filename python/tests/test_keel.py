@@ -344,6 +344,13 @@ class TestZoo(unittest.TestCase):
                 with keel.Model(f.read()) as m2:
                     np.testing.assert_allclose(m2.session().run([x])[m.outputs[0].name], got,
                                                rtol=1e-5, atol=1e-6)
+        # each instruction set's kernels (those this CPU lacks fall back to the best it has)
+        for isa in keel.ISAS:
+            with keel.Model(os.path.join(case, "model.onnx"), isa=isa) as m3:
+                np.testing.assert_allclose(m3.session().run([x])[m3.outputs[0].name], want, rtol=1e-3, atol=1e-4,
+                                           err_msg=f"isa {isa}")
+        with self.assertRaises(ValueError):
+            keel.Model(os.path.join(case, "model.onnx"), isa="sse9")
 
 
 if __name__ == "__main__":
