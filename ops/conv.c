@@ -58,6 +58,13 @@ static bool own_gemm(const conv_geom *g)
     return g->group == 1 && g->c * g->k_size <= 4608 && kl_pw_usable(g->isa);
 }
 
+/* Whether run() unfolds the input step by step inside the AVX-512 product
+ * (no column buffer of its own). */
+static bool unfolds_in_product(const conv_geom *g)
+{
+    return !is_pointwise(g) && kl_pw_avx512(g->isa);
+}
+
 /* One input and one output channel per group, and a 1-D or 2-D shape: the
  * direct kernel handles it. */
 static bool is_depthwise(const conv_geom *g)
@@ -113,8 +120,8 @@ static size_t conv_scratch(kl_opctx *c)
     size_t bytes = is_pointwise(&g) ? 0 : col_bytes;
     if (own_gemm(&g)) { /* run() uses it when prepare() packed the weights: a column buffer per thread, then */
         if (!is_pointwise(&g))
-            bytes = col_bytes * (size_t)kl_pool_threads(c->pool);
-        bytes += kl_pw_scratch(g.c * g.k_size, g.out_size, kl_pool_threads(c->pool));
+            bytes = unfolds_in_product(&g) ? 0 : col_bytes * (size_t)kl_pool_threads(c->pool);
+        bytes += kl_pw_scratch(g.isa, g.m, g.c * g.k_size, g.out_size, kl_pool_threads(c->pool));
     }
     if (kl_wino_applies(&g)) { /* run() uses it when prepare() packed the filters */
         size_t wino = kl_wino_scratch(&g, kl_pool_threads(c->pool));
@@ -133,46 +140,70 @@ static int64_t conv_macs(kl_opctx *c)
 
 /* ---- kernels ------------------------------------------------------------------ */
 
-/* Unfolds output rows [r0, r1) (rows over D and H) of one group's input
- * [cg, D, H, W] into col [cg * K][(r1 - r0) * W_out], rows ldc apart. */
-KL_HOT static void im2col(const conv_geom *g, const float *restrict x, int64_t cg, int64_t r0, int64_t r1,
-                   float *restrict cols, int64_t ldc)
+/* Output columns [xo0, xo1) of one unfolded row: input row `row` (NULL
+ * where the kernel tap falls outside the input) read from column ix0 at
+ * stride s; only output columns [lo, hi) read inside the row. */
+static inline void unfold_row(const conv_geom *g, const float *restrict row, int64_t ix0, int64_t s, int64_t lo,
+                              int64_t hi, int64_t xo0, int64_t xo1, float *restrict col)
 {
-    const int64_t oh = g->out[1], ow = g->out[2];
-    for (int64_t ch = 0; ch < cg; ch++)
-        for (int64_t kd = 0; kd < g->k[0]; kd++)
-            for (int64_t kh = 0; kh < g->k[1]; kh++)
-                for (int64_t kw = 0; kw < g->k[2]; kw++) {
-                    const float *plane = x + ch * g->in_size;
-                    int64_t ix0 = kw * g->dil[2] - g->pad[2], s = g->stride[2];
-                    /* output columns whose input column is inside the row */
-                    int64_t lo = ix0 < 0 ? (-ix0 + s - 1) / s : 0;
-                    int64_t hi = g->in[2] - 1 - ix0 < 0 ? 0 : (g->in[2] - 1 - ix0) / s + 1;
-                    lo = lo < ow ? lo : ow;
-                    hi = hi < ow ? hi : ow;
-                    hi = hi > lo ? hi : lo;
-                    float *col = cols;
-                    cols += ldc;
-                    for (int64_t r = r0; r < r1; r++, col += ow) {
-                        int64_t z = r / oh, y = r % oh;
-                        int64_t iz = z * g->stride[0] - g->pad[0] + kd * g->dil[0];
-                        int64_t iy = y * g->stride[1] - g->pad[1] + kh * g->dil[1];
-                        if (iz < 0 || iz >= g->in[0] || iy < 0 || iy >= g->in[1]) {
-                            memset(col, 0, (size_t)ow * sizeof *col);
-                            continue;
-                        }
-                        const float *row = plane + (iz * g->in[1] + iy) * g->in[2];
-                        memset(col, 0, (size_t)lo * sizeof *col);
-                        if (s == 1 && hi > lo)
-                            memcpy(col + lo, row + ix0 + lo, (size_t)(hi - lo) * sizeof *col);
-                        else if (s == 2 && hi > lo)
-                            kl_take_even(g->isa, col + lo, row + ix0 + 2 * lo, hi - lo);
-                        else
-                            for (int64_t xo = lo; xo < hi; xo++)
-                                col[xo] = row[ix0 + xo * s];
-                        memset(col + hi, 0, (size_t)(ow - hi) * sizeof *col);
-                    }
-                }
+    lo = lo > xo0 ? lo : xo0;
+    hi = hi < xo1 ? hi : xo1;
+    if (!row || hi <= lo)
+        lo = hi = xo1;
+    /* plain loops, not memset/memcpy: rows of 17 or 35 floats made the
+     * calls most of the unfolding */
+    for (int64_t xo = xo0; xo < lo; xo++)
+        col[xo - xo0] = 0.0f;
+    if (s == 1)
+        for (int64_t xo = lo; xo < hi; xo++)
+            col[xo - xo0] = row[ix0 + xo];
+    else if (s == 2)
+        kl_take_even(g->isa, col + (lo - xo0), row + ix0 + 2 * lo, hi - lo);
+    else
+        for (int64_t xo = lo; xo < hi; xo++)
+            col[xo - xo0] = row[ix0 + xo * s];
+    for (int64_t xo = hi; xo < xo1; xo++)
+        col[xo - xo0] = 0.0f;
+}
+
+/* Rows [kb, kb + kc) of one group's unfolded input (row k for input
+ * channel k / K, kernel tap k % K; x is [cg, D, H, W]), output positions
+ * [j0, j1) of it, into cols, rows ldc apart. */
+KL_HOT static void im2col(const conv_geom *g, const float *restrict x, int64_t kb, int64_t kc, int64_t j0, int64_t j1,
+                          float *restrict cols, int64_t ldc)
+{
+    const int64_t oh = g->out[1], ow = g->out[2], kw_n = g->k[2], kh_n = g->k[1];
+    for (int64_t k = kb; k < kb + kc; k++, cols += ldc) {
+        const int64_t tap = k % g->k_size, kw = tap % kw_n, kh = tap / kw_n % kh_n, kd = tap / (kw_n * kh_n);
+        const float *plane = x + k / g->k_size * g->in_size;
+        const int64_t ix0 = kw * g->dil[2] - g->pad[2], s = g->stride[2];
+        /* output columns whose input column is inside the row */
+        int64_t lo = ix0 < 0 ? (-ix0 + s - 1) / s : 0;
+        int64_t hi = g->in[2] - 1 - ix0 < 0 ? 0 : (g->in[2] - 1 - ix0) / s + 1;
+        lo = lo < ow ? lo : ow;
+        hi = hi < ow ? hi : ow;
+        hi = hi > lo ? hi : lo;
+        float *col = cols;
+        if (ix0 == 0 && s == 1 && lo == 0 && hi == ow && g->stride[1] == 1 && g->in[0] == 1 && g->k[0] == 1) {
+            /* the tap reads whole rows (a 7x1 kernel's): output position j
+             * is input element j + shift of the plane, or zero outside it */
+            const int64_t shift = (kh * g->dil[1] - g->pad[1]) * g->in[2];
+            for (int64_t j = j0; j < j1; j++) {
+                int64_t i = j + shift;
+                col[j - j0] = i >= 0 && i < g->in_size ? plane[i] : 0.0f;
+            }
+            continue;
+        }
+        for (int64_t j = j0; j < j1;) {
+            const int64_t r = j / ow, xo0 = j % ow, xo1 = ow - xo0 < j1 - j ? ow : xo0 + (j1 - j);
+            const int64_t iz = r / oh * g->stride[0] - g->pad[0] + kd * g->dil[0];
+            const int64_t iy = r % oh * g->stride[1] - g->pad[1] + kh * g->dil[1];
+            const bool inside = iz >= 0 && iz < g->in[0] && iy >= 0 && iy < g->in[1];
+            unfold_row(g, inside ? plane + (iz * g->in[1] + iy) * g->in[2] : NULL, ix0, s, lo, hi, xo0, xo1, col);
+            col += xo1 - xo0;
+            j += xo1 - xo0;
+        }
+    }
 }
 
 typedef struct im2col_job {
@@ -186,8 +217,8 @@ static void im2col_channels(void *arg, int64_t lo, int64_t hi)
 {
     const im2col_job *j = arg;
     const kl_conv_geom *g = j->g;
-    int64_t rows_of_one = g->k_size * j->ldc; /* col floats per input channel */
-    im2col(g, j->x + lo * g->in_size, hi - lo, j->r0, j->r1, j->col + lo * rows_of_one, j->ldc);
+    im2col(g, j->x, lo * g->k_size, (hi - lo) * g->k_size, j->r0 * g->out[2], j->r1 * g->out[2],
+           j->col + lo * g->k_size * j->ldc, j->ldc);
 }
 
 /* im2col with the input channels split over the session's threads (on
@@ -269,21 +300,40 @@ static void igemm_blocks(void *arg, int64_t lo, int64_t hi)
     float *col = j->cols + (size_t)kl_pool_slot(j->c->pool, 0, lo) * (size_t)(ck * j->ldc);
     for (int64_t b = lo; b < hi; b++) {
         int64_t r0 = b * j->rows, r1 = r0 + j->rows < oh ? r0 + j->rows : oh, p0 = r0 * ow;
-        im2col(g, j->x, g->c, r0, r1, col, j->ldc);
+        im2col(g, j->x, 0, ck, p0, r1 * ow, col, j->ldc);
         kl_pw_run_here(j->c, g->m, ck, (r1 - r0) * ow, col, j->ldc, j->packed, j->bias, j->y + p0, g->out_size,
                        j->y_offset + (size_t)p0, j->work);
     }
 }
 
+/* One image's input for im2col_fill. */
+typedef struct unfold_src {
+    const conv_geom *g;
+    const float *x;
+} unfold_src;
+
+static void im2col_fill(const void *arg, int64_t kb, int64_t kc, int64_t j0, int64_t j1, float *dst, int64_t ld)
+{
+    const unfold_src *u = arg;
+    im2col(u->g, u->x, kb, kc, j0, j1, dst, ld);
+}
+
 /* One image through ops/pointwise.c's product on packed weights: straight
- * on the input for 1x1, else on im2col's columns, whole blocks of output
- * rows per thread. */
+ * on the input for 1x1, else on im2col's columns (on AVX-512 made by the
+ * product step by step; otherwise whole blocks of output rows per
+ * thread). */
 static void own_gemm_image(kl_opctx *c, const conv_geom *g, const float *x, const float *packed, const float *bias,
                            float *y, size_t y_offset)
 {
     const int64_t ck = g->c * g->k_size, ow = g->out[2], oh = g->out_size / ow;
     if (is_pointwise(g)) {
         kl_pw_run(c, g->m, ck, g->out_size, x, g->out_size, packed, bias, y, g->out_size, y_offset, c->scratch);
+        return;
+    }
+    if (unfolds_in_product(g)) {
+        const unfold_src u = {g, x};
+        kl_pw_run_filled(c, g->m, ck, g->out_size, im2col_fill, &u, packed, bias, y, g->out_size, y_offset,
+                         c->scratch);
         return;
     }
     int threads = kl_pool_threads(c->pool);

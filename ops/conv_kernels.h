@@ -74,6 +74,11 @@ static inline bool kl_pw_avx512(int isa)
 /* One product's operands and where its result goes: Y [m][..] (rows ldy
  * apart, at element y_offset of the output) = packed W [m][k] times X
  * [k][..] (rows ldx apart) + bias, then epi when not NULL. */
+/* Rows [kb, kb + kc) of X's columns [j0, j1) into dst, rows ld apart:
+ * X made on the way instead of read from memory (im2col's columns). */
+typedef void (*kl_pw_fill_fn)(const void *arg, int64_t kb, int64_t kc, int64_t j0, int64_t j1, float *dst,
+                              int64_t ld);
+
 typedef struct kl_pw_span {
     int64_t m, k, ldx, ldy;
     bool whole;             /* (AVX2) the block of X is packed whole, not only its partial chunk */
@@ -81,11 +86,15 @@ typedef struct kl_pw_span {
     float *y;
     const kl_epilogue *epi;
     size_t y_offset;
+    kl_pw_fill_fn fill;     /* (AVX-512) X from fill(fill_arg, ...) instead of x, or NULL */
+    const void *fill_arg;
 } kl_pw_span;
 
 /* Rows of W's panels [p0, p1) times columns [j0, j1) of X on AVX-512,
- * the epilogue included. */
-void kl_pw_panels_avx512(const kl_pw_span *s, int64_t p0, int64_t p1, int64_t j0, int64_t j1);
+ * the epilogue included; work holds kl_pw_avx512_work_floats (a step of
+ * X's rows copied when they are not 64-byte aligned). */
+void kl_pw_panels_avx512(const kl_pw_span *s, int64_t p0, int64_t p1, int64_t j0, int64_t j1, float *work);
+size_t kl_pw_avx512_work_floats(int64_t m, int64_t k, int64_t n);
 /* Columns per block for it, of n, for W [m][k]. */
 int64_t kl_pw_avx512_cols(int64_t m, int64_t k, int64_t n);
 /* Its panels of W (p0, p1 above count them) and W packed for it. */
@@ -94,7 +103,8 @@ size_t kl_pw_avx512_packed_floats(int64_t m, int64_t k);
 void kl_pw_avx512_pack(int64_t m, int64_t k, const float *w, float *packed);
 /* W [m][k] packed once for env's isa; kl_alloc'ed, *bytes set. */
 float *kl_pw_pack(kl_env *env, int64_t m, int64_t k, const float *w, size_t *bytes);
-size_t kl_pw_scratch(int64_t k, int64_t hw, int threads);
+/* Scratch of kl_pw_run and kl_pw_product for W [m][k] on hw columns. */
+size_t kl_pw_scratch(int isa, int64_t m, int64_t k, int64_t hw, int threads);
 /* The same packing for isa into p, which holds kl_pw_packed_floats(isa, m, k). */
 size_t kl_pw_packed_floats(int isa, int64_t m, int64_t k);
 void kl_pw_pack_into(int isa, int64_t m, int64_t k, const float *w, float *p);
@@ -107,6 +117,10 @@ void kl_pw_product(int isa, int64_t m, int64_t k, int64_t n, const float *x, int
  * work holds kl_pw_scratch bytes. */
 void kl_pw_run(kl_opctx *c, int64_t m, int64_t k, int64_t hw, const float *x, int64_t ldx, const float *packed,
                const float *bias, float *y, int64_t ldy, size_t y_offset, float *work);
+/* kl_pw_run on X made step by step by fill (AVX-512 only: kl_pw_avx512);
+ * work holds kl_pw_scratch bytes. */
+void kl_pw_run_filled(kl_opctx *c, int64_t m, int64_t k, int64_t hw, kl_pw_fill_fn fill, const void *fill_arg,
+                      const float *packed, const float *bias, float *y, int64_t ldy, size_t y_offset, float *work);
 /* kl_pw_run on the calling thread alone, from inside a kl_parallel_for
  * over c's pool (it uses the calling thread's slot of work). */
 void kl_pw_run_here(kl_opctx *c, int64_t m, int64_t k, int64_t hw, const float *x, int64_t ldx,

@@ -173,15 +173,17 @@ static int64_t block_cols(int64_t k, int64_t hw)
 
 /* Per thread: a block of X packed as [K][16] chunks (the whole block or
  * only its partial last chunk, see pack_whole), and one tile. */
-static size_t thread_floats(int64_t k, int64_t hw)
+static size_t thread_floats(int isa, int64_t m, int64_t k, int64_t hw)
 {
+    if (kl_pw_avx512(isa))
+        return kl_pw_avx512_work_floats(m, k, hw);
     int64_t nc = (block_cols(k, hw) + NR - 1) / NR * NR;
     return (size_t)(nc * k + MR * NR);
 }
 
-size_t kl_pw_scratch(int64_t k, int64_t hw, int threads)
+size_t kl_pw_scratch(int isa, int64_t m, int64_t k, int64_t hw, int threads)
 {
-    return (size_t)threads * thread_floats(k, hw) * sizeof(float);
+    return (size_t)threads * thread_floats(isa, m, k, hw) * sizeof(float);
 }
 
 typedef struct pw_job {
@@ -194,6 +196,8 @@ typedef struct pw_job {
     float *y;
     size_t y_offset;
     float *work;            /* kl_pw_scratch bytes */
+    kl_pw_fill_fn fill;     /* or NULL: X at x */
+    const void *fill_arg;
 } pw_job;
 
 /* Columns [j0, j1) of X into 16-wide k-major chunks, the last one padded
@@ -270,16 +274,18 @@ static void pw_items(void *arg, int64_t lo, int64_t hi)
 {
     const pw_job *j = arg;
     const int64_t k = j->k, hw = j->hw, np = j->zmm ? kl_pw_avx512_panels(j->m) : panels(j->m);
-    float *bp = j->work + (size_t)kl_pool_slot(j->c->pool, j->blocks * j->groups, lo) * thread_floats(k, hw);
-    float *edge = bp + (thread_floats(k, hw) - MR * NR);
-    const kl_pw_span span = {j->m, k, j->ldx, j->ldy, pack_whole(j->m, j->ldx), j->x, j->packed, j->bias, j->y, &j->c->epi,
-                          j->y_offset};
+    const size_t slot_floats = thread_floats(j->zmm ? KEEL_ISA_AVX512 : KEEL_ISA_AVX2, j->m, k, hw);
+    float *bp = j->work + (size_t)kl_pool_slot(j->c->pool, j->blocks * j->groups, lo) * slot_floats;
+    float *edge = bp + (slot_floats - MR * NR);
+    const kl_pw_span span = {j->m,      k,         j->ldx,    j->ldy,      pack_whole(j->m, j->ldx),
+                             j->x,      j->packed, j->bias,   j->y,        &j->c->epi,
+                             j->y_offset, j->fill, j->fill_arg};
     int64_t packed = -1;
     for (int64_t item = lo; item < hi; item++) {
         int64_t blk = item / j->groups, grp = item % j->groups;
         int64_t j0 = blk * j->nc, j1 = j0 + j->nc < hw ? j0 + j->nc : hw;
         if (j->zmm) {
-            kl_pw_panels_avx512(&span, np * grp / j->groups, np * (grp + 1) / j->groups, j0, j1);
+            kl_pw_panels_avx512(&span, np * grp / j->groups, np * (grp + 1) / j->groups, j0, j1, bp);
             continue;
         }
         if (packed != blk)
@@ -311,27 +317,28 @@ void kl_pw_pack_into(int isa, int64_t m, int64_t k, const float *w, float *p)
 void kl_pw_product(int isa, int64_t m, int64_t k, int64_t n, const float *x, int64_t ldx, const float *packed,
                    float *y, int64_t ldy, float *work)
 {
-    const kl_pw_span span = {m, k, ldx, ldy, pack_whole(m, ldx), x, packed, NULL, y, NULL, 0};
+    const kl_pw_span span = {m, k, ldx, ldy, pack_whole(m, ldx), x, packed, NULL, y, NULL, 0, NULL, NULL};
     const bool zmm = kl_pw_avx512(isa);
     const int64_t nc = zmm ? kl_pw_avx512_cols(m, k, n) : block_cols(k, n);
     for (int64_t j0 = 0; j0 < n; j0 += nc) {
         int64_t j1 = j0 + nc < n ? j0 + nc : n;
         if (zmm) {
-            kl_pw_panels_avx512(&span, 0, kl_pw_avx512_panels(m), j0, j1);
+            kl_pw_panels_avx512(&span, 0, kl_pw_avx512_panels(m), j0, j1, work);
             continue;
         }
         pack_block(x, k, ldx, pack_from(m, ldx, j0, j1), j1, work);
-        pw_panels(&span, 0, panels(m), j0, j1, work, work + (thread_floats(k, n) - MR * NR));
+        pw_panels(&span, 0, panels(m), j0, j1, work, work + (thread_floats(isa, m, k, n) - MR * NR));
     }
 }
 
 static void pw_run_on(kl_opctx *c, kl_pool *pool, int64_t m, int64_t k, int64_t hw, const float *x, int64_t ldx,
-                      const float *packed, const float *bias, float *y, int64_t ldy, size_t y_offset, float *work)
+                      const float *packed, const float *bias, float *y, int64_t ldy, size_t y_offset, float *work,
+                      kl_pw_fill_fn fill, const void *fill_arg)
 {
     const bool zmm = kl_pw_avx512(c->env->isa);
     const int64_t step = zmm ? 32 : NR; /* columns of a tile */
     pw_job j = {c, m, k, hw, zmm ? kl_pw_avx512_cols(m, k, hw) : block_cols(k, hw), 0, ldx, ldy, 1, zmm, x, packed,
-                bias, y, y_offset, work};
+                bias, y, y_offset, work, fill, fill_arg};
     j.blocks = (hw + j.nc - 1) / j.nc;
     int threads = kl_pool_threads(pool);
     if (threads > 1 && j.blocks > 1) {
@@ -351,11 +358,18 @@ static void pw_run_on(kl_opctx *c, kl_pool *pool, int64_t m, int64_t k, int64_t 
 void kl_pw_run(kl_opctx *c, int64_t m, int64_t k, int64_t hw, const float *x, int64_t ldx, const float *packed,
                const float *bias, float *y, int64_t ldy, size_t y_offset, float *work)
 {
-    pw_run_on(c, kl_conv_pool(c, m * hw * k), m, k, hw, x, ldx, packed, bias, y, ldy, y_offset, work);
+    pw_run_on(c, kl_conv_pool(c, m * hw * k), m, k, hw, x, ldx, packed, bias, y, ldy, y_offset, work, NULL, NULL);
+}
+
+void kl_pw_run_filled(kl_opctx *c, int64_t m, int64_t k, int64_t hw, kl_pw_fill_fn fill, const void *fill_arg,
+                      const float *packed, const float *bias, float *y, int64_t ldy, size_t y_offset, float *work)
+{
+    pw_run_on(c, kl_conv_pool(c, m * hw * k), m, k, hw, NULL, 0, packed, bias, y, ldy, y_offset, work, fill,
+              fill_arg);
 }
 
 void kl_pw_run_here(kl_opctx *c, int64_t m, int64_t k, int64_t hw, const float *x, int64_t ldx,
                     const float *packed, const float *bias, float *y, int64_t ldy, size_t y_offset, float *work)
 {
-    pw_run_on(c, NULL, m, k, hw, x, ldx, packed, bias, y, ldy, y_offset, work);
+    pw_run_on(c, NULL, m, k, hw, x, ldx, packed, bias, y, ldy, y_offset, work, NULL, NULL);
 }

@@ -8,10 +8,15 @@
  * one sequential stream (from memory, for VGG's and ResNet's widest
  * layers: 12-row slices of separate panels ran at a third of the memory's
  * bandwidth).  What differs from the AVX2 path:
- *   - X is always read in place: the last chunk of a row through masked
- *     loads, never copied, and the next chunk is prefetched row by row
- *     (X's rows are far apart, and the hardware prefetcher does not follow
- *     several hundred of them);
+ *   - X is read in place where its rows are 64-byte aligned, the last
+ *     chunk of a row through masked loads, and the next chunk is
+ *     prefetched row by row (X's rows are far apart, and the hardware
+ *     prefetcher does not follow several hundred of them); unaligned rows
+ *     (7x7, 17x17 maps, Winograd's tiles) are copied step by step into
+ *     aligned ones first: loads across two cache lines ran the tile at
+ *     two thirds of its speed;
+ *   - a convolution's unfolded input (im2col's columns) is made step by
+ *     step in the same buffer (s->fill), never whole;
  *   - K is taken in steps of KC, so that a step's slice of the two panels
  *     stays in L1 however long K is (512 channels x 3x3 = 4608); the tile
  *     adds each step to what the previous ones stored;
@@ -19,6 +24,8 @@
  *     the last step; other activations run over each block's rows after
  *     it. */
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "conv_kernels.h"
 
@@ -203,11 +210,30 @@ int64_t kl_pw_avx512_cols(int64_t m, int64_t k, int64_t n)
     return nc < n ? nc : n;
 }
 
+static int64_t round16(int64_t n)
+{
+    return (n + 15) / 16 * 16;
+}
+
+size_t kl_pw_avx512_work_floats(int64_t m, int64_t k, int64_t n)
+{
+    return (size_t)((k < KC ? k : KC) * round16(kl_pw_avx512_cols(m, k, n)));
+}
+
+/* Rows [kb, kb + kc) of X's columns [j0, j1) into rows of ld floats. */
+static void copy_step(const kl_pw_span *s, int64_t kb, int64_t kc, int64_t j0, int64_t j1, float *dst, int64_t ld)
+{
+    for (int64_t kk = 0; kk < kc; kk++)
+        memcpy(dst + kk * ld, s->x + (kb + kk) * s->ldx + j0, (size_t)(j1 - j0) * sizeof(float));
+}
+
 /* Steps of k outside, so that a step's rows of X serve every panel: the
  * columns' K x n would not stay in L2 for long K. */
-void kl_pw_panels_avx512(const kl_pw_span *s, int64_t p0, int64_t p1, int64_t j0, int64_t j1)
+void kl_pw_panels_avx512(const kl_pw_span *s, int64_t p0, int64_t p1, int64_t j0, int64_t j1, float *work)
 {
-    const int64_t k = s->k, ldx = s->ldx, ldy = s->ldy, np = kl_pw_avx512_panels(s->m);
+    const int64_t k = s->k, ldy = s->ldy, np = kl_pw_avx512_panels(s->m);
+    const bool copy = s->fill || ((uintptr_t)s->x % 64 | (uintptr_t)(s->ldx % 16)) != 0;
+    const int64_t ldx = copy ? round16(j1 - j0) : s->ldx;
     const kl_epilogue *e = s->epi;
     const bool in_tile = fused_in_tile(e);
     ztile t = {.ldb = ldx, .ldc = ldy, .lo = -INFINITY, .hi = INFINITY};
@@ -220,6 +246,10 @@ void kl_pw_panels_avx512(const kl_pw_span *s, int64_t p0, int64_t p1, int64_t j0
         t.acc = kb > 0;
         const bool last = kb + t.kc == k;
         t.finish = last && in_tile;
+        if (s->fill)
+            s->fill(s->fill_arg, kb, t.kc, j0, j1, work, ldx);
+        else if (copy)
+            copy_step(s, kb, t.kc, j0, j1, work, ldx);
         for (int64_t p = p0; p < p1; p++) {
             const int64_t r0 = p * MR;
             t.rows = (int)(s->m - r0 < MR ? s->m - r0 : MR);
@@ -230,7 +260,7 @@ void kl_pw_panels_avx512(const kl_pw_span *s, int64_t p0, int64_t p1, int64_t j0
             t.a = s->packed + panel_at(np, p, kb, t.kc);
             for (int64_t c0 = j0; c0 < j1; c0 += 32) {
                 const int64_t cols = j1 - c0 < 32 ? j1 - c0 : 32;
-                t.b = s->x + kb * ldx + c0;
+                t.b = copy ? work + (c0 - j0) : s->x + kb * ldx + c0;
                 t.c = s->y + r0 * ldy + c0;
                 t.m0 = lane_mask(cols);
                 t.m1 = lane_mask(cols - 16);
@@ -267,8 +297,14 @@ void kl_pw_avx512_pack(int64_t m, int64_t k, const float *w, float *packed)
     (void)m, (void)k, (void)w, (void)packed;
 }
 
-void kl_pw_panels_avx512(const kl_pw_span *s, int64_t p0, int64_t p1, int64_t j0, int64_t j1)
+void kl_pw_panels_avx512(const kl_pw_span *s, int64_t p0, int64_t p1, int64_t j0, int64_t j1, float *work)
 {
-    (void)s, (void)p0, (void)p1, (void)j0, (void)j1;
+    (void)s, (void)p0, (void)p1, (void)j0, (void)j1, (void)work;
+}
+
+size_t kl_pw_avx512_work_floats(int64_t m, int64_t k, int64_t n)
+{
+    (void)m, (void)k, (void)n;
+    return 0;
 }
 #endif

@@ -87,7 +87,7 @@ size_t kl_wino_scratch(const kl_conv_geom *g, int threads)
 {
     wino_shape s = shape_of(g);
     int64_t e = s.k->a * s.k->a;
-    size_t own = own_products(g) ? kl_pw_scratch(g->c, s.rows * s.tw, threads) : 0;
+    size_t own = own_products(g) ? kl_pw_scratch(g->isa, g->m, g->c, s.rows * s.tw, threads) : 0;
     return (size_t)(e * (g->c + g->m) * s.rows * s.tw + threads * work_floats(&s)) * sizeof(float) + own;
 }
 
@@ -386,7 +386,7 @@ static void own_product_range(void *arg, int64_t lo, int64_t hi)
     size_t per = kl_pw_packed_floats(g->isa, g->m, g->c);
     float *work = (float *)((char *)j->pw_work +
                             (size_t)kl_pool_slot(j->c->pool, j->s.k->a * j->s.k->a, lo) *
-                                kl_pw_scratch(g->c, rows_tiles, 1));
+                                kl_pw_scratch(g->isa, g->m, g->c, rows_tiles, 1));
     for (int64_t e = lo; e < hi; e++)
         kl_pw_product(g->isa, g->m, g->c, tiles, j->v + e * g->c * tiles, tiles, j->packed + (size_t)e * per,
                       j->mm + e * g->m * tiles, tiles, work);
