@@ -184,7 +184,7 @@ KL_HOT static void im2col(const conv_geom *g, const float *restrict x, int64_t k
         hi = hi < ow ? hi : ow;
         hi = hi > lo ? hi : lo;
         float *col = cols;
-        if (ix0 == 0 && s == 1 && lo == 0 && hi == ow && g->stride[1] == 1 && g->in[0] == 1 && g->k[0] == 1) {
+        if (ix0 == 0 && s == 1 && ow == g->in[2] && g->stride[1] == 1 && g->in[0] == 1 && g->k[0] == 1) {
             /* the tap reads whole rows (a 7x1 kernel's): output position j
              * is input element j + shift of the plane, or zero outside it */
             const int64_t shift = (kh * g->dil[1] - g->pad[1]) * g->in[2];
@@ -301,8 +301,8 @@ static void igemm_blocks(void *arg, int64_t lo, int64_t hi)
     for (int64_t b = lo; b < hi; b++) {
         int64_t r0 = b * j->rows, r1 = r0 + j->rows < oh ? r0 + j->rows : oh, p0 = r0 * ow;
         im2col(g, j->x, 0, ck, p0, r1 * ow, col, j->ldc);
-        kl_pw_run_here(j->c, g->m, ck, (r1 - r0) * ow, col, j->ldc, j->packed, j->bias, j->y + p0, g->out_size,
-                       j->y_offset + (size_t)p0, j->work);
+        kl_pw_run_here(j->c, g->m, ck, (r1 - r0) * ow, g->out_size, col, j->ldc, j->packed, j->bias, j->y + p0,
+                       g->out_size, j->y_offset + (size_t)p0, j->work);
     }
 }
 

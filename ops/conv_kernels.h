@@ -122,8 +122,11 @@ void kl_pw_run(kl_opctx *c, int64_t m, int64_t k, int64_t hw, const float *x, in
 void kl_pw_run_filled(kl_opctx *c, int64_t m, int64_t k, int64_t hw, kl_pw_fill_fn fill, const void *fill_arg,
                       const float *packed, const float *bias, float *y, int64_t ldy, size_t y_offset, float *work);
 /* kl_pw_run on the calling thread alone, from inside a kl_parallel_for
- * over c's pool (it uses the calling thread's slot of work). */
-void kl_pw_run_here(kl_opctx *c, int64_t m, int64_t k, int64_t hw, const float *x, int64_t ldx,
+ * over c's pool: it uses the calling thread's slot of work, which holds
+ * kl_pw_scratch(isa, m, k, sized_hw, threads) bytes for sized_hw >= hw
+ * (the slots are as far apart as that sizing put them, whatever hw this
+ * call has). */
+void kl_pw_run_here(kl_opctx *c, int64_t m, int64_t k, int64_t hw, int64_t sized_hw, const float *x, int64_t ldx,
                     const float *packed, const float *bias, float *y, int64_t ldy, size_t y_offset, float *work);
 
 #endif

@@ -198,6 +198,7 @@ typedef struct pw_job {
     float *work;            /* kl_pw_scratch bytes */
     kl_pw_fill_fn fill;     /* or NULL: X at x */
     const void *fill_arg;
+    size_t slot_floats;     /* of each thread's part of work */
 } pw_job;
 
 /* Columns [j0, j1) of X into 16-wide k-major chunks, the last one padded
@@ -274,7 +275,7 @@ static void pw_items(void *arg, int64_t lo, int64_t hi)
 {
     const pw_job *j = arg;
     const int64_t k = j->k, hw = j->hw, np = j->zmm ? kl_pw_avx512_panels(j->m) : panels(j->m);
-    const size_t slot_floats = thread_floats(j->zmm ? KEEL_ISA_AVX512 : KEEL_ISA_AVX2, j->m, k, hw);
+    const size_t slot_floats = j->slot_floats;
     float *bp = j->work + (size_t)kl_pool_slot(j->c->pool, j->blocks * j->groups, lo) * slot_floats;
     float *edge = bp + (slot_floats - MR * NR);
     const kl_pw_span span = {j->m,      k,         j->ldx,    j->ldy,      pack_whole(j->m, j->ldx),
@@ -331,14 +332,16 @@ void kl_pw_product(int isa, int64_t m, int64_t k, int64_t n, const float *x, int
     }
 }
 
-static void pw_run_on(kl_opctx *c, kl_pool *pool, int64_t m, int64_t k, int64_t hw, const float *x, int64_t ldx,
-                      const float *packed, const float *bias, float *y, int64_t ldy, size_t y_offset, float *work,
-                      kl_pw_fill_fn fill, const void *fill_arg)
+static void pw_run_on(kl_opctx *c, kl_pool *pool, int64_t m, int64_t k, int64_t hw, int64_t sized_hw,
+                      const float *x, int64_t ldx, const float *packed, const float *bias, float *y, int64_t ldy,
+                      size_t y_offset, float *work, kl_pw_fill_fn fill, const void *fill_arg)
 {
     const bool zmm = kl_pw_avx512(c->env->isa);
     const int64_t step = zmm ? 32 : NR; /* columns of a tile */
-    pw_job j = {c, m, k, hw, zmm ? kl_pw_avx512_cols(m, k, hw) : block_cols(k, hw), 0, ldx, ldy, 1, zmm, x, packed,
-                bias, y, y_offset, work, fill, fill_arg};
+    pw_job j = {c,          m,     k,       hw, zmm ? kl_pw_avx512_cols(m, k, hw) : block_cols(k, hw),
+                0,          ldx,   ldy,     1,  zmm,
+                x,          packed, bias,   y,  y_offset,
+                work,       fill,  fill_arg, thread_floats(c->env->isa, m, k, sized_hw)};
     j.blocks = (hw + j.nc - 1) / j.nc;
     int threads = kl_pool_threads(pool);
     if (threads > 1 && j.blocks > 1) {
@@ -358,18 +361,18 @@ static void pw_run_on(kl_opctx *c, kl_pool *pool, int64_t m, int64_t k, int64_t 
 void kl_pw_run(kl_opctx *c, int64_t m, int64_t k, int64_t hw, const float *x, int64_t ldx, const float *packed,
                const float *bias, float *y, int64_t ldy, size_t y_offset, float *work)
 {
-    pw_run_on(c, kl_conv_pool(c, m * hw * k), m, k, hw, x, ldx, packed, bias, y, ldy, y_offset, work, NULL, NULL);
+    pw_run_on(c, kl_conv_pool(c, m * hw * k), m, k, hw, hw, x, ldx, packed, bias, y, ldy, y_offset, work, NULL, NULL);
 }
 
 void kl_pw_run_filled(kl_opctx *c, int64_t m, int64_t k, int64_t hw, kl_pw_fill_fn fill, const void *fill_arg,
                       const float *packed, const float *bias, float *y, int64_t ldy, size_t y_offset, float *work)
 {
-    pw_run_on(c, kl_conv_pool(c, m * hw * k), m, k, hw, NULL, 0, packed, bias, y, ldy, y_offset, work, fill,
+    pw_run_on(c, kl_conv_pool(c, m * hw * k), m, k, hw, hw, NULL, 0, packed, bias, y, ldy, y_offset, work, fill,
               fill_arg);
 }
 
-void kl_pw_run_here(kl_opctx *c, int64_t m, int64_t k, int64_t hw, const float *x, int64_t ldx,
+void kl_pw_run_here(kl_opctx *c, int64_t m, int64_t k, int64_t hw, int64_t sized_hw, const float *x, int64_t ldx,
                     const float *packed, const float *bias, float *y, int64_t ldy, size_t y_offset, float *work)
 {
-    pw_run_on(c, NULL, m, k, hw, x, ldx, packed, bias, y, ldy, y_offset, work, NULL, NULL);
+    pw_run_on(c, NULL, m, k, hw, sized_hw, x, ldx, packed, bias, y, ldy, y_offset, work, NULL, NULL);
 }
