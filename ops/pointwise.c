@@ -344,6 +344,12 @@ static void pw_run_on(kl_opctx *c, kl_pool *pool, int64_t m, int64_t k, int64_t 
                 work,       fill,  fill_arg, thread_floats(c->env->isa, m, k, sized_hw)};
     j.blocks = (hw + j.nc - 1) / j.nc;
     int threads = kl_pool_threads(pool);
+    /* AVX-512: a block per thread at least, where there are 32 columns
+     * for each: threads sharing a block each copy (or unfold) its X
+     * themselves (Inception-v3's 1x7 convs on 17x17 ran no faster on two
+     * threads than on one) */
+    if (zmm && threads > 1 && j.blocks < threads)
+        j.blocks = hw / 32 >= threads ? threads : hw / 32 > 1 ? hw / 32 : 1;
     if (threads > 1 && j.blocks > 1) {
         /* blocks of equal size, as many per thread: 3136 columns as 1024,
          * 1024, 1024, 64 gave one thread twice the other's work */
@@ -353,7 +359,7 @@ static void pw_run_on(kl_opctx *c, kl_pool *pool, int64_t m, int64_t k, int64_t 
     }
     /* too few blocks to share: split the rows of W as well */
     const int64_t np = zmm ? kl_pw_avx512_panels(m) : panels(m);
-    if (j.blocks < 2 * threads && threads > 1)
+    if (j.blocks < (zmm ? threads : 2 * threads) && threads > 1)
         j.groups = np < 2 * threads ? np : 2 * threads;
     kl_parallel_for(pool, j.blocks * j.groups, pw_items, &j);
 }
