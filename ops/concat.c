@@ -69,10 +69,10 @@ static keel_status concat_run(kl_opctx *c)
         for (int i = 0; i < c->n_in; i++) {
             const kl_tensor *t = c->in[i];
             size_t block = (size_t)kl_dims_product(t->dims, axis, t->rank) * esize;
-            if (block) {
-                memcpy(dst, (const char *)t->data + (size_t)o * block, block);
-                dst += block;
-            }
+            const char *src = (const char *)t->data + (size_t)o * block;
+            if (block && src != dst) /* else planned in place (plan_concat) */
+                memcpy(dst, src, block);
+            dst += block;
         }
     return KEEL_OK;
 }

@@ -452,6 +452,7 @@ static void compute_lifetimes(keel_session *s)
     const kl_graph *g = s->g;
     for (int v = 0; v < g->n_values; v++) {
         s->slots[v].root = v;
+        s->slots[v].root_offset = 0;
         s->slots[v].def = s->slots[v].last = -1;
         s->slots[v].nbytes = s->slots[v].known && !s->slots[v].dynamic ? kl_nbytes(&s->slots[v].t) : 0;
     }
@@ -474,6 +475,56 @@ static void compute_lifetimes(keel_session *s)
     }
     for (int k = 0; k < g->n_outputs; k++)
         extend(s, g->outputs[k], s->n_steps);
+}
+
+/* Concat along an axis with nothing before it (channels at batch 1: the
+ * Inception, GoogLeNet and SqueezeNet blocks): the storage of each input
+ * (through the views on it: a fused Relu's output is a view of its
+ * Conv's) becomes a slice of the output's, so its producer writes it in
+ * place and the Concat has nothing to copy (concat_run skips inputs
+ * already there).  The output's storage then lives from the first
+ * input's step on.  Runs before plan_inplace, so nothing is written over
+ * a slice while the output lives.  Skipped: inputs whose storage is
+ * larger than they are, already a slice, given twice, or a graph input or
+ * constant. */
+static void plan_concat(keel_session *s)
+{
+    const kl_graph *g = s->g;
+    for (int k = 0; k < s->n_steps; k++) {
+        const kl_step *st = &s->steps[k];
+        const kl_node *n = &g->nodes[st->node];
+        if (strcmp(n->op_type, "Concat") || n->domain[0] || st->dynamic || st->view || n->out[0] < 0)
+            continue;
+        const int out = n->out[0];
+        const kl_tensor *ot = &s->slots[out].t;
+        int64_t axis = kl_attr_int(n, "axis", 1);
+        axis = axis < 0 ? axis + ot->rank : axis;
+        bool leading_ones = axis >= 0 && axis < ot->rank;
+        for (int d = 0; leading_ones && d < axis; d++)
+            leading_ones = ot->dims[d] == 1;
+        if (!is_arena_value(s, out) || s->slots[out].root != out || !leading_ones)
+            continue;
+        kl_slot *r = &s->slots[out];
+        size_t at = 0;
+        for (int j = 0; j < n->n_in; j++) {
+            const int v = n->in[j];
+            if (v < 0)
+                continue;
+            const int c = root_of(s, v);
+            kl_slot *p = &s->slots[c];
+            bool twice = false;
+            for (int q = 0; q < n->n_in; q++)
+                twice |= q != j && n->in[q] >= 0 && root_of(s, n->in[q]) == c;
+            if (c != out && is_arena_value(s, c) && is_arena_value(s, v) && !twice && p->def >= 0 && p->def < k &&
+                p->nbytes == s->slots[v].nbytes && p->t.dtype == ot->dtype) {
+                p->root = out;
+                p->root_offset = at;
+                r->def = p->def < r->def ? p->def : r->def;
+                r->last = p->last > r->last ? p->last : r->last;
+            }
+            at += s->slots[v].nbytes;
+        }
+    }
 }
 
 /* Lets an elementwise step write over an input that dies at that step. */
@@ -595,12 +646,26 @@ static keel_status plan_arena(keel_session *s)
             stp->ctx.scratch = s->arena + b[i].offset;
         }
     }
-    /* in-place aliases share their root's bytes */
+    /* in-place aliases share their root's bytes, Concat inputs at their
+     * slice of it */
     for (int v = 0; s->arena && v < g->n_values; v++)
-        if (is_arena_value(s, v) && s->slots[v].root != v && s->slots[v].def >= 0)
-            s->slots[v].t.data = s->slots[root_of(s, v)].t.data;
+        if (is_arena_value(s, v) && s->slots[v].root != v && s->slots[v].def >= 0) {
+            size_t at = 0;
+            for (int u = v; s->slots[u].root != u; u = s->slots[u].root)
+                at += s->slots[u].root_offset;
+            s->slots[v].t.data = (uint8_t *)s->slots[root_of(s, v)].t.data + at;
+        }
     kl_free(&s->env, b, (size_t)(g->n_values + s->n_steps + 1) * sizeof *b);
     return st;
+}
+
+/* A value that holds bytes of the arena from its own first to last step
+ * (views and values never computed hold none of their own). */
+static bool holds_arena_bytes(const keel_session *s, int v)
+{
+    const kl_slot *x = &s->slots[v];
+    return is_arena_value(s, v) && x->def >= 0 && x->t.data && (const uint8_t *)x->t.data >= s->arena &&
+           (const uint8_t *)x->t.data < s->arena + s->arena_size;
 }
 
 int kl_session_plan_conflicts(const keel_session *s)
@@ -608,22 +673,27 @@ int kl_session_plan_conflicts(const keel_session *s)
     int conflicts = 0;
     const kl_graph *g = s->g;
     for (int a = 0; a < g->n_values; a++) {
-        const kl_slot *x = &s->slots[a];
-        if (!x->in_arena)
+        if (!holds_arena_bytes(s, a))
             continue;
+        const kl_slot *x = &s->slots[a];
+        const size_t xo = (size_t)((const uint8_t *)x->t.data - s->arena);
+        /* each value over its own lifetime: a Concat input written in place
+         * (a slice of its output's storage) from its own step on */
         for (int b = a + 1; b < g->n_values; b++) {
-            const kl_slot *y = &s->slots[b];
-            if (!y->in_arena || x->def > y->last || y->def > x->last)
+            if (!holds_arena_bytes(s, b) || root_of(s, a) == root_of(s, b))
                 continue;
-            if (x->offset < y->offset + y->nbytes && y->offset < x->offset + x->nbytes)
+            const kl_slot *y = &s->slots[b];
+            const size_t yo = (size_t)((const uint8_t *)y->t.data - s->arena);
+            if (x->def > y->last || y->def > x->last)
+                continue;
+            if (xo < yo + y->nbytes && yo < xo + x->nbytes)
                 conflicts++;
         }
         for (int k = 0; k < s->n_steps; k++) {
             const kl_step *st = &s->steps[k];
             if (!st->ctx.scratch_size || k < x->def || k > x->last)
                 continue;
-            if (x->offset < st->scratch_offset + st->ctx.scratch_size &&
-                st->scratch_offset < x->offset + x->nbytes)
+            if (xo < st->scratch_offset + st->ctx.scratch_size && st->scratch_offset < xo + x->nbytes)
                 conflicts++;
         }
     }
@@ -718,6 +788,7 @@ static keel_status build(keel_session *s, const keel_dim_binding *dims, int n_di
         s->steps[k].ctx.pool = s->pool;
     if (!st) {
         compute_lifetimes(s);
+        plan_concat(s);
         plan_inplace(s);
         st = plan_arena(s);
     }

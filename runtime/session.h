@@ -14,6 +14,7 @@ typedef struct kl_slot {
     bool owns_data;       /* t.data was allocated by the session (folded) */
     bool defaulted;       /* a symbolic input dim was set to 1 for lack of a value */
     int root;             /* value whose storage this one uses (itself if none) */
+    size_t root_offset;   /* where in the root's bytes (a Concat input written in place) */
     int def, last;        /* first and last step touching the storage */
     size_t offset, nbytes;
     bool in_arena;
