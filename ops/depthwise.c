@@ -37,13 +37,16 @@ static void blocked_dims(const kl_conv_geom *g, int64_t *ph, int64_t *pw)
     *pw = (g->out[2] - 1) * g->stride[2] + (g->k[2] - 1) * g->dil[2] + 1;
 }
 
-/* Floats the channel-blocked kernel needs: 8 interleaved padded planes,
- * 8 interleaved outputs, the weights and bias of 8 channels. */
+/* Channels of a group of the channel-blocked kernel, at most. */
+#define MAX_LANES 16
+
+/* Floats the channel-blocked kernel needs: MAX_LANES interleaved padded
+ * planes and outputs, the weights and bias of as many channels. */
 static int64_t blocked_floats(const kl_conv_geom *g)
 {
     int64_t ph, pw;
     blocked_dims(g, &ph, &pw);
-    return 8 * (ph * pw + g->out_size + g->k[1] * g->k[2] + 1);
+    return MAX_LANES * (ph * pw + g->out_size + g->k[1] * g->k[2] + 1);
 }
 
 static int64_t thread_floats(const kl_conv_geom *g)
@@ -322,10 +325,10 @@ static void fill_interior(const kl_conv_geom *g, const float *restrict x, float 
 /* ---- channel-blocked kernel ----
  * On a 7x7 or 14x14 map a plane's rows are too short for the row kernel:
  * per-plane work (filling the padded plane, a masked last vector per row)
- * outweighed the taps.  Here 8 channels are interleaved, [pos][8], so every
- * tap is one full-width FMA over 8 channels and no lane is wasted
- * (EfficientNet-B0's 5x5 on 14x14: 0.30 -> 0.20 ms; on 28x28 0.32 ->
- * 0.24 ms). */
+ * outweighed the taps.  Here L channels are interleaved, [pos][L] (8 for
+ * AVX2, 16 for AVX-512), so every tap is one full-width FMA over L
+ * channels and no lane is wasted (EfficientNet-B0's 5x5 on 14x14: 0.30 ->
+ * 0.20 ms; on 28x28 0.32 -> 0.24 ms, with L = 8). */
 
 /* Rows r[0..8) (8 floats each) transposed in place. */
 __attribute__((target("avx2,fma"))) static inline void transpose8(__m256 r[8])
@@ -348,9 +351,11 @@ __attribute__((target("avx2,fma"))) static inline void transpose8(__m256 r[8])
     r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
 }
 
-/* n consecutive floats of 8 rows (src, row stride lds) into n positions of
- * 8 channels (dst[i * 8 + c] = src[c * lds + i]). */
-__attribute__((target("avx2,fma"))) static void interleave8(const float *src, int64_t lds, int64_t n, float *dst)
+/* n consecutive floats of 8 rows (src, row stride lds) into n positions
+ * of 8 channels, positions L floats apart (dst[i * L + c] = src[c * lds +
+ * i]). */
+__attribute__((target("avx2,fma"))) static void interleave8(const float *src, int64_t lds, int64_t n, float *dst,
+                                                             int L)
 {
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
@@ -359,28 +364,30 @@ __attribute__((target("avx2,fma"))) static void interleave8(const float *src, in
             r[c] = _mm256_loadu_ps(src + c * lds + i);
         transpose8(r);
         for (int k = 0; k < 8; k++)
-            _mm256_storeu_ps(dst + (i + k) * 8, r[k]);
+            _mm256_storeu_ps(dst + (i + k) * L, r[k]);
     }
     for (; i < n; i++)
         for (int c = 0; c < 8; c++)
-            dst[i * 8 + c] = src[c * lds + i];
+            dst[i * L + c] = src[c * lds + i];
 }
 
-/* The inverse: n positions of 8 channels into 8 rows of dst (stride ldd). */
-__attribute__((target("avx2,fma"))) static void deinterleave8(const float *src, int64_t n, float *dst, int64_t ldd)
+/* The inverse: n positions of 8 channels (L floats apart) into 8 rows of
+ * dst (stride ldd). */
+__attribute__((target("avx2,fma"))) static void deinterleave8(const float *src, int64_t n, float *dst, int64_t ldd,
+                                                               int L)
 {
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
         __m256 r[8];
         for (int k = 0; k < 8; k++)
-            r[k] = _mm256_loadu_ps(src + (i + k) * 8);
+            r[k] = _mm256_loadu_ps(src + (i + k) * L);
         transpose8(r);
         for (int c = 0; c < 8; c++)
             _mm256_storeu_ps(dst + c * ldd + i, r[c]);
     }
     for (; i < n; i++)
         for (int c = 0; c < 8; c++)
-            dst[c * ldd + i] = src[i * 8 + c];
+            dst[c * ldd + i] = src[i * L + c];
 }
 
 /* Output row oy of 8 interleaved channels: 4 positions at a time so that
@@ -432,60 +439,107 @@ DW8C(dw8c_3x3s2, 3, 2)
 DW8C(dw8c_5x5s1, 5, 1)
 DW8C(dw8c_5x5s2, 5, 2)
 
-typedef void (*dw8c_fn)(const float *, int64_t, const float *, const float *, float *, int64_t, int64_t);
-
-/* The channel-blocked kernel for this convolution, or NULL: maps of at
- * most 56x56 out (beyond, its buffers outgrow L2 and the row kernel
- * measured as fast) of 3x3/5x5 stride 1/2 with channels in groups of 8. */
-static dw8c_fn blocked_kernel(const kl_conv_geom *g)
+/* dw8c_row on AVX-512: 16 interleaved channels, 8 positions at a time
+ * (two FMA pipes of 4 cycles' latency want 8 chains in flight), then 4,
+ * then one. */
+#define DW16_STEP(P)                                                                                   \
+    for (; ox + (P) <= ow; ox += (P)) {                                                               \
+        __m512 a[P];                                                                                  \
+        _Pragma("GCC unroll 8") for (int i = 0; i < (P); i++) a[i] = vb;                              \
+        for (int kh = 0; kh < K; kh++) {                                                              \
+            const float *r = pad + ((oy * S + kh) * pw + ox * S) * 16;                               \
+            for (int kw = 0; kw < K; kw++) {                                                          \
+                __m512 wv = _mm512_loadu_ps(w16 + (kh * K + kw) * 16);                                \
+                _Pragma("GCC unroll 8") for (int i = 0; i < (P); i++)                                 \
+                    a[i] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(r + (kw + i * S) * 16), a[i]);         \
+            }                                                                                         \
+        }                                                                                             \
+        _Pragma("GCC unroll 8") for (int i = 0; i < (P); i++)                                         \
+            _mm512_storeu_ps(out + (oy * ow + ox + i) * 16, a[i]);                                    \
+    }
+static inline __attribute__((always_inline, target("avx512f"))) void
+dw16c_row(const float *pad, int64_t pw, const float *w16, __m512 vb, float *out, int64_t oy, int64_t ow, int K,
+          int S)
 {
-    if (!fast_kernel(g) || !kl_pw_usable(g->isa) || g->c % 8 != 0 || g->out_size > 3136)
+    int64_t ox = 0;
+    DW16_STEP(8)
+    DW16_STEP(4)
+    DW16_STEP(1)
+}
+#undef DW16_STEP
+
+#define DW16C(NAME, K, S)                                                                                 \
+    __attribute__((target("avx512f"))) static void NAME(const float *pad, int64_t pw, const float *w16,  \
+                                                        const float *b16, float *out, int64_t oh,         \
+                                                        int64_t ow)                                       \
+    {                                                                                                     \
+        __m512 vb = _mm512_loadu_ps(b16);                                                                 \
+        for (int64_t oy = 0; oy < oh; oy++)                                                               \
+            dw16c_row(pad, pw, w16, vb, out, oy, ow, K, S);                                               \
+    }
+DW16C(dw16c_3x3s1, 3, 1)
+DW16C(dw16c_3x3s2, 3, 2)
+DW16C(dw16c_5x5s1, 5, 1)
+DW16C(dw16c_5x5s2, 5, 2)
+
+typedef void (*dwc_fn)(const float *, int64_t, const float *, const float *, float *, int64_t, int64_t);
+
+/* The channel-blocked kernel for this convolution and its lanes (*lanes),
+ * or NULL: maps of at most 56x56 out (beyond, its buffers outgrow L2 and
+ * the row kernel measured as fast) of 3x3/5x5 stride 1/2 with channels in
+ * groups of 16 (AVX-512) or 8. */
+static dwc_fn blocked_kernel(const kl_conv_geom *g, int *lanes)
+{
+    *lanes = kl_pw_avx512(g->isa) && g->c % 16 == 0 ? 16 : 8;
+    if (!fast_kernel(g) || !kl_pw_usable(g->isa) || g->c % *lanes != 0 || g->out_size > 3136)
         return NULL;
     int k = (int)g->k[1], s = (int)g->stride[1];
-    if (k == 3)
-        return s == 1 ? dw8c_3x3s1 : dw8c_3x3s2;
-    return s == 1 ? dw8c_5x5s1 : dw8c_5x5s2;
+    if (*lanes == 16)
+        return k == 3 ? (s == 1 ? dw16c_3x3s1 : dw16c_3x3s2) : (s == 1 ? dw16c_5x5s1 : dw16c_5x5s2);
+    return k == 3 ? (s == 1 ? dw8c_3x3s1 : dw8c_3x3s2) : (s == 1 ? dw8c_5x5s1 : dw8c_5x5s2);
 }
 
-/* Zeroes the part of 8 interleaved padded planes (ph x pw) that the
+/* Zeroes the part of L interleaved padded planes (ph x pw) that the
  * input does not cover: rows above and below it, columns left and right
  * of it.  Only this part: a job runs in several ranges per thread, and
  * zeroing the whole plane each time cost more than the taps on 56x56. */
-static void zero_border8(const kl_conv_geom *g, float *pad, int64_t ph, int64_t pw)
+static void zero_border(const kl_conv_geom *g, float *pad, int64_t ph, int64_t pw, int L)
 {
     const int64_t top = g->pad[1], left = g->pad[2];
     int64_t y1 = top + g->in[1] < ph ? top + g->in[1] : ph, x1 = left + g->in[2] < pw ? left + g->in[2] : pw;
     int64_t y0 = top < ph ? top : ph, x0 = left < pw ? left : pw;
-    memset(pad, 0, (size_t)(8 * y0 * pw) * sizeof *pad);
-    memset(pad + 8 * y1 * pw, 0, (size_t)(8 * (ph - y1) * pw) * sizeof *pad);
+    memset(pad, 0, (size_t)(L * y0 * pw) * sizeof *pad);
+    memset(pad + L * y1 * pw, 0, (size_t)(L * (ph - y1) * pw) * sizeof *pad);
     for (int64_t r = y0; r < y1; r++) {
-        memset(pad + 8 * r * pw, 0, (size_t)(8 * x0) * sizeof *pad);
-        memset(pad + 8 * (r * pw + x1), 0, (size_t)(8 * (pw - x1)) * sizeof *pad);
+        memset(pad + L * r * pw, 0, (size_t)(L * x0) * sizeof *pad);
+        memset(pad + L * (r * pw + x1), 0, (size_t)(L * (pw - x1)) * sizeof *pad);
     }
 }
 
-/* Planes [p, p + 8) of the job (one group of 8 channels of one image). */
-static void dw8c_group(const kl_conv_geom *g, dw8c_fn fn, const float *x, const float *w, const float *bias,
-                       float *y, int64_t ch0, float *buf)
+/* Planes [p, p + L) of the job (one group of L channels of one image). */
+static void dwc_group(const kl_conv_geom *g, dwc_fn fn, int L, const float *x, const float *w, const float *bias,
+                      float *y, int64_t ch0, float *buf)
 {
     int64_t ph, pw;
     blocked_dims(g, &ph, &pw);
     const int64_t ksize = g->k[1] * g->k[2], top = g->pad[1], left = g->pad[2];
     const int64_t ih = g->in[1], iw = g->in[2];
-    float *pad = buf, *out = pad + 8 * ph * pw, *w8 = out + 8 * g->out_size, *b8 = w8 + 8 * ksize;
+    float *pad = buf, *out = pad + L * ph * pw, *wl = out + L * g->out_size, *bl = wl + L * ksize;
     for (int64_t r = 0; r < ih; r++) { /* rows inside the padded plane only; the border stays zero */
         int64_t pr = r + top, c1 = iw < pw - left ? iw : pw - left;
         if (pr >= ph || c1 <= 0)
             continue;
-        interleave8(x + r * iw, g->in_size, c1, pad + (pr * pw + left) * 8);
+        for (int c8 = 0; c8 < L; c8 += 8)
+            interleave8(x + c8 * g->in_size + r * iw, g->in_size, c1, pad + (pr * pw + left) * L + c8, L);
     }
     for (int64_t t = 0; t < ksize; t++)
-        for (int c = 0; c < 8; c++)
-            w8[t * 8 + c] = w[(ch0 + c) * ksize + t];
-    for (int c = 0; c < 8; c++)
-        b8[c] = bias ? bias[ch0 + c] : 0.0f;
-    fn(pad, pw, w8, b8, out, g->out[1], g->out[2]);
-    deinterleave8(out, g->out_size, y, g->out_size);
+        for (int c = 0; c < L; c++)
+            wl[t * L + c] = w[(ch0 + c) * ksize + t];
+    for (int c = 0; c < L; c++)
+        bl[c] = bias ? bias[ch0 + c] : 0.0f;
+    fn(pad, pw, wl, bl, out, g->out[1], g->out[2]);
+    for (int c8 = 0; c8 < L; c8 += 8)
+        deinterleave8(out + c8, g->out_size, y + c8 * g->out_size, g->out_size, L);
 }
 #endif
 
@@ -507,18 +561,20 @@ static void dw_planes(void *arg, int64_t lo, int64_t hi)
     float *rows = buf + ph * pw;
     const int64_t oh = g->out[1], ow = g->out[2], wide = wide_cols(g);
 #ifdef DW_AVX2
-    dw8c_fn blocked = blocked_kernel(g);
-    if (blocked) { /* items are groups of 8 channels */
+    int lanes;
+    dwc_fn blocked = blocked_kernel(g, &lanes);
+    if (blocked) { /* items are groups of `lanes` channels */
         int64_t bph, bpw;
         blocked_dims(g, &bph, &bpw);
         float *cb = (float *)j->c->scratch +
-                    (size_t)kl_pool_slot(j->c->pool, j->planes / 8, lo) * (size_t)thread_floats(g);
-        zero_border8(g, cb, bph, bpw); /* the border, zero for every group */
+                    (size_t)kl_pool_slot(j->c->pool, j->planes / lanes, lo) * (size_t)thread_floats(g);
+        zero_border(g, cb, bph, bpw, lanes); /* the border, zero for every group */
         for (int64_t grp = lo; grp < hi; grp++) {
-            int64_t p = grp * 8;
-            dw8c_group(g, blocked, j->x + p * g->in_size, j->w, j->bias, j->y + p * g->out_size, p % g->c, cb);
+            int64_t p = grp * lanes;
+            dwc_group(g, blocked, lanes, j->x + p * g->in_size, j->w, j->bias, j->y + p * g->out_size, p % g->c,
+                      cb);
             kl_epilogue_apply(&j->c->epi, j->y + p * g->out_size, (size_t)(p * g->out_size),
-                              (size_t)(8 * g->out_size));
+                              (size_t)(lanes * g->out_size));
         }
         return;
     }
@@ -557,8 +613,9 @@ void kl_dw_run(kl_opctx *c, const kl_conv_geom *g, const float *x, const float *
     dw_job j = {c, g, x, w, bias, y, g->n * g->c};
     int64_t items = j.planes;
 #ifdef DW_AVX2
-    if (blocked_kernel(g))
-        items = j.planes / 8; /* groups of 8 channels */
+    int lanes;
+    if (blocked_kernel(g, &lanes))
+        items = j.planes / lanes; /* groups of `lanes` channels */
 #endif
     kl_parallel_for(kl_conv_pool(c, j.planes * g->out_size * g->k_size), items, dw_planes, &j);
 }

@@ -74,7 +74,7 @@ static void test_run_chain(void)
 }
 
 /* Depthwise Conv (group = channels) against a direct loop, over the shapes
- * that pick each kernel: channels in groups of 8 (channel-blocked) or not
+ * that pick each kernel: channels in groups of 16 or 8 (channel-blocked) or not
  * (row kernel), 3x3/5x5 at stride 1 and 2, odd sizes, uneven pads, a
  * dilation (generic loop), two images, one and two threads, each
  * instruction set's kernels. */
@@ -165,6 +165,7 @@ static void test_depthwise_kernels(void)
         {1, 8, 57, 57, 3, 2, 1, {0, 0, 1, 1}},    {1, 16, 60, 60, 3, 1, 1, {1, 1, 1, 1}},
         {2, 12, 9, 11, 3, 1, 1, {1, 1, 1, 1}},    {1, 12, 17, 17, 5, 2, 1, {2, 2, 2, 2}},
         {1, 8, 10, 10, 3, 1, 2, {2, 2, 2, 2}},    {1, 8, 5, 6, 3, 1, 1, {0, 0, 0, 0}},
+        {1, 32, 15, 13, 3, 2, 1, {1, 1, 1, 1}},   {2, 48, 9, 11, 3, 1, 1, {1, 0, 1, 2}},
     };
     for (int isa = KEEL_ISA_GENERIC; isa <= KEEL_ISA_AVX512; isa++)
         for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
