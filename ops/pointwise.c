@@ -359,8 +359,11 @@ static void pw_run_on(kl_opctx *c, kl_pool *pool, int64_t m, int64_t k, int64_t 
     }
     /* too few blocks to share: split the rows of W as well */
     const int64_t np = zmm ? kl_pw_avx512_panels(m) : panels(m);
-    if (j.blocks < (zmm ? threads : 2 * threads) && threads > 1)
-        j.groups = np < 2 * threads ? np : 2 * threads;
+    if (j.blocks < (zmm ? threads : 2 * threads) && threads > 1) {
+        /* each group unfolds the block's X again: one group per thread */
+        const int64_t most = fill ? threads : 2 * threads;
+        j.groups = np < most ? np : most;
+    }
     kl_parallel_for(pool, j.blocks * j.groups, pw_items, &j);
 }
 

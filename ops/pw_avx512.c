@@ -40,6 +40,7 @@
 typedef struct ztile {
     int64_t kc;                 /* steps of k */
     const float *a;             /* the panel at the first step, MR values per step */
+    const float *pf;            /* W to prefetch, MR values per step (see kl_pw_panels_avx512) */
     const float *b;             /* X at the first step and column, rows ldb apart */
     int64_t ldb;
     float *c;                   /* Y, rows ldc apart */
@@ -64,7 +65,7 @@ ZT_ATTR void ztile_body(const ztile *t, const int pair, const int wide)
 {
     const int rows = t->rows;
     const __mmask16 m0 = t->m0, m1 = t->m1;
-    const float *a = t->a, *b = t->b;
+    const float *a = t->a, *b = t->b, *pf = t->pf;
     const int64_t ldb = t->ldb, ldc = t->ldc;
     float *c = t->c;
 #define Z_INIT(r)                                                                    \
@@ -90,7 +91,7 @@ ZT_ATTR void ztile_body(const ztile *t, const int pair, const int wide)
 #define Z_STEP                                                                                          \
     do {                                                                                                \
         _mm_prefetch((const char *)(b + 32), _MM_HINT_T0);                                              \
-        _mm_prefetch((const char *)(a + 384), _MM_HINT_T0);                                             \
+        _mm_prefetch((const char *)pf, _MM_HINT_T0);                                                    \
         if (wide)                                                                                       \
             _mm_prefetch((const char *)(b + 48), _MM_HINT_T0);                                          \
         Z_FMA(0, a, 0); Z_FMA(1, a, 1); Z_FMA(2, a, 2); Z_FMA(3, a, 3); Z_FMA(4, a, 4); Z_FMA(5, a, 5); \
@@ -98,7 +99,7 @@ ZT_ATTR void ztile_body(const ztile *t, const int pair, const int wide)
             Z_FMA(6, a, 6); Z_FMA(7, a, 7); Z_FMA(8, a, 8);                                             \
             Z_FMA(9, a, 9); Z_FMA(10, a, 10); Z_FMA(11, a, 11);                                         \
         }                                                                                               \
-        a += MR, b += ldb;                                                                              \
+        a += MR, pf += MR, b += ldb;                                                                    \
     } while (0)
     if (m0 == 0xffff && (!wide || m1 == 0xffff))
         for (int64_t k = 0; k < t->kc; k++) {
@@ -259,6 +260,12 @@ void kl_pw_panels_avx512(const kl_pw_span *s, int64_t p0, int64_t p1, int64_t j0
             t.bias = bias;
             t.a = s->packed + panel_at(np, p, kb, t.kc);
             for (int64_t c0 = j0; c0 < j1; c0 += 32) {
+                /* the first chunk of columns streams the panel's W (from
+                 * memory, for the widest layers), fetching 32 steps ahead;
+                 * the others find it in cache and fetch the next panel's
+                 * instead, so that the stream goes on while they compute
+                 * (7x7 maps: 49 columns, two chunks) */
+                t.pf = t.a + (c0 == j0 ? 0 : t.kc * MR) + 32 * MR;
                 const int64_t cols = j1 - c0 < 32 ? j1 - c0 : 32;
                 t.b = copy ? work + (c0 - j0) : s->x + kb * ldx + c0;
                 t.c = s->y + r0 * ldy + c0;

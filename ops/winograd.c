@@ -74,6 +74,14 @@ static wino_shape shape_of(const kl_conv_geom *g)
     return s;
 }
 
+/* Tiles of a block as V and M lay them out: a multiple of 16, so that
+ * the products read their rows in place, aligned, instead of copying
+ * them (49 tiles of a 14x14 map). */
+static int64_t tile_stride(const wino_shape *s, int64_t nrows)
+{
+    return (nrows * s->tw + 15) / 16 * 16;
+}
+
 /* Floats of one thread's work area: a padded input rows and their column
  * transforms, or one tile row's t x a partial outputs and t output rows. */
 static int64_t work_floats(const wino_shape *s)
@@ -87,8 +95,8 @@ size_t kl_wino_scratch(const kl_conv_geom *g, int threads)
 {
     wino_shape s = shape_of(g);
     int64_t e = s.k->a * s.k->a;
-    size_t own = own_products(g) ? kl_pw_scratch(g->isa, g->m, g->c, s.rows * s.tw, threads) : 0;
-    return (size_t)(e * (g->c + g->m) * s.rows * s.tw + threads * work_floats(&s)) * sizeof(float) + own;
+    size_t own = own_products(g) ? kl_pw_scratch(g->isa, g->m, g->c, tile_stride(&s, s.rows), threads) : 0;
+    return (size_t)(e * (g->c + g->m) * tile_stride(&s, s.rows) + threads * work_floats(&s)) * sizeof(float) + own;
 }
 
 /* ---- F(4x4, 3x3) ------------------------------------------------------------ */
@@ -312,6 +320,7 @@ typedef struct wino_job {
     float *pw_work;         /* per-thread areas of ops/pointwise.c's kernel */
     const float *packed;
     int64_t row0, nrows;    /* the block: tile rows [row0, row0 + nrows) */
+    int64_t ldt;            /* tile_stride of the block */
     size_t y_offset;        /* element offset of y in the output (for the residual) */
 } wino_job;
 
@@ -343,13 +352,13 @@ static void input_channels(void *arg, int64_t lo, int64_t hi)
     const wino_job *j = arg;
     const kl_conv_geom *g = j->g;
     const wino_kind *k = j->s.k;
-    const int64_t tw = j->s.tw, width = tw * k->t + 2, tiles = j->nrows * tw, estride = g->c * tiles;
+    const int64_t tw = j->s.tw, width = tw * k->t + 2, ldt = j->ldt, estride = g->c * ldt;
     float *rows = thread_work(j, g->c, lo), *cols = rows + k->a * width;
     for (int64_t ch = lo; ch < hi; ch++) {
         const float *plane = j->x + ch * g->in_size;
         for (int64_t r = 0; r < j->nrows; r++) {
             load_rows(g, plane, (j->row0 + r) * k->t - g->pad[1], -g->pad[2], width, k->a, rows);
-            k->input_row(rows, cols, width, tw, j->v + ch * tiles + r * tw, estride);
+            k->input_row(rows, cols, width, tw, j->v + ch * ldt + r * tw, estride);
         }
     }
 }
@@ -359,7 +368,7 @@ static void output_channels(void *arg, int64_t lo, int64_t hi)
     const wino_job *j = arg;
     const kl_conv_geom *g = j->g;
     const wino_kind *k = j->s.k;
-    const int64_t tw = j->s.tw, tiles = j->nrows * tw, estride = g->m * tiles;
+    const int64_t tw = j->s.tw, ldt = j->ldt, estride = g->m * ldt;
     const int64_t oh = g->out[1], ow = g->out[2], t = k->t;
     const int64_t y0 = j->row0 * t, y1 = (j->row0 + j->nrows) * t < oh ? (j->row0 + j->nrows) * t : oh;
     float *part = thread_work(j, g->m, lo), *out = part + t * k->a * tw;
@@ -367,7 +376,7 @@ static void output_channels(void *arg, int64_t lo, int64_t hi)
         float *plane = j->y + m * g->out_size;
         const float bias = j->bias ? j->bias[m] : 0.0f;
         for (int64_t r = 0; r < j->nrows; r++) {
-            k->output_row(j->mm + m * tiles + r * tw, estride, tw, bias, part, out);
+            k->output_row(j->mm + m * ldt + r * tw, estride, tw, bias, part, out);
             int64_t oy0 = (j->row0 + r) * t, nr = oh - oy0 < t ? oh - oy0 : t;
             for (int64_t i = 0; i < nr; i++)
                 memcpy(plane + (oy0 + i) * ow, out + i * tw * t, (size_t)ow * sizeof *out);
@@ -382,14 +391,14 @@ static void own_product_range(void *arg, int64_t lo, int64_t hi)
 {
     const wino_job *j = arg;
     const kl_conv_geom *g = j->g;
-    const int64_t tiles = j->nrows * j->s.tw, rows_tiles = j->s.rows * j->s.tw;
+    const int64_t tiles = j->nrows * j->s.tw, ldt = j->ldt, rows_ldt = tile_stride(&j->s, j->s.rows);
     size_t per = kl_pw_packed_floats(g->isa, g->m, g->c);
     float *work = (float *)((char *)j->pw_work +
                             (size_t)kl_pool_slot(j->c->pool, j->s.k->a * j->s.k->a, lo) *
-                                kl_pw_scratch(g->isa, g->m, g->c, rows_tiles, 1));
+                                kl_pw_scratch(g->isa, g->m, g->c, rows_ldt, 1));
     for (int64_t e = lo; e < hi; e++)
-        kl_pw_product(g->isa, g->m, g->c, tiles, j->v + e * g->c * tiles, tiles, j->packed + (size_t)e * per,
-                      j->mm + e * g->m * tiles, tiles, work);
+        kl_pw_product(g->isa, g->m, g->c, tiles, j->v + e * g->c * ldt, ldt, j->packed + (size_t)e * per,
+                      j->mm + e * g->m * ldt, ldt, work);
 }
 
 void kl_wino_run(kl_opctx *c, const kl_conv_geom *g, const float *x, const float *packed, const float *bias,
@@ -398,8 +407,8 @@ void kl_wino_run(kl_opctx *c, const kl_conv_geom *g, const float *x, const float
     wino_job j = {.c = c, .g = g, .s = shape_of(g), .bias = bias};
     const int64_t e_count = j.s.k->a * j.s.k->a;
     j.v = c->scratch;
-    j.mm = j.v + e_count * g->c * j.s.rows * j.s.tw;
-    j.work = j.mm + e_count * g->m * j.s.rows * j.s.tw;
+    j.mm = j.v + e_count * g->c * tile_stride(&j.s, j.s.rows);
+    j.work = j.mm + e_count * g->m * tile_stride(&j.s, j.s.rows);
     j.pw_work = j.work + kl_pool_threads(c->pool) * work_floats(&j.s);
     j.packed = packed;
     const bool own = own_products(g);
@@ -409,6 +418,7 @@ void kl_wino_run(kl_opctx *c, const kl_conv_geom *g, const float *x, const float
         j.y_offset = (size_t)(n * g->m * g->out_size);
         for (j.row0 = 0; j.row0 < j.s.th; j.row0 += j.s.rows) {
             j.nrows = j.s.th - j.row0 < j.s.rows ? j.s.th - j.row0 : j.s.rows;
+            j.ldt = tile_stride(&j.s, j.nrows);
             const int tiles = (int)(j.nrows * j.s.tw);
             kl_pool *pool = kl_conv_pool(c, e_count * g->c * g->m * tiles);
             kl_parallel_for_fine(pool, g->c, 4, input_channels, &j);
@@ -417,7 +427,7 @@ void kl_wino_run(kl_opctx *c, const kl_conv_geom *g, const float *x, const float
             else
                 for (int64_t e = 0; e < e_count; e++)
                     kl_sgemm(c, false, false, g->m, tiles, g->c, 1.0f, packed + e * g->m * g->c, g->c,
-                             j.v + e * g->c * tiles, tiles, 0.0f, j.mm + e * g->m * tiles, tiles);
+                             j.v + e * g->c * j.ldt, j.ldt, 0.0f, j.mm + e * g->m * j.ldt, j.ldt);
             kl_parallel_for_fine(pool, g->m, 4, output_channels, &j);
         }
     }
