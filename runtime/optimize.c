@@ -48,6 +48,19 @@ static int producer_of(const opt_ctx *o, int v)
     }
 }
 
+/* Whether v is p's output 0, or reached from it through fused nodes (a
+ * folded BatchNormalization) whose values are read only along the chain. */
+static bool sole_chain(const opt_ctx *o, int p, int v)
+{
+    for (int u = v; o->g->values[u].producer != p;) {
+        int q = o->g->values[u].producer;
+        u = o->g->nodes[q].in[o->s->alias_input[q]];
+        if (o->readers[u] != 1)
+            return false;
+    }
+    return o->g->nodes[p].out[0] == v || o->readers[o->g->nodes[p].out[0]] == 1;
+}
+
 /* Producer of n's input `k` that can take fused work: an epilogue op whose
  * output feeds only this node.  -1 if none. */
 static int fusable_producer(const opt_ctx *o, int node, int k)
@@ -60,13 +73,7 @@ static int fusable_producer(const opt_ctx *o, int node, int k)
     if (p < 0 || !(o->s->ops[p]->flags & KL_OP_EPILOGUE) || o->s->slots[v].t.dtype != KEEL_FLOAT)
         return -1;
     /* every value between p's output and v must be read only along the chain */
-    for (int u = v; o->g->values[u].producer != p;) {
-        int q = o->g->values[u].producer;
-        u = o->g->nodes[q].in[o->s->alias_input[q]];
-        if (o->readers[u] != 1)
-            return -1;
-    }
-    if (o->readers[o->g->nodes[p].out[0]] != 1)
+    if (!sole_chain(o, p, v) || o->readers[o->g->nodes[p].out[0]] != 1)
         return -1;
     return p;
 }
@@ -153,9 +160,12 @@ static void fuse_silu(opt_ctx *o, int node)
         if (sig < 0 || !live(o, sig) || !is_op(&o->g->nodes[sig], "Sigmoid") ||
             o->g->nodes[sig].in[0] != a || o->readers[sv] != 1 || o->readers[a] != 2)
             continue;
+        /* a may be p's output through a folded BatchNormalization (models
+         * exported without constant folding: EfficientNet's SiLU ran as
+         * separate Sigmoid and Mul there, half of its time) */
         int p = producer_of(o, a);
         if (p < 0 || !(o->s->ops[p]->flags & KL_OP_EPILOGUE) || o->s->epi[p].act != KL_ACT_NONE ||
-            o->g->nodes[p].out[0] != a || o->s->slots[a].t.dtype != KEEL_FLOAT)
+            !sole_chain(o, p, a) || o->s->slots[a].t.dtype != KEEL_FLOAT)
             continue;
         o->s->epi[p].act = KL_ACT_SILU;
         absorb(o, sig, 0);  /* its output is read only by the Mul, which is absorbed too */

@@ -311,6 +311,117 @@ static void test_conv_kernels(void)
                 run_conv_case(&cases[i], isa, threads);
 }
 
+/* Sigmoid's float path: blocks of 4096 split over two threads, the last
+ * one partial, into a new buffer and in place (over Neg's output), large
+ * and NaN inputs included. */
+static void test_sigmoid_blocks(void)
+{
+    const int64_t n = 3 * 4096 + 77;
+    int64_t d[1] = {n};
+    tb_model *b = tb_new(8, 13);
+    tb_input(b, "x", KEEL_FLOAT, 1, d, NULL);
+    tb_output(b, "y1", KEEL_FLOAT, 1, d);
+    tb_output(b, "y2", KEEL_FLOAT, 1, d);
+    tb_node(b, "Sigmoid", "sig1", "x", "y1");
+    tb_node(b, "Neg", "neg", "x", "nx");
+    tb_node(b, "Sigmoid", "sig2", "nx", "y2");
+    keel_options opt;
+    keel_options_init(&opt);
+    opt.threads = 2;
+    keel_model *m = load(b, &opt);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    keel_session *s = NULL;
+    CU_ASSERT_EQUAL_FATAL(keel_session_create(&s, m, &opt, NULL, 0, NULL, NULL, 0), KEEL_OK);
+    float *x = malloc((size_t)n * sizeof *x), *y1 = malloc((size_t)n * sizeof *y1), *y2 = malloc((size_t)n * sizeof *y2);
+    for (int64_t i = 0; i < n; i++)
+        x[i] = (float)((i * 7919) % 4001 - 2000) / 100.0f; /* -20 .. 20 */
+    x[5] = 200.0f, x[6] = -200.0f, x[7] = NAN;
+    keel_tensor in = {KEEL_FLOAT, 1, {n}, x}, outs[2] = {{.data = y1}, {.data = y2}};
+    CU_ASSERT_EQUAL(keel_session_run(s, &in, outs), KEEL_OK);
+    double worst = 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (i == 7)
+            continue;
+        double w1 = 1.0 / (1.0 + exp(-(double)x[i])), w2 = 1.0 / (1.0 + exp((double)x[i]));
+        worst = fmax(worst, fmax(fabs(y1[i] - w1), fabs(y2[i] - w2)));
+    }
+    CU_ASSERT(worst < 1e-6);
+    CU_ASSERT(isnan(y1[7]) && isnan(y2[7]));
+    keel_session_free(s);
+    keel_model_free(m);
+    tb_free(b);
+    free(x), free(y1), free(y2);
+}
+
+/* Conv -> BatchNormalization -> x * Sigmoid(x) (a model exported without
+ * constant folding): BN folds into the Conv and the SiLU fuses through it,
+ * one kernel left; the result equals the unoptimized session's and a
+ * direct computation. */
+static void test_silu_after_folded_bn(void)
+{
+    int64_t xd[4] = {1, 3, 5, 6}, wd[4] = {4, 3, 3, 3}, cd[1] = {4};
+    float w[108], cb[4] = {0.1f, -0.2f, 0.05f, 0.3f}, scale[4] = {1.5f, 0.5f, -1.0f, 2.0f};
+    float shift[4] = {0.2f, -0.1f, 0.0f, 0.4f}, mean[4] = {0.3f, -0.2f, 0.1f, 0.0f}, var[4] = {0.5f, 1.5f, 2.0f, 0.8f};
+    for (int i = 0; i < 108; i++)
+        w[i] = (float)((i * 37) % 19 - 9) / 20.0f;
+    tb_model *b = tb_new(8, 13);
+    tb_input(b, "x", KEEL_FLOAT, 4, xd, NULL);
+    int64_t yd[4] = {1, 4, 5, 6};
+    tb_output(b, "y", KEEL_FLOAT, 4, yd);
+    tb_init_f32(b, "w", 4, wd, w);
+    tb_init_f32(b, "cb", 1, cd, cb);
+    tb_init_f32(b, "scale", 1, cd, scale);
+    tb_init_f32(b, "shift", 1, cd, shift);
+    tb_init_f32(b, "mean", 1, cd, mean);
+    tb_init_f32(b, "var", 1, cd, var);
+    int64_t ks[2] = {3, 3}, pads[4] = {1, 1, 1, 1};
+    Onnx__NodeProto *conv = tb_node(b, "Conv", "conv", "x,w,cb", "c");
+    tb_attr_ints(b, conv, "kernel_shape", 2, ks);
+    tb_attr_ints(b, conv, "pads", 4, pads);
+    tb_node(b, "BatchNormalization", "bn", "c,scale,shift,mean,var", "n");
+    tb_node(b, "Sigmoid", "sig", "n", "g");
+    tb_node(b, "Mul", "silu", "n,g", "y");
+    float x[90], y[2][120];
+    for (int i = 0; i < 90; i++)
+        x[i] = (float)((i * 53) % 29 - 14) / 7.0f;
+    for (int optimize = 0; optimize <= 1; optimize++) {
+        keel_options opt;
+        keel_options_init(&opt);
+        opt.optimize = optimize;
+        keel_model *m = load(b, &opt);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+        keel_session *s = NULL;
+        CU_ASSERT_EQUAL_FATAL(keel_session_create(&s, m, &opt, NULL, 0, NULL, NULL, 0), KEEL_OK);
+        int kernels = 0;
+        for (int k = 0; k < s->n_steps; k++)
+            kernels += !s->steps[k].view;
+        CU_ASSERT_EQUAL(kernels, optimize ? 1 : 4);
+        keel_tensor in = {KEEL_FLOAT, 4, {1, 3, 5, 6}, x}, out = {.data = y[optimize]};
+        CU_ASSERT_EQUAL(keel_session_run(s, &in, &out), KEEL_OK);
+        keel_session_free(s);
+        keel_model_free(m);
+    }
+    double worst = 0;
+    for (int mo = 0; mo < 4; mo++)
+        for (int oy = 0; oy < 5; oy++)
+            for (int ox = 0; ox < 6; ox++) {
+                double acc = cb[mo];
+                for (int ci = 0; ci < 3; ci++)
+                    for (int a = 0; a < 3; a++)
+                        for (int bb = 0; bb < 3; bb++) {
+                            int iy = oy - 1 + a, ix = ox - 1 + bb;
+                            if (iy >= 0 && iy < 5 && ix >= 0 && ix < 6)
+                                acc += (double)w[((mo * 3 + ci) * 3 + a) * 3 + bb] * x[(ci * 5 + iy) * 6 + ix];
+                        }
+                double nv = (acc - mean[mo]) / sqrt(var[mo] + 1e-5) * scale[mo] + shift[mo];
+                double want = nv / (1.0 + exp(-nv));
+                int i = (mo * 5 + oy) * 6 + ox;
+                worst = fmax(worst, fmax(fabs(y[0][i] - want), fabs(y[1][i] - want)));
+            }
+    CU_ASSERT(worst < 1e-5);
+    tb_free(b);
+}
+
 static const float *value_data(const keel_session *s, const char *name)
 {
     for (int v = 0; v < s->g->n_values; v++)
@@ -905,5 +1016,7 @@ void add_runtime_suite(void)
     CU_add_test(s, "depthwise kernels match a direct loop", test_depthwise_kernels);
     CU_add_test(s, "conv kernels match a direct loop on every instruction set", test_conv_kernels);
     CU_add_test(s, "Concat planned in place", test_concat_in_place);
+    CU_add_test(s, "Sigmoid in blocks over two threads", test_sigmoid_blocks);
+    CU_add_test(s, "SiLU fuses through a folded BatchNormalization", test_silu_after_folded_bn);
     CU_add_test(s, "two sessions of one model in two threads", test_sessions_in_parallel);
 }
