@@ -6,8 +6,9 @@
  *     bias (new session-owned constants);
  *   - an Add of a same-shaped value computed earlier is fused into the
  *     producing Conv/Gemm as a residual;
- *   - Relu, Clip, LeakyRelu, Sigmoid, HardSigmoid, HardSwish and x*sigmoid(x)
- *     are fused into the producer's epilogue.
+ *   - Relu, Clip, LeakyRelu, Sigmoid, HardSigmoid, HardSwish, x*sigmoid(x)
+ *     and x*hardsigmoid(x) (HardSwish as opset 13 exports spell it) are
+ *     fused into the producer's epilogue.
  *
  * A node whose work was absorbed becomes a view of the value it consumed
  * (s->alias_input[node] >= 0): it runs no kernel and its output shares the
@@ -148,8 +149,22 @@ static void fuse_activation(opt_ctx *o, int node)
     absorb(o, node, 0);
 }
 
-/* Mul(a, Sigmoid(a)) with a from an epilogue op: SiLU (EfficientNet). */
-static void fuse_silu(opt_ctx *o, int node)
+/* The activation x * gate(x) where node `gate` computes gate(x): SiLU for
+ * Sigmoid, HardSwish for HardSigmoid(alpha 1/6, beta 1/2); else NONE. */
+static kl_act gated_act(const opt_ctx *o, int gate)
+{
+    const kl_node *n = &o->g->nodes[gate];
+    if (is_op(n, "Sigmoid"))
+        return KL_ACT_SILU;
+    if (is_op(n, "HardSigmoid") && fabsf(kl_attr_float(n, "alpha", 0.2f) - 1.0f / 6.0f) < 1e-6f &&
+        kl_attr_float(n, "beta", 0.5f) == 0.5f)
+        return KL_ACT_HARDSWISH;
+    return KL_ACT_NONE;
+}
+
+/* Mul(a, gate(a)) with a from an epilogue op: SiLU (EfficientNet) or
+ * HardSwish (MobileNet-v3 at opset 13). */
+static void fuse_gated(opt_ctx *o, int node)
 {
     const kl_node *n = &o->g->nodes[node];
     if (!is_op(n, "Mul") || n->n_in != 2 || n->in[0] < 0 || n->in[1] < 0)
@@ -157,8 +172,8 @@ static void fuse_silu(opt_ctx *o, int node)
     for (int k = 0; k < 2; k++) {
         int a = n->in[k], sv = n->in[1 - k];
         int sig = o->g->values[sv].producer;
-        if (sig < 0 || !live(o, sig) || !is_op(&o->g->nodes[sig], "Sigmoid") ||
-            o->g->nodes[sig].in[0] != a || o->readers[sv] != 1 || o->readers[a] != 2)
+        if (sig < 0 || !live(o, sig) || gated_act(o, sig) == KL_ACT_NONE || o->g->nodes[sig].in[0] != a ||
+            o->readers[sv] != 1 || o->readers[a] != 2)
             continue;
         /* a may be p's output through a folded BatchNormalization (models
          * exported without constant folding: EfficientNet's SiLU ran as
@@ -167,7 +182,7 @@ static void fuse_silu(opt_ctx *o, int node)
         if (p < 0 || !(o->s->ops[p]->flags & KL_OP_EPILOGUE) || o->s->epi[p].act != KL_ACT_NONE ||
             !sole_chain(o, p, a) || o->s->slots[a].t.dtype != KEEL_FLOAT)
             continue;
-        o->s->epi[p].act = KL_ACT_SILU;
+        o->s->epi[p].act = gated_act(o, sig);
         absorb(o, sig, 0);  /* its output is read only by the Mul, which is absorbed too */
         absorb(o, node, k);
         return;
@@ -277,7 +292,7 @@ keel_status kl_optimize(keel_session *s)
         if (live(&o, i))
             fuse_residual(&o, i);
         if (live(&o, i))
-            fuse_silu(&o, i);
+            fuse_gated(&o, i);
         if (live(&o, i))
             fuse_activation(&o, i);
     }
