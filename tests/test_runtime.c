@@ -353,11 +353,12 @@ static void test_sigmoid_blocks(void)
     free(x), free(y1), free(y2);
 }
 
-/* Conv -> BatchNormalization -> x * Sigmoid(x) (a model exported without
- * constant folding): BN folds into the Conv and the SiLU fuses through it,
+/* Conv -> BatchNormalization -> x * gate(x) (a model exported without
+ * constant folding), gate Sigmoid (SiLU) or HardSigmoid(1/6, 1/2)
+ * (HardSwish): BN folds into the Conv and the product fuses through it,
  * one kernel left; the result equals the unoptimized session's and a
  * direct computation. */
-static void test_silu_after_folded_bn(void)
+static void run_gated_after_bn(bool hard)
 {
     int64_t xd[4] = {1, 3, 5, 6}, wd[4] = {4, 3, 3, 3}, cd[1] = {4};
     float w[108], cb[4] = {0.1f, -0.2f, 0.05f, 0.3f}, scale[4] = {1.5f, 0.5f, -1.0f, 2.0f};
@@ -379,7 +380,9 @@ static void test_silu_after_folded_bn(void)
     tb_attr_ints(b, conv, "kernel_shape", 2, ks);
     tb_attr_ints(b, conv, "pads", 4, pads);
     tb_node(b, "BatchNormalization", "bn", "c,scale,shift,mean,var", "n");
-    tb_node(b, "Sigmoid", "sig", "n", "g");
+    Onnx__NodeProto *gate = tb_node(b, hard ? "HardSigmoid" : "Sigmoid", "gate", "n", "g");
+    if (hard)
+        tb_attr_float(b, gate, "alpha", 1.0f / 6.0f);
     tb_node(b, "Mul", "silu", "n,g", "y");
     float x[90], y[2][120];
     for (int i = 0; i < 90; i++)
@@ -414,12 +417,18 @@ static void test_silu_after_folded_bn(void)
                                 acc += (double)w[((mo * 3 + ci) * 3 + a) * 3 + bb] * x[(ci * 5 + iy) * 6 + ix];
                         }
                 double nv = (acc - mean[mo]) / sqrt(var[mo] + 1e-5) * scale[mo] + shift[mo];
-                double want = nv / (1.0 + exp(-nv));
+                double hs = nv / 6.0 + 0.5, want = hard ? nv * (hs < 0 ? 0 : hs > 1 ? 1 : hs) : nv / (1.0 + exp(-nv));
                 int i = (mo * 5 + oy) * 6 + ox;
                 worst = fmax(worst, fmax(fabs(y[0][i] - want), fabs(y[1][i] - want)));
             }
     CU_ASSERT(worst < 1e-5);
     tb_free(b);
+}
+
+static void test_gated_after_folded_bn(void)
+{
+    run_gated_after_bn(false);
+    run_gated_after_bn(true);
 }
 
 static const float *value_data(const keel_session *s, const char *name)
@@ -1017,6 +1026,6 @@ void add_runtime_suite(void)
     CU_add_test(s, "conv kernels match a direct loop on every instruction set", test_conv_kernels);
     CU_add_test(s, "Concat planned in place", test_concat_in_place);
     CU_add_test(s, "Sigmoid in blocks over two threads", test_sigmoid_blocks);
-    CU_add_test(s, "SiLU fuses through a folded BatchNormalization", test_silu_after_folded_bn);
+    CU_add_test(s, "SiLU and HardSwish fuse through a folded BatchNormalization", test_gated_after_folded_bn);
     CU_add_test(s, "two sessions of one model in two threads", test_sessions_in_parallel);
 }
