@@ -55,7 +55,18 @@ static bool is_pointwise(const conv_geom *g)
  * goes to OpenBLAS. */
 static bool own_gemm(const conv_geom *g)
 {
-    return g->group == 1 && g->c * g->k_size <= 4608 && kl_pw_usable(g->isa);
+    return g->c / g->group * g->k_size <= 4608 && kl_pw_usable(g->isa);
+}
+
+/* One group of g as a convolution of its own (grouped convs run group by
+ * group: ShuffleNet v1's 1x1 convs in 3 groups went through OpenBLAS). */
+static conv_geom one_group(const conv_geom *g)
+{
+    conv_geom one = *g;
+    one.c = g->c / g->group;
+    one.m = g->m / g->group;
+    one.group = 1;
+    return one;
 }
 
 /* Whether run() unfolds the input step by step inside the AVX-512 product
@@ -119,9 +130,10 @@ static size_t conv_scratch(kl_opctx *c)
     size_t col_bytes = (size_t)(g.c / g.group * g.k_size * col_stride(block_cols(&g))) * sizeof(float);
     size_t bytes = is_pointwise(&g) ? 0 : col_bytes;
     if (own_gemm(&g)) { /* run() uses it when prepare() packed the weights: a column buffer per thread, then */
+        const conv_geom one = one_group(&g);
         if (!is_pointwise(&g))
             bytes = unfolds_in_product(&g) ? 0 : col_bytes * (size_t)kl_pool_threads(c->pool);
-        bytes += kl_pw_scratch(g.isa, g.m, g.c * g.k_size, g.out_size, kl_pool_threads(c->pool));
+        bytes += kl_pw_scratch(g.isa, one.m, one.c * g.k_size, g.out_size, kl_pool_threads(c->pool));
     }
     if (kl_wino_applies(&g)) { /* run() uses it when prepare() packed the filters */
         size_t wino = kl_wino_scratch(&g, kl_pool_threads(c->pool));
@@ -360,8 +372,16 @@ static keel_status conv_prepare(kl_opctx *c)
     memset(st, 0, sizeof *st);
     if (kl_wino_applies(&g))
         st->wino = kl_wino_pack(c->env, &g, c->in[1]->data, &st->bytes);
-    else
-        st->pw = kl_pw_pack(c->env, g.m, g.c * g.k_size, c->in[1]->data, &st->bytes);
+    else { /* each group's weights packed apart */
+        const conv_geom one = one_group(&g);
+        const int64_t ck = one.c * g.k_size;
+        const size_t per = kl_pw_packed_floats(g.isa, one.m, ck);
+        st->bytes = (size_t)g.group * per * sizeof(float);
+        if ((st->pw = kl_alloc(c->env, st->bytes)))
+            for (int64_t gi = 0; gi < g.group; gi++)
+                kl_pw_pack_into(g.isa, one.m, ck, (const float *)c->in[1]->data + gi * one.m * ck,
+                                st->pw + (size_t)gi * per);
+    }
     if (!st->pw && !st->wino) {
         kl_free(c->env, st, sizeof *st);
         return KEEL_ERR_NOMEM;
@@ -396,9 +416,15 @@ static keel_status conv_run(kl_opctx *c)
         return KEEL_OK;
     }
     if (st && st->pw) {
+        const conv_geom one = one_group(&g);
+        const size_t per = kl_pw_packed_floats(g.isa, one.m, one.c * g.k_size);
         for (int64_t n = 0; n < g.n; n++)
-            own_gemm_image(c, &g, x + n * g.c * g.in_size, st->pw, bias, y + n * g.m * g.out_size,
-                           (size_t)(n * g.m * g.out_size));
+            for (int64_t gi = 0; gi < g.group; gi++) {
+                const int64_t ng = n * g.group + gi;
+                own_gemm_image(c, &one, x + ng * one.c * g.in_size, st->pw + (size_t)gi * per,
+                               bias ? bias + gi * one.m : NULL, y + ng * one.m * g.out_size,
+                               (size_t)(ng * one.m * g.out_size));
+            }
         return KEEL_OK;
     }
     const int64_t cg = g.c / g.group, mg = g.m / g.group, ck = cg * g.k_size;

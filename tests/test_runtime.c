@@ -178,12 +178,13 @@ static void test_depthwise_kernels(void)
  * the input, im2col with short and long K, Winograd, row counts that
  * leave every remainder of the AVX2 (6) and AVX-512 (12) panels, column
  * counts with partial chunks, K over one step of the AVX-512 kernel
- * (256), stride 1 without padding, 7x1 and 1x7 kernels, and the fused
- * epilogues: a residual with Relu in the tile, a Sigmoid after it. */
+ * (256), stride 1 without padding, 7x1 and 1x7 kernels, groups, and the
+ * fused epilogues: a residual with Relu in the tile, a Sigmoid after it. */
 typedef struct conv_case {
     int64_t c, m, h, w, k, stride, pad;
     int epi;                /* 0 none, 1 residual + Relu, 2 Sigmoid, 3 residual */
     int64_t kw, pad_w;      /* when kw > 0: a k x kw kernel, pads pad (H) and pad_w (W) */
+    int64_t group;          /* 0: one */
 } conv_case;
 
 static int64_t case_kw(const conv_case *t)
@@ -196,22 +197,27 @@ static int64_t case_pad_w(const conv_case *t)
     return t->kw ? t->pad_w : t->pad;
 }
 
+static int64_t case_group(const conv_case *t)
+{
+    return t->group ? t->group : 1;
+}
+
 static double conv_reference(const conv_case *t, const float *x, const float *w, const float *bias,
                              const float *res, float *y, int64_t oh, int64_t ow)
 {
-    const int64_t kw = case_kw(t), pw = case_pad_w(t);
+    const int64_t kw = case_kw(t), pw = case_pad_w(t), cg = t->c / case_group(t), mg = t->m / case_group(t);
     double worst_scale = 0;
     for (int64_t m = 0; m < t->m; m++)
         for (int64_t oy = 0; oy < oh; oy++)
             for (int64_t ox = 0; ox < ow; ox++) {
                 double s = bias[m], mag = fabs(bias[m]);
-                for (int64_t c = 0; c < t->c; c++)
+                for (int64_t c = m / mg * cg; c < (m / mg + 1) * cg; c++)
                     for (int64_t a = 0; a < t->k; a++)
                         for (int64_t b = 0; b < kw; b++) {
                             int64_t iy = oy * t->stride - t->pad + a, ix = ox * t->stride - pw + b;
                             if (iy < 0 || iy >= t->h || ix < 0 || ix >= t->w)
                                 continue;
-                            double p = (double)w[((m * t->c + c) * t->k + a) * kw + b] * x[(c * t->h + iy) * t->w + ix];
+                            double p = (double)w[((m * cg + c % cg) * t->k + a) * kw + b] * x[(c * t->h + iy) * t->w + ix];
                             s += p;
                             mag += fabs(p);
                         }
@@ -232,8 +238,9 @@ static void run_conv_case(const conv_case *t, int isa, int threads)
 {
     const int64_t kw = case_kw(t), pw = case_pad_w(t);
     const int64_t oh = (t->h + 2 * t->pad - t->k) / t->stride + 1, ow = (t->w + 2 * pw - kw) / t->stride + 1;
-    int64_t xd[4] = {1, t->c, t->h, t->w}, wd[4] = {t->m, t->c, t->k, kw}, bd[1] = {t->m}, yd[4] = {1, t->m, oh, ow};
-    size_t nx = (size_t)(t->c * t->h * t->w), nw = (size_t)(t->m * t->c * t->k * kw), ny = (size_t)(t->m * oh * ow);
+    const int64_t cg = t->c / case_group(t);
+    int64_t xd[4] = {1, t->c, t->h, t->w}, wd[4] = {t->m, cg, t->k, kw}, bd[1] = {t->m}, yd[4] = {1, t->m, oh, ow};
+    size_t nx = (size_t)(t->c * t->h * t->w), nw = (size_t)(t->m * cg * t->k * kw), ny = (size_t)(t->m * oh * ow);
     float *x = malloc(nx * sizeof *x), *w = malloc(nw * sizeof *w), *bias = malloc((size_t)t->m * sizeof *bias);
     float *res = malloc(ny * sizeof *res), *y = malloc(ny * sizeof *y), *want = malloc(ny * sizeof *want);
     uint32_t r = 777;
@@ -267,6 +274,7 @@ static void run_conv_case(const conv_case *t, int isa, int threads)
     tb_attr_ints(b, node, "kernel_shape", 2, ks);
     tb_attr_ints(b, node, "strides", 2, st);
     tb_attr_ints(b, node, "pads", 4, pads);
+    tb_attr_int(b, node, "group", case_group(t));
     keel_options opt;
     keel_options_init(&opt);
     opt.threads = threads;
@@ -285,9 +293,10 @@ static void run_conv_case(const conv_case *t, int isa, int threads)
         worst = fabs(y[i] - want[i]) > worst ? fabs(y[i] - want[i]) : worst;
     /* float32 sums of K products: a few ulps of the sum of magnitudes */
     if (worst > 1e-6 * scale)
-        fprintf(stderr, "\n  conv c=%lld m=%lld %lldx%lld k=%lldx%lld s=%lld epi=%d isa=%s threads=%d: error %g of %g\n",
-                (long long)t->c, (long long)t->m, (long long)t->h, (long long)t->w, (long long)t->k, (long long)kw,
-                (long long)t->stride, t->epi, keel_isa_name((keel_isa)s->env.isa), threads, worst, scale);
+        fprintf(stderr, "\n  conv c=%lld m=%lld g=%lld %lldx%lld k=%lldx%lld s=%lld epi=%d isa=%s threads=%d: error %g of %g\n",
+                (long long)t->c, (long long)t->m, (long long)case_group(t), (long long)t->h, (long long)t->w,
+                (long long)t->k, (long long)kw, (long long)t->stride, t->epi, keel_isa_name((keel_isa)s->env.isa),
+                threads, worst, scale);
     CU_ASSERT(worst <= 1e-6 * scale);
     keel_session_free(s);
     keel_model_free(m);
@@ -304,6 +313,8 @@ static void test_conv_kernels(void)
         {40, 12, 8, 9, 3, 2, 0, 2},    {16, 20, 7, 7, 3, 1, 1, 1},    {24, 35, 15, 13, 3, 1, 1, 3},
         {300, 16, 8, 8, 3, 1, 1, 0},   {8, 19, 9, 8, 3, 1, 0, 1},     {24, 20, 17, 17, 7, 1, 3, 0, 1, 0},
         {24, 20, 17, 17, 1, 1, 0, 3, 7, 3}, {12, 14, 10, 9, 5, 1, 2, 1, 3, 0},
+        /* groups (ShuffleNet v1's 1x1 in 3), with a residual; 3x3 in 2 */
+        {60, 48, 14, 14, 1, 1, 0, 1, 0, 0, 3}, {24, 36, 9, 11, 3, 2, 1, 3, 0, 0, 2},
     };
     for (int isa = KEEL_ISA_GENERIC; isa <= KEEL_ISA_AVX512; isa++)
         for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
