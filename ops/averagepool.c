@@ -162,6 +162,45 @@ KL_HOT static void avgpool_3x3s1_plane(const pool_geom *g, const float *restrict
     }
 }
 
+/* 3x3, stride 1, one row and column of zeros around, zeros counted (the
+ * same pools with their Pad fused in by the optimizer): the same ring of
+ * row sums, rows outside the plane zero. */
+static bool is_3x3s1_same(const pool_geom *g, bool include_pad)
+{
+    const pool_dim *dz = &g->d[0], *dy = &g->d[1], *dx = &g->d[2];
+    return include_pad && dz->k == 1 && dz->in == 1 && dy->k == 3 && dx->k == 3 && dy->stride == 1 &&
+           dx->stride == 1 && dy->dil == 1 && dx->dil == 1 && dy->pad == 1 && dx->pad == 1 && dy->out == dy->in &&
+           dx->out == dx->in && dx->in >= 2 && dx->out <= RING_MAX;
+}
+
+/* h[i] = x[i - 1] + x[i] + x[i + 1] over a row of w >= 2, zero outside it. */
+KL_HOT static void row_sums_padded(const float *restrict x, int64_t w, float *restrict h)
+{
+    h[0] = x[0] + x[1];
+    for (int64_t i = 1; i + 1 < w; i++)
+        h[i] = x[i - 1] + x[i] + x[i + 1];
+    h[w - 1] = x[w - 2] + x[w - 1];
+}
+
+KL_HOT static void avgpool_3x3s1_same_plane(const pool_geom *g, const float *restrict x, float *restrict y)
+{
+    const int64_t w = g->d[2].in, h = g->d[1].in;
+    float ring[3][RING_MAX];
+    memset(ring[2], 0, (size_t)w * sizeof(float)); /* the row above the plane */
+    row_sums_padded(x, w, ring[0]);
+    for (int64_t oy = 0; oy < h; oy++) {
+        float *restrict below = ring[(oy + 1) % 3];
+        if (oy + 1 < h)
+            row_sums_padded(x + (oy + 1) * w, w, below);
+        else
+            memset(below, 0, (size_t)w * sizeof(float));
+        const float *restrict above = ring[(oy + 2) % 3], *restrict mid = ring[oy % 3];
+        float *restrict yr = y + oy * w;
+        for (int64_t i = 0; i < w; i++)
+            yr[i] = (above[i] + mid[i] + below[i]) * (1.0f / 9.0f);
+    }
+}
+
 /* ---- the operator ------------------------------------------------------------- */
 
 typedef struct avgpool_job {
@@ -174,10 +213,12 @@ typedef struct avgpool_job {
 static void avgpool_planes(void *arg, int64_t lo, int64_t hi)
 {
     const avgpool_job *j = arg;
-    bool fast = is_3x3s1_valid(&j->g);
+    bool fast = is_3x3s1_valid(&j->g), same = is_3x3s1_same(&j->g, j->include_pad);
     for (int64_t p = lo; p < hi; p++)
         if (fast)
             avgpool_3x3s1_plane(&j->g, j->x + p * j->g.in_size, j->y + p * j->g.out_size);
+        else if (same)
+            avgpool_3x3s1_same_plane(&j->g, j->x + p * j->g.in_size, j->y + p * j->g.out_size);
         else
             avgpool_plane(&j->g, j->include_pad, j->x + p * j->g.in_size, j->y + p * j->g.out_size);
 }
@@ -188,7 +229,9 @@ static keel_status avgpool_geometry(kl_opctx *c, pool_geom *g, bool *include_pad
     if (cip != 0 && cip != 1)
         return kl_op_fail(c, KEEL_ERR_INVALID, "attribute 'count_include_pad' is %lld; expected 0 or 1",
                           (long long)cip);
-    *include_pad = cip == 1;
+    /* pads taken over from a Pad before the node count as the zeros they
+     * were (the optimizer fuses it only into a pool without pads of its own) */
+    *include_pad = cip == 1 || c->pre_pad;
     return pool_geometry(c, g, c->opset >= 19, c->opset >= 10);
 }
 

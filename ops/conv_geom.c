@@ -69,6 +69,10 @@ keel_status kl_conv_geometry(kl_opctx *c, const kl_tensor *x, const kl_tensor *w
         return st;
     if (read_ints(c, "kernel_shape", g->nsp, -1, ks, 1))
         return c->env->status;
+    for (int s = 0; c->pre_pad && s < g->nsp; s++) {
+        pads[s] += c->pre_pad[s];
+        pads[s + g->nsp] += c->pre_pad[3 + s];
+    }
     const char *auto_pad = kl_attr_str(c->node, "auto_pad", "NOTSET");
     g->in_size = g->out_size = g->k_size = 1;
     for (int i = 0; i < KL_CONV_SP; i++) {

@@ -85,6 +85,11 @@ typedef struct kl_opctx {
     size_t scratch_size;
     void *state;          /* reserved for prepared kernels */
     kl_epilogue epi;      /* fused work, set by the optimizer (KL_OP_EPILOGUE ops) */
+    /* NULL, or zero padding of input 0 that the optimizer took over from a
+     * Pad before the node (Conv, AveragePool): pre_pad[s] leading and
+     * pre_pad[3 + s] trailing for spatial dim s of the model's tensor,
+     * added to the node's own pads; in[0] is then the Pad's input */
+    const int64_t *pre_pad;
     kl_pool *pool;        /* the session's threads for kl_parallel_for (NULL: one) */
     kl_env *env;          /* allocator and error text */
     struct keel_session *session;  /* the running session (for subgraphs) */

@@ -99,6 +99,10 @@ keel_status pool_geometry(kl_opctx *c, pool_geom *g, bool dilations, bool ceil_m
         (st = pool_ints(c, "strides", nsp, 1, 1, strides)) ||
         (st = pool_ints(c, "pads", 2 * nsp, 0, 0, pads)) || (st = pool_autopad_mode(c, &mode)))
         return st;
+    for (int s = 0; c->pre_pad && s < nsp; s++) {
+        pads[s] += c->pre_pad[s];
+        pads[s + nsp] += c->pre_pad[3 + s];
+    }
     if (dilations) {
         if ((st = pool_ints(c, "dilations", nsp, 1, 1, dils)))
             return st;

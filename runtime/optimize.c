@@ -4,6 +4,8 @@
  *
  *   - BatchNormalization after a Conv is folded into the Conv's weights and
  *     bias (new session-owned constants);
+ *   - a zero Pad of the spatial dims before a Conv or AveragePool becomes
+ *     its padding;
  *   - an Add of a same-shaped value computed earlier is fused into the
  *     producing Conv/Gemm as a residual;
  *   - Relu, Clip, LeakyRelu, Sigmoid, HardSigmoid, HardSwish, x*sigmoid(x)
@@ -189,6 +191,95 @@ static void fuse_gated(opt_ctx *o, int node)
     }
 }
 
+/* ---- Pad before Conv or AveragePool ---------------------------------------- */
+
+/* An int64 constant input of n's, or NULL. */
+static const int64_t *const_ints(const opt_ctx *o, const kl_node *n, int k, int64_t *count)
+{
+    if (k >= n->n_in || n->in[k] < 0)
+        return NULL;
+    const kl_slot *sl = &o->s->slots[n->in[k]];
+    if (!sl->is_const || sl->t.dtype != KEEL_INT64)
+        return NULL;
+    *count = kl_numel(&sl->t);
+    return sl->t.data;
+}
+
+/* Whether Pad node p pads only the spatial dims of a rank-r float tensor,
+ * with zeros, by amounts >= 0; its pads (begin per dim, then end) into
+ * pads[2 r]. */
+static bool spatial_zero_pad(const opt_ctx *o, const kl_node *p, int r, int64_t *pads)
+{
+    const int opset = (int)kl_model_opset(o->s->model, "");
+    if (strcmp(kl_attr_str(p, "mode", "constant"), "constant"))
+        return false;
+    const int64_t *v = NULL;
+    int64_t count = 0;
+    if (opset < 11) {
+        count = kl_attr_ints(p, "pads", &v);
+        if (kl_attr_float(p, "value", 0.0f) != 0.0f)
+            return false;
+    } else {
+        float value = 0.0f;
+        v = const_ints(o, p, 1, &count);
+        if ((p->n_in > 2 && p->in[2] >= 0 && (!const_scalar(o, p, 2, &value) || value != 0.0f)) ||
+            (p->n_in > 3 && p->in[3] >= 0)) /* axes (opset 18) */
+            return false;
+    }
+    if (!v || count != 2 * r)
+        return false;
+    for (int d = 0; d < 2 * r; d++) {
+        pads[d] = v[d];
+        if (v[d] < 0 || ((d % r) < 2 && v[d] != 0))
+            return false;
+    }
+    return true;
+}
+
+/* Whether node n's own attributes leave room for a Pad's: explicit pads
+ * (no auto_pad); for AveragePool no pads and no ceil_mode of its own. */
+static bool takes_pad(const kl_node *n)
+{
+    if (strcmp(kl_attr_str(n, "auto_pad", "NOTSET"), "NOTSET"))
+        return false;
+    if (is_op(n, "Conv"))
+        return true;
+    if (!is_op(n, "AveragePool") || kl_attr_int(n, "ceil_mode", 0) != 0)
+        return false;
+    const int64_t *pads;
+    int np = kl_attr_ints(n, "pads", &pads);
+    for (int i = 0; i < np; i++)
+        if (pads[i] != 0)
+            return false;
+    return true;
+}
+
+/* A zero Pad of the spatial dims before a Conv or AveragePool becomes that
+ * node's padding (TensorFlow exports pad before strided convolutions,
+ * PyTorch's Inception-v3 before its average pools): the node reads the
+ * Pad's input, and the Pad runs no kernel. */
+static void fuse_pad(opt_ctx *o, int node)
+{
+    const kl_node *n = &o->g->nodes[node];
+    if (!takes_pad(n) || n->n_in < 1 || n->in[0] < 0 || o->readers[n->in[0]] != 1)
+        return;
+    const int v = n->in[0], p = o->g->values[v].producer;
+    if (p < 0 || !live(o, p) || !is_op(&o->g->nodes[p], "Pad") || o->g->nodes[p].in[0] < 0)
+        return;
+    const kl_tensor *t = &o->s->slots[o->g->nodes[p].in[0]].t;
+    int64_t pads[2 * KL_MAX_RANK];
+    if (t->dtype != KEEL_FLOAT || t->rank < 3 || t->rank > 5 || !spatial_zero_pad(o, &o->g->nodes[p], t->rank, pads))
+        return;
+    const int r = t->rank;
+    for (int s = 0; s < 3; s++) {
+        o->s->pre_pad[node][s] = s < r - 2 ? pads[2 + s] : 0;
+        o->s->pre_pad[node][3 + s] = s < r - 2 ? pads[r + 2 + s] : 0;
+    }
+    o->s->pre_pad_src[node] = o->g->nodes[p].in[0];
+    o->s->read_through[p] = true;
+    absorb(o, p, 0);
+}
+
 /* ---- residual Add --------------------------------------------------------- */
 
 static void fuse_residual(opt_ctx *o, int node)
@@ -289,6 +380,8 @@ keel_status kl_optimize(keel_session *s)
         if (!live(&o, i))
             continue;
         st = fold_batchnorm(&o, i);
+        if (live(&o, i))
+            fuse_pad(&o, i);
         if (live(&o, i))
             fuse_residual(&o, i);
         if (live(&o, i))

@@ -433,13 +433,18 @@ static keel_status build_steps(keel_session *s)
             st->ctx.in[2] = s->conv_b[i];
             st->ctx.n_in = 3;
         }
+        if (s->pre_pad_src[i] >= 0) {
+            st->ctx.in[0] = &s->slots[s->pre_pad_src[i]].t;
+            st->ctx.pre_pad = s->pre_pad[i];
+        }
         st->dynamic = s->dynamic[i];
         st->view_input = s->alias_input[i] >= 0 ? s->alias_input[i] : 0;
         const kl_tensor *in0 = st->ctx.in[st->view_input], *out0 = st->ctx.out[0];
         /* a view only when nothing else is asked of the node (Dropout's mask) */
         bool single_output = g->nodes[i].n_out == 1 || (g->nodes[i].n_out > 1 && g->nodes[i].out[1] < 0);
         st->view = !st->dynamic && ((st->op->flags & KL_OP_VIEW) || s->alias_input[i] >= 0) && in0 && out0 &&
-                   single_output && kl_nbytes(in0) == kl_nbytes(out0) && in0->dtype == out0->dtype;
+                   single_output && ((kl_nbytes(in0) == kl_nbytes(out0) && in0->dtype == out0->dtype) ||
+                                     s->read_through[i]);
         if (st->op->macs && !st->dynamic)
             s->macs += st->op->macs(&st->ctx);
     }
@@ -757,10 +762,14 @@ static keel_status build(keel_session *s, const keel_dim_binding *dims, int n_di
     s->epi = kl_alloc(&s->env, nn * sizeof *s->epi);
     s->conv_w = kl_alloc(&s->env, nn * sizeof *s->conv_w);
     s->conv_b = kl_alloc(&s->env, nn * sizeof *s->conv_b);
-    if (!s->slots || !s->ops || !s->folded || !s->dynamic || !s->alias_input || !s->epi || !s->conv_w || !s->conv_b)
+    s->pre_pad_src = kl_alloc(&s->env, nn * sizeof *s->pre_pad_src);
+    s->pre_pad = kl_alloc(&s->env, nn * sizeof *s->pre_pad);
+    s->read_through = kl_alloc(&s->env, nn * sizeof *s->read_through);
+    if (!s->slots || !s->ops || !s->folded || !s->dynamic || !s->alias_input || !s->epi || !s->conv_w || !s->conv_b ||
+        !s->pre_pad_src || !s->pre_pad || !s->read_through)
         st = KEEL_ERR_NOMEM;
     for (int i = 0; !st && i < g->n_nodes; i++)
-        s->alias_input[i] = -1;
+        s->alias_input[i] = s->pre_pad_src[i] = -1;
     for (int v = 0; !st && v < g->n_values; v++) {
         const kl_value *val = &g->values[v];
         if (val->kind == KL_VALUE_INIT) {
@@ -907,6 +916,9 @@ void keel_session_free(keel_session *s)
     kl_free(&env, s->epi, nn * sizeof *s->epi);
     kl_free(&env, s->conv_w, nn * sizeof *s->conv_w);
     kl_free(&env, s->conv_b, nn * sizeof *s->conv_b);
+    kl_free(&env, s->pre_pad_src, nn * sizeof *s->pre_pad_src);
+    kl_free(&env, s->pre_pad, nn * sizeof *s->pre_pad);
+    kl_free(&env, s->read_through, nn * sizeof *s->read_through);
     kl_free(&env, s->ops, (size_t)(g->n_nodes ? g->n_nodes : 1) * sizeof *s->ops);
     kl_free(&env, s->folded, (size_t)(g->n_nodes ? g->n_nodes : 1) * sizeof *s->folded);
     kl_free(&env, s->dynamic, (size_t)(g->n_nodes ? g->n_nodes : 1) * sizeof *s->dynamic);

@@ -53,6 +53,9 @@ struct keel_session {
     int *alias_input;     /* >= 0: the node's work was fused away; its output is that input */
     kl_epilogue *epi;     /* fused work the node's kernel applies */
     kl_tensor **conv_w, **conv_b;  /* BatchNormalization folded into a Conv (owned) */
+    int *pre_pad_src;     /* >= 0: a Pad before the node was fused into it; the node reads this value */
+    int64_t (*pre_pad)[6];  /* that Pad's spatial pads (kl_opctx.pre_pad) */
+    bool *read_through;   /* a fused Pad: its output is never read, its consumer reads its input */
     int n_fused;
     kl_pool *pool;        /* worker threads (NULL with one thread) */
     const struct keel_session *parent;  /* a subgraph's enclosing session, else NULL */

@@ -442,6 +442,83 @@ static void test_gated_after_folded_bn(void)
     run_gated_after_bn(true);
 }
 
+/* A zero Pad of the spatial dims before a Conv and before an AveragePool
+ * (counting the padded zeros, as the explicit Pad did) is fused into them;
+ * a Pad of another value or over the channels is not.  Every output
+ * equals the unoptimized session's. */
+static void test_pad_fusion(void)
+{
+    int64_t xd[4] = {1, 4, 7, 6}, wd[4] = {5, 4, 3, 3}, pd[1] = {8}, one[1] = {1};
+    int64_t spatial[8] = {0, 0, 1, 2, 0, 0, 2, 1}, channels[8] = {0, 1, 1, 1, 0, 0, 1, 1};
+    int64_t ring[8] = {0, 0, 1, 1, 0, 0, 1, 1}; /* Inception's: the 3x3 pool's fast path */
+    float w[180], value[1] = {0.5f};
+    for (int i = 0; i < 180; i++)
+        w[i] = (float)((i * 41) % 23 - 11) / 25.0f;
+    tb_model *b = tb_new(8, 13);
+    tb_input(b, "x", KEEL_FLOAT, 4, xd, NULL);
+    int64_t cd[4] = {1, 5, 4, 4}, ad[4] = {1, 4, 8, 7}, hd[4] = {1, 4, 10, 9}, qd[4] = {1, 5, 7, 6};
+    tb_output(b, "conv", KEEL_FLOAT, 4, cd);
+    tb_output(b, "avg", KEEL_FLOAT, 4, ad);
+    tb_output(b, "half", KEEL_FLOAT, 4, hd);
+    tb_output(b, "chan", KEEL_FLOAT, 4, qd);
+    tb_output(b, "same", KEEL_FLOAT, 4, xd);
+    tb_init_f32(b, "w", 4, wd, w);
+    tb_init_raw(b, "sp", KEEL_INT64, 1, pd, spatial, sizeof spatial);
+    tb_init_raw(b, "cp", KEEL_INT64, 1, pd, channels, sizeof channels);
+    tb_init_raw(b, "rp", KEEL_INT64, 1, pd, ring, sizeof ring);
+    tb_init_f32(b, "v", 1, one, value);
+    tb_node(b, "Pad", "pad1", "x,sp", "p1");
+    int64_t ks[2] = {3, 3}, st[2] = {2, 2};
+    Onnx__NodeProto *conv = tb_node(b, "Conv", "conv", "p1,w", "conv");
+    tb_attr_ints(b, conv, "kernel_shape", 2, ks);
+    tb_attr_ints(b, conv, "strides", 2, st);
+    tb_node(b, "Pad", "pad2", "x,sp", "p2");
+    Onnx__NodeProto *avg = tb_node(b, "AveragePool", "avg", "p2", "a0");
+    tb_attr_ints(b, avg, "kernel_shape", 2, ks);
+    int64_t ones[2] = {1, 1};
+    tb_attr_ints(b, avg, "strides", 2, ones);
+    tb_node(b, "Relu", "relu", "a0", "avg");
+    tb_node(b, "Pad", "pad3", "x,sp,v", "half"); /* pads with 0.5: not fused */
+    tb_node(b, "Pad", "pad4", "x,cp", "p4");     /* pads a channel: not fused */
+    Onnx__NodeProto *avg2 = tb_node(b, "AveragePool", "avg2", "p4", "chan");
+    tb_attr_ints(b, avg2, "kernel_shape", 2, ks);
+    tb_node(b, "Pad", "pad5", "x,rp", "p5");
+    Onnx__NodeProto *avg3 = tb_node(b, "AveragePool", "avg3", "p5", "same");
+    tb_attr_ints(b, avg3, "kernel_shape", 2, ks);
+    float x[168], out[2][5][400];
+    for (int i = 0; i < 168; i++)
+        x[i] = (float)((i * 29) % 17 - 8) / 4.0f;
+    int kernels[2] = {0, 0};
+    for (int optimize = 0; optimize <= 1; optimize++) {
+        keel_options opt;
+        keel_options_init(&opt);
+        opt.optimize = optimize;
+        keel_model *m = load(b, &opt);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+        keel_session *s = NULL;
+        char err[512];
+        if (keel_session_create(&s, m, &opt, NULL, 0, NULL, err, sizeof err))
+            fprintf(stderr, "\n  %s\n", err);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+        for (int k = 0; k < s->n_steps; k++)
+            kernels[optimize] += !s->steps[k].view;
+        keel_tensor in = {KEEL_FLOAT, 4, {1, 4, 7, 6}, x};
+        keel_tensor outs[5] = {{.data = out[optimize][0]}, {.data = out[optimize][1]}, {.data = out[optimize][2]},
+                               {.data = out[optimize][3]}, {.data = out[optimize][4]}};
+        CU_ASSERT_EQUAL(keel_session_run(s, &in, outs), KEEL_OK);
+        keel_session_free(s);
+        keel_model_free(m);
+    }
+    /* pad1, pad2 and pad5 fused; pad3, pad4 and the rest run */
+    CU_ASSERT_EQUAL(kernels[0], 10);
+    CU_ASSERT_EQUAL(kernels[1], 7);
+    const int64_t sizes[5] = {80, 224, 360, 210, 168};
+    for (int o = 0; o < 5; o++)
+        for (int64_t i = 0; i < sizes[o]; i++)
+            CU_ASSERT_DOUBLE_EQUAL(out[1][o][i], out[0][o][i], 1e-5);
+    tb_free(b);
+}
+
 static const float *value_data(const keel_session *s, const char *name)
 {
     for (int v = 0; v < s->g->n_values; v++)
@@ -1036,6 +1113,7 @@ void add_runtime_suite(void)
     CU_add_test(s, "depthwise kernels match a direct loop", test_depthwise_kernels);
     CU_add_test(s, "conv kernels match a direct loop on every instruction set", test_conv_kernels);
     CU_add_test(s, "Concat planned in place", test_concat_in_place);
+    CU_add_test(s, "Pad fused into Conv and AveragePool", test_pad_fusion);
     CU_add_test(s, "Sigmoid in blocks over two threads", test_sigmoid_blocks);
     CU_add_test(s, "SiLU and HardSwish fuse through a folded BatchNormalization", test_gated_after_folded_bn);
     CU_add_test(s, "two sessions of one model in two threads", test_sessions_in_parallel);
