@@ -120,7 +120,9 @@ static keel_status matmul_run(kl_opctx *c)
         }
         float *yb = y + bi * y_mat;
         if (rows && s.n) {
-            if (s.k)
+            if (s.k && rows == 1) /* one row (a TensorFlow classifier's MatMul): y = B^T a, no packing of B */
+                kl_sgemv(c, true, s.k, s.n, 1.0f, b + bo * b_mat, s.n, a + ao * a_mat, 0.0f, yb);
+            else if (s.k)
                 kl_sgemm(c, false, false, rows, s.n, s.k, 1.0f, a + ao * a_mat, s.k, b + bo * b_mat, s.n, 0.0f, yb,
                          s.n);
             else
