@@ -63,16 +63,66 @@ __attribute__((target("avx2,fma"))) static size_t sigmoid_avx2(float *out, size_
     return i;
 }
 
-static size_t sigmoid_fast(float *out, size_t n, bool times_x)
+/* exp8 on 16 lanes, 2^n through scalef. */
+__attribute__((target("avx512f"))) static inline __m512 exp16(__m512 x)
 {
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    x = _mm512_min_ps(_mm512_set1_ps(88.0f), _mm512_max_ps(_mm512_set1_ps(-87.0f), x));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r), _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, n);
+}
+
+/* sigmoid8 on 16 lanes: the 14-bit reciprocal estimate and one Newton
+ * step. */
+__attribute__((target("avx512f"))) static inline __m512 sigmoid16(__m512 x)
+{
+    __m512 d = _mm512_add_ps(_mm512_set1_ps(1.0f), exp16(_mm512_sub_ps(_mm512_setzero_ps(), x)));
+    __m512 y = _mm512_rcp14_ps(d);
+    return _mm512_mul_ps(y, _mm512_fnmadd_ps(d, y, _mm512_set1_ps(2.0f)));
+}
+
+/* sigmoid_avx2 on AVX-512: four chains of 16; half the instructions of
+ * the 8-lane code (a quarter of EfficientNet's time was its SiLUs). */
+__attribute__((target("avx512f"))) static size_t sigmoid_avx512(float *out, size_t n, bool times_x)
+{
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        __m512 x0 = _mm512_loadu_ps(out + i), x1 = _mm512_loadu_ps(out + i + 16);
+        __m512 x2 = _mm512_loadu_ps(out + i + 32), x3 = _mm512_loadu_ps(out + i + 48);
+        __m512 s0 = sigmoid16(x0), s1 = sigmoid16(x1), s2 = sigmoid16(x2), s3 = sigmoid16(x3);
+        _mm512_storeu_ps(out + i, times_x ? _mm512_mul_ps(x0, s0) : s0);
+        _mm512_storeu_ps(out + i + 16, times_x ? _mm512_mul_ps(x1, s1) : s1);
+        _mm512_storeu_ps(out + i + 32, times_x ? _mm512_mul_ps(x2, s2) : s2);
+        _mm512_storeu_ps(out + i + 48, times_x ? _mm512_mul_ps(x3, s3) : s3);
+    }
+    for (; i + 16 <= n; i += 16) {
+        __m512 x = _mm512_loadu_ps(out + i), s = sigmoid16(x);
+        _mm512_storeu_ps(out + i, times_x ? _mm512_mul_ps(x, s) : s);
+    }
+    return i;
+}
+
+static size_t sigmoid_fast(int isa, float *out, size_t n, bool times_x)
+{
+    if (isa >= KEEL_ISA_AVX512)
+        return sigmoid_avx512(out, n, times_x);
+    if (isa >= KEEL_ISA_AVX2)
         return sigmoid_avx2(out, n, times_x);
     return 0;
 }
 #else
-static size_t sigmoid_fast(float *out, size_t n, bool times_x)
+static size_t sigmoid_fast(int isa, float *out, size_t n, bool times_x)
 {
-    (void)out, (void)n, (void)times_x;
+    (void)isa, (void)out, (void)n, (void)times_x;
     return 0;
 }
 #endif
@@ -119,7 +169,7 @@ KL_HOT void kl_epilogue_bias_apply(const kl_epilogue *e, float bias, float *rest
             out[i] = out[i] < 0 ? a * out[i] : out[i];
         break;
     case KL_ACT_SIGMOID:
-        for (size_t i = sigmoid_fast(out, n, false); i < n; i++)
+        for (size_t i = sigmoid_fast(e->isa, out, n, false); i < n; i++)
             out[i] = kl_sigmoidf(out[i]);
         break;
     case KL_ACT_HARDSIGMOID:
@@ -135,7 +185,7 @@ KL_HOT void kl_epilogue_bias_apply(const kl_epilogue *e, float bias, float *rest
         }
         break;
     case KL_ACT_SILU:
-        for (size_t i = sigmoid_fast(out, n, true); i < n; i++)
+        for (size_t i = sigmoid_fast(e->isa, out, n, true); i < n; i++)
             out[i] *= kl_sigmoidf(out[i]);
         break;
     }

@@ -68,6 +68,7 @@ typedef struct kl_epilogue {
     kl_act act;
     float alpha, beta;
     const kl_tensor *residual;   /* NULL, or same dtype and shape as out[0] */
+    int isa;                     /* keel_isa of its vector code (0: scalar only) */
 } kl_epilogue;
 
 /* Applies e to out[0..n), which sits at element `offset` of the output

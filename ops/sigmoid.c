@@ -24,12 +24,13 @@ typedef struct sigmoid_job {
     const float *x;
     float *y;
     int64_t n;
+    int isa;
 } sigmoid_job;
 
 static void sigmoid_blocks(void *arg, int64_t lo, int64_t hi)
 {
     const sigmoid_job *j = arg;
-    const kl_epilogue sig = {.act = KL_ACT_SIGMOID};
+    const kl_epilogue sig = {.act = KL_ACT_SIGMOID, .isa = j->isa};
     for (int64_t b = lo; b < hi; b++) {
         int64_t i0 = b * BLOCK, n = j->n - i0 < BLOCK ? j->n - i0 : BLOCK;
         if (j->y != j->x) /* else in place */
@@ -42,7 +43,7 @@ static keel_status sigmoid_run(kl_opctx *c)
 {
     const kl_tensor *x = c->in[0];
     if (x->dtype == KEEL_FLOAT) {
-        sigmoid_job j = {x->data, c->out[0]->data, kl_numel(x)};
+        sigmoid_job j = {x->data, c->out[0]->data, kl_numel(x), c->env->isa};
         int64_t blocks = (j.n + BLOCK - 1) / BLOCK;
         kl_parallel_for(blocks > 1 ? c->pool : NULL, blocks, sigmoid_blocks, &j);
         return KEEL_OK;

@@ -324,8 +324,8 @@ static void test_conv_kernels(void)
 
 /* Sigmoid's float path: blocks of 4096 split over two threads, the last
  * one partial, into a new buffer and in place (over Neg's output), large
- * and NaN inputs included. */
-static void test_sigmoid_blocks(void)
+ * and NaN inputs included, on each instruction set's vector code. */
+static void run_sigmoid_blocks(int isa)
 {
     const int64_t n = 3 * 4096 + 77;
     int64_t d[1] = {n};
@@ -339,6 +339,7 @@ static void test_sigmoid_blocks(void)
     keel_options opt;
     keel_options_init(&opt);
     opt.threads = 2;
+    opt.isa = isa;
     keel_model *m = load(b, &opt);
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
     keel_session *s = NULL;
@@ -362,6 +363,12 @@ static void test_sigmoid_blocks(void)
     keel_model_free(m);
     tb_free(b);
     free(x), free(y1), free(y2);
+}
+
+static void test_sigmoid_blocks(void)
+{
+    for (int isa = KEEL_ISA_GENERIC; isa <= KEEL_ISA_AVX512; isa++)
+        run_sigmoid_blocks(isa);
 }
 
 /* Conv -> BatchNormalization -> x * gate(x) (a model exported without
