@@ -9,7 +9,10 @@
  *     block of columns right after it is computed, while it is in cache;
  *   - column blocks are split over the session's threads.
  * The register tile is 6 rows x 16 columns: 12 accumulators, 2 loads of X
- * and 6 broadcasts of W per step of k. */
+ * and 6 broadcasts of W per step of k.  Where the session's instruction set
+ * is AVX-512 the same driver hands each block to ops/pw_avx512.c's 12x32
+ * tiles instead (W packed for those), which also take X unfolded on the
+ * way (kl_pw_run_filled: convolutions other than 1x1). */
 #include <string.h>
 
 #include "conv_kernels.h"
@@ -219,7 +222,6 @@ static void pack_block(const float *x, int64_t k, int64_t ldx, int64_t j0, int64
 /* Rows of panels [p0, p1) of Y = W X (+ bias) for columns [j0, j1),
  * then the epilogue on them when epi is set.  bp holds the block's
  * partial last chunk of X (pack_block), edge one tile. */
-
 static void pw_panels(const kl_pw_span *s, int64_t p0, int64_t p1, int64_t j0, int64_t j1, const float *bp, float *edge)
 {
     const int64_t k = s->k, ldx = s->ldx, ldy = s->ldy;
