@@ -169,7 +169,7 @@ static inline void unfold_row(const conv_geom *g, const float *restrict row, int
     if (s == 1)
         for (int64_t xo = lo; xo < hi; xo++)
             col[xo - xo0] = row[ix0 + xo];
-    else if (s == 2)
+    else if (s == 2 && hi > lo) /* row is NULL when hi == lo */
         kl_take_even(g->isa, col + (lo - xo0), row + ix0 + 2 * lo, hi - lo);
     else
         for (int64_t xo = lo; xo < hi; xo++)
