@@ -129,7 +129,9 @@ static size_t conv_scratch(kl_opctx *c)
         return kl_dw_scratch(&g, kl_pool_threads(c->pool));
     size_t col_bytes = (size_t)(g.c / g.group * g.k_size * col_stride(block_cols(&g))) * sizeof(float);
     size_t bytes = is_pointwise(&g) ? 0 : col_bytes;
-    if (own_gemm(&g)) { /* run() uses it when prepare() packed the weights: a column buffer per thread, then */
+    /* run() uses it when prepare() packs the weights (constant ones): a
+     * column buffer per thread, then the product's; else the buffer above */
+    if (own_gemm(&g) && c->in[1]->data) {
         const conv_geom one = one_group(&g);
         if (!is_pointwise(&g))
             bytes = unfolds_in_product(&g) ? 0 : col_bytes * (size_t)kl_pool_threads(c->pool);

@@ -253,6 +253,8 @@ keel_status kl_rnn_run(kl_opctx *c, int gates, int n_fns, const kl_rnn_fn_kind *
         if (m.lens[b] < 0 || m.lens[b] > m.seq)
             return kl_op_fail(c, KEEL_ERR_RUNTIME, "sequence_lens[%lld] = %d is outside [0, %lld]", (long long)b,
                               m.lens[b], (long long)m.seq);
+    if (!c->scratch) /* no scratch: a zero batch, every output empty */
+        return KEEL_OK;
     int64_t H = m.hidden, gh = gates * H, n_rows = m.seq * m.batch;
     rnn_bufs bf;
     bf.rows = c->scratch;
