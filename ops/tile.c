@@ -1,5 +1,6 @@
 /* tile.c -- Tile: the input repeated repeats[d] times along each dim d
  * (opset 1's tiles/axis inputs are not supported). */
+#include <stdint.h>
 #include <string.h>
 
 #include "op.h"
@@ -20,6 +21,9 @@ static keel_status tile_infer(kl_opctx *c)
     for (int d = 0; d < n; d++) {
         if (reps[d] < 0)
             return kl_op_fail(c, KEEL_ERR_SHAPE, "repeats[%d] is negative", d);
+        if (reps[d] && x->dims[d] > INT64_MAX / reps[d])
+            return kl_op_fail(c, KEEL_ERR_SHAPE, "repeats[%d] = %lld makes dim %d overflow", d,
+                              (long long)reps[d], d);
         dims[d] = x->dims[d] * reps[d];
     }
     kl_set_shape(c->out[0], x->dtype, x->rank, dims);
