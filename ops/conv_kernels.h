@@ -71,14 +71,14 @@ static inline bool kl_pw_avx512(int isa)
     return isa >= KEEL_ISA_AVX512;
 }
 
-/* One product's operands and where its result goes: Y [m][..] (rows ldy
- * apart, at element y_offset of the output) = packed W [m][k] times X
- * [k][..] (rows ldx apart) + bias, then epi when not NULL. */
 /* Rows [kb, kb + kc) of X's columns [j0, j1) into dst, rows ld apart:
  * X made on the way instead of read from memory (im2col's columns). */
 typedef void (*kl_pw_fill_fn)(const void *arg, int64_t kb, int64_t kc, int64_t j0, int64_t j1, float *dst,
                               int64_t ld);
 
+/* One product's operands and where its result goes: Y [m][..] (rows ldy
+ * apart, at element y_offset of the output) = packed W [m][k] times X
+ * [k][..] (rows ldx apart) + bias, then epi when not NULL. */
 typedef struct kl_pw_span {
     int64_t m, k, ldx, ldy;
     bool whole;             /* (AVX2) the block of X is packed whole, not only its partial chunk */
@@ -109,7 +109,7 @@ size_t kl_pw_scratch(int isa, int64_t m, int64_t k, int64_t hw, int threads);
 size_t kl_pw_packed_floats(int isa, int64_t m, int64_t k);
 void kl_pw_pack_into(int isa, int64_t m, int64_t k, const float *w, float *p);
 /* y [m][n] = packed x [k][n] on the calling thread, no bias, no epilogue;
- * work holds kl_pw_scratch(k, n, 1) bytes. */
+ * work holds kl_pw_scratch(isa, m, k, n, 1) bytes. */
 void kl_pw_product(int isa, int64_t m, int64_t k, int64_t n, const float *x, int64_t ldx, const float *packed,
                    float *y, int64_t ldy, float *work);
 /* y [m][hw] = act(packed x [k][hw] + bias + residual), x and y with row

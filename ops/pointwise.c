@@ -279,7 +279,9 @@ static void pw_items(void *arg, int64_t lo, int64_t hi)
     const int64_t k = j->k, hw = j->hw, np = j->zmm ? kl_pw_avx512_panels(j->m) : panels(j->m);
     const size_t slot_floats = j->slot_floats;
     float *bp = j->work + (size_t)kl_pool_slot(j->c->pool, j->blocks * j->groups, lo) * slot_floats;
-    float *edge = bp + (slot_floats - MR * NR);
+    /* the AVX2 path's edge tile ends the slot (AVX-512 slots may be
+     * smaller than a tile: k = 1 on 16 columns) */
+    float *edge = j->zmm ? NULL : bp + (slot_floats - MR * NR);
     const kl_pw_span span = {j->m,      k,         j->ldx,    j->ldy,      pack_whole(j->m, j->ldx),
                              j->x,      j->packed, j->bias,   j->y,        &j->c->epi,
                              j->y_offset, j->fill, j->fill_arg};

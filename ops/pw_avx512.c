@@ -17,7 +17,7 @@
  *     two thirds of its speed;
  *   - a convolution's unfolded input (im2col's columns) is made step by
  *     step in the same buffer (s->fill), never whole;
- *   - K is taken in steps of KC, so that a step's slice of the two panels
+ *   - K is taken in steps of KC, so that a panel's slice of a step
  *     stays in L1 however long K is (512 channels x 3x3 = 4608); the tile
  *     adds each step to what the previous ones stored;
  *   - bias, the residual and Relu/Clip are applied in the registers after
