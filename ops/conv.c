@@ -46,14 +46,16 @@ static bool is_pointwise(const conv_geom *g)
 }
 
 /* One group, not depthwise: ops/pointwise.c's product, where the CPU has
- * it (on the input for 1x1, on im2col's columns, made step by step inside
- * the product, otherwise).  On one thread it beat OpenBLAS on ResNet-50's
- * 3x3 stride-2 convs (K = 2304 and 4608: 3.25 -> 2.79 and 3.81 -> 3.64
- * ms), and more on two, where OpenBLAS split by columns packs the weights
- * once per thread (Inception-v3's K = 2592: 7.30 -> 3.81 ms). */
+ * it (on the input for 1x1, on im2col's columns otherwise), for K up to
+ * 4608 (512 channels x 3x3), the longest measured: there it beat
+ * OpenBLAS on one thread (ResNet-50's 3x3 stride-2 convs, K = 2304 and
+ * 4608: 3.25 -> 2.79 and 3.81 -> 3.64 ms) and more on two, where OpenBLAS
+ * split by columns packs the weights once per thread (Inception-v3's
+ * K = 2592: 7.30 -> 3.81 ms).  Its k loop is not blocked, so longer K
+ * goes to OpenBLAS. */
 static bool own_gemm(const conv_geom *g)
 {
-    return kl_pw_usable(g->isa);
+    return g->c / g->group * g->k_size <= 4608 && kl_pw_usable(g->isa);
 }
 
 /* One group of g as a convolution of its own (grouped convs run group by
@@ -65,6 +67,13 @@ static conv_geom one_group(const conv_geom *g)
     one.m = g->m / g->group;
     one.group = 1;
     return one;
+}
+
+/* Whether run() unfolds the input step by step inside the AVX-512 product
+ * (no column buffer of its own). */
+static bool unfolds_in_product(const conv_geom *g)
+{
+    return !is_pointwise(g) && kl_pw_avx512(g->isa);
 }
 
 /* One input and one output channel per group, and a 1-D or 2-D shape: the
@@ -103,6 +112,14 @@ static int64_t block_cols(const conv_geom *g)
     return cols < g->out_size ? cols : g->out_size;
 }
 
+/* Row stride of the columns for ops/pointwise.c: a multiple of 16, so
+ * that its 16-column loads stay in one cache line and it reads them in
+ * place instead of copying the block once more. */
+static int64_t col_stride(int64_t cols)
+{
+    return (cols + 15) / 16 * 16;
+}
+
 static size_t conv_scratch(kl_opctx *c)
 {
     conv_geom g;
@@ -110,12 +127,15 @@ static size_t conv_scratch(kl_opctx *c)
         return 0;
     if (is_depthwise(&g))
         return kl_dw_scratch(&g, kl_pool_threads(c->pool));
-    size_t bytes = is_pointwise(&g) ? 0 : (size_t)(g.c / g.group * g.k_size * block_cols(&g)) * sizeof(float);
-    /* run() uses the product's when prepare() packs the weights (constant
-     * ones), else the column buffer above */
+    size_t col_bytes = (size_t)(g.c / g.group * g.k_size * col_stride(block_cols(&g))) * sizeof(float);
+    size_t bytes = is_pointwise(&g) ? 0 : col_bytes;
+    /* run() uses it when prepare() packs the weights (constant ones): a
+     * column buffer per thread, then the product's; else the buffer above */
     if (own_gemm(&g) && c->in[1]->data) {
         const conv_geom one = one_group(&g);
-        bytes = kl_pw_scratch(g.isa, one.m, one.c * g.k_size, g.out_size, kl_pool_threads(c->pool));
+        if (!is_pointwise(&g))
+            bytes = unfolds_in_product(&g) ? 0 : col_bytes * (size_t)kl_pool_threads(c->pool);
+        bytes += kl_pw_scratch(g.isa, one.m, one.c * g.k_size, g.out_size, kl_pool_threads(c->pool));
     }
     if (kl_wino_applies(&g)) { /* run() uses it when prepare() packed the filters */
         size_t wino = kl_wino_scratch(&g, kl_pool_threads(c->pool));
@@ -251,6 +271,55 @@ static void gemm_group(kl_opctx *c, const conv_geom *g, const float *xg, const f
     }
 }
 
+/* Output rows per im2col block of an own-product conv: at most
+ * block_cols' worth of columns, and on several threads a row count whose
+ * blocks share out evenly (35 rows as 9 blocks of 4 gave one thread 20
+ * rows and the other 15, as 12 of 3, 18 and 17; 17 rows as 4 blocks of 5,
+ * 10 and 7, as 6 of 3, 9 and 8). */
+static int64_t block_rows(const conv_geom *g, int threads)
+{
+    const int64_t rows = g->out_size / g->out[2], most = block_cols(g) / g->out[2];
+    int64_t best = most, best_load = -1;
+    for (int64_t r = most; r >= 1 && r * 3 >= most; r--) {
+        /* the busiest thread's rows: the first ceil(blocks / threads) blocks */
+        int64_t blocks = (rows + r - 1) / r, first = (blocks + threads - 1) / threads * r;
+        int64_t load = first < rows ? first : rows;
+        if (best_load < 0 || load < best_load) {
+            best = r;
+            best_load = load;
+        }
+    }
+    return best;
+}
+
+typedef struct igemm_job {
+    kl_opctx *c;
+    const conv_geom *g;
+    const float *x, *packed, *bias;
+    float *y;
+    size_t y_offset;
+    int64_t rows, ldc;      /* output rows per block; row stride of a block's columns */
+    float *cols, *work;     /* one column buffer per thread; the product's scratch */
+} igemm_job;
+
+/* Blocks [lo, hi) of output rows, each unfolded and multiplied by the
+ * thread that owns it: unfolded on one core and multiplied on the other,
+ * each block's columns crossed between the cores' caches (Inception-v3's
+ * 5x5 convs ran 1.3x faster on two threads instead of 1.8x). */
+static void igemm_blocks(void *arg, int64_t lo, int64_t hi)
+{
+    const igemm_job *j = arg;
+    const conv_geom *g = j->g;
+    const int64_t ck = g->c * g->k_size, ow = g->out[2], oh = g->out_size / ow;
+    float *col = j->cols + (size_t)kl_pool_slot(j->c->pool, 0, lo) * (size_t)(ck * j->ldc);
+    for (int64_t b = lo; b < hi; b++) {
+        int64_t r0 = b * j->rows, r1 = r0 + j->rows < oh ? r0 + j->rows : oh, p0 = r0 * ow;
+        im2col(g, j->x, 0, ck, p0, r1 * ow, col, j->ldc);
+        kl_pw_run_here(j->c, g->m, ck, (r1 - r0) * ow, g->out_size, col, j->ldc, j->packed, j->bias, j->y + p0,
+                       g->out_size, j->y_offset + (size_t)p0, j->work);
+    }
+}
+
 /* One image's input for im2col_fill. */
 typedef struct unfold_src {
     const conv_geom *g;
@@ -264,18 +333,28 @@ static void im2col_fill(const void *arg, int64_t kb, int64_t kc, int64_t j0, int
 }
 
 /* One image through ops/pointwise.c's product on packed weights: straight
- * on the input for 1x1, else on im2col's columns, made by the product
- * step by step. */
+ * on the input for 1x1, else on im2col's columns (on AVX-512 made by the
+ * product step by step; otherwise whole blocks of output rows per
+ * thread). */
 static void own_gemm_image(kl_opctx *c, const conv_geom *g, const float *x, const float *packed, const float *bias,
                            float *y, size_t y_offset)
 {
-    const int64_t ck = g->c * g->k_size;
+    const int64_t ck = g->c * g->k_size, ow = g->out[2], oh = g->out_size / ow;
     if (is_pointwise(g)) {
         kl_pw_run(c, g->m, ck, g->out_size, x, g->out_size, packed, bias, y, g->out_size, y_offset, c->scratch);
         return;
     }
-    const unfold_src u = {g, x};
-    kl_pw_run_filled(c, g->m, ck, g->out_size, im2col_fill, &u, packed, bias, y, g->out_size, y_offset, c->scratch);
+    if (unfolds_in_product(g)) {
+        const unfold_src u = {g, x};
+        kl_pw_run_filled(c, g->m, ck, g->out_size, im2col_fill, &u, packed, bias, y, g->out_size, y_offset,
+                         c->scratch);
+        return;
+    }
+    int threads = kl_pool_threads(c->pool);
+    igemm_job j = {c, g, x, packed, bias, y, y_offset, block_rows(g, threads), col_stride(block_cols(g)),
+                   c->scratch, NULL};
+    j.work = j.cols + (size_t)threads * (size_t)(ck * j.ldc);
+    kl_parallel_for_fine(kl_conv_pool(c, g->m * g->out_size * ck), (oh + j.rows - 1) / j.rows, 4, igemm_blocks, &j);
 }
 
 typedef struct conv_state {

@@ -76,36 +76,31 @@ static inline bool kl_pw_avx512(int isa)
 typedef void (*kl_pw_fill_fn)(const void *arg, int64_t kb, int64_t kc, int64_t j0, int64_t j1, float *dst,
                               int64_t ld);
 
-/* One register tile's operands, for one step of k (ops/pointwise.c
- * drives the tiles of ops/pw_avx2.c and ops/pw_avx512.c with them). */
-typedef struct kl_pw_tile {
-    int64_t kc;                 /* steps of k */
-    const float *a;             /* the panel at the first step, mr values per step */
-    const float *pf;            /* W to prefetch, mr values per step */
-    const float *b;             /* X at the first step and column, rows ldb apart */
-    int64_t ldb;
-    float *c;                   /* Y, rows ldc apart */
-    int64_t ldc;
-    int rows;                   /* rows of c to store (the rest are padding) */
-    int cols;                   /* columns of c to read and write, 1..nr */
-    bool acc;                   /* start from c (a later step of k), not from bias */
-    const float *bias;          /* mr values, zero past rows */
-    bool finish;                /* the last step: add res, clamp to [lo, hi] */
-    const float *res;           /* residual rows ldc apart, or NULL */
-    float lo, hi;
-} kl_pw_tile;
+/* One product's operands and where its result goes: Y [m][..] (rows ldy
+ * apart, at element y_offset of the output) = packed W [m][k] times X
+ * [k][..] (rows ldx apart) + bias, then epi when not NULL. */
+typedef struct kl_pw_span {
+    int64_t m, k, ldx, ldy;
+    bool whole;             /* (AVX2) the block of X is packed whole, not only its partial chunk */
+    const float *x, *packed, *bias;
+    float *y;
+    const kl_epilogue *epi;
+    size_t y_offset;
+    kl_pw_fill_fn fill;     /* (AVX-512) X from fill(fill_arg, ...) instead of x, or NULL */
+    const void *fill_arg;
+} kl_pw_span;
 
-/* An instruction set's tiles: mr rows (W's panels) x up to nr columns,
- * and the bytes of a block of columns' step of X and rows of Y that stay
- * in its L2. */
-typedef struct kl_pw_tiles {
-    int mr, nr;
-    size_t block_bytes;
-    void (*run)(const kl_pw_tile *t);
-} kl_pw_tiles;
-
-extern const kl_pw_tiles kl_pw_tiles_avx2, kl_pw_tiles_avx512;
-
+/* Rows of W's panels [p0, p1) times columns [j0, j1) of X on AVX-512,
+ * the epilogue included; work holds kl_pw_avx512_work_floats (a step of
+ * X's rows copied when they are not 64-byte aligned). */
+void kl_pw_panels_avx512(const kl_pw_span *s, int64_t p0, int64_t p1, int64_t j0, int64_t j1, float *work);
+size_t kl_pw_avx512_work_floats(int64_t m, int64_t k, int64_t n);
+/* Columns per block for it, of n, for W [m][k]. */
+int64_t kl_pw_avx512_cols(int64_t m, int64_t k, int64_t n);
+/* Its panels of W (p0, p1 above count them) and W packed for it. */
+int64_t kl_pw_avx512_panels(int64_t m);
+size_t kl_pw_avx512_packed_floats(int64_t m, int64_t k);
+void kl_pw_avx512_pack(int64_t m, int64_t k, const float *w, float *packed);
 /* W [m][k] packed once for env's isa; kl_alloc'ed, *bytes set. */
 float *kl_pw_pack(kl_env *env, int64_t m, int64_t k, const float *w, size_t *bytes);
 /* Scratch of kl_pw_run and kl_pw_product for W [m][k] on hw columns. */
@@ -122,8 +117,16 @@ void kl_pw_product(int isa, int64_t m, int64_t k, int64_t n, const float *x, int
  * work holds kl_pw_scratch bytes. */
 void kl_pw_run(kl_opctx *c, int64_t m, int64_t k, int64_t hw, const float *x, int64_t ldx, const float *packed,
                const float *bias, float *y, int64_t ldy, size_t y_offset, float *work);
-/* kl_pw_run on X made step by step by fill; work holds kl_pw_scratch
- * bytes. */
+/* kl_pw_run on X made step by step by fill (AVX-512 only: kl_pw_avx512);
+ * work holds kl_pw_scratch bytes. */
 void kl_pw_run_filled(kl_opctx *c, int64_t m, int64_t k, int64_t hw, kl_pw_fill_fn fill, const void *fill_arg,
                       const float *packed, const float *bias, float *y, int64_t ldy, size_t y_offset, float *work);
+/* kl_pw_run on the calling thread alone, from inside a kl_parallel_for
+ * over c's pool: it uses the calling thread's slot of work, which holds
+ * kl_pw_scratch(isa, m, k, sized_hw, threads) bytes for sized_hw >= hw
+ * (the slots are as far apart as that sizing put them, whatever hw this
+ * call has). */
+void kl_pw_run_here(kl_opctx *c, int64_t m, int64_t k, int64_t hw, int64_t sized_hw, const float *x, int64_t ldx,
+                    const float *packed, const float *bias, float *y, int64_t ldy, size_t y_offset, float *work);
+
 #endif

@@ -1,25 +1,58 @@
-/* pw_avx512.c -- the AVX-512 register tiles of ops/pointwise.c's
- * product, chosen at run time where the CPU has it (kl_pw_avx512 of the
- * session's isa).
+/* pw_avx512.c -- ops/pointwise.c's product Y = W X on AVX-512, chosen at
+ * run time where the CPU has it (kl_pw_avx512 of the session's isa).
  *
  * A tile is 12 rows x 32 columns: 24 of the 32 zmm registers accumulate,
- * and each FMA takes its W value as a broadcast.  Where they differ from
- * the AVX2 tiles (ops/pw_avx2.c):
- *   - the last chunk of a row reads and writes through mask registers;
- *   - the next chunk of X is prefetched row by row (X's rows are far
- *     apart, and the hardware prefetcher does not follow several hundred
- *     of them), and so is W's stream (see kl_pw_tile.pf). */
+ * and each FMA takes its W value as a broadcast.  W is packed once in
+ * 12-row panels, cut into steps of KC values of k and laid out step by
+ * step ([step][panel][kc][12]), so that a pass over one step reads W in
+ * one sequential stream (from memory, for VGG's and ResNet's widest
+ * layers: 12-row slices of separate panels ran at a third of the memory's
+ * bandwidth).  What differs from the AVX2 path:
+ *   - X is read in place where its rows are 64-byte aligned, the last
+ *     chunk of a row through masked loads, and the next chunk is
+ *     prefetched row by row (X's rows are far apart, and the hardware
+ *     prefetcher does not follow several hundred of them); unaligned rows
+ *     (7x7, 17x17 maps, Winograd's tiles) are copied step by step into
+ *     aligned ones first: loads across two cache lines ran the tile at
+ *     two thirds of its speed;
+ *   - a convolution's unfolded input (im2col's columns) is made step by
+ *     step in the same buffer (s->fill), never whole;
+ *   - K is taken in steps of KC, so that a panel's slice of a step
+ *     stays in L1 however long K is (512 channels x 3x3 = 4608); the tile
+ *     adds each step to what the previous ones stored;
+ *   - bias, the residual and Relu/Clip are applied in the registers after
+ *     the last step; other activations run over each block's rows after
+ *     it. */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
 #include "conv_kernels.h"
 
 #define MR 12      /* rows of a packed panel of W */
+#define KC 256     /* steps of k per pass over a tile */
+#define BLOCK_BYTES (768u << 10) /* a block's step of X and its rows of Y */
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 
-static __mmask16 lane_mask(int64_t n)
-{
-    return n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
-}
+/* One tile's operands. */
+typedef struct ztile {
+    int64_t kc;                 /* steps of k */
+    const float *a;             /* the panel at the first step, MR values per step */
+    const float *pf;            /* W to prefetch, MR values per step (see kl_pw_panels_avx512) */
+    const float *b;             /* X at the first step and column, rows ldb apart */
+    int64_t ldb;
+    float *c;                   /* Y, rows ldc apart */
+    int64_t ldc;
+    int rows;                   /* rows of c to store (the rest are padding) */
+    __mmask16 m0, m1;           /* columns 0-15 and 16-31 to read and write */
+    bool acc;                   /* start from c (a later step of k), not from bias */
+    const float *bias;          /* 12 values, zero past rows */
+    bool finish;                /* the last step: add res, clamp to [lo, hi] */
+    const float *res;           /* residual rows ldc apart, or NULL */
+    float lo, hi;
+} ztile;
 
 #define ZT_ATTR __attribute__((target("avx512f"), always_inline)) static inline
 
@@ -28,10 +61,10 @@ static __mmask16 lane_mask(int64_t n)
  * accumulators vanish.  masked: loads of X through m0/m1 (a partial
  * chunk); full chunks load without masks, which kept gcc from reloading
  * the mask registers at every step. */
-ZT_ATTR void ztile_body(const kl_pw_tile *t, const int pair, const int wide)
+ZT_ATTR void ztile_body(const ztile *t, const int pair, const int wide)
 {
     const int rows = t->rows;
-    const __mmask16 m0 = lane_mask(t->cols), m1 = lane_mask(t->cols - 16);
+    const __mmask16 m0 = t->m0, m1 = t->m1;
     const float *a = t->a, *b = t->b, *pf = t->pf;
     const int64_t ldb = t->ldb, ldc = t->ldc;
     float *c = t->c;
@@ -105,36 +138,180 @@ ZT_ATTR void ztile_body(const kl_pw_tile *t, const int pair, const int wide)
 #undef Z_STORE
 }
 
-__attribute__((target("avx512f"))) static void ztile_12x32(const kl_pw_tile *t)
+__attribute__((target("avx512f"))) static void ztile_12x32(const ztile *t)
 {
     ztile_body(t, 1, 1);
 }
 
-__attribute__((target("avx512f"))) static void ztile_6x32(const kl_pw_tile *t)
+__attribute__((target("avx512f"))) static void ztile_6x32(const ztile *t)
 {
     ztile_body(t, 0, 1);
 }
 
-__attribute__((target("avx512f"))) static void ztile_12x16(const kl_pw_tile *t)
+__attribute__((target("avx512f"))) static void ztile_12x16(const ztile *t)
 {
     ztile_body(t, 1, 0);
 }
 
-__attribute__((target("avx512f"))) static void ztile_6x16(const kl_pw_tile *t)
+__attribute__((target("avx512f"))) static void ztile_6x16(const ztile *t)
 {
     ztile_body(t, 0, 0);
 }
 
-static void ztile(const kl_pw_tile *t)
+static __mmask16 lane_mask(int64_t n)
 {
-    const bool pair = t->rows > 6;
-    (t->cols > 16 ? (pair ? ztile_12x32 : ztile_6x32) : (pair ? ztile_12x16 : ztile_6x16))(t);
+    return n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
 }
 
-const kl_pw_tiles kl_pw_tiles_avx512 = {MR, 32, 768u << 10, ztile};
+/* Whether the epilogue fits in the tile's registers: bias, residual and a
+ * clamp; other activations need their own pass. */
+static bool fused_in_tile(const kl_epilogue *e)
+{
+    return !e || e->act == KL_ACT_NONE || e->act == KL_ACT_RELU || e->act == KL_ACT_CLIP;
+}
+
+int64_t kl_pw_avx512_panels(int64_t m)
+{
+    return (m + MR - 1) / MR;
+}
+
+size_t kl_pw_avx512_packed_floats(int64_t m, int64_t k)
+{
+    return (size_t)(kl_pw_avx512_panels(m) * MR * k);
+}
+
+/* Panel p's values for steps [kb, kb + kc) of k: at kb * P * MR (the
+ * earlier steps are whole), then kc * MR per panel before it. */
+static int64_t panel_at(int64_t panels, int64_t p, int64_t kb, int64_t kc)
+{
+    return kb * panels * MR + p * kc * MR;
+}
+
+void kl_pw_avx512_pack(int64_t m, int64_t k, const float *w, float *packed)
+{
+    const int64_t np = kl_pw_avx512_panels(m);
+    for (int64_t kb = 0; kb < k; kb += KC) {
+        const int64_t kc = k - kb < KC ? k - kb : KC;
+        for (int64_t p = 0; p < np; p++) {
+            float *dst = packed + panel_at(np, p, kb, kc);
+            for (int64_t kk = 0; kk < kc; kk++)
+                for (int r = 0; r < MR; r++) {
+                    int64_t row = p * MR + r;
+                    dst[kk * MR + r] = row < m ? w[row * k + kb + kk] : 0.0f;
+                }
+        }
+    }
+}
+
+int64_t kl_pw_avx512_cols(int64_t m, int64_t k, int64_t n)
+{
+    int64_t kc = k < KC ? k : KC, nc = BLOCK_BYTES / ((kc + m) * (int64_t)sizeof(float));
+    nc = nc / 32 * 32;
+    nc = nc < 32 ? 32 : nc > 1024 ? 1024 : nc;
+    return nc < n ? nc : n;
+}
+
+static int64_t round16(int64_t n)
+{
+    return (n + 15) / 16 * 16;
+}
+
+size_t kl_pw_avx512_work_floats(int64_t m, int64_t k, int64_t n)
+{
+    return (size_t)((k < KC ? k : KC) * round16(kl_pw_avx512_cols(m, k, n)));
+}
+
+/* Rows [kb, kb + kc) of X's columns [j0, j1) into rows of ld floats. */
+static void copy_step(const kl_pw_span *s, int64_t kb, int64_t kc, int64_t j0, int64_t j1, float *dst, int64_t ld)
+{
+    for (int64_t kk = 0; kk < kc; kk++)
+        memcpy(dst + kk * ld, s->x + (kb + kk) * s->ldx + j0, (size_t)(j1 - j0) * sizeof(float));
+}
+
+/* Steps of k outside, so that a step's rows of X serve every panel: the
+ * columns' K x n would not stay in L2 for long K. */
+void kl_pw_panels_avx512(const kl_pw_span *s, int64_t p0, int64_t p1, int64_t j0, int64_t j1, float *work)
+{
+    const int64_t k = s->k, ldy = s->ldy, np = kl_pw_avx512_panels(s->m);
+    const bool copy = s->fill || ((uintptr_t)s->x % 64 | (uintptr_t)(s->ldx % 16)) != 0;
+    const int64_t ldx = copy ? round16(j1 - j0) : s->ldx;
+    const kl_epilogue *e = s->epi;
+    const bool in_tile = fused_in_tile(e);
+    ztile t = {.ldb = ldx, .ldc = ldy, .lo = -INFINITY, .hi = INFINITY};
+    if (e && e->act == KL_ACT_RELU)
+        t.lo = 0.0f;
+    if (e && e->act == KL_ACT_CLIP)
+        t.lo = e->alpha, t.hi = e->beta;
+    for (int64_t kb = 0; kb < k; kb += KC) {
+        t.kc = k - kb < KC ? k - kb : KC;
+        t.acc = kb > 0;
+        const bool last = kb + t.kc == k;
+        t.finish = last && in_tile;
+        if (s->fill)
+            s->fill(s->fill_arg, kb, t.kc, j0, j1, work, ldx);
+        else if (copy)
+            copy_step(s, kb, t.kc, j0, j1, work, ldx);
+        for (int64_t p = p0; p < p1; p++) {
+            const int64_t r0 = p * MR;
+            t.rows = (int)(s->m - r0 < MR ? s->m - r0 : MR);
+            float bias[MR] = {0};
+            for (int r = 0; r < t.rows && s->bias; r++)
+                bias[r] = s->bias[r0 + r];
+            t.bias = bias;
+            t.a = s->packed + panel_at(np, p, kb, t.kc);
+            for (int64_t c0 = j0; c0 < j1; c0 += 32) {
+                /* the first chunk of columns streams the panel's W (from
+                 * memory, for the widest layers), fetching 32 steps ahead;
+                 * the others find it in cache and fetch the next panel's
+                 * instead, so that the stream goes on while they compute
+                 * (7x7 maps: 49 columns, two chunks) */
+                t.pf = t.a + (c0 == j0 ? 0 : t.kc * MR) + 32 * MR;
+                const int64_t cols = j1 - c0 < 32 ? j1 - c0 : 32;
+                t.b = copy ? work + (c0 - j0) : s->x + kb * ldx + c0;
+                t.c = s->y + r0 * ldy + c0;
+                t.m0 = lane_mask(cols);
+                t.m1 = lane_mask(cols - 16);
+                t.res = e && e->residual ? (const float *)e->residual->data + s->y_offset + r0 * ldy + c0 : NULL;
+                const bool pair = t.rows > 6;
+                (cols > 16 ? (pair ? ztile_12x32 : ztile_6x32) : (pair ? ztile_12x16 : ztile_6x16))(&t);
+            }
+            for (int64_t r = 0; last && e && !in_tile && r < t.rows; r++)
+                kl_epilogue_apply(e, s->y + (r0 + r) * ldy + j0, s->y_offset + (size_t)((r0 + r) * ldy + j0),
+                                  (size_t)(j1 - j0));
+        }
+    }
+}
 #else
 
-/* No intrinsics: no tiles (ops/pointwise.c takes the AVX2 file's
- * portable ones instead). */
-const kl_pw_tiles kl_pw_tiles_avx512 = {MR, 32, 768u << 10, NULL};
+int64_t kl_pw_avx512_cols(int64_t m, int64_t k, int64_t n)
+{
+    (void)m, (void)k;
+    return n;
+}
+
+int64_t kl_pw_avx512_panels(int64_t m)
+{
+    return m;
+}
+
+size_t kl_pw_avx512_packed_floats(int64_t m, int64_t k)
+{
+    return (size_t)(m * k);
+}
+
+void kl_pw_avx512_pack(int64_t m, int64_t k, const float *w, float *packed)
+{
+    (void)m, (void)k, (void)w, (void)packed;
+}
+
+void kl_pw_panels_avx512(const kl_pw_span *s, int64_t p0, int64_t p1, int64_t j0, int64_t j1, float *work)
+{
+    (void)s, (void)p0, (void)p1, (void)j0, (void)j1, (void)work;
+}
+
+size_t kl_pw_avx512_work_floats(int64_t m, int64_t k, int64_t n)
+{
+    (void)m, (void)k, (void)n;
+    return 0;
+}
 #endif
