@@ -100,7 +100,7 @@ int64_t kl_pw_avx512_cols(int64_t m, int64_t k, int64_t n);
 /* Its panels of W (p0, p1 above count them) and W packed for it. */
 int64_t kl_pw_avx512_panels(int64_t m);
 size_t kl_pw_avx512_packed_floats(int64_t m, int64_t k);
-void kl_pw_avx512_pack(int64_t m, int64_t k, const float *w, float *packed);
+void kl_pw_avx512_pack_rows(int64_t m, int64_t k, int64_t row0, int64_t rows, const float *w, float *packed);
 /* W [m][k] packed once for env's isa; kl_alloc'ed, *bytes set. */
 float *kl_pw_pack(kl_env *env, int64_t m, int64_t k, const float *w, size_t *bytes);
 /* Scratch of kl_pw_run and kl_pw_product for W [m][k] on hw columns. */
@@ -108,6 +108,13 @@ size_t kl_pw_scratch(int isa, int64_t m, int64_t k, int64_t hw, int threads);
 /* The same packing for isa into p, which holds kl_pw_packed_floats(isa, m, k). */
 size_t kl_pw_packed_floats(int isa, int64_t m, int64_t k);
 void kl_pw_pack_into(int isa, int64_t m, int64_t k, const float *w, float *p);
+/* Rows [row0, row0 + rows) of W [m][k], given as w [rows][k], into their
+ * place in p: row0 a multiple of kl_pw_panel_rows(isa), and rows too
+ * unless the range ends at m (the last panel's rows past m are zeroed).
+ * Packing W block by block so saves holding all of it in plain layout. */
+void kl_pw_pack_rows(int isa, int64_t m, int64_t k, int64_t row0, int64_t rows, const float *w, float *p);
+/* Rows of W in one packed panel for isa: 6 (AVX2, generic) or 12 (AVX-512). */
+int kl_pw_panel_rows(int isa);
 /* y [m][n] = packed x [k][n] on the calling thread, no bias, no epilogue;
  * work holds kl_pw_scratch(isa, m, k, n, 1) bytes. */
 void kl_pw_product(int isa, int64_t m, int64_t k, int64_t n, const float *x, int64_t ldx, const float *packed,

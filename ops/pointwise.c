@@ -305,18 +305,28 @@ size_t kl_pw_packed_floats(int isa, int64_t m, int64_t k)
     return kl_pw_avx512(isa) ? kl_pw_avx512_packed_floats(m, k) : (size_t)(panels(m) * MR * k);
 }
 
-void kl_pw_pack_into(int isa, int64_t m, int64_t k, const float *w, float *p)
+int kl_pw_panel_rows(int isa)
+{
+    return kl_pw_avx512(isa) ? 12 : MR;
+}
+
+void kl_pw_pack_rows(int isa, int64_t m, int64_t k, int64_t row0, int64_t rows, const float *w, float *p)
 {
     if (kl_pw_avx512(isa)) {
-        kl_pw_avx512_pack(m, k, w, p);
+        kl_pw_avx512_pack_rows(m, k, row0, rows, w, p);
         return;
     }
-    for (int64_t pi = 0; pi < panels(m); pi++)
+    for (int64_t pi = row0 / MR; pi < (row0 + rows + MR - 1) / MR; pi++)
         for (int64_t kk = 0; kk < k; kk++)
             for (int r = 0; r < MR; r++) {
                 int64_t row = pi * MR + r;
-                p[(pi * k + kk) * MR + r] = row < m ? w[row * k + kk] : 0.0f;
+                p[(pi * k + kk) * MR + r] = row < row0 + rows ? w[(row - row0) * k + kk] : 0.0f;
             }
+}
+
+void kl_pw_pack_into(int isa, int64_t m, int64_t k, const float *w, float *p)
+{
+    kl_pw_pack_rows(isa, m, k, 0, m, w, p);
 }
 
 void kl_pw_product(int isa, int64_t m, int64_t k, int64_t n, const float *x, int64_t ldx, const float *packed,

@@ -187,17 +187,17 @@ static int64_t panel_at(int64_t panels, int64_t p, int64_t kb, int64_t kc)
     return kb * panels * MR + p * kc * MR;
 }
 
-void kl_pw_avx512_pack(int64_t m, int64_t k, const float *w, float *packed)
+void kl_pw_avx512_pack_rows(int64_t m, int64_t k, int64_t row0, int64_t rows, const float *w, float *packed)
 {
-    const int64_t np = kl_pw_avx512_panels(m);
+    const int64_t np = kl_pw_avx512_panels(m), p0 = row0 / MR, p1 = (row0 + rows + MR - 1) / MR;
     for (int64_t kb = 0; kb < k; kb += KC) {
         const int64_t kc = k - kb < KC ? k - kb : KC;
-        for (int64_t p = 0; p < np; p++) {
+        for (int64_t p = p0; p < p1; p++) {
             float *dst = packed + panel_at(np, p, kb, kc);
             for (int64_t kk = 0; kk < kc; kk++)
                 for (int r = 0; r < MR; r++) {
                     int64_t row = p * MR + r;
-                    dst[kk * MR + r] = row < m ? w[row * k + kb + kk] : 0.0f;
+                    dst[kk * MR + r] = row < row0 + rows ? w[(row - row0) * k + kb + kk] : 0.0f;
                 }
         }
     }
@@ -299,9 +299,9 @@ size_t kl_pw_avx512_packed_floats(int64_t m, int64_t k)
     return (size_t)(m * k);
 }
 
-void kl_pw_avx512_pack(int64_t m, int64_t k, const float *w, float *packed)
+void kl_pw_avx512_pack_rows(int64_t m, int64_t k, int64_t row0, int64_t rows, const float *w, float *packed)
 {
-    (void)m, (void)k, (void)w, (void)packed;
+    (void)m, (void)k, (void)row0, (void)rows, (void)w, (void)packed;
 }
 
 void kl_pw_panels_avx512(const kl_pw_span *s, int64_t p0, int64_t p1, int64_t j0, int64_t j1, float *work)

@@ -266,44 +266,53 @@ static void filter_1d(const wino_kind *k, const double *g, int step, double *u, 
         u[i * ustep] = k->g[i][0] * g[0] + k->g[i][1] * g[step] + k->g[i][2] * g[2 * step];
 }
 
-/* U [a*a][m][c] into u */
-static void transform_filters(const kl_conv_geom *g, const wino_kind *k, const float *w, float *u)
+/* U [a*a][rows][c] into u for filters [m0, m0 + rows) of w */
+static void transform_filters(const kl_conv_geom *g, const wino_kind *k, const float *w, int64_t m0, int64_t rows,
+                              float *u)
 {
     const int a = k->a, e_count = a * a;
-    for (int64_t m = 0; m < g->m; m++)
+    for (int64_t m = 0; m < rows; m++)
         for (int64_t c = 0; c < g->c; c++) {
             double f[9], t[MAX_A * 3], r[MAX_A * MAX_A]; /* filter 3x3, G f: a x 3, G f Gt: a x a */
             for (int i = 0; i < 9; i++)
-                f[i] = w[(m * g->c + c) * 9 + i];
+                f[i] = w[((m0 + m) * g->c + c) * 9 + i];
             for (int col = 0; col < 3; col++)
                 filter_1d(k, f + col, 3, t + col, 3);
             for (int row = 0; row < a; row++)
                 filter_1d(k, t + row * 3, 1, r + row * a, 1);
             for (int e = 0; e < e_count; e++)
-                u[(e * g->m + m) * g->c + c] = (float)r[e];
+                u[(e * rows + m) * g->c + c] = (float)r[e];
         }
 }
+
+/* Filters transformed per block of this many (a multiple of every isa's
+ * panel rows), each block packed before the next: no plain copy of all of
+ * U, which at 16/9 of the weights was most of a session's page faults. */
+#define PACK_BLOCK_ROWS 24
 
 /* U as sgemm takes it, or each U[e] packed for ops/pointwise.c's kernel. */
 float *kl_wino_pack(kl_env *env, const kl_conv_geom *g, const float *w, size_t *bytes)
 {
     const wino_kind *k = kind_of(g);
     const int64_t e_count = k->a * k->a;
-    size_t plain = (size_t)(e_count * g->m * g->c) * sizeof(float);
-    float *u = kl_alloc(env, plain);
-    if (!u)
-        return NULL;
-    transform_filters(g, k, w, u);
-    *bytes = plain;
-    if (!own_products(g))
+    if (!own_products(g)) {
+        *bytes = (size_t)(e_count * g->m * g->c) * sizeof(float);
+        float *u = kl_alloc(env, *bytes);
+        if (u)
+            transform_filters(g, k, w, 0, g->m, u);
         return u;
-    size_t per = kl_pw_packed_floats(g->isa, g->m, g->c);
-    float *p = kl_alloc(env, (size_t)e_count * per * sizeof(float));
-    if (p)
-        for (int64_t e = 0; e < e_count; e++)
-            kl_pw_pack_into(g->isa, g->m, g->c, u + e * g->m * g->c, p + (size_t)e * per);
-    kl_free(env, u, plain);
+    }
+    const int64_t block = g->m < PACK_BLOCK_ROWS ? g->m : PACK_BLOCK_ROWS;
+    const size_t per = kl_pw_packed_floats(g->isa, g->m, g->c), block_bytes = (size_t)(e_count * block * g->c) * sizeof(float);
     *bytes = (size_t)e_count * per * sizeof(float);
+    float *u = kl_alloc(env, block_bytes), *p = u ? kl_alloc(env, *bytes) : NULL;
+    for (int64_t m0 = 0; p && m0 < g->m; m0 += block) {
+        const int64_t rows = g->m - m0 < block ? g->m - m0 : block;
+        transform_filters(g, k, w, m0, rows, u);
+        for (int64_t e = 0; e < e_count; e++)
+            kl_pw_pack_rows(g->isa, g->m, g->c, m0, rows, u + e * rows * g->c, p + (size_t)e * per);
+    }
+    kl_free(env, u, block_bytes);
     return p;
 }
 

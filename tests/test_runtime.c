@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../ops/conv_kernels.h"
 #include "session.h"
 #include "testutil.h"
 
@@ -155,6 +156,39 @@ static void run_dw_case(const dw_case *t, int isa, int threads)
     keel_model_free(m);
     tb_free(b);
     free(x), free(w), free(bias), free(y), free(want);
+}
+
+/* Winograd packs its transformed filters a block of rows at a time: the
+ * blocks must land exactly where one whole-matrix packing puts them, the
+ * zeroed rows past m included, on each instruction set's layout. */
+static void test_pack_rows_in_blocks(void)
+{
+    const int64_t m = 35, k = 19;
+    float w[35 * 19];
+    for (int i = 0; i < 35 * 19; i++)
+        w[i] = (float)(i % 97) - 48.0f;
+#if defined(__x86_64__) && defined(__GNUC__)
+    const int last_isa = KEEL_ISA_AVX512; /* the AVX-512 layout is built on any x86-64 */
+#else
+    const int last_isa = KEEL_ISA_AVX2;
+#endif
+    for (int isa = KEEL_ISA_AVX2; isa <= last_isa; isa++) {
+        const size_t n = kl_pw_packed_floats(isa, m, k);
+        float *whole = malloc(n * sizeof *whole), *blocks = malloc(n * sizeof *blocks);
+        memset(whole, 0x7f, n * sizeof *whole);
+        memset(blocks, 0x7f, n * sizeof *blocks);
+        kl_pw_pack_into(isa, m, k, w, whole);
+        const int64_t step = 2 * kl_pw_panel_rows(isa);
+        for (int64_t row0 = 0; row0 < m; row0 += step)
+            kl_pw_pack_rows(isa, m, k, row0, m - row0 < step ? m - row0 : step, w + row0 * k, blocks);
+        CU_ASSERT_EQUAL(memcmp(whole, blocks, n * sizeof *whole), 0);
+        size_t nonzero = 0;
+        for (size_t i = 0; i < n; i++)
+            nonzero += whole[i] != 0.0f;
+        /* every weight but the zero ones (w == 0 at i % 97 == 48) is in the packing */
+        CU_ASSERT_EQUAL(nonzero, (size_t)(m * k - 7));
+        free(whole), free(blocks);
+    }
 }
 
 static void test_depthwise_kernels(void)
@@ -1119,6 +1153,7 @@ void add_runtime_suite(void)
     CU_add_test(s, "thread pool covers every item once", test_pool_covers_every_item_once);
     CU_add_test(s, "depthwise kernels match a direct loop", test_depthwise_kernels);
     CU_add_test(s, "conv kernels match a direct loop on every instruction set", test_conv_kernels);
+    CU_add_test(s, "weights packed in blocks of rows equal one packing", test_pack_rows_in_blocks);
     CU_add_test(s, "Concat planned in place", test_concat_in_place);
     CU_add_test(s, "Pad fused into Conv and AveragePool", test_pad_fusion);
     CU_add_test(s, "Sigmoid in blocks over two threads", test_sigmoid_blocks);
