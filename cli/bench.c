@@ -13,6 +13,7 @@ typedef struct bench_opts {
     const char *path;
     int threads, runs, warmup, isa;
     bool json, profile;
+    bool serve;           /* --serve: time blocks of runs asked for on stdin */
     int top;              /* slowest nodes listed by --profile */
     char *specs[MAX_ARGS];
     int n_specs;
@@ -45,6 +46,8 @@ static int parse(int argc, char **argv, bench_opts *o)
             o->json = true;
         else if (strcmp(a, "--profile") == 0)
             o->profile = true;
+        else if (strcmp(a, "--serve") == 0)
+            o->serve = true;
         else if (strcmp(a, "--top") == 0 && has_val) {
             o->top = atoi(argv[++i]);
             o->profile = true;
@@ -63,7 +66,7 @@ static int parse(int argc, char **argv, bench_opts *o)
             o->path = a;
     }
     if (!o->path || o->runs < 1 || o->warmup < 0 || o->threads < 1) {
-        fprintf(stderr, "usage: keel bench MODEL.onnx [--threads N] [--runs N] [--warmup N] [--isa NAME] [--json] [--profile] [--top N] [-i NAME=FILE]... [--dim NAME=N]...\n");
+        fprintf(stderr, "usage: keel bench MODEL.onnx [--threads N] [--runs N] [--warmup N] [--isa NAME] [--json] [--profile] [--top N] [--serve] [-i NAME=FILE]... [--dim NAME=N]...\n");
         return -1;
     }
     return 0;
@@ -168,6 +171,63 @@ static void print_profile(const keel_session *s, const double *step_ns, int runs
     free(nodes);
 }
 
+/* Runs the session n times; with lat, stores each run's wall time in ms;
+ * with step_ns, adds each step's time.  Prints the error and returns
+ * nonzero if a run fails. */
+static int time_runs(keel_session *s, keel_tensor *ins, keel_tensor *outs, int n_out, int n, double *lat,
+                     double *step_ns)
+{
+    for (int r = 0; r < n; r++) {
+        /* data = NULL: keel lends its buffers (valid until the next run) */
+        memset(outs, 0, (size_t)n_out * sizeof *outs);
+        double t = cli_now_ms();
+        if (kl_session_run_timed(s, ins, outs, step_ns) != KEEL_OK) {
+            fprintf(stderr, "keel bench: %s\n", keel_session_errmsg(s));
+            return -1;
+        }
+        if (lat)
+            lat[r] = cli_now_ms() - t;
+    }
+    return 0;
+}
+
+/* --serve: after the warm-up, prints one JSON line saying it is ready, then
+ * for each line "N" on stdin runs N times and prints their times as one
+ * JSON line; at end of input prints the peak RSS.  A comparison script
+ * keeps keel and another engine loaded side by side this way and
+ * alternates short blocks of runs between them, so that a drift of the
+ * machine's speed falls on both alike. */
+static int serve(keel_session *s, keel_tensor *ins, keel_tensor *outs, int n_out, double load_ms,
+                 double session_ms)
+{
+    printf("{\"ready\": true, \"isa\": \"%s\", \"load_ms\": %.3f, \"session_ms\": %.3f}\n",
+           keel_isa_name((keel_isa)s->env.isa), load_ms, session_ms);
+    fflush(stdout);
+    char line[64];
+    while (fgets(line, sizeof line, stdin)) {
+        int n = atoi(line);
+        if (n < 1 || n > 100000) {
+            fprintf(stderr, "keel bench: --serve wants a run count per line, got '%s'\n", line);
+            return 1;
+        }
+        double *lat = calloc((size_t)n, sizeof *lat);
+        if (!lat || time_runs(s, ins, outs, n_out, n, lat, NULL)) {
+            free(lat);
+            return 1;
+        }
+        printf("{\"ms\": [");
+        for (int r = 0; r < n; r++)
+            printf("%s%.4f", r ? ", " : "", lat[r]);
+        printf("]}\n");
+        fflush(stdout);
+        free(lat);
+    }
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("{\"peak_rss_kb\": %ld}\n", ru.ru_maxrss);
+    return 0;
+}
+
 int cmd_bench(int argc, char **argv)
 {
     bench_opts o;
@@ -217,19 +277,14 @@ int cmd_bench(int argc, char **argv)
     }
     if (o.profile)
         step_ns = calloc((size_t)s->n_steps + 1, sizeof *step_ns);
-    for (int r = 0; r < o.warmup + o.runs; r++) {
-        bool timed = r >= o.warmup;
-        /* data = NULL: keel lends its buffers (valid until the next run) */
-        memset(outs, 0, (size_t)n_out * sizeof *outs);
-        double t = cli_now_ms();
-        keel_status st = kl_session_run_timed(s, ins, outs, timed ? step_ns : NULL);
-        if (st) {
-            fprintf(stderr, "keel bench: %s\n", keel_session_errmsg(s));
-            goto done;
-        }
-        if (timed)
-            lat[r - o.warmup] = cli_now_ms() - t;
+    if (time_runs(s, ins, outs, n_out, o.warmup, NULL, NULL))
+        goto done;
+    if (o.serve) {
+        rc = serve(s, ins, outs, n_out, load_ms, session_ms);
+        goto done;
     }
+    if (time_runs(s, ins, outs, n_out, o.runs, lat, step_ns))
+        goto done;
     qsort(lat, (size_t)o.runs, sizeof *lat, cmp_double);
     double median = o.runs % 2 ? lat[o.runs / 2] : 0.5 * (lat[o.runs / 2 - 1] + lat[o.runs / 2]);
     struct rusage ru;

@@ -3,15 +3,24 @@
 models, the same input and the same thread count, alternating the two in
 one run, and checks that their outputs agree.
 
-usage: scripts/compare_ort.py [--threads N] [--runs N] [--warmup N] [--rounds N]
+usage: scripts/compare_ort.py [--threads N] [--blocks N] [--block-runs N] [--warmup N]
                               [--cpus LIST] [--keel PATH] (MODEL.onnx | backbone-name)...
 
 A backbone name (from scripts/backbones.txt, e.g. resnet50_op13) is exported
 first with scripts/export_backbones.py.  ONNX Runtime is installed once into
 $KEEL_CACHE/ort, or $KEEL_ORT_DIR when set (npm install --ignore-scripts;
-its binary ships inside the package).  Prints a table: keel and ORT median latency (the mean of the
-rounds' medians), their ratio, load times, peak RSS, and the largest
-difference between the two outputs.
+its binary ships inside the package).
+
+Both engines stay loaded side by side (keel bench --serve, ort_bench.js
+--serve) and take turns: --blocks turns each, a turn being one untimed run
+(it absorbs the other engine's threads going idle and its weights leaving
+the caches) and then --block-runs timed runs; the order within a pair of
+turns alternates.  A drift of the machine's speed, which on a shared host
+can be 30 % within a minute, so falls on both alike.  Prints a table:
+keel and ORT median latency over all timed runs, their ratio, load times
+(keel: model load plus session creation, which packs the weights; ORT:
+InferenceSession.create), peak RSS, and the largest difference between
+the two outputs.
 
 Both engines run on the same CPUs: --cpus (e.g. 0 or 0,1), by default the
 first N of the CPUs this process may use for --threads N, so that on a
@@ -72,38 +81,82 @@ def compare_outputs(keel, ort_env, path, tmp, threads):
     return float(np.max(np.abs(a.astype(np.float64) - b))) if a.shape == b.shape else float("inf")
 
 
+class Server:
+    """One engine loaded in its own process, timing blocks of runs on request."""
+
+    def __init__(self, cmd, env=None):
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
+                                     preexec_fn=pin)
+        self.ready = self._read()
+
+    def _read(self):
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"{self.proc.args[0]} exited with status {self.proc.wait()}")
+        return json.loads(line)
+
+    def time(self, n):
+        self.proc.stdin.write(f"{n}\n")
+        self.proc.stdin.flush()
+        return self._read()["ms"]
+
+    def close(self):
+        self.proc.stdin.close()
+        last = self._read()
+        if self.proc.wait():
+            raise RuntimeError(f"{self.proc.args[0]} exited with status {self.proc.returncode}")
+        return last
+
+
+def median(xs):
+    xs = sorted(xs)
+    mid = len(xs) // 2
+    return xs[mid] if len(xs) % 2 else 0.5 * (xs[mid - 1] + xs[mid])
+
+
+def time_side_by_side(keel, ort_env, path, args):
+    """Median ms, load ms and peak RSS KB of keel and of ORT, turn by turn."""
+    common = ["--threads", str(args.threads), "--warmup", str(args.warmup), "--serve"]
+    ort = Server(["node", os.path.join(HERE, "ort_bench.js"), path] + common, ort_env)
+    kl = Server([keel, "bench", path] + common)
+    lat = {kl: [], ort: []}
+    for b in range(args.blocks):
+        for engine in ((ort, kl) if b % 2 == 0 else (kl, ort)):
+            lat[engine] += engine.time(1 + args.block_runs)[1:]
+    kl_load = kl.ready["load_ms"] + kl.ready["session_ms"]
+    kl_rss, ort_rss = kl.close()["peak_rss_kb"], ort.close()["peak_rss_kb"]
+    return (median(lat[kl]), kl_load, kl_rss), (median(lat[ort]), ort.ready["load_ms"], ort_rss)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--runs", type=int, default=7)
-    ap.add_argument("--warmup", type=int, default=2)
-    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--blocks", type=int, default=10, help="turns each engine takes")
+    ap.add_argument("--block-runs", type=int, default=3, help="timed runs per turn")
+    ap.add_argument("--warmup", type=int, default=2, help="untimed runs after loading")
     ap.add_argument("--cpus", help="comma-separated CPU numbers both engines run on")
     ap.add_argument("--keel", default=os.path.join(ROOT, "cli", "keel"))
     ap.add_argument("models", nargs="+")
     args = ap.parse_args()
+    if args.blocks < 1 or args.block_runs < 1 or args.blocks * args.block_runs < 7:
+        ap.error("want at least 7 timed runs per engine (--blocks x --block-runs)")
     global CPUS
     CPUS = ({int(c) for c in args.cpus.split(",")} if args.cpus
             else set(sorted(os.sched_getaffinity(0))[: args.threads]))
     ort_env = dict(os.environ, KEEL_ORT_DIR=ensure_ort())
-    timing = ["--threads", str(args.threads), "--runs", str(args.runs), "--warmup", str(args.warmup)]
     rows = []
     for model in args.models:
         path, name = resolve(model)
-        keel_runs, ort_runs = [], []
-        for _ in range(args.rounds):  # alternate so drifts hit both alike
-            ort_runs.append(run_json(["node", os.path.join(HERE, "ort_bench.js"), path] + timing, ort_env))
-            keel_runs.append(run_json([args.keel, "bench", path, "--json"] + timing))
+        (k, k_load, k_rss), (o, o_load, o_rss) = time_side_by_side(args.keel, ort_env, path, args)
         with tempfile.TemporaryDirectory() as tmp:
             diff = compare_outputs(args.keel, ort_env, path, tmp, args.threads)
-        k = sum(r["median_ms"] for r in keel_runs) / len(keel_runs)
-        o = sum(r["median_ms"] for r in ort_runs) / len(ort_runs)
-        rows.append((name, k, o, k / o, keel_runs[0]["load_ms"], ort_runs[0]["load_ms"],
-                     max(r["peak_rss_kb"] for r in keel_runs) / 1024, max(r["peak_rss_kb"] for r in ort_runs) / 1024, diff))
+        rows.append((name, k, o, k / o, k_load, o_load, k_rss / 1024, o_rss / 1024, diff))
         print(f"{name}: keel {k:.2f} ms, ORT {o:.2f} ms", file=sys.stderr)
-    print(f"threads {args.threads} on CPUs {','.join(map(str, sorted(CPUS)))}, median of {args.runs} runs after {args.warmup} warm-up, {args.rounds} alternating rounds")
+    print(f"threads {args.threads} on CPUs {','.join(map(str, sorted(CPUS)))}; {args.blocks} turns each of "
+          f"1 untimed + {args.block_runs} timed runs, alternating, after {args.warmup} warm-up; "
+          f"median of {args.blocks * args.block_runs} runs")
     print("| model | keel ms | ORT ms | keel/ORT | keel load ms | ORT load ms | keel RSS MB | ORT RSS MB | max abs diff |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
         print(f"| {r[0]} | {r[1]:.2f} | {r[2]:.2f} | {r[3]:.2f} | {r[4]:.0f} | {r[5]:.0f} | {r[6]:.0f} | {r[7]:.0f} | {r[8]:.2g} |")
 

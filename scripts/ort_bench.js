@@ -3,13 +3,16 @@
 //
 //   node ort_bench.js MODEL [--threads N] [--runs N] [--warmup N]
 //        [--input-npy FILE] [--output-npy FILE] [--save-input FILE]
-//        [--profile PREFIX]
+//        [--profile PREFIX] [--serve]
 //
 // The input is FILE (a .npy of float32) or deterministic pseudo-random data
 // (the xorshift of keel bench).  Prints one JSON line: load_ms, min_ms,
 // median_ms, max_ms, peak_rss_kb.  With --output-npy, writes output 0;
 // with --profile, ONNX Runtime's own per-node trace goes to PREFIX*.json
 // (scripts/ort_profile.py sums it per node, to set beside keel bench --top).
+// --serve speaks keel bench --serve's protocol: after the warm-up one JSON
+// line {ready, load_ms}, then for each line "N" on stdin N timed runs as
+// {ms: [...]}, and at end of input {peak_rss_kb}.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -28,6 +31,7 @@ function parseArgs(argv) {
     else if (a === '--output-npy') o.outputNpy = argv[++i];
     else if (a === '--save-input') o.saveInput = argv[++i];
     else if (a === '--profile') o.profile = argv[++i];
+    else if (a === '--serve') o.serve = true;
     else o.model = a;
   }
   if (!o.model) throw new Error('usage: ort_bench.js MODEL [--threads N] [--runs N] [--warmup N]');
@@ -69,6 +73,28 @@ function writeNpy(file, dims, data) {
   fs.writeFileSync(file, Buffer.concat([pre, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]));
 }
 
+async function timeRuns(session, feeds, n) {
+  const lat = [];
+  for (let r = 0; r < n; r++) {
+    const t = process.hrtime.bigint();
+    await session.run(feeds);
+    lat.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  return lat;
+}
+
+async function serve(session, feeds, warmup, loadMs) {
+  await timeRuns(session, feeds, warmup);
+  console.log(JSON.stringify({ ready: true, load_ms: loadMs }));
+  const rl = require('readline').createInterface({ input: process.stdin });
+  for await (const line of rl) {
+    const n = parseInt(line, 10);
+    if (!(n >= 1 && n <= 100000)) throw new Error(`--serve wants a run count per line, got '${line}'`);
+    console.log(JSON.stringify({ ms: await timeRuns(session, feeds, n) }));
+  }
+  console.log(JSON.stringify({ peak_rss_kb: process.resourceUsage().maxRSS }));
+}
+
 async function main() {
   const o = parseArgs(process.argv.slice(2));
   const opts = { intraOpNumThreads: o.threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential' };
@@ -91,6 +117,7 @@ async function main() {
     if (o.saveInput && k === 0) writeNpy(o.saveInput, dims, data);
     feeds[name] = new ort.Tensor('float32', data, dims);
   });
+  if (o.serve) return serve(session, feeds, o.warmup, loadMs);
   const lat = [];
   let result;
   for (let r = 0; r < o.warmup + o.runs; r++) {
