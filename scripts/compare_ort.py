@@ -4,7 +4,7 @@ models, the same input and the same thread count, alternating the two in
 one run, and checks that their outputs agree.
 
 usage: scripts/compare_ort.py [--threads N] [--blocks N] [--block-runs N] [--warmup N]
-                              [--cpus LIST] [--keel PATH] (MODEL.onnx | backbone-name)...
+                              [--loads N] [--cpus LIST] [--keel PATH] (MODEL.onnx | backbone-name)...
 
 A backbone name (from scripts/backbones.txt, e.g. resnet50_op13) is exported
 first with scripts/export_backbones.py.  ONNX Runtime is installed once into
@@ -17,10 +17,11 @@ Both engines stay loaded side by side (keel bench --serve, ort_bench.js
 the caches) and then --block-runs timed runs; the order within a pair of
 turns alternates.  A drift of the machine's speed, which on a shared host
 can be 30 % within a minute, so falls on both alike.  Prints a table:
-keel and ORT median latency over all timed runs, their ratio, load times
-(keel: model load plus session creation, which packs the weights; ORT:
-InferenceSession.create), peak RSS, and the largest difference between
-the two outputs.
+keel and ORT median latency over all timed runs, their ratio, the median
+of --loads load times, each in a fresh process, the two engines taking
+turns (keel: model load plus session creation, which packs the weights;
+ORT: InferenceSession.create), peak RSS, and the largest difference
+between the two outputs.
 
 Both engines run on the same CPUs: --cpus (e.g. 0 or 0,1), by default the
 first N of the CPUs this process may use for --threads N, so that on a
@@ -29,6 +30,7 @@ shared machine a one-thread run of either is not timed on a busier core.
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -51,7 +53,9 @@ def ensure_ort():
 
 def resolve(model):
     if model.endswith(".onnx"):
-        return model, os.path.basename(os.path.dirname(os.path.abspath(model))) or model
+        # the zoo's and the export cache's folders are NAME-<content hash>
+        folder = os.path.basename(os.path.dirname(os.path.abspath(model)))
+        return model, re.sub(r"-[0-9a-f]{12}$", "", folder) or model
     out = subprocess.run(["/usr/bin/python3", os.path.join(HERE, "export_backbones.py"), "--strict",
                           "--cache", os.path.join(CACHE, "backbones"), model],
                          check=True, capture_output=True, text=True).stdout.split()
@@ -114,18 +118,36 @@ def median(xs):
     return xs[mid] if len(xs) % 2 else 0.5 * (xs[mid - 1] + xs[mid])
 
 
+def load_ms(server):
+    """The time from reading the file to a session that can run (keel's session creation packs the weights)."""
+    return server.ready["load_ms"] + server.ready.get("session_ms", 0.0)
+
+
 def time_side_by_side(keel, ort_env, path, args):
-    """Median ms, load ms and peak RSS KB of keel and of ORT, turn by turn."""
-    common = ["--threads", str(args.threads), "--warmup", str(args.warmup), "--serve"]
-    ort = Server(["node", os.path.join(HERE, "ort_bench.js"), path] + common, ort_env)
-    kl = Server([keel, "bench", path] + common)
+    """Median ms, median load ms and peak RSS KB of keel and of ORT, turn by turn."""
+    def start(engine, warmup):
+        common = ["--threads", str(args.threads), "--warmup", str(warmup), "--serve"]
+        if engine == "ort":
+            return Server(["node", os.path.join(HERE, "ort_bench.js"), path] + common, ort_env)
+        return Server([keel, "bench", path] + common)
+
+    # One load is one sample, and a shared host can double a single one:
+    # each engine is loaded --loads times, alternately, in fresh processes.
+    loads = {"keel": [], "ort": []}
+    for i in range(args.loads - 1):
+        for engine in (("ort", "keel") if i % 2 == 0 else ("keel", "ort")):
+            server = start(engine, 0)
+            loads[engine].append(load_ms(server))
+            server.close()
+    ort, kl = start("ort", args.warmup), start("keel", args.warmup)
+    loads["ort"].append(load_ms(ort))
+    loads["keel"].append(load_ms(kl))
     lat = {kl: [], ort: []}
     for b in range(args.blocks):
         for engine in ((ort, kl) if b % 2 == 0 else (kl, ort)):
             lat[engine] += engine.time(1 + args.block_runs)[1:]
-    kl_load = kl.ready["load_ms"] + kl.ready["session_ms"]
     kl_rss, ort_rss = kl.close()["peak_rss_kb"], ort.close()["peak_rss_kb"]
-    return (median(lat[kl]), kl_load, kl_rss), (median(lat[ort]), ort.ready["load_ms"], ort_rss)
+    return (median(lat[kl]), median(loads["keel"]), kl_rss), (median(lat[ort]), median(loads["ort"]), ort_rss)
 
 
 def main():
@@ -134,12 +156,15 @@ def main():
     ap.add_argument("--blocks", type=int, default=10, help="turns each engine takes")
     ap.add_argument("--block-runs", type=int, default=3, help="timed runs per turn")
     ap.add_argument("--warmup", type=int, default=2, help="untimed runs after loading")
+    ap.add_argument("--loads", type=int, default=3, help="loads of each engine, in fresh processes")
     ap.add_argument("--cpus", help="comma-separated CPU numbers both engines run on")
     ap.add_argument("--keel", default=os.path.join(ROOT, "cli", "keel"))
     ap.add_argument("models", nargs="+")
     args = ap.parse_args()
     if args.blocks < 1 or args.block_runs < 1 or args.blocks * args.block_runs < 7:
         ap.error("want at least 7 timed runs per engine (--blocks x --block-runs)")
+    if args.loads < 1:
+        ap.error("--loads wants at least 1")
     global CPUS
     CPUS = ({int(c) for c in args.cpus.split(",")} if args.cpus
             else set(sorted(os.sched_getaffinity(0))[: args.threads]))
@@ -154,7 +179,7 @@ def main():
         print(f"{name}: keel {k:.2f} ms, ORT {o:.2f} ms", file=sys.stderr)
     print(f"threads {args.threads} on CPUs {','.join(map(str, sorted(CPUS)))}; {args.blocks} turns each of "
           f"1 untimed + {args.block_runs} timed runs, alternating, after {args.warmup} warm-up; "
-          f"median of {args.blocks * args.block_runs} runs")
+          f"median of {args.blocks * args.block_runs} runs; load: median of {args.loads} loads")
     print("| model | keel ms | ORT ms | keel/ORT | keel load ms | ORT load ms | keel RSS MB | ORT RSS MB | max abs diff |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
