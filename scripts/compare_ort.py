@@ -156,7 +156,7 @@ def main():
     ap.add_argument("--blocks", type=int, default=10, help="turns each engine takes")
     ap.add_argument("--block-runs", type=int, default=3, help="timed runs per turn")
     ap.add_argument("--warmup", type=int, default=2, help="untimed runs after loading")
-    ap.add_argument("--loads", type=int, default=3, help="loads of each engine, in fresh processes")
+    ap.add_argument("--loads", type=int, default=5, help="loads of each engine, in fresh processes")
     ap.add_argument("--cpus", help="comma-separated CPU numbers both engines run on")
     ap.add_argument("--keel", default=os.path.join(ROOT, "cli", "keel"))
     ap.add_argument("models", nargs="+")
