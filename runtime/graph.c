@@ -144,6 +144,12 @@ void kl_node_clear(kl_env *env, kl_node *n)
     }
 }
 
+static bool in_weights(const kl_graph *g, const void *p)
+{
+    const uint8_t *b = p;
+    return g->weights && b >= g->weights && b < g->weights + g->weights_bytes;
+}
+
 void kl_graph_free(kl_env *env, kl_graph *g)
 {
     if (!g)
@@ -154,7 +160,10 @@ void kl_graph_free(kl_env *env, kl_graph *g)
     for (int i = 0; i < g->n_values; i++) {
         kl_value *v = &g->values[i];
         kl_strfree(env, v->name);
-        kl_tensor_free(env, v->init);
+        if (v->init && in_weights(g, v->init->data))
+            kl_free(env, v->init, sizeof *v->init);
+        else
+            kl_tensor_free(env, v->init);
         for (int d = 0; d < KL_MAX_RANK; d++)
             kl_strfree(env, v->decl.params[d]);
     }
@@ -162,6 +171,7 @@ void kl_graph_free(kl_env *env, kl_graph *g)
     kl_free(env, g->hash, (size_t)g->hash_cap * sizeof *g->hash);
     kl_free(env, g->inputs, (size_t)g->n_inputs * sizeof *g->inputs);
     kl_free(env, g->outputs, (size_t)g->n_outputs * sizeof *g->outputs);
+    kl_free(env, g->weights, g->weights_bytes);
     kl_strfree(env, g->name);
     kl_free(env, g, sizeof *g);
 }

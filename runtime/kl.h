@@ -47,6 +47,9 @@ void kl_log(const kl_env *env, keel_log_level level, const char *fmt, ...) KL_PR
  * zeroed memory or NULL (and sets KEEL_ERR_NOMEM on env). */
 void *kl_alloc(kl_env *env, size_t size);
 void kl_free(kl_env *env, void *p, size_t size);
+/* Whether a memory checker (ASan, valgrind) watches each block's bounds:
+ * then blocks are not carved out of one larger block. */
+bool kl_bounds_watched(void);
 char *kl_strdup(kl_env *env, const char *s);
 void kl_strfree(kl_env *env, char *s);
 
@@ -172,6 +175,10 @@ typedef struct kl_graph {
     /* name -> value id, open addressing */
     int hash_cap;
     int *hash;
+    /* The main graph's raw initializer payloads in one block (NULL if
+     * none); initializers whose data lies in it own only their struct. */
+    uint8_t *weights;
+    size_t weights_bytes;
 } kl_graph;
 
 typedef struct kl_opset {

@@ -181,6 +181,15 @@ void kl_free(kl_env *env, void *p, size_t size)
         env->alloc.free(env->alloc.user, p, size ? size : 1);
 }
 
+bool kl_bounds_watched(void)
+{
+#ifdef __SANITIZE_ADDRESS__
+    return true;
+#else
+    return RUNNING_ON_VALGRIND != 0;
+#endif
+}
+
 char *kl_strdup(kl_env *env, const char *s)
 {
     if (!s)

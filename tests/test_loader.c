@@ -410,6 +410,49 @@ static void test_conformance_models_load(void)
     CU_ASSERT_TRUE(loaded > 1000);
 }
 
+/* ---- the weights' block ------------------------------------------------------------ */
+
+/* Raw initializer payloads share one block of the main graph, each at a
+ * 64-byte boundary and apart from the others, with their own values;
+ * under a memory checker each has a block of its own. */
+static void test_weights_block(void)
+{
+    static const float w1[] = {1, -2, 3, -4, 5, -6}, w3[] = {7};
+    static const int64_t d1[] = {1}, i5[] = {-1, 2, -3, 4, -5}, d5[] = {5};
+    tb_model *b = tb_new(8, 13);
+    tb_input(b, "x", KEEL_FLOAT, 2, d23, NULL);
+    tb_output(b, "out", KEEL_FLOAT, 2, d23);
+    tb_init_f32(b, "w1", 2, d23, w1);
+    tb_init_raw(b, "i5", KEEL_INT64, 1, d5, i5, sizeof i5);
+    tb_init_f32(b, "w3", 1, d1, w3);
+    tb_node(b, "Add", "add0", "x,w1", "s");
+    tb_node(b, "Relu", "relu0", "s", "out");
+    char err[512];
+    keel_model *m = NULL;
+    CU_ASSERT_EQUAL_FATAL(load_built(b, err, sizeof err, &m), KEEL_OK);
+    const kl_graph *g = m->graph;
+    const char *names[] = {"w1", "i5", "w3"};
+    const void *want[] = {w1, i5, w3};
+    const size_t bytes[] = {sizeof w1, sizeof i5, sizeof w3};
+    const uint8_t *data[3];
+    for (int i = 0; i < 3; i++) {
+        int id = kl_graph_find(g, names[i]);
+        CU_ASSERT_TRUE_FATAL(id >= 0 && g->values[id].init);
+        data[i] = g->values[id].init->data;
+        CU_ASSERT_EQUAL(kl_nbytes(g->values[id].init), bytes[i]);
+        CU_ASSERT_EQUAL(memcmp(data[i], want[i], bytes[i]), 0);
+        CU_ASSERT_EQUAL((uintptr_t)data[i] % 64, 0);
+        if (kl_bounds_watched())
+            continue;
+        CU_ASSERT_TRUE(data[i] >= g->weights && data[i] + bytes[i] <= g->weights + g->weights_bytes);
+    }
+    CU_ASSERT_TRUE(data[1] >= data[0] + bytes[0] || data[0] >= data[1] + bytes[1]);
+    CU_ASSERT_TRUE(data[2] >= data[1] + bytes[1] || data[1] >= data[2] + bytes[2]);
+    CU_ASSERT_EQUAL(g->weights == NULL, kl_bounds_watched());
+    keel_model_free(m);
+    tb_free(b);
+}
+
 void add_loader_suite(void)
 {
     CU_pSuite s = CU_add_suite("loader", NULL, NULL);
@@ -430,5 +473,6 @@ void add_loader_suite(void)
     CU_add_test(s, "external data", test_external_data);
     CU_add_test(s, "external data from memory", test_external_from_memory);
     CU_add_test(s, "allocator hook and failure sweep", test_allocator_sees_everything);
+    CU_add_test(s, "initializers in one block", test_weights_block);
     CU_add_test(s, "conformance models load", test_conformance_models_load);
 }
