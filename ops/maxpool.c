@@ -9,7 +9,9 @@
  * each output row is computed with inner loops over its output columns: for
  * each kernel tap, one strided pass over an input row into the output row.
  * Only the border columns, whose windows reach into the padding, are
- * computed one at a time.
+ * computed one at a time.  A 3-wide stride-2 window (the backbones' pools)
+ * takes the maximum of its input rows first and then of even, odd and next
+ * even columns of that, all in contiguous passes.
  *
  * With ceil_mode, a last window that would start in the right padding is
  * dropped (as ONNX Runtime and PyTorch do).  A window that holds no input
@@ -25,6 +27,7 @@
 /* For each element type T: maxpool_rows_SUF (the fast path: one plane, no
  * Indices) and maxpool_idx_SUF (any window, Indices too).  LOWEST is the
  * value of an empty window; NaN inputs never win (as in ONNX Runtime). */
+#define MAX3S2_SPAN 1024 /* input columns of one row the 3-wide stride-2 path takes */
 #define MAXPOOL_KERNELS(SUF, T, LOWEST)                                                         \
     static inline void max_acc_##SUF(T *restrict y, const T *restrict x, int64_t n, int64_t s)  \
     {                                                                                           \
@@ -128,6 +131,43 @@
         return best;                                                                            \
     }                                                                                           \
                                                                                                 \
+    /* The interior [xa, xb) of one output row of a 3-wide stride-2 window                      \
+     * (ResNet's, SqueezeNet's, Inception's pools): the rows' maximum first,                    \
+     * in contiguous passes, then even, odd and next even columns of it side                    \
+     * by side, where gathering stride 2 for each tap of each row ran one                       \
+     * element at a time.  False where it does not apply. */                                   \
+    static inline __attribute__((always_inline)) bool max3s2_row_##SUF(const pool_geom *g, const T *restrict x, int64_t oz,     \
+                                        int64_t z0, int64_t z1, int64_t oy, int64_t y0,         \
+                                        int64_t y1, int64_t xa, int64_t xb, T *restrict out)    \
+    {                                                                                           \
+        const pool_dim *dz = &g->d[0], *dy = &g->d[1], *dx = &g->d[2];                          \
+        const int64_t n = xb - xa, span = 2 * n + 1;                                            \
+        if (n < 1 || dx->k != 3 || dx->stride != 2 || dx->dil != 1 || span > MAX3S2_SPAN)       \
+            return false;                                                                       \
+        T v[MAX3S2_SPAN], ev[MAX3S2_SPAN / 2 + 1], od[MAX3S2_SPAN / 2 + 1];                      \
+        for (int64_t i = 0; i < span; i++)                                                      \
+            v[i] = LOWEST;                                                                      \
+        for (int64_t tz = z0; tz < z1; tz++) {                                                  \
+            int64_t iz = oz * dz->stride - dz->pad + tz * dz->dil;                              \
+            for (int64_t ty = y0; ty < y1; ty++) {                                              \
+                int64_t iy = oy * dy->stride - dy->pad + ty * dy->dil;                          \
+                const T *restrict r = x + (iz * dy->in + iy) * dx->in + xa * 2 - dx->pad;        \
+                for (int64_t i = 0; i < span; i++) /* NaN never wins: v stays NaN-free */       \
+                    v[i] = r[i] > v[i] ? r[i] : v[i];                                           \
+            }                                                                                   \
+        }                                                                                       \
+        for (int64_t i = 0; i < n; i++) {                                                       \
+            ev[i] = v[2 * i];                                                                   \
+            od[i] = v[2 * i + 1];                                                               \
+        }                                                                                       \
+        ev[n] = v[span - 1];                                                                    \
+        for (int64_t i = 0; i < n; i++) {                                                       \
+            T m = od[i] > ev[i] ? od[i] : ev[i];                                                \
+            out[i] = ev[i + 1] > m ? ev[i + 1] : m;                                             \
+        }                                                                                       \
+        return true;                                                                            \
+    }                                                                                           \
+                                                                                                \
     KL_HOT static void maxpool_rows_##SUF(const pool_geom *g, const T *restrict x, T *restrict y)      \
     {                                                                                           \
         const pool_dim *dz = &g->d[0], *dy = &g->d[1], *dx = &g->d[2];                          \
@@ -146,6 +186,8 @@
                 for (int64_t ox = xb; ox < ow; ox++)                                            \
                     yrow[ox] = max_border_##SUF(g, x, oz, z0, z1, oy, y0, y1, ox);              \
                 if (xa == xb)                                                                   \
+                    continue;                                                                   \
+                if (max3s2_row_##SUF(g, x, oz, z0, z1, oy, y0, y1, xa, xb, yrow + xa))           \
                     continue;                                                                   \
                 for (int64_t ox = xa; ox < xb; ox++)                                            \
                     yrow[ox] = LOWEST;                                                          \

@@ -158,6 +158,88 @@ static void run_dw_case(const dw_case *t, int isa, int threads)
     free(x), free(w), free(bias), free(y), free(want);
 }
 
+/* ---- MaxPool 3x3 stride 2 --------------------------------------------------- */
+
+typedef struct mp_case {
+    int64_t h, w, pads[4];
+    bool ceil;
+} mp_case;
+
+static int64_t mp_out(int64_t in, int64_t lo, int64_t hi, bool ceil)
+{
+    int64_t span = in + lo + hi - 3, o = (ceil ? span + 1 : span) / 2 + 1;
+    return ceil && (o - 1) * 2 >= in + lo ? o - 1 : o; /* no window starting in the right padding */
+}
+
+/* keel's 3-wide stride-2 rows (a row maximum, then even/odd columns)
+ * against the window maximum taken element by element; NaN never wins. */
+static void run_maxpool_case(const mp_case *t)
+{
+    const int64_t c = 3, oh = mp_out(t->h, t->pads[0], t->pads[2], t->ceil), ow = mp_out(t->w, t->pads[1], t->pads[3], t->ceil);
+    size_t nx = (size_t)(c * t->h * t->w), ny = (size_t)(c * oh * ow);
+    float *x = malloc(nx * sizeof *x), *y = malloc(ny * sizeof *y), *want = malloc(ny * sizeof *want);
+    uint32_t r = 777;
+    for (size_t i = 0; i < nx; i++)
+        x[i] = (float)((r = r * 1103515245u + 12345u) >> 8) / 16777216.0f - 0.5f;
+    x[5] = NAN;
+    for (int64_t p = 0; p < c; p++)
+        for (int64_t oy = 0; oy < oh; oy++)
+            for (int64_t ox = 0; ox < ow; ox++) {
+                float best = -INFINITY;
+                for (int64_t ky = 0; ky < 3; ky++)
+                    for (int64_t kx = 0; kx < 3; kx++) {
+                        int64_t iy = oy * 2 - t->pads[0] + ky, ix = ox * 2 - t->pads[1] + kx;
+                        if (iy >= 0 && iy < t->h && ix >= 0 && ix < t->w && x[(p * t->h + iy) * t->w + ix] > best)
+                            best = x[(p * t->h + iy) * t->w + ix];
+                    }
+                want[(p * oh + oy) * ow + ox] = best;
+            }
+    int64_t xd[4] = {1, c, t->h, t->w}, yd[4] = {1, c, oh, ow}, ks[2] = {3, 3}, st[2] = {2, 2};
+    tb_model *b = tb_new(8, 13);
+    tb_input(b, "x", KEEL_FLOAT, 4, xd, NULL);
+    tb_output(b, "y", KEEL_FLOAT, 4, yd);
+    Onnx__NodeProto *node = tb_node(b, "MaxPool", "pool", "x", "y");
+    tb_attr_ints(b, node, "kernel_shape", 2, ks);
+    tb_attr_ints(b, node, "strides", 2, st);
+    tb_attr_ints(b, node, "pads", 4, t->pads);
+    tb_attr_int(b, node, "ceil_mode", t->ceil);
+    keel_model *m = load(b, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    keel_session *s = NULL;
+    char err[1024];
+    CU_ASSERT_EQUAL_FATAL(keel_session_create(&s, m, NULL, NULL, 0, NULL, err, sizeof err), KEEL_OK);
+    keel_tensor in = {KEEL_FLOAT, 4, {1, c, t->h, t->w}, x}, out = {0};
+    out.data = y;
+    CU_ASSERT_EQUAL(keel_session_run(s, &in, &out), KEEL_OK);
+    CU_ASSERT_EQUAL(out.dims[2], oh);
+    CU_ASSERT_EQUAL(out.dims[3], ow);
+    int wrong = 0;
+    for (size_t i = 0; i < ny; i++)
+        wrong += y[i] != want[i];
+    if (wrong)
+        fprintf(stderr, "\n  maxpool %lldx%lld pads %lld,%lld ceil %d: %d of %zu outputs wrong\n", (long long)t->h,
+                (long long)t->w, (long long)t->pads[0], (long long)t->pads[1], t->ceil, wrong, ny);
+    CU_ASSERT_EQUAL(wrong, 0);
+    keel_session_free(s);
+    keel_model_free(m);
+    tb_free(b);
+    free(x), free(y), free(want);
+}
+
+static void test_maxpool_3x3_stride2(void)
+{
+    static const mp_case cases[] = {
+        {111, 111, {0, 0, 0, 0}, true},  /* SqueezeNet's */
+        {112, 112, {1, 1, 1, 1}, false}, /* ResNet's */
+        {147, 147, {0, 0, 0, 0}, false}, /* Inception-v3's */
+        {9, 16, {0, 1, 1, 0}, true},
+        {5, 4, {1, 0, 0, 1}, false},
+        {7, 1200, {0, 0, 0, 0}, false}, /* rows wider than the row path takes */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        run_maxpool_case(&cases[i]);
+}
+
 /* Winograd packs its transformed filters a block of rows at a time: the
  * blocks must land exactly where one whole-matrix packing puts them, the
  * zeroed rows past m included, on each instruction set's layout. */
@@ -1154,6 +1236,7 @@ void add_runtime_suite(void)
     CU_add_test(s, "depthwise kernels match a direct loop", test_depthwise_kernels);
     CU_add_test(s, "conv kernels match a direct loop on every instruction set", test_conv_kernels);
     CU_add_test(s, "weights packed in blocks of rows equal one packing", test_pack_rows_in_blocks);
+    CU_add_test(s, "MaxPool 3x3 stride 2 against window maxima", test_maxpool_3x3_stride2);
     CU_add_test(s, "Concat planned in place", test_concat_in_place);
     CU_add_test(s, "Pad fused into Conv and AveragePool", test_pad_fusion);
     CU_add_test(s, "Sigmoid in blocks over two threads", test_sigmoid_blocks);
