@@ -76,7 +76,7 @@ static void *default_alloc(void *user, size_t size)
 {
     (void)user;
 #ifdef MAPPED_MIN
-    if (size >= MAPPED_MIN && !RUNNING_ON_VALGRIND)
+    if (size >= MAPPED_MIN && !kl_bounds_watched())
         return mapped_alloc(size);
 #endif
     return small_alloc(size);
