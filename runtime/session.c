@@ -533,14 +533,17 @@ static void plan_concat(keel_session *s)
     }
 }
 
-/* Lets an elementwise step write over an input that dies at that step. */
+/* Lets an elementwise step write over an input that dies at that step.
+ * An output already placed in other storage (a slice of a Concat's
+ * output) keeps its place. */
 static void plan_inplace(keel_session *s)
 {
     const kl_graph *g = s->g;
     for (int k = 0; k < s->n_steps; k++) {
         kl_step *st = &s->steps[k];
         const kl_node *n = &g->nodes[st->node];
-        if (!(st->op->flags & KL_OP_INPLACE) || st->view || st->dynamic || n->n_out < 1 || n->out[0] < 0)
+        if (!(st->op->flags & KL_OP_INPLACE) || st->view || st->dynamic || n->n_out < 1 || n->out[0] < 0 ||
+            s->slots[n->out[0]].root != n->out[0])
             continue;
         int out = n->out[0];
         for (int j = 0; j < n->n_in; j++) {
@@ -674,11 +677,23 @@ static bool holds_arena_bytes(const keel_session *s, int v)
            (const uint8_t *)x->t.data < s->arena + s->arena_size;
 }
 
+/* A computed value placed in the arena whose bytes do not all lie inside it. */
+static bool strays_from_arena(const keel_session *s, int v)
+{
+    const kl_slot *x = &s->slots[v];
+    if (!is_arena_value(s, v) || x->def < 0 || !x->nbytes)
+        return false;
+    const uint8_t *p = x->t.data;
+    return !p || p < s->arena || (size_t)(p - s->arena) > s->arena_size ||
+           x->nbytes > s->arena_size - (size_t)(p - s->arena);
+}
+
 int kl_session_plan_conflicts(const keel_session *s)
 {
     int conflicts = 0;
     const kl_graph *g = s->g;
     for (int a = 0; a < g->n_values; a++) {
+        conflicts += strays_from_arena(s, a);
         if (!holds_arena_bytes(s, a))
             continue;
         const kl_slot *x = &s->slots[a];

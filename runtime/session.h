@@ -66,7 +66,8 @@ struct keel_session {
 keel_status kl_optimize(keel_session *s);
 
 /* Checks the plan: returns the number of pairs of arena blocks that are
- * live at the same step and overlap in memory (0 for a correct plan). */
+ * live at the same step and overlap in memory, plus the number of values
+ * whose bytes do not lie wholly inside the arena (0 for a correct plan). */
 int kl_session_plan_conflicts(const keel_session *s);
 
 /* keel_session_run, adding each step's wall time in nanoseconds to

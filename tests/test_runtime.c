@@ -704,6 +704,51 @@ static void test_concat_in_place(void)
     }
 }
 
+/* An elementwise step whose output is a slice of a Concat's output, with an
+ * input that dies there (PaddleOCR's detector neck: Add(conv, se_mul) into
+ * the Concat of upsampled maps): the step writes its slice, not over its
+ * input at the slice's offset past the input's end.  With and without the
+ * rewrites; values checked against plain arithmetic. */
+static void test_concat_slice_not_in_place(void)
+{
+    for (int optimize = 0; optimize <= 1; optimize++) {
+        int64_t xd[4] = {1, 2, 2, 2}, cd[4] = {1, 6, 2, 2};
+        tb_model *b = tb_new(8, 13);
+        tb_input(b, "x", KEEL_FLOAT, 4, xd, NULL);
+        tb_output(b, "c", KEEL_FLOAT, 4, cd);
+        tb_node(b, "Exp", "exp", "x", "e");
+        tb_node(b, "Neg", "neg", "x", "m");
+        tb_node(b, "Sigmoid", "sig", "x", "t");
+        tb_node(b, "Add", "add", "m,t", "a"); /* m and t die here */
+        Onnx__NodeProto *cat = tb_node(b, "Concat", "cat", "e,x,a", "c");
+        tb_attr_int(b, cat, "axis", 1);
+        keel_options opt;
+        keel_options_init(&opt);
+        opt.optimize = optimize;
+        keel_model *m = load(b, &opt);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+        keel_session *s = NULL;
+        char err[1024];
+        CU_ASSERT_EQUAL_FATAL(keel_session_create(&s, m, &opt, NULL, 0, NULL, err, sizeof err), KEEL_OK);
+        CU_ASSERT_EQUAL(kl_session_plan_conflicts(s), 0);
+        const float *c_data = value_data(s, "c");
+        CU_ASSERT_PTR_EQUAL(value_data(s, "a"), c_data + 16);
+        float x[8] = {0.5f, -1.5f, 2.0f, -0.25f, 3.0f, -2.0f, 1.0f, -1.0f}, c[24];
+        for (int i = 0; i < 24; i++)
+            c[i] = NAN;
+        keel_tensor in = {KEEL_FLOAT, 4, {1, 2, 2, 2}, x}, out = {.data = c};
+        CU_ASSERT_EQUAL(keel_session_run(s, &in, &out), KEEL_OK);
+        for (int i = 0; i < 8; i++) {
+            CU_ASSERT_DOUBLE_EQUAL(c[i], expf(x[i]), 1e-5);
+            CU_ASSERT_DOUBLE_EQUAL(c[8 + i], x[i], 0);
+            CU_ASSERT_DOUBLE_EQUAL(c[16 + i], -x[i] + 1.0f / (1.0f + expf(-x[i])), 1e-6);
+        }
+        keel_session_free(s);
+        keel_model_free(m);
+        tb_free(b);
+    }
+}
+
 static void test_run_allocates_nothing(void)
 {
     tb_counting count = {0};
@@ -1238,6 +1283,7 @@ void add_runtime_suite(void)
     CU_add_test(s, "weights packed in blocks of rows equal one packing", test_pack_rows_in_blocks);
     CU_add_test(s, "MaxPool 3x3 stride 2 against window maxima", test_maxpool_3x3_stride2);
     CU_add_test(s, "Concat planned in place", test_concat_in_place);
+    CU_add_test(s, "Concat slice not written in place", test_concat_slice_not_in_place);
     CU_add_test(s, "Pad fused into Conv and AveragePool", test_pad_fusion);
     CU_add_test(s, "Sigmoid in blocks over two threads", test_sigmoid_blocks);
     CU_add_test(s, "SiLU and HardSwish fuse through a folded BatchNormalization", test_gated_after_folded_bn);
