@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "kl.h"
+#include "checker.h"
 
 static uint32_t hash_name(const char *s)
 {
@@ -171,6 +172,7 @@ void kl_graph_free(kl_env *env, kl_graph *g)
     kl_free(env, g->hash, (size_t)g->hash_cap * sizeof *g->hash);
     kl_free(env, g->inputs, (size_t)g->n_inputs * sizeof *g->inputs);
     kl_free(env, g->outputs, (size_t)g->n_outputs * sizeof *g->outputs);
+    kl_mark_access(g->weights, g->weights_bytes); /* the guards between payloads */
     kl_free(env, g->weights, g->weights_bytes);
     kl_strfree(env, g->name);
     kl_free(env, g, sizeof *g);

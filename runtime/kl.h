@@ -33,6 +33,7 @@ typedef struct kl_env {
     int threads;
     int optimize;
     int isa;              /* keel_isa the kernels use (never KEEL_ISA_AUTO) */
+    uint64_t time_limit_ms;  /* 0: none */
     keel_log_fn log;
     void *log_user;
     keel_status status;
@@ -47,9 +48,6 @@ void kl_log(const kl_env *env, keel_log_level level, const char *fmt, ...) KL_PR
  * zeroed memory or NULL (and sets KEEL_ERR_NOMEM on env). */
 void *kl_alloc(kl_env *env, size_t size);
 void kl_free(kl_env *env, void *p, size_t size);
-/* Whether a memory checker (ASan, valgrind) watches each block's bounds:
- * then blocks are not carved out of one larger block. */
-bool kl_bounds_watched(void);
 char *kl_strdup(kl_env *env, const char *s);
 void kl_strfree(kl_env *env, char *s);
 

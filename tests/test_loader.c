@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "kl.h"
+#include "checker.h"
 #include "testutil.h"
 
 static const int64_t d23[] = {2, 3};
@@ -413,8 +414,8 @@ static void test_conformance_models_load(void)
 /* ---- the weights' block ------------------------------------------------------------ */
 
 /* Raw initializer payloads share one block of the main graph, each at a
- * 64-byte boundary and apart from the others, with their own values;
- * under a memory checker each has a block of its own. */
+ * 64-byte boundary, with their own values, and at least 64 bytes of guard
+ * after each; under AddressSanitizer the guard is poisoned. */
 static void test_weights_block(void)
 {
     static const float w1[] = {1, -2, 3, -4, 5, -6}, w3[] = {7};
@@ -442,15 +443,41 @@ static void test_weights_block(void)
         CU_ASSERT_EQUAL(kl_nbytes(g->values[id].init), bytes[i]);
         CU_ASSERT_EQUAL(memcmp(data[i], want[i], bytes[i]), 0);
         CU_ASSERT_EQUAL((uintptr_t)data[i] % 64, 0);
-        if (kl_bounds_watched())
-            continue;
         CU_ASSERT_TRUE(data[i] >= g->weights && data[i] + bytes[i] <= g->weights + g->weights_bytes);
+#ifdef KL_ASAN
+        CU_ASSERT_FALSE(__asan_address_is_poisoned(data[i] + bytes[i] - 1));
+        CU_ASSERT_TRUE(__asan_address_is_poisoned(data[i] + bytes[i]));
+        CU_ASSERT_TRUE(__asan_address_is_poisoned(data[i] + bytes[i] + 63));
+#endif
     }
-    CU_ASSERT_TRUE(data[1] >= data[0] + bytes[0] || data[0] >= data[1] + bytes[1]);
-    CU_ASSERT_TRUE(data[2] >= data[1] + bytes[1] || data[1] >= data[2] + bytes[2]);
-    CU_ASSERT_EQUAL(g->weights == NULL, kl_bounds_watched());
+    CU_ASSERT_TRUE(data[1] >= data[0] + bytes[0] + 64 || data[0] >= data[1] + bytes[1] + 64);
+    CU_ASSERT_TRUE(data[2] >= data[1] + bytes[1] + 64 || data[1] >= data[2] + bytes[2] + 64);
+    CU_ASSERT_PTR_NOT_NULL(g->weights);
     keel_model_free(m);
     tb_free(b);
+}
+
+/* The default allocator's blocks, small (from calloc) and large (mapped
+ * with huge pages): 64-byte aligned, zeroed, writable to their last byte;
+ * under AddressSanitizer the bytes just before and after are poisoned. */
+static void test_default_allocator_bounds(void)
+{
+    kl_env env;
+    kl_env_init(&env, NULL);
+    const size_t sizes[] = {1, 100, 4096, (size_t)5 << 20, ((size_t)4 << 20) + 4032};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        uint8_t *p = kl_alloc(&env, sizes[i]);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+        CU_ASSERT_EQUAL((uintptr_t)p % 64, 0);
+        CU_ASSERT_EQUAL(p[0] | p[sizes[i] / 2] | p[sizes[i] - 1], 0);
+        p[0] = p[sizes[i] - 1] = 0xA5;
+#ifdef KL_ASAN
+        CU_ASSERT_TRUE(__asan_address_is_poisoned(p - 1));
+        CU_ASSERT_TRUE(__asan_address_is_poisoned(p + sizes[i]));
+        CU_ASSERT_FALSE(__asan_address_is_poisoned(p + sizes[i] - 1));
+#endif
+        kl_free(&env, p, sizes[i]);
+    }
 }
 
 void add_loader_suite(void)
@@ -474,5 +501,6 @@ void add_loader_suite(void)
     CU_add_test(s, "external data from memory", test_external_from_memory);
     CU_add_test(s, "allocator hook and failure sweep", test_allocator_sees_everything);
     CU_add_test(s, "initializers in one block", test_weights_block);
+    CU_add_test(s, "default allocator bounds", test_default_allocator_bounds);
     CU_add_test(s, "conformance models load", test_conformance_models_load);
 }
