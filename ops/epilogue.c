@@ -5,7 +5,7 @@
 #include "conv_kernels.h"
 #include "mathfn.h"
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 
 /* kl_expf's steps on 8 lanes.  max/min take the constant first so that a
@@ -127,11 +127,6 @@ static size_t sigmoid_fast(int isa, float *out, size_t n, bool times_x)
 }
 #endif
 
-void kl_epilogue_apply(const kl_epilogue *e, float *out, size_t offset, size_t n)
-{
-    kl_epilogue_bias_apply(e, 0.0f, out, offset, n);
-}
-
 KL_HOT void kl_epilogue_bias_apply(const kl_epilogue *e, float bias, float *restrict out, size_t offset, size_t n)
 {
     const float a = e->alpha, b = e->beta;
@@ -189,4 +184,9 @@ KL_HOT void kl_epilogue_bias_apply(const kl_epilogue *e, float bias, float *rest
             out[i] *= kl_sigmoidf(out[i]);
         break;
     }
+}
+
+void kl_epilogue_apply(const kl_epilogue *e, float *out, size_t offset, size_t n)
+{
+    kl_epilogue_bias_apply(e, 0.0f, out, offset, n);
 }

@@ -125,7 +125,7 @@ typedef struct kl_op {
 /* Hot loops are compiled twice on x86-64: for AVX2+FMA (x86-64-v3) and for
  * the baseline; the loader picks one by CPU at start-up (GCC function
  * multiversioning), so one binary runs on any x86-64. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#if defined(__x86_64__) && defined(__GNUC__)
 #define KL_HOT __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define KL_HOT
@@ -165,6 +165,11 @@ keel_status kl_input_ints(kl_opctx *c, int i, int64_t *vals, int cap, int *n);
  * where possible; this allocates, so ops using it run at run time only. */
 keel_status kl_run_subgraph(kl_opctx *c, const kl_graph *g, const kl_tensor *const *inputs,
                             int n_inputs, kl_tensor **outs);
+
+/* KEEL_ERR_CANCELLED, failing the node with a message, once the run (or
+ * the session's creation) was cancelled or its time limit has passed;
+ * else KEEL_OK.  Long kernels call it in their outer loops. */
+keel_status kl_op_check_cancel(kl_opctx *c);
 
 /* Normalizes an axis in [-rank, rank) to [0, rank); fails if outside. */
 keel_status kl_norm_axis(kl_opctx *c, int64_t axis, int rank, int *out);
