@@ -19,6 +19,7 @@ typedef struct bench_opts {
     int n_specs;
     keel_dim_binding dims[MAX_ARGS];
     int n_dims;
+    uint64_t time_limit_ms;
 } bench_opts;
 
 static int parse(int argc, char **argv, bench_opts *o)
@@ -40,6 +41,11 @@ static int parse(int argc, char **argv, bench_opts *o)
         else if (strcmp(a, "--isa") == 0 && has_val) {
             if ((o->isa = cli_parse_isa(argv[++i])) < 0) {
                 fprintf(stderr, "keel bench: bad --isa '%s' (want auto, generic, avx2 or avx512)\n", argv[i]);
+                return -1;
+            }
+        } else if (strcmp(a, "--timeout") == 0 && has_val) {
+            if (!cli_parse_seconds(argv[++i], &o->time_limit_ms)) {
+                fprintf(stderr, "keel bench: bad --timeout '%s' (want SECONDS > 0)\n", argv[i]);
                 return -1;
             }
         } else if (strcmp(a, "--json") == 0)
@@ -66,7 +72,7 @@ static int parse(int argc, char **argv, bench_opts *o)
             o->path = a;
     }
     if (!o->path || o->runs < 1 || o->warmup < 0 || o->threads < 1) {
-        fprintf(stderr, "usage: keel bench MODEL.onnx [--threads N] [--runs N] [--warmup N] [--isa NAME] [--json] [--profile] [--top N] [--serve] [-i NAME=FILE]... [--dim NAME=N]...\n");
+        fprintf(stderr, "usage: keel bench MODEL.onnx [--threads N] [--runs N] [--warmup N] [--isa NAME] [--timeout SECONDS] [--json] [--profile] [--top N] [--serve] [-i NAME=FILE]... [--dim NAME=N]...\n");
         return -1;
     }
     return 0;
@@ -237,6 +243,7 @@ int cmd_bench(int argc, char **argv)
     keel_options_init(&opt);
     opt.threads = o.threads;
     opt.isa = o.isa;
+    opt.time_limit_ms = o.time_limit_ms;
     char err[KL_ERRMSG];
     keel_model *m = NULL;
     keel_session *s = NULL;

@@ -43,6 +43,10 @@ keel_status cli_save_npy(const char *path, const kl_tensor *t, char *err, size_t
 /* Parses "NAME=VALUE" for --dim, cutting arg at '='; false if malformed. */
 bool cli_parse_dim(char *arg, keel_dim_binding *out);
 
+/* "--timeout SECONDS": a positive number of seconds, into *ms (at least
+ * 1); false if malformed. */
+bool cli_parse_seconds(const char *s, uint64_t *ms);
+
 /* The keel_isa named by s ("auto", "generic", "avx2", "avx512"), or -1. */
 int cli_parse_isa(const char *s);
 

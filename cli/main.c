@@ -2,6 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <cblas.h>
+
 #include "cli.h"
 
 static void usage(FILE *f)
@@ -10,7 +12,7 @@ static void usage(FILE *f)
             "usage: keel COMMAND [ARGS]\n"
             "  info MODEL.onnx [--json] [--values] [--dim NAME=N]...\n"
             "                             describe a model: I/O, shapes, parameters, MACs, ops\n"
-            "  run MODEL.onnx [-i NAME=FILE]... [-o DIR] [--npy] [--dim NAME=N]...\n"
+            "  run MODEL.onnx [-i NAME=FILE]... [-o DIR] [--npy] [--dim NAME=N]... [--threads N] [--timeout S]\n"
             "                             run once; write every output to DIR/<name>.pb\n"
             "  check CASE_DIR... [--rtol R] [--atol A] [--skip-list FILE]\n"
             "                             run ONNX backend-test cases and compare outputs\n"
@@ -28,6 +30,9 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    /* keel splits its products over its own threads: OpenBLAS's would only
+     * compete with them (see keel.h) */
+    openblas_set_num_threads(1);
     const char *cmd = argv[1];
     if (strcmp(cmd, "info") == 0)
         return cmd_info(argc - 1, argv + 1);

@@ -15,6 +15,16 @@ double cli_now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+bool cli_parse_seconds(const char *s, uint64_t *ms)
+{
+    char *end;
+    double secs = strtod(s, &end);
+    if (end == s || *end || !(secs > 0) || secs > 1e9)
+        return false;
+    *ms = secs * 1e3 < 1 ? 1 : (uint64_t)(secs * 1e3);
+    return true;
+}
+
 /* Matches "-i NAME=FILE" / "-i FILE" arguments to graph inputs: by name,
  * else in order. */
 int cli_assign_inputs(const keel_model *m, char **specs, int n_specs, const char **files)
@@ -88,6 +98,8 @@ int cmd_run(int argc, char **argv)
     keel_dim_binding dims[MAX_ARGS];
     int n_specs = 0, n_dims = 0;
     bool npy = false;
+    keel_options opt;
+    keel_options_init(&opt);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-i") == 0 && i + 1 < argc && n_specs < MAX_ARGS)
             specs[n_specs++] = argv[++i];
@@ -95,7 +107,17 @@ int cmd_run(int argc, char **argv)
             outdir = argv[++i];
         else if (strcmp(argv[i], "--npy") == 0)
             npy = true;
-        else if (strcmp(argv[i], "--dim") == 0 && i + 1 < argc) {
+        else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
+            if ((opt.threads = atoi(argv[++i])) < 1) {
+                fprintf(stderr, "keel run: bad --threads '%s' (want a positive count)\n", argv[i]);
+                return 2;
+            }
+        } else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
+            if (!cli_parse_seconds(argv[++i], &opt.time_limit_ms)) {
+                fprintf(stderr, "keel run: bad --timeout '%s' (want SECONDS > 0)\n", argv[i]);
+                return 2;
+            }
+        } else if (strcmp(argv[i], "--dim") == 0 && i + 1 < argc) {
             if (n_dims == MAX_ARGS || !cli_parse_dim(argv[++i], &dims[n_dims++])) {
                 fprintf(stderr, "keel: bad --dim '%s' (want NAME=N)\n", argv[i]);
                 return 2;
@@ -107,13 +129,14 @@ int cmd_run(int argc, char **argv)
             path = argv[i];
     }
     if (!path) {
-        fprintf(stderr, "usage: keel run MODEL.onnx [-i NAME=FILE]... [-o DIR] [--npy] [--dim NAME=N]...\n");
+        fprintf(stderr, "usage: keel run MODEL.onnx [-i NAME=FILE]... [-o DIR] [--npy] [--dim NAME=N]... "
+                        "[--threads N] [--timeout SECONDS]\n");
         return 2;
     }
     char err[KL_ERRMSG];
     keel_model *m;
     double t0 = cli_now_ms();
-    if (keel_model_load(&m, path, NULL, err, sizeof err) != KEEL_OK) {
+    if (keel_model_load(&m, path, &opt, err, sizeof err) != KEEL_OK) {
         fprintf(stderr, "keel: %s\n", err);
         return 1;
     }
@@ -136,7 +159,7 @@ int cmd_run(int argc, char **argv)
         in_vals[k] = *inputs[k];
     }
     t0 = cli_now_ms();
-    if (keel_session_create(&s, m, NULL, dims, n_dims, in_vals, err, sizeof err) != KEEL_OK) {
+    if (keel_session_create(&s, m, &opt, dims, n_dims, in_vals, err, sizeof err) != KEEL_OK) {
         fprintf(stderr, "keel: %s\n", err);
         goto done;
     }

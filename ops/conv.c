@@ -422,6 +422,9 @@ static keel_status conv_run(kl_opctx *c)
         const size_t per = kl_pw_packed_floats(g.isa, one.m, one.c * g.k_size);
         for (int64_t n = 0; n < g.n; n++)
             for (int64_t gi = 0; gi < g.group; gi++) {
+                keel_status stop = kl_op_check_cancel(c);
+                if (stop)
+                    return stop;
                 const int64_t ng = n * g.group + gi;
                 own_gemm_image(c, &one, x + ng * one.c * g.in_size, st->pw + (size_t)gi * per,
                                bias ? bias + gi * one.m : NULL, y + ng * one.m * g.out_size,
@@ -432,6 +435,9 @@ static keel_status conv_run(kl_opctx *c)
     const int64_t cg = g.c / g.group, mg = g.m / g.group, ck = cg * g.k_size;
     for (int64_t n = 0; n < g.n; n++)
         for (int64_t gi = 0; gi < g.group; gi++) {
+            keel_status stop = kl_op_check_cancel(c);
+            if (stop)
+                return stop;
             size_t y_offset = (size_t)((n * g.group + gi) * mg * g.out_size);
             gemm_group(c, &g, x + (n * g.group + gi) * cg * g.in_size, w + gi * mg * ck,
                        bias ? bias + gi * mg : NULL, y + y_offset, y_offset);

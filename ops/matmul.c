@@ -113,6 +113,9 @@ static keel_status matmul_run(kl_opctx *c)
     }
     int64_t idx[KL_MAX_RANK] = {0};
     for (int64_t bi = 0; bi < batches; bi++) {
+        keel_status stop = kl_op_check_cancel(c);
+        if (stop)
+            return stop;
         int64_t ao = 0, bo = 0;
         for (int i = 0; i < s.batch_rank && batches > 1; i++) {
             ao += idx[i] * s.a_stride[i];

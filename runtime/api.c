@@ -22,6 +22,7 @@ const char *keel_status_string(keel_status status)
     case KEEL_ERR_ARGUMENT: return "bad argument";
     case KEEL_ERR_RUNTIME: return "error while running";
     case KEEL_ERR_LIMIT: return "size limit exceeded";
+    case KEEL_ERR_CANCELLED: return "cancelled";
     }
     return "unknown status";
 }

@@ -59,7 +59,9 @@ typedef enum keel_status {
     KEEL_ERR_SHAPE = 6,       /* shapes or types do not fit an operator */
     KEEL_ERR_ARGUMENT = 7,    /* a caller passed a bad argument */
     KEEL_ERR_RUNTIME = 8,     /* a kernel found bad data while running */
-    KEEL_ERR_LIMIT = 9        /* a size limit was exceeded */
+    KEEL_ERR_LIMIT = 9,       /* a size limit was exceeded */
+    KEEL_ERR_CANCELLED = 10   /* stopped by keel_session_cancel() or by
+                                 keel_options.time_limit_ms */
 } keel_status;
 
 /* A short constant description of a status code, e.g. "out of memory". */
@@ -128,9 +130,8 @@ KEEL_API const char *keel_isa_name(keel_isa isa);
 
 typedef struct keel_options {
     const keel_allocator *allocator; /* NULL: the C library's */
-    int threads;                      /* 0: one thread.  OpenBLAS's process-wide
-                                         thread count is set to this before
-                                         each run. */
+    int threads;                      /* 0: one thread.  keel's own threads;
+                                         see "OpenBLAS" below */
     int optimize;                     /* 0 off, 1 on (default 1 via keel_options_init) */
     uint64_t max_model_bytes;         /* 0: default limit (4 GiB) */
     uint64_t max_tensor_bytes;        /* 0: default limit (4 GiB) */
@@ -139,7 +140,17 @@ typedef struct keel_options {
     void *log_user;                   /* passed to log */
     int isa;                          /* keel_isa: the highest the kernels may
                                          use; 0 (KEEL_ISA_AUTO): the CPU's best */
+    uint64_t time_limit_ms;           /* 0: none.  Creating a session, and each
+                                         run, stops with KEEL_ERR_CANCELLED
+                                         once it has taken this long */
 } keel_options;
+
+/* OpenBLAS: keel calls OpenBLAS for some matrix products, splitting the
+ * work over its own `threads` itself, and never changes OpenBLAS's
+ * process-wide thread count.  OpenBLAS would otherwise start threads of
+ * its own inside each of keel's: an embedder that leaves OpenBLAS to keel
+ * sets it to one thread once (openblas_set_num_threads(1), or
+ * OPENBLAS_NUM_THREADS=1 in the environment), as the keel command does. */
 
 /* Fill `opt` with the defaults.  Always call it before setting fields. */
 KEEL_API void keel_options_init(keel_options *opt);
@@ -257,6 +268,14 @@ KEEL_API keel_status keel_session_output_info(const keel_session *s, int i, keel
  * NULL. */
 KEEL_API keel_status keel_session_run(keel_session *s, const keel_tensor *inputs,
                                       keel_tensor *outputs);
+
+/* Stops the run of `s` in progress, or else its next run: that run
+ * returns KEEL_ERR_CANCELLED soon after (between nodes, between the
+ * iterations of Loop and Scan, and inside long kernels).  Safe to call
+ * from any thread, also while another thread is inside keel_session_run;
+ * the session stays usable, and the run after the cancelled one runs
+ * normally.  keel_options.time_limit_ms stops runs the same way. */
+KEEL_API void keel_session_cancel(keel_session *s);
 
 /* ---- custom operators -------------------------------------------------- */
 /* An embedder's operator, used by sessions exactly like a built-in one (and

@@ -11,13 +11,54 @@
 #include <string.h>
 #include <time.h>
 
-#include <cblas.h>
-
 #include "session.h"
 #include "../ops/registry.h"
 
 #define ARENA_ALIGN 64
 #define KL_MAX_BOUND_VALUES 64
+
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/* ---- stopping ------------------------------------------------------------------- */
+
+/* Why the work of s must stop now ("" when it need not), read through the
+ * outermost session. */
+static const char *stop_reason(const keel_session *s, char *buf, size_t size)
+{
+    while (s->parent)
+        s = s->parent;
+    buf[0] = 0;
+    if (atomic_load_explicit(&s->cancel, memory_order_relaxed))
+        snprintf(buf, size, "cancelled");
+    else if (s->deadline_ns > 0 && now_ns() > s->deadline_ns)
+        snprintf(buf, size, "stopped: the time limit of %llu ms has passed",
+                 (unsigned long long)s->env.time_limit_ms);
+    return buf;
+}
+
+keel_status kl_op_check_cancel(kl_opctx *c)
+{
+    char why[96];
+    if (!c->session || !*stop_reason(c->session, why, sizeof why))
+        return KEEL_OK;
+    return kl_op_fail(c, KEEL_ERR_CANCELLED, "%s", why);
+}
+
+static void arm_deadline(keel_session *s)
+{
+    s->deadline_ns = s->env.time_limit_ms ? now_ns() + (double)s->env.time_limit_ms * 1e6 : 0;
+}
+
+void keel_session_cancel(keel_session *s)
+{
+    if (s)
+        atomic_store(&s->cancel, 1);
+}
 
 static size_t align_up(size_t n)
 {
@@ -849,16 +890,6 @@ static void log_notes(const keel_session *s)
     }
 }
 
-/* OpenBLAS runs on one thread, the caller's: keel splits its products
- * over the session's own pool (ops/blas.c), and OpenBLAS's idle workers
- * would spin on the cores that pool needs.  Its thread count is
- * process-wide, so it is set before session creation and each run. */
-static void openblas_one_thread(void)
-{
-    if (openblas_get_num_threads() != 1)
-        openblas_set_num_threads(1);
-}
-
 keel_status keel_session_create(keel_session **out, const keel_model *model,
                                 const keel_options *opt, const keel_dim_binding *dims,
                                 int n_dims, const keel_tensor *input_shapes, char *err,
@@ -885,8 +916,9 @@ keel_status keel_session_create(keel_session **out, const keel_model *model,
     s->env = env;
     s->model = model;
     s->g = model->graph;
-    openblas_one_thread();
+    arm_deadline(s);
     keel_status st = build(s, dims, n_dims, input_shapes, NULL, 0);
+    s->deadline_ns = 0;
     if (st) {
         if (st == KEEL_ERR_NOMEM && !s->env.msg[0])
             kl_error(&s->env, st, "%s: out of memory", model->name);
@@ -954,13 +986,6 @@ keel_status keel_session_run(keel_session *s, const keel_tensor *inputs, keel_te
     return kl_session_run_timed(s, inputs, outputs, NULL);
 }
 
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
 /* Grows a buffer kept between runs to `need` bytes (contents not kept). */
 static keel_status grow(kl_env *env, void **buf, size_t *cap, size_t need)
 {
@@ -1008,6 +1033,12 @@ static keel_status run_steps(keel_session *s, double *step_ns)
 {
     for (int k = 0; k < s->n_steps; k++) {
         kl_step *st = &s->steps[k];
+        char why[96];
+        if (*stop_reason(s, why, sizeof why)) {
+            const kl_node *n = &s->g->nodes[st->node];
+            return kl_error(&s->env, KEEL_ERR_CANCELLED, "%s: run %s before node %d '%s' (%s)",
+                            s->model->name, why, n->file_index, n->name, n->op_type);
+        }
         if (st->view) {
             st->ctx.out[0]->data = st->ctx.in[st->view_input]->data;
             continue;
@@ -1046,6 +1077,9 @@ keel_status kl_run_subgraph(kl_opctx *c, const kl_graph *g, const kl_tensor *con
         outs[k] = NULL;
     if (!parent)
         return kl_op_fail(c, KEEL_ERR_UNSUPPORTED, "subgraphs run only inside a session");
+    keel_status stop = kl_op_check_cancel(c);
+    if (stop)
+        return stop;
     kl_env env = parent->env;
     env.threads = 1;
     env.optimize = 0;
@@ -1111,8 +1145,11 @@ keel_status kl_session_run_timed(keel_session *s, const keel_tensor *inputs, kee
         }
         sl->t.data = in->data;
     }
-    openblas_one_thread();
+    arm_deadline(s);
     keel_status rc = run_steps(s, step_ns);
+    s->deadline_ns = 0;
+    if (rc == KEEL_ERR_CANCELLED)
+        atomic_store(&s->cancel, 0); /* this run answered the cancel */
     if (rc)
         return rc;
     for (int k = 0; k < g->n_outputs; k++) {

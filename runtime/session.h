@@ -3,6 +3,8 @@
 #ifndef KL_SESSION_H
 #define KL_SESSION_H
 
+#include <stdatomic.h>
+
 #include "kl.h"
 #include "../ops/op.h"
 
@@ -59,6 +61,11 @@ struct keel_session {
     int n_fused;
     kl_pool *pool;        /* worker threads (NULL with one thread) */
     const struct keel_session *parent;  /* a subgraph's enclosing session, else NULL */
+    /* Stopping, read through the outermost session: keel_session_cancel()
+     * sets `cancel` until a run stops for it; the creation or run under
+     * way stops after deadline_ns (CLOCK_MONOTONIC; 0: no limit). */
+    atomic_int cancel;
+    double deadline_ns;
 };
 
 /* Fuses BatchNormalization, residual Adds and activations into the

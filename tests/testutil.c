@@ -212,6 +212,12 @@ void tb_attr_ints(tb_model *b, Onnx__NodeProto *n, const char *name, int count, 
     memcpy(a->ints, v, (size_t)count * sizeof(int64_t));
 }
 
+void tb_attr_graph(tb_model *b, Onnx__NodeProto *n, const char *name, tb_model *sub)
+{
+    Onnx__AttributeProto *a = new_attr(b, n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH);
+    a->g = &sub->graph;
+}
+
 uint8_t *tb_pack(tb_model *b, size_t *len)
 {
     *len = onnx__model_proto__get_packed_size(&b->model);

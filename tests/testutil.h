@@ -34,6 +34,10 @@ void tb_attr_int(tb_model *b, Onnx__NodeProto *n, const char *name, int64_t v);
 void tb_attr_float(tb_model *b, Onnx__NodeProto *n, const char *name, float v);
 void tb_attr_ints(tb_model *b, Onnx__NodeProto *n, const char *name, int count, const int64_t *v);
 
+/* A GRAPH attribute: the graph of `sub` (a tb_model used for its graph
+ * only), which must outlive b's packing. */
+void tb_attr_graph(tb_model *b, Onnx__NodeProto *n, const char *name, tb_model *sub);
+
 /* Serializes the model into a malloc'd buffer. */
 uint8_t *tb_pack(tb_model *b, size_t *len);
 /* Writes the model to `path`; returns 0 on success. */

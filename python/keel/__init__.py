@@ -78,7 +78,8 @@ class _Options(ctypes.Structure):
                 ("max_arena_bytes", ctypes.c_uint64),
                 ("log", ctypes.c_void_p),        # keel_log_fn: not used from Python
                 ("log_user", ctypes.c_void_p),
-                ("isa", ctypes.c_int)]
+                ("isa", ctypes.c_int),
+                ("time_limit_ms", ctypes.c_uint64)]
 
 ISAS = {"auto": 0, "generic": 1, "avx2": 2, "avx512": 3}   # keel_isa
 
@@ -136,6 +137,7 @@ _declare("keel_session_create", _I, _PP, _P, ctypes.POINTER(_Options),
 _declare("keel_session_free", None, _P)
 _declare("keel_session_errmsg", _S, _P)
 _declare("keel_session_run", _I, _P, _T, _T)
+_declare("keel_session_cancel", None, _P)
 _declare("keel_model_add_op", _I, _P, ctypes.POINTER(_CustomOp))
 _declare("keel_op_input_count", _I, _P)
 _declare("keel_op_output_count", _I, _P)
@@ -166,6 +168,7 @@ class Status(enum.IntEnum):
     ERR_ARGUMENT = 7
     ERR_RUNTIME = 8
     ERR_LIMIT = 9
+    ERR_CANCELLED = 10
 
 
 class Error(Exception):
@@ -280,16 +283,18 @@ class Model:
     `path_or_bytes` is a file path (str or os.PathLike) or the model's bytes
     (bytes, bytearray, memoryview); for bytes, `base_dir` is the folder that
     external-data locations are relative to (None refuses external data) and
-    `name` names the model in messages.  `threads`, `optimize` and `isa`
-    (a key of ISAS: the highest instruction set keel's kernels may use) are
-    the keel_options used for the model and every session made from it.
+    `name` names the model in messages.  `threads`, `optimize`, `isa` (a
+    key of ISAS: the highest instruction set keel's kernels may use) and
+    `timeout` (seconds a session's creation and each run may take before
+    they stop with Status.ERR_CANCELLED; None: no limit) are the
+    keel_options used for the model and every session made from it.
 
     Release with close() or a `with` block; closing the model closes its
     sessions too.  Garbage collection releases it as well.
     """
 
     def __init__(self, path_or_bytes, threads=1, optimize=True, base_dir=None, name=None,
-                 max_model_bytes=0, max_tensor_bytes=0, max_arena_bytes=0, isa="auto"):
+                 max_model_bytes=0, max_tensor_bytes=0, max_arena_bytes=0, isa="auto", timeout=None):
         self._ptr = None
         self._sessions = {}          # id -> _SessionHandle of live sessions
         self._ops = []               # (keel_custom_op, callbacks, ...) kept alive
@@ -304,6 +309,10 @@ class Model:
         if isa not in ISAS:
             raise ValueError(f"isa must be one of {', '.join(ISAS)}, not {isa!r}")
         self._opt.isa = ISAS[isa]
+        if timeout is not None:
+            if not timeout > 0:
+                raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
+            self._opt.time_limit_ms = max(1, int(timeout * 1000))
 
         ptr = ctypes.c_void_p()
         err = ctypes.create_string_buffer(_ERRBUF)
@@ -633,7 +642,7 @@ class Session:
                 if entry is None:
                     continue
                 if isinstance(entry, np.ndarray):
-                    arr = np.ascontiguousarray(entry)
+                    arr = np.asarray(entry, order="C")
                     keep.append(arr)
                     _fill_tensor(shapes_arg[i], _to_code(arr.dtype), arr.shape, arr.ctypes.data)
                 else:
@@ -734,10 +743,10 @@ class Session:
         for i, value in enumerate(arrays):
             info = self.inputs[i]
             if isinstance(value, np.ndarray):
-                arr = np.ascontiguousarray(value)
+                arr = np.asarray(value, order="C")
             else:
-                arr = np.ascontiguousarray(value, dtype=info.dtype)
-            arrays[i] = arr         # keep alive (ascontiguousarray may copy)
+                arr = np.asarray(value, dtype=info.dtype, order="C")
+            arrays[i] = arr         # keep alive (asarray may copy); 0-d stays 0-d
             try:
                 code = _to_code(arr.dtype)
             except TypeError as exc:
@@ -771,6 +780,14 @@ class Session:
         return out
 
     __call__ = run
+
+    def cancel(self):
+        """Stops the run in progress (from any thread), or else the next run:
+        it raises Error with Status.ERR_CANCELLED.  The session stays usable."""
+        h = self._h
+        ptr = h.ptr if h is not None else None
+        if ptr:
+            _lib.keel_session_cancel(ptr)
 
     def __repr__(self):
         if self.closed:

@@ -247,6 +247,70 @@ class TestErrors(TempDirTest):
                 m.session(input_shapes={"X": (2, 4, 1)})
 
 
+def forever_loop_model():
+    """Loop(M, cond, v0) adding 1 to v while cond (kept true) and M allow."""
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["c"], ["c_out"]), helper.make_node("Add", ["v", "one"], ["v_out"])],
+        "body",
+        [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+         helper.make_tensor_value_info("c", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("v", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("c_out", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("v_out", TensorProto.FLOAT, [1])],
+        [numpy_helper.from_array(np.ones(1, np.float32), "one")])
+    graph = helper.make_graph(
+        [helper.make_node("Loop", ["M", "cond", "v0"], ["v_final"], name="forever", body=body)], "loop",
+        [helper.make_tensor_value_info("M", TensorProto.INT64, []),
+         helper.make_tensor_value_info("cond", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("v0", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("v_final", TensorProto.FLOAT, [1])])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString()
+
+
+def loop_feeds(trips):
+    return {"M": np.array(trips, np.int64), "cond": np.array(True), "v0": np.zeros(1, np.float32)}
+
+
+class TestCancel(unittest.TestCase):
+    """A never-ending Loop stopped by Session.cancel() from another thread
+    and by a Model's timeout; the session runs correctly afterwards."""
+
+    def run_in_thread(self, s):
+        caught = []
+
+        def work():
+            try:
+                s.run(loop_feeds(1 << 62))
+            except keel.Error as exc:
+                caught.append(exc)
+        t = threading.Thread(target=work)
+        t.start()
+        return t, caught
+
+    def test_cancel_from_another_thread(self):
+        with keel.Model(forever_loop_model()) as m, m.session() as s:
+            t, caught = self.run_in_thread(s)
+            t.join(0.1)
+            s.cancel()
+            t.join(60)
+            self.assertFalse(t.is_alive(), "the run did not stop")
+            self.assertEqual(len(caught), 1)
+            self.assertEqual(caught[0].status, keel.Status.ERR_CANCELLED)
+            self.assertIn("'forever' (Loop)", str(caught[0]))
+            self.assertEqual(s.run(loop_feeds(3))["v_final"].tolist(), [3.0])
+
+    def test_timeout(self):
+        with keel.Model(forever_loop_model(), timeout=0.1) as m, m.session() as s:
+            t, caught = self.run_in_thread(s)
+            t.join(60)
+            self.assertFalse(t.is_alive(), "the run did not stop")
+            self.assertEqual([e.status for e in caught], [keel.Status.ERR_CANCELLED])
+            self.assertIn("time limit of 100 ms", str(caught[0]))
+            self.assertEqual(s.run(loop_feeds(4))["v_final"].tolist(), [4.0])
+        with self.assertRaises(ValueError):
+            keel.Model(forever_loop_model(), timeout=0)
+
+
 class TestCustomOp(unittest.TestCase):
     def test_swish_in_python(self):
         calls = {"infer": 0, "run": 0}
