@@ -1,8 +1,10 @@
 /* fuzz_model.c -- libFuzzer harness: bytes -> load -> session -> one run.
  *
  * Limits keep hostile sizes from turning into out-of-memory reports: the
- * library must refuse them with KEEL_ERR_LIMIT instead.  Inputs are zeros
- * of the planned shapes.  Built and run by scripts/fuzz.sh. */
+ * library must refuse them with KEEL_ERR_LIMIT instead; a time limit stops
+ * Loops that never end (KEEL_ERR_CANCELLED) before libFuzzer's timeout
+ * calls them a hang.  Inputs are zeros of the planned shapes.  Built and
+ * run by scripts/fuzz.sh. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     opt.max_model_bytes = 8u << 20;
     opt.max_tensor_bytes = 16u << 20;
     opt.max_arena_bytes = 64u << 20;
+    opt.time_limit_ms = 2000;
     keel_model *m = NULL;
     keel_session *s = NULL;
     char err[256];
