@@ -191,9 +191,98 @@ typedef struct load_ctx {
     bool drop_pages;           /* bytes is our own mapping: release pages once copied */
     kl_graph *main;            /* while its initializers are decoded: their block */
     size_t weights_used;
+    int nesting;               /* subgraph level of the graph being converted (main: 0) */
 } load_ctx;
 
 #define FAIL(ctx, st, ...) kl_error((ctx)->env, (st), __VA_ARGS__)
+
+/* ---- nesting depth, before anything recurses ------------------------------- */
+
+/* protobuf-c unpacks nested messages recursively, with no depth limit and
+ * about a kilobyte of stack per level.  This pass walks the wire format
+ * with an explicit stack, using the generated descriptors to know which
+ * length-delimited fields are messages, and refuses files whose messages
+ * nest deeper than KEEL_MAX_MESSAGE_DEPTH or whose graphs nest more than
+ * KEEL_MAX_NESTING subgraph levels below the main graph (keel.h).  On the
+ * way it refuses strings holding a NUL byte, which protobuf-c would cut
+ * short without a word. */
+typedef struct nest_frame {
+    const ProtobufCMessageDescriptor *desc;
+    const uint8_t *end;
+} nest_frame;
+
+static keel_status check_nesting(load_ctx *x, const uint8_t *bytes, size_t size)
+{
+    nest_frame *stack = kl_alloc(x->env, (KEEL_MAX_MESSAGE_DEPTH + 1) * sizeof *stack);
+    if (!stack)
+        return KEEL_ERR_NOMEM;
+    keel_status st = KEEL_OK;
+    int depth = 0, graphs = 0; /* graphs: GraphProto messages on the stack */
+    const uint8_t *p = bytes;
+    stack[0] = (nest_frame){&onnx__model_proto__descriptor, bytes + size};
+    for (;;) {
+        while (depth > 0 && p == stack[depth].end)
+            graphs -= stack[depth--].desc == &onnx__graph_proto__descriptor;
+        const uint8_t *end = stack[depth].end;
+        if (p == end)
+            break;
+        uint64_t key, v;
+        if (!read_varint(&p, end, &key))
+            goto broken;
+        unsigned wire = key & 7;
+        if (wire == 0) {
+            if (!read_varint(&p, end, &v))
+                goto broken;
+            continue;
+        }
+        if (wire == 1 || wire == 5) {
+            size_t n = wire == 1 ? 8 : 4;
+            if ((size_t)(end - p) < n)
+                goto broken;
+            p += n;
+            continue;
+        }
+        if (wire != 2 || !read_varint(&p, end, &v) || v > (uint64_t)(end - p))
+            goto broken;
+        const ProtobufCFieldDescriptor *f =
+            key >> 3 <= UINT32_MAX ? protobuf_c_message_descriptor_get_field(stack[depth].desc, (unsigned)(key >> 3))
+                                   : NULL;
+        if (f && f->type == PROTOBUF_C_TYPE_STRING && memchr(p, 0, (size_t)v)) {
+            /* protobuf-c would cut the string there: "w\0../../x" would
+             * silently become "w" */
+            st = FAIL(x, KEEL_ERR_INVALID, "%s: the string %s.%s at byte %zu holds a NUL byte",
+                      x->file, stack[depth].desc->short_name, f->name, (size_t)(p - bytes));
+            break;
+        }
+        if (!f || f->type != PROTOBUF_C_TYPE_MESSAGE) {
+            p += v;
+            continue;
+        }
+        const ProtobufCMessageDescriptor *child = f->descriptor;
+        if (depth == KEEL_MAX_MESSAGE_DEPTH) {
+            st = FAIL(x, KEEL_ERR_LIMIT,
+                      "%s: protobuf messages nest more than %d levels deep (a %s at byte %zu); "
+                      "keel's limit is KEEL_MAX_MESSAGE_DEPTH = %d",
+                      x->file, KEEL_MAX_MESSAGE_DEPTH, child->short_name, (size_t)(p - bytes),
+                      KEEL_MAX_MESSAGE_DEPTH);
+            break;
+        }
+        if (child == &onnx__graph_proto__descriptor && ++graphs - 1 > KEEL_MAX_NESTING) {
+            st = FAIL(x, KEEL_ERR_LIMIT,
+                      "%s: subgraphs nest more than %d levels deep (the graph at byte %zu is at "
+                      "level %d); keel's limit is KEEL_MAX_NESTING = %d", x->file, KEEL_MAX_NESTING,
+                      (size_t)(p - bytes), graphs - 1, KEEL_MAX_NESTING);
+            break;
+        }
+        stack[++depth] = (nest_frame){child, p + v};
+    }
+    kl_free(x->env, stack, (KEEL_MAX_MESSAGE_DEPTH + 1) * sizeof *stack);
+    return st;
+broken:
+    kl_free(x->env, stack, (KEEL_MAX_MESSAGE_DEPTH + 1) * sizeof *stack);
+    return FAIL(x, KEEL_ERR_FORMAT, "%s: not an ONNX model: the protobuf encoding is broken at byte %zu "
+                "(truncated or corrupt file)", x->file, (size_t)(p - bytes));
+}
 
 /* ---- external data ----------------------------------------------------------- */
 
@@ -554,7 +643,9 @@ static keel_status convert_attr(load_ctx *x, const Onnx__NodeProto *np, size_t i
     case KL_ATTR_GRAPH:
         if (!ap->g)
             goto missing;
+        x->nesting++;
         st = convert_graph(x, ap->g, false, &a->g);
+        x->nesting--;
         break;
     case KL_ATTR_FLOATS:
         a->n = (int)ap->n_floats;
@@ -598,8 +689,10 @@ static keel_status convert_attr(load_ctx *x, const Onnx__NodeProto *np, size_t i
         a->n = (int)ap->n_graphs;
         if (!(a->graphs = kl_alloc(env, (size_t)a->n * sizeof(kl_graph *))))
             return KEEL_ERR_NOMEM;
+        x->nesting++;
         for (int i = 0; i < a->n && !st; i++)
             st = convert_graph(x, ap->graphs[i], false, &a->graphs[i]);
+        x->nesting--;
         break;
     default:
         snprintf(what, sizeof what, "attribute '%s' is of kind %d (sparse tensor or type proto), which keel does not support",
@@ -838,6 +931,12 @@ static keel_status convert_graph(load_ctx *x, const Onnx__GraphProto *gp, bool i
 {
     kl_env *env = x->env;
     keel_status st;
+    /* check_nesting refused deeper files already; this bounds the
+     * recursion through convert_attr on its own */
+    if (x->nesting > KEEL_MAX_NESTING)
+        return FAIL(x, KEEL_ERR_LIMIT, "%s: graph '%s' is nested %d levels deep; keel's limit is "
+                    "KEEL_MAX_NESTING = %d", x->file, gp->name ? gp->name : "", x->nesting,
+                    KEEL_MAX_NESTING);
     kl_graph *g = kl_alloc(env, sizeof *g);
     if (!g)
         return KEEL_ERR_NOMEM;
@@ -925,6 +1024,9 @@ static keel_status convert_model(load_ctx *x, const Onnx__ModelProto *mp)
 static keel_status parse_bytes(load_ctx *x, const uint8_t *bytes, size_t size)
 {
     kl_env *env = x->env;
+    keel_status nest = check_nesting(x, bytes, size);
+    if (nest)
+        return nest;
     strip_state s = {.base = bytes};
     size_t meta_len;
     if (!strip_message(&s, bytes, bytes + size, 0, &meta_len))

@@ -91,6 +91,18 @@ KEEL_API size_t keel_dtype_size(int dtype);
 
 #define KEEL_MAX_RANK 8
 
+/* Nesting limits.  A graph attribute (If's branches, Loop's and Scan's
+ * bodies) holds a subgraph one level below its node's graph.  keel loads,
+ * plans and runs models whose subgraphs nest up to KEEL_MAX_NESTING levels
+ * below the main graph, and whose protobuf messages nest up to
+ * KEEL_MAX_MESSAGE_DEPTH levels below the ModelProto (each subgraph level
+ * takes three: NodeProto, AttributeProto, GraphProto).  Deeper files are
+ * refused with KEEL_ERR_LIMIT before they are decoded.  Within these
+ * limits loading, session creation and runs fit in a 256 KiB thread stack
+ * (README, Robustness). */
+#define KEEL_MAX_NESTING 32
+#define KEEL_MAX_MESSAGE_DEPTH 128
+
 /* ---- allocation ------------------------------------------------------- */
 /* Every byte keel allocates goes through these three functions.  `alloc`
  * returns memory aligned to at least 64 bytes or NULL; `free` accepts
