@@ -171,6 +171,8 @@ KEEL_API keel_status keel_model_load(keel_model **out, const char *path,
 /* Load a model from a caller's buffer.  The bytes are decoded; keel keeps
  * no pointer into `data` after returning.  `base_dir` is the folder that
  * external-data locations are relative to; NULL refuses external data.
+ * (From either function, a location may not hold '..' nor pass through a
+ * symbolic link, and must name a regular file.)
  * `name` is used in messages (NULL: "<memory>"). */
 KEEL_API keel_status keel_model_load_buffer(keel_model **out, const void *data,
                                             size_t size, const char *base_dir,
