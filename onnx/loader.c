@@ -192,90 +192,282 @@ typedef struct load_ctx {
     bool drop_pages;           /* bytes is our own mapping: release pages once copied */
     kl_graph *main;            /* while its initializers are decoded: their block */
     size_t weights_used;
+    int nesting;               /* subgraph level of the graph being converted (main: 0) */
 } load_ctx;
 
 #define FAIL(ctx, st, ...) kl_error((ctx)->env, (st), __VA_ARGS__)
 
+/* ---- nesting depth, before anything recurses ------------------------------- */
+
+/* protobuf-c unpacks nested messages recursively, with no depth limit and
+ * about a kilobyte of stack per level.  This pass walks the wire format
+ * with an explicit stack, using the generated descriptors to know which
+ * length-delimited fields are messages, and refuses files whose messages
+ * nest deeper than KEEL_MAX_MESSAGE_DEPTH or whose graphs nest more than
+ * KEEL_MAX_NESTING subgraph levels below the main graph (keel.h).  On the
+ * way it refuses strings holding a NUL byte, which protobuf-c would cut
+ * short without a word. */
+typedef struct nest_frame {
+    const ProtobufCMessageDescriptor *desc;
+    const uint8_t *end;
+} nest_frame;
+
+static keel_status check_nesting(load_ctx *x, const uint8_t *bytes, size_t size)
+{
+    nest_frame *stack = kl_alloc(x->env, (KEEL_MAX_MESSAGE_DEPTH + 1) * sizeof *stack);
+    if (!stack)
+        return KEEL_ERR_NOMEM;
+    keel_status st = KEEL_OK;
+    int depth = 0, graphs = 0; /* graphs: GraphProto messages on the stack */
+    const uint8_t *p = bytes;
+    stack[0] = (nest_frame){&onnx__model_proto__descriptor, bytes + size};
+    for (;;) {
+        while (depth > 0 && p == stack[depth].end)
+            graphs -= stack[depth--].desc == &onnx__graph_proto__descriptor;
+        const uint8_t *end = stack[depth].end;
+        if (p == end)
+            break;
+        uint64_t key, v;
+        if (!read_varint(&p, end, &key))
+            goto broken;
+        unsigned wire = key & 7;
+        if (wire == 0) {
+            if (!read_varint(&p, end, &v))
+                goto broken;
+            continue;
+        }
+        if (wire == 1 || wire == 5) {
+            size_t n = wire == 1 ? 8 : 4;
+            if ((size_t)(end - p) < n)
+                goto broken;
+            p += n;
+            continue;
+        }
+        if (wire != 2 || !read_varint(&p, end, &v) || v > (uint64_t)(end - p))
+            goto broken;
+        const ProtobufCFieldDescriptor *f =
+            key >> 3 <= UINT32_MAX ? protobuf_c_message_descriptor_get_field(stack[depth].desc, (unsigned)(key >> 3))
+                                   : NULL;
+        if (f && f->type == PROTOBUF_C_TYPE_STRING && memchr(p, 0, (size_t)v)) {
+            /* protobuf-c would cut the string there: "w\0../../x" would
+             * silently become "w" */
+            st = FAIL(x, KEEL_ERR_INVALID, "%s: the string %s.%s at byte %zu holds a NUL byte",
+                      x->file, stack[depth].desc->short_name, f->name, (size_t)(p - bytes));
+            break;
+        }
+        if (!f || f->type != PROTOBUF_C_TYPE_MESSAGE) {
+            p += v;
+            continue;
+        }
+        const ProtobufCMessageDescriptor *child = f->descriptor;
+        if (depth == KEEL_MAX_MESSAGE_DEPTH) {
+            st = FAIL(x, KEEL_ERR_LIMIT,
+                      "%s: protobuf messages nest more than %d levels deep (a %s at byte %zu); "
+                      "keel's limit is KEEL_MAX_MESSAGE_DEPTH = %d",
+                      x->file, KEEL_MAX_MESSAGE_DEPTH, child->short_name, (size_t)(p - bytes),
+                      KEEL_MAX_MESSAGE_DEPTH);
+            break;
+        }
+        if (child == &onnx__graph_proto__descriptor && ++graphs - 1 > KEEL_MAX_NESTING) {
+            st = FAIL(x, KEEL_ERR_LIMIT,
+                      "%s: subgraphs nest more than %d levels deep (the graph at byte %zu is at "
+                      "level %d); keel's limit is KEEL_MAX_NESTING = %d", x->file, KEEL_MAX_NESTING,
+                      (size_t)(p - bytes), graphs - 1, KEEL_MAX_NESTING);
+            break;
+        }
+        stack[++depth] = (nest_frame){child, p + v};
+    }
+    kl_free(x->env, stack, (KEEL_MAX_MESSAGE_DEPTH + 1) * sizeof *stack);
+    return st;
+broken:
+    kl_free(x->env, stack, (KEEL_MAX_MESSAGE_DEPTH + 1) * sizeof *stack);
+    return FAIL(x, KEEL_ERR_FORMAT, "%s: not an ONNX model: the protobuf encoding is broken at byte %zu "
+                "(truncated or corrupt file)", x->file, (size_t)(p - bytes));
+}
+
 /* ---- external data ----------------------------------------------------------- */
 
-static keel_status external_path(load_ctx *x, const char *tensor, const char *location,
-                                 char *resolved)
+/* Opens `location` under the model's folder without following any symbolic
+ * link: each folder on the way is opened relative to the previous one with
+ * O_NOFOLLOW | O_DIRECTORY, the file itself with O_NOFOLLOW (and
+ * O_NONBLOCK, so that a FIFO cannot block the open), and the descriptor
+ * actually opened must be a regular file.  Nothing is checked by name and
+ * then opened again, so swapping a file for a link in between changes
+ * nothing.  Returns the descriptor and its size, or fails naming the
+ * tensor and location. */
+static keel_status open_external(load_ctx *x, const char *tensor, const char *location, int *fd_out,
+                                 uint64_t *size_out)
 {
+    *fd_out = -1;
     if (!x->m->dir)
         return FAIL(x, KEEL_ERR_INVALID,
                     "%s: tensor '%s' uses external data, but the model was loaded from memory "
                     "without a base folder", x->file, tensor);
-    if (location[0] == '/' || strstr(location, "..") == location ||
-        strstr(location, "/../") || strstr(location, "\\"))
+    size_t len = strlen(location);
+    if (!len || location[0] == '/' || strchr(location, '\\') || len >= PATH_MAX)
         return FAIL(x, KEEL_ERR_INVALID,
                     "%s: tensor '%s': external data location '%s' must be a relative path "
                     "inside the model's folder", x->file, tensor, location);
-    char joined[PATH_MAX], dir_real[PATH_MAX];
-    if (snprintf(joined, sizeof joined, "%s/%s", x->m->dir, location) >= (int)sizeof joined)
-        return FAIL(x, KEEL_ERR_INVALID, "%s: tensor '%s': external data path too long",
-                    x->file, tensor);
-    if (!realpath(x->m->dir, dir_real))
-        return FAIL(x, KEEL_ERR_IO, "%s: cannot resolve the model folder '%s': %s", x->file,
-                    x->m->dir, strerror(errno));
-    if (!realpath(joined, resolved))
-        return FAIL(x, KEEL_ERR_IO, "%s: tensor '%s': external data file '%s': %s", x->file,
-                    tensor, joined, strerror(errno));
-    size_t dl = strlen(dir_real);
-    if (strncmp(resolved, dir_real, dl) != 0 || (resolved[dl] != '/' && dl > 1))
-        return FAIL(x, KEEL_ERR_INVALID,
-                    "%s: tensor '%s': external data '%s' leads outside the model's folder",
-                    x->file, tensor, location);
-    return KEEL_OK;
+    int cur = open(x->m->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (cur < 0)
+        return FAIL(x, KEEL_ERR_IO, "%s: cannot open the model's folder '%s': %s", x->file, x->m->dir,
+                    strerror(errno));
+    const char *p = location;
+    keel_status st = KEEL_OK;
+    char part[NAME_MAX + 1];
+    while (*p) {
+        size_t n = strcspn(p, "/");
+        bool last = !p[n] || !p[n + strspn(p + n, "/")];
+        if (n > NAME_MAX) {
+            st = FAIL(x, KEEL_ERR_INVALID, "%s: tensor '%s': external data location '%s' has a name "
+                      "longer than %d bytes", x->file, tensor, location, NAME_MAX);
+            break;
+        }
+        memcpy(part, p, n);
+        part[n] = 0;
+        p += n;
+        p += strspn(p, "/");
+        if (!n || strcmp(part, ".") == 0) {
+            if (last) {
+                st = FAIL(x, KEEL_ERR_INVALID, "%s: tensor '%s': external data location '%s' names "
+                          "a folder, not a file", x->file, tensor, location);
+                break;
+            }
+            continue;
+        }
+        if (strcmp(part, "..") == 0) {
+            st = FAIL(x, KEEL_ERR_INVALID,
+                      "%s: tensor '%s': external data location '%s' must be a relative path "
+                      "inside the model's folder (no '..')", x->file, tensor, location);
+            break;
+        }
+        int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (last ? O_NONBLOCK : O_DIRECTORY);
+        int next = openat(cur, part, flags);
+        if (next < 0) {
+            int e = errno;
+            if (e == ELOOP || (!last && e == ENOTDIR))
+                st = FAIL(x, KEEL_ERR_INVALID,
+                          "%s: tensor '%s': external data '%s': '%s' is a symbolic link%s; keel "
+                          "follows none, so that nothing leads outside the model's folder",
+                          x->file, tensor, location, part, last ? "" : " or not a folder");
+            else
+                st = FAIL(x, KEEL_ERR_IO, "%s: tensor '%s': external data file '%s' in '%s': %s",
+                          x->file, tensor, location, x->m->dir, strerror(e));
+            break;
+        }
+        close(cur);
+        cur = next;
+        if (last) {
+            struct stat sb;
+            if (fstat(cur, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+                st = FAIL(x, KEEL_ERR_INVALID, "%s: tensor '%s': external data '%s' is not a regular "
+                          "file", x->file, tensor, location);
+                break;
+            }
+            *fd_out = cur;
+            *size_out = (uint64_t)sb.st_size;
+            return KEEL_OK;
+        }
+    }
+    close(cur);
+    return st;
 }
 
-static keel_status read_external(load_ctx *x, const Onnx__TensorProto *tp, kl_tensor *t,
-                                 size_t nbytes)
+/* An external-data offset or length: decimal digits only, no sign, no
+ * blanks, at most INT64_MAX. */
+static bool parse_u63(const char *v, uint64_t *out)
 {
+    if (!v[0])
+        return false;
+    uint64_t n = 0;
+    for (const char *c = v; *c; c++) {
+        if (*c < '0' || *c > '9' || n > ((uint64_t)INT64_MAX - (uint64_t)(*c - '0')) / 10)
+            return false;
+        n = n * 10 + (uint64_t)(*c - '0');
+    }
+    *out = n;
+    return true;
+}
+
+/* Opens an external tensor's file and checks that it holds nbytes at the
+ * offset, before anything is allocated for it.  The keys are ONNX's:
+ * location (required), offset, length, checksum (not verified); each at
+ * most once, no other.  On success the caller reads from *fd and closes it. */
+static keel_status open_external_data(load_ctx *x, const Onnx__TensorProto *tp, size_t nbytes,
+                                      int *fd_out, uint64_t *offset_out, const char **location_out)
+{
+    const char *name = tp->name ? tp->name : "";
     const char *location = NULL;
-    uint64_t offset = 0, length = UINT64_MAX;
+    uint64_t offset = 0, length = 0;
+    bool has_offset = false, has_length = false, has_checksum = false;
     for (size_t i = 0; i < tp->n_external_data; i++) {
         const char *k = tp->external_data[i]->key, *v = tp->external_data[i]->value;
-        if (!k || !v)
-            continue;
-        char *endp;
-        if (strcmp(k, "location") == 0)
+        if (!k || !k[0])
+            return FAIL(x, KEEL_ERR_INVALID, "%s: tensor '%s': external data entry %zu has no key",
+                        x->file, name, i);
+        if (!v)
+            v = "";
+        bool *seen = strcmp(k, "location") == 0 ? NULL
+                   : strcmp(k, "offset") == 0 ? &has_offset
+                   : strcmp(k, "length") == 0 ? &has_length
+                   : strcmp(k, "checksum") == 0 ? &has_checksum : NULL;
+        bool is_location = strcmp(k, "location") == 0;
+        if (!seen && !is_location)
+            return FAIL(x, KEEL_ERR_INVALID, "%s: tensor '%s': unknown external data key '%s'",
+                        x->file, name, k);
+        if ((is_location && location) || (seen && *seen))
+            return FAIL(x, KEEL_ERR_INVALID, "%s: tensor '%s': external data key '%s' is given twice",
+                        x->file, name, k);
+        if (is_location) {
             location = v;
-        else if (strcmp(k, "offset") == 0 || strcmp(k, "length") == 0) {
-            errno = 0;
-            unsigned long long n = strtoull(v, &endp, 10);
-            if (errno || *endp || v[0] == '-')
-                return FAIL(x, KEEL_ERR_INVALID, "%s: tensor '%s': bad external data %s '%s'",
-                            x->file, tp->name, k, v);
-            if (k[0] == 'o')
-                offset = n;
-            else
-                length = n;
+            continue;
         }
+        *seen = true;
+        if (seen == &has_checksum)
+            continue;
+        if (!parse_u63(v, seen == &has_offset ? &offset : &length))
+            return FAIL(x, KEEL_ERR_INVALID, "%s: tensor '%s': bad external data %s '%s' (a decimal "
+                        "number from 0 to 2^63-1 expected)", x->file, name, k, v);
     }
     if (!location)
         return FAIL(x, KEEL_ERR_INVALID, "%s: tensor '%s': external data without a location",
-                    x->file, tp->name);
-    if (length != UINT64_MAX && length != nbytes)
+                    x->file, name);
+    if (has_length && length != nbytes)
         return FAIL(x, KEEL_ERR_INVALID,
                     "%s: tensor '%s': external data length %llu does not match its dims (%zu bytes)",
-                    x->file, tp->name, (unsigned long long)length, nbytes);
-    char path[PATH_MAX];
-    keel_status st = external_path(x, tp->name, location, path);
+                    x->file, name, (unsigned long long)length, nbytes);
+    int fd;
+    uint64_t size;
+    keel_status st = open_external(x, name, location, &fd, &size);
     if (st)
         return st;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return FAIL(x, KEEL_ERR_IO, "%s: tensor '%s': cannot open external data '%s': %s",
-                    x->file, tp->name, location, strerror(errno));
+    if (offset > size || size - offset < nbytes) {
+        close(fd);
+        return FAIL(x, KEEL_ERR_IO,
+                    "%s: tensor '%s': external data '%s' is too short (needs %zu bytes at offset "
+                    "%llu; the file has %llu)", x->file, name, location, nbytes,
+                    (unsigned long long)offset, (unsigned long long)size);
+    }
+    *fd_out = fd;
+    *offset_out = offset;
+    *location_out = location;
+    return KEEL_OK;
+}
+
+/* Reads what open_external_data checked into t and closes fd. */
+static keel_status read_external(load_ctx *x, const char *name, int fd, uint64_t offset,
+                                 const char *location, kl_tensor *t, size_t nbytes)
+{
     size_t done = 0;
     while (done < nbytes) {
         ssize_t got = pread(fd, (uint8_t *)t->data + done, nbytes - done, (off_t)(offset + done));
+        if (got < 0 && errno == EINTR)
+            continue;
         if (got <= 0) {
+            int e = got < 0 ? errno : 0;
             close(fd);
-            return FAIL(x, KEEL_ERR_IO,
-                        "%s: tensor '%s': external data '%s' is too short (needs %zu bytes at "
-                        "offset %llu)", x->file, tp->name, location, nbytes,
-                        (unsigned long long)offset);
+            return FAIL(x, KEEL_ERR_IO, "%s: tensor '%s': reading external data '%s': %s", x->file,
+                        name, location, e ? strerror(e) : "the file shrank while being read");
         }
         done += (size_t)got;
     }
@@ -310,22 +502,23 @@ static void copy_payload(void *dst, const uint8_t *src, size_t n, bool drop)
     }
 }
 
-/* Copies typed protobuf fields into t->data, checking the count. */
-static keel_status decode_typed(load_ctx *x, const Onnx__TensorProto *tp, kl_tensor *t,
-                                int64_t numel)
+/* The number of values in the typed field that holds dtype's data. */
+static size_t typed_count(const Onnx__TensorProto *tp, int dt)
 {
-    size_t count;
-    int dt = t->dtype;
     switch (dt) {
-    case KEEL_FLOAT: count = tp->n_float_data; break;
-    case KEEL_INT64: count = tp->n_int64_data; break;
-    case KEEL_DOUBLE: count = tp->n_double_data; break;
-    case KEEL_UINT32: case KEEL_UINT64: count = tp->n_uint64_data; break;
-    default: count = tp->n_int32_data; break;
+    case KEEL_FLOAT: return tp->n_float_data;
+    case KEEL_INT64: return tp->n_int64_data;
+    case KEEL_DOUBLE: return tp->n_double_data;
+    case KEEL_UINT32: case KEEL_UINT64: return tp->n_uint64_data;
+    default: return tp->n_int32_data;
     }
-    if (count != (size_t)numel)
-        return FAIL(x, KEEL_ERR_INVALID, "%s: tensor '%s' has %zu values, its dims say %lld",
-                    x->file, tp->name ? tp->name : "", count, (long long)numel);
+}
+
+/* Copies typed protobuf fields into t->data; typed_count() was checked. */
+static void decode_typed(const Onnx__TensorProto *tp, kl_tensor *t)
+{
+    size_t count = typed_count(tp, t->dtype);
+    int dt = t->dtype;
     for (size_t i = 0; i < count; i++) {
         switch (dt) {
         case KEEL_FLOAT: ((float *)t->data)[i] = tp->float_data[i]; break;
@@ -342,7 +535,6 @@ static keel_status decode_typed(load_ctx *x, const Onnx__TensorProto *tp, kl_ten
         case KEEL_BOOL: ((uint8_t *)t->data)[i] = tp->int32_data[i] != 0; break;
         }
     }
-    return KEEL_OK;
 }
 
 /* ---- the weights' block ------------------------------------------------------- */
@@ -419,23 +611,11 @@ static keel_status decode_tensor(load_ctx *x, const Onnx__TensorProto *tp, const
         return FAIL(x, KEEL_ERR_LIMIT, "%s: tensor '%s' of %lld elements exceeds the tensor size limit (%llu bytes)",
                     x->file, name, (long long)numel, (unsigned long long)x->env->max_tensor_bytes);
     size_t nbytes = (size_t)numel * esize;
-    kl_tensor *t = kl_alloc(x->env, sizeof *t);
-    if (!t)
-        return KEEL_ERR_NOMEM;
-    t->dtype = tp->data_type;
-    t->rank = (int)tp->n_dims;
-    for (size_t i = 0; i < tp->n_dims; i++)
-        t->dims[i] = tp->dims[i];
-    uint8_t *slot = weights_slot(x, ref, nbytes);
-    keel_status st = slot ? KEEL_OK : kl_tensor_alloc_data(x->env, t);
-    if (st) {
-        kl_free(x->env, t, sizeof *t);
-        return FAIL(x, st, "%s: tensor '%s': out of memory for %zu bytes", x->file, name, nbytes);
-    }
-    if (slot)
-        t->data = slot;
+    /* the data must be there before its room is allocated: a few bytes
+     * of file must not buy gigabytes of memory */
     const uint8_t *raw = NULL;
     size_t raw_len = 0;
+    bool has_raw = (ref && ref->present) || tp->has_raw_data;
     if (ref && ref->present) {
         raw = x->bytes + ref->offset;
         raw_len = ref->length;
@@ -443,23 +623,50 @@ static keel_status decode_tensor(load_ctx *x, const Onnx__TensorProto *tp, const
         raw = tp->raw_data.data;
         raw_len = tp->raw_data.len;
     }
-    if (tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
-        st = read_external(x, tp, t, nbytes);
-    } else if (raw || (ref && ref->present) || tp->has_raw_data) {
-        if (raw_len != nbytes)
-            st = FAIL(x, KEEL_ERR_INVALID,
-                      "%s: tensor '%s': raw_data has %zu bytes, its dims need %zu", x->file,
-                      name, raw_len, nbytes);
-        else if (nbytes)
+    int fd = -1;
+    uint64_t offset = 0;
+    const char *location = NULL;
+    keel_status st = KEEL_OK;
+    if (tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
+        st = open_external_data(x, tp, nbytes, &fd, &offset, &location);
+    else if (has_raw && raw_len != nbytes)
+        st = FAIL(x, KEEL_ERR_INVALID, "%s: tensor '%s': raw_data has %zu bytes, its dims need %zu",
+                  x->file, name, raw_len, nbytes);
+    else if (!has_raw && typed_count(tp, tp->data_type) != (size_t)numel)
+        st = FAIL(x, KEEL_ERR_INVALID, "%s: tensor '%s' has %zu values, its dims say %lld", x->file,
+                  name, typed_count(tp, tp->data_type), (long long)numel);
+    if (st)
+        return st;
+    kl_tensor *t = kl_alloc(x->env, sizeof *t);
+    if (!t) {
+        if (fd >= 0)
+            close(fd);
+        return KEEL_ERR_NOMEM;
+    }
+    t->dtype = tp->data_type;
+    t->rank = (int)tp->n_dims;
+    for (size_t i = 0; i < tp->n_dims; i++)
+        t->dims[i] = tp->dims[i];
+    uint8_t *slot = fd < 0 ? weights_slot(x, ref, nbytes) : NULL;
+    st = slot ? KEEL_OK : kl_tensor_alloc_data(x->env, t);
+    if (st) {
+        if (fd >= 0)
+            close(fd);
+        kl_free(x->env, t, sizeof *t);
+        return FAIL(x, st, "%s: tensor '%s': out of memory for %zu bytes", x->file, name, nbytes);
+    }
+    if (slot)
+        t->data = slot;
+    if (fd >= 0)
+        st = read_external(x, name, fd, offset, location, t, nbytes);
+    else if (has_raw) {
+        if (nbytes)
             copy_payload(t->data, raw, nbytes, ref && x->drop_pages);
     } else {
-        st = decode_typed(x, tp, t, numel);
+        decode_typed(tp, t);
     }
     if (st) {
-        if (slot)
-            kl_free(x->env, t, sizeof *t); /* the block goes with the graph */
-        else
-            kl_tensor_free(x->env, t);
+        kl_tensor_free(x->env, t);
         return st;
     }
     *out = t;
@@ -559,7 +766,9 @@ static keel_status convert_attr(load_ctx *x, const Onnx__NodeProto *np, size_t i
     case KL_ATTR_GRAPH:
         if (!ap->g)
             goto missing;
+        x->nesting++;
         st = convert_graph(x, ap->g, false, &a->g);
+        x->nesting--;
         break;
     case KL_ATTR_FLOATS:
         a->n = (int)ap->n_floats;
@@ -603,8 +812,10 @@ static keel_status convert_attr(load_ctx *x, const Onnx__NodeProto *np, size_t i
         a->n = (int)ap->n_graphs;
         if (!(a->graphs = kl_alloc(env, (size_t)a->n * sizeof(kl_graph *))))
             return KEEL_ERR_NOMEM;
+        x->nesting++;
         for (int i = 0; i < a->n && !st; i++)
             st = convert_graph(x, ap->graphs[i], false, &a->graphs[i]);
+        x->nesting--;
         break;
     default:
         snprintf(what, sizeof what, "attribute '%s' is of kind %d (sparse tensor or type proto), which keel does not support",
@@ -843,6 +1054,12 @@ static keel_status convert_graph(load_ctx *x, const Onnx__GraphProto *gp, bool i
 {
     kl_env *env = x->env;
     keel_status st;
+    /* check_nesting refused deeper files already; this bounds the
+     * recursion through convert_attr on its own */
+    if (x->nesting > KEEL_MAX_NESTING)
+        return FAIL(x, KEEL_ERR_LIMIT, "%s: graph '%s' is nested %d levels deep; keel's limit is "
+                    "KEEL_MAX_NESTING = %d", x->file, gp->name ? gp->name : "", x->nesting,
+                    KEEL_MAX_NESTING);
     kl_graph *g = kl_alloc(env, sizeof *g);
     if (!g)
         return KEEL_ERR_NOMEM;
@@ -930,6 +1147,9 @@ static keel_status convert_model(load_ctx *x, const Onnx__ModelProto *mp)
 static keel_status parse_bytes(load_ctx *x, const uint8_t *bytes, size_t size)
 {
     kl_env *env = x->env;
+    keel_status nest = check_nesting(x, bytes, size);
+    if (nest)
+        return nest;
     strip_state s = {.base = bytes};
     size_t meta_len;
     if (!strip_message(&s, bytes, bytes + size, 0, &meta_len))

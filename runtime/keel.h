@@ -93,6 +93,18 @@ KEEL_API size_t keel_dtype_size(int dtype);
 
 #define KEEL_MAX_RANK 8
 
+/* Nesting limits.  A graph attribute (If's branches, Loop's and Scan's
+ * bodies) holds a subgraph one level below its node's graph.  keel loads,
+ * plans and runs models whose subgraphs nest up to KEEL_MAX_NESTING levels
+ * below the main graph, and whose protobuf messages nest up to
+ * KEEL_MAX_MESSAGE_DEPTH levels below the ModelProto (each subgraph level
+ * takes three: NodeProto, AttributeProto, GraphProto).  Deeper files are
+ * refused with KEEL_ERR_LIMIT before they are decoded.  Within these
+ * limits loading, session creation and runs fit in a 256 KiB thread stack
+ * (README, Robustness). */
+#define KEEL_MAX_NESTING 32
+#define KEEL_MAX_MESSAGE_DEPTH 128
+
 /* ---- allocation ------------------------------------------------------- */
 /* Every byte keel allocates goes through these three functions.  `alloc`
  * returns memory aligned to at least 64 bytes or NULL; `free` accepts
@@ -170,6 +182,8 @@ KEEL_API keel_status keel_model_load(keel_model **out, const char *path,
 /* Load a model from a caller's buffer.  The bytes are decoded; keel keeps
  * no pointer into `data` after returning.  `base_dir` is the folder that
  * external-data locations are relative to; NULL refuses external data.
+ * (From either function, a location may not hold '..' nor pass through a
+ * symbolic link, and must name a regular file.)
  * `name` is used in messages (NULL: "<memory>"). */
 KEEL_API keel_status keel_model_load_buffer(keel_model **out, const void *data,
                                             size_t size, const char *base_dir,

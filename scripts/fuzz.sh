@@ -1,6 +1,7 @@
 #!/bin/sh
 # Fuzzes keel with libFuzzer (clang from Debian): load -> shape inference ->
-# one run, seeded with the conformance suite's models.
+# one run, seeded with the conformance suite's models and nested Ifs
+# (scripts/nested_if.py).
 #   scripts/fuzz.sh [SECONDS] [JOBS]      (default 600 s, 1 job)
 # Crashes are copied to tests/fuzz_regressions/, which `make check` replays.
 set -e
@@ -19,6 +20,10 @@ if [ -z "$(ls -A "$work/corpus")" ]; then
     i=0
     for m in /usr/share/libonnx-testdata/data/*/*/model.onnx; do
         i=$((i + 1)); cp "$m" "$work/corpus/seed_$i.onnx"
+    done
+    # subgraphs nested within, at and past KEEL_MAX_NESTING (32)
+    for d in 4 32 33 300; do
+        /usr/bin/python3 scripts/nested_if.py $d >"$work/corpus/nested_if_$d.onnx"
     done
 fi
 cd "$work"
