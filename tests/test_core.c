@@ -2,6 +2,8 @@
 #include <CUnit/Basic.h>
 #include <stdio.h>
 
+#include <cblas.h>
+
 void add_loader_suite(void);
 void add_runtime_suite(void);
 void add_zoo_suite(void);
@@ -11,6 +13,9 @@ void add_hostile_loader_suite(void);
 
 int main(void)
 {
+    /* the embedder's choice keel.h recommends: OpenBLAS's own threads would
+     * compete with sessions' threads (and hide their work from TSan) */
+    openblas_set_num_threads(1);
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 1;
     add_loader_suite();
