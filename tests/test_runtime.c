@@ -704,6 +704,59 @@ static void test_concat_in_place(void)
     }
 }
 
+/* Dropout (opset 13) whose ratio and training_mode are graph inputs: the
+ * values are only known at run time.  Training with ratio 0, or not
+ * training, passes x through with an all-true mask; training with a
+ * nonzero ratio would drop at random and is refused at that run, naming
+ * the node. */
+static void test_dropout_runtime_ratio(void)
+{
+    int64_t xd[2] = {2, 3}, scalar[1] = {0};
+    tb_model *b = tb_new(8, 13);
+    tb_input(b, "x", KEEL_FLOAT, 2, xd, NULL);
+    tb_input(b, "ratio", KEEL_FLOAT, 0, scalar, NULL);
+    tb_input(b, "training", KEEL_BOOL, 0, scalar, NULL);
+    tb_output(b, "y", KEEL_FLOAT, 2, xd);
+    tb_output(b, "mask", KEEL_BOOL, 2, xd);
+    tb_node(b, "Dropout", "drop", "x,ratio,training", "y,mask");
+    keel_model *m = load(b, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    keel_session *s = NULL;
+    char err[1024] = "";
+    if (keel_session_create(&s, m, NULL, NULL, 0, NULL, err, sizeof err))
+        fprintf(stderr, "\n  %s\n", err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    float x[6] = {1.5f, -2.0f, 0.25f, 3.0f, -0.5f, 7.0f};
+    static const struct { float ratio; uint8_t training; keel_status want; } runs[] = {
+        {0.0f, 1, KEEL_OK}, {0.5f, 0, KEEL_OK}, {0.5f, 1, KEEL_ERR_UNSUPPORTED}, {0.0f, 1, KEEL_OK},
+    };
+    for (size_t r = 0; r < sizeof runs / sizeof *runs; r++) {
+        float ratio = runs[r].ratio;
+        uint8_t training = runs[r].training;
+        keel_tensor in[3] = {{KEEL_FLOAT, 2, {2, 3}, x}, {KEEL_FLOAT, 0, {0}, &ratio}, {KEEL_BOOL, 0, {0}, &training}};
+        keel_tensor outs[2] = {{.data = NULL}, {.data = NULL}}; /* planned at run time: keel lends them */
+        keel_status st = keel_session_run(s, in, outs);
+        if (st != runs[r].want)
+            fprintf(stderr, "\n  run %zu: status %d: %s\n", r, st, keel_session_errmsg(s));
+        CU_ASSERT_EQUAL(st, runs[r].want);
+        if (runs[r].want == KEEL_OK && st == KEEL_OK) {
+            CU_ASSERT_EQUAL(outs[0].dtype, KEEL_FLOAT);
+            CU_ASSERT_EQUAL(outs[1].dtype, KEEL_BOOL);
+            CU_ASSERT_TRUE(outs[0].rank == 2 && outs[0].dims[0] == 2 && outs[0].dims[1] == 3);
+            CU_ASSERT_TRUE(outs[1].rank == 2 && outs[1].dims[0] == 2 && outs[1].dims[1] == 3);
+            CU_ASSERT_EQUAL(memcmp(outs[0].data, x, sizeof x), 0);
+            for (int i = 0; i < 6; i++)
+                CU_ASSERT_EQUAL(((const uint8_t *)outs[1].data)[i], 1);
+        } else if (runs[r].want != KEEL_OK) {
+            CU_ASSERT_PTR_NOT_NULL(strstr(keel_session_errmsg(s), "'drop'"));
+            CU_ASSERT_PTR_NOT_NULL(strstr(keel_session_errmsg(s), "ratio"));
+        }
+    }
+    keel_session_free(s);
+    keel_model_free(m);
+    tb_free(b);
+}
+
 static void test_run_allocates_nothing(void)
 {
     tb_counting count = {0};
@@ -1242,4 +1295,5 @@ void add_runtime_suite(void)
     CU_add_test(s, "Sigmoid in blocks over two threads", test_sigmoid_blocks);
     CU_add_test(s, "SiLU and HardSwish fuse through a folded BatchNormalization", test_gated_after_folded_bn);
     CU_add_test(s, "two sessions of one model in two threads", test_sessions_in_parallel);
+    CU_add_test(s, "Dropout with ratio and training_mode known at run time", test_dropout_runtime_ratio);
 }
