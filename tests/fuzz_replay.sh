@@ -1,7 +1,7 @@
 #!/bin/sh
 # Replays every input the fuzzer ever crashed on (tests/fuzz_regressions/)
 # through the fuzz harness: each must now come back with a status, within
-# a time limit per input (KEEL_REPLAY_TIMEOUT seconds, default 10; each
+# a time limit per input (KEEL_REPLAY_TIMEOUT seconds, default 60; each
 # input runs in its own process).  First, the limit itself is tried: a
 # harness that never returns must be reported as a hang.
 dir="${KEEL_SRCDIR:-.}/tests/fuzz_regressions"
