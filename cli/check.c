@@ -1,10 +1,14 @@
 /* check.c -- `keel check`: run ONNX backend-test cases and compare.
  *
  * A case is a folder with model.onnx and test_data_set_N/ folders holding
- * input_K.pb and output_K.pb.  Every set is run; each output is compared
- * elementwise with |got - want| <= atol + rtol * |want| (exact for
- * integers and booleans; NaN must meet NaN). */
+ * input_K.pb and output_K.pb.  A case needs at least one set, and each set
+ * exactly the model's inputs and outputs: input_0.pb .. input_{n-1}.pb and
+ * output_0.pb .. output_{m-1}.pb, none missing and none beyond.  Every set
+ * is run; each output is compared elementwise with
+ * |got - want| <= atol + rtol * |want| (exact for integers and booleans;
+ * NaN must meet NaN).  A run where every case was skipped fails. */
 #include <dirent.h>
+#include <errno.h>
 #include <fnmatch.h>
 #include <math.h>
 #include <stdlib.h>
@@ -22,6 +26,8 @@ typedef struct skip_rule {
 
 typedef struct check_opts {
     double rtol, atol;
+    int threads;          /* keel_options.threads (0: one) */
+    int isa;              /* keel_options.isa (0: the CPU's best) */
     bool quiet;
     skip_rule *skips;
     int n_skips;
@@ -137,6 +143,8 @@ static void compare(const kl_tensor *got, const kl_tensor *want, const check_opt
 
 typedef struct data_set {
     char *path;
+    /* in[k] / out[k]: input_k.pb / output_k.pb, NULL where no such file;
+     * n_in / n_out: one past the highest index found */
     kl_tensor *in[MAX_IO], *out[MAX_IO];
     int n_in, n_out;
 } data_set;
@@ -163,34 +171,78 @@ static int list_sets(const char *dir, char **sets)
     return n;
 }
 
-static bool exists(const char *path)
+/* The K of "<prefix>K.pb", or -1 when name is not of that form. */
+static int file_index(const char *name, const char *prefix)
 {
-    struct stat sb;
-    return stat(path, &sb) == 0;
+    size_t pl = strlen(prefix);
+    if (strncmp(name, prefix, pl) != 0)
+        return -1;
+    const char *p = name + pl;
+    if (*p < '0' || *p > '9' || (p[0] == '0' && p[1] != '.'))
+        return -1; /* digits, no leading zero: one file per index */
+    char *end;
+    errno = 0;
+    long k = strtol(p, &end, 10);
+    if (errno || strcmp(end, ".pb") != 0 || k > 1000000)
+        return -1;
+    return (int)k;
 }
 
-static keel_status load_set(kl_env *env, data_set *ds)
+/* Loads every input_K.pb and output_K.pb of the set's folder; fails on a
+ * folder that cannot be read, an index of MAX_IO or more, or a file that
+ * does not decode. */
+static bool load_set(kl_env *env, data_set *ds, char *why, size_t wn)
 {
-    char path[4096];
-    for (int k = 0; k < MAX_IO; k++) {
-        snprintf(path, sizeof path, "%s/input_%d.pb", ds->path, k);
-        if (!exists(path))
-            break;
-        keel_status st = cli_load_tensor(env, path, &ds->in[ds->n_in], NULL);
-        if (st)
-            return st;
-        ds->n_in++;
+    DIR *d = opendir(ds->path);
+    if (!d) {
+        snprintf(why, wn, "%s: cannot open: %s", ds->path, strerror(errno));
+        return false;
     }
-    for (int k = 0; k < MAX_IO; k++) {
-        snprintf(path, sizeof path, "%s/output_%d.pb", ds->path, k);
-        if (!exists(path))
+    bool ok = true;
+    for (struct dirent *e; ok && (e = readdir(d));) {
+        int ki = file_index(e->d_name, "input_"), ko = file_index(e->d_name, "output_");
+        int k = ki >= 0 ? ki : ko;
+        if (k < 0)
+            continue;
+        if (k >= MAX_IO) {
+            snprintf(why, wn, "%s/%s: keel check reads at most %d inputs and %d outputs", ds->path,
+                     e->d_name, MAX_IO, MAX_IO);
+            ok = false;
             break;
-        keel_status st = cli_load_tensor(env, path, &ds->out[ds->n_out], NULL);
-        if (st)
-            return st;
-        ds->n_out++;
+        }
+        kl_tensor **slot = ki >= 0 ? &ds->in[k] : &ds->out[k];
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", ds->path, e->d_name);
+        if (cli_load_tensor(env, path, slot, NULL) != KEEL_OK) {
+            snprintf(why, wn, "%s", env->msg);
+            ok = false;
+            break;
+        }
+        int *n = ki >= 0 ? &ds->n_in : &ds->n_out;
+        if (k + 1 > *n)
+            *n = k + 1;
     }
-    return KEEL_OK;
+    closedir(d);
+    return ok;
+}
+
+/* The set holds exactly files 0 .. want-1 of `kind` ("input", "output"). */
+static bool exact_files(const data_set *ds, kl_tensor *const *t, int n, int want, const char *kind,
+                        const char *graph_kind, char *why, size_t wn)
+{
+    for (int k = 0; k < want; k++)
+        if (!t[k]) {
+            snprintf(why, wn, "%s: %s_%d.pb missing (the model has %d %s%s)", ds->path, kind, k, want,
+                     graph_kind, want == 1 ? "" : "s");
+            return false;
+        }
+    for (int k = want; k < n; k++)
+        if (t[k]) {
+            snprintf(why, wn, "%s: %s_%d.pb has no counterpart: the model has %d %s%s", ds->path, kind, k,
+                     want, graph_kind, want == 1 ? "" : "s");
+            return false;
+        }
+    return true;
 }
 
 static void free_set(kl_env *env, data_set *ds)
@@ -224,17 +276,30 @@ static bool run_set(const keel_model *m, data_set *ds, const check_opts *o, char
 {
     char err[KL_ERRMSG];
     int n_in = keel_model_input_count(m), n_out = keel_model_output_count(m);
-    if (ds->n_in != n_in) {
-        snprintf(why, wn, "%s: %d input files for %d graph inputs", ds->path, ds->n_in, n_in);
+    if (ds->n_in == 0 && ds->n_out == 0) {
+        snprintf(why, wn, "%s: empty data set: no input_N.pb or output_N.pb file", ds->path);
         return false;
     }
+    if (!exact_files(ds, ds->in, ds->n_in, n_in, "input", "graph input", why, wn) ||
+        !exact_files(ds, ds->out, ds->n_out, n_out, "output", "graph output", why, wn))
+        return false;
     keel_tensor inputs[MAX_IO], outs[MAX_IO];
     for (int k = 0; k < n_in; k++)
         inputs[k] = *ds->in[k];
     adopt_bfloat16(m, ds, inputs);
+    keel_options opt;
+    keel_options_init(&opt);
+    opt.threads = o->threads;
+    opt.isa = o->isa;
     keel_session *s = NULL;
-    if (keel_session_create(&s, m, NULL, NULL, 0, inputs, err, sizeof err) != KEEL_OK) {
+    if (keel_session_create(&s, m, &opt, NULL, 0, inputs, err, sizeof err) != KEEL_OK) {
         snprintf(why, wn, "%s", err);
+        return false;
+    }
+    if (o->isa && s->env.isa != o->isa) {
+        snprintf(why, wn, "%s: the session runs %s kernels, not the %s asked for", ds->path,
+                 keel_isa_name((keel_isa)s->env.isa), keel_isa_name((keel_isa)o->isa));
+        keel_session_free(s);
         return false;
     }
     bool ok = true;
@@ -244,7 +309,7 @@ static bool run_set(const keel_model *m, data_set *ds, const check_opts *o, char
         snprintf(why, wn, "%s", keel_session_errmsg(s));
         ok = false;
     }
-    for (int k = 0; ok && k < ds->n_out && k < n_out; k++) {
+    for (int k = 0; ok && k < n_out; k++) {
         const kl_tensor *want = ds->out[k];
         char gs[256], ws[256];
         if (outs[k].dtype != want->dtype || !kl_same_shape(&outs[k], want)) {
@@ -272,17 +337,20 @@ static bool run_set(const keel_model *m, data_set *ds, const check_opts *o, char
 
 typedef enum { CASE_PASS, CASE_FAIL, CASE_SKIP } case_result;
 
-bool cli_run_case(const char *dir, double rtol, double atol, case_report *rep)
+static bool run_case(const char *dir, const check_opts *o, case_report *rep)
 {
-    check_opts o = {.rtol = rtol, .atol = atol};
     char path[4096];
     memset(rep, 0, sizeof *rep);
     snprintf(path, sizeof path, "%s/model.onnx", dir);
+    keel_options opt;
+    keel_options_init(&opt);
+    opt.threads = o->threads;
+    opt.isa = o->isa;
     keel_model *m = NULL;
     char *sets[MAX_SETS];
     int n_sets = list_sets(dir, sets);
     rep->n_sets = n_sets;
-    bool ok = keel_model_load(&m, path, NULL, rep->why, sizeof rep->why) == KEEL_OK;
+    bool ok = keel_model_load(&m, path, &opt, rep->why, sizeof rep->why) == KEEL_OK;
     if (ok && n_sets == 0) {
         snprintf(rep->why, sizeof rep->why, "%s: no test_data_set_N folder", dir);
         ok = false;
@@ -291,16 +359,20 @@ bool cli_run_case(const char *dir, double rtol, double atol, case_report *rep)
     kl_env_init(&env, NULL);
     for (int i = 0; i < n_sets; i++) {
         data_set ds = {.path = sets[i]};
-        if (ok && load_set(&env, &ds) != KEEL_OK) {
-            snprintf(rep->why, sizeof rep->why, "%s", env.msg);
-            ok = false;
-        }
         if (ok)
-            ok = run_set(m, &ds, &o, rep->why, sizeof rep->why, &rep->max_abs, &rep->max_rel);
+            ok = load_set(&env, &ds, rep->why, sizeof rep->why);
+        if (ok)
+            ok = run_set(m, &ds, o, rep->why, sizeof rep->why, &rep->max_abs, &rep->max_rel);
         free_set(&env, &ds);
     }
     keel_model_free(m);
     return ok;
+}
+
+bool cli_run_case(const char *dir, double rtol, double atol, case_report *rep)
+{
+    check_opts o = {.rtol = rtol, .atol = atol};
+    return run_case(dir, &o, rep);
 }
 
 static case_result check_case(const char *arg, const check_opts *o)
@@ -317,7 +389,7 @@ static case_result check_case(const char *arg, const check_opts *o)
         return CASE_SKIP;
     }
     case_report rep;
-    if (cli_run_case(dir, o->rtol, o->atol, &rep)) {
+    if (run_case(dir, o, &rep)) {
         if (!o->quiet)
             printf("ok   %s (%d set%s, max abs err %.3g, max rel err %.3g)\n", name, rep.n_sets,
                    rep.n_sets == 1 ? "" : "s", rep.max_abs, rep.max_rel);
@@ -327,28 +399,75 @@ static case_result check_case(const char *arg, const check_opts *o)
     return CASE_FAIL;
 }
 
+#define CHECK_USAGE "usage: keel check CASE_DIR... [--rtol R] [--atol A] [--threads N] [--isa NAME]\n" \
+                    "                  [--skip-list FILE] [--quiet]\n" \
+                    "       keel check --list-isas   (the instruction sets this CPU runs, one a line)\n"
+
+/* Options that take a value. */
+static bool takes_value(const char *a)
+{
+    return !strcmp(a, "--rtol") || !strcmp(a, "--atol") || !strcmp(a, "--skip-list") ||
+           !strcmp(a, "--threads") || !strcmp(a, "--isa");
+}
+
 int cmd_check(int argc, char **argv)
 {
     check_opts o = {.rtol = 1e-3, .atol = 1e-4};
-    int passed = 0, failed = 0, skipped = 0, n_cases = 0;
+    int passed = 0, failed = 0, skipped = 0, n_cases = 0, rc = 2;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--rtol") == 0 && i + 1 < argc)
-            o.rtol = atof(argv[++i]);
-        else if (strcmp(argv[i], "--atol") == 0 && i + 1 < argc)
-            o.atol = atof(argv[++i]);
-        else if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0)
+        const char *a = argv[i];
+        if (a[0] != '-')
+            continue;
+        if (takes_value(a) && i + 1 >= argc) {
+            fprintf(stderr, "keel check: %s needs a value\n" CHECK_USAGE, a);
+            goto done;
+        }
+        char *end = NULL;
+        if (strcmp(a, "--rtol") == 0)
+            o.rtol = strtod(argv[++i], &end);
+        else if (strcmp(a, "--atol") == 0)
+            o.atol = strtod(argv[++i], &end);
+        else if (strcmp(a, "--threads") == 0) {
+            long n = strtol(argv[++i], &end, 10);
+            if (*end || n < 1 || n > 1024) {
+                fprintf(stderr, "keel check: bad --threads '%s' (want 1 to 1024)\n", argv[i]);
+                goto done;
+            }
+            o.threads = (int)n;
+        } else if (strcmp(a, "--isa") == 0) {
+            if ((o.isa = cli_parse_isa(argv[++i])) < 0) {
+                fprintf(stderr, "keel check: bad --isa '%s' (want auto, generic, avx2 or avx512)\n", argv[i]);
+                goto done;
+            }
+            /* asked for by name, it must be the one that runs: no quiet fallback */
+            if (o.isa != KEEL_ISA_AUTO && keel_isa_available((keel_isa)o.isa) != (keel_isa)o.isa) {
+                fprintf(stderr, "keel check: --isa %s: not available on this CPU (its best: %s)\n", argv[i],
+                        keel_isa_name(keel_isa_available(KEEL_ISA_AUTO)));
+                goto done;
+            }
+        } else if (strcmp(a, "--list-isas") == 0) {
+            for (int isa = KEEL_ISA_GENERIC; isa <= KEEL_ISA_AVX512; isa++)
+                if (keel_isa_available((keel_isa)isa) == (keel_isa)isa)
+                    printf("%s\n", keel_isa_name((keel_isa)isa));
+            rc = 0;
+            goto done;
+        } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0)
             o.quiet = true;
-        else if (strcmp(argv[i], "--skip-list") == 0 && i + 1 < argc) {
+        else if (strcmp(a, "--skip-list") == 0) {
             if (!load_skips(argv[++i], &o))
-                return 2;
-        } else if (argv[i][0] == '-') {
-            fprintf(stderr, "keel check: unknown option '%s'\n", argv[i]);
-            return 2;
+                goto done;
+        } else {
+            fprintf(stderr, "keel check: unknown option '%s'\n" CHECK_USAGE, a);
+            goto done;
+        }
+        if (end && (end == argv[i] || *end)) {
+            fprintf(stderr, "keel check: bad value '%s' for %s\n", argv[i], a);
+            goto done;
         }
     }
     for (int i = 1; i < argc; i++) {
         if (argv[i][0] == '-') {
-            if (strcmp(argv[i], "--quiet") && strcmp(argv[i], "-q"))
+            if (takes_value(argv[i]))
                 i++; /* skip the option's value */
             continue;
         }
@@ -360,18 +479,23 @@ int cmd_check(int argc, char **argv)
         }
         fflush(stdout);
     }
-    for (int i = 0; i < o.n_skips; i++) {
-        free(o.skips[i].pattern);
-        free(o.skips[i].reason);
-    }
-    free(o.skips);
     if (n_cases == 0) {
-        fprintf(stderr, "usage: keel check CASE_DIR... [--rtol R] [--atol A] [--skip-list FILE] [--quiet]\n");
-        return 2;
+        fprintf(stderr, CHECK_USAGE);
+        goto done;
     }
     if (skipped)
         printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
     else
         printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    fflush(stdout);
+    if (passed + failed == 0)
+        fprintf(stderr, "keel check: nothing ran: all %d case%s skipped\n", skipped, skipped == 1 ? " was" : "s were");
+    rc = failed || passed + failed == 0 ? 1 : 0;
+done:
+    for (int i = 0; i < o.n_skips; i++) {
+        free(o.skips[i].pattern);
+        free(o.skips[i].reason);
+    }
+    free(o.skips);
+    return rc;
 }

@@ -2,7 +2,10 @@
  * optional mask (output 1) all true.  The mask has the input's type before
  * opset 10, bool since.  Opsets 12+ take ratio (input 1, default 0.5) and
  * training_mode (input 2); training mode with a nonzero ratio drops at
- * random and is rejected. */
+ * random and is rejected.  Training mode with ratio 0 drops nothing and
+ * runs.  When ratio or training_mode is a graph input, its value is only
+ * known at run time: the node is then planned at run time and refuses
+ * the run if the values ask for dropping. */
 #include "eltwise.h"
 
 static const kl_tensor *input(const kl_opctx *c, int i)
@@ -19,18 +22,25 @@ static double ratio_value(const kl_tensor *r)
     }
 }
 
-/* Whether the node may drop elements: training_mode set (or not known
- * before running) and a ratio other than 0 (or not known).  The runtime
- * makes output 0 a view without calling run(), so this must be settled at
- * session creation. */
-static bool may_drop(const kl_opctx *c)
+typedef enum { DROP_NEVER, DROP_UNKNOWN, DROP_RANDOM } drop_kind;
+
+/* Whether the node drops elements: training_mode set and a ratio other
+ * than 0 (the default 0.5 included); DROP_UNKNOWN while an input that
+ * decides it has no data yet.  The runtime makes output 0 a view without
+ * calling run(), so a node that might drop must not be planned before its
+ * inputs' data is known. */
+static drop_kind may_drop(const kl_opctx *c)
 {
     const kl_tensor *ratio = input(c, 1), *training = input(c, 2);
     if (c->opset < 12 || !training)
-        return false;
+        return DROP_NEVER;
     if (training->data && !*(const uint8_t *)training->data)
-        return false;
-    return !ratio || !ratio->data || ratio_value(ratio) != 0;
+        return DROP_NEVER;
+    if (ratio && ratio->data && ratio_value(ratio) == 0)
+        return DROP_NEVER;
+    if (!training->data || (ratio && !ratio->data))
+        return DROP_UNKNOWN;
+    return DROP_RANDOM;
 }
 
 static keel_status check_inputs(kl_opctx *c)
@@ -70,10 +80,15 @@ static keel_status dropout_infer(kl_opctx *c)
     keel_status st = check_inputs(c);
     if (st != KEEL_OK)
         return st;
-    if (may_drop(c))
-        return kl_op_fail(c, KEEL_ERR_UNSUPPORTED, "training_mode is not a constant false and "
-                          "ratio not a constant 0: keel only runs inference, not random "
-                          "dropping");
+    drop_kind drop = may_drop(c);
+    if (drop == DROP_UNKNOWN) {
+        /* the message stays if the runtime cannot defer the node */
+        kl_op_fail(c, KEEL_ERR_UNSUPPORTED, "training_mode or ratio is not known before the run");
+        return KL_DEFERRED;
+    }
+    if (drop == DROP_RANDOM)
+        return kl_op_fail(c, KEEL_ERR_UNSUPPORTED, "training_mode is true and ratio is not 0: keel "
+                          "only runs inference, not random dropping");
     if (c->n_out > 1 && c->out[1] && !mask_one(mask_type(c)))
         return kl_op_fail(c, KEEL_ERR_UNSUPPORTED, "a mask of type %s is not supported",
                           kl_dtype_name(mask_type(c)));

@@ -2,6 +2,7 @@
  * naming the file and the node or tensor at fault, and nothing crashes
  * (the sanitizer build runs these too). */
 #include <CUnit/CUnit.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,20 +156,36 @@ static void test_gather_out_of_range_at_run(void)
     keel_model *m;
     char err[1024];
     CU_ASSERT_EQUAL_FATAL(load_and_plan(b, err, sizeof err, &s, &m), KEEL_OK);
-    float data[12] = {0}, y[6];
+    float data[12], y[6];
+    for (int i = 0; i < 12; i++)
+        data[i] = 10.0f * (float)(i / 3) + (float)(i % 3); /* row r: 10r, 10r + 1, 10r + 2 */
     int64_t idx[2] = {1, 7};
     keel_tensor in[2] = {{KEEL_FLOAT, 2, {4, 3}, data}, {KEEL_INT64, 1, {2}, idx}}, out = {.data = y};
     CU_ASSERT_EQUAL(keel_session_run(s, in, &out), KEEL_ERR_RUNTIME);
     CU_ASSERT_PTR_NOT_NULL(strstr(keel_session_errmsg(s), "'gather0'"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(keel_session_errmsg(s), "7"));
+    /* after the refused run the session still runs: -4 counts from the end, row 0 */
     idx[1] = -4;
+    tb_fill_nan(y, 6);
     CU_ASSERT_EQUAL(keel_session_run(s, in, &out), KEEL_OK);
+    static const float want[6] = {10, 11, 12, 0, 1, 2};
+    CU_ASSERT_EQUAL(out.rank, 2);
+    CU_ASSERT_TRUE(out.dims[0] == 2 && out.dims[1] == 3);
+    CU_ASSERT_EQUAL(memcmp(y, want, sizeof want), 0);
+    idx[0] = 3, idx[1] = -1; /* both the last row */
+    CU_ASSERT_EQUAL(keel_session_run(s, in, &out), KEEL_OK);
+    static const float last[6] = {30, 31, 32, 30, 31, 32};
+    CU_ASSERT_EQUAL(memcmp(y, last, sizeof last), 0);
     keel_session_free(s);
     keel_model_free(m);
     tb_free(b);
 }
 
 /* Random bit flips in a valid model: whatever happens, a status comes back
- * (under the sanitizers: no invalid access, no leak). */
+ * (under the sanitizers: no invalid access, no leak).  A refused load,
+ * plan or run says why, naming the file; a run that succeeds writes every
+ * output byte, the same bytes twice (checked with buffers filled with 0x00
+ * and with 0xff before the two runs). */
 static void test_bit_flips(void)
 {
     static const float w[] = {1, -2, 3, -4, 5, -6};
@@ -182,7 +199,7 @@ static void test_bit_flips(void)
     uint8_t *good = tb_pack(b, &len);
     uint8_t *buf = malloc(len);
     uint64_t rng = 12345;
-    int refused = 0, ran = 0;
+    int refused = 0, ran = 0, run_refused = 0;
     for (int trial = 0; trial < 2000; trial++) {
         memcpy(buf, good, len);
         for (int f = 0; f < 1 + trial % 3; f++) {
@@ -198,43 +215,126 @@ static void test_bit_flips(void)
             refused++;
             CU_ASSERT_PTR_NOT_NULL(strstr(err, "flip.onnx"));
         } else {
-            keel_tensor info;
-            keel_session_input_info(s, 0, &info);
-            size_t bytes = keel_tensor_bytes(&info);
-            float *x = calloc(1, bytes + 1);
-            keel_tensor out;
-            keel_session_output_info(s, 0, &out);
-            out.data = calloc(1, keel_tensor_bytes(&out) + 1);
-            info.data = x;
-            keel_session_run(s, &info, &out);
-            free(x);
-            free(out.data);
-            ran++;
+            int n_in = keel_session_input_count(s), n_out = keel_session_output_count(s);
+            /* a flip may drop the output's entry: ONNX's checker takes such a graph too */
+            CU_ASSERT_TRUE_FATAL(n_in >= 0 && n_in <= 4 && n_out >= 0 && n_out <= 4);
+            keel_tensor in[4], out[2][4];
+            for (int k = 0; k < n_in; k++) {
+                CU_ASSERT_EQUAL(keel_session_input_info(s, k, &in[k]), KEEL_OK);
+                in[k].data = calloc(1, keel_tensor_bytes(&in[k]) + 1);
+            }
+            size_t out_bytes[4];
+            for (int k = 0; k < n_out; k++) {
+                CU_ASSERT_EQUAL(keel_session_output_info(s, k, &out[0][k]), KEEL_OK);
+                out[1][k] = out[0][k];
+                out_bytes[k] = keel_tensor_bytes(&out[0][k]);
+                for (int r = 0; r < 2; r++) {
+                    out[r][k].data = malloc(out_bytes[k] + 1);
+                    memset(out[r][k].data, r ? 0xff : 0x00, out_bytes[k] + 1);
+                }
+            }
+            keel_status st[2];
+            for (int r = 0; r < 2; r++) {
+                st[r] = keel_session_run(s, in, out[r]);
+                CU_ASSERT(st[r] >= KEEL_OK && st[r] <= KEEL_ERR_LIMIT);
+                if (st[r] != KEEL_OK)
+                    CU_ASSERT_PTR_NOT_NULL(strstr(keel_session_errmsg(s), "flip.onnx"));
+            }
+            CU_ASSERT_EQUAL(st[0], st[1]); /* the same input, the same outcome */
+            if (st[0] == KEEL_OK && st[1] == KEEL_OK) {
+                for (int k = 0; k < n_out; k++) {
+                    CU_ASSERT_EQUAL(keel_tensor_bytes(&out[0][k]), out_bytes[k]);
+                    CU_ASSERT_EQUAL(memcmp(out[0][k].data, out[1][k].data, out_bytes[k]), 0);
+                }
+                ran++;
+            } else
+                run_refused++;
+            for (int k = 0; k < n_in; k++)
+                free(in[k].data);
+            for (int k = 0; k < n_out; k++)
+                free(out[0][k].data), free(out[1][k].data);
         }
         keel_session_free(s);
         keel_model_free(m);
     }
+    /* both outcomes are exercised: many flips are refused, many (a weight's
+     * bits, a name's) leave a model that runs */
     CU_ASSERT_TRUE(refused > 0);
-    CU_ASSERT_EQUAL(refused + ran, 2000);
+    CU_ASSERT_TRUE(ran > 0);
+    CU_ASSERT_EQUAL(refused + ran + run_refused, 2000);
+    fprintf(stderr, "\n  2000 flipped models: %d refused at load or plan, %d refused at run, %d ran\n", refused,
+            run_refused, ran);
     free(buf);
     free(good);
     tb_free(b);
 }
 
 /* A small CNN: Conv -> Relu -> MaxPool -> GlobalAveragePool -> Flatten -> Gemm. */
+typedef struct cnn_weights {
+    float w[8 * 27], bias[8], g[40], gb[5];
+} cnn_weights;
+
+static void cnn_weights_fill(cnn_weights *p)
+{
+    for (int i = 0; i < 8 * 27; i++)
+        p->w[i] = (float)((i * 37) % 17 - 8) / 16.0f;
+    for (int i = 0; i < 8; i++)
+        p->bias[i] = 0.1f * (float)i - 0.3f;
+    for (int i = 0; i < 40; i++)
+        p->g[i] = (float)((i * 13) % 11 - 5) / 8.0f;
+    for (int i = 0; i < 5; i++)
+        p->gb[i] = 0.05f * (float)i;
+}
+
+static void cnn_input(float *x)
+{
+    for (int i = 0; i < 3 * 144; i++)
+        x[i] = (float)(i % 23) / 11.0f - 1.0f;
+}
+
+/* The CNN computed directly, in double. */
+static void cnn_reference(double *y)
+{
+    cnn_weights p;
+    cnn_weights_fill(&p);
+    float x[3 * 144];
+    cnn_input(x);
+    double r[8][12][12], gap[8];
+    for (int m = 0; m < 8; m++)
+        for (int oy = 0; oy < 12; oy++)
+            for (int ox = 0; ox < 12; ox++) {
+                double acc = p.bias[m];
+                for (int c = 0; c < 3; c++)
+                    for (int a = 0; a < 3; a++)
+                        for (int bb = 0; bb < 3; bb++) {
+                            int iy = oy - 1 + a, ix = ox - 1 + bb;
+                            if (iy >= 0 && iy < 12 && ix >= 0 && ix < 12)
+                                acc += (double)p.w[((m * 3 + c) * 3 + a) * 3 + bb] * x[(c * 12 + iy) * 12 + ix];
+                        }
+                r[m][oy][ox] = acc > 0 ? acc : 0;
+            }
+    for (int m = 0; m < 8; m++) {
+        double sum = 0;
+        for (int py = 0; py < 6; py++)
+            for (int px = 0; px < 6; px++)
+                sum += fmax(fmax(r[m][2 * py][2 * px], r[m][2 * py][2 * px + 1]),
+                            fmax(r[m][2 * py + 1][2 * px], r[m][2 * py + 1][2 * px + 1]));
+        gap[m] = sum / 36;
+    }
+    for (int o = 0; o < 5; o++) {
+        y[o] = p.gb[o];
+        for (int m = 0; m < 8; m++)
+            y[o] += (double)p.g[o * 8 + m] * gap[m];
+    }
+}
+
 static tb_model *small_cnn(void)
 {
     tb_model *b = tb_new(8, 13);
     int64_t xd[] = {1, 3, 12, 12}, wd[] = {8, 3, 3, 3}, gd[] = {5, 8};
-    float w[8 * 27], bias[8], g[40], gb[5];
-    for (int i = 0; i < 8 * 27; i++)
-        w[i] = (float)((i * 37) % 17 - 8) / 16.0f;
-    for (int i = 0; i < 8; i++)
-        bias[i] = 0.1f * (float)i - 0.3f;
-    for (int i = 0; i < 40; i++)
-        g[i] = (float)((i * 13) % 11 - 5) / 8.0f;
-    for (int i = 0; i < 5; i++)
-        gb[i] = 0.05f * (float)i;
+    cnn_weights p;
+    cnn_weights_fill(&p);
+    float *w = p.w, *bias = p.bias, *g = p.g, *gb = p.gb;
     tb_input(b, "x", KEEL_FLOAT, 4, xd, NULL);
     tb_output(b, "y", KEEL_FLOAT, 2, (int64_t[]){1, 5});
     tb_init_f32(b, "w", 4, wd, w);
@@ -270,8 +370,7 @@ static keel_status cnn_once(const uint8_t *buf, size_t len, tb_counting *count, 
         st = keel_session_create(&s, m, &opt, NULL, 0, NULL, NULL, 0);
     if (!st) {
         float x[3 * 144];
-        for (int i = 0; i < 3 * 144; i++)
-            x[i] = (float)(i % 23) / 11.0f - 1.0f;
+        cnn_input(x);
         keel_tensor in = {KEEL_FLOAT, 4, {1, 3, 12, 12}, x}, out = {.data = y};
         st = keel_session_run(s, &in, &out);
     }
@@ -281,7 +380,9 @@ static keel_status cnn_once(const uint8_t *buf, size_t len, tb_counting *count, 
 }
 
 /* SQLite-style: every allocation of load, planning and a run fails in
- * turn; each time a clean KEEL_ERR_NOMEM, and nothing is leaked. */
+ * turn; each time a clean KEEL_ERR_NOMEM, and nothing is leaked.  The
+ * clean run's output matches the CNN computed directly, and a clean run
+ * after the sweep gives the same bytes. */
 static void test_allocation_failure_sweep(void)
 {
     tb_model *b = small_cnn();
@@ -289,8 +390,13 @@ static void test_allocation_failure_sweep(void)
     uint8_t *buf = tb_pack(b, &len);
     tb_counting clean = {0};
     float want[5], got[5];
+    tb_fill_nan(want, 5);
     CU_ASSERT_EQUAL_FATAL(cnn_once(buf, len, &clean, want), KEEL_OK);
     CU_ASSERT_EQUAL(clean.live_blocks, 0);
+    double ref[5];
+    cnn_reference(ref);
+    for (int o = 0; o < 5; o++)
+        CU_ASSERT_DOUBLE_EQUAL(want[o], ref[o], 1e-5 * (1 + fabs(ref[o]))); /* NaN fails */
     int clean_fails = 0, leaks = 0;
     for (long k = 1; k <= clean.total_allocs; k++) {
         tb_counting c = {.fail_at = k};
@@ -300,6 +406,11 @@ static void test_allocation_failure_sweep(void)
     }
     CU_ASSERT_EQUAL(clean_fails, clean.total_allocs);
     CU_ASSERT_EQUAL(leaks, 0);
+    tb_counting again = {0};
+    tb_fill_nan(got, 5);
+    CU_ASSERT_EQUAL(cnn_once(buf, len, &again, got), KEEL_OK);
+    CU_ASSERT_EQUAL(memcmp(got, want, sizeof want), 0);
+    CU_ASSERT_EQUAL(again.total_allocs, clean.total_allocs);
     fprintf(stderr, "\n  %ld allocations, each failed in turn: all refused cleanly, no leak\n", clean.total_allocs);
     free(buf);
     tb_free(b);

@@ -1,4 +1,5 @@
 /* testutil.c -- see testutil.h. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -283,4 +284,27 @@ char *tb_tempdir(void)
     char tmpl[] = "/tmp/keel-test-XXXXXX";
     char *d = mkdtemp(tmpl);
     return d ? strdup(d) : NULL;
+}
+
+/* ---- comparing float outputs ------------------------------------------------ */
+
+void tb_fill_nan(float *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = NAN;
+}
+
+double tb_max_abs_err(const float *got, const float *want, size_t n)
+{
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (got[i] == want[i] || (isnan(want[i]) && isnan(got[i])))
+            continue; /* equal, infinities included, or NaN expected and given */
+        double err = fabs((double)got[i] - (double)want[i]);
+        if (isnan(err))
+            return NAN; /* NaN on one side only */
+        if (err > worst)
+            worst = err;
+    }
+    return worst;
 }

@@ -53,6 +53,14 @@ typedef struct tb_counting {
 } tb_counting;
 keel_allocator tb_counting_allocator(tb_counting *c);
 
+/* Fills p[0..n) with NaN: a kernel that leaves an element unwritten then
+ * fails a comparison made with tb_max_abs_err. */
+void tb_fill_nan(float *p, size_t n);
+/* The largest |got[i] - want[i]|, or NaN when got[i] is NaN where want[i]
+ * is not (or the reverse); an element NaN on both sides matches.  Compare
+ * as `err <= tol`, which NaN fails. */
+double tb_max_abs_err(const float *got, const float *want, size_t n);
+
 /* A fresh empty folder under /tmp; the returned string is static per call
  * site-free (caller frees). */
 char *tb_tempdir(void);
