@@ -6,6 +6,7 @@ void add_loader_suite(void);
 void add_runtime_suite(void);
 void add_zoo_suite(void);
 void add_malformed_suite(void);
+void add_hostile_ops_suite(void);
 
 int main(void)
 {
@@ -15,6 +16,7 @@ int main(void)
     add_runtime_suite();
     add_zoo_suite();
     add_malformed_suite();
+    add_hostile_ops_suite();
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
