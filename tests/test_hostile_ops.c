@@ -943,6 +943,109 @@ static void test_string_tensors(void)
     }
 }
 
+/* ---- sampling ops with NaN, Inf and far-off coordinates ------------------- */
+
+/* A STRING attribute (testutil has none); the protos live in a static pool,
+ * reset by each test that uses it. */
+static Onnx__AttributeProto str_pool[16];
+static Onnx__AttributeProto *str_lists[16][8];
+static int str_used;
+
+static void attr_str(Onnx__NodeProto *n, const char *name, const char *value)
+{
+    CU_ASSERT_FATAL(str_used < 16 && n->n_attribute < 8);
+    Onnx__AttributeProto *a = &str_pool[str_used];
+    Onnx__AttributeProto **list = str_lists[str_used++];
+    onnx__attribute_proto__init(a);
+    a->name = (char *)name;
+    a->has_type = 1;
+    a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING;
+    a->has_s = 1;
+    a->s.len = strlen(value);
+    a->s.data = (uint8_t *)value;
+    for (size_t i = 0; i < n->n_attribute; i++)
+        list[i] = n->attribute[i];
+    list[n->n_attribute++] = a;
+    n->attribute = list;
+}
+
+/* RoiAlign: boxes that are NaN, infinite or far outside the feature map
+ * are refused at run time (an adaptive sample grid of 1e30 rows would be
+ * a hang); a hostile sampling_ratio is refused at creation. */
+static void test_roialign_hostile_boxes(void)
+{
+    static const float bad[] = {NAN, INFINITY, -INFINITY, 1e30f, -1e30f, 1e7f};
+    float x[16];
+    for (int i = 0; i < 16; i++)
+        x[i] = (float)i;
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++)
+        for (int pos = 0; pos < 4; pos++) {
+            hcase h;
+            float rois[4] = {0, 0, 3, 3};
+            rois[pos] = bad[k];
+            hc_new(&h, 16);
+            hc_input(&h, "x", KEEL_FLOAT, 4, (int64_t[]){1, 1, 4, 4}, x, sizeof x);
+            hc_input(&h, "rois", KEEL_FLOAT, 2, (int64_t[]){1, 4}, rois, sizeof rois);
+            tb_init_raw(h.b, "bi", KEEL_INT64, 1, (int64_t[]){1}, (int64_t[]){0}, 8);
+            Onnx__NodeProto *n = tb_node(h.b, "RoiAlign", "roi", "x,rois,bi", "y");
+            tb_attr_int(h.b, n, "output_height", 2);
+            tb_attr_int(h.b, n, "output_width", 2);
+            tb_output(h.b, "y", KEEL_FLOAT, 4, (int64_t[]){1, 1, 2, 2});
+            char label[64];
+            snprintf(label, sizeof label, "RoiAlign box[%d] = %g", pos, (double)bad[k]);
+            hc_expect(&h, 0, BIT(KEEL_ERR_RUNTIME), "'roi'", label);
+        }
+    static const int64_t ratios[] = {INT64_MAX, (int64_t)1 << 20, -1, 2};
+    for (int k = 0; k < 4; k++) {
+        hcase h;
+        float rois[4] = {0, 0, 3, 3};
+        hc_new(&h, 16);
+        hc_input(&h, "x", KEEL_FLOAT, 4, (int64_t[]){1, 1, 4, 4}, x, sizeof x);
+        hc_input(&h, "rois", KEEL_FLOAT, 2, (int64_t[]){1, 4}, rois, sizeof rois);
+        tb_init_raw(h.b, "bi", KEEL_INT64, 1, (int64_t[]){1}, (int64_t[]){0}, 8);
+        Onnx__NodeProto *n = tb_node(h.b, "RoiAlign", "roi", "x,rois,bi", "y");
+        tb_attr_int(h.b, n, "sampling_ratio", ratios[k]);
+        tb_output(h.b, "y", KEEL_FLOAT, 4, (int64_t[]){1, 1, 1, 1});
+        hc_expect(&h, 0, k == 3 ? 0 : BIT(KEEL_ERR_LIMIT) | BIT(KEEL_ERR_INVALID), k == 3 ? NULL : "'roi'",
+                  "RoiAlign sampling_ratio");
+    }
+}
+
+/* GridSample: NaN, Inf and far-off grid values are sampled like points
+ * outside the image, in every mode and padding, with no undefined
+ * conversion (the sanitizer build checks float -> int casts). */
+static void test_gridsample_nonfinite_grid(void)
+{
+    static const char *const modes[] = {"bilinear", "nearest", "bicubic"};
+    static const char *const pads[] = {"zeros", "border", "reflection"};
+    const float x[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    const float grid[8] = {NAN, 0, INFINITY, -INFINITY, 1e30f, -1e30f, 0, 0};
+    for (int m = 0; m < 3; m++)
+        for (int p = 0; p < 3; p++) {
+            str_used = 0;
+            hcase h;
+            hc_new(&h, 16);
+            hc_input(&h, "x", KEEL_FLOAT, 4, (int64_t[]){1, 1, 3, 3}, x, sizeof x);
+            hc_input(&h, "grid", KEEL_FLOAT, 4, (int64_t[]){1, 2, 2, 2}, grid, sizeof grid);
+            Onnx__NodeProto *n = tb_node(h.b, "GridSample", "gs", "x,grid", "y");
+            attr_str(n, "mode", modes[m]);
+            attr_str(n, "padding_mode", pads[p]);
+            tb_output(h.b, "y", KEEL_FLOAT, 4, (int64_t[]){1, 1, 2, 2});
+            float got[4];
+            int64_t numel;
+            char err[1024];
+            keel_status st = run_floats(&h, got, 4, &numel, err, sizeof err);
+            CU_ASSERT_EQUAL(st, KEEL_OK);
+            CU_ASSERT_EQUAL(numel, 4);
+            /* the last grid point, (0, 0), is the centre pixel in every mode */
+            if (st == KEEL_OK && numel == 4) {
+                CU_ASSERT_DOUBLE_EQUAL(got[3], 5.0, 1e-5);
+            } else {
+                fprintf(stderr, "\n  GridSample %s %s: %d %s\n", modes[m], pads[p], st, err);
+            }
+        }
+}
+
 /* ---- a failed run leaves a usable session ------------------------------------ */
 
 static void test_session_usable_after_failure(void)
@@ -1048,6 +1151,8 @@ void add_hostile_ops_suite(void)
     CU_add_test(s, "Range with NaN, Inf and huge floats", test_range_nonfinite);
     CU_add_test(s, "Range over int64 extremes", test_range_int64_extremes);
     CU_add_test(s, "Resize with NaN, Inf and huge scales", test_resize_nonfinite_scales);
+    CU_add_test(s, "RoiAlign with NaN, Inf and far-off boxes", test_roialign_hostile_boxes);
+    CU_add_test(s, "GridSample with NaN, Inf and far-off grids", test_gridsample_nonfinite_grid);
     CU_add_test(s, "string tensors into numeric ops", test_string_tensors);
     CU_add_test(s, "session usable after a failed run", test_session_usable_after_failure);
 }
