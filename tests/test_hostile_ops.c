@@ -1046,6 +1046,28 @@ static void test_gridsample_nonfinite_grid(void)
         }
 }
 
+/* MelWeightMatrix: NaN or infinite edges are refused; a huge finite upper
+ * edge puts the filters past the last row (clamped, not converted). */
+static void test_melweightmatrix_nonfinite(void)
+{
+    static const float edges[][2] = {{NAN, 100}, {0, NAN}, {0, INFINITY}, {-INFINITY, 10}, {0, 1e30f}, {0, 3e38f}};
+    for (int k = 0; k < 6; k++)
+        for (int dyn = 0; dyn < 2; dyn++) {
+            hcase h;
+            hc_new(&h, 17);
+            hc_param(&h, dyn, "bins", KEEL_INT64, 0, NULL, (int64_t[]){4}, 8);
+            hc_param(&h, dyn, "len", KEEL_INT64, 0, NULL, (int64_t[]){16}, 8);
+            hc_param(&h, dyn, "rate", KEEL_INT64, 0, NULL, (int64_t[]){8000}, 8);
+            hc_param(&h, dyn, "lo", KEEL_FLOAT, 0, NULL, &edges[k][0], 4);
+            hc_param(&h, dyn, "hi", KEEL_FLOAT, 0, NULL, &edges[k][1], 4);
+            tb_node(h.b, "MelWeightMatrix", "mel", "bins,len,rate,lo,hi", "y");
+            tb_output(h.b, "y", KEEL_FLOAT, 2, (int64_t[]){-1, -1});
+            char label[64];
+            snprintf(label, sizeof label, "MelWeightMatrix edges %g, %g", (double)edges[k][0], (double)edges[k][1]);
+            hc_expect(&h, 0, k >= 4 ? 0 : BIT(KEEL_ERR_INVALID), k >= 4 ? NULL : "'mel'", label);
+        }
+}
+
 /* ---- a failed run leaves a usable session ------------------------------------ */
 
 static void test_session_usable_after_failure(void)
@@ -1153,6 +1175,7 @@ void add_hostile_ops_suite(void)
     CU_add_test(s, "Resize with NaN, Inf and huge scales", test_resize_nonfinite_scales);
     CU_add_test(s, "RoiAlign with NaN, Inf and far-off boxes", test_roialign_hostile_boxes);
     CU_add_test(s, "GridSample with NaN, Inf and far-off grids", test_gridsample_nonfinite_grid);
+    CU_add_test(s, "MelWeightMatrix with NaN and infinite edges", test_melweightmatrix_nonfinite);
     CU_add_test(s, "string tensors into numeric ops", test_string_tensors);
     CU_add_test(s, "session usable after a failed run", test_session_usable_after_failure);
 }
