@@ -1,8 +1,9 @@
 /* common.c -- helpers shared by operator implementations. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "op.h"
+#include "eltwise.h"
 
 keel_status kl_op_fail(kl_opctx *c, keel_status status, const char *fmt, ...)
 {
@@ -133,4 +134,14 @@ keel_status kl_require_dtype(kl_opctx *c, int i, const int *dtypes)
             return KEEL_OK;
     return kl_op_fail(c, KEEL_ERR_UNSUPPORTED, "input %d has type %s, which this op does not take",
                       i, kl_dtype_name(t->dtype));
+}
+
+keel_status kl_checked_count(kl_opctx *c, double v, const char *what, int64_t *out)
+{
+    if (isnan(v))
+        return kl_op_fail(c, KEEL_ERR_INVALID, "%s is NaN", what);
+    if (v >= 0x1p63) /* no int64 holds it, and no tensor has that many elements */
+        return kl_op_fail(c, KEEL_ERR_LIMIT, "%s %g exceeds the tensor size limit", what, v);
+    *out = v > 0 ? (int64_t)v : 0;
+    return KEEL_OK;
 }

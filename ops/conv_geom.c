@@ -23,14 +23,20 @@ static keel_status read_ints(kl_opctx *c, const char *name, int nsp, int64_t dfl
     return KEEL_OK;
 }
 
-/* Output extent and leading pad for one spatial dim; false if it does not fit. */
+/* Output extent and leading pad for one spatial dim; false if it does not
+ * fit, or if the kernel's reach or the padded size overflows int64
+ * (hostile dilations or pads). */
 static bool extent(const char *auto_pad, int64_t in, int64_t k, int64_t s, int64_t d, int64_t pb,
                    int64_t pe, int64_t *out, int64_t *lead)
 {
-    int64_t span = (k - 1) * d + 1;
+    int64_t span, padded;
+    if (__builtin_mul_overflow(k - 1, d, &span) || __builtin_add_overflow(span, 1, &span))
+        return false;
     if (strcmp(auto_pad, "SAME_UPPER") == 0 || strcmp(auto_pad, "SAME_LOWER") == 0) {
-        *out = (in + s - 1) / s;
-        int64_t total = (*out - 1) * s + span - in;
+        *out = in / s + (in % s != 0);
+        int64_t total = (*out - 1) * s - in; /* in (-s, 0] */
+        if (__builtin_add_overflow(total, span, &total))
+            return false;
         if (total < 0)
             total = 0;
         *lead = strcmp(auto_pad, "SAME_UPPER") == 0 ? total / 2 : total - total / 2;
@@ -39,9 +45,9 @@ static bool extent(const char *auto_pad, int64_t in, int64_t k, int64_t s, int64
     if (strcmp(auto_pad, "VALID") == 0)
         pb = pe = 0;
     *lead = pb;
-    if (in + pb + pe < span)
+    if (__builtin_add_overflow(in, pb, &padded) || __builtin_add_overflow(padded, pe, &padded) || padded < span)
         return false;
-    *out = (in + pb + pe - span) / s + 1;
+    *out = (padded - span) / s + 1;
     return true;
 }
 
@@ -94,8 +100,9 @@ keel_status kl_conv_geometry(kl_opctx *c, const kl_tensor *x, const kl_tensor *w
                     &g->out[i], &g->pad[i]))
             return kl_op_fail(c, KEEL_ERR_SHAPE, "spatial dim %d of size %lld is smaller than the kernel's reach",
                               s, (long long)g->in[i]);
+        if (__builtin_mul_overflow(g->out_size, g->out[i], &g->out_size))
+            return kl_op_fail(c, KEEL_ERR_LIMIT, "the output's spatial size overflows");
         g->in_size *= g->in[i];
-        g->out_size *= g->out[i];
         g->k_size *= g->k[i];
     }
     return KEEL_OK;

@@ -118,23 +118,36 @@ static keel_status geometry(kl_opctx *c, ct_geom *g)
             out_pad[s] < 0 || out_pad[s] >= (g->stride[i] > g->dil[i] ? g->stride[i] : g->dil[i]))
             return kl_op_fail(c, KEEL_ERR_INVALID, "strides, dilations and kernel must be positive, pads not negative, "
                               "output_padding below the stride or dilation");
-        int64_t full = g->stride[i] * (g->in[i] - 1) + out_pad[s] + (g->k[i] - 1) * g->dil[i] + 1;
-        if (shape_given || same) {
-            g->out[i] = shape_given ? out_shape[s] : g->in[i] * g->stride[i];
+        /* hostile strides, dilations, pads or output_shape overflow int64
+         * here: checked, since signed overflow is undefined behaviour */
+        int64_t full, reach, total;
+        bool over = __builtin_mul_overflow(g->stride[i], g->in[i] - 1, &full) ||
+                    __builtin_mul_overflow(g->k[i] - 1, g->dil[i], &reach) ||
+                    __builtin_add_overflow(full, reach, &full) || __builtin_add_overflow(full, out_pad[s] + 1, &full);
+        if (shape_given && out_shape[s] < 0)
+            return kl_op_fail(c, KEEL_ERR_SHAPE, "output_shape has a negative dim %lld", (long long)out_shape[s]);
+        if (!over && (shape_given || same)) {
+            over = !shape_given && __builtin_mul_overflow(g->in[i], g->stride[i], &g->out[i]);
+            if (shape_given)
+                g->out[i] = out_shape[s];
             /* negative when output_shape asks for more than the input
              * reaches: the extra is left at the bias */
-            int64_t total = full - g->out[i], half = floor_half(total);
+            total = full - g->out[i]; /* both >= 0: no overflow */
+            int64_t half = floor_half(total);
             g->pad[i] = strcmp(auto_pad, "SAME_UPPER") == 0 ? half : total - half;
-        } else {
+        } else if (!over) {
             if (strcmp(auto_pad, "VALID") == 0)
                 pads[s] = pads[s + nsp] = 0;
             g->pad[i] = pads[s];
-            g->out[i] = full - pads[s] - pads[s + nsp];
+            over = __builtin_sub_overflow(full - pads[s], pads[s + nsp], &g->out[i]);
         }
+        if (over)
+            return kl_op_fail(c, KEEL_ERR_LIMIT, "spatial dim %d of the output overflows", s);
         if (g->out[i] < 0)
             return kl_op_fail(c, KEEL_ERR_SHAPE, "the pads leave spatial dim %d with a negative size", s);
+        if (__builtin_mul_overflow(g->out_size, g->out[i], &g->out_size))
+            return kl_op_fail(c, KEEL_ERR_LIMIT, "the output's spatial size overflows");
         g->in_size *= g->in[i];
-        g->out_size *= g->out[i];
         g->k_size *= g->k[i];
     }
     return KEEL_OK;

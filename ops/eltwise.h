@@ -257,4 +257,14 @@ keel_status kl_copy_input0(kl_opctx *c);
 /* Product of dims[from..to), for block sizes. */
 int64_t kl_dims_product(const int64_t *dims, int from, int to);
 
+/* ---- counts computed in floating point ------------------------------------ */
+
+/* v (Range's element count, Resize's output extents, ...) as a count:
+ * fails naming `what` when v is NaN (KEEL_ERR_INVALID) or 2^63 or more,
+ * infinity included (KEEL_ERR_LIMIT: no tensor is that large; smaller
+ * counts meet the tensor size limit after infer).  Negative v gives 0;
+ * fractions are truncated.  Converting such a double to int64 directly is
+ * undefined behaviour. */
+keel_status kl_checked_count(kl_opctx *c, double v, const char *what, int64_t *out);
+
 #endif

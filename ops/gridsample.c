@@ -33,9 +33,21 @@ static float reflect(float x, int64_t low2, int64_t high2)
         return 0;
     float lo = (float)low2 / 2, span = (float)(high2 - low2) / 2;
     x = fabsf(x - lo);
+    /* the parity of the flips, from x modulo two spans: floor(x / span)
+     * itself may not fit an int (x up to 3e38) */
     float extra = fmodf(x, span);
-    int flips = (int)floorf(x / span);
-    return flips % 2 == 0 ? extra + lo : span - extra + lo;
+    bool even = fmodf(x, 2 * span) < span;
+    return even ? extra + lo : span - extra + lo;
+}
+
+/* Reflection padding repeats every two spans of the image: x moved by
+ * whole periods to within a few of them (the taps reflect the same). */
+static float near_period(const sampler *s, float x, int64_t size)
+{
+    float lo = s->align ? 0.0f : -0.5f, period = 2.0f * (float)(s->align ? size - 1 : size);
+    if (period <= 0 || fabsf(x) <= 4 * period)
+        return x;
+    return lo + fmodf(x - lo, period);
 }
 
 static float clip(float x, int64_t size)
@@ -83,6 +95,16 @@ static void cubic_weights(float t, float *w)
 static float sample(const sampler *s, float gx, float gy)
 {
     float x = unnormalize(s, gx, s->w), y = unnormalize(s, gy, s->h);
+    /* NaN or far-off grid values sample as the region just outside the
+     * border does (NaN: the top-left one); converting them to int64 would
+     * be undefined */
+    if (s->pad == PAD_REFLECTION) { /* periodic: far values move back by whole periods */
+        x = isfinite(x) ? near_period(s, x, s->w) : -8.0f;
+        y = isfinite(y) ? near_period(s, y, s->h) : -8.0f;
+    } else {
+        x = x >= -8.0f ? (x <= (float)s->w + 8.0f ? x : (float)s->w + 8.0f) : -8.0f;
+        y = y >= -8.0f ? (y <= (float)s->h + 8.0f ? y : (float)s->h + 8.0f) : -8.0f;
+    }
     if (s->mode == MODE_BICUBIC) {
         float x0 = floorf(x), y0 = floorf(y), wx[4], wy[4], acc = 0;
         cubic_weights(x - x0, wx);

@@ -26,7 +26,7 @@ static keel_status read_args(kl_opctx *c, int64_t *bins, int64_t *len, int64_t *
     }
     *lo = *(const float *)c->in[LOWER]->data;
     *hi = *(const float *)c->in[UPPER]->data;
-    if (*bins < 1 || *len < 1 || *rate < 1 || *lo < 0 || *hi <= *lo)
+    if (*bins < 1 || *len < 1 || *rate < 1 || !(*lo >= 0 && *hi > *lo && isfinite(*hi)))
         return kl_op_fail(c, KEEL_ERR_INVALID, "num_mel_bins, dft_length and sample_rate must be positive and "
                                                 "0 <= lower_edge_hertz < upper_edge_hertz");
     if (*bins > 65536)
@@ -67,8 +67,8 @@ static keel_status mel_run(kl_opctx *c)
     int64_t *edge = c->scratch;
     for (int64_t i = 0; i < bins + 2; i++) {
         double hz = 700.0 * (pow(10.0, (mel_lo + (double)i * step) / 2595.0) - 1.0);
-        int64_t e = (int64_t)floor((double)(len + 1) * hz / (double)rate);
-        edge[i] = e < 0 ? 0 : e >= rows ? rows - 1 : e;
+        double e = floor((double)(len + 1) * hz / (double)rate); /* clamped before it is converted */
+        edge[i] = !(e > 0) ? 0 : e >= (double)rows ? rows - 1 : (int64_t)e;
     }
     for (int64_t m = 0; m < bins; m++) {
         int64_t left = edge[m], center = edge[m + 1], right = edge[m + 2];

@@ -61,11 +61,16 @@ static keel_status onehot_run(kl_opctx *c)
     for (int64_t o = 0; o < outer; o++)
         for (int64_t i = 0; i < inner; i++) {
             double v = ix[o * inner + i];
+            /* out of range (NaN, INT64_MAX rounded up to 2^63 included): an
+             * all-off row, as the spec says; only in-range values are
+             * converted, the others are undefined behaviour in C */
+            if (!(v > -(double)depth - 1 && v < (double)depth))
+                continue;
             int64_t k = (int64_t)v;
             if (k < 0)
                 k += depth;
             if (k < 0 || k >= depth)
-                continue; /* out of range: an all-off row, as the spec says */
+                continue;
             memcpy((char *)out->data + (size_t)((o * depth + k) * inner + i) * es, on, es);
         }
     return KEEL_OK;

@@ -125,7 +125,8 @@ static keel_status configure(kl_opctx *c, bool upsample, resize_cfg *g)
     for (int d = 0; d < r; d++) {
         if (!(g->scales[d] > 0))
             return kl_op_fail(c, KEEL_ERR_INVALID, "scale %g", (double)g->scales[d]);
-        g->out[d] = (int64_t)floor((double)x->dims[d] * (double)g->scales[d]);
+        if ((st = kl_checked_count(c, floor((double)x->dims[d] * (double)g->scales[d]), "an output dim", &g->out[d])))
+            return st;
     }
     return KEEL_OK;
 }
@@ -193,6 +194,13 @@ static int taps_of(const resize_cfg *g, int rank, int d, int64_t o, int64_t in, 
     } else {
         x = source_coord(g, d, o, in, out);
     }
+    /* a NaN or far-off coordinate (hostile roi or scales) reads the edge,
+     * as any coordinate past it does; converting it to int64 would be
+     * undefined behaviour */
+    if (!(x >= -4.0))
+        x = -4.0;
+    else if (x > (double)in + 4.0)
+        x = (double)in + 4.0;
     if (g->mode == MODE_NEAREST) {
         t[0] = (tap){clamp(nearest_index(g, x), in), 1.0f};
         return 1;

@@ -9,6 +9,8 @@
 
 #include "op.h"
 
+#define MAX_RATIO 1024
+
 typedef struct roi_cfg {
     int64_t oh, ow, ratio;
     float scale;
@@ -30,6 +32,11 @@ static keel_status read_cfg(kl_opctx *c, roi_cfg *g)
         return kl_op_fail(c, KEEL_ERR_INVALID, "mode '%s' or coordinate_transformation_mode '%s'", mode, ctm);
     if (g->oh < 1 || g->ow < 1 || g->ratio < 0)
         return kl_op_fail(c, KEEL_ERR_INVALID, "output size and sampling_ratio must be positive");
+    /* ratio^2 samples per output element: a hostile ratio is a hang */
+    if (g->ratio > MAX_RATIO)
+        return kl_op_fail(c, KEEL_ERR_LIMIT, "sampling_ratio %lld is above %d", (long long)g->ratio, MAX_RATIO);
+    if (!isfinite(g->scale))
+        return kl_op_fail(c, KEEL_ERR_INVALID, "spatial_scale %g", (double)g->scale);
     return KEEL_OK;
 }
 
@@ -104,6 +111,15 @@ static keel_status roialign_run(kl_opctx *c)
             rw = rw > 1 ? rw : 1;
             rh = rh > 1 ? rh : 1;
         }
+        /* the adaptive sample grid grows with the box: a NaN or far-off box
+         * (beyond 16 times the feature map) would be a hang or an undefined
+         * float -> int64 conversion */
+        if (!(isfinite(x1) && isfinite(y1) && fabsf(rw) <= 16.0f * (float)(w + 1) &&
+              fabsf(rh) <= 16.0f * (float)(h + 1) &&
+              fabsf(x1) <= 16.0f * (float)(w + 1) && fabsf(y1) <= 16.0f * (float)(h + 1)))
+            return kl_op_fail(c, KEEL_ERR_RUNTIME, "roi %lld (%g, %g, %g, %g) is not finite or lies far outside "
+                              "the %lld x %lld feature map", (long long)r, (double)box[0], (double)box[1],
+                              (double)box[2], (double)box[3], (long long)h, (long long)w);
         float bh = rh / (float)g.oh, bw = rw / (float)g.ow;
         int64_t gh = g.ratio ? g.ratio : (int64_t)ceilf(rh / (float)g.oh);
         int64_t gw = g.ratio ? g.ratio : (int64_t)ceilf(rw / (float)g.ow);

@@ -30,6 +30,8 @@ static keel_status squeezed_dims(kl_opctx *c, bool *drop)
         if (x->dims[axis] != 1)
             return kl_op_fail(c, KEEL_ERR_SHAPE, "cannot squeeze axis %d of size %lld", axis,
                               (long long)x->dims[axis]);
+        if (drop[axis])
+            return kl_op_fail(c, KEEL_ERR_INVALID, "axis %d is listed twice", axis);
         drop[axis] = true;
     }
     return KEEL_OK;
