@@ -13,7 +13,8 @@ work="${KEEL_FUZZ_DIR:-/tmp/keel-fuzz}"
 mkdir -p "$work/corpus" "$work/crashes"
 [ -f onnx/onnx.pb-c.c ] || protoc-c --proto_path=onnx --c_out=onnx onnx/onnx.proto
 srcs="runtime/util.c runtime/graph.c runtime/session.c runtime/optimize.c runtime/custom.c runtime/pool.c runtime/api.c onnx/loader.c onnx/onnx.pb-c.c ops/*.c fuzz/fuzz_model.c"
-clang -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+clang -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined,float-cast-overflow \
+    -fno-sanitize-recover=undefined,float-cast-overflow \
     -fno-trapping-math -Iruntime -Ionnx -Iops $(pkg-config --cflags libprotobuf-c openblas) $srcs \
     $(pkg-config --libs libprotobuf-c openblas) -lm -lpthread -o "$work/fuzz_model"
 if [ -z "$(ls -A "$work/corpus")" ]; then
@@ -25,9 +26,26 @@ if [ -z "$(ls -A "$work/corpus")" ]; then
     for d in 4 32 33 300; do
         /usr/bin/python3 scripts/nested_if.py $d >"$work/corpus/nested_if_$d.onnx"
     done
+    # a Loop that never ends, of constants (run while the session is made)
+    /usr/bin/python3 - "$work/corpus/loop_forever.onnx" <<'PY'
+import sys, numpy as np
+from onnx import helper as h, TensorProto as T, numpy_helper as nh, save
+body = h.make_graph(
+    [h.make_node("Identity", ["c"], ["c_out"]), h.make_node("Add", ["v", "one"], ["v_out"])], "body",
+    [h.make_tensor_value_info("i", T.INT64, []), h.make_tensor_value_info("c", T.BOOL, []),
+     h.make_tensor_value_info("v", T.FLOAT, [1])],
+    [h.make_tensor_value_info("c_out", T.BOOL, []), h.make_tensor_value_info("v_out", T.FLOAT, [1])],
+    [nh.from_array(np.ones(1, np.float32), "one")])
+g = h.make_graph([h.make_node("Loop", ["M", "cond", "v0"], ["v"], body=body)], "forever", [],
+                 [h.make_tensor_value_info("v", T.FLOAT, [1])],
+                 [nh.from_array(np.array(1 << 62, np.int64), "M"), nh.from_array(np.array(True), "cond"),
+                  nh.from_array(np.zeros(1, np.float32), "v0")])
+save(h.make_model(g, opset_imports=[h.make_opsetid("", 13)]), sys.argv[1])
+PY
 fi
 cd "$work"
-ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 ./fuzz_model -max_total_time="$secs" -jobs="$jobs" \
+# -timeout: an input running 20 s (the harness stops runs at 2 s) is a hang
+ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 ./fuzz_model -max_total_time="$secs" -jobs="$jobs" -timeout=20 \
     -workers="$jobs" -max_len=65536 -rss_limit_mb=2048 -artifact_prefix=crashes/ corpus \
     >fuzz.log 2>&1 || true
 grep -h -E "stat::number_of_executed_units|Done [0-9]+ runs" fuzz*.log | tail -n 3
