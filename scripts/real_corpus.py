@@ -37,6 +37,7 @@ from onnx import numpy_helper
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree (or in make dist's tarball)
 from compare_ort import CACHE, ensure_ort  # noqa: E402
 
 REAL = os.path.join(CACHE, "real")

@@ -5,7 +5,8 @@
 # process of its own, so that a crash fails that case and not the run.
 #
 #   KEEL        the keel command (./cli/keel)
-#   KEEL_WRAP   a command to run keel under, e.g. "valgrind -q --error-exitcode=9"
+#   KEEL_WRAP   a command to run keel under (through env, so VAR=VALUE words
+#               may lead), e.g. "valgrind -q --error-exitcode=9"
 #   KEEL_REAL_VALGRIND=1   only the manifest's +valgrind subset (each such
 #               entry's first case)
 #   arguments   manifest entry names, to run only those
@@ -24,7 +25,7 @@ start=$(date +%s)
 while read -r dir rtol atol; do
     name=$(basename "$dir")
     # shellcheck disable=SC2086
-    out=$($KEEL_WRAP "$keel" check --rtol "$rtol" --atol "$atol" "$dir" 2>&1) && st=0 || st=$?
+    out=$(env $KEEL_WRAP "$keel" check --rtol "$rtol" --atol "$atol" "$dir" 2>&1) && st=0 || st=$?
     line=$(printf '%s\n' "$out" | grep -E "^(ok  |FAIL) " || true)
     if [ "$st" -eq 0 ] && [ -n "$line" ]; then
         passed=$((passed + 1))
@@ -42,7 +43,7 @@ while read -r dir rtol atol; do
             fi ;;
         esac
         # the sanitizer's or valgrind's report, or keel's last words
-        printf '%s\n' "$out" | grep -vE "^(ok  |FAIL |[0-9]+ passed, |$)" | head -n 40 | sed 's/^/    /'
+        printf '%s\n' "$out" | grep -vE "^(ok  |FAIL |[0-9]+ passed, |$)" | sed '/Shadow bytes around/q' | head -n 40 | sed 's/^/    /'
     fi
 done <<EOF
 $cases
