@@ -34,7 +34,7 @@ static inline kl_pool *kl_conv_pool(const kl_opctx *c, int64_t macs)
 void kl_conv_set_output(const kl_conv_geom *g, kl_tensor *out, int dtype);
 
 /* kl_epilogue_apply after adding bias to every element (ops/epilogue.c). */
-KL_HOT void kl_epilogue_bias_apply(const kl_epilogue *e, float bias, float *out, size_t offset, size_t n);
+KL_HOT_DECL void kl_epilogue_bias_apply(const kl_epilogue *e, float bias, float *out, size_t offset, size_t n);
 
 /* ---- depthwise: one input and one output channel per group, D == 1 ---- */
 

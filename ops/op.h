@@ -123,12 +123,19 @@ typedef struct kl_op {
 } kl_op;
 
 /* Hot loops are compiled twice on x86-64: for AVX2+FMA (x86-64-v3) and for
- * the baseline; the loader picks one by CPU at start-up (GCC function
- * multiversioning), so one binary runs on any x86-64. */
+ * the baseline; the loader picks one by CPU at start-up (function
+ * multiversioning), so one binary runs on any x86-64.  A multiversioned
+ * function called from other files is declared with KL_HOT_DECL: clang
+ * needs the attribute on that declaration, GCC only on the definition. */
 #if defined(__x86_64__) && defined(__GNUC__)
 #define KL_HOT __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define KL_HOT
+#endif
+#if defined(__x86_64__) && defined(__clang__)
+#define KL_HOT_DECL KL_HOT
+#else
+#define KL_HOT_DECL
 #endif
 
 /* ---- helpers for op implementations (ops/common.c) ---------------------- */
