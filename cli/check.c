@@ -28,6 +28,7 @@ typedef struct check_opts {
     double rtol, atol;
     int threads;          /* keel_options.threads (0: one) */
     int isa;              /* keel_options.isa (0: the CPU's best) */
+    uint64_t time_limit_ms;  /* keel_options.time_limit_ms (0: none) */
     bool quiet;
     skip_rule *skips;
     int n_skips;
@@ -291,6 +292,7 @@ static bool run_set(const keel_model *m, data_set *ds, const check_opts *o, char
     keel_options_init(&opt);
     opt.threads = o->threads;
     opt.isa = o->isa;
+    opt.time_limit_ms = o->time_limit_ms;
     keel_session *s = NULL;
     if (keel_session_create(&s, m, &opt, NULL, 0, inputs, err, sizeof err) != KEEL_OK) {
         snprintf(why, wn, "%s", err);
@@ -346,6 +348,7 @@ static bool run_case(const char *dir, const check_opts *o, case_report *rep)
     keel_options_init(&opt);
     opt.threads = o->threads;
     opt.isa = o->isa;
+    opt.time_limit_ms = o->time_limit_ms;
     keel_model *m = NULL;
     char *sets[MAX_SETS];
     int n_sets = list_sets(dir, sets);
@@ -400,14 +403,14 @@ static case_result check_case(const char *arg, const check_opts *o)
 }
 
 #define CHECK_USAGE "usage: keel check CASE_DIR... [--rtol R] [--atol A] [--threads N] [--isa NAME]\n" \
-                    "                  [--skip-list FILE] [--quiet]\n" \
+                    "                  [--timeout SECONDS] [--skip-list FILE] [--quiet]\n" \
                     "       keel check --list-isas   (the instruction sets this CPU runs, one a line)\n"
 
 /* Options that take a value. */
 static bool takes_value(const char *a)
 {
     return !strcmp(a, "--rtol") || !strcmp(a, "--atol") || !strcmp(a, "--skip-list") ||
-           !strcmp(a, "--threads") || !strcmp(a, "--isa");
+           !strcmp(a, "--threads") || !strcmp(a, "--isa") || !strcmp(a, "--timeout");
 }
 
 int cmd_check(int argc, char **argv)
@@ -443,6 +446,11 @@ int cmd_check(int argc, char **argv)
             if (o.isa != KEEL_ISA_AUTO && keel_isa_available((keel_isa)o.isa) != (keel_isa)o.isa) {
                 fprintf(stderr, "keel check: --isa %s: not available on this CPU (its best: %s)\n", argv[i],
                         keel_isa_name(keel_isa_available(KEEL_ISA_AUTO)));
+                goto done;
+            }
+        } else if (strcmp(a, "--timeout") == 0) {
+            if (!cli_parse_seconds(argv[++i], &o.time_limit_ms)) {
+                fprintf(stderr, "keel check: bad --timeout '%s' (want SECONDS > 0)\n", argv[i]);
                 goto done;
             }
         } else if (strcmp(a, "--list-isas") == 0) {

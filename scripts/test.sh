@@ -4,7 +4,8 @@
 #   make distcheck        the tarball builds and passes, examples via installcheck
 #   make check-python     the Python binding
 #   make check-real       real third-party models from npm against ONNX Runtime
-#   make check-valgrind   memcheck on the unit suites, two backbones, small real models
+#   make check-valgrind   memcheck on the unit suites, two backbones, a case of each real model
+#   make check-tsan       the unit suites and 8 threads of sessions under ThreadSanitizer
 #   make check-sanitize   everything under -fsanitize=address,undefined
 #   make check-backbones  torchvision backbones against PyTorch (closes the run)
 set -e
@@ -29,6 +30,10 @@ make check-real
 step "make check-valgrind"
 make check-valgrind >valgrind.out 2>&1 || { tail -n 40 valgrind.out; exit 1; }
 tail -n 2 valgrind.out
+step "make check-tsan"
+make check-tsan >tsan.out 2>&1 || { tail -n 80 tsan.out; exit 1; }
+grep -h "runs completed" tsan.out || true
+echo "tsan: the unit suites and 8 threads of sessions pass under ThreadSanitizer"
 step "make check-sanitize"
 make check-sanitize >sanitize.out 2>&1 || { tail -n 80 sanitize.out; exit 1; }
 echo "sanitizers: make check, the backbones and the real models pass under ASan+UBSan"
