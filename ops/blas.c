@@ -34,12 +34,15 @@ static void gemm_parts(void *arg, int64_t p0, int64_t p1)
         const float *a = j->a, *b = j->b;
         float *y = j->y;
         int64_t m = j->m, n = j->n;
+        /* with k = 0 the operands are empty (possibly NULL) and never read */
         if (j->split_rows) {
-            a += j->ta ? lo : lo * j->lda;
+            if (j->k)
+                a += j->ta ? lo : lo * j->lda;
             y += lo * j->ldc;
             m = hi - lo;
         } else {
-            b += j->tb ? lo * j->ldb : lo;
+            if (j->k)
+                b += j->tb ? lo * j->ldb : lo;
             y += lo;
             n = hi - lo;
         }
@@ -51,6 +54,8 @@ static void gemm_parts(void *arg, int64_t p0, int64_t p1)
 void kl_sgemm(kl_opctx *c, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
               const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *y, int64_t ldc)
 {
+    if (m <= 0 || n <= 0)
+        return; /* nothing to write; the operands may be NULL */
     int threads = kl_pool_threads(c->pool);
     /* split the longer side: each part packs all of the other operand
      * again (Inception-v3's 3x3 stride-2 conv, 384 x 2592 weights on 289
