@@ -294,7 +294,9 @@ static bool foldable(const keel_session *s, const kl_node *n, const kl_op *op)
     return true;
 }
 
-/* Runs a node at creation time; its outputs become session-owned constants. */
+/* Runs a node at creation time; its outputs become session-owned constants.
+ * It is prepared as a step would be (scratch() sizes for the prepared
+ * kernel); free_ctx releases what prepare() built. */
 static keel_status fold_node(keel_session *s, int i, kl_opctx *c, const kl_op *op)
 {
     const kl_node *n = &s->g->nodes[i];
@@ -311,7 +313,9 @@ static keel_status fold_node(keel_session *s, int i, kl_opctx *c, const kl_op *o
     if (scratch && !(c->scratch = kl_alloc(&s->env, scratch)))
         return KEEL_ERR_NOMEM;
     c->scratch_size = scratch;
-    keel_status st = op->run(c);
+    keel_status st = op->prepare ? op->prepare(c) : KEEL_OK;
+    if (!st)
+        st = op->run(c);
     kl_free(&s->env, c->scratch, scratch);
     c->scratch = NULL;
     s->folded[i] = true;
