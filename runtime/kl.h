@@ -57,6 +57,9 @@ keel_status kl_error(kl_env *env, keel_status status, const char *fmt, ...) KL_P
 keel_status kl_verror(kl_env *env, keel_status status, const char *fmt, va_list ap);
 /* Prepends "prefix: " to the current message. */
 void kl_error_prefix(kl_env *env, const char *fmt, ...) KL_PRINTF(2, 3);
+/* Appends to the text in buf (size bytes, *used of them written), cut at
+ * its end: *used never passes size - 1. */
+void kl_appendf(char *buf, size_t size, size_t *used, const char *fmt, ...) KL_PRINTF(4, 5);
 
 /* ---- tensors ---------------------------------------------------------- */
 

@@ -117,7 +117,7 @@ static keel_status resolve_ops(keel_session *s)
         if (st)
             return st;
     }
-    char msg[KL_ERRMSG];
+    char msg[KL_ERRMSG] = "";
     size_t used = 0;
     int missing = 0;
     for (int i = 0; i < g->n_nodes; i++) {
@@ -137,22 +137,18 @@ static keel_status resolve_ops(keel_session *s)
             continue;
         missing++;
         const char *why = kl_registry_knows(n->domain, n->op_type) ? "not at this opset" : "unknown op";
-        used += (size_t)snprintf(msg + used, used < sizeof msg ? sizeof msg - used : 0,
-                                 "%s%s%s%s (opset %d, %s): nodes", missing > 1 ? "; " : "",
-                                 n->domain[0] ? n->domain : "", n->domain[0] ? "." : "",
-                                 n->op_type, opset, why);
+        kl_appendf(msg, sizeof msg, &used, "%s%s%s%s (opset %d, %s): nodes", missing > 1 ? "; " : "",
+                   n->domain[0] ? n->domain : "", n->domain[0] ? "." : "", n->op_type, opset, why);
         int listed = 0;
         for (int j = i; j < g->n_nodes; j++) {
             const kl_node *o = &g->nodes[j];
             if (strcmp(o->op_type, n->op_type) || strcmp(o->domain, n->domain))
                 continue;
             if (listed++ < 4)
-                used += (size_t)snprintf(msg + used, used < sizeof msg ? sizeof msg - used : 0,
-                                         " %d '%s'", o->file_index, o->name);
+                kl_appendf(msg, sizeof msg, &used, " %d '%s'", o->file_index, o->name);
         }
         if (listed > 4)
-            used += (size_t)snprintf(msg + used, used < sizeof msg ? sizeof msg - used : 0,
-                                     " and %d more", listed - 4);
+            kl_appendf(msg, sizeof msg, &used, " and %d more", listed - 4);
     }
     if (missing)
         return kl_error(&s->env, KEEL_ERR_UNSUPPORTED, "%s: %d operator%s not supported by keel: %s",

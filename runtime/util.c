@@ -305,6 +305,18 @@ bool kl_same_shape(const kl_tensor *a, const kl_tensor *b)
     return true;
 }
 
+void kl_appendf(char *buf, size_t size, size_t *used, const char *fmt, ...)
+{
+    if (!size || *used >= size - 1)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf + *used, size - *used, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        *used = (size_t)n < size - 1 - *used ? *used + (size_t)n : size - 1;
+}
+
 const char *kl_shape_str(const kl_tensor *t, char *buf, size_t size)
 {
     if (t->rank < 0) { /* a shape known only at run time */

@@ -416,10 +416,39 @@ static void test_allocation_failure_sweep(void)
     tb_free(b);
 }
 
+/* More unsupported operators than the message has room for: the list is
+ * cut at the message's end, the first ones named (the message was
+ * written past its buffer's end: clang UBSan, found by scripts/fuzz.sh). */
+static void test_many_unsupported_ops(void)
+{
+    static const int64_t d1[] = {1};
+    tb_model *b = tb_new(8, 13);
+    tb_input(b, "x", KEEL_FLOAT, 1, d1, NULL);
+    tb_output(b, "y79", KEEL_FLOAT, 1, d1);
+    char prev[32] = "x";
+    for (int i = 0; i < 80; i++) {
+        char op[64], name[32], out[32];
+        snprintf(op, sizeof op, "NoSuchOperatorWithAFairlyLongName%02d", i);
+        snprintf(name, sizeof name, "node_with_a_long_name_%02d", i);
+        snprintf(out, sizeof out, "y%d", i);
+        tb_node(b, op, name, prev, out);
+        snprintf(prev, sizeof prev, "%s", out);
+    }
+    char err[4096];
+    memset(err, 'z', sizeof err);
+    CU_ASSERT_EQUAL(load_and_plan(b, err, sizeof err, NULL, NULL), KEEL_ERR_UNSUPPORTED);
+    CU_ASSERT_TRUE(memchr(err, 0, sizeof err) != NULL);
+    CU_ASSERT_TRUE(strlen(err) < 2048);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "80 operators are not supported"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "NoSuchOperatorWithAFairlyLongName00 (opset 13, unknown op): nodes 0 'node_with_a_long_name_00'"));
+    tb_free(b);
+}
+
 void add_malformed_suite(void)
 {
     CU_pSuite s = CU_add_suite("malformed models", NULL, NULL);
     CU_add_test(s, "Conv channels and groups", test_conv_channels);
+    CU_add_test(s, "more unsupported ops than the message holds", test_many_unsupported_ops);
     CU_add_test(s, "wrong dtype for an op", test_wrong_dtype);
     CU_add_test(s, "attribute of the wrong kind", test_attribute_kind);
     CU_add_test(s, "Reshape to an impossible shape", test_reshape_impossible);
