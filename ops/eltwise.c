@@ -142,11 +142,20 @@ static void run_nest(const loop_nest *nest, kl_binary_fn fn, size_t esize, size_
     int64_t n = nest->dims[inner];
     kl_operands mode = !nest->a_stride[inner] ? KL_A_SCALAR
                        : !nest->b_stride[inner] ? KL_B_SCALAR : KL_BOTH_VECTORS;
+    /* both operands broadcast along the inner dim (kl_binary_into, whose
+     * output may be wider than both: Sum of [1], [1] and [13]): one value
+     * per element */
+    const bool both_scalar = !nest->a_stride[inner] && !nest->b_stride[inner];
     int64_t rows = kl_dims_product(nest->dims, 0, inner);
     int64_t idx[KL_MAX_RANK] = {0}, a_off = 0, b_off = 0;
     for (int64_t row = 0; row < rows; row++) {
-        fn(out + (size_t)(row * n) * out_esize, a + (size_t)a_off * esize,
-           b + (size_t)b_off * esize, n, mode);
+        if (both_scalar)
+            for (int64_t i = 0; i < n; i++)
+                fn(out + (size_t)(row * n + i) * out_esize, a + (size_t)a_off * esize, b + (size_t)b_off * esize,
+                   1, KL_BOTH_VECTORS);
+        else
+            fn(out + (size_t)(row * n) * out_esize, a + (size_t)a_off * esize, b + (size_t)b_off * esize, n,
+               mode);
         /* odometer over the outer dims */
         for (int d = inner - 1; d >= 0; d--) {
             a_off += nest->a_stride[d];

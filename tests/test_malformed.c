@@ -444,11 +444,41 @@ static void test_many_unsupported_ops(void)
     tb_free(b);
 }
 
+/* Sum of [1], [1] and [13]: the first two are both broadcast over the
+ * output (read past a one-element input before: ASan, found by
+ * scripts/fuzz.sh). */
+static void test_sum_two_broadcast_first(void)
+{
+    static const int64_t d1[] = {1}, d13[] = {13};
+    tb_model *b = tb_new(8, 13);
+    tb_input(b, "a", KEEL_FLOAT, 1, d1, NULL);
+    tb_input(b, "b", KEEL_FLOAT, 1, d1, NULL);
+    tb_input(b, "c", KEEL_FLOAT, 1, d13, NULL);
+    tb_output(b, "y", KEEL_FLOAT, 1, d13);
+    tb_node(b, "Sum", "sum", "a,b,c", "y");
+    char err[1024] = "";
+    keel_session *s = NULL;
+    keel_model *m = NULL;
+    CU_ASSERT_EQUAL_FATAL(load_and_plan(b, err, sizeof err, &s, &m), KEEL_OK);
+    float a = 1.5f, bb = -4.0f, c[13], y[13];
+    for (int i = 0; i < 13; i++)
+        c[i] = (float)i, y[i] = NAN;
+    keel_tensor in[3] = {{KEEL_FLOAT, 1, {1}, &a}, {KEEL_FLOAT, 1, {1}, &bb}, {KEEL_FLOAT, 1, {13}, c}};
+    keel_tensor out = {.data = y};
+    CU_ASSERT_EQUAL(keel_session_run(s, in, &out), KEEL_OK);
+    for (int i = 0; i < 13; i++)
+        CU_ASSERT_DOUBLE_EQUAL(y[i], 1.5 - 4.0 + i, 1e-6);
+    keel_session_free(s);
+    keel_model_free(m);
+    tb_free(b);
+}
+
 void add_malformed_suite(void)
 {
     CU_pSuite s = CU_add_suite("malformed models", NULL, NULL);
     CU_add_test(s, "Conv channels and groups", test_conv_channels);
     CU_add_test(s, "more unsupported ops than the message holds", test_many_unsupported_ops);
+    CU_add_test(s, "Sum whose first two inputs both broadcast", test_sum_two_broadcast_first);
     CU_add_test(s, "wrong dtype for an op", test_wrong_dtype);
     CU_add_test(s, "attribute of the wrong kind", test_attribute_kind);
     CU_add_test(s, "Reshape to an impossible shape", test_reshape_impossible);
