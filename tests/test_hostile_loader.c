@@ -565,16 +565,6 @@ static int open_fds(void)
     return n;
 }
 
-static void write_floats(const char *path, int count, float start)
-{
-    FILE *f = fopen(path, "wb");
-    for (int i = 0; i < count; i++) {
-        float v = start + (float)i;
-        fwrite(&v, 4, 1, f);
-    }
-    fclose(f);
-}
-
 /* One external-data case: status, and the message names the file,
  * the tensor and `needle`. */
 #define EXT(st_want, needle, ...) do { \
@@ -595,15 +585,15 @@ static void test_external_paths(void)
     char *dir = tb_tempdir();
     char path[700], outside[600];
     snprintf(path, sizeof path, "%s/w.bin", dir);
-    write_floats(path, 8, 10.0f);
+    tb_write_floats(path, 8, 10.0f);
     snprintf(path, sizeof path, "%s/sub", dir);
     mkdir(path, 0700);
     snprintf(path, sizeof path, "%s/sub/w.bin", dir);
-    write_floats(path, 6, 20.0f);
+    tb_write_floats(path, 6, 20.0f);
     snprintf(outside, sizeof outside, "%s.outside", dir);
     mkdir(outside, 0700);
     snprintf(path, sizeof path, "%s/w.bin", outside);
-    write_floats(path, 6, 0);
+    tb_write_floats(path, 6, 0);
 
     /* the good cases load */
     float first = 0;
@@ -672,7 +662,7 @@ static void test_external_offsets_and_keys(void)
     char *dir = tb_tempdir();
     char path[700];
     snprintf(path, sizeof path, "%s/w.bin", dir);
-    write_floats(path, 8, 10.0f); /* 32 bytes; the tensor needs 24 */
+    tb_write_floats(path, 8, 10.0f); /* 32 bytes; the tensor needs 24 */
 
     EXT(KEEL_ERR_INVALID, "bad external data offset '-4'", "location", "w.bin", "offset", "-4");
     EXT(KEEL_ERR_INVALID, "bad external data offset '+4'", "location", "w.bin", "offset", "+4");

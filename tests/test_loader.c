@@ -266,23 +266,13 @@ static keel_status load_external(const char *location, const char *offset, const
     return st;
 }
 
-static void write_floats(const char *path, int count, float start)
-{
-    FILE *f = fopen(path, "wb");
-    for (int i = 0; i < count; i++) {
-        float v = start + (float)i;
-        fwrite(&v, 4, 1, f);
-    }
-    fclose(f);
-}
-
 static void test_external_data(void)
 {
     char *dir = tb_tempdir();
     char path[512], err[1024], outside[512];
     float first = 0;
     snprintf(path, sizeof path, "%s/weights.bin", dir);
-    write_floats(path, 8, 10.0f);
+    tb_write_floats(path, 8, 10.0f);
     CU_ASSERT_EQUAL(load_external("weights.bin", "8", dir, err, sizeof err, &first), KEEL_OK);
     CU_ASSERT_EQUAL(first, 12.0f);
     /* too short: 8 floats, 6 wanted from float 4 on */
@@ -296,7 +286,7 @@ static void test_external_data(void)
     CU_ASSERT_EQUAL(load_external("/etc/passwd", NULL, dir, err, sizeof err, NULL), KEEL_ERR_INVALID);
     /* a symlink leading out */
     snprintf(outside, sizeof outside, "%s.outside", dir);
-    write_floats(outside, 8, 0);
+    tb_write_floats(outside, 8, 0);
     snprintf(path, sizeof path, "%s/link.bin", dir);
     CU_ASSERT_EQUAL(symlink(outside, path), 0);
     CU_ASSERT_EQUAL(load_external("link.bin", NULL, dir, err, sizeof err, NULL), KEEL_ERR_INVALID);

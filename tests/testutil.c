@@ -219,6 +219,17 @@ void tb_attr_graph(tb_model *b, Onnx__NodeProto *n, const char *name, tb_model *
     a->g = &sub->graph;
 }
 
+void tb_write_floats(const char *path, int count, float start)
+{
+    FILE *f = fopen(path, "wb");
+    for (int i = 0; f && i < count; i++) {
+        float v = start + (float)i;
+        fwrite(&v, 4, 1, f);
+    }
+    if (f)
+        fclose(f);
+}
+
 uint8_t *tb_pack(tb_model *b, size_t *len)
 {
     *len = onnx__model_proto__get_packed_size(&b->model);

@@ -38,6 +38,10 @@ void tb_attr_ints(tb_model *b, Onnx__NodeProto *n, const char *name, int count, 
  * only), which must outlive b's packing. */
 void tb_attr_graph(tb_model *b, Onnx__NodeProto *n, const char *name, tb_model *sub);
 
+/* Writes floats start, start + 1, ... (count of them) to `path`, as an
+ * external-data file. */
+void tb_write_floats(const char *path, int count, float start);
+
 /* Serializes the model into a malloc'd buffer. */
 uint8_t *tb_pack(tb_model *b, size_t *len);
 /* Writes the model to `path`; returns 0 on success. */
