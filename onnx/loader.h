@@ -1,6 +1,16 @@
-/* loader.h -- ONNX protobuf files into keel's graph (see kl.h for the
- * entry points kl_load_file and kl_load_buffer). */
+/* loader.h -- ONNX protobuf bytes into a keel_model and its graph. */
 #ifndef KL_LOADER_H
 #define KL_LOADER_H
-#include "kl.h"
+
+#include "../runtime/model.h"
+
+/* Fill m (its env and name set) from a file or from bytes: checks the
+ * wire format's nesting before decoding, then builds the graph. */
+keel_status kl_load_file(keel_model *m, const char *path);
+keel_status kl_load_buffer(keel_model *m, const void *data, size_t size);
+/* Decodes a serialized TensorProto; *out (and *name, if asked) are owned by
+ * the caller. */
+keel_status kl_tensor_from_pb(kl_env *env, const void *data, size_t size, const char *file,
+                              kl_tensor **out, char **name);
+
 #endif

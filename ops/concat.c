@@ -77,6 +77,16 @@ static keel_status concat_run(kl_opctx *c)
     return KEEL_OK;
 }
 
-static const kl_op concat = {"Concat", "", 1, 0, 1, -1, 0, concat_infer, concat_run, NULL, NULL};
+/* Output 0 is the inputs laid end to end along the axis. */
+static int concat_slice_axis(const kl_opctx *c)
+{
+    const int rank = c->out[0]->rank;
+    int64_t axis = kl_attr_int(c->node, "axis", 1);
+    axis = axis < 0 ? axis + rank : axis;
+    return axis >= 0 && axis < rank ? (int)axis : -1;
+}
+
+static const kl_op concat = {.type = "Concat", .domain = "", .since = 1, .min_inputs = 1, .max_inputs = -1,
+                             .infer = concat_infer, .run = concat_run, .slice_axis = concat_slice_axis};
 
 const kl_op *const kl_opfile_concat[] = {&concat, NULL};

@@ -48,7 +48,10 @@ enum {
     /* Every output is optional, the first one included (RNN, GRU, LSTM):
      * infer() and run() check each c->out[k] for NULL.  Without this flag
      * the runtime requires output 0. */
-    KL_OP_ANY_OUTPUT = 1u << 5
+    KL_OP_ANY_OUTPUT = 1u << 5,
+    /* run() honours c->pre_pad, zero padding of input 0 a pass took over
+     * from a Pad before the node (Conv, AveragePool). */
+    KL_OP_PRE_PAD = 1u << 6
 };
 
 /* What an operator that accepts fused work (flag KL_OP_EPILOGUE) applies to
@@ -105,6 +108,10 @@ typedef int64_t (*kl_macs_fn)(kl_opctx *c);
  * with kl_alloc(c->env, ...); release() frees it at session teardown. */
 typedef keel_status (*kl_prepare_fn)(kl_opctx *c);
 typedef void (*kl_release_fn)(kl_env *env, void *state);
+/* The axis along which output 0 is the node's inputs laid end to end, or
+ * -1 (Concat); the planner may then have the producers write each input
+ * in place as a slice of the output, and run() skips inputs already there. */
+typedef int (*kl_slice_axis_fn)(const kl_opctx *c);
 
 typedef struct kl_op {
     const char *type;     /* "Conv" */
@@ -120,6 +127,11 @@ typedef struct kl_op {
     kl_prepare_fn prepare;        /* may be NULL */
     kl_release_fn release;        /* with prepare */
     const keel_custom_op *custom; /* an embedder's op behind this descriptor */
+    /* KL_OP_EPILOGUE ops: the input index at which a pass may give the node
+     * a residual (0: none); run() then finds it as c->epi.residual and
+     * c->n_in stops before it */
+    int residual_input;
+    kl_slice_axis_fn slice_axis;  /* may be NULL */
 } kl_op;
 
 /* Hot loops are compiled twice on x86-64: for AVX2+FMA (x86-64-v3) and for

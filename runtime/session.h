@@ -1,22 +1,34 @@
-/* session.h -- a model prepared to run: inferred shapes, folded constants,
- * one planned arena and the schedule of kernels. */
+/* session.h -- internal to runtime/: a session, its graph and its plan.
+ *
+ * Creating a session copies the model's graph into a session graph (one
+ * kl_snode per node, with this session's value ids) and runs the passes of
+ * passes.c over it, each rewriting nodes: folding, fusions, scheduling,
+ * planning.  What a pass decides lives in the nodes and values themselves
+ * (new constants among a node's inputs, epilogue and padding as node
+ * data), so the executor runs the steps it is given and knows no op. */
 #ifndef KL_SESSION_H
 #define KL_SESSION_H
 
 #include <stdatomic.h>
 
-#include "kl.h"
+#include "graph.h"
+#include "model.h"
 #include "../ops/op.h"
 
-/* What the session knows about each value of the main graph. */
+/* What the session knows about one value.  Ids below the model graph's
+ * n_values are the model's values; passes append constants they make. */
 typedef struct kl_slot {
     kl_tensor t;          /* dtype, shape; data once placed or constant */
+    const char *name;     /* the model's name, or own_name */
+    char *own_name;       /* a pass's value: its name, owned */
+    bool from_model;      /* a value of the model's graph (else a pass made it) */
+    bool computed;        /* produced by a node (not an input or constant) */
     bool known;           /* shape inferred */
     bool is_const;        /* data known at creation: initializer or folded */
-    bool owns_data;       /* t.data was allocated by the session (folded) */
+    bool owns_data;       /* t.data was allocated by the session */
     bool defaulted;       /* a symbolic input dim was set to 1 for lack of a value */
     int root;             /* value whose storage this one uses (itself if none) */
-    size_t root_offset;   /* where in the root's bytes (a Concat input written in place) */
+    size_t root_offset;   /* where in the root's bytes (a slice of a root built from slices) */
     int def, last;        /* first and last step touching the storage */
     size_t offset, nbytes;
     bool in_arena;
@@ -24,41 +36,59 @@ typedef struct kl_slot {
     size_t dyn_cap;       /* bytes of that buffer (t.data) */
 } kl_slot;
 
+/* A node of the session graph. */
+typedef struct kl_snode {
+    const kl_node *src;   /* the model's node: name, type, attributes */
+    const kl_op *op;
+    int n_in, n_out;
+    int n_deps;           /* n_in plus the values its subgraphs read, after them in `in` */
+    int cap_in;           /* entries allocated for `in` */
+    int *in, *out;        /* value ids; -1 for an omitted optional one */
+    kl_epilogue epi;      /* fused activation; a fused residual is input op->residual_input */
+    bool has_pre_pad;
+    int64_t pre_pad[6];   /* zero padding taken over from a Pad (kl_opctx.pre_pad) */
+    bool dynamic;         /* output shapes depend on run-time data */
+    bool dead;            /* removed by the pass under way */
+} kl_snode;
+
 typedef struct kl_step {
-    int node;             /* index into graph->nodes */
+    int node;             /* index into the session graph's nodes */
     const kl_op *op;
     kl_opctx ctx;         /* in/out point at slot tensors */
-    bool view;            /* output 0 aliases input view_input: no kernel call */
-    int view_input;
+    bool view;            /* output 0 aliases input 0: no kernel call */
     size_t scratch_offset;
     bool dynamic;         /* inferred and given buffers at every run */
     size_t dyn_scratch_cap;
 } kl_step;
 
+/* The session graph after one pass, for `keel info --passes`. */
+typedef struct kl_pass_record {
+    const char *pass;
+    int n_nodes;
+    int n_types;
+    const char **types;   /* op type of each entry of counts */
+    int *counts;
+    char note[96];        /* what the pass decided, when not a node count */
+} kl_pass_record;
+
 struct keel_session {
     kl_env env;
     const keel_model *model;
-    const kl_graph *g;
-    kl_slot *slots;       /* one per graph value */
-    const kl_op **ops;    /* per node (NULL for folded-away nodes never resolved) */
-    bool *folded;         /* per node: computed at creation */
-    bool *dynamic;        /* per node: output shapes depend on run-time data */
-    int n_dynamic;
+    const kl_graph *g;    /* the model's graph: its inputs and outputs */
+    int n_values, cap_values;
+    kl_slot *slots;       /* one per value */
+    int n_nodes;
+    kl_snode *nodes;      /* the session graph, in run order */
     int n_steps;
     kl_step *steps;
     uint8_t *arena;
     size_t arena_size;
     size_t sum_intermediates;  /* bytes if every computed value had a buffer of its own */
     int64_t macs;
-    int n_folded;
-    /* the optimizer's rewrites (runtime/optimize.c), per node */
-    int *alias_input;     /* >= 0: the node's work was fused away; its output is that input */
-    kl_epilogue *epi;     /* fused work the node's kernel applies */
-    kl_tensor **conv_w, **conv_b;  /* BatchNormalization folded into a Conv (owned) */
-    int *pre_pad_src;     /* >= 0: a Pad before the node was fused into it; the node reads this value */
-    int64_t (*pre_pad)[6];  /* that Pad's spatial pads (kl_opctx.pre_pad) */
-    bool *read_through;   /* a fused Pad: its output is never read, its consumer reads its input */
-    int n_fused;
+    int n_folded, n_fused, n_dynamic;
+    unsigned passes_off;  /* bit k: pass k of passes.c is turned off */
+    int n_records;
+    kl_pass_record *records;  /* the graph as loaded, then after each pass run */
     kl_pool *pool;        /* worker threads (NULL with one thread) */
     const struct keel_session *parent;  /* a subgraph's enclosing session, else NULL */
     /* Stopping, read through the outermost session: keel_session_cancel()
@@ -68,9 +98,64 @@ struct keel_session {
     double deadline_ns;
 };
 
-/* Fuses BatchNormalization, residual Adds and activations into the
- * producing kernels (see optimize.c). */
-keel_status kl_optimize(keel_session *s);
+/* ---- the session graph (sgraph.c) ---- */
+
+/* Copies the model graph's nodes and values into s. */
+keel_status kl_sgraph_init(keel_session *s);
+void kl_sgraph_free(keel_session *s);
+/* Sets input k of node n to value v, growing its inputs (new ones empty). */
+keel_status kl_snode_set_input(keel_session *s, kl_snode *n, int k, int v);
+/* Adds a constant value that owns `t` (freed with the session on success
+ * and on failure); its id, or -1 out of memory. */
+int kl_sgraph_add_const(keel_session *s, kl_tensor *t, const char *name_fmt, const char *node_name);
+/* Drops the nodes marked dead, keeping the order of the others. */
+void kl_sgraph_compact(keel_session *s);
+/* "node 12 'conv1' (Conv)" for messages. */
+const char *kl_snode_str(const kl_snode *n, char *buf, size_t size);
+
+/* ---- contexts (session.c) ---- */
+/* c for node n: its tensors, node data and the session's services. */
+keel_status kl_ctx_fill(keel_session *s, const kl_snode *n, kl_opctx *c);
+void kl_ctx_free(keel_session *s, const kl_snode *n, kl_opctx *c);
+/* Outputs of c have valid dtypes and shapes within the limits. */
+keel_status kl_ctx_check_outputs(keel_session *s, kl_opctx *c);
+
+/* ---- passes (passes.c and the files of each) ---- */
+
+typedef keel_status (*kl_pass_fn)(keel_session *s);
+
+typedef struct kl_pass {
+    const char *name;
+    const char *does;
+    bool optional;        /* may be turned off (keel_options.passes_off) */
+    bool rewrite;         /* a graph rewrite: off with keel_options.optimize = 0 */
+    kl_pass_fn run;
+} kl_pass;
+
+extern const kl_pass kl_passes[];
+extern const int kl_n_passes;
+
+/* Parses keel_options.passes_off into s->passes_off. */
+keel_status kl_passes_parse(keel_session *s, const char *list);
+/* Runs every pass not turned off, in order, recording each. */
+keel_status kl_passes_run(keel_session *s);
+void kl_passes_free(keel_session *s);
+/* What the pass under way decided, for its record. */
+void kl_pass_note(keel_session *s, const char *fmt, ...) KL_PRINTF(2, 3);
+
+keel_status kl_pass_fold(keel_session *s);              /* fold.c */
+keel_status kl_pass_fuse_batchnorm(keel_session *s);    /* fuse.c */
+keel_status kl_pass_fuse_pad(keel_session *s);
+keel_status kl_pass_fuse_residual(keel_session *s);
+keel_status kl_pass_fuse_gated(keel_session *s);
+keel_status kl_pass_fuse_activation(keel_session *s);
+keel_status kl_pass_schedule(keel_session *s);          /* plan.c */
+keel_status kl_pass_views(keel_session *s);
+keel_status kl_pass_lifetimes(keel_session *s);
+keel_status kl_pass_slices(keel_session *s);
+keel_status kl_pass_in_place(keel_session *s);
+keel_status kl_pass_arena(keel_session *s);
+keel_status kl_pass_prepare(keel_session *s);
 
 /* Checks the plan: returns the number of pairs of arena blocks that are
  * live at the same step and overlap in memory, plus the number of values

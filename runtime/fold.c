@@ -1,0 +1,156 @@
+/* fold.c -- the pass `fold`: dtypes and shapes inferred in topological
+ * order; a node whose inputs are all known at creation runs once and
+ * leaves the session graph, its outputs becoming constants; a node whose
+ * output shapes depend on data not known yet is marked dynamic (inferred
+ * and given buffers at every run), and so is everything reading it. */
+#include <string.h>
+
+#include "session.h"
+
+static bool foldable(const keel_session *s, const kl_snode *n)
+{
+    if (n->op->flags & KL_OP_NO_FOLD)
+        return false;
+    for (int k = 0; k < n->n_deps; k++) {
+        if (n->in[k] < 0)
+            continue;
+        const kl_slot *in = &s->slots[n->in[k]];
+        if (!in->is_const && !((n->op->flags & KL_OP_SHAPE_ONLY) && k == 0))
+            return false;
+    }
+    return true;
+}
+
+/* Runs a node at creation time; its outputs become session-owned constants.
+ * It is prepared as a step would be (scratch() sizes for the prepared
+ * kernel); kl_ctx_free releases what prepare() built. */
+static keel_status fold_node(keel_session *s, kl_snode *n, kl_opctx *c)
+{
+    const kl_op *op = n->op;
+    for (int k = 0; k < n->n_out; k++) {
+        if (n->out[k] < 0)
+            continue;
+        kl_slot *o = &s->slots[n->out[k]];
+        keel_status st = kl_tensor_alloc_data(&s->env, &o->t);
+        if (st)
+            return st;
+        o->is_const = o->owns_data = true;
+    }
+    size_t scratch = op->scratch ? op->scratch(c) : 0;
+    if (scratch && !(c->scratch = kl_alloc(&s->env, scratch)))
+        return KEEL_ERR_NOMEM;
+    c->scratch_size = scratch;
+    keel_status st = op->prepare ? op->prepare(c) : KEEL_OK;
+    if (!st)
+        st = op->run(c);
+    kl_free(&s->env, c->scratch, scratch);
+    c->scratch = NULL;
+    n->dead = true;
+    s->n_folded++;
+    return st;
+}
+
+static bool reads_dynamic(const keel_session *s, const kl_snode *n)
+{
+    for (int k = 0; k < n->n_deps; k++)
+        if (n->in[k] >= 0 && s->slots[n->in[k]].dynamic)
+            return true;
+    return false;
+}
+
+static void defer_node(keel_session *s, kl_snode *n)
+{
+    n->dynamic = true;
+    s->n_dynamic++;
+    s->env.status = KEEL_OK;
+    s->env.msg[0] = 0;
+    for (int k = 0; k < n->n_out; k++) {
+        if (n->out[k] < 0)
+            continue;
+        kl_slot *o = &s->slots[n->out[k]];
+        const kl_decl *d = &s->g->values[n->out[k]].decl;
+        o->known = o->dynamic = true;
+        o->t.dtype = d->has_type ? d->dtype : 0;
+        o->t.rank = -1;
+    }
+}
+
+/* Output 0, or with KL_OP_ANY_OUTPUT any output at all. */
+static bool has_required_output(const kl_snode *n)
+{
+    for (int k = 0; k < n->n_out; k++)
+        if (n->out[k] >= 0)
+            return k == 0 || (n->op->flags & KL_OP_ANY_OUTPUT);
+    return false;
+}
+
+/* The node's inputs as its op requires them. */
+static keel_status check_node(keel_session *s, const kl_snode *n)
+{
+    const kl_op *op = n->op;
+    char at[KL_ERRMSG / 2];
+    kl_snode_str(n, at, sizeof at);
+    if (n->n_in < op->min_inputs || (op->max_inputs >= 0 && n->n_in > op->max_inputs))
+        return kl_error(&s->env, KEEL_ERR_INVALID, "%s: %s: has %d inputs; the op takes %d to %d", s->model->name,
+                        at, n->n_in, op->min_inputs, op->max_inputs);
+    if (!has_required_output(n))
+        return kl_error(&s->env, KEEL_ERR_INVALID, "%s: %s: has no first output", s->model->name, at);
+    for (int k = 0; k < op->min_inputs && k < n->n_in; k++)
+        if (n->in[k] < 0)
+            return kl_error(&s->env, KEEL_ERR_INVALID, "%s: %s: required input %d is empty", s->model->name, at, k);
+    for (int k = 0; k < n->n_in; k++)
+        if (n->in[k] >= 0 && !s->slots[n->in[k]].known)
+            return kl_error(&s->env, KEEL_ERR_UNSUPPORTED, "%s: %s: input '%s' has no known type", s->model->name,
+                            at, s->slots[n->in[k]].name);
+    return KEEL_OK;
+}
+
+static keel_status infer_node(keel_session *s, kl_snode *n)
+{
+    keel_status st = check_node(s, n);
+    if (st)
+        return st;
+    if (reads_dynamic(s, n)) { /* its input shapes are only known at run time */
+        defer_node(s, n);
+        return KEEL_OK;
+    }
+    kl_opctx c;
+    st = kl_ctx_fill(s, n, &c);
+    if (!st)
+        st = n->op->infer(&c);
+    if (st == KL_DEFERRED) {
+        kl_ctx_free(s, n, &c);
+        defer_node(s, n);
+        return KEEL_OK;
+    }
+    if (!st)
+        st = kl_ctx_check_outputs(s, &c);
+    if (!st && foldable(s, n))
+        st = fold_node(s, n, &c);
+    kl_ctx_free(s, n, &c);
+    if (st) {
+        if (st != KEEL_ERR_NOMEM || !strstr(s->env.msg, s->model->name))
+            kl_error_prefix(&s->env, "%s", s->model->name);
+        return st;
+    }
+    for (int k = 0; k < n->n_out; k++)
+        if (n->out[k] >= 0)
+            s->slots[n->out[k]].known = true;
+    return KEEL_OK;
+}
+
+keel_status kl_pass_fold(keel_session *s)
+{
+    for (int i = 0; i < s->n_nodes; i++) {
+        keel_status st = infer_node(s, &s->nodes[i]);
+        if (st)
+            return st;
+    }
+    kl_sgraph_compact(s);
+    const kl_graph *g = s->g;
+    for (int k = 0; k < g->n_outputs; k++)
+        if (!s->slots[g->outputs[k]].known)
+            return kl_error(&s->env, KEEL_ERR_INVALID, "%s: graph output '%s' has no known shape", s->model->name,
+                            s->slots[g->outputs[k]].name);
+    return KEEL_OK;
+}

@@ -1,0 +1,452 @@
+/* fuse.c -- the fusion passes, each a rewrite of the session graph made
+ * after shapes are known and constants folded:
+ *
+ *   fuse_batchnorm   BatchNormalization after a Conv: the Conv gets new
+ *                    weights and bias (session-owned constants among its
+ *                    inputs) and the BatchNormalization's output;
+ *   fuse_pad         a zero Pad of the spatial dims before a Conv or
+ *                    AveragePool: the node reads the Pad's input and
+ *                    keeps the padding as node data;
+ *   fuse_residual    an Add of a same-shaped value computed earlier: the
+ *                    producing Conv/Gemm/MatMul takes it as its residual
+ *                    input (the op's residual_input);
+ *   fuse_gated       x * sigmoid(x) and x * hardsigmoid(x) (SiLU, and
+ *                    HardSwish as opset 13 exports spell it);
+ *   fuse_activation  Relu, Clip, LeakyRelu, Sigmoid, HardSigmoid, HardSwish.
+ *
+ * The activations become the producer's epilogue (node data).  The node
+ * whose work was taken over leaves the graph and its producer writes its
+ * output.  A fusion is made only where the intermediate value has no other
+ * reader and is not a graph output.  The op names below are the patterns
+ * the passes look for; nothing else in the runtime names an op. */
+#include <math.h>
+#include <string.h>
+
+#include "session.h"
+
+/* Who produces and who reads each value, over the live nodes. */
+typedef struct fuse_ctx {
+    keel_session *s;
+    int *producer;        /* per value: node index, or -1 */
+    int *readers;         /* per value: nodes reading it, plus 1 if a graph output */
+    int n_values;         /* entries of both (values a pass adds are never looked up) */
+} fuse_ctx;
+
+static keel_status fuse_begin(keel_session *s, fuse_ctx *o)
+{
+    o->s = s;
+    o->n_values = s->n_values;
+    o->producer = kl_alloc(&s->env, (size_t)s->n_values * sizeof(int));
+    o->readers = kl_alloc(&s->env, (size_t)s->n_values * sizeof(int));
+    if (!o->producer || !o->readers)
+        return KEEL_ERR_NOMEM;
+    for (int v = 0; v < s->n_values; v++)
+        o->producer[v] = -1;
+    for (int i = 0; i < s->n_nodes; i++) {
+        const kl_snode *n = &s->nodes[i];
+        for (int k = 0; k < n->n_deps; k++)
+            if (n->in[k] >= 0)
+                o->readers[n->in[k]]++;
+        for (int k = 0; k < n->n_out; k++)
+            if (n->out[k] >= 0)
+                o->producer[n->out[k]] = i;
+    }
+    for (int k = 0; k < s->g->n_outputs; k++)
+        o->readers[s->g->outputs[k]]++;
+    return KEEL_OK;
+}
+
+static void fuse_end(fuse_ctx *o)
+{
+    kl_free(&o->s->env, o->producer, (size_t)o->n_values * sizeof(int));
+    kl_free(&o->s->env, o->readers, (size_t)o->n_values * sizeof(int));
+    kl_sgraph_compact(o->s);
+}
+
+static bool is_op(const kl_snode *n, const char *type)
+{
+    return n->src->domain[0] == 0 && strcmp(n->src->op_type, type) == 0;
+}
+
+static bool live(const fuse_ctx *o, int node)
+{
+    return node >= 0 && !o->s->nodes[node].dead && !o->s->nodes[node].dynamic;
+}
+
+static const kl_slot *slot_of(const fuse_ctx *o, const kl_snode *n, int k)
+{
+    return k < n->n_in && n->in[k] >= 0 ? &o->s->slots[n->in[k]] : NULL;
+}
+
+/* Producer of n's input k that can take fused work: an epilogue op with no
+ * activation yet, whose output 0 it is, read by n alone.  -1 if none. */
+static int fusable_producer(const fuse_ctx *o, const kl_snode *n, int k)
+{
+    int v = k < n->n_in ? n->in[k] : -1;
+    if (v < 0 || o->readers[v] != 1)
+        return -1;
+    int p = o->producer[v];
+    if (!live(o, p))
+        return -1;
+    const kl_snode *pn = &o->s->nodes[p];
+    if (!(pn->op->flags & KL_OP_EPILOGUE) || pn->out[0] != v || o->s->slots[v].t.dtype != KEEL_FLOAT ||
+        pn->epi.act != KL_ACT_NONE)
+        return -1;
+    return p;
+}
+
+static bool has_residual(const kl_snode *n)
+{
+    int r = n->op->residual_input;
+    return r && r < n->n_in && n->in[r] >= 0;
+}
+
+/* Node p takes over the work of node n: it writes n's output 0, and n
+ * leaves the graph. */
+static void take_over(fuse_ctx *o, int p, kl_snode *n)
+{
+    kl_snode *pn = &o->s->nodes[p];
+    pn->out[0] = n->out[0];
+    o->producer[n->out[0]] = p;
+    n->dead = true;
+    o->s->n_fused++;
+}
+
+/* ---- activations ----------------------------------------------------------- */
+
+static bool const_scalar(const fuse_ctx *o, const kl_snode *n, int k, float *v)
+{
+    const kl_slot *sl = slot_of(o, n, k);
+    if (!sl || !sl->is_const || sl->t.dtype != KEEL_FLOAT || kl_numel(&sl->t) != 1)
+        return false;
+    *v = *(const float *)sl->t.data;
+    return true;
+}
+
+static bool clip_bounds(const fuse_ctx *o, const kl_snode *n, kl_epilogue *e)
+{
+    e->act = KL_ACT_CLIP;
+    e->alpha = -INFINITY;
+    e->beta = INFINITY;
+    if (kl_model_opset(o->s->model, "") < 11) {
+        e->alpha = kl_attr_float(n->src, "min", -INFINITY);
+        e->beta = kl_attr_float(n->src, "max", INFINITY);
+        return true;
+    }
+    bool has_min = n->n_in > 1 && n->in[1] >= 0, has_max = n->n_in > 2 && n->in[2] >= 0;
+    return (!has_min || const_scalar(o, n, 1, &e->alpha)) && (!has_max || const_scalar(o, n, 2, &e->beta));
+}
+
+/* The activation node n computes, if it is one the epilogue knows. */
+static bool activation_of(const fuse_ctx *o, const kl_snode *n, kl_epilogue *e)
+{
+    memset(e, 0, sizeof *e);
+    if (n->n_out != 1)
+        return false;
+    if (is_op(n, "Relu"))
+        e->act = KL_ACT_RELU;
+    else if (is_op(n, "LeakyRelu")) {
+        e->act = KL_ACT_LEAKYRELU;
+        e->alpha = kl_attr_float(n->src, "alpha", 0.01f);
+    } else if (is_op(n, "Sigmoid"))
+        e->act = KL_ACT_SIGMOID;
+    else if (is_op(n, "HardSigmoid")) {
+        e->act = KL_ACT_HARDSIGMOID;
+        e->alpha = kl_attr_float(n->src, "alpha", 0.2f);
+        e->beta = kl_attr_float(n->src, "beta", 0.5f);
+    } else if (is_op(n, "HardSwish"))
+        e->act = KL_ACT_HARDSWISH;
+    else if (is_op(n, "Clip"))
+        return clip_bounds(o, n, e);
+    else
+        return false;
+    return true;
+}
+
+keel_status kl_pass_fuse_activation(keel_session *s)
+{
+    fuse_ctx o;
+    keel_status st = fuse_begin(s, &o);
+    for (int i = 0; !st && i < s->n_nodes; i++) {
+        kl_snode *n = &s->nodes[i];
+        kl_epilogue act;
+        if (!live(&o, i) || !activation_of(&o, n, &act))
+            continue;
+        int p = fusable_producer(&o, n, 0);
+        if (p < 0)
+            continue;
+        s->nodes[p].epi.act = act.act;
+        s->nodes[p].epi.alpha = act.alpha;
+        s->nodes[p].epi.beta = act.beta;
+        take_over(&o, p, n);
+    }
+    fuse_end(&o);
+    return st;
+}
+
+/* The activation x * gate(x) where node `gate` computes gate(x): SiLU for
+ * Sigmoid, HardSwish for HardSigmoid(alpha 1/6, beta 1/2); else NONE. */
+static kl_act gated_act(const kl_snode *n)
+{
+    if (is_op(n, "Sigmoid"))
+        return KL_ACT_SILU;
+    if (is_op(n, "HardSigmoid") && fabsf(kl_attr_float(n->src, "alpha", 0.2f) - 1.0f / 6.0f) < 1e-6f &&
+        kl_attr_float(n->src, "beta", 0.5f) == 0.5f)
+        return KL_ACT_HARDSWISH;
+    return KL_ACT_NONE;
+}
+
+/* Mul(a, gate(a)) with a from an epilogue op: SiLU (EfficientNet) or
+ * HardSwish (MobileNet-v3 at opset 13).  The gate and the Mul leave. */
+static void fuse_gated(fuse_ctx *o, int node)
+{
+    kl_snode *n = &o->s->nodes[node];
+    if (!is_op(n, "Mul") || n->n_in != 2 || n->in[0] < 0 || n->in[1] < 0)
+        return;
+    for (int k = 0; k < 2; k++) {
+        const int a = n->in[k], sv = n->in[1 - k], sig = o->producer[sv];
+        if (!live(o, sig) || gated_act(&o->s->nodes[sig]) == KL_ACT_NONE || o->s->nodes[sig].in[0] != a ||
+            o->readers[sv] != 1 || o->readers[a] != 2)
+            continue;
+        const int p = o->producer[a];
+        if (!live(o, p) || !(o->s->nodes[p].op->flags & KL_OP_EPILOGUE) || o->s->nodes[p].out[0] != a ||
+            o->s->nodes[p].epi.act != KL_ACT_NONE || o->s->slots[a].t.dtype != KEEL_FLOAT)
+            continue;
+        o->s->nodes[p].epi.act = gated_act(&o->s->nodes[sig]);
+        o->s->nodes[sig].dead = true;
+        o->s->n_fused++;
+        take_over(o, p, n);
+        return;
+    }
+}
+
+keel_status kl_pass_fuse_gated(keel_session *s)
+{
+    fuse_ctx o;
+    keel_status st = fuse_begin(s, &o);
+    for (int i = 0; !st && i < s->n_nodes; i++)
+        if (live(&o, i))
+            fuse_gated(&o, i);
+    fuse_end(&o);
+    return st;
+}
+
+/* ---- Pad before Conv or AveragePool ---------------------------------------- */
+
+/* An int64 constant input of n's, or NULL. */
+static const int64_t *const_ints(const fuse_ctx *o, const kl_snode *n, int k, int64_t *count)
+{
+    const kl_slot *sl = slot_of(o, n, k);
+    if (!sl || !sl->is_const || sl->t.dtype != KEEL_INT64)
+        return NULL;
+    *count = kl_numel(&sl->t);
+    return sl->t.data;
+}
+
+/* Whether Pad node p pads only the spatial dims of a rank-r float tensor,
+ * with zeros, by amounts >= 0; its pads (begin per dim, then end) into
+ * pads[2 r]. */
+static bool spatial_zero_pad(const fuse_ctx *o, const kl_snode *p, int r, int64_t *pads)
+{
+    if (strcmp(kl_attr_str(p->src, "mode", "constant"), "constant"))
+        return false;
+    const int64_t *v = NULL;
+    int64_t count = 0;
+    if (kl_model_opset(o->s->model, "") < 11) {
+        count = kl_attr_ints(p->src, "pads", &v);
+        if (kl_attr_float(p->src, "value", 0.0f) != 0.0f)
+            return false;
+    } else {
+        float value = 0.0f;
+        v = const_ints(o, p, 1, &count);
+        if ((p->n_in > 2 && p->in[2] >= 0 && (!const_scalar(o, p, 2, &value) || value != 0.0f)) ||
+            (p->n_in > 3 && p->in[3] >= 0)) /* axes (opset 18) */
+            return false;
+    }
+    if (!v || count != 2 * r)
+        return false;
+    for (int d = 0; d < 2 * r; d++) {
+        pads[d] = v[d];
+        if (v[d] < 0 || ((d % r) < 2 && v[d] != 0))
+            return false;
+    }
+    return true;
+}
+
+/* Whether node n's own attributes leave room for a Pad's: explicit pads
+ * (no auto_pad); for AveragePool no pads and no ceil_mode of its own. */
+static bool takes_pad(const kl_snode *n)
+{
+    if (!(n->op->flags & KL_OP_PRE_PAD) || strcmp(kl_attr_str(n->src, "auto_pad", "NOTSET"), "NOTSET"))
+        return false;
+    if (is_op(n, "Conv"))
+        return true;
+    if (!is_op(n, "AveragePool") || kl_attr_int(n->src, "ceil_mode", 0) != 0)
+        return false;
+    const int64_t *pads;
+    int np = kl_attr_ints(n->src, "pads", &pads);
+    for (int i = 0; i < np; i++)
+        if (pads[i] != 0)
+            return false;
+    return true;
+}
+
+/* TensorFlow exports pad before strided convolutions, PyTorch's
+ * Inception-v3 before its average pools. */
+static void fuse_pad(fuse_ctx *o, int node)
+{
+    kl_snode *n = &o->s->nodes[node];
+    if (!takes_pad(n) || n->n_in < 1 || n->in[0] < 0 || o->readers[n->in[0]] != 1)
+        return;
+    const int p = o->producer[n->in[0]];
+    if (!live(o, p) || !is_op(&o->s->nodes[p], "Pad") || o->s->nodes[p].in[0] < 0)
+        return;
+    kl_snode *pad = &o->s->nodes[p];
+    const kl_tensor *t = &o->s->slots[pad->in[0]].t;
+    int64_t pads[2 * KL_MAX_RANK];
+    if (t->dtype != KEEL_FLOAT || t->rank < 3 || t->rank > 5 || !spatial_zero_pad(o, pad, t->rank, pads))
+        return;
+    const int r = t->rank;
+    for (int d = 0; d < 3; d++) {
+        n->pre_pad[d] = d < r - 2 ? pads[2 + d] : 0;
+        n->pre_pad[3 + d] = d < r - 2 ? pads[r + 2 + d] : 0;
+    }
+    n->has_pre_pad = true;
+    n->in[0] = pad->in[0];
+    pad->dead = true;
+    o->s->n_fused++;
+}
+
+keel_status kl_pass_fuse_pad(keel_session *s)
+{
+    fuse_ctx o;
+    keel_status st = fuse_begin(s, &o);
+    for (int i = 0; !st && i < s->n_nodes; i++)
+        if (live(&o, i))
+            fuse_pad(&o, i);
+    fuse_end(&o);
+    return st;
+}
+
+/* ---- residual Add --------------------------------------------------------- */
+
+static keel_status fuse_residual(fuse_ctx *o, int node)
+{
+    kl_snode *n = &o->s->nodes[node];
+    if (!is_op(n, "Add") || n->n_in != 2 || n->in[0] < 0 || n->in[1] < 0)
+        return KEEL_OK;
+    const kl_tensor *out = &o->s->slots[n->out[0]].t;
+    for (int k = 0; k < 2; k++) {
+        const int p = fusable_producer(o, n, k), other = n->in[1 - k];
+        if (p < 0 || !o->s->nodes[p].op->residual_input || has_residual(&o->s->nodes[p]))
+            continue;
+        const kl_tensor *ot = &o->s->slots[other].t, *pt = &o->s->slots[n->in[k]].t;
+        if (ot->dtype != KEEL_FLOAT || !kl_same_shape(ot, out) || !kl_same_shape(pt, out))
+            continue;
+        /* the other operand must exist when p runs */
+        if (o->producer[other] >= p)
+            continue;
+        keel_status st = kl_snode_set_input(o->s, &o->s->nodes[p], o->s->nodes[p].op->residual_input, other);
+        if (st)
+            return st;
+        take_over(o, p, n);
+        return KEEL_OK;
+    }
+    return KEEL_OK;
+}
+
+keel_status kl_pass_fuse_residual(keel_session *s)
+{
+    fuse_ctx o;
+    keel_status st = fuse_begin(s, &o);
+    for (int i = 0; !st && i < s->n_nodes; i++)
+        if (live(&o, i))
+            st = fuse_residual(&o, i);
+    fuse_end(&o);
+    return st;
+}
+
+/* ---- BatchNormalization into Conv -------------------------------------------- */
+
+static const kl_tensor *const_input(const fuse_ctx *o, const kl_snode *n, int k)
+{
+    const kl_slot *sl = slot_of(o, n, k);
+    return sl && sl->is_const && sl->t.dtype == KEEL_FLOAT ? &sl->t : NULL;
+}
+
+/* The Conv that BatchNormalization node bn can be folded into, or -1. */
+static int bn_target(const fuse_ctx *o, const kl_snode *bn)
+{
+    if (!is_op(bn, "BatchNormalization") || bn->n_in != 5 || kl_attr_int(bn->src, "training_mode", 0))
+        return -1;
+    for (int k = 1; k < bn->n_out; k++)
+        if (bn->out[k] >= 0)
+            return -1;
+    int p = fusable_producer(o, bn, 0);
+    return p >= 0 && is_op(&o->s->nodes[p], "Conv") && !has_residual(&o->s->nodes[p]) ? p : -1;
+}
+
+/* w * f and (b - mean) * f + shift per output channel, f = scale / sqrt(var + eps). */
+static void fold_bn_into(const kl_tensor *const t[6], float eps, kl_tensor *nw, kl_tensor *nb)
+{
+    const kl_tensor *w = t[0], *b = t[1];
+    const int64_t m = w->dims[0], per = kl_numel(w) / (m ? m : 1);
+    const float *wv = w->data, *sc = t[2]->data, *sh = t[3]->data, *mu = t[4]->data, *va = t[5]->data;
+    float *nwv = nw->data, *nbv = nb->data;
+    for (int64_t c = 0; c < m; c++) {
+        float f = sc[c] / sqrtf(va[c] + eps);
+        for (int64_t i = 0; i < per; i++)
+            nwv[c * per + i] = wv[c * per + i] * f;
+        nbv[c] = ((b ? ((const float *)b->data)[c] : 0.0f) - mu[c]) * f + sh[c];
+    }
+}
+
+static keel_status fold_batchnorm(fuse_ctx *o, int node)
+{
+    kl_snode *bn = &o->s->nodes[node];
+    const int p = bn_target(o, bn);
+    if (p < 0)
+        return KEEL_OK;
+    kl_snode *conv = &o->s->nodes[p];
+    const bool has_bias = conv->n_in > 2 && conv->in[2] >= 0;
+    /* w, b, scale, shift, mean, var */
+    const kl_tensor *t[6] = {const_input(o, conv, 1), const_input(o, conv, 2), const_input(o, bn, 1),
+                             const_input(o, bn, 2), const_input(o, bn, 3), const_input(o, bn, 4)};
+    if (!t[0] || (has_bias && !t[1]) || !t[2] || !t[3] || !t[4] || !t[5] || t[0]->rank < 3)
+        return KEEL_OK;
+    int64_t m = t[0]->dims[0];
+    for (int k = 1; k < 6; k++)
+        if (t[k] && kl_numel(t[k]) != m)
+            return KEEL_OK;
+    kl_tensor *nw = kl_tensor_new(&o->s->env, KEEL_FLOAT, t[0]->rank, t[0]->dims);
+    kl_tensor *nb = nw ? kl_tensor_new(&o->s->env, KEEL_FLOAT, 1, &m) : NULL;
+    if (!nb) {
+        kl_tensor_free(&o->s->env, nw);
+        return KEEL_ERR_NOMEM;
+    }
+    fold_bn_into(t, kl_attr_float(bn->src, "epsilon", 1e-5f), nw, nb);
+    const char *name = conv->src->name;
+    int w_id = kl_sgraph_add_const(o->s, nw, "%s:W*bn", name);
+    int b_id = w_id >= 0 ? kl_sgraph_add_const(o->s, nb, "%s:B*bn", name) : -1;
+    if (w_id < 0)
+        kl_tensor_free(&o->s->env, nb);
+    if (b_id < 0)
+        return KEEL_ERR_NOMEM;
+    keel_status st = kl_snode_set_input(o->s, conv, 1, w_id);
+    if (!st)
+        st = kl_snode_set_input(o->s, conv, 2, b_id);
+    if (!st)
+        take_over(o, p, bn);
+    return st;
+}
+
+keel_status kl_pass_fuse_batchnorm(keel_session *s)
+{
+    fuse_ctx o;
+    keel_status st = fuse_begin(s, &o);
+    for (int i = 0; !st && i < s->n_nodes; i++)
+        if (live(&o, i))
+            st = fold_batchnorm(&o, i);
+    fuse_end(&o);
+    return st;
+}

@@ -1,0 +1,36 @@
+/* model.h -- a loaded model (struct keel_model): its metadata, opset
+ * imports, graph and the embedder's operators. */
+#ifndef KL_MODEL_H
+#define KL_MODEL_H
+
+#include "graph.h"
+
+typedef struct kl_opset {
+    char *domain;         /* "" for ai.onnx */
+    int64_t version;
+} kl_opset;
+
+struct keel_model {
+    kl_env env;
+    char *name;           /* the path or "<memory>", for messages */
+    char *dir;            /* folder for external data, NULL if none */
+    int64_t ir_version;
+    char *producer_name, *producer_version, *domain, *doc;
+    int64_t model_version;
+    int n_opsets;
+    kl_opset *opsets;
+    kl_graph *graph;
+    int n_custom;
+    struct kl_op **custom;   /* keel_model_add_op's operators (runtime/custom.c) */
+};
+
+/* The model's own operator for (domain, type, opset), or NULL. */
+const struct kl_op *kl_custom_find(const keel_model *m, const char *domain, const char *type, int opset);
+void kl_custom_free(keel_model *m);
+
+/* Returns the opset version the model imports for `domain` (0 if none). */
+int64_t kl_model_opset(const keel_model *m, const char *domain);
+/* Canonical domain: "ai.onnx" -> "". */
+const char *kl_domain(const char *d);
+
+#endif /* KL_MODEL_H */

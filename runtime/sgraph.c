@@ -1,0 +1,150 @@
+/* sgraph.c -- the session graph: the model's nodes with this session's
+ * value ids, which passes rewrite without touching the model (shared by
+ * every session of it). */
+#include <stdio.h>
+#include <string.h>
+
+#include "session.h"
+
+static int *copy_ids(kl_env *env, const int *ids, int n, int cap)
+{
+    int *out = kl_alloc(env, (size_t)(cap ? cap : 1) * sizeof *out);
+    if (out && n)
+        memcpy(out, ids, (size_t)n * sizeof *out);
+    return out;
+}
+
+keel_status kl_sgraph_init(keel_session *s)
+{
+    const kl_graph *g = s->g;
+    s->cap_values = g->n_values + 16;
+    s->n_values = g->n_values;
+    s->n_nodes = g->n_nodes;
+    s->slots = kl_alloc(&s->env, (size_t)s->cap_values * sizeof *s->slots);
+    s->nodes = kl_alloc(&s->env, (size_t)(g->n_nodes ? g->n_nodes : 1) * sizeof *s->nodes);
+    if (!s->slots || !s->nodes)
+        return KEEL_ERR_NOMEM;
+    for (int v = 0; v < g->n_values; v++) {
+        const kl_value *val = &g->values[v];
+        kl_slot *sl = &s->slots[v];
+        sl->name = val->name;
+        sl->from_model = true;
+        sl->computed = val->kind == KL_VALUE_NODE;
+        if (val->kind == KL_VALUE_INIT) {
+            sl->t = *val->init;
+            sl->known = sl->is_const = true;
+        }
+    }
+    for (int i = 0; i < g->n_nodes; i++) {
+        const kl_node *src = &g->nodes[i];
+        kl_snode *n = &s->nodes[i];
+        n->src = src;
+        n->n_in = src->n_in;
+        n->n_out = src->n_out;
+        n->n_deps = src->n_deps;
+        n->cap_in = src->n_deps;
+        n->in = copy_ids(&s->env, src->in, src->n_deps, src->n_deps);
+        n->out = copy_ids(&s->env, src->out, src->n_out, src->n_out);
+        if (!n->in || !n->out)
+            return KEEL_ERR_NOMEM;
+    }
+    return KEEL_OK;
+}
+
+static void free_node(kl_env *env, kl_snode *n)
+{
+    kl_free(env, n->in, (size_t)(n->cap_in ? n->cap_in : 1) * sizeof *n->in);
+    kl_free(env, n->out, (size_t)(n->n_out ? n->n_out : 1) * sizeof *n->out);
+    n->in = n->out = NULL;
+}
+
+void kl_sgraph_free(keel_session *s)
+{
+    for (int i = 0; s->nodes && i < s->n_nodes; i++)
+        free_node(&s->env, &s->nodes[i]);
+    kl_free(&s->env, s->nodes, (size_t)(s->g->n_nodes ? s->g->n_nodes : 1) * sizeof *s->nodes);
+    s->nodes = NULL;
+    for (int v = 0; s->slots && v < s->n_values; v++) {
+        kl_slot *sl = &s->slots[v];
+        if (sl->owns_data)
+            kl_free(&s->env, sl->t.data, kl_nbytes(&sl->t));
+        else if (sl->dynamic && sl->dyn_cap)
+            kl_free(&s->env, sl->t.data, sl->dyn_cap);
+        kl_strfree(&s->env, sl->own_name);
+    }
+    kl_free(&s->env, s->slots, (size_t)s->cap_values * sizeof *s->slots);
+    s->slots = NULL;
+}
+
+keel_status kl_snode_set_input(keel_session *s, kl_snode *n, int k, int v)
+{
+    if (k >= n->n_in) {
+        const int extra = k + 1 - n->n_in, deps = n->n_deps - n->n_in;
+        if (n->n_deps + extra > n->cap_in) {
+            int cap = n->n_deps + extra;
+            int *in = kl_alloc(&s->env, (size_t)cap * sizeof *in);
+            if (!in)
+                return KEEL_ERR_NOMEM;
+            memcpy(in, n->in, (size_t)n->n_deps * sizeof *in);
+            kl_free(&s->env, n->in, (size_t)(n->cap_in ? n->cap_in : 1) * sizeof *n->in);
+            n->in = in;
+            n->cap_in = cap;
+        }
+        /* the subgraphs' dependencies stay after the inputs */
+        memmove(n->in + k + 1, n->in + n->n_in, (size_t)deps * sizeof *n->in);
+        for (int j = n->n_in; j <= k; j++)
+            n->in[j] = -1;
+        n->n_in = k + 1;
+        n->n_deps = n->n_in + deps;
+    }
+    n->in[k] = v;
+    return KEEL_OK;
+}
+
+int kl_sgraph_add_const(keel_session *s, kl_tensor *t, const char *name_fmt, const char *node_name)
+{
+    if (s->n_values == s->cap_values) {
+        int cap = s->cap_values * 2;
+        kl_slot *slots = kl_alloc(&s->env, (size_t)cap * sizeof *slots);
+        if (!slots) {
+            kl_tensor_free(&s->env, t);
+            return -1;
+        }
+        memcpy(slots, s->slots, (size_t)s->n_values * sizeof *slots);
+        kl_free(&s->env, s->slots, (size_t)s->cap_values * sizeof *s->slots);
+        s->slots = slots;
+        s->cap_values = cap;
+    }
+    char name[256];
+    snprintf(name, sizeof name, name_fmt, node_name);
+    kl_slot *sl = &s->slots[s->n_values];
+    memset(sl, 0, sizeof *sl);
+    sl->own_name = kl_strdup(&s->env, name);
+    if (!sl->own_name) {
+        kl_tensor_free(&s->env, t);
+        return -1;
+    }
+    sl->name = sl->own_name;
+    sl->t = *t;
+    sl->known = sl->is_const = sl->owns_data = true;
+    kl_free(&s->env, t, sizeof *t); /* the slot took its data */
+    return s->n_values++;
+}
+
+void kl_sgraph_compact(keel_session *s)
+{
+    int n = 0;
+    for (int i = 0; i < s->n_nodes; i++) {
+        if (s->nodes[i].dead)
+            free_node(&s->env, &s->nodes[i]);
+        else
+            s->nodes[n++] = s->nodes[i];
+    }
+    s->n_nodes = n;
+}
+
+const char *kl_snode_str(const kl_snode *n, char *buf, size_t size)
+{
+    snprintf(buf, size, "node %d '%s' (%s)", n->src->file_index, n->src->name, n->src->op_type);
+    return buf;
+}
