@@ -1252,3 +1252,22 @@ keel_status kl_tensor_from_pb(kl_env *env, const void *data, size_t size, const 
     onnx__tensor_proto__free_unpacked(tp, &pa);
     return st;
 }
+
+keel_status kl_tensor_to_pb(const kl_tensor *t, const char *name, void *buf, size_t cap, size_t *size)
+{
+    Onnx__TensorProto tp = ONNX__TENSOR_PROTO__INIT;
+    tp.n_dims = (size_t)t->rank;
+    tp.dims = (int64_t *)t->dims;
+    tp.has_data_type = 1;
+    tp.data_type = t->dtype;
+    tp.name = (char *)name;
+    tp.has_raw_data = 1;
+    tp.raw_data.len = kl_nbytes(t);
+    tp.raw_data.data = t->data;
+    *size = onnx__tensor_proto__get_packed_size(&tp);
+    if (!buf || cap < *size)
+        return buf ? KEEL_ERR_LIMIT : KEEL_OK;
+    onnx__tensor_proto__pack(&tp, buf);
+    return KEEL_OK;
+}
+

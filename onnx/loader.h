@@ -12,5 +12,8 @@ keel_status kl_load_buffer(keel_model *m, const void *data, size_t size);
  * the caller. */
 keel_status kl_tensor_from_pb(kl_env *env, const void *data, size_t size, const char *file,
                               kl_tensor **out, char **name);
+/* t (raw data) as a TensorProto named `name`: into buf when its cap bytes
+ * suffice; the bytes it takes into *size (KEEL_ERR_LIMIT if cap is short). */
+keel_status kl_tensor_to_pb(const kl_tensor *t, const char *name, void *buf, size_t cap, size_t *size);
 
 #endif

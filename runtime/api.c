@@ -2,7 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "kl.h"
+#include "model.h"
+#include "../onnx/loader.h"
 
 const char *keel_version(void)
 {
@@ -39,6 +40,60 @@ void keel_options_init(keel_options *opt)
 
 int64_t keel_tensor_numel(const keel_tensor *t) { return kl_numel(t); }
 size_t keel_tensor_bytes(const keel_tensor *t) { return kl_nbytes(t); }
+
+static void tensor_env(kl_env *env, const keel_allocator *allocator)
+{
+    keel_options opt;
+    keel_options_init(&opt);
+    opt.allocator = allocator;
+    kl_env_init(env, &opt);
+}
+
+keel_status keel_tensor_decode(keel_tensor *out, const void *data, size_t size, const char *file,
+                               const keel_allocator *allocator, char *name, size_t name_size, char *err,
+                               size_t err_size)
+{
+    if (!out || (!data && size)) {
+        if (err && err_size)
+            snprintf(err, err_size, "keel_tensor_decode: NULL argument");
+        return KEEL_ERR_ARGUMENT;
+    }
+    memset(out, 0, sizeof *out);
+    kl_env env;
+    tensor_env(&env, allocator);
+    kl_tensor *t = NULL;
+    char *tname = NULL;
+    keel_status st = kl_tensor_from_pb(&env, data, size, file ? file : "<memory>", &t, name ? &tname : NULL);
+    if (st) {
+        if (err && err_size)
+            snprintf(err, err_size, "%s", env.msg[0] ? env.msg : keel_status_string(st));
+        return st;
+    }
+    *out = *t;
+    kl_free(&env, t, sizeof *t);
+    if (name && name_size)
+        snprintf(name, name_size, "%s", tname ? tname : "");
+    kl_strfree(&env, tname);
+    return KEEL_OK;
+}
+
+keel_status keel_tensor_encode(const keel_tensor *t, const char *name, void *buf, size_t cap, size_t *size)
+{
+    if (!t || !size || (!t->data && kl_nbytes(t)) || !kl_dtype_supported(t->dtype) || t->rank < 0 ||
+        t->rank > KEEL_MAX_RANK)
+        return KEEL_ERR_ARGUMENT;
+    return kl_tensor_to_pb(t, name, buf, cap, size);
+}
+
+void keel_tensor_release(keel_tensor *t, const keel_allocator *allocator)
+{
+    if (!t)
+        return;
+    kl_env env;
+    tensor_env(&env, allocator);
+    kl_free(&env, t->data, kl_nbytes(t));
+    t->data = NULL;
+}
 
 /* ---- models ------------------------------------------------------------- */
 

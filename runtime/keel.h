@@ -219,6 +219,22 @@ typedef struct keel_tensor {
 KEEL_API int64_t keel_tensor_numel(const keel_tensor *t);
 KEEL_API size_t keel_tensor_bytes(const keel_tensor *t);
 
+/* Serialized ONNX TensorProto, the form of ONNX's test data
+ * (test_data_set_0/input_0.pb).  keel_tensor_decode fills *out, its data
+ * allocated with `allocator` (NULL: keel's own); free it with
+ * keel_tensor_release and the same allocator.  `name`, if not NULL, gets
+ * the tensor's name (cut to name_size bytes); `file` names the bytes in
+ * messages.  keel_tensor_encode sets *size to the bytes t (raw data)
+ * named `name` takes and writes them into buf; with buf NULL it only sets
+ * *size, and when cap is smaller it returns KEEL_ERR_LIMIT. */
+KEEL_API keel_status keel_tensor_decode(keel_tensor *out, const void *data, size_t size,
+                                        const char *file, const keel_allocator *allocator,
+                                        char *name, size_t name_size,
+                                        char *err, size_t err_size);
+KEEL_API keel_status keel_tensor_encode(const keel_tensor *t, const char *name, void *buf,
+                                        size_t cap, size_t *size);
+KEEL_API void keel_tensor_release(keel_tensor *t, const keel_allocator *allocator);
+
 /* ---- sessions --------------------------------------------------------- */
 /* A value for a symbolic dimension name, e.g. {"N", 4}. */
 typedef struct keel_dim_binding {
