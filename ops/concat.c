@@ -77,6 +77,7 @@ static keel_status concat_run(kl_opctx *c)
     return KEEL_OK;
 }
 
-static const kl_op concat = {"Concat", "", 1, 0, 1, -1, 0, concat_infer, concat_run, NULL, NULL};
+static const kl_op concat = {.type = "Concat", .since = 1, .min_inputs = 1, .max_inputs = -1,
+                             .infer = concat_infer, .run = concat_run};
 
 const kl_op *const kl_opfile_concat[] = {&concat, NULL};

@@ -445,11 +445,9 @@ static keel_status conv_run(kl_opctx *c)
     return KEEL_OK;
 }
 
-static const kl_op conv_op = {
-    .type = "Conv", .domain = "", .since = 1, .until = 0,
-    .min_inputs = 2, .max_inputs = 3, .flags = KL_OP_EPILOGUE,
-    .infer = conv_infer, .run = conv_run, .scratch = conv_scratch, .macs = conv_macs,
-    .prepare = conv_prepare, .release = conv_release,
-};
+static const kl_op conv_op = {.type = "Conv", .since = 1, .min_inputs = 2, .max_inputs = 3,
+                              .flags = KL_OP_EPILOGUE, .infer = conv_infer, .run = conv_run,
+                              .scratch = conv_scratch, .macs = conv_macs, .prepare = conv_prepare,
+                              .release = conv_release};
 
 const kl_op *const kl_opfile_conv[] = {&conv_op, NULL};

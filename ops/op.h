@@ -108,7 +108,7 @@ typedef void (*kl_release_fn)(kl_env *env, void *state);
 
 typedef struct kl_op {
     const char *type;     /* "Conv" */
-    const char *domain;   /* "" for ai.onnx */
+    const char *domain;   /* NULL (or "") for ai.onnx: compared through kl_domain() */
     int since;            /* first opset version this implementation covers */
     int until;            /* last one, inclusive; 0 = open-ended */
     int min_inputs, max_inputs;   /* node input count bounds (max -1 = any) */
