@@ -1,8 +1,10 @@
 /* pool.c -- a session's worker threads for kernels that split their work
  * (kl_parallel_for).  The calling thread takes a share too, so a pool of
- * N threads starts N-1 workers.  OpenBLAS is never called from inside a
- * parallel region: it has threads of its own, and the two would
- * oversubscribe the cores.
+ * N threads starts N-1 workers.  Kernels call OpenBLAS from inside a
+ * parallel region, each thread on its own part of a product (ops/blas.c).
+ * keel leaves OpenBLAS's own thread count alone; above one, OpenBLAS's
+ * threads and the pool's would oversubscribe the cores, so keel.h tells
+ * embedders to set it to one.
  *
  * A network runs one parallel kernel after another, tens of microseconds
  * each: waking a sleeping thread through a condition variable for each
