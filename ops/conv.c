@@ -5,8 +5,9 @@
  * lower ranks.  Four kernels:
  *   - depthwise (one input and one output channel per group): direct
  *     vectorized loops (ops/depthwise.c);
- *   - 3x3 stride 1 with enough channels: Winograd F(4x4, 3x3) on filters
- *     transformed once in prepare() (ops/winograd.c);
+ *   - 3x3 stride 1 with enough channels and outputs: Winograd F(2x2, 3x3)
+ *     on filters transformed once in prepare() (ops/winograd.c; its
+ *     F(4x4, 3x3) is built only with -DKL_WINOGRAD_F4);
  *   - pointwise (1x1, stride 1, no padding): sgemm straight on the input;
  *   - everything else: im2col into scratch, then sgemm per group.
  * The sgemm kernels work on blocks of output columns small enough to stay
