@@ -50,10 +50,9 @@ static bool is_pointwise(const conv_geom *g)
  * it (on the input for 1x1, on im2col's columns otherwise), for K up to
  * 4608 (512 channels x 3x3), the longest measured: there it beat
  * OpenBLAS on one thread (ResNet-50's 3x3 stride-2 convs, K = 2304 and
- * 4608: 3.25 -> 2.79 and 3.81 -> 3.64 ms) and more on two, where OpenBLAS
- * split by columns packs the weights once per thread (Inception-v3's
- * K = 2592: 7.30 -> 3.81 ms).  Its k loop is not blocked, so longer K
- * goes to OpenBLAS. */
+ * 4608) and more on two, where OpenBLAS split by columns packs the
+ * weights once per thread (Inception-v3's K = 2592).  Its k loop is not
+ * blocked, so longer K goes to OpenBLAS. */
 static bool own_gemm(const conv_geom *g)
 {
     return g->c / g->group * g->k_size <= 4608 && kl_pw_usable(g->isa);
@@ -306,7 +305,7 @@ typedef struct igemm_job {
 /* Blocks [lo, hi) of output rows, each unfolded and multiplied by the
  * thread that owns it: unfolded on one core and multiplied on the other,
  * each block's columns crossed between the cores' caches (Inception-v3's
- * 5x5 convs ran 1.3x faster on two threads instead of 1.8x). */
+ * 5x5 convs gained much less from the second thread). */
 static void igemm_blocks(void *arg, int64_t lo, int64_t hi)
 {
     const igemm_job *j = arg;

@@ -73,8 +73,8 @@ static int64_t now_ns(void)
  * which leaves the core's resources to a sibling hardware thread, and
  * every 16th look a yield, which gives the core to whatever else is
  * runnable on it: on a loaded machine a spinner that kept its core made
- * the thread it waited for wait a time slice (medians 3x the best run),
- * and yielding at every look (a system call each) slowed the caller's
+ * the thread it waited for wait a time slice (slow medians), and
+ * yielding at every look (a system call each) slowed the caller's
  * serial steps on a two-vCPU machine. */
 static inline void cpu_relax(int i)
 {
@@ -270,8 +270,8 @@ void kl_parallel_for_fine(kl_pool *pool, int64_t n, int ranges_per_thread, kl_ra
     /* ranges_per_thread ranges per thread, claimed, not dealt: a thread
      * that is ready takes the ranges of one that is late to wake or has
      * lost its core for a while.  Kernels whose ranges each cost a set-up
-     * (packing a block of X) ask for one range per thread: four made
-     * MobileNet-v2 on two threads 5 -> 9 ms. */
+     * (packing a block of X) ask for one range per thread, as
+     * kl_parallel_for does: four made MobileNet-v2 on two threads slower. */
     int64_t parts = (int64_t)pool->n_threads * (ranges_per_thread > 1 ? ranges_per_thread : 1);
     pool->chunk = (n + parts - 1) / parts;
     atomic_store_explicit(&pool->next, 0, memory_order_relaxed);
