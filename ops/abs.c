@@ -37,6 +37,7 @@ static keel_status abs_run(kl_opctx *c)
     return kl_unary_run(c, abs_kernels, &none);
 }
 
-static const kl_op abs_op = {"Abs", "", 1, 0, 1, 1, KL_OP_INPLACE, abs_infer, abs_run, NULL, NULL};
+static const kl_op abs_op = {.type = "Abs", .since = 1, .min_inputs = 1, .max_inputs = 1,
+                             .flags = KL_OP_INPLACE, .infer = abs_infer, .run = abs_run};
 
 const kl_op *const kl_opfile_abs[] = {&abs_op, NULL};

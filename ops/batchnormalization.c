@@ -146,10 +146,9 @@ static keel_status bn_run(kl_opctx *c)
 }
 
 #define BN_OP(NAME, SINCE, UNTIL)                                                               \
-    static const kl_op NAME = {.type = "BatchNormalization", .domain = "", .since = SINCE,      \
-                               .until = UNTIL, .min_inputs = 5, .max_inputs = 5,                \
-                               .flags = KL_OP_INPLACE, .infer = bn_infer, .run = bn_run,        \
-                               .scratch = bn_scratch}
+    static const kl_op NAME = {.type = "BatchNormalization", .since = SINCE, .until = UNTIL,    \
+                               .min_inputs = 5, .max_inputs = 5, .flags = KL_OP_INPLACE,        \
+                               .infer = bn_infer, .run = bn_run, .scratch = bn_scratch}
 
 BN_OP(bn_v1, 1, 5);    /* spatial, is_test, consumed_inputs (opset 1) */
 BN_OP(bn_v6, 6, 6);    /* spatial, is_test */

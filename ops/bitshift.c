@@ -41,6 +41,8 @@ static keel_status bitshift_run(kl_opctx *c)
     return kl_binary_run(c, kernels_of(c), NULL, false);
 }
 
-static const kl_op bitshift = {"BitShift", "", 11, 0, 2, 2, KL_OP_INPLACE, bitshift_infer, bitshift_run, NULL, NULL};
+static const kl_op bitshift = {.type = "BitShift", .since = 11, .min_inputs = 2, .max_inputs = 2,
+                               .flags = KL_OP_INPLACE, .infer = bitshift_infer,
+                               .run = bitshift_run};
 
 const kl_op *const kl_opfile_bitshift[] = {&bitshift, NULL};

@@ -3,8 +3,10 @@
  * OpenBLAS keeps one process-wide thread count, and its idle workers spin
  * for a long while after a call: on a two-core machine they took the core
  * keel's own pool needed (MobileNet-v2 on two threads ran its first ten
- * runs at the speed of one).  So sessions keep OpenBLAS at one thread and
- * split each product here over their own pool instead. */
+ * runs at the speed of one).  So keel splits each product here over the
+ * session's pool instead, each part one call to OpenBLAS; keel never sets
+ * OpenBLAS's thread count: the embedder sets it to one (keel.h; the keel
+ * command and the test programs call openblas_set_num_threads(1)). */
 #ifndef KL_BLAS_H
 #define KL_BLAS_H
 

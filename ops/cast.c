@@ -197,7 +197,9 @@ void kl_convert(int from, const void *src, int to, void *dst, int64_t n)
     }
 }
 
-static const kl_op cast = {"Cast", "", 1, 0, 1, 1, 0, cast_infer, cast_run, NULL, NULL};
-static const kl_op castlike = {"CastLike", "", 15, 0, 2, 2, 0, castlike_infer, cast_run, NULL, NULL};
+static const kl_op cast = {.type = "Cast", .since = 1, .min_inputs = 1, .max_inputs = 1,
+                           .infer = cast_infer, .run = cast_run};
+static const kl_op castlike = {.type = "CastLike", .since = 15, .min_inputs = 2, .max_inputs = 2,
+                               .infer = castlike_infer, .run = cast_run};
 
 const kl_op *const kl_opfile_cast[] = {&cast, &castlike, NULL};

@@ -118,9 +118,11 @@ static keel_status clip_run_v11(kl_opctx *c)
     return kl_unary_run(c, clip_kernels, &bounds);
 }
 
-static const kl_op clip_v1 = {"Clip", "", 1, 10, 1, 1, KL_OP_INPLACE,
-                              clip_infer_v1, clip_run_v1, NULL, NULL};
-static const kl_op clip_v11 = {"Clip", "", 11, 0, 1, 3, KL_OP_INPLACE,
-                               clip_infer_v11, clip_run_v11, NULL, NULL};
+static const kl_op clip_v1 = {.type = "Clip", .since = 1, .until = 10, .min_inputs = 1,
+                              .max_inputs = 1, .flags = KL_OP_INPLACE, .infer = clip_infer_v1,
+                              .run = clip_run_v1};
+static const kl_op clip_v11 = {.type = "Clip", .since = 11, .min_inputs = 1, .max_inputs = 3,
+                               .flags = KL_OP_INPLACE, .infer = clip_infer_v11,
+                               .run = clip_run_v11};
 
 const kl_op *const kl_opfile_clip[] = {&clip_v1, &clip_v11, NULL};

@@ -72,6 +72,7 @@ static keel_status compress_run(kl_opctx *c)
     return KEEL_OK;
 }
 
-static const kl_op compress = {"Compress", "", 9, 0, 2, 2, 0, compress_infer, compress_run, NULL, NULL};
+static const kl_op compress = {.type = "Compress", .since = 9, .min_inputs = 2, .max_inputs = 2,
+                               .infer = compress_infer, .run = compress_run};
 
 const kl_op *const kl_opfile_compress[] = {&compress, NULL};

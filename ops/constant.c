@@ -68,7 +68,7 @@ static keel_status constant_run(kl_opctx *c)
     return st;
 }
 
-static const kl_op constant = {"Constant", "", 1, 0, 0, 0, 0, constant_infer, constant_run,
-                               NULL, NULL};
+static const kl_op constant = {.type = "Constant", .since = 1, .infer = constant_infer,
+                               .run = constant_run};
 
 const kl_op *const kl_opfile_constant[] = {&constant, NULL};

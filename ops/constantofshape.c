@@ -49,7 +49,8 @@ static keel_status constantofshape_run(kl_opctx *c)
     return st;
 }
 
-static const kl_op constantofshape = {"ConstantOfShape", "", 9, 0, 1, 1, 0,
-                                      constantofshape_infer, constantofshape_run, NULL, NULL};
+static const kl_op constantofshape = {.type = "ConstantOfShape", .since = 9, .min_inputs = 1,
+                                      .max_inputs = 1, .infer = constantofshape_infer,
+                                      .run = constantofshape_run};
 
 const kl_op *const kl_opfile_constantofshape[] = {&constantofshape, NULL};

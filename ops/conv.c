@@ -5,8 +5,9 @@
  * lower ranks.  Four kernels:
  *   - depthwise (one input and one output channel per group): direct
  *     vectorized loops (ops/depthwise.c);
- *   - 3x3 stride 1 with enough channels: Winograd F(4x4, 3x3) on filters
- *     transformed once in prepare() (ops/winograd.c);
+ *   - 3x3 stride 1 with enough channels and outputs: Winograd F(2x2, 3x3)
+ *     on filters transformed once in prepare() (ops/winograd.c; its
+ *     F(4x4, 3x3) is built only with -DKL_WINOGRAD_F4);
  *   - pointwise (1x1, stride 1, no padding): sgemm straight on the input;
  *   - everything else: im2col into scratch, then sgemm per group.
  * The sgemm kernels work on blocks of output columns small enough to stay
@@ -49,10 +50,9 @@ static bool is_pointwise(const conv_geom *g)
  * it (on the input for 1x1, on im2col's columns otherwise), for K up to
  * 4608 (512 channels x 3x3), the longest measured: there it beat
  * OpenBLAS on one thread (ResNet-50's 3x3 stride-2 convs, K = 2304 and
- * 4608: 3.25 -> 2.79 and 3.81 -> 3.64 ms) and more on two, where OpenBLAS
- * split by columns packs the weights once per thread (Inception-v3's
- * K = 2592: 7.30 -> 3.81 ms).  Its k loop is not blocked, so longer K
- * goes to OpenBLAS. */
+ * 4608) and more on two, where OpenBLAS split by columns packs the
+ * weights once per thread (Inception-v3's K = 2592).  Its k loop is not
+ * blocked, so longer K goes to OpenBLAS. */
 static bool own_gemm(const conv_geom *g)
 {
     return g->c / g->group * g->k_size <= 4608 && kl_pw_usable(g->isa);
@@ -305,7 +305,7 @@ typedef struct igemm_job {
 /* Blocks [lo, hi) of output rows, each unfolded and multiplied by the
  * thread that owns it: unfolded on one core and multiplied on the other,
  * each block's columns crossed between the cores' caches (Inception-v3's
- * 5x5 convs ran 1.3x faster on two threads instead of 1.8x). */
+ * 5x5 convs gained much less from the second thread). */
 static void igemm_blocks(void *arg, int64_t lo, int64_t hi)
 {
     const igemm_job *j = arg;
@@ -445,11 +445,9 @@ static keel_status conv_run(kl_opctx *c)
     return KEEL_OK;
 }
 
-static const kl_op conv_op = {
-    .type = "Conv", .domain = "", .since = 1, .until = 0,
-    .min_inputs = 2, .max_inputs = 3, .flags = KL_OP_EPILOGUE | KL_OP_PRE_PAD,
-    .infer = conv_infer, .run = conv_run, .scratch = conv_scratch, .macs = conv_macs,
-    .prepare = conv_prepare, .release = conv_release, .residual_input = 3,
-};
+static const kl_op conv_op = {.type = "Conv", .since = 1, .min_inputs = 2, .max_inputs = 3,
+                              .flags = KL_OP_EPILOGUE | KL_OP_PRE_PAD, .infer = conv_infer, .run = conv_run,
+                              .scratch = conv_scratch, .macs = conv_macs, .prepare = conv_prepare,
+                              .release = conv_release, .residual_input = 3};
 
 const kl_op *const kl_opfile_conv[] = {&conv_op, NULL};

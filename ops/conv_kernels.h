@@ -47,11 +47,14 @@ void kl_take_even(int isa, float *dst, const float *src, int64_t n);
 void kl_dw_run(kl_opctx *c, const kl_conv_geom *g, const float *x, const float *w, const float *bias,
                float *y);
 
-/* ---- Winograd F(4x4, 3x3): 2-D, 3x3, stride 1, dilation 1, one group ---- */
+/* ---- Winograd F(2x2, 3x3) (F(4x4, 3x3) with -DKL_WINOGRAD_F4): 2-D, 3x3,
+ * stride 1, dilation 1, one group ---- */
 
 bool kl_wino_applies(const kl_conv_geom *g);
 size_t kl_wino_scratch(const kl_conv_geom *g, int threads);
-/* The weights transformed once: [36][m][c]; kl_alloc'ed, *bytes set. */
+/* The weights transformed once: [a*a][m][c] (16 for F(2x2), 36 for F(4x4)),
+ * each [m][c] packed for ops/pointwise.c's kernel when it does the
+ * products; kl_alloc'ed, *bytes set. */
 float *kl_wino_pack(kl_env *env, const kl_conv_geom *g, const float *w, size_t *bytes);
 void kl_wino_run(kl_opctx *c, const kl_conv_geom *g, const float *x, const float *packed, const float *bias,
                  float *y);

@@ -37,6 +37,8 @@ static keel_status convinteger_run(kl_opctx *c)
     return st;
 }
 
-static const kl_op convinteger = {"ConvInteger", "", 10, 0, 2, 4, 0, convinteger_infer, convinteger_run, NULL, NULL};
+static const kl_op convinteger = {.type = "ConvInteger", .since = 10, .min_inputs = 2,
+                                  .max_inputs = 4, .infer = convinteger_infer,
+                                  .run = convinteger_run};
 
 const kl_op *const kl_opfile_convinteger[] = {&convinteger, NULL};

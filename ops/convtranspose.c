@@ -256,8 +256,8 @@ static keel_status ct_run(kl_opctx *c)
 }
 
 /* Opset 11 only clarified the pads derived from output_shape. */
-static const kl_op ct_v1 = {.type = "ConvTranspose", .domain = "", .since = 1, .until = 0,
-                            .min_inputs = 2, .max_inputs = 3, .infer = ct_infer, .run = ct_run,
-                            .scratch = ct_scratch, .macs = ct_macs};
+static const kl_op ct_v1 = {.type = "ConvTranspose", .since = 1, .min_inputs = 2, .max_inputs = 3,
+                            .infer = ct_infer, .run = ct_run, .scratch = ct_scratch,
+                            .macs = ct_macs};
 
 const kl_op *const kl_opfile_convtranspose[] = {&ct_v1, NULL};

@@ -65,6 +65,7 @@ static keel_status cumsum_run(kl_opctx *c)
     return KEEL_OK;
 }
 
-static const kl_op cumsum = {"CumSum", "", 11, 0, 2, 2, 0, cumsum_infer, cumsum_run, NULL, NULL};
+static const kl_op cumsum = {.type = "CumSum", .since = 11, .min_inputs = 2, .max_inputs = 2,
+                             .infer = cumsum_infer, .run = cumsum_run};
 
 const kl_op *const kl_opfile_cumsum[] = {&cumsum, NULL};

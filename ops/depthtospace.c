@@ -75,7 +75,9 @@ static keel_status d2s_run(kl_opctx *c) { return run_as(c, true); }
 static keel_status s2d_infer(kl_opctx *c) { return infer_as(c, false); }
 static keel_status s2d_run(kl_opctx *c) { return run_as(c, false); }
 
-static const kl_op d2s = {"DepthToSpace", "", 1, 0, 1, 1, 0, d2s_infer, d2s_run, NULL, NULL};
-static const kl_op s2d = {"SpaceToDepth", "", 1, 0, 1, 1, 0, s2d_infer, s2d_run, NULL, NULL};
+static const kl_op d2s = {.type = "DepthToSpace", .since = 1, .min_inputs = 1, .max_inputs = 1,
+                          .infer = d2s_infer, .run = d2s_run};
+static const kl_op s2d = {.type = "SpaceToDepth", .since = 1, .min_inputs = 1, .max_inputs = 1,
+                          .infer = s2d_infer, .run = s2d_run};
 
 const kl_op *const kl_opfile_depthtospace[] = {&d2s, &s2d, NULL};

@@ -35,7 +35,8 @@ static keel_status dequantize_run(kl_opctx *c)
     return KEEL_OK;
 }
 
-static const kl_op dequantize = {"DequantizeLinear", "", 10, 18, 2, 3, 0, dequantize_infer, dequantize_run,
-                                 NULL, NULL};
+static const kl_op dequantize = {.type = "DequantizeLinear", .since = 10, .until = 18,
+                                 .min_inputs = 2, .max_inputs = 3, .infer = dequantize_infer,
+                                 .run = dequantize_run};
 
 const kl_op *const kl_opfile_dequantizelinear[] = {&dequantize, NULL};

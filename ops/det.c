@@ -76,7 +76,7 @@ static keel_status det_run(kl_opctx *c)
     return KEEL_OK;
 }
 
-static const kl_op det_v11 = {.type = "Det", .domain = "", .since = 11, .until = 0, .min_inputs = 1,
-                              .max_inputs = 1, .infer = det_infer, .run = det_run, .scratch = det_scratch};
+static const kl_op det_v11 = {.type = "Det", .since = 11, .min_inputs = 1, .max_inputs = 1,
+                              .infer = det_infer, .run = det_run, .scratch = det_scratch};
 
 const kl_op *const kl_opfile_det[] = {&det_v11, NULL};

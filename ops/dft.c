@@ -71,6 +71,7 @@ static keel_status dft_run(kl_opctx *c)
     return KEEL_OK;
 }
 
-static const kl_op dft = {"DFT", "", 17, 0, 1, 2, 0, dft_infer, dft_run, NULL, NULL};
+static const kl_op dft = {.type = "DFT", .since = 17, .min_inputs = 1, .max_inputs = 2,
+                          .infer = dft_infer, .run = dft_run};
 
 const kl_op *const kl_opfile_dft[] = {&dft, NULL};

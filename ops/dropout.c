@@ -109,9 +109,10 @@ static keel_status dropout_run(kl_opctx *c)
     return KEEL_OK;
 }
 
-static const kl_op dropout_v1 = {"Dropout", "", 1, 11, 1, 1, KL_OP_VIEW,
-                                 dropout_infer, dropout_run, NULL, NULL};
-static const kl_op dropout_v12 = {"Dropout", "", 12, 0, 1, 3, KL_OP_VIEW,
-                                  dropout_infer, dropout_run, NULL, NULL};
+static const kl_op dropout_v1 = {.type = "Dropout", .since = 1, .until = 11, .min_inputs = 1,
+                                 .max_inputs = 1, .flags = KL_OP_VIEW, .infer = dropout_infer,
+                                 .run = dropout_run};
+static const kl_op dropout_v12 = {.type = "Dropout", .since = 12, .min_inputs = 1, .max_inputs = 3,
+                                  .flags = KL_OP_VIEW, .infer = dropout_infer, .run = dropout_run};
 
 const kl_op *const kl_opfile_dropout[] = {&dropout_v1, &dropout_v12, NULL};

@@ -42,7 +42,7 @@ static keel_status dynquant_run(kl_opctx *c)
     return KEEL_OK;
 }
 
-static const kl_op dynquant = {"DynamicQuantizeLinear", "", 11, 0, 1, 1, 0, dynquant_infer, dynquant_run,
-                               NULL, NULL};
+static const kl_op dynquant = {.type = "DynamicQuantizeLinear", .since = 11, .min_inputs = 1,
+                               .max_inputs = 1, .infer = dynquant_infer, .run = dynquant_run};
 
 const kl_op *const kl_opfile_dynamicquantizelinear[] = {&dynquant, NULL};

@@ -377,8 +377,7 @@ static keel_status es_run(kl_opctx *c)
     return KEEL_OK;
 }
 
-static const kl_op es_v12 = {.type = "Einsum", .domain = "", .since = 12, .until = 0,
-                             .min_inputs = 1, .max_inputs = -1, .infer = es_infer, .run = es_run,
-                             .scratch = es_scratch};
+static const kl_op es_v12 = {.type = "Einsum", .since = 12, .min_inputs = 1, .max_inputs = -1,
+                             .infer = es_infer, .run = es_run, .scratch = es_scratch};
 
 const kl_op *const kl_opfile_einsum[] = {&es_v12, NULL};

@@ -133,10 +133,12 @@ kl_binary_fn kl_binary_find(const kl_binary_kernel *kernels, int dtype);
     {                                                                                     \
         return kl_binary_run(c, OP##_kernels, CHECK, false);                              \
     }                                                                                     \
-    static const kl_op OP##_v1 = {TYPE, "", 1, 6, 2, 2, FLAGS,                            \
-                                  OP##_infer_v1, OP##_run_v1, NULL, NULL};                \
-    static const kl_op OP##_v7 = {TYPE, "", 7, 0, 2, 2, FLAGS,                            \
-                                  OP##_infer_v7, OP##_run_v7, NULL, NULL};                \
+    static const kl_op OP##_v1 = {.type = TYPE, .since = 1, .until = 6, .min_inputs = 2,  \
+                                  .max_inputs = 2, .flags = FLAGS,                        \
+                                  .infer = OP##_infer_v1, .run = OP##_run_v1};            \
+    static const kl_op OP##_v7 = {.type = TYPE, .since = 7, .min_inputs = 2,              \
+                                  .max_inputs = 2, .flags = FLAGS,                        \
+                                  .infer = OP##_infer_v7, .run = OP##_run_v7};            \
     const kl_op *const kl_opfile_##OP[] = {&OP##_v1, &OP##_v7, NULL};
 
 /* A kl_binary_fn over float16 elements: each computed as float. */

@@ -58,6 +58,7 @@ static keel_status expand_run(kl_opctx *c)
     return kl_broadcast_copy(c->in[0], c->out[0]);
 }
 
-static const kl_op expand = {"Expand", "", 8, 0, 2, 2, 0, expand_infer, expand_run, NULL, NULL};
+static const kl_op expand = {.type = "Expand", .since = 8, .min_inputs = 2, .max_inputs = 2,
+                             .infer = expand_infer, .run = expand_run};
 
 const kl_op *const kl_opfile_expand[] = {&expand, NULL};

@@ -31,6 +31,7 @@ static keel_status eyelike_run(kl_opctx *c)
     return KEEL_OK;
 }
 
-static const kl_op eyelike = {"EyeLike", "", 9, 0, 1, 1, 0, eyelike_infer, eyelike_run, NULL, NULL};
+static const kl_op eyelike = {.type = "EyeLike", .since = 9, .min_inputs = 1, .max_inputs = 1,
+                              .infer = eyelike_infer, .run = eyelike_run};
 
 const kl_op *const kl_opfile_eyelike[] = {&eyelike, NULL};

@@ -18,7 +18,7 @@ static keel_status flatten_infer(kl_opctx *c)
     return KEEL_OK;
 }
 
-static const kl_op flatten = {"Flatten", "", 1, 0, 1, 1, KL_OP_VIEW,
-                              flatten_infer, kl_copy_input0, NULL, NULL};
+static const kl_op flatten = {.type = "Flatten", .since = 1, .min_inputs = 1, .max_inputs = 1,
+                              .flags = KL_OP_VIEW, .infer = flatten_infer, .run = kl_copy_input0};
 
 const kl_op *const kl_opfile_flatten[] = {&flatten, NULL};

@@ -76,6 +76,7 @@ static keel_status gather_run(kl_opctx *c)
     return KEEL_OK;
 }
 
-static const kl_op gather = {"Gather", "", 1, 0, 2, 2, 0, gather_infer, gather_run, NULL, NULL};
+static const kl_op gather = {.type = "Gather", .since = 1, .min_inputs = 2, .max_inputs = 2,
+                             .infer = gather_infer, .run = gather_run};
 
 const kl_op *const kl_opfile_gather[] = {&gather, NULL};

@@ -39,6 +39,7 @@ static keel_status ge_run(kl_opctx *c)
     return KEEL_OK;
 }
 
-static const kl_op ge = {"GatherElements", "", 11, 0, 2, 2, 0, ge_infer, ge_run, NULL, NULL};
+static const kl_op ge = {.type = "GatherElements", .since = 11, .min_inputs = 2, .max_inputs = 2,
+                         .infer = ge_infer, .run = ge_run};
 
 const kl_op *const kl_opfile_gatherelements[] = {&ge, NULL};

@@ -47,6 +47,7 @@ static keel_status gnd_run(kl_opctx *c)
     return KEEL_OK;
 }
 
-static const kl_op gnd = {"GatherND", "", 11, 0, 2, 2, 0, gnd_infer, gnd_run, NULL, NULL};
+static const kl_op gnd = {.type = "GatherND", .since = 11, .min_inputs = 2, .max_inputs = 2,
+                          .infer = gnd_infer, .run = gnd_run};
 
 const kl_op *const kl_opfile_gathernd[] = {&gnd, NULL};

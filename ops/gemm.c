@@ -105,11 +105,9 @@ static keel_status gemm_run(kl_opctx *c)
 }
 
 #define GEMM_OP(name, lo, hi, min_in)                                                          \
-    static const kl_op name = {                                                                \
-        .type = "Gemm", .domain = "", .since = lo, .until = hi, .min_inputs = min_in,          \
-        .max_inputs = 3, .flags = KL_OP_EPILOGUE, .infer = gemm_infer, .run = gemm_run,        \
-        .macs = gemm_macs, .residual_input = 3,                                                \
-    }
+    static const kl_op name = {.type = "Gemm", .since = lo, .until = hi, .min_inputs = min_in, \
+                               .max_inputs = 3, .flags = KL_OP_EPILOGUE, .infer = gemm_infer,  \
+                               .run = gemm_run, .macs = gemm_macs, .residual_input = 3}
 /* C is required before opset 11 */
 GEMM_OP(gemm_1, 1, 10, 3);
 GEMM_OP(gemm_11, 11, 0, 2);

@@ -28,9 +28,7 @@ static keel_status gap_run(kl_opctx *c)
     return kl_global_pool_run(c, plane_mean);
 }
 
-static const kl_op gap_op = {
-    .type = "GlobalAveragePool", .domain = "", .since = 1, .min_inputs = 1, .max_inputs = 1,
-    .infer = gap_infer, .run = gap_run,
-};
+static const kl_op gap_op = {.type = "GlobalAveragePool", .since = 1, .min_inputs = 1,
+                             .max_inputs = 1, .infer = gap_infer, .run = gap_run};
 
 const kl_op *const kl_opfile_globalaveragepool[] = {&gap_op, NULL};

@@ -42,9 +42,9 @@ static keel_status glp_run(kl_opctx *c)
 }
 
 #define GLP_OP(NAME, SINCE, UNTIL)                                                               \
-    static const kl_op NAME = {.type = "GlobalLpPool", .domain = "", .since = SINCE,              \
-                               .until = UNTIL, .min_inputs = 1, .max_inputs = 1,                 \
-                               .infer = glp_infer, .run = glp_run}
+    static const kl_op NAME = {.type = "GlobalLpPool", .since = SINCE, .until = UNTIL,           \
+                               .min_inputs = 1, .max_inputs = 1, .infer = glp_infer,             \
+                               .run = glp_run}
 
 GLP_OP(glp_v1, 1, 1); /* p is a float */
 GLP_OP(glp_v2, 2, 0); /* p is an int */

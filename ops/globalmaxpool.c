@@ -23,9 +23,7 @@ static keel_status gmp_run(kl_opctx *c)
     return kl_global_pool_run(c, plane_max);
 }
 
-static const kl_op gmp_op = {
-    .type = "GlobalMaxPool", .domain = "", .since = 1, .min_inputs = 1, .max_inputs = 1,
-    .infer = gmp_infer, .run = gmp_run,
-};
+static const kl_op gmp_op = {.type = "GlobalMaxPool", .since = 1, .min_inputs = 1, .max_inputs = 1,
+                             .infer = gmp_infer, .run = gmp_run};
 
 const kl_op *const kl_opfile_globalmaxpool[] = {&gmp_op, NULL};

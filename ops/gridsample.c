@@ -175,6 +175,7 @@ static keel_status gridsample_run(kl_opctx *c)
     return KEEL_OK;
 }
 
-static const kl_op gridsample = {"GridSample", "", 16, 0, 2, 2, 0, gridsample_infer, gridsample_run, NULL, NULL};
+static const kl_op gridsample = {.type = "GridSample", .since = 16, .min_inputs = 2,
+                                 .max_inputs = 2, .infer = gridsample_infer, .run = gridsample_run};
 
 const kl_op *const kl_opfile_gridsample[] = {&gridsample, NULL};

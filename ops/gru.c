@@ -79,6 +79,8 @@ static size_t gru_scratch(kl_opctx *c)
     return kl_rnn_scratch(c, 3);
 }
 
-static const kl_op gru = {"GRU", "", 1, 0, 3, 6, KL_OP_ANY_OUTPUT, gru_infer, gru_run, gru_scratch, NULL};
+static const kl_op gru = {.type = "GRU", .since = 1, .min_inputs = 3, .max_inputs = 6,
+                          .flags = KL_OP_ANY_OUTPUT, .infer = gru_infer, .run = gru_run,
+                          .scratch = gru_scratch};
 
 const kl_op *const kl_opfile_gru[] = {&gru, NULL};

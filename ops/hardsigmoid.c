@@ -18,7 +18,8 @@ static keel_status hardsigmoid_run(kl_opctx *c)
     return kl_unary_run(c, hardsigmoid_kernels, &args);
 }
 
-static const kl_op hardsigmoid = {"HardSigmoid", "", 1, 0, 1, 1, KL_OP_INPLACE,
-                                  hardsigmoid_infer, hardsigmoid_run, NULL, NULL};
+static const kl_op hardsigmoid = {.type = "HardSigmoid", .since = 1, .min_inputs = 1,
+                                  .max_inputs = 1, .flags = KL_OP_INPLACE,
+                                  .infer = hardsigmoid_infer, .run = hardsigmoid_run};
 
 const kl_op *const kl_opfile_hardsigmoid[] = {&hardsigmoid, NULL};

@@ -16,7 +16,8 @@ static keel_status hardswish_run(kl_opctx *c)
     return kl_unary_run(c, hardswish_kernels, &none);
 }
 
-static const kl_op hardswish = {"HardSwish", "", 14, 0, 1, 1, KL_OP_INPLACE,
-                                hardswish_infer, hardswish_run, NULL, NULL};
+static const kl_op hardswish = {.type = "HardSwish", .since = 14, .min_inputs = 1, .max_inputs = 1,
+                                .flags = KL_OP_INPLACE, .infer = hardswish_infer,
+                                .run = hardswish_run};
 
 const kl_op *const kl_opfile_hardswish[] = {&hardswish, NULL};

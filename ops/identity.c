@@ -8,7 +8,7 @@ static keel_status identity_infer(kl_opctx *c)
     return KEEL_OK;
 }
 
-static const kl_op identity = {"Identity", "", 1, 0, 1, 1, KL_OP_VIEW,
-                               identity_infer, kl_copy_input0, NULL, NULL};
+static const kl_op identity = {.type = "Identity", .since = 1, .min_inputs = 1, .max_inputs = 1,
+                               .flags = KL_OP_VIEW, .infer = identity_infer, .run = kl_copy_input0};
 
 const kl_op *const kl_opfile_identity[] = {&identity, NULL};

@@ -34,7 +34,8 @@ static keel_status if_infer(kl_opctx *c)
     return kl_results_publish(c, r);
 }
 
-static const kl_op if_op = {"If", "", 1, 0, 1, 1, 0, if_infer, kl_results_copy_out,
-                            NULL, NULL, NULL, kl_results_free};
+static const kl_op if_op = {.type = "If", .since = 1, .min_inputs = 1, .max_inputs = 1,
+                            .infer = if_infer, .run = kl_results_copy_out,
+                            .release = kl_results_free};
 
 const kl_op *const kl_opfile_if[] = {&if_op, NULL};

@@ -59,9 +59,9 @@ static keel_status in_run(kl_opctx *c)
 }
 
 #define IN_OP(NAME, SINCE, UNTIL)                                                                 \
-    static const kl_op NAME = {.type = "InstanceNormalization", .domain = "", .since = SINCE,     \
-                               .until = UNTIL, .min_inputs = 3, .max_inputs = 3,                  \
-                               .infer = in_infer, .run = in_run, .scratch = in_scratch}
+    static const kl_op NAME = {.type = "InstanceNormalization", .since = SINCE, .until = UNTIL,   \
+                               .min_inputs = 3, .max_inputs = 3, .infer = in_infer,               \
+                               .run = in_run, .scratch = in_scratch}
 
 IN_OP(in_v1, 1, 5);  /* consumed_inputs */
 IN_OP(in_v6, 6, 0);

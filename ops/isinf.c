@@ -24,6 +24,7 @@ static keel_status isinf_run(kl_opctx *c)
     return kl_predicate_run(c, is_inf);
 }
 
-static const kl_op isinf_op = {"IsInf", "", 10, 0, 1, 1, 0, isinf_infer, isinf_run, NULL, NULL};
+static const kl_op isinf_op = {.type = "IsInf", .since = 10, .min_inputs = 1, .max_inputs = 1,
+                               .infer = isinf_infer, .run = isinf_run};
 
 const kl_op *const kl_opfile_isinf[] = {&isinf_op, NULL};

@@ -24,6 +24,7 @@ static keel_status isnan_run(kl_opctx *c)
     return kl_predicate_run(c, is_nan);
 }
 
-static const kl_op isnan_op = {"IsNaN", "", 9, 0, 1, 1, 0, isnan_infer, isnan_run, NULL, NULL};
+static const kl_op isnan_op = {.type = "IsNaN", .since = 9, .min_inputs = 1, .max_inputs = 1,
+                               .infer = isnan_infer, .run = isnan_run};
 
 const kl_op *const kl_opfile_isnan[] = {&isnan_op, NULL};

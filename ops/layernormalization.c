@@ -139,8 +139,8 @@ static keel_status ln_run(kl_opctx *c)
     return KEEL_OK;
 }
 
-static const kl_op ln_v17 = {.type = "LayerNormalization", .domain = "", .since = 17, .until = 0,
-                             .min_inputs = 2, .max_inputs = 3, .infer = ln_infer, .run = ln_run,
+static const kl_op ln_v17 = {.type = "LayerNormalization", .since = 17, .min_inputs = 2,
+                             .max_inputs = 3, .infer = ln_infer, .run = ln_run,
                              .scratch = ln_scratch};
 
 const kl_op *const kl_opfile_layernormalization[] = {&ln_v17, NULL};

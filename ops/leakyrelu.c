@@ -16,7 +16,8 @@ static keel_status leakyrelu_run(kl_opctx *c)
     return kl_unary_run(c, leakyrelu_kernels, &args);
 }
 
-static const kl_op leakyrelu = {"LeakyRelu", "", 1, 0, 1, 1, KL_OP_INPLACE,
-                                leakyrelu_infer, leakyrelu_run, NULL, NULL};
+static const kl_op leakyrelu = {.type = "LeakyRelu", .since = 1, .min_inputs = 1, .max_inputs = 1,
+                                .flags = KL_OP_INPLACE, .infer = leakyrelu_infer,
+                                .run = leakyrelu_run};
 
 const kl_op *const kl_opfile_leakyrelu[] = {&leakyrelu, NULL};

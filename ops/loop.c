@@ -153,7 +153,8 @@ static keel_status loop_infer(kl_opctx *c)
     return kl_results_publish(c, r);
 }
 
-static const kl_op loop_op = {"Loop", "", 1, 0, 2, -1, 0, loop_infer, kl_results_copy_out,
-                              NULL, NULL, NULL, kl_results_free};
+static const kl_op loop_op = {.type = "Loop", .since = 1, .min_inputs = 2, .max_inputs = -1,
+                              .infer = loop_infer, .run = kl_results_copy_out,
+                              .release = kl_results_free};
 
 const kl_op *const kl_opfile_loop[] = {&loop_op, NULL};

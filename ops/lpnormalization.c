@@ -67,7 +67,7 @@ static keel_status lpn_run(kl_opctx *c)
     return KEEL_OK;
 }
 
-static const kl_op lpn_v1 = {.type = "LpNormalization", .domain = "", .since = 1, .until = 0,
-                             .min_inputs = 1, .max_inputs = 1, .infer = lpn_infer, .run = lpn_run};
+static const kl_op lpn_v1 = {.type = "LpNormalization", .since = 1, .min_inputs = 1,
+                             .max_inputs = 1, .infer = lpn_infer, .run = lpn_run};
 
 const kl_op *const kl_opfile_lpnormalization[] = {&lpn_v1, NULL};

@@ -155,8 +155,8 @@ static keel_status lp_run(kl_opctx *c)
 }
 
 #define LP_OP(NAME, SINCE, UNTIL)                                                                   \
-    static const kl_op NAME = {.type = "LpPool", .domain = "", .since = SINCE, .until = UNTIL,       \
-                               .min_inputs = 1, .max_inputs = 1, .infer = lp_infer, .run = lp_run}
+    static const kl_op NAME = {.type = "LpPool", .since = SINCE, .until = UNTIL, .min_inputs = 1,   \
+                               .max_inputs = 1, .infer = lp_infer, .run = lp_run}
 
 LP_OP(lp_v1, 1, 1);    /* p is a float */
 LP_OP(lp_v2, 2, 10);   /* p is an int */

@@ -124,9 +124,7 @@ static keel_status lrn_run(kl_opctx *c)
     return KEEL_OK;
 }
 
-static const kl_op lrn_op = {
-    .type = "LRN", .domain = "", .since = 1, .min_inputs = 1, .max_inputs = 1,
-    .infer = lrn_infer, .run = lrn_run,
-};
+static const kl_op lrn_op = {.type = "LRN", .since = 1, .min_inputs = 1, .max_inputs = 1,
+                             .infer = lrn_infer, .run = lrn_run};
 
 const kl_op *const kl_opfile_lrn[] = {&lrn_op, NULL};

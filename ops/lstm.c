@@ -63,6 +63,8 @@ static size_t lstm_scratch(kl_opctx *c)
     return kl_rnn_scratch(c, 4);
 }
 
-static const kl_op lstm = {"LSTM", "", 1, 0, 3, 8, KL_OP_ANY_OUTPUT, lstm_infer, lstm_run, lstm_scratch, NULL};
+static const kl_op lstm = {.type = "LSTM", .since = 1, .min_inputs = 3, .max_inputs = 8,
+                           .flags = KL_OP_ANY_OUTPUT, .infer = lstm_infer, .run = lstm_run,
+                           .scratch = lstm_scratch};
 
 const kl_op *const kl_opfile_lstm[] = {&lstm, NULL};

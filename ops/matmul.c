@@ -141,10 +141,8 @@ static keel_status matmul_run(kl_opctx *c)
     return KEEL_OK;
 }
 
-static const kl_op matmul_op = {
-    .type = "MatMul", .domain = "", .since = 1, .until = 0, .min_inputs = 2, .max_inputs = 2,
-    .flags = KL_OP_EPILOGUE, .infer = matmul_infer, .run = matmul_run, .macs = matmul_macs,
-    .residual_input = 2,
-};
+static const kl_op matmul_op = {.type = "MatMul", .since = 1, .min_inputs = 2, .max_inputs = 2,
+                                .flags = KL_OP_EPILOGUE, .infer = matmul_infer, .run = matmul_run,
+                                .macs = matmul_macs, .residual_input = 2};
 
 const kl_op *const kl_opfile_matmul[] = {&matmul_op, NULL};

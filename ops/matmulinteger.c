@@ -35,6 +35,7 @@ static keel_status mmi_run(kl_opctx *c)
     return st;
 }
 
-static const kl_op mmi = {"MatMulInteger", "", 10, 0, 2, 4, 0, mmi_infer, mmi_run, NULL, NULL};
+static const kl_op mmi = {.type = "MatMulInteger", .since = 10, .min_inputs = 2, .max_inputs = 4,
+                          .infer = mmi_infer, .run = mmi_run};
 
 const kl_op *const kl_opfile_matmulinteger[] = {&mmi, NULL};

@@ -348,7 +348,7 @@ static keel_status maxpool_run(kl_opctx *c)
 }
 
 #define MAXPOOL_OP(NAME, SINCE, UNTIL)                                                          \
-    static const kl_op NAME = {.type = "MaxPool", .domain = "", .since = SINCE, .until = UNTIL, \
+    static const kl_op NAME = {.type = "MaxPool", .since = SINCE, .until = UNTIL,               \
                                .min_inputs = 1, .max_inputs = 1, .infer = maxpool_infer,        \
                                .run = maxpool_run}
 

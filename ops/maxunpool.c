@@ -76,6 +76,7 @@ static keel_status unpool_run(kl_opctx *c)
     return KEEL_OK;
 }
 
-static const kl_op unpool = {"MaxUnpool", "", 9, 0, 2, 3, 0, unpool_infer, unpool_run, NULL, NULL};
+static const kl_op unpool = {.type = "MaxUnpool", .since = 9, .min_inputs = 2, .max_inputs = 3,
+                             .infer = unpool_infer, .run = unpool_run};
 
 const kl_op *const kl_opfile_maxunpool[] = {&unpool, NULL};

@@ -73,8 +73,8 @@ static keel_status mvn_run(kl_opctx *c)
 }
 
 /* Opset 13 adds bfloat16 only. */
-static const kl_op mvn_v9 = {.type = "MeanVarianceNormalization", .domain = "", .since = 9,
-                             .until = 0, .min_inputs = 1, .max_inputs = 1, .infer = mvn_infer,
-                             .run = mvn_run, .scratch = mvn_scratch};
+static const kl_op mvn_v9 = {.type = "MeanVarianceNormalization", .since = 9, .min_inputs = 1,
+                             .max_inputs = 1, .infer = mvn_infer, .run = mvn_run,
+                             .scratch = mvn_scratch};
 
 const kl_op *const kl_opfile_meanvariancenormalization[] = {&mvn_v9, NULL};

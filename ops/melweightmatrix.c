@@ -87,6 +87,7 @@ static size_t mel_scratch(kl_opctx *c)
     return (size_t)(c->out[0]->dims[1] + 2) * sizeof(int64_t);
 }
 
-static const kl_op mel = {"MelWeightMatrix", "", 17, 0, 5, 5, 0, mel_infer, mel_run, mel_scratch, NULL};
+static const kl_op mel = {.type = "MelWeightMatrix", .since = 17, .min_inputs = 5, .max_inputs = 5,
+                          .infer = mel_infer, .run = mel_run, .scratch = mel_scratch};
 
 const kl_op *const kl_opfile_melweightmatrix[] = {&mel, NULL};

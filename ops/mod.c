@@ -54,6 +54,7 @@ static keel_status mod_run(kl_opctx *c)
     return kl_binary_run(c, kernels_of(c), check_divisors, false);
 }
 
-static const kl_op mod_op = {"Mod", "", 10, 0, 2, 2, KL_OP_INPLACE, mod_infer, mod_run, NULL, NULL};
+static const kl_op mod_op = {.type = "Mod", .since = 10, .min_inputs = 2, .max_inputs = 2,
+                             .flags = KL_OP_INPLACE, .infer = mod_infer, .run = mod_run};
 
 const kl_op *const kl_opfile_mod[] = {&mod_op, NULL};

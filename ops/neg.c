@@ -30,6 +30,7 @@ static keel_status neg_run(kl_opctx *c)
     return kl_unary_run(c, neg_kernels, &none);
 }
 
-static const kl_op neg_op = {"Neg", "", 1, 0, 1, 1, KL_OP_INPLACE, neg_infer, neg_run, NULL, NULL};
+static const kl_op neg_op = {.type = "Neg", .since = 1, .min_inputs = 1, .max_inputs = 1,
+                             .flags = KL_OP_INPLACE, .infer = neg_infer, .run = neg_run};
 
 const kl_op *const kl_opfile_neg[] = {&neg_op, NULL};

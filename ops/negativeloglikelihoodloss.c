@@ -13,8 +13,7 @@ static keel_status nll_run(kl_opctx *c)
 }
 
 /* Opset 13 adds bfloat16 only. */
-static const kl_op nll_v12 = {.type = "NegativeLogLikelihoodLoss", .domain = "", .since = 12,
-                              .until = 0, .min_inputs = 2, .max_inputs = 3, .infer = nll_infer,
-                              .run = nll_run};
+static const kl_op nll_v12 = {.type = "NegativeLogLikelihoodLoss", .since = 12, .min_inputs = 2,
+                              .max_inputs = 3, .infer = nll_infer, .run = nll_run};
 
 const kl_op *const kl_opfile_negativeloglikelihoodloss[] = {&nll_v12, NULL};

@@ -167,6 +167,7 @@ static keel_status nms_run(kl_opctx *c)
     return st ? st : with_lists(c, &a, c->out[0]->data, &count);
 }
 
-static const kl_op nms = {"NonMaxSuppression", "", 10, 0, 2, 5, 0, nms_infer, nms_run, NULL, NULL};
+static const kl_op nms = {.type = "NonMaxSuppression", .since = 10, .min_inputs = 2,
+                          .max_inputs = 5, .infer = nms_infer, .run = nms_run};
 
 const kl_op *const kl_opfile_nonmaxsuppression[] = {&nms, NULL};

@@ -66,6 +66,7 @@ static keel_status nonzero_run(kl_opctx *c)
     return KEEL_OK;
 }
 
-static const kl_op nonzero = {"NonZero", "", 9, 0, 1, 1, 0, nonzero_infer, nonzero_run, NULL, NULL};
+static const kl_op nonzero = {.type = "NonZero", .since = 9, .min_inputs = 1, .max_inputs = 1,
+                              .infer = nonzero_infer, .run = nonzero_run};
 
 const kl_op *const kl_opfile_nonzero[] = {&nonzero, NULL};

@@ -19,6 +19,7 @@ static keel_status not_run(kl_opctx *c)
     return kl_predicate_run(c, negate);
 }
 
-static const kl_op not_op = {"Not", "", 1, 0, 1, 1, KL_OP_INPLACE, not_infer, not_run, NULL, NULL};
+static const kl_op not_op = {.type = "Not", .since = 1, .min_inputs = 1, .max_inputs = 1,
+                             .flags = KL_OP_INPLACE, .infer = not_infer, .run = not_run};
 
 const kl_op *const kl_opfile_not[] = {&not_op, NULL};

@@ -81,6 +81,7 @@ static size_t onehot_scratch(kl_opctx *c)
     return (size_t)kl_numel(c->in[0]) * sizeof(double);
 }
 
-static const kl_op onehot = {"OneHot", "", 9, 0, 3, 3, 0, onehot_infer, onehot_run, onehot_scratch, NULL};
+static const kl_op onehot = {.type = "OneHot", .since = 9, .min_inputs = 3, .max_inputs = 3,
+                             .infer = onehot_infer, .run = onehot_run, .scratch = onehot_scratch};
 
 const kl_op *const kl_opfile_onehot[] = {&onehot, NULL};

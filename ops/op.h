@@ -1,7 +1,9 @@
 /* op.h -- the contract between the runtime and each operator.
  *
- * Every operator implementation is one static descriptor (kl_op) in its own
- * file under ops/, listed once in ops/registry.c.  The runtime calls:
+ * Every operator implementation is a static descriptor (kl_op) in a file
+ * under ops/: file FOO.c lists its descriptors (one per opset range) in
+ * kl_opfile_FOO[], and the file is listed once, as X(FOO), in ops/oplist.h,
+ * which ops/registry.c reads.  The runtime calls:
  *
  *   infer(c)    at session creation: read c->in[i] (dtype, rank, dims; and
  *               data when the input is a constant, else data == NULL) and
@@ -115,7 +117,7 @@ typedef int (*kl_slice_axis_fn)(const kl_opctx *c);
 
 typedef struct kl_op {
     const char *type;     /* "Conv" */
-    const char *domain;   /* "" for ai.onnx */
+    const char *domain;   /* NULL (or "") for ai.onnx: compared through kl_domain() */
     int since;            /* first opset version this implementation covers */
     int until;            /* last one, inclusive; 0 = open-ended */
     int min_inputs, max_inputs;   /* node input count bounds (max -1 = any) */

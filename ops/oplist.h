@@ -1,7 +1,8 @@
 /* oplist.h -- every operator file under ops/, once.  Each file FOO.c
  * defines `const kl_op *const kl_opfile_FOO[]`, a NULL-terminated list of
  * its descriptors (one per opset range).  To add an operator: write
- * ops/FOO.c, add X(FOO) here and ops/FOO.c to Makefile.am. */
+ * ops/FOO.c, add X(FOO) here and ops/FOO.c to Makefile.am (tests/oplist.sh,
+ * run by make check, checks that the two lists and ops/ agree). */
 X(add) X(sub) X(mul) X(div)
 X(relu) X(leakyrelu) X(clip) X(sigmoid) X(hardsigmoid) X(hardswish)
 X(concat) X(split) X(slice) X(reshape) X(flatten) X(transpose)

@@ -276,8 +276,11 @@ static keel_status pad_run(kl_opctx *c)
     return KEEL_OK;
 }
 
-static const kl_op pad_v1 = {"Pad", "", 1, 10, 1, 1, 0, pad_infer, pad_run, NULL, NULL};
-static const kl_op pad_v11 = {"Pad", "", 11, 17, 2, 3, 0, pad_infer, pad_run, NULL, NULL};
-static const kl_op pad_v18 = {"Pad", "", 18, 0, 2, 4, 0, pad_infer, pad_run, NULL, NULL};
+static const kl_op pad_v1 = {.type = "Pad", .since = 1, .until = 10, .min_inputs = 1,
+                             .max_inputs = 1, .infer = pad_infer, .run = pad_run};
+static const kl_op pad_v11 = {.type = "Pad", .since = 11, .until = 17, .min_inputs = 2,
+                              .max_inputs = 3, .infer = pad_infer, .run = pad_run};
+static const kl_op pad_v18 = {.type = "Pad", .since = 18, .min_inputs = 2, .max_inputs = 4,
+                              .infer = pad_infer, .run = pad_run};
 
 const kl_op *const kl_opfile_pad[] = {&pad_v1, &pad_v11, &pad_v18, NULL};

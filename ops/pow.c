@@ -53,6 +53,7 @@ static keel_status pow_run(kl_opctx *c)
     return KEEL_OK;
 }
 
-static const kl_op pow_op = {"Pow", "", 1, 0, 2, 2, 0, pow_infer, pow_run, pow_scratch, NULL};
+static const kl_op pow_op = {.type = "Pow", .since = 1, .min_inputs = 2, .max_inputs = 2,
+                             .infer = pow_infer, .run = pow_run, .scratch = pow_scratch};
 
 const kl_op *const kl_opfile_pow[] = {&pow_op, NULL};

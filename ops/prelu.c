@@ -56,6 +56,7 @@ static keel_status prelu_run(kl_opctx *c)
     return KEEL_OK;
 }
 
-static const kl_op prelu = {"PRelu", "", 1, 0, 2, 2, KL_OP_INPLACE, prelu_infer, prelu_run, NULL, NULL};
+static const kl_op prelu = {.type = "PRelu", .since = 1, .min_inputs = 2, .max_inputs = 2,
+                            .flags = KL_OP_INPLACE, .infer = prelu_infer, .run = prelu_run};
 
 const kl_op *const kl_opfile_prelu[] = {&prelu, NULL};

@@ -59,7 +59,8 @@ static size_t qlinearconv_scratch(kl_opctx *c)
     return (size_t)kl_numel(c->out[0]) * sizeof(int32_t);
 }
 
-static const kl_op qlinearconv = {"QLinearConv", "", 10, 0, 8, 9, 0, qlinearconv_infer, qlinearconv_run,
-                                  qlinearconv_scratch, NULL};
+static const kl_op qlinearconv = {.type = "QLinearConv", .since = 10, .min_inputs = 8,
+                                  .max_inputs = 9, .infer = qlinearconv_infer,
+                                  .run = qlinearconv_run, .scratch = qlinearconv_scratch};
 
 const kl_op *const kl_opfile_qlinearconv[] = {&qlinearconv, NULL};

@@ -58,6 +58,7 @@ static size_t qlmm_scratch(kl_opctx *c)
     return (size_t)kl_numel(c->out[0]) * sizeof(int32_t);
 }
 
-static const kl_op qlmm = {"QLinearMatMul", "", 10, 0, 8, 8, 0, qlmm_infer, qlmm_run, qlmm_scratch, NULL};
+static const kl_op qlmm = {.type = "QLinearMatMul", .since = 10, .min_inputs = 8, .max_inputs = 8,
+                           .infer = qlmm_infer, .run = qlmm_run, .scratch = qlmm_scratch};
 
 const kl_op *const kl_opfile_qlinearmatmul[] = {&qlmm, NULL};

@@ -40,6 +40,7 @@ static keel_status quantize_run(kl_opctx *c)
     return KEEL_OK;
 }
 
-static const kl_op quantize = {"QuantizeLinear", "", 10, 18, 2, 3, 0, quantize_infer, quantize_run, NULL, NULL};
+static const kl_op quantize = {.type = "QuantizeLinear", .since = 10, .until = 18, .min_inputs = 2,
+                               .max_inputs = 3, .infer = quantize_infer, .run = quantize_run};
 
 const kl_op *const kl_opfile_quantizelinear[] = {&quantize, NULL};

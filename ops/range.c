@@ -115,6 +115,7 @@ static keel_status range_run(kl_opctx *c)
     return KEEL_OK;
 }
 
-static const kl_op range = {"Range", "", 11, 0, 3, 3, 0, range_infer, range_run, NULL, NULL};
+static const kl_op range = {.type = "Range", .since = 11, .min_inputs = 3, .max_inputs = 3,
+                            .infer = range_infer, .run = range_run};
 
 const kl_op *const kl_opfile_range[] = {&range, NULL};

@@ -51,13 +51,11 @@ size_t kl_reduce_scratch(kl_opctx *c, kl_reduce_kind kind);
     {                                                                                          \
         return kl_reduce_scratch(c, KIND);                                                     \
     }                                                                                          \
-    static const kl_op OP##_attr = {.type = TYPE, .domain = "", .since = 1,                    \
-                                    .until = (AXES_SINCE) - 1, .min_inputs = 1,                \
-                                    .max_inputs = 1, .infer = OP##_infer, .run = OP##_run,     \
-                                    .scratch = OP##_scratch};                                  \
-    static const kl_op OP##_input = {.type = TYPE, .domain = "", .since = AXES_SINCE,          \
-                                     .until = 0, .min_inputs = 1, .max_inputs = 2,             \
-                                     .infer = OP##_infer, .run = OP##_run,                     \
+    static const kl_op OP##_attr = {.type = TYPE, .since = 1, .until = (AXES_SINCE) - 1,       \
+                                    .min_inputs = 1, .max_inputs = 1, .infer = OP##_infer,     \
+                                    .run = OP##_run, .scratch = OP##_scratch};                 \
+    static const kl_op OP##_input = {.type = TYPE, .since = AXES_SINCE, .min_inputs = 1,       \
+                                     .max_inputs = 2, .infer = OP##_infer, .run = OP##_run,    \
                                      .scratch = OP##_scratch};                                 \
     const kl_op *const kl_opfile_##OP[] = {&OP##_attr, &OP##_input, NULL};
 
@@ -70,12 +68,12 @@ keel_status kl_argreduce_run(kl_opctx *c, bool is_max);
     {                                                                                          \
         return kl_argreduce_run(c, IS_MAX);                                                    \
     }                                                                                          \
-    static const kl_op OP##_v1 = {.type = TYPE, .domain = "", .since = 1, .until = 11,          \
-                                  .min_inputs = 1, .max_inputs = 1,                            \
-                                  .infer = kl_argreduce_infer, .run = OP##_run};               \
-    static const kl_op OP##_v12 = {.type = TYPE, .domain = "", .since = 12, .until = 0,         \
-                                   .min_inputs = 1, .max_inputs = 1,                           \
-                                   .infer = kl_argreduce_infer, .run = OP##_run};              \
+    static const kl_op OP##_v1 = {.type = TYPE, .since = 1, .until = 11, .min_inputs = 1,      \
+                                  .max_inputs = 1, .infer = kl_argreduce_infer,                \
+                                  .run = OP##_run};                                            \
+    static const kl_op OP##_v12 = {.type = TYPE, .since = 12, .min_inputs = 1,                 \
+                                   .max_inputs = 1, .infer = kl_argreduce_infer,               \
+                                   .run = OP##_run};                                           \
     const kl_op *const kl_opfile_##OP[] = {&OP##_v1, &OP##_v12, NULL};
 
 #endif

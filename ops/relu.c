@@ -24,6 +24,7 @@ static keel_status relu_run(kl_opctx *c)
     return kl_unary_run(c, relu_kernels, &none);
 }
 
-static const kl_op relu = {"Relu", "", 1, 0, 1, 1, KL_OP_INPLACE, relu_infer, relu_run, NULL, NULL};
+static const kl_op relu = {.type = "Relu", .since = 1, .min_inputs = 1, .max_inputs = 1,
+                           .flags = KL_OP_INPLACE, .infer = relu_infer, .run = relu_run};
 
 const kl_op *const kl_opfile_relu[] = {&relu, NULL};

@@ -59,9 +59,11 @@ static keel_status reshape_infer(kl_opctx *c)
     return KEEL_OK;
 }
 
-static const kl_op reshape_v1 = {"Reshape", "", 1, 4, 1, 1, KL_OP_VIEW,
-                                 reshape_infer, kl_copy_input0, NULL, NULL};
-static const kl_op reshape_v5 = {"Reshape", "", 5, 0, 2, 2, KL_OP_VIEW,
-                                 reshape_infer, kl_copy_input0, NULL, NULL};
+static const kl_op reshape_v1 = {.type = "Reshape", .since = 1, .until = 4, .min_inputs = 1,
+                                 .max_inputs = 1, .flags = KL_OP_VIEW, .infer = reshape_infer,
+                                 .run = kl_copy_input0};
+static const kl_op reshape_v5 = {.type = "Reshape", .since = 5, .min_inputs = 2, .max_inputs = 2,
+                                 .flags = KL_OP_VIEW, .infer = reshape_infer,
+                                 .run = kl_copy_input0};
 
 const kl_op *const kl_opfile_reshape[] = {&reshape_v1, &reshape_v5, NULL};

@@ -319,9 +319,16 @@ static keel_status resize_run(kl_opctx *c) { return run_as(c, false); }
 static keel_status upsample_infer(kl_opctx *c) { return infer_as(c, true); }
 static keel_status upsample_run(kl_opctx *c) { return run_as(c, true); }
 
-static const kl_op resize10 = {"Resize", "", 10, 10, 2, 2, 0, resize_infer, resize_run, resize_scratch, NULL};
-static const kl_op resize11 = {"Resize", "", 11, 0, 1, 4, 0, resize_infer, resize_run, resize_scratch, NULL};
-static const kl_op upsample7 = {"Upsample", "", 7, 8, 1, 1, 0, upsample_infer, upsample_run, resize_scratch, NULL};
-static const kl_op upsample9 = {"Upsample", "", 9, 9, 2, 2, 0, upsample_infer, upsample_run, resize_scratch, NULL};
+static const kl_op resize10 = {.type = "Resize", .since = 10, .until = 10, .min_inputs = 2,
+                               .max_inputs = 2, .infer = resize_infer, .run = resize_run,
+                               .scratch = resize_scratch};
+static const kl_op resize11 = {.type = "Resize", .since = 11, .min_inputs = 1, .max_inputs = 4,
+                               .infer = resize_infer, .run = resize_run, .scratch = resize_scratch};
+static const kl_op upsample7 = {.type = "Upsample", .since = 7, .until = 8, .min_inputs = 1,
+                                .max_inputs = 1, .infer = upsample_infer, .run = upsample_run,
+                                .scratch = resize_scratch};
+static const kl_op upsample9 = {.type = "Upsample", .since = 9, .until = 9, .min_inputs = 2,
+                                .max_inputs = 2, .infer = upsample_infer, .run = upsample_run,
+                                .scratch = resize_scratch};
 
 const kl_op *const kl_opfile_resize[] = {&resize10, &resize11, &upsample7, &upsample9, NULL};

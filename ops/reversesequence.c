@@ -54,6 +54,7 @@ static keel_status rs_run(kl_opctx *c)
     return KEEL_OK;
 }
 
-static const kl_op rs = {"ReverseSequence", "", 10, 0, 2, 2, 0, rs_infer, rs_run, NULL, NULL};
+static const kl_op rs = {.type = "ReverseSequence", .since = 10, .min_inputs = 2, .max_inputs = 2,
+                         .infer = rs_infer, .run = rs_run};
 
 const kl_op *const kl_opfile_reversesequence[] = {&rs, NULL};

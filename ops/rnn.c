@@ -30,6 +30,8 @@ static size_t rnn_scratch(kl_opctx *c)
     return kl_rnn_scratch(c, 1);
 }
 
-static const kl_op rnn = {"RNN", "", 1, 0, 3, 6, KL_OP_ANY_OUTPUT, rnn_infer, rnn_run, rnn_scratch, NULL};
+static const kl_op rnn = {.type = "RNN", .since = 1, .min_inputs = 3, .max_inputs = 6,
+                          .flags = KL_OP_ANY_OUTPUT, .infer = rnn_infer, .run = rnn_run,
+                          .scratch = rnn_scratch};
 
 const kl_op *const kl_opfile_rnn[] = {&rnn, NULL};

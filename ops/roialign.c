@@ -151,6 +151,7 @@ static keel_status roialign_run(kl_opctx *c)
     return KEEL_OK;
 }
 
-static const kl_op roialign = {"RoiAlign", "", 10, 0, 3, 3, 0, roialign_infer, roialign_run, NULL, NULL};
+static const kl_op roialign = {.type = "RoiAlign", .since = 10, .min_inputs = 3, .max_inputs = 3,
+                               .infer = roialign_infer, .run = roialign_run};
 
 const kl_op *const kl_opfile_roialign[] = {&roialign, NULL};

@@ -202,9 +202,11 @@ static keel_status scan_infer(kl_opctx *c)
 }
 
 /* opset 8's input 0 (sequence_lens) may be empty */
-static const kl_op scan_v8 = {"Scan", "", 8, 8, 0, -1, 0, scan_infer, kl_results_copy_out,
-                              NULL, NULL, NULL, kl_results_free};
-static const kl_op scan_v9 = {"Scan", "", 9, 0, 1, -1, 0, scan_infer, kl_results_copy_out,
-                              NULL, NULL, NULL, kl_results_free};
+static const kl_op scan_v8 = {.type = "Scan", .since = 8, .until = 8, .max_inputs = -1,
+                              .infer = scan_infer, .run = kl_results_copy_out,
+                              .release = kl_results_free};
+static const kl_op scan_v9 = {.type = "Scan", .since = 9, .min_inputs = 1, .max_inputs = -1,
+                              .infer = scan_infer, .run = kl_results_copy_out,
+                              .release = kl_results_free};
 
 const kl_op *const kl_opfile_scan[] = {&scan_v8, &scan_v9, NULL};

@@ -52,7 +52,9 @@ static keel_status se_run(kl_opctx *c)
     return KEEL_OK;
 }
 
-static const kl_op scatter = {"Scatter", "", 9, 10, 3, 3, 0, se_infer, se_run, NULL, NULL};
-static const kl_op scatterelements = {"ScatterElements", "", 11, 0, 3, 3, 0, se_infer, se_run, NULL, NULL};
+static const kl_op scatter = {.type = "Scatter", .since = 9, .until = 10, .min_inputs = 3,
+                              .max_inputs = 3, .infer = se_infer, .run = se_run};
+static const kl_op scatterelements = {.type = "ScatterElements", .since = 11, .min_inputs = 3,
+                                      .max_inputs = 3, .infer = se_infer, .run = se_run};
 
 const kl_op *const kl_opfile_scatterelements[] = {&scatter, &scatterelements, NULL};

@@ -57,6 +57,7 @@ static keel_status snd_run(kl_opctx *c)
     return KEEL_OK;
 }
 
-static const kl_op snd = {"ScatterND", "", 11, 0, 3, 3, 0, snd_infer, snd_run, NULL, NULL};
+static const kl_op snd = {.type = "ScatterND", .since = 11, .min_inputs = 3, .max_inputs = 3,
+                          .infer = snd_infer, .run = snd_run};
 
 const kl_op *const kl_opfile_scatternd[] = {&snd, NULL};

@@ -32,9 +32,10 @@ static keel_status shape_run(kl_opctx *c)
     return KEEL_OK;
 }
 
-static const kl_op shape_v1 = {"Shape", "", 1, 14, 1, 1, KL_OP_SHAPE_ONLY,
-                               shape_infer, shape_run, NULL, NULL};
-static const kl_op shape_v15 = {"Shape", "", 15, 0, 1, 1, KL_OP_SHAPE_ONLY,
-                                shape_infer, shape_run, NULL, NULL};
+static const kl_op shape_v1 = {.type = "Shape", .since = 1, .until = 14, .min_inputs = 1,
+                               .max_inputs = 1, .flags = KL_OP_SHAPE_ONLY, .infer = shape_infer,
+                               .run = shape_run};
+static const kl_op shape_v15 = {.type = "Shape", .since = 15, .min_inputs = 1, .max_inputs = 1,
+                                .flags = KL_OP_SHAPE_ONLY, .infer = shape_infer, .run = shape_run};
 
 const kl_op *const kl_opfile_shape[] = {&shape_v1, &shape_v15, NULL};

@@ -52,7 +52,7 @@ static keel_status sigmoid_run(kl_opctx *c)
     return kl_unary_run(c, sigmoid_kernels, &none);
 }
 
-static const kl_op sigmoid = {"Sigmoid", "", 1, 0, 1, 1, KL_OP_INPLACE,
-                              sigmoid_infer, sigmoid_run, NULL, NULL};
+static const kl_op sigmoid = {.type = "Sigmoid", .since = 1, .min_inputs = 1, .max_inputs = 1,
+                              .flags = KL_OP_INPLACE, .infer = sigmoid_infer, .run = sigmoid_run};
 
 const kl_op *const kl_opfile_sigmoid[] = {&sigmoid, NULL};

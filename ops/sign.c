@@ -32,6 +32,7 @@ static keel_status sign_run(kl_opctx *c)
     return kl_unary_run(c, sign_kernels, &none);
 }
 
-static const kl_op sign_op = {"Sign", "", 9, 0, 1, 1, KL_OP_INPLACE, sign_infer, sign_run, NULL, NULL};
+static const kl_op sign_op = {.type = "Sign", .since = 9, .min_inputs = 1, .max_inputs = 1,
+                              .flags = KL_OP_INPLACE, .infer = sign_infer, .run = sign_run};
 
 const kl_op *const kl_opfile_sign[] = {&sign_op, NULL};

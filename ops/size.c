@@ -13,6 +13,7 @@ static keel_status size_run(kl_opctx *c)
     return KEEL_OK;
 }
 
-static const kl_op size_op = {"Size", "", 1, 0, 1, 1, KL_OP_SHAPE_ONLY, size_infer, size_run, NULL, NULL};
+static const kl_op size_op = {.type = "Size", .since = 1, .min_inputs = 1, .max_inputs = 1,
+                              .flags = KL_OP_SHAPE_ONLY, .infer = size_infer, .run = size_run};
 
 const kl_op *const kl_opfile_size[] = {&size_op, NULL};

@@ -146,7 +146,9 @@ static keel_status slice_run(kl_opctx *c)
     return KEEL_OK;
 }
 
-static const kl_op slice_v1 = {"Slice", "", 1, 9, 1, 1, 0, slice_infer, slice_run, NULL, NULL};
-static const kl_op slice_v10 = {"Slice", "", 10, 0, 3, 5, 0, slice_infer, slice_run, NULL, NULL};
+static const kl_op slice_v1 = {.type = "Slice", .since = 1, .until = 9, .min_inputs = 1,
+                               .max_inputs = 1, .infer = slice_infer, .run = slice_run};
+static const kl_op slice_v10 = {.type = "Slice", .since = 10, .min_inputs = 3, .max_inputs = 5,
+                                .infer = slice_infer, .run = slice_run};
 
 const kl_op *const kl_opfile_slice[] = {&slice_v1, &slice_v10, NULL};

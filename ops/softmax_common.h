@@ -24,14 +24,14 @@ keel_status kl_softmax_run(kl_opctx *c, kl_softmax_kind kind);
     {                                                                                        \
         return kl_softmax_run(c, KIND);                                                      \
     }                                                                                        \
-    static const kl_op OP##_v1 = {.type = TYPE, .domain = "", .since = 1, .until = 10,        \
-                                  .min_inputs = 1, .max_inputs = 1, .flags = KL_OP_INPLACE,   \
+    static const kl_op OP##_v1 = {.type = TYPE, .since = 1, .until = 10, .min_inputs = 1,    \
+                                  .max_inputs = 1, .flags = KL_OP_INPLACE,                   \
                                   .infer = kl_softmax_infer, .run = OP##_run};               \
-    static const kl_op OP##_v11 = {.type = TYPE, .domain = "", .since = 11, .until = 12,      \
-                                   .min_inputs = 1, .max_inputs = 1, .flags = KL_OP_INPLACE,  \
+    static const kl_op OP##_v11 = {.type = TYPE, .since = 11, .until = 12, .min_inputs = 1,  \
+                                   .max_inputs = 1, .flags = KL_OP_INPLACE,                  \
                                    .infer = kl_softmax_infer, .run = OP##_run};              \
-    static const kl_op OP##_v13 = {.type = TYPE, .domain = "", .since = 13, .until = 0,       \
-                                   .min_inputs = 1, .max_inputs = 1, .flags = KL_OP_INPLACE,  \
+    static const kl_op OP##_v13 = {.type = TYPE, .since = 13, .min_inputs = 1,               \
+                                   .max_inputs = 1, .flags = KL_OP_INPLACE,                  \
                                    .infer = kl_softmax_infer, .run = OP##_run};              \
     const kl_op *const kl_opfile_##OP[] = {&OP##_v1, &OP##_v11, &OP##_v13, NULL};
 

@@ -19,8 +19,8 @@ static size_t sce_scratch(kl_opctx *c)
 }
 
 /* Opset 13 adds bfloat16 only. */
-static const kl_op sce_v12 = {.type = "SoftmaxCrossEntropyLoss", .domain = "", .since = 12,
-                              .until = 0, .min_inputs = 2, .max_inputs = 3, .infer = sce_infer,
-                              .run = sce_run, .scratch = sce_scratch};
+static const kl_op sce_v12 = {.type = "SoftmaxCrossEntropyLoss", .since = 12, .min_inputs = 2,
+                              .max_inputs = 3, .infer = sce_infer, .run = sce_run,
+                              .scratch = sce_scratch};
 
 const kl_op *const kl_opfile_softmaxcrossentropyloss[] = {&sce_v12, NULL};

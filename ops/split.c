@@ -100,9 +100,13 @@ static keel_status split_run(kl_opctx *c)
     return KEEL_OK;
 }
 
-static const kl_op split_v1 = {"Split", "", 1, 1, 1, 2, 0, split_infer, split_run, NULL, NULL};
-static const kl_op split_v2 = {"Split", "", 2, 12, 1, 1, 0, split_infer, split_run, NULL, NULL};
-static const kl_op split_v13 = {"Split", "", 13, 17, 1, 2, 0, split_infer, split_run, NULL, NULL};
-static const kl_op split_v18 = {"Split", "", 18, 0, 1, 2, 0, split_infer, split_run, NULL, NULL};
+static const kl_op split_v1 = {.type = "Split", .since = 1, .until = 1, .min_inputs = 1,
+                               .max_inputs = 2, .infer = split_infer, .run = split_run};
+static const kl_op split_v2 = {.type = "Split", .since = 2, .until = 12, .min_inputs = 1,
+                               .max_inputs = 1, .infer = split_infer, .run = split_run};
+static const kl_op split_v13 = {.type = "Split", .since = 13, .until = 17, .min_inputs = 1,
+                                .max_inputs = 2, .infer = split_infer, .run = split_run};
+static const kl_op split_v18 = {.type = "Split", .since = 18, .min_inputs = 1, .max_inputs = 2,
+                                .infer = split_infer, .run = split_run};
 
 const kl_op *const kl_opfile_split[] = {&split_v1, &split_v2, &split_v13, &split_v18, NULL};

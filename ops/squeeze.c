@@ -53,9 +53,11 @@ static keel_status squeeze_infer(kl_opctx *c)
     return KEEL_OK;
 }
 
-static const kl_op squeeze_v1 = {"Squeeze", "", 1, 12, 1, 1, KL_OP_VIEW,
-                                 squeeze_infer, kl_copy_input0, NULL, NULL};
-static const kl_op squeeze_v13 = {"Squeeze", "", 13, 0, 1, 2, KL_OP_VIEW,
-                                  squeeze_infer, kl_copy_input0, NULL, NULL};
+static const kl_op squeeze_v1 = {.type = "Squeeze", .since = 1, .until = 12, .min_inputs = 1,
+                                 .max_inputs = 1, .flags = KL_OP_VIEW, .infer = squeeze_infer,
+                                 .run = kl_copy_input0};
+static const kl_op squeeze_v13 = {.type = "Squeeze", .since = 13, .min_inputs = 1, .max_inputs = 2,
+                                  .flags = KL_OP_VIEW, .infer = squeeze_infer,
+                                  .run = kl_copy_input0};
 
 const kl_op *const kl_opfile_squeeze[] = {&squeeze_v1, &squeeze_v13, NULL};

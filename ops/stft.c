@@ -67,6 +67,7 @@ static keel_status stft_run(kl_opctx *c)
     return KEEL_OK;
 }
 
-static const kl_op stft = {"STFT", "", 17, 0, 2, 4, 0, stft_infer, stft_run, NULL, NULL};
+static const kl_op stft = {.type = "STFT", .since = 17, .min_inputs = 2, .max_inputs = 4,
+                           .infer = stft_infer, .run = stft_run};
 
 const kl_op *const kl_opfile_stft[] = {&stft, NULL};

@@ -55,6 +55,7 @@ static keel_status tile_run(kl_opctx *c)
     return KEEL_OK;
 }
 
-static const kl_op tile = {"Tile", "", 1, 0, 2, 3, 0, tile_infer, tile_run, NULL, NULL};
+static const kl_op tile = {.type = "Tile", .since = 1, .min_inputs = 2, .max_inputs = 3,
+                           .infer = tile_infer, .run = tile_run};
 
 const kl_op *const kl_opfile_tile[] = {&tile, NULL};

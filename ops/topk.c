@@ -110,7 +110,10 @@ static size_t topk_scratch(kl_opctx *c)
     return (size_t)c->in[0]->dims[axis] * (sizeof(keyed) + sizeof(double));
 }
 
-static const kl_op topk_v1 = {"TopK", "", 1, 9, 1, 1, 0, topk_infer, topk_run, topk_scratch, NULL};
-static const kl_op topk_v10 = {"TopK", "", 10, 0, 2, 2, 0, topk_infer, topk_run, topk_scratch, NULL};
+static const kl_op topk_v1 = {.type = "TopK", .since = 1, .until = 9, .min_inputs = 1,
+                              .max_inputs = 1, .infer = topk_infer, .run = topk_run,
+                              .scratch = topk_scratch};
+static const kl_op topk_v10 = {.type = "TopK", .since = 10, .min_inputs = 2, .max_inputs = 2,
+                               .infer = topk_infer, .run = topk_run, .scratch = topk_scratch};
 
 const kl_op *const kl_opfile_topk[] = {&topk_v1, &topk_v10, NULL};

@@ -54,7 +54,7 @@ static keel_status transpose_run(kl_opctx *c)
     return KEEL_OK;
 }
 
-static const kl_op transpose = {"Transpose", "", 1, 0, 1, 1, 0,
-                                transpose_infer, transpose_run, NULL, NULL};
+static const kl_op transpose = {.type = "Transpose", .since = 1, .min_inputs = 1, .max_inputs = 1,
+                                .infer = transpose_infer, .run = transpose_run};
 
 const kl_op *const kl_opfile_transpose[] = {&transpose, NULL};

@@ -51,6 +51,7 @@ static keel_status trilu_run(kl_opctx *c)
     return KEEL_OK;
 }
 
-static const kl_op trilu = {"Trilu", "", 14, 0, 1, 2, KL_OP_INPLACE, trilu_infer, trilu_run, NULL, NULL};
+static const kl_op trilu = {.type = "Trilu", .since = 14, .min_inputs = 1, .max_inputs = 2,
+                            .flags = KL_OP_INPLACE, .infer = trilu_infer, .run = trilu_run};
 
 const kl_op *const kl_opfile_trilu[] = {&trilu, NULL};

@@ -25,7 +25,8 @@
                               b_name ? kl_attr_float(c->node, b_name, B_DEFAULT) : B_DEFAULT};       \
         return kl_unary_run(c, OP##_kernels, &args);                                                \
     }                                                                                               \
-    static const kl_op OP##_op = {TYPE, "", 1, 0, 1, 1, KL_OP_INPLACE, OP##_infer, OP##_run, NULL, NULL}; \
+    static const kl_op OP##_op = {.type = TYPE, .since = 1, .min_inputs = 1, .max_inputs = 1,       \
+                                  .flags = KL_OP_INPLACE, .infer = OP##_infer, .run = OP##_run};    \
     const kl_op *const kl_opfile_##OP[] = {&OP##_op, NULL};
 
 #endif

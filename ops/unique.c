@@ -176,6 +176,7 @@ static keel_status unique_run(kl_opctx *c)
     return KEEL_OK;
 }
 
-static const kl_op unique = {"Unique", "", 11, 0, 1, 1, 0, unique_infer, unique_run, NULL, NULL};
+static const kl_op unique = {.type = "Unique", .since = 11, .min_inputs = 1, .max_inputs = 1,
+                             .infer = unique_infer, .run = unique_run};
 
 const kl_op *const kl_opfile_unique[] = {&unique, NULL};

@@ -43,9 +43,11 @@ static keel_status unsqueeze_infer(kl_opctx *c)
     return KEEL_OK;
 }
 
-static const kl_op unsqueeze_v1 = {"Unsqueeze", "", 1, 12, 1, 1, KL_OP_VIEW,
-                                   unsqueeze_infer, kl_copy_input0, NULL, NULL};
-static const kl_op unsqueeze_v13 = {"Unsqueeze", "", 13, 0, 2, 2, KL_OP_VIEW,
-                                    unsqueeze_infer, kl_copy_input0, NULL, NULL};
+static const kl_op unsqueeze_v1 = {.type = "Unsqueeze", .since = 1, .until = 12, .min_inputs = 1,
+                                   .max_inputs = 1, .flags = KL_OP_VIEW, .infer = unsqueeze_infer,
+                                   .run = kl_copy_input0};
+static const kl_op unsqueeze_v13 = {.type = "Unsqueeze", .since = 13, .min_inputs = 2,
+                                    .max_inputs = 2, .flags = KL_OP_VIEW, .infer = unsqueeze_infer,
+                                    .run = kl_copy_input0};
 
 const kl_op *const kl_opfile_unsqueeze[] = {&unsqueeze_v1, &unsqueeze_v13, NULL};

@@ -20,7 +20,9 @@ keel_status kl_variadic_run(kl_opctx *c, const kl_binary_kernel *kernels, bool m
     {                                                                                   \
         return kl_variadic_run(c, OP##_kernels, MEAN);                                  \
     }                                                                                   \
-    static const kl_op OP##_op = {TYPE, "", 1, 0, 1, -1, 0, OP##_infer, OP##_run, NULL, NULL}; \
+    static const kl_op OP##_op = {.type = TYPE, .since = 1, .min_inputs = 1,            \
+                                  .max_inputs = -1, .infer = OP##_infer,                \
+                                  .run = OP##_run};                                     \
     const kl_op *const kl_opfile_##OP[] = {&OP##_op, NULL};
 
 #endif

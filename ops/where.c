@@ -61,6 +61,7 @@ static keel_status where_run(kl_opctx *c)
     return KEEL_OK;
 }
 
-static const kl_op where = {"Where", "", 9, 0, 3, 3, 0, where_infer, where_run, NULL, NULL};
+static const kl_op where = {.type = "Where", .since = 9, .min_inputs = 3, .max_inputs = 3,
+                            .infer = where_infer, .run = where_run};
 
 const kl_op *const kl_opfile_where[] = {&where, NULL};

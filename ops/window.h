@@ -16,8 +16,9 @@ keel_status kl_window_run(kl_opctx *c, const double *coefs);
         static const double coefs[3] = {A0, A1, A2};                                         \
         return kl_window_run(c, coefs);                                                      \
     }                                                                                        \
-    static const kl_op NAME##_op = {TYPE, "", 17, 0, 1, 1, 0, kl_window_infer, NAME##_run, \
-                                    NULL, NULL};                                             \
+    static const kl_op NAME##_op = {.type = TYPE, .since = 17, .min_inputs = 1,              \
+                                    .max_inputs = 1, .infer = kl_window_infer,               \
+                                    .run = NAME##_run};                                      \
     const kl_op *const kl_opfile_##NAME[] = {&NAME##_op, NULL};
 
 #endif

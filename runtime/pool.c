@@ -1,8 +1,10 @@
 /* pool.c -- a session's worker threads for kernels that split their work
  * (kl_parallel_for).  The calling thread takes a share too, so a pool of
- * N threads starts N-1 workers.  OpenBLAS is never called from inside a
- * parallel region: it has threads of its own, and the two would
- * oversubscribe the cores.
+ * N threads starts N-1 workers.  Kernels call OpenBLAS from inside a
+ * parallel region, each thread on its own part of a product (ops/blas.c).
+ * keel leaves OpenBLAS's own thread count alone; above one, OpenBLAS's
+ * threads and the pool's would oversubscribe the cores, so keel.h tells
+ * embedders to set it to one.
  *
  * A network runs one parallel kernel after another, tens of microseconds
  * each: waking a sleeping thread through a condition variable for each
@@ -71,8 +73,8 @@ static int64_t now_ns(void)
  * which leaves the core's resources to a sibling hardware thread, and
  * every 16th look a yield, which gives the core to whatever else is
  * runnable on it: on a loaded machine a spinner that kept its core made
- * the thread it waited for wait a time slice (medians 3x the best run),
- * and yielding at every look (a system call each) slowed the caller's
+ * the thread it waited for wait a time slice (slow medians), and
+ * yielding at every look (a system call each) slowed the caller's
  * serial steps on a two-vCPU machine. */
 static inline void cpu_relax(int i)
 {
@@ -268,8 +270,8 @@ void kl_parallel_for_fine(kl_pool *pool, int64_t n, int ranges_per_thread, kl_ra
     /* ranges_per_thread ranges per thread, claimed, not dealt: a thread
      * that is ready takes the ranges of one that is late to wake or has
      * lost its core for a while.  Kernels whose ranges each cost a set-up
-     * (packing a block of X) ask for one range per thread: four made
-     * MobileNet-v2 on two threads 5 -> 9 ms. */
+     * (packing a block of X) ask for one range per thread, as
+     * kl_parallel_for does: four made MobileNet-v2 on two threads slower. */
     int64_t parts = (int64_t)pool->n_threads * (ranges_per_thread > 1 ? ranges_per_thread : 1);
     pool->chunk = (n + parts - 1) / parts;
     atomic_store_explicit(&pool->next, 0, memory_order_relaxed);

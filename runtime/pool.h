@@ -17,8 +17,9 @@ void kl_pool_free(kl_pool *pool);
 int kl_pool_threads(const kl_pool *pool);
 
 /* Runs fn over [0, n) in contiguous ranges that the threads claim one
- * after another (about four per thread), and waits for all.  Runs inline
- * when pool is NULL.  Not reentrant: never call it from fn. */
+ * after another (one per thread: n / threads items each, rounded up; a
+ * thread that is ready first may run a late one's), and waits for all.
+ * Runs inline when pool is NULL.  Not reentrant: never call it from fn. */
 void kl_parallel_for(kl_pool *pool, int64_t n, kl_range_fn fn, void *arg);
 /* The same in about ranges_per_thread ranges per thread, for kernels whose
  * ranges cost nothing to start: finer ranges let a thread that is ahead
