@@ -17,6 +17,7 @@
 
 #include "blas.h"
 #include "conv_kernels.h"
+#include "../runtime/exec.h"
 
 #define SP KL_CONV_SP
 #define BLOCK_BYTES (768u << 10) /* one block's columns and outputs */

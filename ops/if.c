@@ -3,6 +3,7 @@
  * planned when cond is known (at creation if it is constant, else at every
  * run); the chosen branch runs in infer() and run() hands its outputs over. */
 #include "control.h"
+#include "../runtime/exec.h"
 
 static const kl_graph *branch_of(kl_opctx *c, bool cond)
 {

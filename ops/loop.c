@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "control.h"
+#include "../runtime/exec.h"
 
 /* Body outputs of every iteration for one scan output, stacked at the end. */
 typedef struct scan_list {

@@ -4,6 +4,7 @@
 
 #include "blas.h"
 #include "op.h"
+#include "../runtime/exec.h"
 
 typedef struct mm_shape {
     int64_t m, k, n;

@@ -26,7 +26,8 @@
 #ifndef KL_OP_H
 #define KL_OP_H
 
-#include "../runtime/kl.h"
+#include "../runtime/base.h"
+#include "../runtime/graph.h"
 #include "../runtime/pool.h"
 
 /* Flags of an operator implementation. */
@@ -177,20 +178,6 @@ keel_status kl_op_needs_data(kl_opctx *c, int i);
  * fails with a clear message if the input is not constant.  Writes up to
  * `cap` values; returns the count through *n. */
 keel_status kl_input_ints(kl_opctx *c, int i, int64_t *vals, int cap, int *n);
-
-/* Runs subgraph g (an attribute of c's node: an If branch, a Loop body)
- * once.  Its formal inputs are inputs[0..n_inputs) (read, not kept); the
- * values it reads from enclosing scopes come from c's session.  On success
- * outs[i] (g's i-th output) is a new tensor the caller frees with
- * kl_tensor_free.  The subgraph is planned for these inputs and folded
- * where possible; this allocates, so ops using it run at run time only. */
-keel_status kl_run_subgraph(kl_opctx *c, const kl_graph *g, const kl_tensor *const *inputs,
-                            int n_inputs, kl_tensor **outs);
-
-/* KEEL_ERR_CANCELLED, failing the node with a message, once the run (or
- * the session's creation) was cancelled or its time limit has passed;
- * else KEEL_OK.  Long kernels call it in their outer loops. */
-keel_status kl_op_check_cancel(kl_opctx *c);
 
 /* Normalizes an axis in [-rank, rank) to [0, rank); fails if outside. */
 keel_status kl_norm_axis(kl_opctx *c, int64_t axis, int rank, int *out);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "control.h"
+#include "../runtime/exec.h"
 
 #define MAX_VALUES KL_MAX_LOOP_VALUES
 

@@ -3,7 +3,7 @@
  * keel_op_context is the runtime's kl_opctx seen through the public API. */
 #include <string.h>
 
-#include "kl.h"
+#include "model.h"
 #include "../ops/op.h"
 
 /* What a model owns for one custom op: the descriptor and a copy of the

@@ -1,7 +1,7 @@
 /* graph.c -- keel's in-memory graph: values by name, nodes in order. */
 #include <string.h>
 
-#include "kl.h"
+#include "model.h"
 #include "checker.h"
 
 static uint32_t hash_name(const char *s)

@@ -107,6 +107,9 @@ void kl_node_clear(kl_env *env, kl_node *n);
 
 void kl_graph_free(kl_env *env, kl_graph *g);
 
+/* Canonical domain: "ai.onnx" and NULL -> "". */
+const char *kl_domain(const char *d);
+
 /* Attribute lookup on a node; NULL if absent. */
 const kl_attr *kl_node_attr(const kl_node *n, const char *name);
 

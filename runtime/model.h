@@ -30,7 +30,5 @@ void kl_custom_free(keel_model *m);
 
 /* Returns the opset version the model imports for `domain` (0 if none). */
 int64_t kl_model_opset(const keel_model *m, const char *domain);
-/* Canonical domain: "ai.onnx" -> "". */
-const char *kl_domain(const char *d);
 
 #endif /* KL_MODEL_H */

@@ -3,7 +3,7 @@
 #ifndef KL_POOL_H
 #define KL_POOL_H
 
-#include "kl.h"
+#include "base.h"
 
 typedef struct kl_pool kl_pool;
 

@@ -5,55 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "session.h"
 #include "../ops/registry.h"
 
 #define KL_MAX_BOUND_VALUES 64
-
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-/* ---- stopping ------------------------------------------------------------------- */
-
-/* Why the work of s must stop now ("" when it need not), read through the
- * outermost session. */
-static const char *stop_reason(const keel_session *s, char *buf, size_t size)
-{
-    while (s->parent)
-        s = s->parent;
-    buf[0] = 0;
-    if (atomic_load_explicit(&s->cancel, memory_order_relaxed))
-        snprintf(buf, size, "cancelled");
-    else if (s->deadline_ns > 0 && now_ns() > s->deadline_ns)
-        snprintf(buf, size, "stopped: the time limit of %llu ms has passed",
-                 (unsigned long long)s->env.time_limit_ms);
-    return buf;
-}
-
-keel_status kl_op_check_cancel(kl_opctx *c)
-{
-    char why[96];
-    if (!c->session || !*stop_reason(c->session, why, sizeof why))
-        return KEEL_OK;
-    return kl_op_fail(c, KEEL_ERR_CANCELLED, "%s", why);
-}
-
-static void arm_deadline(keel_session *s)
-{
-    s->deadline_ns = s->env.time_limit_ms ? now_ns() + (double)s->env.time_limit_ms * 1e6 : 0;
-}
-
-void keel_session_cancel(keel_session *s)
-{
-    if (s)
-        atomic_store(&s->cancel, 1);
-}
 
 /* ---- 1. operator resolution --------------------------------------------- */
 
@@ -349,6 +305,11 @@ static keel_status build(keel_session *s, const keel_dim_binding *dims, int n_di
     return st;
 }
 
+keel_status kl_session_build_subgraph(keel_session *sub, const kl_tensor *const *inputs, int n_inputs)
+{
+    return build(sub, NULL, 0, NULL, inputs, n_inputs);
+}
+
 /* What a caller may want to know about a plan that nonetheless succeeded. */
 static void log_notes(const keel_session *s)
 {
@@ -398,7 +359,7 @@ keel_status keel_session_create(keel_session **out, const keel_model *model,
     s->env = env;
     s->model = model;
     s->g = model->graph;
-    arm_deadline(s);
+    kl_session_arm_deadline(s);
     keel_status st = kl_passes_parse(s, opt ? opt->passes_off : NULL);
     if (!st)
         st = build(s, dims, n_dims, input_shapes, NULL, 0);
@@ -432,205 +393,6 @@ void keel_session_free(keel_session *s)
     kl_sgraph_free(s);
     kl_free(&env, s->arena, s->arena_size ? s->arena_size : 64);
     kl_free(&env, s, sizeof *s);
-}
-
-/* ---- 4. running ------------------------------------------------------------------ */
-
-const char *keel_session_errmsg(const keel_session *s)
-{
-    return s ? s->env.msg : "";
-}
-
-keel_status keel_session_run(keel_session *s, const keel_tensor *inputs, keel_tensor *outputs)
-{
-    return kl_session_run_timed(s, inputs, outputs, NULL);
-}
-
-/* Grows a buffer kept between runs to `need` bytes (contents not kept). */
-static keel_status grow(kl_env *env, void **buf, size_t *cap, size_t need)
-{
-    if (need <= *cap && *buf)
-        return KEEL_OK;
-    kl_free(env, *buf, *cap);
-    *cap = 0;
-    if (!(*buf = kl_alloc(env, need ? need : 1)))
-        return KEEL_ERR_NOMEM;
-    *cap = need ? need : 1;
-    return KEEL_OK;
-}
-
-/* A step whose shapes depend on this run's data: infer now, size its
- * buffers (kept and reused by later runs), then run it. */
-static keel_status run_dynamic(keel_session *s, kl_step *stp)
-{
-    kl_opctx *c = &stp->ctx;
-    keel_status st = c->op->infer(c);
-    if (st == KL_DEFERRED) /* an input it needs has no data even now */
-        st = KEEL_ERR_UNSUPPORTED;
-    if (!st)
-        st = kl_ctx_check_outputs(s, c);
-    const kl_snode *n = &s->nodes[stp->node];
-    for (int k = 0; !st && k < n->n_out; k++) {
-        if (n->out[k] < 0)
-            continue;
-        kl_slot *o = &s->slots[n->out[k]];
-        st = grow(&s->env, &o->t.data, &o->dyn_cap, kl_nbytes(&o->t));
-    }
-    if (!st && c->op->scratch) {
-        c->scratch_size = c->op->scratch(c);
-        st = grow(&s->env, &c->scratch, &stp->dyn_scratch_cap, c->scratch_size);
-    }
-    if (!st && c->op->prepare) {
-        if (c->state && c->op->release)
-            c->op->release(&s->env, c->state);
-        c->state = NULL;
-        st = c->op->prepare(c);
-    }
-    return st ? st : c->op->run(c);
-}
-
-static keel_status run_steps(keel_session *s, double *step_ns)
-{
-    for (int k = 0; k < s->n_steps; k++) {
-        kl_step *st = &s->steps[k];
-        char why[96];
-        if (*stop_reason(s, why, sizeof why)) {
-            char at[KL_ERRMSG / 2];
-            return kl_error(&s->env, KEEL_ERR_CANCELLED, "%s: run %s before %s", s->model->name, why,
-                            kl_snode_str(&s->nodes[st->node], at, sizeof at));
-        }
-        if (st->view) {
-            st->ctx.out[0]->data = st->ctx.in[0]->data;
-            continue;
-        }
-        double t0 = step_ns ? now_ns() : 0;
-        keel_status rc = st->dynamic ? run_dynamic(s, st) : st->op->run(&st->ctx);
-        if (step_ns)
-            step_ns[k] += now_ns() - t0;
-        if (rc) {
-            kl_error_prefix(&s->env, "%s", s->model->name);
-            return rc;
-        }
-    }
-    return KEEL_OK;
-}
-
-/* Copies the outputs of a finished subgraph run into new tensors. */
-static keel_status take_outputs(keel_session *sub, kl_env *env, kl_tensor **outs)
-{
-    const kl_graph *g = sub->g;
-    for (int k = 0; k < g->n_outputs; k++) {
-        const kl_tensor *t = &sub->slots[g->outputs[k]].t;
-        if (!(outs[k] = kl_tensor_new(env, t->dtype, t->rank, t->dims)))
-            return KEEL_ERR_NOMEM;
-        if (kl_nbytes(t))
-            memcpy(outs[k]->data, t->data, kl_nbytes(t));
-    }
-    return KEEL_OK;
-}
-
-keel_status kl_run_subgraph(kl_opctx *c, const kl_graph *g, const kl_tensor *const *inputs,
-                            int n_inputs, kl_tensor **outs)
-{
-    const keel_session *parent = c->session;
-    for (int k = 0; k < g->n_outputs; k++)
-        outs[k] = NULL;
-    if (!parent)
-        return kl_op_fail(c, KEEL_ERR_UNSUPPORTED, "subgraphs run only inside a session");
-    keel_status stop = kl_op_check_cancel(c);
-    if (stop)
-        return stop;
-    kl_env env = parent->env;
-    env.threads = 1;
-    env.optimize = 0;
-    env.status = KEEL_OK;
-    env.msg[0] = 0;
-    keel_session *sub = kl_alloc(&env, sizeof *sub);
-    if (!sub)
-        return kl_op_fail(c, KEEL_ERR_NOMEM, "out of memory for subgraph '%s'", g->name);
-    sub->env = env;
-    sub->model = parent->model;
-    sub->g = g;
-    sub->parent = parent;
-    keel_status st = build(sub, NULL, 0, NULL, inputs, n_inputs);
-    if (!st)
-        st = run_steps(sub, NULL);
-    if (!st)
-        st = take_outputs(sub, c->env, outs);
-    if (st == KL_DEFERRED) {
-        kl_op_fail(c, KEEL_ERR_UNSUPPORTED, "subgraph '%s' reads values not known yet", g->name);
-        st = KL_DEFERRED;
-    } else if (st) {
-        kl_op_fail(c, st, "subgraph '%s': %s", g->name,
-                   sub->env.msg[0] ? sub->env.msg : keel_status_string(st));
-        for (int k = 0; k < g->n_outputs; k++) {
-            kl_tensor_free(c->env, outs[k]);
-            outs[k] = NULL;
-        }
-    }
-    keel_session_free(sub);
-    return st;
-}
-
-keel_status kl_session_run_timed(keel_session *s, const keel_tensor *inputs, keel_tensor *outputs,
-                                 double *step_ns)
-{
-    if (!s)
-        return KEEL_ERR_ARGUMENT;
-    const kl_graph *g = s->g;
-    s->env.status = KEEL_OK;
-    s->env.msg[0] = 0;
-    if (g->n_inputs && !inputs)
-        return kl_error(&s->env, KEEL_ERR_ARGUMENT, "keel_session_run: inputs is NULL");
-    if (g->n_outputs && !outputs)
-        return kl_error(&s->env, KEEL_ERR_ARGUMENT, "keel_session_run: outputs is NULL");
-    for (int k = 0; k < g->n_inputs; k++) {
-        kl_slot *sl = &s->slots[g->inputs[k]];
-        const keel_tensor *in = &inputs[k];
-        if (in->dtype != sl->t.dtype || !kl_same_shape(in, &sl->t)) {
-            char want[256], got[256];
-            return kl_error(&s->env, KEEL_ERR_SHAPE, "%s: input '%s' is %s; the session was planned for %s",
-                            s->model->name, g->values[g->inputs[k]].name,
-                            kl_shape_str(in, got, sizeof got), kl_shape_str(&sl->t, want, sizeof want));
-        }
-        if (!in->data && kl_nbytes(in))
-            return kl_error(&s->env, KEEL_ERR_ARGUMENT, "%s: input '%s' has no data",
-                            s->model->name, g->values[g->inputs[k]].name);
-        if (sl->is_const) {
-            if (memcmp(in->data, sl->t.data, kl_nbytes(in)) != 0)
-                return kl_error(&s->env, KEEL_ERR_ARGUMENT,
-                                "%s: input '%s' was bound to a value at session creation; this run passes another",
-                                s->model->name, g->values[g->inputs[k]].name);
-            continue;
-        }
-        sl->t.data = in->data;
-    }
-    arm_deadline(s);
-    keel_status rc = run_steps(s, step_ns);
-    s->deadline_ns = 0;
-    if (rc == KEEL_ERR_CANCELLED)
-        atomic_store(&s->cancel, 0); /* this run answered the cancel */
-    if (rc)
-        return rc;
-    for (int k = 0; k < g->n_outputs; k++) {
-        const kl_slot *sl = &s->slots[g->outputs[k]];
-        keel_tensor *o = &outputs[k];
-        size_t n = kl_nbytes(&sl->t);
-        if (!o->data) { /* lend the session's own buffer until the next run */
-            *o = sl->t;
-            continue;
-        }
-        if (sl->dynamic)
-            return kl_error(&s->env, KEEL_ERR_ARGUMENT,
-                            "%s: output '%s' has a shape that depends on the data; pass data = NULL to receive it",
-                            s->model->name, g->values[g->outputs[k]].name);
-        void *dst = o->data;
-        *o = sl->t;
-        o->data = dst;
-        if (n)
-            memcpy(dst, sl->t.data, n);
-    }
-    return KEEL_OK;
 }
 
 /* ---- introspection ------------------------------------------------------------------ */

@@ -113,6 +113,15 @@ void kl_sgraph_compact(keel_session *s);
 /* "node 12 'conv1' (Conv)" for messages. */
 const char *kl_snode_str(const kl_snode *n, char *buf, size_t size);
 
+/* ---- creation and running (session.c, exec.c) ---- */
+
+/* Plans subgraph session sub (env, model, g and parent set) for these
+ * formal inputs. */
+keel_status kl_session_build_subgraph(keel_session *sub, const kl_tensor *const *inputs, int n_inputs);
+/* Starts the clock of keel_options.time_limit_ms for a creation or a run. */
+void kl_session_arm_deadline(keel_session *s);
+double kl_now_ns(void);
+
 /* ---- contexts (session.c) ---- */
 /* c for node n: its tensors, node data and the session's services. */
 keel_status kl_ctx_fill(keel_session *s, const kl_snode *n, kl_opctx *c);

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kl.h"
+#include "base.h"
 
 #include "checker.h"
 

@@ -9,7 +9,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "kl.h"
+#include "model.h"
+#include "../onnx/loader.h"
 #include "testutil.h"
 
 #define FOREVER ((int64_t)1 << 62)

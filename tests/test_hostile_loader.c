@@ -15,7 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "kl.h"
+#include "model.h"
+#include "../onnx/loader.h"
 #include "testutil.h"
 
 #define SMALL_STACK ((size_t)256 << 10)

@@ -7,7 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "kl.h"
+#include "model.h"
+#include "../onnx/loader.h"
 #include "checker.h"
 #include "testutil.h"
 

@@ -11,6 +11,7 @@
 
 #include "../ops/conv_kernels.h"
 #include "session.h"
+#include "../onnx/loader.h"
 #include "testutil.h"
 
 static const int64_t d23[] = {2, 3};

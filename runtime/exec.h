@@ -1,0 +1,23 @@
+/* exec.h -- what the executor offers the ops it runs: subgraph runs for
+ * control flow, and the check long kernels make for a stop.  Implemented
+ * in exec.c. */
+#ifndef KL_EXEC_H
+#define KL_EXEC_H
+
+#include "../ops/op.h"
+
+/* Runs subgraph g (an attribute of c's node: an If branch, a Loop body)
+ * once.  Its formal inputs are inputs[0..n_inputs) (read, not kept); the
+ * values it reads from enclosing scopes come from c's session.  On success
+ * outs[i] (g's i-th output) is a new tensor the caller frees with
+ * kl_tensor_free.  The subgraph is planned for these inputs and folded
+ * where possible; this allocates, so ops using it run at run time only. */
+keel_status kl_run_subgraph(kl_opctx *c, const kl_graph *g, const kl_tensor *const *inputs,
+                            int n_inputs, kl_tensor **outs);
+
+/* KEEL_ERR_CANCELLED, failing the node with a message, once the run (or
+ * the session's creation) was cancelled or its time limit has passed;
+ * else KEEL_OK.  Long kernels call it in their outer loops. */
+keel_status kl_op_check_cancel(kl_opctx *c);
+
+#endif
