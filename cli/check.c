@@ -81,7 +81,7 @@ static const char *skip_reason(const check_opts *o, const char *case_name)
 
 /* ---- comparing ----------------------------------------------------------------- */
 
-static double element(const kl_tensor *t, int64_t i)
+static double element(const keel_tensor *t, int64_t i)
 {
     switch (t->dtype) {
     case KEEL_FLOAT: return ((const float *)t->data)[i];
@@ -100,16 +100,26 @@ static double element(const kl_tensor *t, int64_t i)
     return 0;
 }
 
+static bool same_shape(const keel_tensor *a, const keel_tensor *b)
+{
+    if (a->rank != b->rank)
+        return false;
+    for (int d = 0; d < a->rank; d++)
+        if (a->dims[d] != b->dims[d])
+            return false;
+    return true;
+}
+
 static bool is_float(int dtype)
 {
     return dtype == KEEL_FLOAT || dtype == KEEL_DOUBLE || dtype == KEEL_FLOAT16 || dtype == KEEL_BFLOAT16;
 }
 
-static void compare(const kl_tensor *got, const kl_tensor *want, const check_opts *o, compare_result *r)
+static void compare(const keel_tensor *got, const keel_tensor *want, const check_opts *o, compare_result *r)
 {
     memset(r, 0, sizeof *r);
     r->first_bad = -1;
-    int64_t n = kl_numel(want);
+    int64_t n = keel_tensor_numel(want);
     bool exact = !is_float(want->dtype);
     bool int64_exact = want->dtype == KEEL_INT64 || want->dtype == KEEL_UINT64;
     for (int64_t i = 0; i < n; i++) {
@@ -144,9 +154,9 @@ static void compare(const kl_tensor *got, const kl_tensor *want, const check_opt
 
 typedef struct data_set {
     char *path;
-    /* in[k] / out[k]: input_k.pb / output_k.pb, NULL where no such file;
-     * n_in / n_out: one past the highest index found */
-    kl_tensor *in[MAX_IO], *out[MAX_IO];
+    /* in[k] / out[k]: input_k.pb / output_k.pb, data NULL where no such
+     * file; n_in / n_out: one past the highest index found */
+    keel_tensor in[MAX_IO], out[MAX_IO];
     int n_in, n_out;
 } data_set;
 
@@ -192,7 +202,7 @@ static int file_index(const char *name, const char *prefix)
 /* Loads every input_K.pb and output_K.pb of the set's folder; fails on a
  * folder that cannot be read, an index of MAX_IO or more, or a file that
  * does not decode. */
-static bool load_set(kl_env *env, data_set *ds, char *why, size_t wn)
+static bool load_set(data_set *ds, char *why, size_t wn)
 {
     DIR *d = opendir(ds->path);
     if (!d) {
@@ -211,11 +221,10 @@ static bool load_set(kl_env *env, data_set *ds, char *why, size_t wn)
             ok = false;
             break;
         }
-        kl_tensor **slot = ki >= 0 ? &ds->in[k] : &ds->out[k];
+        keel_tensor *slot = ki >= 0 ? &ds->in[k] : &ds->out[k];
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", ds->path, e->d_name);
-        if (cli_load_tensor(env, path, slot, NULL) != KEEL_OK) {
-            snprintf(why, wn, "%s", env->msg);
+        if (cli_load_tensor(path, slot, why, wn) != KEEL_OK) {
             ok = false;
             break;
         }
@@ -228,17 +237,17 @@ static bool load_set(kl_env *env, data_set *ds, char *why, size_t wn)
 }
 
 /* The set holds exactly files 0 .. want-1 of `kind` ("input", "output"). */
-static bool exact_files(const data_set *ds, kl_tensor *const *t, int n, int want, const char *kind,
+static bool exact_files(const data_set *ds, const keel_tensor *t, int n, int want, const char *kind,
                         const char *graph_kind, char *why, size_t wn)
 {
     for (int k = 0; k < want; k++)
-        if (!t[k]) {
+        if (!t[k].data) {
             snprintf(why, wn, "%s: %s_%d.pb missing (the model has %d %s%s)", ds->path, kind, k, want,
                      graph_kind, want == 1 ? "" : "s");
             return false;
         }
     for (int k = want; k < n; k++)
-        if (t[k]) {
+        if (t[k].data) {
             snprintf(why, wn, "%s: %s_%d.pb has no counterpart: the model has %d %s%s", ds->path, kind, k,
                      want, graph_kind, want == 1 ? "" : "s");
             return false;
@@ -246,12 +255,12 @@ static bool exact_files(const data_set *ds, kl_tensor *const *t, int n, int want
     return true;
 }
 
-static void free_set(kl_env *env, data_set *ds)
+static void free_set(data_set *ds)
 {
     for (int k = 0; k < ds->n_in; k++)
-        kl_tensor_free(env, ds->in[k]);
+        cli_tensor_free(&ds->in[k]);
     for (int k = 0; k < ds->n_out; k++)
-        kl_tensor_free(env, ds->out[k]);
+        cli_tensor_free(&ds->out[k]);
     free(ds->path);
 }
 
@@ -264,18 +273,18 @@ static void adopt_bfloat16(const keel_model *m, data_set *ds, keel_tensor *input
     for (int k = 0; k < ds->n_in; k++)
         if (inputs[k].dtype == KEEL_UINT16 && keel_model_input_info(m, k, &decl, NULL) == KEEL_OK &&
             decl.dtype == KEEL_BFLOAT16)
-            inputs[k].dtype = ds->in[k]->dtype = KEEL_BFLOAT16;
+            inputs[k].dtype = ds->in[k].dtype = KEEL_BFLOAT16;
     for (int k = 0; k < ds->n_out; k++)
-        if (ds->out[k]->dtype == KEEL_UINT16 && keel_model_output_info(m, k, &decl, NULL) == KEEL_OK &&
+        if (ds->out[k].dtype == KEEL_UINT16 && keel_model_output_info(m, k, &decl, NULL) == KEEL_OK &&
             decl.dtype == KEEL_BFLOAT16)
-            ds->out[k]->dtype = KEEL_BFLOAT16;
+            ds->out[k].dtype = KEEL_BFLOAT16;
 }
 
 /* Runs one data set; on failure writes why into `why`. */
 static bool run_set(const keel_model *m, data_set *ds, const check_opts *o, char *why, size_t wn,
                     double *worst_abs, double *worst_rel)
 {
-    char err[KL_ERRMSG];
+    char err[CLI_ERRMSG];
     int n_in = keel_model_input_count(m), n_out = keel_model_output_count(m);
     if (ds->n_in == 0 && ds->n_out == 0) {
         snprintf(why, wn, "%s: empty data set: no input_N.pb or output_N.pb file", ds->path);
@@ -286,7 +295,7 @@ static bool run_set(const keel_model *m, data_set *ds, const check_opts *o, char
         return false;
     keel_tensor inputs[MAX_IO], outs[MAX_IO];
     for (int k = 0; k < n_in; k++)
-        inputs[k] = *ds->in[k];
+        inputs[k] = ds->in[k];
     adopt_bfloat16(m, ds, inputs);
     keel_options opt;
     keel_options_init(&opt);
@@ -298,9 +307,11 @@ static bool run_set(const keel_model *m, data_set *ds, const check_opts *o, char
         snprintf(why, wn, "%s", err);
         return false;
     }
-    if (o->isa && s->env.isa != o->isa) {
+    kl_plan_info plan;
+    kl_inspect_plan(s, &plan);
+    if (o->isa && plan.isa != (keel_isa)o->isa) {
         snprintf(why, wn, "%s: the session runs %s kernels, not the %s asked for", ds->path,
-                 keel_isa_name((keel_isa)s->env.isa), keel_isa_name((keel_isa)o->isa));
+                 keel_isa_name(plan.isa), keel_isa_name((keel_isa)o->isa));
         keel_session_free(s);
         return false;
     }
@@ -312,9 +323,9 @@ static bool run_set(const keel_model *m, data_set *ds, const check_opts *o, char
         ok = false;
     }
     for (int k = 0; ok && k < n_out; k++) {
-        const kl_tensor *want = ds->out[k];
+        const keel_tensor *want = &ds->out[k];
         char gs[256], ws[256];
-        if (outs[k].dtype != want->dtype || !kl_same_shape(&outs[k], want)) {
+        if (outs[k].dtype != want->dtype || !same_shape(&outs[k], want)) {
             snprintf(why, wn, "output %d '%s': got %s, expected %s", k, keel_session_output_name(s, k),
                      kl_shape_str(&outs[k], gs, sizeof gs), kl_shape_str(want, ws, sizeof ws));
             ok = false;
@@ -328,7 +339,7 @@ static bool run_set(const keel_model *m, data_set *ds, const check_opts *o, char
             *worst_rel = r.max_rel;
         if (r.bad) {
             snprintf(why, wn, "output %d '%s': %lld of %lld elements out of tolerance; first at %lld: got %.9g, expected %.9g (max abs err %.3g)",
-                     k, keel_session_output_name(s, k), (long long)r.bad, (long long)kl_numel(want),
+                     k, keel_session_output_name(s, k), (long long)r.bad, (long long)keel_tensor_numel(want),
                      (long long)r.first_bad, r.got, r.want, r.max_abs);
             ok = false;
         }
@@ -358,15 +369,13 @@ static bool run_case(const char *dir, const check_opts *o, case_report *rep)
         snprintf(rep->why, sizeof rep->why, "%s: no test_data_set_N folder", dir);
         ok = false;
     }
-    kl_env env;
-    kl_env_init(&env, NULL);
     for (int i = 0; i < n_sets; i++) {
         data_set ds = {.path = sets[i]};
         if (ok)
-            ok = load_set(&env, &ds, rep->why, sizeof rep->why);
+            ok = load_set(&ds, rep->why, sizeof rep->why);
         if (ok)
             ok = run_set(m, &ds, o, rep->why, sizeof rep->why, &rep->max_abs, &rep->max_rel);
-        free_set(&env, &ds);
+        free_set(&ds);
     }
     keel_model_free(m);
     return ok;
