@@ -100,16 +100,6 @@ static double element(const keel_tensor *t, int64_t i)
     return 0;
 }
 
-static bool same_shape(const keel_tensor *a, const keel_tensor *b)
-{
-    if (a->rank != b->rank)
-        return false;
-    for (int d = 0; d < a->rank; d++)
-        if (a->dims[d] != b->dims[d])
-            return false;
-    return true;
-}
-
 static bool is_float(int dtype)
 {
     return dtype == KEEL_FLOAT || dtype == KEEL_DOUBLE || dtype == KEEL_FLOAT16 || dtype == KEEL_BFLOAT16;
@@ -324,10 +314,10 @@ static bool run_set(const keel_model *m, data_set *ds, const check_opts *o, char
     }
     for (int k = 0; ok && k < n_out; k++) {
         const keel_tensor *want = &ds->out[k];
-        char gs[256], ws[256];
-        if (outs[k].dtype != want->dtype || !same_shape(&outs[k], want)) {
-            snprintf(why, wn, "output %d '%s': got %s, expected %s", k, keel_session_output_name(s, k),
-                     kl_shape_str(&outs[k], gs, sizeof gs), kl_shape_str(want, ws, sizeof ws));
+        char gs[256], ws[256]; /* room for a dtype and KEEL_MAX_RANK dims */
+        if (outs[k].dtype != want->dtype ||
+            strcmp(kl_shape_str(&outs[k], gs, sizeof gs), kl_shape_str(want, ws, sizeof ws)) != 0) {
+            snprintf(why, wn, "output %d '%s': got %s, expected %s", k, keel_session_output_name(s, k), gs, ws);
             ok = false;
             break;
         }
