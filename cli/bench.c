@@ -10,7 +10,7 @@
 #define MAX_ARGS 64
 
 typedef struct bench_opts {
-    const char *path;
+    const char *path, *passes_off;
     int threads, runs, warmup, isa;
     bool json, profile;
     bool serve;           /* --serve: time blocks of runs asked for on stdin */
@@ -58,6 +58,8 @@ static int parse(int argc, char **argv, bench_opts *o)
             o->top = atoi(argv[++i]);
             o->profile = true;
         }
+        else if (strcmp(a, "--passes-off") == 0 && has_val)
+            o->passes_off = argv[++i];
         else if (strcmp(a, "-i") == 0 && has_val && o->n_specs < MAX_ARGS)
             o->specs[o->n_specs++] = argv[++i];
         else if (strcmp(a, "--dim") == 0 && has_val) {
@@ -72,7 +74,7 @@ static int parse(int argc, char **argv, bench_opts *o)
             o->path = a;
     }
     if (!o->path || o->runs < 1 || o->warmup < 0 || o->threads < 1) {
-        fprintf(stderr, "usage: keel bench MODEL.onnx [--threads N] [--runs N] [--warmup N] [--isa NAME] [--timeout SECONDS] [--json] [--profile] [--top N] [--serve] [-i NAME=FILE]... [--dim NAME=N]...\n");
+        fprintf(stderr, "usage: keel bench MODEL.onnx [--threads N] [--runs N] [--warmup N] [--isa NAME] [--timeout SECONDS] [--passes-off LIST] [--json] [--profile] [--top N] [--serve] [-i NAME=FILE]... [--dim NAME=N]...\n");
         return -1;
     }
     return 0;
@@ -248,6 +250,7 @@ int cmd_bench(int argc, char **argv)
     opt.threads = o.threads;
     opt.isa = o.isa;
     opt.time_limit_ms = o.time_limit_ms;
+    opt.passes_off = o.passes_off;
     char err[CLI_ERRMSG];
     keel_model *m = NULL;
     keel_session *s = NULL;

@@ -29,6 +29,7 @@ typedef struct check_opts {
     int threads;          /* keel_options.threads (0: one) */
     int isa;              /* keel_options.isa (0: the CPU's best) */
     uint64_t time_limit_ms;  /* keel_options.time_limit_ms (0: none) */
+    const char *passes_off;  /* keel_options.passes_off (NULL: none) */
     bool quiet;
     skip_rule *skips;
     int n_skips;
@@ -292,6 +293,7 @@ static bool run_set(const keel_model *m, data_set *ds, const check_opts *o, char
     opt.threads = o->threads;
     opt.isa = o->isa;
     opt.time_limit_ms = o->time_limit_ms;
+    opt.passes_off = o->passes_off;
     keel_session *s = NULL;
     if (keel_session_create(&s, m, &opt, NULL, 0, inputs, err, sizeof err) != KEEL_OK) {
         snprintf(why, wn, "%s", err);
@@ -402,14 +404,15 @@ static case_result check_case(const char *arg, const check_opts *o)
 }
 
 #define CHECK_USAGE "usage: keel check CASE_DIR... [--rtol R] [--atol A] [--threads N] [--isa NAME]\n" \
-                    "                  [--timeout SECONDS] [--skip-list FILE] [--quiet]\n" \
+                    "                  [--timeout SECONDS] [--passes-off LIST] [--skip-list FILE] [--quiet]\n" \
                     "       keel check --list-isas   (the instruction sets this CPU runs, one a line)\n"
 
 /* Options that take a value. */
 static bool takes_value(const char *a)
 {
     return !strcmp(a, "--rtol") || !strcmp(a, "--atol") || !strcmp(a, "--skip-list") ||
-           !strcmp(a, "--threads") || !strcmp(a, "--isa") || !strcmp(a, "--timeout");
+           !strcmp(a, "--threads") || !strcmp(a, "--isa") || !strcmp(a, "--timeout") ||
+           !strcmp(a, "--passes-off");
 }
 
 int cmd_check(int argc, char **argv)
@@ -452,7 +455,9 @@ int cmd_check(int argc, char **argv)
                 fprintf(stderr, "keel check: bad --timeout '%s' (want SECONDS > 0)\n", argv[i]);
                 goto done;
             }
-        } else if (strcmp(a, "--list-isas") == 0) {
+        } else if (strcmp(a, "--passes-off") == 0)
+            o.passes_off = argv[++i];
+        else if (strcmp(a, "--list-isas") == 0) {
             for (int isa = KEEL_ISA_GENERIC; isa <= KEEL_ISA_AVX512; isa++)
                 if (keel_isa_available((keel_isa)isa) == (keel_isa)isa)
                     printf("%s\n", keel_isa_name((keel_isa)isa));

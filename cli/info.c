@@ -153,9 +153,96 @@ static void print_values(FILE *f, const keel_session *s, bool json)
         fputc(']', f);
 }
 
-/* What --json and --values ask for. */
+/* The count of op type `op` in pass record k, 0 if none. */
+static int pass_op_count(const keel_session *s, int k, const char *op)
+{
+    kl_pass_info r;
+    kl_inspect_pass(s, k, &r);
+    for (int t = 0; t < r.n_op_types; t++) {
+        const char *type;
+        int count;
+        kl_inspect_pass_op(s, k, t, &type, &count);
+        if (strcmp(type, op) == 0)
+            return count;
+    }
+    return 0;
+}
+
+/* How the op histogram of record k differs from record k - 1's, as
+ * " +Conv 3 -BatchNormalization 53": first the types of record k whose
+ * count changed, then those gone since k - 1. */
+static void print_op_deltas(FILE *f, const keel_session *s, int k)
+{
+    for (int gone = 0; gone < 2; gone++) {
+        int here = gone ? k - 1 : k, there = gone ? k : k - 1;
+        kl_pass_info r;
+        kl_inspect_pass(s, here, &r);
+        for (int t = 0; t < r.n_op_types; t++) {
+            const char *type;
+            int count;
+            kl_inspect_pass_op(s, here, t, &type, &count);
+            int other = pass_op_count(s, there, type);
+            int delta = gone ? (other ? 0 : -count) : count - other;
+            if (delta)
+                fprintf(f, " %c%s %d", delta > 0 ? '+' : '-', type, abs(delta));
+        }
+    }
+}
+
+/* The session graph as loaded and after each pass: text lists record 0's
+ * op histogram and then each pass's changes; JSON every histogram. */
+static void print_passes(FILE *f, const keel_session *s, bool json)
+{
+    int n = kl_inspect_pass_count(s);
+    fputs(json ? ", \"passes\": [" : "passes:\n", f);
+    for (int k = 0; k < n; k++) {
+        kl_pass_info r, prev = {0};
+        kl_inspect_pass(s, k, &r);
+        if (k)
+            kl_inspect_pass(s, k - 1, &prev);
+        if (json) {
+            fprintf(f, "%s{\"pass\": ", k ? ", " : "");
+            cli_json_str(f, r.pass);
+            fprintf(f, ", \"nodes\": %d, \"note\": ", r.n_nodes);
+            cli_json_str(f, r.note);
+            fputs(", \"ops\": {", f);
+            for (int t = 0; t < r.n_op_types; t++) {
+                const char *type;
+                int count;
+                kl_inspect_pass_op(s, k, t, &type, &count);
+                fputs(t ? ", " : "", f);
+                cli_json_str(f, type);
+                fprintf(f, ": %d", count);
+            }
+            fputs("}}", f);
+            continue;
+        }
+        char change[16] = "";
+        if (k)
+            snprintf(change, sizeof change, "%+d", r.n_nodes - prev.n_nodes);
+        if (k && r.n_nodes == prev.n_nodes)
+            snprintf(change, sizeof change, "0");
+        fprintf(f, "  %-16s %6d nodes %6s", r.pass, r.n_nodes, change);
+        if (r.note && r.note[0])
+            fprintf(f, "  (%s)", r.note);
+        if (k == 0) {
+            for (int t = 0; t < r.n_op_types; t++) {
+                const char *type;
+                int count;
+                kl_inspect_pass_op(s, k, t, &type, &count);
+                fprintf(f, " %s %d", type, count);
+            }
+        } else
+            print_op_deltas(f, s, k);
+        fputc('\n', f);
+    }
+    if (json)
+        fputc(']', f);
+}
+
+/* What --values and --passes add. */
 typedef struct info_opts {
-    bool json, values;
+    bool json, values, passes;
 } info_opts;
 
 static void print_json(const keel_model *m, const keel_session *s, const model_summary *sum,
@@ -214,6 +301,12 @@ static void print_json(const keel_model *m, const keel_session *s, const model_s
     }
     if (s && o->values)
         print_values(f, s, true);
+    if (o->passes) {
+        if (s)
+            print_passes(f, s, true);
+        else
+            fputs(", \"passes\": null", f);
+    }
     fputs("}\n", f);
 }
 
@@ -263,14 +356,18 @@ static void print_text(const keel_model *m, const keel_session *s, const model_s
     fputc('\n', f);
     if (s && o->values)
         print_values(f, s, false);
+    if (s && o->passes)
+        print_passes(f, s, false);
 }
 
-#define INFO_USAGE "usage: keel info MODEL.onnx [--json] [--values] [--dim NAME=N]...\n"
+#define INFO_USAGE "usage: keel info MODEL.onnx [--json] [--values] [--passes] [--passes-off LIST] [--dim NAME=N]...\n"
 
 int cmd_info(int argc, char **argv)
 {
     const char *path = NULL;
     info_opts o = {0};
+    keel_options opt;
+    keel_options_init(&opt);
     keel_dim_binding dims[MAX_DIMS_ARGS];
     int n_dims = 0;
     for (int i = 1; i < argc; i++) {
@@ -278,6 +375,10 @@ int cmd_info(int argc, char **argv)
             o.json = true;
         else if (strcmp(argv[i], "--values") == 0)
             o.values = true;
+        else if (strcmp(argv[i], "--passes") == 0)
+            o.passes = true;
+        else if (strcmp(argv[i], "--passes-off") == 0 && i + 1 < argc)
+            opt.passes_off = argv[++i];
         else if (strcmp(argv[i], "--dim") == 0 && i + 1 < argc) {
             if (n_dims == MAX_DIMS_ARGS || !cli_parse_dim(argv[++i], &dims[n_dims++])) {
                 fprintf(stderr, "keel info: bad --dim '%s' (want NAME=N)\n", argv[i]);
@@ -295,12 +396,18 @@ int cmd_info(int argc, char **argv)
     }
     keel_model *m;
     char err[CLI_ERRMSG], serr[CLI_ERRMSG];
-    if (keel_model_load(&m, path, NULL, err, sizeof err) != KEEL_OK) {
+    if (keel_model_load(&m, path, &opt, err, sizeof err) != KEEL_OK) {
         fprintf(stderr, "keel info: %s\n", err);
         return 1;
     }
     keel_session *s = NULL;
-    keel_status st = keel_session_create(&s, m, NULL, dims, n_dims, NULL, serr, sizeof serr);
+    keel_status st = keel_session_create(&s, m, &opt, dims, n_dims, NULL, serr, sizeof serr);
+    if (st == KEEL_ERR_ARGUMENT) {
+        /* the caller's mistake (a bad --passes-off), not the model's */
+        fprintf(stderr, "keel info: %s\n", serr);
+        keel_model_free(m);
+        return 1;
+    }
     model_summary sum;
     summarize(m, &sum);
     if (o.json)

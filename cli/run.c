@@ -117,7 +117,9 @@ int cmd_run(int argc, char **argv)
                 fprintf(stderr, "keel run: bad --timeout '%s' (want SECONDS > 0)\n", argv[i]);
                 return 2;
             }
-        } else if (strcmp(argv[i], "--dim") == 0 && i + 1 < argc) {
+        } else if (strcmp(argv[i], "--passes-off") == 0 && i + 1 < argc)
+            opt.passes_off = argv[++i];
+        else if (strcmp(argv[i], "--dim") == 0 && i + 1 < argc) {
             if (n_dims == MAX_ARGS || !cli_parse_dim(argv[++i], &dims[n_dims++])) {
                 fprintf(stderr, "keel: bad --dim '%s' (want NAME=N)\n", argv[i]);
                 return 2;
@@ -130,7 +132,7 @@ int cmd_run(int argc, char **argv)
     }
     if (!path) {
         fprintf(stderr, "usage: keel run MODEL.onnx [-i NAME=FILE]... [-o DIR] [--npy] [--dim NAME=N]... "
-                        "[--threads N] [--timeout SECONDS]\n");
+                        "[--threads N] [--timeout SECONDS] [--passes-off LIST]\n");
         return 2;
     }
     char err[CLI_ERRMSG];
