@@ -10,7 +10,7 @@
 #define MAX_ARGS 64
 
 typedef struct bench_opts {
-    const char *path;
+    const char *path, *passes_off;
     int threads, runs, warmup, isa;
     bool json, profile;
     bool serve;           /* --serve: time blocks of runs asked for on stdin */
@@ -58,6 +58,8 @@ static int parse(int argc, char **argv, bench_opts *o)
             o->top = atoi(argv[++i]);
             o->profile = true;
         }
+        else if (strcmp(a, "--passes-off") == 0 && has_val)
+            o->passes_off = argv[++i];
         else if (strcmp(a, "-i") == 0 && has_val && o->n_specs < MAX_ARGS)
             o->specs[o->n_specs++] = argv[++i];
         else if (strcmp(a, "--dim") == 0 && has_val) {
@@ -72,7 +74,7 @@ static int parse(int argc, char **argv, bench_opts *o)
             o->path = a;
     }
     if (!o->path || o->runs < 1 || o->warmup < 0 || o->threads < 1) {
-        fprintf(stderr, "usage: keel bench MODEL.onnx [--threads N] [--runs N] [--warmup N] [--isa NAME] [--timeout SECONDS] [--json] [--profile] [--top N] [--serve] [-i NAME=FILE]... [--dim NAME=N]...\n");
+        fprintf(stderr, "usage: keel bench MODEL.onnx [--threads N] [--runs N] [--warmup N] [--isa NAME] [--timeout SECONDS] [--passes-off LIST] [--json] [--profile] [--top N] [--serve] [-i NAME=FILE]... [--dim NAME=N]...\n");
         return -1;
     }
     return 0;
@@ -115,47 +117,49 @@ static int by_ns_desc(const void *a, const void *b)
     return (x < y) - (x > y);
 }
 
-/* MACs of step k, or 0 where its op does not count them. */
-static int64_t step_macs(const keel_session *s, int k)
-{
-    const kl_step *st = &s->steps[k];
-    return st->op && st->op->macs && !st->dynamic && !st->view ? st->op->macs((kl_opctx *)&st->ctx) : 0;
-}
-
 static void print_profile(const keel_session *s, const double *step_ns, int runs, bool json, int top)
 {
-    int n = s->n_steps;
+    kl_plan_info plan;
+    kl_inspect_plan(s, &plan);
+    int n = plan.n_steps;
+    kl_step_info *steps = calloc((size_t)n + 1, sizeof *steps);
     type_time *types = calloc((size_t)n + 1, sizeof *types), *nodes = calloc((size_t)n + 1, sizeof *nodes);
     int n_types = 0;
     double total = 0;
-    for (int k = 0; k < n; k++) {
-        const kl_node *node = &s->g->nodes[s->steps[k].node];
+    for (int k = 0; steps && types && nodes && k < n; k++) {
+        kl_step_info *st = &steps[k];
+        kl_inspect_step(s, k, st);
         double ns = step_ns[k] / runs;
         total += ns;
         int t = 0;
-        while (t < n_types && strcmp(types[t].type, node->op_type))
+        while (t < n_types && strcmp(types[t].type, st->op_type))
             t++;
         if (t == n_types)
-            types[n_types++] = (type_time){node->op_type, 0, 0};
+            types[n_types++] = (type_time){st->op_type, 0, 0};
         types[t].ns += ns;
         types[t].count++;
-        nodes[k] = (type_time){node->name[0] ? node->name : node->op_type, ns, k};
+        nodes[k] = (type_time){st->node_name[0] ? st->node_name : st->op_type, ns, k};
     }
+    if (!steps || !types || !nodes)
+        n = 0;
     qsort(types, (size_t)n_types, sizeof *types, by_ns_desc);
     qsort(nodes, (size_t)n, sizeof *nodes, by_ns_desc);
     int n_slow = n < top ? n : top;
     if (json) {
         printf(", \"profile\": {\"op_types\": [");
-        for (int t = 0; t < n_types; t++)
-            printf("%s{\"op\": \"%s\", \"nodes\": %d, \"ms\": %.4f}", t ? ", " : "", types[t].type,
-                   types[t].count, types[t].ns / 1e6);
+        for (int t = 0; t < n_types; t++) {
+            printf("%s{\"op\": ", t ? ", " : "");
+            cli_json_str(stdout, types[t].type);
+            printf(", \"nodes\": %d, \"ms\": %.4f}", types[t].count, types[t].ns / 1e6);
+        }
         printf("], \"slowest_nodes\": [");
         for (int k = 0; k < n_slow; k++) {
+            const kl_step_info *st = &steps[nodes[k].count];
             printf("%s{\"name\": ", k ? ", " : "");
             cli_json_str(stdout, nodes[k].type);
-            printf(", \"op\": \"%s\", \"ms\": %.4f, \"macs\": %lld}",
-                   s->g->nodes[s->steps[nodes[k].count].node].op_type, nodes[k].ns / 1e6,
-                   (long long)step_macs(s, nodes[k].count));
+            printf(", \"op\": ");
+            cli_json_str(stdout, st->op_type);
+            printf(", \"ms\": %.4f, \"macs\": %lld}", nodes[k].ns / 1e6, (long long)st->macs);
         }
         printf("]}");
     } else {
@@ -165,14 +169,14 @@ static void print_profile(const keel_session *s, const double *step_ns, int runs
                    types[t].ns / 1e6, total > 0 ? 100.0 * types[t].ns / total : 0.0);
         printf("slowest nodes:\n");
         for (int k = 0; k < n_slow; k++) {
-            int64_t macs = step_macs(s, nodes[k].count);
-            printf("  %-40s %-18s %8.3f ms", nodes[k].type, s->g->nodes[s->steps[nodes[k].count].node].op_type,
-                   nodes[k].ns / 1e6);
-            if (macs && nodes[k].ns > 0)
-                printf(" %7.1f GFLOP/s", 2.0 * (double)macs / nodes[k].ns);
+            const kl_step_info *st = &steps[nodes[k].count];
+            printf("  %-40s %-18s %8.3f ms", nodes[k].type, st->op_type, nodes[k].ns / 1e6);
+            if (st->macs && nodes[k].ns > 0)
+                printf(" %7.1f GFLOP/s", 2.0 * (double)st->macs / nodes[k].ns);
             putchar('\n');
         }
     }
+    free(steps);
     free(types);
     free(nodes);
 }
@@ -187,7 +191,7 @@ static int time_runs(keel_session *s, keel_tensor *ins, keel_tensor *outs, int n
         /* data = NULL: keel lends its buffers (valid until the next run) */
         memset(outs, 0, (size_t)n_out * sizeof *outs);
         double t = cli_now_ms();
-        if (kl_session_run_timed(s, ins, outs, step_ns) != KEEL_OK) {
+        if (kl_inspect_run_timed(s, ins, outs, step_ns) != KEEL_OK) {
             fprintf(stderr, "keel bench: %s\n", keel_session_errmsg(s));
             return -1;
         }
@@ -206,8 +210,10 @@ static int time_runs(keel_session *s, keel_tensor *ins, keel_tensor *outs, int n
 static int serve(keel_session *s, keel_tensor *ins, keel_tensor *outs, int n_out, double load_ms,
                  double session_ms)
 {
+    kl_plan_info plan;
+    kl_inspect_plan(s, &plan);
     printf("{\"ready\": true, \"isa\": \"%s\", \"load_ms\": %.3f, \"session_ms\": %.3f}\n",
-           keel_isa_name((keel_isa)s->env.isa), load_ms, session_ms);
+           keel_isa_name(plan.isa), load_ms, session_ms);
     fflush(stdout);
     char line[64];
     while (fgets(line, sizeof line, stdin)) {
@@ -244,7 +250,8 @@ int cmd_bench(int argc, char **argv)
     opt.threads = o.threads;
     opt.isa = o.isa;
     opt.time_limit_ms = o.time_limit_ms;
-    char err[KL_ERRMSG];
+    opt.passes_off = o.passes_off;
+    char err[CLI_ERRMSG];
     keel_model *m = NULL;
     keel_session *s = NULL;
     double t0 = cli_now_ms();
@@ -256,19 +263,18 @@ int cmd_bench(int argc, char **argv)
     int n_in = keel_model_input_count(m), n_out = keel_model_output_count(m), rc = 1;
     const char **files = calloc((size_t)n_in + 1, sizeof *files);
     keel_tensor *ins = calloc((size_t)n_in + 1, sizeof *ins), *outs = calloc((size_t)n_out + 1, sizeof *outs);
-    kl_tensor **loaded = calloc((size_t)n_in + 1, sizeof *loaded);
     double *lat = calloc((size_t)o.runs, sizeof *lat), *step_ns = NULL;
-    kl_env env;
-    kl_env_init(&env, NULL);
+    kl_plan_info plan;
+    if (!files || !ins || !outs || !lat)
+        goto done;
     if (o.n_specs) {
         if (cli_assign_inputs(m, o.specs, o.n_specs, files))
             goto done;
         for (int k = 0; k < n_in; k++) {
-            if (cli_load_tensor(&env, files[k], &loaded[k], NULL)) {
-                fprintf(stderr, "keel bench: %s\n", env.msg);
+            if (cli_load_tensor(files[k], &ins[k], err, sizeof err)) {
+                fprintf(stderr, "keel bench: %s\n", err);
                 goto done;
             }
-            ins[k] = *loaded[k];
         }
     }
     t0 = cli_now_ms();
@@ -277,13 +283,15 @@ int cmd_bench(int argc, char **argv)
         goto done;
     }
     double session_ms = cli_now_ms() - t0;
+    kl_inspect_plan(s, &plan);
     for (int k = 0; k < n_in && !o.n_specs; k++) {
         keel_session_input_info(s, k, &ins[k]);
-        ins[k].data = malloc(keel_tensor_bytes(&ins[k]) + 1);
+        if (!(ins[k].data = malloc(keel_tensor_bytes(&ins[k]) + 1)))
+            goto done;
         fill_random(&ins[k], (uint64_t)k + 1);
     }
     if (o.profile)
-        step_ns = calloc((size_t)s->n_steps + 1, sizeof *step_ns);
+        step_ns = calloc((size_t)plan.n_steps + 1, sizeof *step_ns);
     if (time_runs(s, ins, outs, n_out, o.warmup, NULL, NULL))
         goto done;
     if (o.serve) {
@@ -299,40 +307,35 @@ int cmd_bench(int argc, char **argv)
     if (o.json) {
         printf("{\"model\": ");
         cli_json_str(stdout, o.path);
-        printf(", \"isa\": \"%s\"", keel_isa_name((keel_isa)s->env.isa));
+        printf(", \"isa\": \"%s\"", keel_isa_name(plan.isa));
         printf(", \"threads\": %d, \"runs\": %d, \"warmup\": %d, \"load_ms\": %.3f, \"session_ms\": %.3f, "
                "\"min_ms\": %.3f, \"median_ms\": %.3f, \"max_ms\": %.3f, \"peak_rss_kb\": %ld, "
                "\"arena_bytes\": %zu, \"macs\": %lld",
                o.threads, o.runs, o.warmup, load_ms, session_ms, lat[0], median, lat[o.runs - 1],
-               ru.ru_maxrss, s->arena_size, (long long)s->macs);
+               ru.ru_maxrss, plan.arena_bytes, (long long)plan.macs);
         if (o.profile)
             print_profile(s, step_ns, o.runs, true, o.top);
         printf("}\n");
     } else {
         printf("model:      %s\n", o.path);
         printf("load:       %.1f ms   session: %.1f ms   threads: %d   isa: %s\n", load_ms, session_ms, o.threads,
-               keel_isa_name((keel_isa)s->env.isa));
+               keel_isa_name(plan.isa));
         printf("latency:    min %.3f ms   median %.3f ms   max %.3f ms   (%d runs after %d warm-up)\n",
                lat[0], median, lat[o.runs - 1], o.runs, o.warmup);
-        if (s->macs && median > 0)
-            printf("throughput: %.1f GFLOP/s (%.3f GMACs)\n", 2.0 * (double)s->macs / (median * 1e6),
-                   (double)s->macs / 1e9);
-        printf("peak RSS:   %ld KB   arena: %.2f MiB\n", ru.ru_maxrss, (double)s->arena_size / 1048576.0);
+        if (plan.macs && median > 0)
+            printf("throughput: %.1f GFLOP/s (%.3f GMACs)\n", 2.0 * (double)plan.macs / (median * 1e6),
+                   (double)plan.macs / 1e9);
+        printf("peak RSS:   %ld KB   arena: %.2f MiB\n", ru.ru_maxrss, (double)plan.arena_bytes / 1048576.0);
         if (o.profile)
             print_profile(s, step_ns, o.runs, false, o.top);
     }
     rc = 0;
 done:
-    for (int k = 0; k < n_in; k++) {
-        if (loaded[k])
-            kl_tensor_free(&env, loaded[k]);
-        else
-            free(ins[k].data);
-    }
+    for (int k = 0; ins && k < n_in; k++)
+        free(ins[k].data); /* cli_load_tensor's or malloc's */
     free(files);
     free(ins);
     free(outs);
-    free(loaded);
     free(lat);
     free(step_ns);
     keel_session_free(s);

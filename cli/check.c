@@ -29,6 +29,7 @@ typedef struct check_opts {
     int threads;          /* keel_options.threads (0: one) */
     int isa;              /* keel_options.isa (0: the CPU's best) */
     uint64_t time_limit_ms;  /* keel_options.time_limit_ms (0: none) */
+    const char *passes_off;  /* keel_options.passes_off (NULL: none) */
     bool quiet;
     skip_rule *skips;
     int n_skips;
@@ -81,7 +82,7 @@ static const char *skip_reason(const check_opts *o, const char *case_name)
 
 /* ---- comparing ----------------------------------------------------------------- */
 
-static double element(const kl_tensor *t, int64_t i)
+static double element(const keel_tensor *t, int64_t i)
 {
     switch (t->dtype) {
     case KEEL_FLOAT: return ((const float *)t->data)[i];
@@ -105,11 +106,11 @@ static bool is_float(int dtype)
     return dtype == KEEL_FLOAT || dtype == KEEL_DOUBLE || dtype == KEEL_FLOAT16 || dtype == KEEL_BFLOAT16;
 }
 
-static void compare(const kl_tensor *got, const kl_tensor *want, const check_opts *o, compare_result *r)
+static void compare(const keel_tensor *got, const keel_tensor *want, const check_opts *o, compare_result *r)
 {
     memset(r, 0, sizeof *r);
     r->first_bad = -1;
-    int64_t n = kl_numel(want);
+    int64_t n = keel_tensor_numel(want);
     bool exact = !is_float(want->dtype);
     bool int64_exact = want->dtype == KEEL_INT64 || want->dtype == KEEL_UINT64;
     for (int64_t i = 0; i < n; i++) {
@@ -144,9 +145,9 @@ static void compare(const kl_tensor *got, const kl_tensor *want, const check_opt
 
 typedef struct data_set {
     char *path;
-    /* in[k] / out[k]: input_k.pb / output_k.pb, NULL where no such file;
-     * n_in / n_out: one past the highest index found */
-    kl_tensor *in[MAX_IO], *out[MAX_IO];
+    /* in[k] / out[k]: input_k.pb / output_k.pb, data NULL where no such
+     * file; n_in / n_out: one past the highest index found */
+    keel_tensor in[MAX_IO], out[MAX_IO];
     int n_in, n_out;
 } data_set;
 
@@ -192,7 +193,7 @@ static int file_index(const char *name, const char *prefix)
 /* Loads every input_K.pb and output_K.pb of the set's folder; fails on a
  * folder that cannot be read, an index of MAX_IO or more, or a file that
  * does not decode. */
-static bool load_set(kl_env *env, data_set *ds, char *why, size_t wn)
+static bool load_set(data_set *ds, char *why, size_t wn)
 {
     DIR *d = opendir(ds->path);
     if (!d) {
@@ -211,11 +212,10 @@ static bool load_set(kl_env *env, data_set *ds, char *why, size_t wn)
             ok = false;
             break;
         }
-        kl_tensor **slot = ki >= 0 ? &ds->in[k] : &ds->out[k];
+        keel_tensor *slot = ki >= 0 ? &ds->in[k] : &ds->out[k];
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", ds->path, e->d_name);
-        if (cli_load_tensor(env, path, slot, NULL) != KEEL_OK) {
-            snprintf(why, wn, "%s", env->msg);
+        if (cli_load_tensor(path, slot, why, wn) != KEEL_OK) {
             ok = false;
             break;
         }
@@ -228,17 +228,17 @@ static bool load_set(kl_env *env, data_set *ds, char *why, size_t wn)
 }
 
 /* The set holds exactly files 0 .. want-1 of `kind` ("input", "output"). */
-static bool exact_files(const data_set *ds, kl_tensor *const *t, int n, int want, const char *kind,
+static bool exact_files(const data_set *ds, const keel_tensor *t, int n, int want, const char *kind,
                         const char *graph_kind, char *why, size_t wn)
 {
     for (int k = 0; k < want; k++)
-        if (!t[k]) {
+        if (!t[k].data) {
             snprintf(why, wn, "%s: %s_%d.pb missing (the model has %d %s%s)", ds->path, kind, k, want,
                      graph_kind, want == 1 ? "" : "s");
             return false;
         }
     for (int k = want; k < n; k++)
-        if (t[k]) {
+        if (t[k].data) {
             snprintf(why, wn, "%s: %s_%d.pb has no counterpart: the model has %d %s%s", ds->path, kind, k,
                      want, graph_kind, want == 1 ? "" : "s");
             return false;
@@ -246,12 +246,12 @@ static bool exact_files(const data_set *ds, kl_tensor *const *t, int n, int want
     return true;
 }
 
-static void free_set(kl_env *env, data_set *ds)
+static void free_set(data_set *ds)
 {
     for (int k = 0; k < ds->n_in; k++)
-        kl_tensor_free(env, ds->in[k]);
+        cli_tensor_free(&ds->in[k]);
     for (int k = 0; k < ds->n_out; k++)
-        kl_tensor_free(env, ds->out[k]);
+        cli_tensor_free(&ds->out[k]);
     free(ds->path);
 }
 
@@ -264,18 +264,18 @@ static void adopt_bfloat16(const keel_model *m, data_set *ds, keel_tensor *input
     for (int k = 0; k < ds->n_in; k++)
         if (inputs[k].dtype == KEEL_UINT16 && keel_model_input_info(m, k, &decl, NULL) == KEEL_OK &&
             decl.dtype == KEEL_BFLOAT16)
-            inputs[k].dtype = ds->in[k]->dtype = KEEL_BFLOAT16;
+            inputs[k].dtype = ds->in[k].dtype = KEEL_BFLOAT16;
     for (int k = 0; k < ds->n_out; k++)
-        if (ds->out[k]->dtype == KEEL_UINT16 && keel_model_output_info(m, k, &decl, NULL) == KEEL_OK &&
+        if (ds->out[k].dtype == KEEL_UINT16 && keel_model_output_info(m, k, &decl, NULL) == KEEL_OK &&
             decl.dtype == KEEL_BFLOAT16)
-            ds->out[k]->dtype = KEEL_BFLOAT16;
+            ds->out[k].dtype = KEEL_BFLOAT16;
 }
 
 /* Runs one data set; on failure writes why into `why`. */
 static bool run_set(const keel_model *m, data_set *ds, const check_opts *o, char *why, size_t wn,
                     double *worst_abs, double *worst_rel)
 {
-    char err[KL_ERRMSG];
+    char err[CLI_ERRMSG];
     int n_in = keel_model_input_count(m), n_out = keel_model_output_count(m);
     if (ds->n_in == 0 && ds->n_out == 0) {
         snprintf(why, wn, "%s: empty data set: no input_N.pb or output_N.pb file", ds->path);
@@ -286,21 +286,24 @@ static bool run_set(const keel_model *m, data_set *ds, const check_opts *o, char
         return false;
     keel_tensor inputs[MAX_IO], outs[MAX_IO];
     for (int k = 0; k < n_in; k++)
-        inputs[k] = *ds->in[k];
+        inputs[k] = ds->in[k];
     adopt_bfloat16(m, ds, inputs);
     keel_options opt;
     keel_options_init(&opt);
     opt.threads = o->threads;
     opt.isa = o->isa;
     opt.time_limit_ms = o->time_limit_ms;
+    opt.passes_off = o->passes_off;
     keel_session *s = NULL;
     if (keel_session_create(&s, m, &opt, NULL, 0, inputs, err, sizeof err) != KEEL_OK) {
         snprintf(why, wn, "%s", err);
         return false;
     }
-    if (o->isa && s->env.isa != o->isa) {
+    kl_plan_info plan;
+    kl_inspect_plan(s, &plan);
+    if (o->isa && plan.isa != (keel_isa)o->isa) {
         snprintf(why, wn, "%s: the session runs %s kernels, not the %s asked for", ds->path,
-                 keel_isa_name((keel_isa)s->env.isa), keel_isa_name((keel_isa)o->isa));
+                 keel_isa_name(plan.isa), keel_isa_name((keel_isa)o->isa));
         keel_session_free(s);
         return false;
     }
@@ -312,11 +315,11 @@ static bool run_set(const keel_model *m, data_set *ds, const check_opts *o, char
         ok = false;
     }
     for (int k = 0; ok && k < n_out; k++) {
-        const kl_tensor *want = ds->out[k];
-        char gs[256], ws[256];
-        if (outs[k].dtype != want->dtype || !kl_same_shape(&outs[k], want)) {
-            snprintf(why, wn, "output %d '%s': got %s, expected %s", k, keel_session_output_name(s, k),
-                     kl_shape_str(&outs[k], gs, sizeof gs), kl_shape_str(want, ws, sizeof ws));
+        const keel_tensor *want = &ds->out[k];
+        char gs[256], ws[256]; /* room for a dtype and KEEL_MAX_RANK dims */
+        if (outs[k].dtype != want->dtype ||
+            strcmp(kl_shape_str(&outs[k], gs, sizeof gs), kl_shape_str(want, ws, sizeof ws)) != 0) {
+            snprintf(why, wn, "output %d '%s': got %s, expected %s", k, keel_session_output_name(s, k), gs, ws);
             ok = false;
             break;
         }
@@ -328,7 +331,7 @@ static bool run_set(const keel_model *m, data_set *ds, const check_opts *o, char
             *worst_rel = r.max_rel;
         if (r.bad) {
             snprintf(why, wn, "output %d '%s': %lld of %lld elements out of tolerance; first at %lld: got %.9g, expected %.9g (max abs err %.3g)",
-                     k, keel_session_output_name(s, k), (long long)r.bad, (long long)kl_numel(want),
+                     k, keel_session_output_name(s, k), (long long)r.bad, (long long)keel_tensor_numel(want),
                      (long long)r.first_bad, r.got, r.want, r.max_abs);
             ok = false;
         }
@@ -358,15 +361,13 @@ static bool run_case(const char *dir, const check_opts *o, case_report *rep)
         snprintf(rep->why, sizeof rep->why, "%s: no test_data_set_N folder", dir);
         ok = false;
     }
-    kl_env env;
-    kl_env_init(&env, NULL);
     for (int i = 0; i < n_sets; i++) {
         data_set ds = {.path = sets[i]};
         if (ok)
-            ok = load_set(&env, &ds, rep->why, sizeof rep->why);
+            ok = load_set(&ds, rep->why, sizeof rep->why);
         if (ok)
             ok = run_set(m, &ds, o, rep->why, sizeof rep->why, &rep->max_abs, &rep->max_rel);
-        free_set(&env, &ds);
+        free_set(&ds);
     }
     keel_model_free(m);
     return ok;
@@ -403,14 +404,15 @@ static case_result check_case(const char *arg, const check_opts *o)
 }
 
 #define CHECK_USAGE "usage: keel check CASE_DIR... [--rtol R] [--atol A] [--threads N] [--isa NAME]\n" \
-                    "                  [--timeout SECONDS] [--skip-list FILE] [--quiet]\n" \
+                    "                  [--timeout SECONDS] [--passes-off LIST] [--skip-list FILE] [--quiet]\n" \
                     "       keel check --list-isas   (the instruction sets this CPU runs, one a line)\n"
 
 /* Options that take a value. */
 static bool takes_value(const char *a)
 {
     return !strcmp(a, "--rtol") || !strcmp(a, "--atol") || !strcmp(a, "--skip-list") ||
-           !strcmp(a, "--threads") || !strcmp(a, "--isa") || !strcmp(a, "--timeout");
+           !strcmp(a, "--threads") || !strcmp(a, "--isa") || !strcmp(a, "--timeout") ||
+           !strcmp(a, "--passes-off");
 }
 
 int cmd_check(int argc, char **argv)
@@ -453,7 +455,9 @@ int cmd_check(int argc, char **argv)
                 fprintf(stderr, "keel check: bad --timeout '%s' (want SECONDS > 0)\n", argv[i]);
                 goto done;
             }
-        } else if (strcmp(a, "--list-isas") == 0) {
+        } else if (strcmp(a, "--passes-off") == 0)
+            o.passes_off = argv[++i];
+        else if (strcmp(a, "--list-isas") == 0) {
             for (int isa = KEEL_ISA_GENERIC; isa <= KEEL_ISA_AVX512; isa++)
                 if (keel_isa_available((keel_isa)isa) == (keel_isa)isa)
                     printf("%s\n", keel_isa_name((keel_isa)isa));

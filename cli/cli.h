@@ -5,8 +5,11 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "kl.h"
-#include "session.h"
+#include "keel.h"
+#include "inspect.h"
+
+/* Room for a message from keel or the CLI. */
+#define CLI_ERRMSG 1024
 
 int cmd_info(int argc, char **argv);
 int cmd_run(int argc, char **argv);
@@ -16,9 +19,6 @@ int cmd_bench(int argc, char **argv);
 int cmd_zoo(int argc, char **argv);
 
 double cli_now_ms(void);
-/* Elements of all floating-point initializers of the main graph (what the
- * onnx package calls the parameter count). */
-int64_t cli_param_count(const keel_model *m);
 
 /* One backend-test case folder, every data set run and compared. */
 typedef struct case_report {
@@ -34,11 +34,13 @@ int cli_assign_inputs(const keel_model *m, char **specs, int n_specs, const char
 
 /* Reads a whole file into a malloc'd buffer. */
 bool cli_read_file(const char *path, void **data, size_t *size, char *err, size_t err_size);
-/* Loads a tensor from .pb (TensorProto) or .npy; *t is freed with
- * kl_tensor_free(env, ...); *name (may be NULL) with kl_strfree. */
-keel_status cli_load_tensor(kl_env *env, const char *path, kl_tensor **t, char **name);
-keel_status cli_save_pb(const char *path, const kl_tensor *t, const char *name, char *err, size_t n);
-keel_status cli_save_npy(const char *path, const kl_tensor *t, char *err, size_t n);
+/* Loads a tensor from .pb (TensorProto) or .npy into *t, its data the
+ * CLI's (64-byte aligned, never NULL once loaded): free it with
+ * cli_tensor_free.  On failure writes a message naming the file. */
+keel_status cli_load_tensor(const char *path, keel_tensor *t, char *err, size_t err_size);
+void cli_tensor_free(keel_tensor *t);
+keel_status cli_save_pb(const char *path, const keel_tensor *t, const char *name, char *err, size_t n);
+keel_status cli_save_npy(const char *path, const keel_tensor *t, char *err, size_t n);
 
 /* Parses "NAME=VALUE" for --dim, cutting arg at '='; false if malformed. */
 bool cli_parse_dim(char *arg, keel_dim_binding *out);

@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "../ops/registry.h"
 
 #define MAX_DIMS_ARGS 64
 
@@ -20,44 +19,29 @@ typedef struct model_summary {
     int n_unsupported;
 } model_summary;
 
-static bool is_float_type(int dtype)
-{
-    return dtype == KEEL_FLOAT || dtype == KEEL_DOUBLE || dtype == KEEL_FLOAT16 || dtype == KEEL_BFLOAT16;
-}
-
-int64_t cli_param_count(const keel_model *m)
-{
-    const kl_graph *g = m->graph;
-    int64_t n = 0;
-    for (int v = 0; v < g->n_values; v++)
-        if (g->values[v].kind == KL_VALUE_INIT && is_float_type(g->values[v].init->dtype))
-            n += kl_numel(g->values[v].init);
-    return n;
-}
-
 static void summarize(const keel_model *m, model_summary *sum)
 {
-    const kl_graph *g = m->graph;
+    kl_model_info info;
+    kl_inspect_model(m, &info);
     memset(sum, 0, sizeof *sum);
-    sum->parameters = cli_param_count(m);
-    sum->ops = calloc((size_t)(g->n_nodes ? g->n_nodes : 1), sizeof *sum->ops);
-    for (int i = 0; sum->ops && i < g->n_nodes; i++) {
-        const kl_node *n = &g->nodes[i];
+    sum->parameters = info.parameters;
+    sum->ops = calloc((size_t)(info.n_nodes ? info.n_nodes : 1), sizeof *sum->ops);
+    for (int i = 0; sum->ops && i < info.n_nodes; i++) {
+        kl_node_info n;
+        kl_inspect_node(m, i, &n);
         int k = 0;
-        while (k < sum->n_ops && (strcmp(sum->ops[k].type, n->op_type) || strcmp(sum->ops[k].domain, n->domain)))
+        while (k < sum->n_ops && (strcmp(sum->ops[k].type, n.op_type) || strcmp(sum->ops[k].domain, n.domain)))
             k++;
         if (k == sum->n_ops) {
-            int opset = (int)kl_model_opset(m, n->domain);
-            sum->ops[k] = (op_count){n->op_type, n->domain, 0,
-                                     kl_registry_find(n->domain, n->op_type, opset) != NULL};
-            sum->n_unsupported += !sum->ops[k].supported;
+            sum->ops[k] = (op_count){n.op_type, n.domain, 0, n.supported};
+            sum->n_unsupported += !n.supported;
             sum->n_ops++;
         }
         sum->ops[k].count++;
     }
 }
 
-static void print_dims_json(FILE *f, const kl_tensor *t, const char **sym)
+static void print_dims_json(FILE *f, const keel_tensor *t, const char **sym)
 {
     if (t->rank < 0) { /* planned at run time */
         fputs("null", f);
@@ -77,13 +61,13 @@ static void print_dims_json(FILE *f, const kl_tensor *t, const char **sym)
     fputc(']', f);
 }
 
-static void print_dims_text(FILE *f, const kl_tensor *t, const char **sym)
+static void print_dims_text(FILE *f, const keel_tensor *t, const char **sym)
 {
     if (t->rank < 0) { /* planned at run time */
-        fprintf(f, "%s[?]", kl_dtype_name(t->dtype));
+        fprintf(f, "%s[?]", keel_dtype_name(t->dtype));
         return;
     }
-    fprintf(f, "%s[", kl_dtype_name(t->dtype));
+    fprintf(f, "%s[", keel_dtype_name(t->dtype));
     for (int d = 0; d < t->rank; d++) {
         if (d)
             fputc(',', f);
@@ -113,7 +97,7 @@ static void print_io(FILE *f, const keel_model *m, const keel_session *s, bool i
     if (json) {
         fprintf(f, "%s{\"name\": ", i ? ", " : "");
         cli_json_str(f, name);
-        fprintf(f, ", \"dtype\": \"%s\", \"declared\": ", kl_dtype_name(decl.dtype));
+        fprintf(f, ", \"dtype\": \"%s\", \"declared\": ", keel_dtype_name(decl.dtype));
         if (decl.rank >= 0)
             print_dims_json(f, &decl, sym);
         else
@@ -139,26 +123,29 @@ static void print_io(FILE *f, const keel_model *m, const keel_session *s, bool i
 
 static void print_values(FILE *f, const keel_session *s, bool json)
 {
-    const kl_graph *g = s->g;
+    kl_plan_info plan;
+    kl_inspect_plan(s, &plan);
     bool first = true;
     if (json)
         fputs(", \"values\": [", f);
     else
         fputs("values:\n", f);
-    for (int v = 0; v < g->n_values; v++) {
-        const kl_slot *sl = &s->slots[v];
-        if (!sl->known || g->values[v].kind == KL_VALUE_INIT)
+    for (int v = 0; v < plan.n_values; v++) {
+        const char *name;
+        keel_tensor t;
+        bool constant;
+        if (!kl_inspect_value(s, v, &name, &t, &constant))
             continue;
         if (json) {
             fprintf(f, "%s{\"name\": ", first ? "" : ", ");
-            cli_json_str(f, g->values[v].name);
-            fprintf(f, ", \"dtype\": \"%s\", \"shape\": ", kl_dtype_name(sl->t.dtype));
-            print_dims_json(f, &sl->t, NULL);
-            fprintf(f, ", \"constant\": %s}", sl->is_const ? "true" : "false");
+            cli_json_str(f, name);
+            fprintf(f, ", \"dtype\": \"%s\", \"shape\": ", keel_dtype_name(t.dtype));
+            print_dims_json(f, &t, NULL);
+            fprintf(f, ", \"constant\": %s}", constant ? "true" : "false");
         } else {
-            fprintf(f, "  %-40s ", g->values[v].name);
-            print_dims_text(f, &sl->t, NULL);
-            fputs(sl->is_const ? "  (constant)\n" : "\n", f);
+            fprintf(f, "  %-40s ", name);
+            print_dims_text(f, &t, NULL);
+            fputs(constant ? "  (constant)\n" : "\n", f);
         }
         first = false;
     }
@@ -166,21 +153,118 @@ static void print_values(FILE *f, const keel_session *s, bool json)
         fputc(']', f);
 }
 
+/* The count of op type `op` in pass record k, 0 if none. */
+static int pass_op_count(const keel_session *s, int k, const char *op)
+{
+    kl_pass_info r;
+    kl_inspect_pass(s, k, &r);
+    for (int t = 0; t < r.n_op_types; t++) {
+        const char *type;
+        int count;
+        kl_inspect_pass_op(s, k, t, &type, &count);
+        if (strcmp(type, op) == 0)
+            return count;
+    }
+    return 0;
+}
+
+/* How the op histogram of record k differs from record k - 1's, as
+ * " +Conv 3 -BatchNormalization 53": first the types of record k whose
+ * count changed, then those gone since k - 1. */
+static void print_op_deltas(FILE *f, const keel_session *s, int k)
+{
+    for (int gone = 0; gone < 2; gone++) {
+        int here = gone ? k - 1 : k, there = gone ? k : k - 1;
+        kl_pass_info r;
+        kl_inspect_pass(s, here, &r);
+        for (int t = 0; t < r.n_op_types; t++) {
+            const char *type;
+            int count;
+            kl_inspect_pass_op(s, here, t, &type, &count);
+            int other = pass_op_count(s, there, type);
+            int delta = gone ? (other ? 0 : -count) : count - other;
+            if (delta)
+                fprintf(f, " %c%s %d", delta > 0 ? '+' : '-', type, abs(delta));
+        }
+    }
+}
+
+/* The session graph as loaded and after each pass: text lists record 0's
+ * op histogram and then each pass's changes; JSON every histogram. */
+static void print_passes(FILE *f, const keel_session *s, bool json)
+{
+    int n = kl_inspect_pass_count(s);
+    fputs(json ? ", \"passes\": [" : "passes:\n", f);
+    for (int k = 0; k < n; k++) {
+        kl_pass_info r, prev = {0};
+        kl_inspect_pass(s, k, &r);
+        if (k)
+            kl_inspect_pass(s, k - 1, &prev);
+        if (json) {
+            fprintf(f, "%s{\"pass\": ", k ? ", " : "");
+            cli_json_str(f, r.pass);
+            fprintf(f, ", \"nodes\": %d, \"note\": ", r.n_nodes);
+            cli_json_str(f, r.note);
+            fputs(", \"ops\": {", f);
+            for (int t = 0; t < r.n_op_types; t++) {
+                const char *type;
+                int count;
+                kl_inspect_pass_op(s, k, t, &type, &count);
+                fputs(t ? ", " : "", f);
+                cli_json_str(f, type);
+                fprintf(f, ": %d", count);
+            }
+            fputs("}}", f);
+            continue;
+        }
+        char change[16] = "";
+        if (k)
+            snprintf(change, sizeof change, "%+d", r.n_nodes - prev.n_nodes);
+        if (k && r.n_nodes == prev.n_nodes)
+            snprintf(change, sizeof change, "0");
+        fprintf(f, "  %-16s %6d nodes %6s", r.pass, r.n_nodes, change);
+        if (r.note && r.note[0])
+            fprintf(f, "  (%s)", r.note);
+        if (k == 0) {
+            for (int t = 0; t < r.n_op_types; t++) {
+                const char *type;
+                int count;
+                kl_inspect_pass_op(s, k, t, &type, &count);
+                fprintf(f, " %s %d", type, count);
+            }
+        } else
+            print_op_deltas(f, s, k);
+        fputc('\n', f);
+    }
+    if (json)
+        fputc(']', f);
+}
+
+/* What --values and --passes add. */
+typedef struct info_opts {
+    bool json, values, passes;
+} info_opts;
+
 static void print_json(const keel_model *m, const keel_session *s, const model_summary *sum,
-                       const char *session_err, bool values)
+                       const char *session_err, const info_opts *o)
 {
     FILE *f = stdout;
+    kl_model_info mi;
+    kl_inspect_model(m, &mi);
     fputs("{\"file\": ", f);
-    cli_json_str(f, m->name);
+    cli_json_str(f, mi.name);
     fputs(", \"producer\": ", f);
-    cli_json_str(f, m->producer_name);
+    cli_json_str(f, mi.producer_name);
     fputs(", \"producer_version\": ", f);
-    cli_json_str(f, m->producer_version);
-    fprintf(f, ", \"ir_version\": %lld, \"opsets\": {", (long long)m->ir_version);
-    for (int i = 0; i < m->n_opsets; i++) {
+    cli_json_str(f, mi.producer_version);
+    fprintf(f, ", \"ir_version\": %lld, \"opsets\": {", (long long)mi.ir_version);
+    for (int i = 0; i < mi.n_opsets; i++) {
+        const char *domain;
+        int64_t version;
+        kl_inspect_opset(m, i, &domain, &version);
         fputs(i ? ", " : "", f);
-        cli_json_str(f, m->opsets[i].domain[0] ? m->opsets[i].domain : "ai.onnx");
-        fprintf(f, ": %lld", (long long)m->opsets[i].version);
+        cli_json_str(f, domain[0] ? domain : "ai.onnx");
+        fprintf(f, ": %lld", (long long)version);
     }
     fputs("}, \"inputs\": [", f);
     for (int i = 0; i < keel_model_input_count(m); i++)
@@ -188,11 +272,13 @@ static void print_json(const keel_model *m, const keel_session *s, const model_s
     fputs("], \"outputs\": [", f);
     for (int i = 0; i < keel_model_output_count(m); i++)
         print_io(f, m, s, false, i, true);
-    fprintf(f, "], \"parameters\": %lld, \"nodes\": %d", (long long)sum->parameters, m->graph->n_nodes);
-    if (s)
+    fprintf(f, "], \"parameters\": %lld, \"nodes\": %d", (long long)sum->parameters, mi.n_nodes);
+    if (s) {
+        kl_plan_info plan;
+        kl_inspect_plan(s, &plan);
         fprintf(f, ", \"macs\": %lld, \"arena_bytes\": %zu, \"intermediate_bytes\": %zu, \"folded_nodes\": %d",
-                (long long)s->macs, s->arena_size, s->sum_intermediates, s->n_folded);
-    else
+                (long long)plan.macs, plan.arena_bytes, plan.intermediate_bytes, plan.n_folded);
+    } else
         fputs(", \"macs\": null, \"arena_bytes\": null, \"intermediate_bytes\": null", f);
     fputs(", \"ops\": {", f);
     for (int k = 0; k < sum->n_ops; k++) {
@@ -213,34 +299,47 @@ static void print_json(const keel_model *m, const keel_session *s, const model_s
         fputs(", \"session_error\": ", f);
         cli_json_str(f, session_err);
     }
-    if (s && values)
+    if (s && o->values)
         print_values(f, s, true);
+    if (o->passes) {
+        if (s)
+            print_passes(f, s, true);
+        else
+            fputs(", \"passes\": null", f);
+    }
     fputs("}\n", f);
 }
 
 static void print_text(const keel_model *m, const keel_session *s, const model_summary *sum,
-                       const char *session_err, bool values)
+                       const char *session_err, const info_opts *o)
 {
     FILE *f = stdout;
-    fprintf(f, "model:       %s\n", m->name);
-    fprintf(f, "producer:    %s %s\n", m->producer_name, m->producer_version);
-    fprintf(f, "ir_version:  %lld\nopsets:     ", (long long)m->ir_version);
-    for (int i = 0; i < m->n_opsets; i++)
-        fprintf(f, " %s %lld", m->opsets[i].domain[0] ? m->opsets[i].domain : "ai.onnx",
-                (long long)m->opsets[i].version);
+    kl_model_info mi;
+    kl_inspect_model(m, &mi);
+    fprintf(f, "model:       %s\n", mi.name);
+    fprintf(f, "producer:    %s %s\n", mi.producer_name, mi.producer_version);
+    fprintf(f, "ir_version:  %lld\nopsets:     ", (long long)mi.ir_version);
+    for (int i = 0; i < mi.n_opsets; i++) {
+        const char *domain;
+        int64_t version;
+        kl_inspect_opset(m, i, &domain, &version);
+        fprintf(f, " %s %lld", domain[0] ? domain : "ai.onnx", (long long)version);
+    }
     fputs("\ninputs:\n", f);
     for (int i = 0; i < keel_model_input_count(m); i++)
         print_io(f, m, s, true, i, false);
     fputs("outputs:\n", f);
     for (int i = 0; i < keel_model_output_count(m); i++)
         print_io(f, m, s, false, i, false);
-    fprintf(f, "parameters:  %lld\nnodes:       %d\n", (long long)sum->parameters, m->graph->n_nodes);
+    fprintf(f, "parameters:  %lld\nnodes:       %d\n", (long long)sum->parameters, mi.n_nodes);
     if (s) {
-        fprintf(f, "MACs:        %lld (%.3f G)\n", (long long)s->macs, (double)s->macs / 1e9);
+        kl_plan_info plan;
+        kl_inspect_plan(s, &plan);
+        fprintf(f, "MACs:        %lld (%.3f G)\n", (long long)plan.macs, (double)plan.macs / 1e9);
         fprintf(f, "arena:       %.2f MiB (intermediates %.2f MiB; %d nodes folded at creation)\n",
-                (double)s->arena_size / 1048576.0, (double)s->sum_intermediates / 1048576.0, s->n_folded);
-        if (s->n_dynamic)
-            fprintf(f, "run time:    %d nodes planned at each run (shapes depend on data)\n", s->n_dynamic);
+                (double)plan.arena_bytes / 1048576.0, (double)plan.intermediate_bytes / 1048576.0, plan.n_folded);
+        if (plan.n_dynamic)
+            fprintf(f, "run time:    %d nodes planned at each run (shapes depend on data)\n", plan.n_dynamic);
     } else {
         fprintf(f, "session:     not created: %s\n", session_err);
     }
@@ -255,50 +354,66 @@ static void print_text(const keel_model *m, const keel_session *s, const model_s
         if (!sum->ops[k].supported)
             fprintf(f, " %s", sum->ops[k].type);
     fputc('\n', f);
-    if (s && values)
+    if (s && o->values)
         print_values(f, s, false);
+    if (s && o->passes)
+        print_passes(f, s, false);
 }
+
+#define INFO_USAGE "usage: keel info MODEL.onnx [--json] [--values] [--passes] [--passes-off LIST] [--dim NAME=N]...\n"
 
 int cmd_info(int argc, char **argv)
 {
     const char *path = NULL;
-    bool json = false, values = false;
+    info_opts o = {0};
+    keel_options opt;
+    keel_options_init(&opt);
     keel_dim_binding dims[MAX_DIMS_ARGS];
     int n_dims = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0)
-            json = true;
+            o.json = true;
         else if (strcmp(argv[i], "--values") == 0)
-            values = true;
+            o.values = true;
+        else if (strcmp(argv[i], "--passes") == 0)
+            o.passes = true;
+        else if (strcmp(argv[i], "--passes-off") == 0 && i + 1 < argc)
+            opt.passes_off = argv[++i];
         else if (strcmp(argv[i], "--dim") == 0 && i + 1 < argc) {
             if (n_dims == MAX_DIMS_ARGS || !cli_parse_dim(argv[++i], &dims[n_dims++])) {
                 fprintf(stderr, "keel info: bad --dim '%s' (want NAME=N)\n", argv[i]);
                 return 2;
             }
         } else if (argv[i][0] == '-') {
-            fprintf(stderr, "keel info: unknown option '%s'\n", argv[i]);
+            fprintf(stderr, "keel info: unknown option '%s'\n" INFO_USAGE, argv[i]);
             return 2;
         } else
             path = argv[i];
     }
     if (!path) {
-        fprintf(stderr, "usage: keel info MODEL.onnx [--json] [--values] [--dim NAME=N]...\n");
+        fprintf(stderr, INFO_USAGE);
         return 2;
     }
     keel_model *m;
-    char err[KL_ERRMSG], serr[KL_ERRMSG];
-    if (keel_model_load(&m, path, NULL, err, sizeof err) != KEEL_OK) {
+    char err[CLI_ERRMSG], serr[CLI_ERRMSG];
+    if (keel_model_load(&m, path, &opt, err, sizeof err) != KEEL_OK) {
         fprintf(stderr, "keel info: %s\n", err);
         return 1;
     }
     keel_session *s = NULL;
-    bool ok = keel_session_create(&s, m, NULL, dims, n_dims, NULL, serr, sizeof serr) == KEEL_OK;
+    keel_status st = keel_session_create(&s, m, &opt, dims, n_dims, NULL, serr, sizeof serr);
+    if (st == KEEL_ERR_ARGUMENT) {
+        /* the caller's mistake (a bad --passes-off), not the model's */
+        fprintf(stderr, "keel info: %s\n", serr);
+        keel_model_free(m);
+        return 1;
+    }
     model_summary sum;
     summarize(m, &sum);
-    if (json)
-        print_json(m, s, &sum, ok ? NULL : serr, values);
+    if (o.json)
+        print_json(m, s, &sum, st == KEEL_OK ? NULL : serr, &o);
     else
-        print_text(m, s, &sum, ok ? NULL : serr, values);
+        print_text(m, s, &sum, st == KEEL_OK ? NULL : serr, &o);
     free(sum.ops);
     keel_session_free(s);
     keel_model_free(m);

@@ -10,19 +10,24 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: keel COMMAND [ARGS]\n"
-            "  info MODEL.onnx [--json] [--values] [--dim NAME=N]...\n"
-            "                             describe a model: I/O, shapes, parameters, MACs, ops\n"
+            "  info MODEL.onnx [--json] [--values] [--passes] [--passes-off LIST] [--dim NAME=N]...\n"
+            "                             describe a model: I/O, shapes, parameters, MACs, ops;\n"
+            "                             --passes: the session graph after each pass\n"
             "  run MODEL.onnx [-i NAME=FILE]... [-o DIR] [--npy] [--dim NAME=N]... [--threads N] [--timeout S]\n"
+            "        [--passes-off LIST]\n"
             "                             run once; write every output to DIR/<name>.pb\n"
-            "  check CASE_DIR... [--rtol R] [--atol A] [--threads N] [--isa NAME] [--skip-list FILE] [--quiet]\n"
+            "  check CASE_DIR... [--rtol R] [--atol A] [--threads N] [--isa NAME] [--timeout S]\n"
+            "        [--passes-off LIST] [--skip-list FILE] [--quiet]\n"
             "                             run ONNX backend-test cases and compare outputs\n"
             "  check --list-isas          the instruction sets this CPU runs, one a line\n"
-            "  bench MODEL.onnx [--threads N] [--runs N] [--warmup N] [--isa NAME] [--json] [--profile]\n"
-            "        [-i NAME=FILE]... [--dim NAME=N]...\n"
+            "  bench MODEL.onnx [--threads N] [--runs N] [--warmup N] [--isa NAME] [--timeout S] [--json] [--profile]\n"
+            "        [--top N] [--passes-off LIST] [-i NAME=FILE]... [--dim NAME=N]...\n"
             "                             latency min/median/max, load time, peak memory\n"
             "  zoo list|export|check|bench [NAME...]\n"
             "                             the backbone zoo of backbone_zoo/zoo.yaml\n"
-            "  version                    print the library version\n");
+            "  version                    print the library version\n"
+            "--passes-off LIST: passes not to run, separated by commas (keel info --passes names\n"
+            "  them; a name that cannot be turned off is refused with the list of those that can)\n");
 }
 
 int main(int argc, char **argv)

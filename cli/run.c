@@ -117,7 +117,9 @@ int cmd_run(int argc, char **argv)
                 fprintf(stderr, "keel run: bad --timeout '%s' (want SECONDS > 0)\n", argv[i]);
                 return 2;
             }
-        } else if (strcmp(argv[i], "--dim") == 0 && i + 1 < argc) {
+        } else if (strcmp(argv[i], "--passes-off") == 0 && i + 1 < argc)
+            opt.passes_off = argv[++i];
+        else if (strcmp(argv[i], "--dim") == 0 && i + 1 < argc) {
             if (n_dims == MAX_ARGS || !cli_parse_dim(argv[++i], &dims[n_dims++])) {
                 fprintf(stderr, "keel: bad --dim '%s' (want NAME=N)\n", argv[i]);
                 return 2;
@@ -130,10 +132,10 @@ int cmd_run(int argc, char **argv)
     }
     if (!path) {
         fprintf(stderr, "usage: keel run MODEL.onnx [-i NAME=FILE]... [-o DIR] [--npy] [--dim NAME=N]... "
-                        "[--threads N] [--timeout SECONDS]\n");
+                        "[--threads N] [--timeout SECONDS] [--passes-off LIST]\n");
         return 2;
     }
-    char err[KL_ERRMSG];
+    char err[CLI_ERRMSG];
     keel_model *m;
     double t0 = cli_now_ms();
     if (keel_model_load(&m, path, &opt, err, sizeof err) != KEEL_OK) {
@@ -143,23 +145,19 @@ int cmd_run(int argc, char **argv)
     double t_load = cli_now_ms() - t0;
     int n_in = keel_model_input_count(m), n_out = keel_model_output_count(m), rc = 1;
     const char **files = calloc((size_t)n_in + 1, sizeof *files);
-    kl_tensor **inputs = calloc((size_t)n_in + 1, sizeof *inputs);
-    keel_tensor *in_vals = calloc((size_t)n_in + 1, sizeof *in_vals);
+    keel_tensor *inputs = calloc((size_t)n_in + 1, sizeof *inputs);
     keel_tensor *outs = calloc((size_t)n_out + 1, sizeof *outs);
-    kl_env env;
-    kl_env_init(&env, NULL);
     keel_session *s = NULL;
-    if (!files || !inputs || !in_vals || !outs || cli_assign_inputs(m, specs, n_specs, files))
+    if (!files || !inputs || !outs || cli_assign_inputs(m, specs, n_specs, files))
         goto done;
     for (int k = 0; k < n_in; k++) {
-        if (cli_load_tensor(&env, files[k], &inputs[k], NULL) != KEEL_OK) {
-            fprintf(stderr, "keel: %s\n", env.msg);
+        if (cli_load_tensor(files[k], &inputs[k], err, sizeof err) != KEEL_OK) {
+            fprintf(stderr, "keel: %s\n", err);
             goto done;
         }
-        in_vals[k] = *inputs[k];
     }
     t0 = cli_now_ms();
-    if (keel_session_create(&s, m, &opt, dims, n_dims, in_vals, err, sizeof err) != KEEL_OK) {
+    if (keel_session_create(&s, m, &opt, dims, n_dims, inputs, err, sizeof err) != KEEL_OK) {
         fprintf(stderr, "keel: %s\n", err);
         goto done;
     }
@@ -168,7 +166,7 @@ int cmd_run(int argc, char **argv)
      * which also receives outputs whose shapes depend on the data */
     memset(outs, 0, (size_t)n_out * sizeof *outs);
     t0 = cli_now_ms();
-    if (keel_session_run(s, in_vals, outs) != KEEL_OK) {
+    if (keel_session_run(s, inputs, outs) != KEEL_OK) {
         fprintf(stderr, "keel: %s\n", keel_session_errmsg(s));
         goto done;
     }
@@ -183,10 +181,9 @@ int cmd_run(int argc, char **argv)
     rc = 0;
 done:
     for (int k = 0; k < n_in && inputs; k++)
-        kl_tensor_free(&env, inputs[k]);
+        cli_tensor_free(&inputs[k]);
     free(files);
     free(inputs);
-    free(in_vals);
     free(outs);
     keel_session_free(s);
     keel_model_free(m);

@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "onnx.pb-c.h"
 
 bool cli_read_file(const char *path, void **data, size_t *size, char *err, size_t err_size)
 {
@@ -81,22 +80,52 @@ static const char *npy_descr(int dtype)
     return NULL;
 }
 
-static keel_status load_npy(kl_env *env, const char *path, const uint8_t *b, size_t n, kl_tensor **out)
+/* The CLI's allocator, for keel_tensor_decode: 64-byte aligned, freed
+ * with free(), never NULL for a size of 0 (so data != NULL marks a loaded
+ * tensor). */
+static void *cli_alloc(void *user, size_t size)
 {
-    if (n < 10 || memcmp(b, "\x93NUMPY", 6) != 0)
-        return kl_error(env, KEEL_ERR_FORMAT, "%s: not a .npy file", path);
+    (void)user;
+    size_t rounded = (size + 63) / 64 * 64;
+    if (rounded < size)
+        return NULL;
+    return aligned_alloc(64, rounded ? rounded : 64);
+}
+
+static void cli_free(void *user, void *ptr, size_t size)
+{
+    (void)user;
+    (void)size;
+    free(ptr);
+}
+
+static const keel_allocator cli_allocator = {cli_alloc, cli_free, NULL};
+
+void cli_tensor_free(keel_tensor *t)
+{
+    free(t->data);
+    t->data = NULL;
+}
+
+static keel_status load_npy(const char *path, const uint8_t *b, size_t n, keel_tensor *out, char *err,
+                            size_t err_size)
+{
+    if (n < 10 || memcmp(b, "\x93NUMPY", 6) != 0) {
+        snprintf(err, err_size, "%s: not a .npy file", path);
+        return KEEL_ERR_FORMAT;
+    }
     size_t hlen, hstart;
     if (b[6] == 1) {
         hlen = (size_t)b[8] | (size_t)b[9] << 8;
         hstart = 10;
     } else {
-        if (n < 12)
-            return kl_error(env, KEEL_ERR_FORMAT, "%s: truncated .npy header", path);
-        hlen = (size_t)b[8] | (size_t)b[9] << 8 | (size_t)b[10] << 16 | (size_t)b[11] << 24;
+        hlen = n < 12 ? 0 : (size_t)b[8] | (size_t)b[9] << 8 | (size_t)b[10] << 16 | (size_t)b[11] << 24;
         hstart = 12;
     }
-    if (hstart + hlen > n || hlen > 65536)
-        return kl_error(env, KEEL_ERR_FORMAT, "%s: truncated .npy header", path);
+    if (hstart + hlen > n || hlen > 65536) {
+        snprintf(err, err_size, "%s: truncated .npy header", path);
+        return KEEL_ERR_FORMAT;
+    }
     char header[65537];
     memcpy(header, b + hstart, hlen);
     header[hlen] = 0;
@@ -105,16 +134,23 @@ static keel_status load_npy(kl_env *env, const char *path, const uint8_t *b, siz
     if (d)
         sscanf(d + 8, " '%15[^']'", descr);
     int dtype = npy_dtype(descr);
-    if (!dtype)
-        return kl_error(env, KEEL_ERR_UNSUPPORTED, "%s: .npy element type '%s' not supported", path, descr);
-    if (strstr(header, "'fortran_order': True"))
-        return kl_error(env, KEEL_ERR_UNSUPPORTED, "%s: Fortran-ordered .npy not supported", path);
+    if (!dtype) {
+        snprintf(err, err_size, "%s: .npy element type '%s' not supported", path, descr);
+        return KEEL_ERR_UNSUPPORTED;
+    }
+    if (strstr(header, "'fortran_order': True")) {
+        snprintf(err, err_size, "%s: Fortran-ordered .npy not supported", path);
+        return KEEL_ERR_UNSUPPORTED;
+    }
     const char *s = strstr(header, "'shape':");
     s = s ? strchr(s, '(') : NULL;
-    if (!s)
-        return kl_error(env, KEEL_ERR_FORMAT, "%s: .npy header without a shape", path);
-    int64_t dims[KL_MAX_RANK];
-    int rank = 0;
+    if (!s) {
+        snprintf(err, err_size, "%s: .npy header without a shape", path);
+        return KEEL_ERR_FORMAT;
+    }
+    keel_tensor t = {.dtype = dtype};
+    size_t have = n - hstart - hlen, bytes = keel_dtype_size(dtype);
+    bool fits = true; /* the shape's bytes do not pass the file's */
     for (s++; *s && *s != ')';) {
         char *end;
         long long v = strtoll(s, &end, 10);
@@ -122,59 +158,61 @@ static keel_status load_npy(kl_env *env, const char *path, const uint8_t *b, siz
             s++;
             continue;
         }
-        if (rank == KL_MAX_RANK || v < 0)
-            return kl_error(env, KEEL_ERR_UNSUPPORTED, "%s: .npy shape not supported", path);
-        dims[rank++] = v;
+        if (t.rank == KEEL_MAX_RANK || v < 0) {
+            snprintf(err, err_size, "%s: .npy shape not supported", path);
+            return KEEL_ERR_UNSUPPORTED;
+        }
+        t.dims[t.rank++] = v;
+        if (v && bytes > have / (uint64_t)v)
+            fits = false;
+        bytes = fits ? bytes * (size_t)v : 0;
         s = end;
     }
-    kl_tensor *t = kl_tensor_new(env, dtype, rank, dims);
-    if (!t)
-        return env->status;
-    size_t bytes = kl_nbytes(t);
-    if (n - hstart - hlen != bytes) {
-        kl_tensor_free(env, t);
-        return kl_error(env, KEEL_ERR_FORMAT, "%s: .npy holds %zu data bytes, its shape needs %zu",
-                        path, n - hstart - hlen, bytes);
+    if (!fits || bytes != have) {
+        if (fits)
+            snprintf(err, err_size, "%s: .npy holds %zu data bytes, its shape needs %zu", path, have, bytes);
+        else
+            snprintf(err, err_size, "%s: .npy holds %zu data bytes, its shape needs more", path, have);
+        return KEEL_ERR_FORMAT;
     }
-    memcpy(t->data, b + hstart + hlen, bytes);
+    if (!(t.data = cli_alloc(NULL, bytes))) {
+        snprintf(err, err_size, "%s: out of memory", path);
+        return KEEL_ERR_NOMEM;
+    }
+    memcpy(t.data, b + hstart + hlen, bytes);
     *out = t;
     return KEEL_OK;
 }
 
-keel_status cli_load_tensor(kl_env *env, const char *path, kl_tensor **t, char **name)
+keel_status cli_load_tensor(const char *path, keel_tensor *t, char *err, size_t err_size)
 {
     void *data;
     size_t size;
-    char err[512];
-    *t = NULL;
-    if (name)
-        *name = NULL;
-    if (!cli_read_file(path, &data, &size, err, sizeof err))
-        return kl_error(env, KEEL_ERR_IO, "%s", err);
-    keel_status st = ends_with(path, ".npy") ? load_npy(env, path, data, size, t)
-                                             : kl_tensor_from_pb(env, data, size, path, t, name);
+    memset(t, 0, sizeof *t);
+    if (!cli_read_file(path, &data, &size, err, err_size))
+        return KEEL_ERR_IO;
+    keel_status st = ends_with(path, ".npy")
+                         ? load_npy(path, data, size, t, err, err_size)
+                         : keel_tensor_decode(t, data, size, path, &cli_allocator, NULL, 0, err, err_size);
     free(data);
     return st;
 }
 
-keel_status cli_save_pb(const char *path, const kl_tensor *t, const char *name, char *err, size_t n)
+keel_status cli_save_pb(const char *path, const keel_tensor *t, const char *name, char *err, size_t n)
 {
-    Onnx__TensorProto tp = ONNX__TENSOR_PROTO__INIT;
-    tp.n_dims = (size_t)t->rank;
-    tp.dims = (int64_t *)t->dims;
-    tp.has_data_type = 1;
-    tp.data_type = t->dtype;
-    tp.name = (char *)name;
-    tp.has_raw_data = 1;
-    tp.raw_data.len = kl_nbytes(t);
-    tp.raw_data.data = t->data;
-    size_t len = onnx__tensor_proto__get_packed_size(&tp);
-    uint8_t *buf = malloc(len ? len : 1);
-    if (!buf) {
-        snprintf(err, n, "out of memory");
-        return KEEL_ERR_NOMEM;
+    size_t len = 0;
+    keel_status st = keel_tensor_encode(t, name, NULL, 0, &len);
+    uint8_t *buf = st == KEEL_OK ? malloc(len ? len : 1) : NULL;
+    if (st == KEEL_OK && !buf)
+        st = KEEL_ERR_NOMEM;
+    if (st == KEEL_OK)
+        st = keel_tensor_encode(t, name, buf, len, &len);
+    if (st != KEEL_OK) {
+        free(buf);
+        snprintf(err, n, "%s: cannot encode %s tensor: %s", path, keel_dtype_name(t->dtype),
+                 keel_status_string(st));
+        return st;
     }
-    onnx__tensor_proto__pack(&tp, buf);
     FILE *f = fopen(path, "wb");
     bool ok = f && fwrite(buf, 1, len, f) == len;
     if (f && fclose(f) != 0)
@@ -187,11 +225,11 @@ keel_status cli_save_pb(const char *path, const kl_tensor *t, const char *name, 
     return KEEL_OK;
 }
 
-keel_status cli_save_npy(const char *path, const kl_tensor *t, char *err, size_t n)
+keel_status cli_save_npy(const char *path, const keel_tensor *t, char *err, size_t n)
 {
     const char *descr = npy_descr(t->dtype);
     if (!descr) {
-        snprintf(err, n, "%s: element type %s has no .npy form", path, kl_dtype_name(t->dtype));
+        snprintf(err, n, "%s: element type %s has no .npy form", path, keel_dtype_name(t->dtype));
         return KEEL_ERR_UNSUPPORTED;
     }
     char header[512], shape[256] = "";
@@ -218,7 +256,7 @@ keel_status cli_save_npy(const char *path, const kl_tensor *t, char *err, size_t
     for (int i = 0; i < pad; i++)
         fputc(' ', f);
     fputc('\n', f);
-    size_t bytes = kl_nbytes(t);
+    size_t bytes = keel_tensor_bytes(t);
     bool ok = fwrite(t->data, 1, bytes, f) == bytes;
     if (fclose(f) != 0 || !ok) {
         snprintf(err, n, "%s: write failed", path);

@@ -78,9 +78,14 @@ static bool measure(const char *dir, int64_t *params, int64_t *macs, char *why, 
     keel_session *s;
     if (keel_model_load(&m, path, NULL, why, wn))
         return false;
-    *params = cli_param_count(m);
+    kl_model_info info;
+    kl_inspect_model(m, &info);
+    *params = info.parameters;
     bool ok = keel_session_create(&s, m, NULL, NULL, 0, NULL, why, wn) == KEEL_OK;
-    *macs = ok ? s->macs : 0;
+    kl_plan_info plan = {0};
+    if (ok)
+        kl_inspect_plan(s, &plan);
+    *macs = plan.macs;
     keel_session_free(s);
     keel_model_free(m);
     return ok;
