@@ -79,7 +79,8 @@ class _Options(ctypes.Structure):
                 ("log", ctypes.c_void_p),        # keel_log_fn: not used from Python
                 ("log_user", ctypes.c_void_p),
                 ("isa", ctypes.c_int),
-                ("time_limit_ms", ctypes.c_uint64)]
+                ("time_limit_ms", ctypes.c_uint64),
+                ("passes_off", ctypes.c_char_p)]
 
 ISAS = {"auto": 0, "generic": 1, "avx2": 2, "avx512": 3}   # keel_isa
 
@@ -120,6 +121,7 @@ _declare("keel_status_string", _S, _I)
 _declare("keel_dtype_name", _S, _I)
 _declare("keel_dtype_size", _SZ, _I)
 _declare("keel_options_init", None, ctypes.POINTER(_Options))
+_declare("keel_pass_name", _S, _I)
 _declare("keel_model_load", _I, _PP, _S, ctypes.POINTER(_Options), _S, _SZ)
 _declare("keel_model_load_buffer", _I, _PP, _P, _SZ, _S, _S, ctypes.POINTER(_Options), _S, _SZ)
 _declare("keel_model_free", None, _P)
@@ -152,6 +154,14 @@ _declare("keel_op_fail", _I, _P, _I, _S)
 def version():
     """The version of the linked library, "MAJOR.MINOR.PATCH"."""
     return _lib.keel_version().decode()
+
+
+def passes():
+    """The names of the passes a session's creation runs, in order."""
+    names = []
+    while (name := _lib.keel_pass_name(len(names))) is not None:
+        names.append(name.decode())
+    return names
 
 
 # ---- status codes and errors ------------------------------------------------
@@ -286,15 +296,18 @@ class Model:
     `name` names the model in messages.  `threads`, `optimize`, `isa` (a
     key of ISAS: the highest instruction set keel's kernels may use) and
     `timeout` (seconds a session's creation and each run may take before
-    they stop with Status.ERR_CANCELLED; None: no limit) are the
-    keel_options used for the model and every session made from it.
+    they stop with Status.ERR_CANCELLED; None: no limit) and `passes_off`
+    (names of optional passes to skip, as a list or a comma-separated
+    string; see passes()) are the keel_options used for the model and
+    every session made from it.
 
     Release with close() or a `with` block; closing the model closes its
     sessions too.  Garbage collection releases it as well.
     """
 
     def __init__(self, path_or_bytes, threads=1, optimize=True, base_dir=None, name=None,
-                 max_model_bytes=0, max_tensor_bytes=0, max_arena_bytes=0, isa="auto", timeout=None):
+                 max_model_bytes=0, max_tensor_bytes=0, max_arena_bytes=0, isa="auto", timeout=None,
+                 passes_off=None):
         self._ptr = None
         self._sessions = {}          # id -> _SessionHandle of live sessions
         self._ops = []               # (keel_custom_op, callbacks, ...) kept alive
@@ -313,6 +326,11 @@ class Model:
             if not timeout > 0:
                 raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
             self._opt.time_limit_ms = max(1, int(timeout * 1000))
+        if passes_off:
+            if not isinstance(passes_off, str):
+                passes_off = ",".join(passes_off)
+            self._passes_off = passes_off.encode()   # kept alive with the options
+            self._opt.passes_off = self._passes_off
 
         ptr = ctypes.c_void_p()
         err = ctypes.create_string_buffer(_ERRBUF)

@@ -314,6 +314,20 @@ class TestCancel(unittest.TestCase):
             keel.Model(forever_loop_model(), timeout=0)
 
 
+class TestPasses(unittest.TestCase):
+    def test_passes_off(self):
+        self.assertEqual(keel.passes()[:2], ["fold", "fuse_batchnorm"])
+        data, w, b = mlp_model()
+        x = np.linspace(-1, 1, 8, dtype=np.float32).reshape(2, 4)
+        for off in (None, "fuse_residual,fuse_activation", ["views", "in_place"]):
+            with keel.Model(data, passes_off=off) as m, m.session(dims={"N": 2}) as s:
+                np.testing.assert_allclose(s.run({"X": x})["Z"], 2 * np.maximum(x @ w + b, 0), rtol=1e-5)
+        with keel.Model(data, passes_off="nosuch") as m:
+            with self.assertRaises(keel.Error) as caught:
+                m.session(dims={"N": 2})
+        self.assertIn("no pass 'nosuch'", str(caught.exception))
+
+
 class TestCustomOp(unittest.TestCase):
     def test_swish_in_python(self):
         calls = {"infer": 0, "run": 0}
