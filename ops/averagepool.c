@@ -18,7 +18,7 @@
  * the right padding is dropped. */
 #include <string.h>
 
-#include "pool_common.h"
+#include "drivers/pool.h"
 
 /* ---- kernels ---------------------------------------------------------------- */
 

@@ -13,7 +13,7 @@
  * opsets before 14 (saved mean and variance) are refused. */
 #include <math.h>
 
-#include "norm_common.h"
+#include "drivers/norm.h"
 
 static keel_status bn_infer(kl_opctx *c)
 {

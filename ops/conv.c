@@ -4,9 +4,9 @@
  * Every shape is handled as 3-D (D, H, W) with unit dims filling in for
  * lower ranks.  Four kernels:
  *   - depthwise (one input and one output channel per group): direct
- *     vectorized loops (ops/depthwise.c);
+ *     vectorized loops (ops/kernels/depthwise.c);
  *   - 3x3 stride 1 with enough channels: Winograd F(4x4, 3x3) on filters
- *     transformed once in prepare() (ops/winograd.c);
+ *     transformed once in prepare() (ops/kernels/winograd.c);
  *   - pointwise (1x1, stride 1, no padding): sgemm straight on the input;
  *   - everything else: im2col into scratch, then sgemm per group.
  * The sgemm kernels work on blocks of output columns small enough to stay
@@ -14,8 +14,8 @@
  * to each block right after it is computed, not in a pass over memory. */
 #include <string.h>
 
-#include "blas.h"
-#include "conv_kernels.h"
+#include "kernels/blas.h"
+#include "kernels/conv.h"
 
 #define SP KL_CONV_SP
 #define BLOCK_BYTES (768u << 10) /* one block's columns and outputs */
@@ -45,7 +45,7 @@ static bool is_pointwise(const conv_geom *g)
     return true;
 }
 
-/* One group, not depthwise: ops/pointwise.c's product, where the CPU has
+/* One group, not depthwise: ops/kernels/pointwise.c's product, where the CPU has
  * it (on the input for 1x1, on im2col's columns otherwise), for K up to
  * 4608 (512 channels x 3x3), the longest measured: there it beat
  * OpenBLAS on one thread (ResNet-50's 3x3 stride-2 convs, K = 2304 and
@@ -112,7 +112,7 @@ static int64_t block_cols(const conv_geom *g)
     return cols < g->out_size ? cols : g->out_size;
 }
 
-/* Row stride of the columns for ops/pointwise.c: a multiple of 16, so
+/* Row stride of the columns for ops/kernels/pointwise.c: a multiple of 16, so
  * that its 16-column loads stay in one cache line and it reads them in
  * place instead of copying the block once more. */
 static int64_t col_stride(int64_t cols)
@@ -332,7 +332,7 @@ static void im2col_fill(const void *arg, int64_t kb, int64_t kc, int64_t j0, int
     im2col(u->g, u->x, kb, kc, j0, j1, dst, ld);
 }
 
-/* One image through ops/pointwise.c's product on packed weights: straight
+/* One image through ops/kernels/pointwise.c's product on packed weights: straight
  * on the input for 1x1, else on im2col's columns (on AVX-512 made by the
  * product step by step; otherwise whole blocks of output rows per
  * thread). */

@@ -15,7 +15,7 @@
  * position, then col2im adds each one where it lands in the output. */
 #include <string.h>
 
-#include "blas.h"
+#include "kernels/blas.h"
 #include "op.h"
 
 #define SP 3  /* spatial dims handled: D, H, W; lower ranks get unit dims */

@@ -18,8 +18,8 @@
 #include <limits.h>
 #include <string.h>
 
-#include "blas.h"
-#include "eltwise.h"
+#include "kernels/blas.h"
+#include "drivers/eltwise.h"
 
 #include "op.h"
 

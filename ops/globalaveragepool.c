@@ -2,7 +2,7 @@
  * of an N x C x D1 x ... float tensor of rank 3 or more; the output is
  * N x C x 1 x ... x 1.  Each plane is summed with eight partial sums, which
  * vectorize and keep the rounding error low on large planes. */
-#include "pool_common.h"
+#include "drivers/pool.h"
 
 KL_HOT static float plane_mean(const float *restrict x, int64_t n)
 {

@@ -4,8 +4,8 @@
  * NaN gives -inf. */
 #include <math.h>
 
-#include "mathfn.h"
-#include "pool_common.h"
+#include "kernels/mathfn.h"
+#include "drivers/pool.h"
 
 /* A plane's maximum, through a KL_HOT function so it is built for AVX2 too. */
 KL_HOT static float plane_max(const float *restrict x, int64_t n)

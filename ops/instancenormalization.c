@@ -4,8 +4,8 @@
  * scale[c] + B[c].  Opset 1's consumed_inputs is accepted and ignored. */
 #include <math.h>
 
-#include "eltwise.h"
-#include "norm_common.h"
+#include "drivers/eltwise.h"
+#include "drivers/norm.h"
 
 static keel_status in_infer(kl_opctx *c)
 {

@@ -6,8 +6,8 @@
  * dims.  Only stash_type 1 (float statistics) exists for float input. */
 #include <math.h>
 
-#include "eltwise.h"
-#include "norm_common.h"
+#include "drivers/eltwise.h"
+#include "drivers/norm.h"
 
 typedef struct ln_geom {
     int axis;

@@ -20,7 +20,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "pool_common.h"
+#include "drivers/pool.h"
 
 /* ---- kernels ---------------------------------------------------------------- */
 

@@ -4,7 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "norm_common.h"
+#include "drivers/norm.h"
 
 static keel_status mvn_axes(kl_opctx *c, bool *reduced, int64_t *groups)
 {

@@ -1,12 +1,12 @@
 /* sigmoid.c -- Sigmoid: 1 / (1 + exp(-x)).  float32 goes through the
- * epilogue's vectorized sigmoid (ops/epilogue.c) in blocks split over the
+ * epilogue's vectorized sigmoid (ops/kernels/epilogue.c) in blocks split over the
  * session's threads: with exp() per element, EfficientNet's unfused
  * Sigmoids (a model exported without constant folding) took half its
  * time. */
 #include <string.h>
 #include <tgmath.h>
 
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 /* exp(-x) overflows to inf for very negative x, giving the right limit 0. */
 #define SIGMOID(T, x, alpha, beta) ((T)1 / ((T)1 + exp(-(x))))

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../ops/conv_kernels.h"
+#include "../ops/kernels/conv.h"
 #include "session.h"
 #include "testutil.h"
 

@@ -1,8 +1,8 @@
-/* pool_common.c -- the window geometry shared by MaxPool and AveragePool
- * (pool_common.h). */
+/* ops/drivers/pool.c -- the window geometry shared by MaxPool and AveragePool
+ * (ops/drivers/pool.h). */
 #include <string.h>
 
-#include "pool_common.h"
+#include "pool.h"
 
 /* An INTS attribute of `want` values in [lo, POOL_ATTR_MAX]; dflt for all
  * when absent. */

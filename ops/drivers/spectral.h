@@ -2,7 +2,7 @@
 #ifndef KL_SPECTRAL_H
 #define KL_SPECTRAL_H
 
-#include "op.h"
+#include "../op.h"
 
 /* One transform of length len over n_in input samples (zero-padded or
  * truncated to len): in[i * in_stride] holds sample i as (re, im) when

@@ -1,10 +1,10 @@
-/* conv_kernels.h -- the geometry of a convolution and the kernels behind
- * Conv (ops/conv.c): depthwise (ops/depthwise.c) and Winograd
- * (ops/winograd.c). */
+/* ops/kernels/conv.h -- the geometry of a convolution and the kernels behind
+ * Conv (ops/conv.c): depthwise (ops/kernels/depthwise.c) and Winograd
+ * (ops/kernels/winograd.c). */
 #ifndef KL_CONV_KERNELS_H
 #define KL_CONV_KERNELS_H
 
-#include "op.h"
+#include "../op.h"
 
 #define KL_CONV_SP 3  /* spatial dims handled: D, H, W */
 
@@ -33,7 +33,7 @@ static inline kl_pool *kl_conv_pool(const kl_opctx *c, int64_t macs)
 /* Sets out to [N, M, output spatial dims] of type dtype. */
 void kl_conv_set_output(const kl_conv_geom *g, kl_tensor *out, int dtype);
 
-/* kl_epilogue_apply after adding bias to every element (ops/epilogue.c). */
+/* kl_epilogue_apply after adding bias to every element (ops/kernels/epilogue.c). */
 KL_HOT_DECL void kl_epilogue_bias_apply(const kl_epilogue *e, float bias, float *out, size_t offset, size_t n);
 
 /* ---- depthwise: one input and one output channel per group, D == 1 ---- */
@@ -56,11 +56,11 @@ float *kl_wino_pack(kl_env *env, const kl_conv_geom *g, const float *w, size_t *
 void kl_wino_run(kl_opctx *c, const kl_conv_geom *g, const float *x, const float *packed, const float *bias,
                  float *y);
 
-/* ---- W X products for one group (ops/pointwise.c): 1x1 convs on the
+/* ---- W X products for one group (ops/kernels/pointwise.c): 1x1 convs on the
  * input, other convs on im2col's columns ---- */
 
 /* Whether the session's kernels include this one (AVX2 and FMA), and
- * whether it runs its AVX-512 tiles (ops/pw_avx512.c) instead. */
+ * whether it runs its AVX-512 tiles (ops/kernels/x86/pointwise_avx512.c) instead. */
 static inline bool kl_pw_usable(int isa)
 {
     return isa >= KEEL_ISA_AVX2;

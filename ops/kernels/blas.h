@@ -10,7 +10,7 @@
 
 #include <cblas.h>
 
-#include "op.h"
+#include "../op.h"
 
 /* C [m][n] = alpha op(A) op(B) + beta C, row-major, as cblas_sgemm, with
  * the columns (or, for few columns, the rows) of C split over c's pool. */

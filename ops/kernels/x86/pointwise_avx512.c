@@ -1,4 +1,4 @@
-/* pw_avx512.c -- ops/pointwise.c's product Y = W X on AVX-512, chosen at
+/* ops/kernels/x86/pointwise_avx512.c -- ops/kernels/pointwise.c's product Y = W X on AVX-512, chosen at
  * run time where the CPU has it (kl_pw_avx512 of the session's isa).
  *
  * A tile is 12 rows x 32 columns: 24 of the 32 zmm registers accumulate,
@@ -27,7 +27,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "conv_kernels.h"
+#include "../conv.h"
 
 #define MR 12      /* rows of a packed panel of W */
 #define KC 256     /* steps of k per pass over a tile */

@@ -3,7 +3,7 @@
  * shared by Conv and the integer convolutions. */
 #include <string.h>
 
-#include "conv_kernels.h"
+#include "../kernels/conv.h"
 
 static keel_status read_ints(kl_opctx *c, const char *name, int nsp, int64_t dflt, int64_t *vals,
                              int count_mult)

@@ -1,4 +1,4 @@
-/* mathfn.h -- elementary functions written so that gcc vectorizes the
+/* ops/kernels/mathfn.h -- elementary functions written so that gcc vectorizes the
  * loops calling them (libm's expf is a call per element). */
 #ifndef KL_MATHFN_H
 #define KL_MATHFN_H

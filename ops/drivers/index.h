@@ -1,10 +1,10 @@
-/* index_common.h -- what the gather and scatter ops share: reading index
+/* ops/drivers/index.h -- what the gather and scatter ops share: reading index
  * tensors (int32 or int64, negative counting from the end) and checking
  * them against a dim, with a run-time error naming the bad one. */
 #ifndef KL_INDEX_COMMON_H
 #define KL_INDEX_COMMON_H
 
-#include "op.h"
+#include "../op.h"
 
 /* Index i of t (int32 or int64). */
 static inline int64_t kl_index_at(const kl_tensor *t, int64_t i)

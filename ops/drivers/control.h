@@ -4,7 +4,7 @@
 #ifndef KL_CONTROL_H
 #define KL_CONTROL_H
 
-#include "op.h"
+#include "../op.h"
 
 #define KL_MAX_LOOP_VALUES 64
 

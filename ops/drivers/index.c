@@ -1,8 +1,8 @@
-/* index_common.c -- shared pieces of the gather and scatter ops. */
+/* ops/drivers/index.c -- shared pieces of the gather and scatter ops. */
 #include <string.h>
 
 #include "eltwise.h"
-#include "index_common.h"
+#include "index.h"
 
 keel_status kl_index_fix(kl_opctx *c, int64_t v, int64_t n, int64_t *out)
 {

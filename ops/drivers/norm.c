@@ -1,10 +1,10 @@
-/* norm_common.c -- group statistics (see norm_common.h).  Two passes (the
+/* ops/drivers/norm.c -- group statistics (see ops/drivers/norm.h).  Two passes (the
  * mean, then the squared deviations from it), which stays accurate when
  * the mean is large against the spread; sums in double, or for contiguous
  * groups in float lanes over short blocks added up in double. */
 #include <string.h>
 
-#include "norm_common.h"
+#include "norm.h"
 
 int64_t kl_group_walk_init(kl_group_walk *w, int rank, const int64_t *dims, const bool *reduced)
 {

@@ -1,4 +1,4 @@
-/* norm_common.h -- statistics shared by the normalization operators
+/* ops/drivers/norm.h -- statistics shared by the normalization operators
  * (LayerNormalization, InstanceNormalization, MeanVarianceNormalization,
  * BatchNormalization in training mode).
  *
@@ -9,7 +9,7 @@
 #ifndef KL_NORM_COMMON_H
 #define KL_NORM_COMMON_H
 
-#include "op.h"
+#include "../op.h"
 
 /* Visits the elements in memory order and tracks each one's group. */
 typedef struct kl_group_walk {

@@ -19,12 +19,12 @@
 #include <string.h>
 
 #include "blas.h"
-#include "conv_kernels.h"
+#include "conv.h"
 
 #define BLOCK_BYTES (12u << 20) /* V and M of one block of tile rows */
 /* Through sgemm, products over fewer than about 14x14 outputs are too
  * thin: their cost is packing the transformed filters at every call, and
- * im2col + sgemm wins.  ops/pointwise.c's kernel on filters packed once
+ * im2col + sgemm wins.  ops/kernels/pointwise.c's kernel on filters packed once
  * does well down to 7x7 (one 16-column tile of F(2x2) per product). */
 #define MIN_OUTPUTS_SGEMM 196
 #define MIN_OUTPUTS_OWN 49
@@ -42,7 +42,7 @@ typedef struct wino_kind {
 
 static const wino_kind *kind_of(const kl_conv_geom *g);
 
-/* The products through ops/pointwise.c's kernel (else sgemm). */
+/* The products through ops/kernels/pointwise.c's kernel (else sgemm). */
 static bool own_products(const kl_conv_geom *g)
 {
     return g->c <= 1280 && kl_pw_usable(g->isa);
@@ -299,7 +299,7 @@ KL_HOT static void transform_filters(const kl_conv_geom *g, const wino_kind *k, 
  * U, which at 16/9 of the weights was most of a session's page faults. */
 #define PACK_BLOCK_ROWS 24
 
-/* U as sgemm takes it, or each U[e] packed for ops/pointwise.c's kernel. */
+/* U as sgemm takes it, or each U[e] packed for ops/kernels/pointwise.c's kernel. */
 float *kl_wino_pack(kl_env *env, const kl_conv_geom *g, const float *w, size_t *bytes)
 {
     const wino_kind *k = kind_of(g);
@@ -335,7 +335,7 @@ typedef struct wino_job {
     float *y;
     float *v, *mm;          /* V[a*a][c][tiles] and M[a*a][m][tiles] of the block */
     float *work;            /* per-thread rows for the transforms */
-    float *pw_work;         /* per-thread areas of ops/pointwise.c's kernel */
+    float *pw_work;         /* per-thread areas of ops/kernels/pointwise.c's kernel */
     const float *packed;
     int64_t row0, nrows;    /* the block: tile rows [row0, row0 + nrows) */
     int64_t ldt;            /* tile_stride of the block */
@@ -404,7 +404,7 @@ static void output_channels(void *arg, int64_t lo, int64_t hi)
     }
 }
 
-/* Products e in [lo, hi) through ops/pointwise.c's kernel. */
+/* Products e in [lo, hi) through ops/kernels/pointwise.c's kernel. */
 static void own_product_range(void *arg, int64_t lo, int64_t hi)
 {
     const wino_job *j = arg;

@@ -1,4 +1,4 @@
-/* softmax_common.c -- Softmax, LogSoftmax and Hardmax (see softmax_common.h).
+/* ops/drivers/softmax.c -- Softmax, LogSoftmax and Hardmax (see ops/drivers/softmax.h).
  *
  * The input is viewed as [outer, len, inner]: each of the outer * inner rows
  * has len elements, inner apart.  Rows of contiguous elements (inner == 1,
@@ -7,13 +7,13 @@
  * handled together, with inner loops across the chunk.  Work is split
  * over the session's threads by rows or chunks.
  *
- * exp() is kl_expf (mathfn.h), which vectorizes; the loops are built for
+ * exp() is kl_expf (ops/kernels/mathfn.h), which vectorizes; the loops are built for
  * AVX2+FMA too (KL_HOT). */
 #include <math.h>
 #include <string.h>
 
-#include "mathfn.h"
-#include "softmax_common.h"
+#include "../kernels/mathfn.h"
+#include "softmax.h"
 
 #define CHUNK 64   /* rows handled together when they are not contiguous */
 

@@ -1,4 +1,4 @@
-/* softmax_common.h -- the shared implementation of Softmax, LogSoftmax and
+/* ops/drivers/softmax.h -- the shared implementation of Softmax, LogSoftmax and
  * Hardmax (float).
  *
  * Opsets 1-12 coerce the input to 2-D at `axis` (default 1) and normalize
@@ -10,7 +10,7 @@
 #ifndef KL_SOFTMAX_COMMON_H
 #define KL_SOFTMAX_COMMON_H
 
-#include "op.h"
+#include "../op.h"
 
 typedef enum kl_softmax_kind { KL_SOFTMAX, KL_LOGSOFTMAX, KL_HARDMAX } kl_softmax_kind;
 

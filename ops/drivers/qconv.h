@@ -4,7 +4,7 @@
 #ifndef KL_QCONV_H
 #define KL_QCONV_H
 
-#include "conv_kernels.h"
+#include "../kernels/conv.h"
 
 /* acc[n][m][out spatial] for x [N, C, ...] and w [M, C/group, ...] of
  * uint8/int8; x_zero one value or NULL; w_zero one or M values or NULL. */

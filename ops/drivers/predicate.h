@@ -3,7 +3,7 @@
 #ifndef KL_PREDICATE_H
 #define KL_PREDICATE_H
 
-#include "op.h"
+#include "../op.h"
 
 /* Writes out[i] = test(in, i, c) for every element. */
 typedef bool (*kl_predicate_fn)(const kl_opctx *c, const void *in, int64_t i);

@@ -3,7 +3,7 @@
 #ifndef KL_QUANT_H
 #define KL_QUANT_H
 
-#include "op.h"
+#include "../op.h"
 
 /* Scale and zero point of one quantized tensor, per tensor (n == 1) or
  * per slice along `axis` (n == dims[axis]). */

@@ -8,7 +8,7 @@
 #ifndef KL_RECURRENT_H
 #define KL_RECURRENT_H
 
-#include "op.h"
+#include "../op.h"
 
 typedef enum kl_rnn_fn_kind {
     KL_RNN_RELU, KL_RNN_TANH, KL_RNN_SIGMOID, KL_RNN_AFFINE, KL_RNN_LEAKYRELU,

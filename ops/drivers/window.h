@@ -4,7 +4,7 @@
 #ifndef KL_WINDOW_H
 #define KL_WINDOW_H
 
-#include "op.h"
+#include "../op.h"
 
 keel_status kl_window_infer(kl_opctx *c);
 /* coefs: a0, a1, a2 with signs as in the sum above */

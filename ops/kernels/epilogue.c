@@ -2,7 +2,7 @@
  * that produce a value (see kl_epilogue in op.h). */
 #include <math.h>
 
-#include "conv_kernels.h"
+#include "conv.h"
 #include "mathfn.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)

@@ -10,12 +10,12 @@
  *   - column blocks are split over the session's threads.
  * The register tile is 6 rows x 16 columns: 12 accumulators, 2 loads of X
  * and 6 broadcasts of W per step of k.  Where the session's instruction set
- * is AVX-512 the same driver hands each block to ops/pw_avx512.c's 12x32
+ * is AVX-512 the same driver hands each block to ops/kernels/x86/pointwise_avx512.c's 12x32
  * tiles instead (W packed for those), which also take X unfolded on the
  * way (kl_pw_run_filled: convolutions other than 1x1). */
 #include <string.h>
 
-#include "conv_kernels.h"
+#include "conv.h"
 
 #define MR 6
 #define NR 16
@@ -194,7 +194,7 @@ typedef struct pw_job {
     int64_t m, k, hw, nc, blocks;   /* hw: columns */
     int64_t ldx, ldy;               /* row strides of X and Y */
     int64_t groups;         /* the rows of W in this many parts per block */
-    bool zmm;               /* through ops/pw_avx512.c */
+    bool zmm;               /* through ops/kernels/x86/pointwise_avx512.c */
     const float *x, *packed, *bias;
     float *y;
     size_t y_offset;

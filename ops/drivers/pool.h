@@ -1,11 +1,11 @@
-/* pool_common.h -- the window geometry shared by MaxPool and AveragePool:
+/* ops/drivers/pool.h -- the window geometry shared by MaxPool and AveragePool:
  * kernel_shape, strides, pads or auto_pad, dilations and ceil_mode over
  * 1-D to 3-D inputs (lower ranks as 3-D with leading unit dims), and the
  * split of the planes over the session's threads. */
 #ifndef KL_POOL_COMMON_H
 #define KL_POOL_COMMON_H
 
-#include "op.h"
+#include "../op.h"
 
 
 #define SP 3                               /* spatial dims handled */

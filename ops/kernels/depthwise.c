@@ -7,7 +7,7 @@
  * while it is in cache; planes are split over the session's threads. */
 #include <string.h>
 
-#include "conv_kernels.h"
+#include "conv.h"
 
 bool kl_dw_applies(const kl_conv_geom *g)
 {

@@ -1,4 +1,4 @@
-/* loss_common.h -- NegativeLogLikelihoodLoss and SoftmaxCrossEntropyLoss
+/* ops/drivers/loss.h -- NegativeLogLikelihoodLoss and SoftmaxCrossEntropyLoss
  * (opsets 12 and 13; float and double).
  *
  * Input [N, C, d1, ..., dk] (k >= 0), target [N, d1, ..., dk] of int32 or
@@ -12,7 +12,7 @@
 #ifndef KL_LOSS_COMMON_H
 #define KL_LOSS_COMMON_H
 
-#include "op.h"
+#include "../op.h"
 
 keel_status kl_loss_infer(kl_opctx *c, bool softmax);
 keel_status kl_loss_run(kl_opctx *c, bool softmax);

@@ -1,4 +1,4 @@
-/* reduce_common.h -- the shared driver of the Reduce* operators and of
+/* ops/drivers/reduce.h -- the shared driver of the Reduce* operators and of
  * ArgMax/ArgMin.
  *
  * Reduce*: the axes come from attribute `axes` before the opset where they
@@ -16,7 +16,7 @@
 #ifndef KL_REDUCE_COMMON_H
 #define KL_REDUCE_COMMON_H
 
-#include "op.h"
+#include "../op.h"
 
 typedef enum kl_reduce_kind {
     KL_REDUCE_SUM,

@@ -20,7 +20,7 @@
 
 #include <string.h>
 
-#include "op.h"
+#include "../op.h"
 
 /* ---- binary ops ----------------------------------------------------------- */
 

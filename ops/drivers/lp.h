@@ -1,10 +1,10 @@
-/* lp_common.h -- the p-norm pieces shared by LpPool and GlobalLpPool. */
+/* ops/drivers/lp.h -- the p-norm pieces shared by LpPool and GlobalLpPool. */
 #ifndef KL_LP_COMMON_H
 #define KL_LP_COMMON_H
 
 #include <math.h>
 
-#include "op.h"
+#include "../op.h"
 
 /* Attribute p: default 2; a float in opset 1, an int from opset 2. */
 static inline keel_status kl_lp_read_p(kl_opctx *c, double *p)

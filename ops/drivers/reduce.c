@@ -1,4 +1,4 @@
-/* reduce_common.c -- Reduce* and ArgMax/ArgMin (see reduce_common.h).
+/* ops/drivers/reduce.c -- Reduce* and ArgMax/ArgMin (see ops/drivers/reduce.h).
  *
  * Dims of size 1 are dropped and neighbouring dims that are both reduced
  * or both kept are merged, so the input becomes a few alternating groups.
@@ -14,8 +14,8 @@
 #include <string.h>
 
 #include "eltwise.h"
-#include "mathfn.h"
-#include "reduce_common.h"
+#include "../kernels/mathfn.h"
+#include "reduce.h"
 
 /* ---- which axes ---------------------------------------------------------- */
 

@@ -1,10 +1,10 @@
-/* loss_common.c -- the losses of loss_common.h.  The input is viewed as
+/* ops/drivers/loss.c -- the losses of ops/drivers/loss.h.  The input is viewed as
  * [N, C, D] with D = d1 * ... * dk; sums are kept in double. */
 #include <math.h>
 #include <string.h>
 
 #include "eltwise.h"
-#include "loss_common.h"
+#include "loss.h"
 
 typedef enum loss_reduction { LOSS_NONE, LOSS_SUM, LOSS_MEAN } loss_reduction;
 
