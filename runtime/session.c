@@ -469,7 +469,7 @@ static keel_status build_steps(keel_session *s)
         if (rc)
             return rc;
         st->ctx.epi = s->epi[i];
-        st->ctx.epi.isa = s->env.isa;
+        st->ctx.epi.kern = s->env.kern;
         if (s->conv_w[i]) {
             st->ctx.in[1] = s->conv_w[i];
             st->ctx.in[2] = s->conv_b[i];

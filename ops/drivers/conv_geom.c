@@ -57,7 +57,7 @@ keel_status kl_conv_geometry(kl_opctx *c, const kl_tensor *x, const kl_tensor *w
     if (x->rank < 3 || x->rank > 2 + KL_CONV_SP || w->rank != x->rank)
         return kl_op_fail(c, KEEL_ERR_SHAPE, "input rank %d and weight rank %d: expected equal ranks 3 to 5",
                           x->rank, w->rank);
-    g->isa = c->env->isa;
+    g->kern = c->env->kern;
     g->nsp = x->rank - 2;
     g->n = x->dims[0];
     g->c = x->dims[1];

@@ -4,6 +4,7 @@
  * groups in float lanes over short blocks added up in double. */
 #include <string.h>
 
+#include "../kernels/kernels.h"
 #include "norm.h"
 
 int64_t kl_group_walk_init(kl_group_walk *w, int rank, const int64_t *dims, const bool *reduced)
@@ -39,44 +40,9 @@ static int trailing_from(int rank, const bool *reduced)
     return from;
 }
 
-/* Sum of f(x[i]) for i < n, f(v) = v - shift squared or (square = false)
- * just v: float lanes over blocks of BLOCK elements (which vectorize),
- * added up in double. */
-#define BLOCK 512
-static inline double lane_sum(const float *restrict x, int64_t n, float shift, bool square)
-{
-    double total = 0;
-    for (int64_t start = 0; start < n; start += BLOCK) {
-        const int64_t end = start + BLOCK < n ? start + BLOCK : n;
-        float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-        int64_t i = start;
-        for (; i + 8 <= end; i += 8)
-            for (int j = 0; j < 8; j++) {
-                const float d = x[i + j] - shift;
-                lane[j] += square ? d * d : d;
-            }
-        for (; i < end; i++) {
-            const float d = x[i] - shift;
-            lane[0] += square ? d * d : d;
-        }
-        total += ((double)lane[0] + lane[4]) + ((double)lane[1] + lane[5]) + ((double)lane[2] + lane[6]) +
-                 ((double)lane[3] + lane[7]);
-    }
-    return total;
-}
 
-KL_HOT static void contiguous_moments(const float *x, int64_t groups, int64_t len, double *mean, double *var)
-{
-    for (int64_t g = 0; g < groups; g++) {
-        const float *row = x + g * len;
-        const double m = len ? lane_sum(row, len, 0, false) / (double)len : 0;
-        mean[g] = m;
-        var[g] = len ? lane_sum(row, len, (float)m, true) / (double)len : 0;
-    }
-}
-
-void kl_group_moments(const float *x, int rank, const int64_t *dims, const bool *reduced,
-                      double *mean, double *var)
+void kl_group_moments(const struct kl_kernels *kern, const float *x, int rank, const int64_t *dims,
+                      const bool *reduced, double *mean, double *var)
 {
     kl_group_walk w;
     const int64_t groups = kl_group_walk_init(&w, rank, dims, reduced);
@@ -85,7 +51,7 @@ void kl_group_moments(const float *x, int rank, const int64_t *dims, const bool 
         n *= dims[d];
     const int64_t len = groups ? n / groups : 0;
     if (trailing_from(rank, reduced) >= 0) {
-        contiguous_moments(x, groups, len, mean, var);
+        kern->moments.fn(x, groups, len, mean, var);
         return;
     }
     memset(mean, 0, (size_t)groups * sizeof *mean);

@@ -34,9 +34,9 @@ static inline void kl_group_walk_next(kl_group_walk *w)
 }
 
 /* Mean and (population) variance of each group of x: mean[g], var[g] for
- * g < the number of groups. */
-void kl_group_moments(const float *x, int rank, const int64_t *dims, const bool *reduced,
-                      double *mean, double *var);
+ * g < the number of groups (contiguous groups through kern's moments). */
+void kl_group_moments(const struct kl_kernels *kern, const float *x, int rank, const int64_t *dims,
+                      const bool *reduced, double *mean, double *var);
 
 /* Marks dims [from, rank) reduced and the others kept. */
 void kl_reduce_trailing(bool *reduced, int rank, int from);

@@ -78,4 +78,12 @@ keel_status kl_argreduce_run(kl_opctx *c, bool is_max);
                                    .infer = kl_argreduce_infer, .run = OP##_run};              \
     const kl_op *const kl_opfile_##OP[] = {&OP##_v1, &OP##_v12, NULL};
 
+/* The identities of the reductions by element type T. */
+#define KL_LOWEST(T) _Generic((T)0, float: -INFINITY, double: -INFINITY, int8_t: INT8_MIN, \
+                           uint8_t: 0, int32_t: INT32_MIN, int64_t: INT64_MIN)
+#define KL_HIGHEST(T) _Generic((T)0, float: INFINITY, double: INFINITY, int8_t: INT8_MAX, \
+                            uint8_t: UINT8_MAX, int32_t: INT32_MAX, int64_t: INT64_MAX)
+#define KL_ZERO(T) 0
+#define KL_ONE(T) 1
+
 #endif

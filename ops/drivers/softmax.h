@@ -14,6 +14,8 @@
 
 typedef enum kl_softmax_kind { KL_SOFTMAX, KL_LOGSOFTMAX, KL_HARDMAX } kl_softmax_kind;
 
+#define KL_SOFTMAX_CHUNK 64 /* rows handled together when they are not contiguous */
+
 keel_status kl_softmax_infer(kl_opctx *c);
 keel_status kl_softmax_run(kl_opctx *c, kl_softmax_kind kind);
 

@@ -1,153 +1,28 @@
-/* pointwise.c -- 1x1 stride-1 convolution (one group) as a product
- * Y[m][hw] = W[m][c] X[c][hw] with its own AVX2/FMA kernel, used when the
- * CPU has them (kl_pw_usable).  What it saves over calling sgemm:
- *   - W is packed once (kl_pw_pack, at session creation) into panels of 6
- *     rows, k-major, instead of at every call;
- *   - X is read in place, 16 columns of each of its rows per step of k
- *     (only a partial last chunk of columns is copied, zero-padded);
+/* pointwise.c -- the driver of the packed product Y[m][hw] = W[m][c]
+ * X[c][hw] of 1x1 stride-1 convolutions (one group), of im2col's columns
+ * and of Winograd's products, where the kernel table has its tiles
+ * (kl_pw_usable).  What it saves over calling sgemm:
+ *   - W is packed once (kl_pw_pack, at session creation) into panels,
+ *     instead of at every call;
+ *   - X is read in place, a chunk of columns of each of its rows per step
+ *     of k (pointwise6 copies only a partial last chunk, zero-padded);
  *   - bias is where the accumulators start, and the epilogue runs on each
  *     block of columns right after it is computed, while it is in cache;
  *   - column blocks are split over the session's threads.
- * The register tile is 6 rows x 16 columns: 12 accumulators, 2 loads of X
- * and 6 broadcasts of W per step of k.  Where the session's instruction set
- * is AVX-512 the same driver hands each block to ops/kernels/x86/pointwise_avx512.c's 12x32
- * tiles instead (W packed for those), which also take X unfolded on the
- * way (kl_pw_run_filled: convolutions other than 1x1). */
+ * The tiles are the table's: pointwise6 (ops/kernels/x86/pointwise_avx2.c,
+ * 6 rows x 16 columns on panels of 6 rows, k-major) or, where the table
+ * has it, pointwise12 (ops/kernels/x86/pointwise_avx512.c, 12 x 32 on the
+ * step-by-step layout of kernels/conv.h), which also takes X unfolded on
+ * the way (kl_pw_run_filled: convolutions other than 1x1).  This file
+ * holds the blocking, the threads and the packing of W for both. */
 #include <string.h>
 
-#include "conv.h"
+#include "kernels.h"
 
-#define MR 6
-#define NR 16
+#define MR KL_PW6_MR
+#define NR KL_PW6_NR
 #define BLOCK_BYTES (256u << 10) /* X columns of one block, K x NC floats */
-
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-
-/* c[0..6)[0..16) = bias + a (k-major panel [K][6]) times b (K rows of ldb).
- * The accumulators are named one by one: as arrays gcc keeps them in
- * memory. */
-__attribute__((target("avx2,fma"))) static void tile_6x16(int64_t K, const float *a, const float *b, int64_t ldb,
-                                                         const float *bias, float *c, int64_t ldc)
-{
-#define ROW_INIT(r) __m256 x##r = _mm256_set1_ps(bias[r]), y##r = x##r
-    ROW_INIT(0); ROW_INIT(1); ROW_INIT(2); ROW_INIT(3); ROW_INIT(4); ROW_INIT(5);
-#define ROW_FMA(r)                                   \
-    do {                                             \
-        __m256 w = _mm256_broadcast_ss(a + (r));     \
-        x##r = _mm256_fmadd_ps(w, b0, x##r);         \
-        y##r = _mm256_fmadd_ps(w, b1, y##r);         \
-    } while (0)
-    for (int64_t k = 0; k < K; k++, a += MR, b += ldb) {
-        __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
-        ROW_FMA(0); ROW_FMA(1); ROW_FMA(2); ROW_FMA(3); ROW_FMA(4); ROW_FMA(5);
-    }
-#define ROW_STORE(r)                                 \
-    do {                                             \
-        _mm256_storeu_ps(c + (r) * ldc, x##r);       \
-        _mm256_storeu_ps(c + (r) * ldc + 8, y##r);   \
-    } while (0)
-    ROW_STORE(0); ROW_STORE(1); ROW_STORE(2); ROW_STORE(3); ROW_STORE(4); ROW_STORE(5);
-#undef ROW_INIT
-#undef ROW_FMA
-#undef ROW_STORE
-}
-
-/* tile_6x16 for the last panel of W when it has 4 or 2 rows (M = 64,
- * 160, 1000; M = 32, 320, 1280), straight into c instead of through the
- * edge tile. */
-#define TILE_ROWS(NAME, ROWS_INIT, ROWS_FMA, ROWS_STORE)                                                     \
-    __attribute__((target("avx2,fma"))) static void NAME(int64_t K, const float *a, const float *b,         \
-                                                         int64_t ldb, const float *bias, float *c, int64_t ldc) \
-    {                                                                                                       \
-        ROWS_INIT;                                                                                          \
-        for (int64_t k = 0; k < K; k++, a += MR, b += ldb) {                                                \
-            __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);                                    \
-            ROWS_FMA;                                                                                       \
-        }                                                                                                   \
-        ROWS_STORE;                                                                                         \
-    }
-#define ROW_INIT(r) __m256 x##r = _mm256_set1_ps(bias[r]), y##r = x##r
-#define ROW_FMA(r)                                   \
-    do {                                             \
-        __m256 w = _mm256_broadcast_ss(a + (r));     \
-        x##r = _mm256_fmadd_ps(w, b0, x##r);         \
-        y##r = _mm256_fmadd_ps(w, b1, y##r);         \
-    } while (0)
-#define ROW_STORE(r)                                 \
-    do {                                             \
-        _mm256_storeu_ps(c + (r) * ldc, x##r);       \
-        _mm256_storeu_ps(c + (r) * ldc + 8, y##r);   \
-    } while (0)
-TILE_ROWS(tile_4x16, ROW_INIT(0); ROW_INIT(1); ROW_INIT(2); ROW_INIT(3),
-          ROW_FMA(0); ROW_FMA(1); ROW_FMA(2); ROW_FMA(3),
-          ROW_STORE(0); ROW_STORE(1); ROW_STORE(2); ROW_STORE(3))
-TILE_ROWS(tile_2x16, ROW_INIT(0); ROW_INIT(1), ROW_FMA(0); ROW_FMA(1), ROW_STORE(0); ROW_STORE(1))
-#undef ROW_INIT
-#undef ROW_FMA
-#undef ROW_STORE
-#undef TILE_ROWS
-
-/* The first 8 columns of tile_6x16 (c's row stride 16): for a last chunk
- * of 8 columns or fewer, such as the 49th of a 7x7 map, at half the
- * cost of a whole tile. */
-__attribute__((target("avx2,fma"))) static void tile_6x8(int64_t K, const float *a, const float *b, int64_t ldb,
-                                                        const float *bias, float *c)
-{
-#define ROW_INIT(r) __m256 x##r = _mm256_set1_ps(bias[r])
-    ROW_INIT(0); ROW_INIT(1); ROW_INIT(2); ROW_INIT(3); ROW_INIT(4); ROW_INIT(5);
-#define ROW_FMA(r) x##r = _mm256_fmadd_ps(_mm256_broadcast_ss(a + (r)), b0, x##r)
-    for (int64_t k = 0; k < K; k++, a += MR, b += ldb) {
-        __m256 b0 = _mm256_loadu_ps(b);
-        ROW_FMA(0); ROW_FMA(1); ROW_FMA(2); ROW_FMA(3); ROW_FMA(4); ROW_FMA(5);
-    }
-#define ROW_STORE(r) _mm256_storeu_ps(c + (r) * NR, x##r)
-    ROW_STORE(0); ROW_STORE(1); ROW_STORE(2); ROW_STORE(3); ROW_STORE(4); ROW_STORE(5);
-#undef ROW_INIT
-#undef ROW_FMA
-#undef ROW_STORE
-}
-#else
-
-static void tile_6x16(int64_t K, const float *a, const float *b, int64_t ldb, const float *bias, float *c,
-                      int64_t ldc)
-{
-    for (int r = 0; r < MR; r++)
-        for (int j = 0; j < NR; j++) {
-            float s = bias[r];
-            for (int64_t k = 0; k < K; k++)
-                s += a[k * MR + r] * b[k * ldb + j];
-            c[r * ldc + j] = s;
-        }
-}
-
-static void tile_6x8(int64_t K, const float *a, const float *b, int64_t ldb, const float *bias, float *c)
-{
-    tile_6x16(K, a, b, ldb, bias, c, NR);
-}
-
-/* The first `rows` rows of a whole tile, stored into c. */
-static void tile_rows(int rows, int64_t K, const float *a, const float *b, int64_t ldb, const float *bias, float *c,
-                      int64_t ldc)
-{
-    float t[MR * NR];
-    tile_6x16(K, a, b, ldb, bias, t, NR);
-    for (int r = 0; r < rows; r++)
-        memcpy(c + r * ldc, t + r * NR, NR * sizeof(float));
-}
-
-static void tile_4x16(int64_t K, const float *a, const float *b, int64_t ldb, const float *bias, float *c,
-                      int64_t ldc)
-{
-    tile_rows(4, K, a, b, ldb, bias, c, ldc);
-}
-
-static void tile_2x16(int64_t K, const float *a, const float *b, int64_t ldb, const float *bias, float *c,
-                      int64_t ldc)
-{
-    tile_rows(2, K, a, b, ldb, bias, c, ldc);
-}
-#endif
+#define WIDE_BLOCK_BYTES (768u << 10) /* pointwise12: a block's step of X and its rows of Y */
 
 static int64_t panels(int64_t m)
 {
@@ -156,10 +31,10 @@ static int64_t panels(int64_t m)
 
 float *kl_pw_pack(kl_env *env, int64_t m, int64_t k, const float *w, size_t *bytes)
 {
-    *bytes = kl_pw_packed_floats(env->isa, m, k) * sizeof(float);
+    *bytes = kl_pw_packed_floats(env->kern, m, k) * sizeof(float);
     float *p = kl_alloc(env, *bytes);
     if (p)
-        kl_pw_pack_into(env->isa, m, k, w, p);
+        kl_pw_pack_into(env->kern, m, k, w, p);
     return p;
 }
 
@@ -174,19 +49,60 @@ static int64_t block_cols(int64_t k, int64_t hw)
     return nc < hw ? nc : hw;
 }
 
+/* ---- the layout of the 12x32 tiles (pointwise12) ---- */
+
+static size_t wide_packed_floats(int64_t m, int64_t k)
+{
+    return (size_t)(kl_pw12_panels(m) * KL_PW12_MR * k);
+}
+
+static void wide_pack_rows(int64_t m, int64_t k, int64_t row0, int64_t rows, const float *w, float *packed)
+{
+    const int64_t np = kl_pw12_panels(m), p0 = row0 / KL_PW12_MR, p1 = (row0 + rows + KL_PW12_MR - 1) / KL_PW12_MR;
+    for (int64_t kb = 0; kb < k; kb += KL_PW12_KC) {
+        const int64_t kc = k - kb < KL_PW12_KC ? k - kb : KL_PW12_KC;
+        for (int64_t p = p0; p < p1; p++) {
+            float *dst = packed + kl_pw12_panel_at(np, p, kb, kc);
+            for (int64_t kk = 0; kk < kc; kk++)
+                for (int r = 0; r < KL_PW12_MR; r++) {
+                    int64_t row = p * KL_PW12_MR + r;
+                    dst[kk * KL_PW12_MR + r] = row < row0 + rows ? w[(row - row0) * k + kb + kk] : 0.0f;
+                }
+        }
+    }
+}
+
+static int64_t wide_cols(int64_t m, int64_t k, int64_t n)
+{
+    int64_t kc = k < KL_PW12_KC ? k : KL_PW12_KC, nc = WIDE_BLOCK_BYTES / ((kc + m) * (int64_t)sizeof(float));
+    nc = nc / 32 * 32;
+    nc = nc < 32 ? 32 : nc > 1024 ? 1024 : nc;
+    return nc < n ? nc : n;
+}
+
+static int64_t round16(int64_t n)
+{
+    return (n + 15) / 16 * 16;
+}
+
+static size_t wide_work_floats(int64_t m, int64_t k, int64_t n)
+{
+    return (size_t)((k < KL_PW12_KC ? k : KL_PW12_KC) * round16(wide_cols(m, k, n)));
+}
+
 /* Per thread: a block of X packed as [K][16] chunks (the whole block or
  * only its partial last chunk, see pack_whole), and one tile. */
-static size_t thread_floats(int isa, int64_t m, int64_t k, int64_t hw)
+static size_t thread_floats(const kl_kernels *kern, int64_t m, int64_t k, int64_t hw)
 {
-    if (kl_pw_avx512(isa))
-        return kl_pw_avx512_work_floats(m, k, hw);
+    if (kl_pw_wide(kern))
+        return wide_work_floats(m, k, hw);
     int64_t nc = (block_cols(k, hw) + NR - 1) / NR * NR;
     return (size_t)(nc * k + MR * NR);
 }
 
-size_t kl_pw_scratch(int isa, int64_t m, int64_t k, int64_t hw, int threads)
+size_t kl_pw_scratch(const kl_kernels *kern, int64_t m, int64_t k, int64_t hw, int threads)
 {
-    return (size_t)threads * thread_floats(isa, m, k, hw) * sizeof(float);
+    return (size_t)threads * thread_floats(kern, m, k, hw) * sizeof(float);
 }
 
 typedef struct pw_job {
@@ -194,7 +110,7 @@ typedef struct pw_job {
     int64_t m, k, hw, nc, blocks;   /* hw: columns */
     int64_t ldx, ldy;               /* row strides of X and Y */
     int64_t groups;         /* the rows of W in this many parts per block */
-    bool zmm;               /* through ops/kernels/x86/pointwise_avx512.c */
+    bool zmm;               /* through the table's pointwise12 */
     const float *x, *packed, *bias;
     float *y;
     size_t y_offset;
@@ -216,41 +132,6 @@ static void pack_block(const float *x, int64_t k, int64_t ldx, int64_t j0, int64
             if (cols < NR)
                 memset(bp + kk * NR + cols, 0, (size_t)(NR - cols) * sizeof(float));
         }
-    }
-}
-
-/* Rows of panels [p0, p1) of Y = W X (+ bias) for columns [j0, j1),
- * then the epilogue on them when epi is set.  bp holds the block's
- * partial last chunk of X (pack_block), edge one tile. */
-static void pw_panels(const kl_pw_span *s, int64_t p0, int64_t p1, int64_t j0, int64_t j1, const float *bp, float *edge)
-{
-    const int64_t k = s->k, ldx = s->ldx, ldy = s->ldy;
-    for (int64_t pi = p0; pi < p1; pi++) {
-        int64_t r0 = pi * MR, rows = s->m - r0 < MR ? s->m - r0 : MR;
-        float bias[MR] = {0};
-        for (int r = 0; r < rows && s->bias; r++)
-            bias[r] = s->bias[r0 + r];
-        const float *a = s->packed + pi * k * MR;
-        for (int64_t c0 = j0; c0 < j1; c0 += NR) {
-            int64_t cols = j1 - c0 < NR ? j1 - c0 : NR;
-            bool in_place = cols == NR && !s->whole;
-            const float *b = in_place ? s->x + c0 : s->whole ? bp + (c0 - j0) / NR * k * NR : bp;
-            int64_t ldb = in_place ? ldx : NR;
-            float *out = s->y + r0 * ldy + c0;
-            if (cols == NR && (rows == MR || rows == 4 || rows == 2)) {
-                (rows == MR ? tile_6x16 : rows == 4 ? tile_4x16 : tile_2x16)(k, a, b, ldb, bias, out, ldy);
-                continue;
-            }
-            if (cols <= 8)
-                tile_6x8(k, a, b, ldb, bias, edge);
-            else
-                tile_6x16(k, a, b, ldb, bias, edge, NR);
-            for (int64_t r = 0; r < rows; r++)
-                memcpy(out + r * ldy, edge + r * NR, (size_t)cols * sizeof(float));
-        }
-        for (int64_t r = 0; s->epi && r < rows; r++)
-            kl_epilogue_apply(s->epi, s->y + (r0 + r) * ldy + j0, s->y_offset + (size_t)((r0 + r) * ldy + j0),
-                              (size_t)(j1 - j0));
     }
 }
 
@@ -276,7 +157,7 @@ static int64_t pack_from(int64_t m, int64_t ldx, int64_t j0, int64_t j1)
 static void pw_items(void *arg, int64_t lo, int64_t hi)
 {
     const pw_job *j = arg;
-    const int64_t k = j->k, hw = j->hw, np = j->zmm ? kl_pw_avx512_panels(j->m) : panels(j->m);
+    const int64_t k = j->k, hw = j->hw, np = j->zmm ? kl_pw12_panels(j->m) : panels(j->m);
     const size_t slot_floats = j->slot_floats;
     float *bp = j->work + (size_t)kl_pool_slot(j->c->pool, j->blocks * j->groups, lo) * slot_floats;
     /* the AVX2 path's edge tile ends the slot (AVX-512 slots may be
@@ -290,30 +171,30 @@ static void pw_items(void *arg, int64_t lo, int64_t hi)
         int64_t blk = item / j->groups, grp = item % j->groups;
         int64_t j0 = blk * j->nc, j1 = j0 + j->nc < hw ? j0 + j->nc : hw;
         if (j->zmm) {
-            kl_pw_panels_avx512(&span, np * grp / j->groups, np * (grp + 1) / j->groups, j0, j1, bp);
+            j->c->env->kern->pointwise12.fn(&span, np * grp / j->groups, np * (grp + 1) / j->groups, j0, j1, bp);
             continue;
         }
         if (packed != blk)
             pack_block(j->x, k, j->ldx, pack_from(j->m, j->ldx, j0, j1), j1, bp);
         packed = blk;
-        pw_panels(&span, np * grp / j->groups, np * (grp + 1) / j->groups, j0, j1, bp, edge);
+        j->c->env->kern->pointwise6.fn(&span, np * grp / j->groups, np * (grp + 1) / j->groups, j0, j1, bp, edge);
     }
 }
 
-size_t kl_pw_packed_floats(int isa, int64_t m, int64_t k)
+size_t kl_pw_packed_floats(const kl_kernels *kern, int64_t m, int64_t k)
 {
-    return kl_pw_avx512(isa) ? kl_pw_avx512_packed_floats(m, k) : (size_t)(panels(m) * MR * k);
+    return kl_pw_wide(kern) ? wide_packed_floats(m, k) : (size_t)(panels(m) * MR * k);
 }
 
-int kl_pw_panel_rows(int isa)
+int kl_pw_panel_rows(const kl_kernels *kern)
 {
-    return kl_pw_avx512(isa) ? 12 : MR;
+    return kl_pw_wide(kern) ? KL_PW12_MR : MR;
 }
 
-void kl_pw_pack_rows(int isa, int64_t m, int64_t k, int64_t row0, int64_t rows, const float *w, float *p)
+void kl_pw_pack_rows(const kl_kernels *kern, int64_t m, int64_t k, int64_t row0, int64_t rows, const float *w, float *p)
 {
-    if (kl_pw_avx512(isa)) {
-        kl_pw_avx512_pack_rows(m, k, row0, rows, w, p);
+    if (kl_pw_wide(kern)) {
+        wide_pack_rows(m, k, row0, rows, w, p);
         return;
     }
     for (int64_t pi = row0 / MR; pi < (row0 + rows + MR - 1) / MR; pi++)
@@ -324,25 +205,25 @@ void kl_pw_pack_rows(int isa, int64_t m, int64_t k, int64_t row0, int64_t rows, 
             }
 }
 
-void kl_pw_pack_into(int isa, int64_t m, int64_t k, const float *w, float *p)
+void kl_pw_pack_into(const kl_kernels *kern, int64_t m, int64_t k, const float *w, float *p)
 {
-    kl_pw_pack_rows(isa, m, k, 0, m, w, p);
+    kl_pw_pack_rows(kern, m, k, 0, m, w, p);
 }
 
-void kl_pw_product(int isa, int64_t m, int64_t k, int64_t n, const float *x, int64_t ldx, const float *packed,
+void kl_pw_product(const kl_kernels *kern, int64_t m, int64_t k, int64_t n, const float *x, int64_t ldx, const float *packed,
                    float *y, int64_t ldy, float *work)
 {
     const kl_pw_span span = {m, k, ldx, ldy, pack_whole(m, ldx), x, packed, NULL, y, NULL, 0, NULL, NULL};
-    const bool zmm = kl_pw_avx512(isa);
-    const int64_t nc = zmm ? kl_pw_avx512_cols(m, k, n) : block_cols(k, n);
+    const bool zmm = kl_pw_wide(kern);
+    const int64_t nc = zmm ? wide_cols(m, k, n) : block_cols(k, n);
     for (int64_t j0 = 0; j0 < n; j0 += nc) {
         int64_t j1 = j0 + nc < n ? j0 + nc : n;
         if (zmm) {
-            kl_pw_panels_avx512(&span, 0, kl_pw_avx512_panels(m), j0, j1, work);
+            kern->pointwise12.fn(&span, 0, kl_pw12_panels(m), j0, j1, work);
             continue;
         }
         pack_block(x, k, ldx, pack_from(m, ldx, j0, j1), j1, work);
-        pw_panels(&span, 0, panels(m), j0, j1, work, work + (thread_floats(isa, m, k, n) - MR * NR));
+        kern->pointwise6.fn(&span, 0, panels(m), j0, j1, work, work + (thread_floats(kern, m, k, n) - MR * NR));
     }
 }
 
@@ -350,12 +231,12 @@ static void pw_run_on(kl_opctx *c, kl_pool *pool, int64_t m, int64_t k, int64_t 
                       const float *x, int64_t ldx, const float *packed, const float *bias, float *y, int64_t ldy,
                       size_t y_offset, float *work, kl_pw_fill_fn fill, const void *fill_arg)
 {
-    const bool zmm = kl_pw_avx512(c->env->isa);
+    const bool zmm = kl_pw_wide(c->env->kern);
     const int64_t step = zmm ? 32 : NR; /* columns of a tile */
-    pw_job j = {c,          m,     k,       hw, zmm ? kl_pw_avx512_cols(m, k, hw) : block_cols(k, hw),
+    pw_job j = {c,          m,     k,       hw, zmm ? wide_cols(m, k, hw) : block_cols(k, hw),
                 0,          ldx,   ldy,     1,  zmm,
                 x,          packed, bias,   y,  y_offset,
-                work,       fill,  fill_arg, thread_floats(c->env->isa, m, k, sized_hw)};
+                work,       fill,  fill_arg, thread_floats(c->env->kern, m, k, sized_hw)};
     j.blocks = (hw + j.nc - 1) / j.nc;
     int threads = kl_pool_threads(pool);
     /* AVX-512: a block per thread at least, where there are 32 columns
@@ -372,7 +253,7 @@ static void pw_run_on(kl_opctx *c, kl_pool *pool, int64_t m, int64_t k, int64_t 
         j.blocks = (hw + j.nc - 1) / j.nc;
     }
     /* too few blocks to share: split the rows of W as well */
-    const int64_t np = zmm ? kl_pw_avx512_panels(m) : panels(m);
+    const int64_t np = zmm ? kl_pw12_panels(m) : panels(m);
     if (j.blocks < (zmm ? threads : 2 * threads) && threads > 1) {
         /* each group unfolds the block's X again: one group per thread */
         const int64_t most = fill ? threads : 2 * threads;

@@ -1,5 +1,5 @@
-/* ops/kernels/x86/pointwise_avx512.c -- ops/kernels/pointwise.c's product Y = W X on AVX-512, chosen at
- * run time where the CPU has it (kl_pw_avx512 of the session's isa).
+/* pointwise_avx512.c -- ops/kernels/pointwise.c's product Y = W X on
+ * AVX-512 (pointwise12 of the avx512 kernel table).
  *
  * A tile is 12 rows x 32 columns: 24 of the 32 zmm registers accumulate,
  * and each FMA takes its W value as a broadcast.  W is packed once in
@@ -27,13 +27,11 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../conv.h"
+#include "../kernels.h"
 
-#define MR 12      /* rows of a packed panel of W */
-#define KC 256     /* steps of k per pass over a tile */
-#define BLOCK_BYTES (768u << 10) /* a block's step of X and its rows of Y */
+#define MR KL_PW12_MR /* rows of a packed panel of W */
+#define KC KL_PW12_KC /* steps of k per pass over a tile */
 
-#if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 
 /* One tile's operands. */
@@ -170,56 +168,16 @@ static bool fused_in_tile(const kl_epilogue *e)
     return !e || e->act == KL_ACT_NONE || e->act == KL_ACT_RELU || e->act == KL_ACT_CLIP;
 }
 
-int64_t kl_pw_avx512_panels(int64_t m)
-{
-    return (m + MR - 1) / MR;
-}
 
-size_t kl_pw_avx512_packed_floats(int64_t m, int64_t k)
-{
-    return (size_t)(kl_pw_avx512_panels(m) * MR * k);
-}
 
-/* Panel p's values for steps [kb, kb + kc) of k: at kb * P * MR (the
- * earlier steps are whole), then kc * MR per panel before it. */
-static int64_t panel_at(int64_t panels, int64_t p, int64_t kb, int64_t kc)
-{
-    return kb * panels * MR + p * kc * MR;
-}
 
-void kl_pw_avx512_pack_rows(int64_t m, int64_t k, int64_t row0, int64_t rows, const float *w, float *packed)
-{
-    const int64_t np = kl_pw_avx512_panels(m), p0 = row0 / MR, p1 = (row0 + rows + MR - 1) / MR;
-    for (int64_t kb = 0; kb < k; kb += KC) {
-        const int64_t kc = k - kb < KC ? k - kb : KC;
-        for (int64_t p = p0; p < p1; p++) {
-            float *dst = packed + panel_at(np, p, kb, kc);
-            for (int64_t kk = 0; kk < kc; kk++)
-                for (int r = 0; r < MR; r++) {
-                    int64_t row = p * MR + r;
-                    dst[kk * MR + r] = row < row0 + rows ? w[(row - row0) * k + kb + kk] : 0.0f;
-                }
-        }
-    }
-}
 
-int64_t kl_pw_avx512_cols(int64_t m, int64_t k, int64_t n)
-{
-    int64_t kc = k < KC ? k : KC, nc = BLOCK_BYTES / ((kc + m) * (int64_t)sizeof(float));
-    nc = nc / 32 * 32;
-    nc = nc < 32 ? 32 : nc > 1024 ? 1024 : nc;
-    return nc < n ? nc : n;
-}
 
 static int64_t round16(int64_t n)
 {
     return (n + 15) / 16 * 16;
 }
 
-size_t kl_pw_avx512_work_floats(int64_t m, int64_t k, int64_t n)
-{
-    return (size_t)((k < KC ? k : KC) * round16(kl_pw_avx512_cols(m, k, n)));
-}
 
 /* Rows [kb, kb + kc) of X's columns [j0, j1) into rows of ld floats. */
 static void copy_step(const kl_pw_span *s, int64_t kb, int64_t kc, int64_t j0, int64_t j1, float *dst, int64_t ld)
@@ -230,9 +188,9 @@ static void copy_step(const kl_pw_span *s, int64_t kb, int64_t kc, int64_t j0, i
 
 /* Steps of k outside, so that a step's rows of X serve every panel: the
  * columns' K x n would not stay in L2 for long K. */
-void kl_pw_panels_avx512(const kl_pw_span *s, int64_t p0, int64_t p1, int64_t j0, int64_t j1, float *work)
+void klk_pointwise12_avx512(const kl_pw_span *s, int64_t p0, int64_t p1, int64_t j0, int64_t j1, float *work)
 {
-    const int64_t k = s->k, ldy = s->ldy, np = kl_pw_avx512_panels(s->m);
+    const int64_t k = s->k, ldy = s->ldy, np = kl_pw12_panels(s->m);
     const bool copy = s->fill || ((uintptr_t)s->x % 64 | (uintptr_t)(s->ldx % 16)) != 0;
     const int64_t ldx = copy ? round16(j1 - j0) : s->ldx;
     const kl_epilogue *e = s->epi;
@@ -258,7 +216,7 @@ void kl_pw_panels_avx512(const kl_pw_span *s, int64_t p0, int64_t p1, int64_t j0
             for (int r = 0; r < t.rows && s->bias; r++)
                 bias[r] = s->bias[r0 + r];
             t.bias = bias;
-            t.a = s->packed + panel_at(np, p, kb, t.kc);
+            t.a = s->packed + kl_pw12_panel_at(np, p, kb, t.kc);
             for (int64_t c0 = j0; c0 < j1; c0 += 32) {
                 /* the first chunk of columns streams the panel's W (from
                  * memory, for the widest layers), fetching 32 steps ahead;
@@ -281,37 +239,3 @@ void kl_pw_panels_avx512(const kl_pw_span *s, int64_t p0, int64_t p1, int64_t j0
         }
     }
 }
-#else
-
-int64_t kl_pw_avx512_cols(int64_t m, int64_t k, int64_t n)
-{
-    (void)m, (void)k;
-    return n;
-}
-
-int64_t kl_pw_avx512_panels(int64_t m)
-{
-    return m;
-}
-
-size_t kl_pw_avx512_packed_floats(int64_t m, int64_t k)
-{
-    return (size_t)(m * k);
-}
-
-void kl_pw_avx512_pack_rows(int64_t m, int64_t k, int64_t row0, int64_t rows, const float *w, float *packed)
-{
-    (void)m, (void)k, (void)row0, (void)rows, (void)w, (void)packed;
-}
-
-void kl_pw_panels_avx512(const kl_pw_span *s, int64_t p0, int64_t p1, int64_t j0, int64_t j1, float *work)
-{
-    (void)s, (void)p0, (void)p1, (void)j0, (void)j1, (void)work;
-}
-
-size_t kl_pw_avx512_work_floats(int64_t m, int64_t k, int64_t n)
-{
-    (void)m, (void)k, (void)n;
-    return 0;
-}
-#endif
