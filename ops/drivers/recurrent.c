@@ -1,9 +1,9 @@
 /* recurrent.c -- the driver shared by RNN, GRU and LSTM (recurrent.h). */
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 #include <strings.h>
 
+#include "../kernels/blas.h"
 #include "recurrent.h"
 
 enum { IN_X, IN_W, IN_R, IN_B, IN_LENS, IN_H0, IN_C0, IN_P };
@@ -41,8 +41,7 @@ void kl_rnn_gemm_rt(int64_t rows, int64_t n, int64_t k, const float *in, const f
                     int64_t ldo)
 {
     if (rows && n && k)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)n, (int)k, 1.0f, in, (int)k, r,
-                    (int)k, 1.0f, out, (int)ldo);
+        kl_sgemm_here(false, true, rows, n, k, 1.0f, in, k, r, k, 1.0f, out, ldo);
 }
 
 /* Activations: n_fns per direction from attribute `activations` (or the

@@ -1,10 +1,26 @@
 /* blas.c -- OpenBLAS products split over the session's threads (see
  * blas.h for why OpenBLAS itself runs on one). */
+#include <cblas.h>
+
 #include "blas.h"
 
 /* Below this many multiply-adds a product runs on the calling thread:
  * waking the pool would cost more than it saves. */
 #define MIN_PARALLEL_MACS (1 << 18)
+
+void kl_sgemm_here(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                   int64_t lda, const float *b, int64_t ldb, float beta, float *y, int64_t ldc)
+{
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (int)m,
+                (int)n, (int)k, alpha, a, (int)lda, b, (int)ldb, beta, y, (int)ldc);
+}
+
+void kl_dgemm_here(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha, const double *a,
+                   int64_t lda, const double *b, int64_t ldb, double beta, double *y, int64_t ldc)
+{
+    cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (int)m,
+                (int)n, (int)k, alpha, a, (int)lda, b, (int)ldb, beta, y, (int)ldc);
+}
 
 typedef struct gemm_job {
     bool ta, tb, split_rows;
@@ -46,8 +62,7 @@ static void gemm_parts(void *arg, int64_t p0, int64_t p1)
             y += lo;
             n = hi - lo;
         }
-        cblas_sgemm(CblasRowMajor, j->ta ? CblasTrans : CblasNoTrans, j->tb ? CblasTrans : CblasNoTrans, (int)m,
-                    (int)n, (int)j->k, j->alpha, a, (int)j->lda, b, (int)j->ldb, j->beta, y, (int)j->ldc);
+        kl_sgemm_here(j->ta, j->tb, m, n, j->k, j->alpha, a, j->lda, b, j->ldb, j->beta, y, j->ldc);
     }
 }
 

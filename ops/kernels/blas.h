@@ -4,11 +4,10 @@
  * for a long while after a call: on a two-core machine they took the core
  * keel's own pool needed (MobileNet-v2 on two threads ran its first ten
  * runs at the speed of one).  So sessions keep OpenBLAS at one thread and
- * split each product here over their own pool instead. */
+ * split each product here over their own pool instead.  Every OpenBLAS
+ * call of keel is in ops/kernels/blas.c. */
 #ifndef KL_BLAS_H
 #define KL_BLAS_H
-
-#include <cblas.h>
 
 #include "../op.h"
 
@@ -21,5 +20,14 @@ void kl_sgemm(kl_opctx *c, bool trans_a, bool trans_b, int64_t m, int64_t n, int
  * alpha A^T x + beta y), as cblas_sgemv, with y split over c's pool. */
 void kl_sgemv(kl_opctx *c, bool trans, int64_t rows, int64_t cols, float alpha, const float *a, int64_t lda,
               const float *x, float beta, float *y);
+
+/* kl_sgemm on the calling thread alone, for code with no session at hand
+ * (the recurrences' steps). */
+void kl_sgemm_here(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                   int64_t lda, const float *b, int64_t ldb, float beta, float *y, int64_t ldc);
+
+/* The same in double (Einsum on float64), on the calling thread. */
+void kl_dgemm_here(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha, const double *a,
+                   int64_t lda, const double *b, int64_t ldb, double beta, double *y, int64_t ldc);
 
 #endif
