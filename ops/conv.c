@@ -45,8 +45,8 @@ static bool is_pointwise(const conv_geom *g)
     return true;
 }
 
-/* One group, not depthwise: ops/kernels/pointwise.c's product, where the CPU has
- * it (on the input for 1x1, on im2col's columns otherwise), for K up to
+/* One group, not depthwise: ops/kernels/pointwise.c's product, where the
+ * session's kernel table has it (on the input for 1x1, on im2col's columns otherwise), for K up to
  * 4608 (512 channels x 3x3), the longest measured: there it beat
  * OpenBLAS on one thread (ResNet-50's 3x3 stride-2 convs, K = 2304 and
  * 4608: 3.25 -> 2.79 and 3.81 -> 3.64 ms) and more on two, where OpenBLAS
@@ -69,8 +69,8 @@ static conv_geom one_group(const conv_geom *g)
     return one;
 }
 
-/* Whether run() unfolds the input step by step inside the AVX-512 product
- * (no column buffer of its own). */
+/* Whether run() unfolds the input step by step inside the product on the
+ * table's 12x32 tiles (no column buffer of its own). */
 static bool unfolds_in_product(const conv_geom *g)
 {
     return !is_pointwise(g) && kl_pw_wide(g->kern);

@@ -1,6 +1,7 @@
-/* ops/kernels/conv.h -- the geometry of a convolution and the kernels behind
- * Conv (ops/conv.c): depthwise (ops/kernels/depthwise.c) and Winograd
- * (ops/kernels/winograd.c). */
+/* conv.h -- the geometry of a convolution and the kernels behind Conv
+ * (ops/conv.c): depthwise (ops/kernels/depthwise.c), Winograd
+ * (ops/kernels/winograd.c) and the packed products
+ * (ops/kernels/pointwise.c); the geometry of ConvTranspose. */
 #ifndef KL_CONV_KERNELS_H
 #define KL_CONV_KERNELS_H
 
