@@ -1,6 +1,6 @@
 /* abs.c -- Abs: |x| for float, double and the integer types (the most
  * negative integer wraps to itself, as in two's complement). */
-#include "unary.h"
+#include "drivers/unary.h"
 
 #define ABS_FLOAT(T, x, alpha, beta) fabs(x)
 #define ABS_SIGNED(T, U, x) ((x) < 0 ? (T)(0u - (U)(x)) : (x))

@@ -1,5 +1,5 @@
 /* acos.c -- Acos: the arccosine. */
-#include "unary.h"
+#include "drivers/unary.h"
 
 #define ACOS(T, x, alpha, beta) acos(x)
 

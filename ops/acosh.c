@@ -1,5 +1,5 @@
 /* acosh.c -- Acosh: the inverse hyperbolic cosine. */
-#include "unary.h"
+#include "drivers/unary.h"
 
 #define ACOSH(T, x, alpha, beta) acosh(x)
 

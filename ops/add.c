@@ -1,5 +1,5 @@
 /* add.c -- Add: elementwise a + b with broadcasting. */
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 #define ADD_FLOAT(T, U, x, y) ((x) + (y))
 #define ADD_INT(T, U, x, y) ((T)((U)(x) + (U)(y))) /* wraps instead of overflowing */

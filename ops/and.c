@@ -1,5 +1,5 @@
 /* and.c -- And: x and y on bool tensors, with broadcasting. */
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 #define AND(T, U, x, y) ((uint8_t)((x) && (y)))
 

@@ -1,5 +1,5 @@
 /* argmax.c -- ArgMax: the index of the largest element along `axis`; see
- * reduce_common.h. */
-#include "reduce_common.h"
+ * ops/drivers/reduce.h. */
+#include "drivers/reduce.h"
 
 KL_ARGREDUCE_OPFILE(argmax, "ArgMax", true)

@@ -1,5 +1,5 @@
 /* argmin.c -- ArgMin: the index of the smallest element along `axis`; see
- * reduce_common.h. */
-#include "reduce_common.h"
+ * ops/drivers/reduce.h. */
+#include "drivers/reduce.h"
 
 KL_ARGREDUCE_OPFILE(argmin, "ArgMin", false)

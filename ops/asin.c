@@ -1,5 +1,5 @@
 /* asin.c -- Asin: the arcsine. */
-#include "unary.h"
+#include "drivers/unary.h"
 
 #define ASIN(T, x, alpha, beta) asin(x)
 

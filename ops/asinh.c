@@ -1,5 +1,5 @@
 /* asinh.c -- Asinh: the inverse hyperbolic sine. */
-#include "unary.h"
+#include "drivers/unary.h"
 
 #define ASINH(T, x, alpha, beta) asinh(x)
 

@@ -1,5 +1,5 @@
 /* atan.c -- Atan: the arctangent. */
-#include "unary.h"
+#include "drivers/unary.h"
 
 #define ATAN(T, x, alpha, beta) atan(x)
 

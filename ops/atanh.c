@@ -1,5 +1,5 @@
 /* atanh.c -- Atanh: the inverse hyperbolic tangent. */
-#include "unary.h"
+#include "drivers/unary.h"
 
 #define ATANH(T, x, alpha, beta) atanh(x)
 

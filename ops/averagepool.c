@@ -18,188 +18,8 @@
  * the right padding is dropped. */
 #include <string.h>
 
-#include "pool_common.h"
-
-/* ---- kernels ---------------------------------------------------------------- */
-
-static inline void sum_acc(float *restrict y, const float *restrict x, int64_t n, int64_t s)
-{
-    if (s == 1) {
-        for (int64_t i = 0; i < n; i++)
-            y[i] += x[i];
-    } else if (s == 2) {
-        for (int64_t i = 0; i < n; i++)
-            y[i] += x[2 * i];
-    } else {
-        for (int64_t i = 0; i < n; i++)
-            y[i] += x[i * s];
-    }
-}
-
-/* y[i] += x[i*s + t*dil] for t < k: one kernel row; the common 2- and 3-wide
- * kernels in one pass. */
-static inline void sum_row(float *restrict y, const float *restrict x, int64_t n, int64_t s, int64_t k,
-                           int64_t dil)
-{
-    if (dil == 1 && k == 3 && s == 1) {
-        for (int64_t i = 0; i < n; i++)
-            y[i] += (x[i] + x[i + 1]) + x[i + 2];
-    } else if (dil == 1 && k == 3 && s == 2) {
-        for (int64_t i = 0; i < n; i++)
-            y[i] += (x[2 * i] + x[2 * i + 1]) + x[2 * i + 2];
-    } else if (dil == 1 && k == 2 && s == 2) {
-        for (int64_t i = 0; i < n; i++)
-            y[i] += x[2 * i] + x[2 * i + 1];
-    } else {
-        for (int64_t t = 0; t < k; t++)
-            sum_acc(y, x + t * dil, n, s);
-    }
-}
-
-/* The number of taps of window o that count toward its divisor. */
-static inline int64_t divisor_taps(const pool_dim *d, int64_t o, bool include_pad)
-{
-    int64_t t0, t1;
-    if (include_pad)
-        pool_taps(d, o, -d->pad, d->in + d->pad_end, &t0, &t1);
-    else
-        pool_taps(d, o, 0, d->in, &t0, &t1);
-    return t1 - t0;
-}
-
-/* The average of the window at (oz, oy, ox) given its z and y tap ranges
- * and the z-y part of its divisor (counts are doubles: they can exceed
- * int64 for kernels far larger than the input). */
-static inline float avg_window(const pool_geom *g, const float *restrict x, int64_t oz, int64_t z0, int64_t z1,
-                        int64_t oy, int64_t y0, int64_t y1, int64_t ox, double zy_count, bool include_pad)
-{
-    const pool_dim *dz = &g->d[0], *dy = &g->d[1], *dx = &g->d[2];
-    int64_t x0, x1;
-    pool_taps(dx, ox, 0, dx->in, &x0, &x1);
-    float sum = 0;
-    for (int64_t tz = z0; tz < z1; tz++) {
-        int64_t iz = oz * dz->stride - dz->pad + tz * dz->dil;
-        for (int64_t ty = y0; ty < y1; ty++) {
-            int64_t iy = oy * dy->stride - dy->pad + ty * dy->dil;
-            int64_t row = (iz * dy->in + iy) * dx->in + ox * dx->stride - dx->pad;
-            for (int64_t tx = x0; tx < x1; tx++)
-                sum += x[row + tx * dx->dil];
-        }
-    }
-    double count = zy_count * (double)(include_pad ? divisor_taps(dx, ox, true) : x1 - x0);
-    return count > 0 ? sum / (float)count : 0.0f;
-}
-
-KL_HOT static void avgpool_plane(const pool_geom *g, bool include_pad, const float *restrict x, float *restrict y)
-{
-    const pool_dim *dz = &g->d[0], *dy = &g->d[1], *dx = &g->d[2];
-    const int64_t ow = dx->out, sx = dx->stride;
-    int64_t xa, xb;
-    pool_interior(dx, &xa, &xb);
-    for (int64_t oz = 0; oz < dz->out; oz++) {
-        int64_t z0, z1;
-        pool_taps(dz, oz, 0, dz->in, &z0, &z1);
-        double z_count = (double)(include_pad ? divisor_taps(dz, oz, true) : z1 - z0);
-        for (int64_t oy = 0; oy < dy->out; oy++) {
-            int64_t y0, y1;
-            pool_taps(dy, oy, 0, dy->in, &y0, &y1);
-            double zy_count = z_count * (double)(include_pad ? divisor_taps(dy, oy, true) : y1 - y0);
-            float *restrict yrow = y + (oz * dy->out + oy) * ow;
-            for (int64_t ox = 0; ox < xa; ox++)
-                yrow[ox] = avg_window(g, x, oz, z0, z1, oy, y0, y1, ox, zy_count, include_pad);
-            for (int64_t ox = xb; ox < ow; ox++)
-                yrow[ox] = avg_window(g, x, oz, z0, z1, oy, y0, y1, ox, zy_count, include_pad);
-            if (xa == xb)
-                continue;
-            /* interior columns: every x tap is on the input */
-            for (int64_t ox = xa; ox < xb; ox++)
-                yrow[ox] = 0;
-            for (int64_t tz = z0; tz < z1; tz++) {
-                int64_t iz = oz * dz->stride - dz->pad + tz * dz->dil;
-                for (int64_t ty = y0; ty < y1; ty++) {
-                    int64_t iy = oy * dy->stride - dy->pad + ty * dy->dil;
-                    const float *xrow = x + (iz * dy->in + iy) * dx->in + xa * sx - dx->pad;
-                    sum_row(yrow + xa, xrow, xb - xa, sx, dx->k, dx->dil);
-                }
-            }
-            double count = zy_count * (double)dx->k;
-            const float scale = count > 0 ? (float)(1.0 / count) : 0.0f;
-            for (int64_t ox = xa; ox < xb; ox++)
-                yrow[ox] *= scale;
-        }
-    }
-}
-
-/* 3x3, stride 1, no padding (Inception's pools, which follow an explicit
- * Pad): row sums of 3 once per input row, kept in a ring of three, then
- * each output row is the sum of three of them: 4 adds an output instead
- * of 8, and no call per window row. */
-#define RING_MAX 1024
-static bool is_3x3s1_valid(const pool_geom *g)
-{
-    const pool_dim *dz = &g->d[0], *dy = &g->d[1], *dx = &g->d[2];
-    return dz->k == 1 && dz->in == 1 && dy->k == 3 && dx->k == 3 && dy->stride == 1 && dx->stride == 1 &&
-           dy->dil == 1 && dx->dil == 1 && dy->pad == 0 && dx->pad == 0 && dy->out == dy->in - 2 &&
-           dx->out == dx->in - 2 && dx->out <= RING_MAX;
-}
-
-KL_HOT static void avgpool_3x3s1_plane(const pool_geom *g, const float *restrict x, float *restrict y)
-{
-    const int64_t iw = g->d[2].in, ow = g->d[2].out, oh = g->d[1].out;
-    float ring[3][RING_MAX];
-    for (int64_t r = 0; r < 2; r++)
-        for (int64_t i = 0; i < ow; i++)
-            ring[r][i] = x[r * iw + i] + x[r * iw + i + 1] + x[r * iw + i + 2];
-    for (int64_t oy = 0; oy < oh; oy++) {
-        const float *restrict xr = x + (oy + 2) * iw;
-        float *restrict h2 = ring[(oy + 2) % 3];
-        for (int64_t i = 0; i < ow; i++)
-            h2[i] = xr[i] + xr[i + 1] + xr[i + 2];
-        const float *restrict h0 = ring[oy % 3], *restrict h1 = ring[(oy + 1) % 3];
-        float *restrict yr = y + oy * ow;
-        for (int64_t i = 0; i < ow; i++)
-            yr[i] = (h0[i] + h1[i] + h2[i]) * (1.0f / 9.0f);
-    }
-}
-
-/* 3x3, stride 1, one row and column of zeros around, zeros counted (the
- * same pools with their Pad fused in by the optimizer): the same ring of
- * row sums, rows outside the plane zero. */
-static bool is_3x3s1_same(const pool_geom *g, bool include_pad)
-{
-    const pool_dim *dz = &g->d[0], *dy = &g->d[1], *dx = &g->d[2];
-    return include_pad && dz->k == 1 && dz->in == 1 && dy->k == 3 && dx->k == 3 && dy->stride == 1 &&
-           dx->stride == 1 && dy->dil == 1 && dx->dil == 1 && dy->pad == 1 && dx->pad == 1 && dy->out == dy->in &&
-           dx->out == dx->in && dx->in >= 2 && dx->out <= RING_MAX;
-}
-
-/* h[i] = x[i - 1] + x[i] + x[i + 1] over a row of w >= 2, zero outside it. */
-KL_HOT static void row_sums_padded(const float *restrict x, int64_t w, float *restrict h)
-{
-    h[0] = x[0] + x[1];
-    for (int64_t i = 1; i + 1 < w; i++)
-        h[i] = x[i - 1] + x[i] + x[i + 1];
-    h[w - 1] = x[w - 2] + x[w - 1];
-}
-
-KL_HOT static void avgpool_3x3s1_same_plane(const pool_geom *g, const float *restrict x, float *restrict y)
-{
-    const int64_t w = g->d[2].in, h = g->d[1].in;
-    float ring[3][RING_MAX];
-    memset(ring[2], 0, (size_t)w * sizeof(float)); /* the row above the plane */
-    row_sums_padded(x, w, ring[0]);
-    for (int64_t oy = 0; oy < h; oy++) {
-        float *restrict below = ring[(oy + 1) % 3];
-        if (oy + 1 < h)
-            row_sums_padded(x + (oy + 1) * w, w, below);
-        else
-            memset(below, 0, (size_t)w * sizeof(float));
-        const float *restrict above = ring[(oy + 2) % 3], *restrict mid = ring[oy % 3];
-        float *restrict yr = y + oy * w;
-        for (int64_t i = 0; i < w; i++)
-            yr[i] = (above[i] + mid[i] + below[i]) * (1.0f / 9.0f);
-    }
-}
+#include "drivers/pool.h"
+#include "kernels/kernels.h"
 
 /* ---- the operator ------------------------------------------------------------- */
 
@@ -208,19 +28,14 @@ typedef struct avgpool_job {
     bool include_pad;
     const float *x;
     float *y;
+    klk_avgpool_fn *plane;    /* the session's kernel (ops/kernels/pool.c) */
 } avgpool_job;
 
 static void avgpool_planes(void *arg, int64_t lo, int64_t hi)
 {
     const avgpool_job *j = arg;
-    bool fast = is_3x3s1_valid(&j->g), same = is_3x3s1_same(&j->g, j->include_pad);
     for (int64_t p = lo; p < hi; p++)
-        if (fast)
-            avgpool_3x3s1_plane(&j->g, j->x + p * j->g.in_size, j->y + p * j->g.out_size);
-        else if (same)
-            avgpool_3x3s1_same_plane(&j->g, j->x + p * j->g.in_size, j->y + p * j->g.out_size);
-        else
-            avgpool_plane(&j->g, j->include_pad, j->x + p * j->g.in_size, j->y + p * j->g.out_size);
+        j->plane(&j->g, j->include_pad, j->x + p * j->g.in_size, j->y + p * j->g.out_size);
 }
 
 static keel_status avgpool_geometry(kl_opctx *c, pool_geom *g, bool *include_pad)
@@ -265,6 +80,7 @@ static keel_status avgpool_run(kl_opctx *c)
         return KEEL_OK;
     j.x = c->in[0]->data;
     j.y = c->out[0]->data;
+    j.plane = c->env->kern->avgpool.fn;
     pool_parallel(c, j.g.planes, pool_work(&j.g), avgpool_planes, &j);
     return KEEL_OK;
 }

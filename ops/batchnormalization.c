@@ -13,7 +13,8 @@
  * opsets before 14 (saved mean and variance) are refused. */
 #include <math.h>
 
-#include "norm_common.h"
+#include "drivers/norm.h"
+#include "kernels/kernels.h"
 
 static keel_status bn_infer(kl_opctx *c)
 {
@@ -78,7 +79,7 @@ static void batch_statistics(kl_opctx *c, float *mean, float *var)
     bool reduced[KL_MAX_RANK];
     for (int d = 0; d < x->rank; d++)
         reduced[d] = d != 1;
-    kl_group_moments(x->data, x->rank, x->dims, reduced, batch_mean, batch_var);
+    kl_group_moments(c->env->kern, x->data, x->rank, x->dims, reduced, batch_mean, batch_var);
     const float momentum = kl_attr_float(c->node, "momentum", 0.9f);
     const float *in_mean = c->in[3]->data, *in_var = c->in[4]->data;
     float *run_mean = c->n_out > 1 && c->out[1] ? c->out[1]->data : NULL;
@@ -98,28 +99,17 @@ typedef struct bn_job {
     float *y;
     float eps;
     int64_t channels, size;   /* size: elements of one channel's plane */
+    klk_bn_plane_fn *plane;   /* the session's kernel (ops/kernels/norm.c) */
 } bn_job;
 
-KL_HOT static void bn_planes(void *arg, int64_t lo, int64_t hi)
+static void bn_planes(void *arg, int64_t lo, int64_t hi)
 {
     const bn_job *j = arg;
     const int64_t n = j->size;
     for (int64_t p = lo; p < hi; p++) {
         int64_t ch = p % j->channels;
         const float a = j->scale[ch] / sqrtf(j->var[ch] + j->eps);
-        const float b = j->bias[ch] - j->mean[ch] * a;
-        const float *x = j->x + p * n;
-        float *y = j->y + p * n;
-        if (x == y) { /* in place */
-            float *restrict v = y;
-            for (int64_t i = 0; i < n; i++)
-                v[i] = v[i] * a + b;
-        } else {
-            const float *restrict src = x;
-            float *restrict dst = y;
-            for (int64_t i = 0; i < n; i++)
-                dst[i] = src[i] * a + b;
-        }
+        j->plane(j->x + p * n, j->y + p * n, n, a, j->bias[ch] - j->mean[ch] * a);
     }
 }
 
@@ -137,7 +127,7 @@ static keel_status bn_run(kl_opctx *c)
     if (numel == 0)
         return KEEL_OK;
     bn_job j = {x->data, c->in[1]->data, c->in[2]->data, mean, var,
-                c->out[0]->data, kl_attr_float(c->node, "epsilon", 1e-5f), x->dims[1], numel / planes};
+                c->out[0]->data, kl_attr_float(c->node, "epsilon", 1e-5f), x->dims[1], numel / planes, c->env->kern->bn_plane.fn};
     if (numel < ((int64_t)1 << 15))
         bn_planes(&j, 0, planes);
     else

@@ -3,7 +3,7 @@
  * give 0. */
 #include <string.h>
 
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 #define WIDTH(T) ((T)(sizeof(T) * 8))
 #define SHIFT_LEFT(T, U, x, y) ((y) >= WIDTH(T) ? (T)0 : (T)((x) << (y)))

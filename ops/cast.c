@@ -10,7 +10,7 @@
 #include <math.h>
 #include <strings.h>
 
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 #define CHUNK 256
 

@@ -1,5 +1,5 @@
 /* ceil.c -- Ceil: the smallest integer not below x. */
-#include "unary.h"
+#include "drivers/unary.h"
 
 #define CEIL(T, x, alpha, beta) ceil(x)
 

@@ -1,5 +1,5 @@
 /* celu.c -- Celu: max(0, x) + min(0, alpha (e^(x/alpha) - 1)). */
-#include "unary.h"
+#include "drivers/unary.h"
 
 #define CELU(T, x, alpha, beta) ((x) > 0 ? (x) : alpha * expm1((x) / alpha))
 

@@ -1,7 +1,7 @@
 /* clip.c -- Clip: min(max(x, lo), hi).  Opsets 1-10 take the bounds from
  * attributes min and max; 11+ from optional scalar inputs 1 and 2 (read at
  * run time, so they need not be constant), with integer types since 12. */
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 /* The bounds of one run: pointers to one element of x's type, NULL for a
  * side without a bound. */

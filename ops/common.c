@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 keel_status kl_op_fail(kl_opctx *c, keel_status status, const char *fmt, ...)
 {

@@ -4,7 +4,7 @@
  * condition's data. */
 #include <string.h>
 
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 static keel_status plan(kl_opctx *c, int *axis, int64_t *kept)
 {

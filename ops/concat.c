@@ -1,6 +1,6 @@
 /* concat.c -- Concat: joins tensors of any type along `axis` (required
  * since opset 4, default 1 before; negative since 11). */
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 static keel_status concat_axis(kl_opctx *c, int *axis)
 {

@@ -1,6 +1,6 @@
 /* constant.c -- Constant: outputs the tensor held by attribute `value`,
  * or (opset 12+) by value_float, value_floats, value_int or value_ints. */
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 /* Points *v (dtype, shape, data) at the node's value attribute. */
 static keel_status constant_value(kl_opctx *c, kl_tensor *v)

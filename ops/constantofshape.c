@@ -1,7 +1,7 @@
 /* constantofshape.c -- ConstantOfShape: a tensor of the shape given by
  * constant int64 input 0, every element equal to the one-element tensor
  * attribute `value` (default float 0). */
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 /* The fill value: *dtype and a pointer to its bytes. */
 static keel_status fill_value(kl_opctx *c, int *dtype, const void **bytes)

@@ -4,9 +4,9 @@
  * Every shape is handled as 3-D (D, H, W) with unit dims filling in for
  * lower ranks.  Four kernels:
  *   - depthwise (one input and one output channel per group): direct
- *     vectorized loops (ops/depthwise.c);
+ *     vectorized loops (ops/kernels/depthwise.c);
  *   - 3x3 stride 1 with enough channels and outputs: Winograd F(2x2, 3x3)
- *     on filters transformed once in prepare() (ops/winograd.c; its
+ *     on filters transformed once in prepare() (ops/kernels/winograd.c; its
  *     F(4x4, 3x3) is built only with -DKL_WINOGRAD_F4);
  *   - pointwise (1x1, stride 1, no padding): sgemm straight on the input;
  *   - everything else: im2col into scratch, then sgemm per group.
@@ -15,8 +15,8 @@
  * to each block right after it is computed, not in a pass over memory. */
 #include <string.h>
 
-#include "blas.h"
-#include "conv_kernels.h"
+#include "kernels/blas.h"
+#include "kernels/kernels.h"
 #include "../runtime/exec.h"
 
 #define SP KL_CONV_SP
@@ -47,8 +47,8 @@ static bool is_pointwise(const conv_geom *g)
     return true;
 }
 
-/* One group, not depthwise: ops/pointwise.c's product, where the CPU has
- * it (on the input for 1x1, on im2col's columns otherwise), for K up to
+/* One group, not depthwise: ops/kernels/pointwise.c's product, where the
+ * session's kernel table has it (on the input for 1x1, on im2col's columns otherwise), for K up to
  * 4608 (512 channels x 3x3), the longest measured: there it beat
  * OpenBLAS on one thread (ResNet-50's 3x3 stride-2 convs, K = 2304 and
  * 4608) and more on two, where OpenBLAS split by columns packs the
@@ -56,7 +56,7 @@ static bool is_pointwise(const conv_geom *g)
  * blocked, so longer K goes to OpenBLAS. */
 static bool own_gemm(const conv_geom *g)
 {
-    return g->c / g->group * g->k_size <= 4608 && kl_pw_usable(g->isa);
+    return g->c / g->group * g->k_size <= 4608 && kl_pw_usable(g->kern);
 }
 
 /* One group of g as a convolution of its own (grouped convs run group by
@@ -70,11 +70,11 @@ static conv_geom one_group(const conv_geom *g)
     return one;
 }
 
-/* Whether run() unfolds the input step by step inside the AVX-512 product
- * (no column buffer of its own). */
+/* Whether run() unfolds the input step by step inside the product on the
+ * table's 12x32 tiles (no column buffer of its own). */
 static bool unfolds_in_product(const conv_geom *g)
 {
-    return !is_pointwise(g) && kl_pw_avx512(g->isa);
+    return !is_pointwise(g) && kl_pw_wide(g->kern);
 }
 
 /* One input and one output channel per group, and a 1-D or 2-D shape: the
@@ -113,7 +113,7 @@ static int64_t block_cols(const conv_geom *g)
     return cols < g->out_size ? cols : g->out_size;
 }
 
-/* Row stride of the columns for ops/pointwise.c: a multiple of 16, so
+/* Row stride of the columns for ops/kernels/pointwise.c: a multiple of 16, so
  * that its 16-column loads stay in one cache line and it reads them in
  * place instead of copying the block once more. */
 static int64_t col_stride(int64_t cols)
@@ -136,7 +136,7 @@ static size_t conv_scratch(kl_opctx *c)
         const conv_geom one = one_group(&g);
         if (!is_pointwise(&g))
             bytes = unfolds_in_product(&g) ? 0 : col_bytes * (size_t)kl_pool_threads(c->pool);
-        bytes += kl_pw_scratch(g.isa, one.m, one.c * g.k_size, g.out_size, kl_pool_threads(c->pool));
+        bytes += kl_pw_scratch(g.kern, one.m, one.c * g.k_size, g.out_size, kl_pool_threads(c->pool));
     }
     if (kl_wino_applies(&g)) { /* run() uses it when prepare() packed the filters */
         size_t wino = kl_wino_scratch(&g, kl_pool_threads(c->pool));
@@ -155,71 +155,6 @@ static int64_t conv_macs(kl_opctx *c)
 
 /* ---- kernels ------------------------------------------------------------------ */
 
-/* Output columns [xo0, xo1) of one unfolded row: input row `row` (NULL
- * where the kernel tap falls outside the input) read from column ix0 at
- * stride s; only output columns [lo, hi) read inside the row. */
-static inline void unfold_row(const conv_geom *g, const float *restrict row, int64_t ix0, int64_t s, int64_t lo,
-                              int64_t hi, int64_t xo0, int64_t xo1, float *restrict col)
-{
-    lo = lo > xo0 ? lo : xo0;
-    hi = hi < xo1 ? hi : xo1;
-    if (!row || hi <= lo)
-        lo = hi = xo1;
-    /* plain loops, not memset/memcpy: rows of 17 or 35 floats made the
-     * calls most of the unfolding */
-    for (int64_t xo = xo0; xo < lo; xo++)
-        col[xo - xo0] = 0.0f;
-    if (s == 1)
-        for (int64_t xo = lo; xo < hi; xo++)
-            col[xo - xo0] = row[ix0 + xo];
-    else if (s == 2 && hi > lo) /* row is NULL when hi == lo */
-        kl_take_even(g->isa, col + (lo - xo0), row + ix0 + 2 * lo, hi - lo);
-    else
-        for (int64_t xo = lo; xo < hi; xo++)
-            col[xo - xo0] = row[ix0 + xo * s];
-    for (int64_t xo = hi; xo < xo1; xo++)
-        col[xo - xo0] = 0.0f;
-}
-
-/* Rows [kb, kb + kc) of one group's unfolded input (row k for input
- * channel k / K, kernel tap k % K; x is [cg, D, H, W]), output positions
- * [j0, j1) of it, into cols, rows ldc apart. */
-KL_HOT static void im2col(const conv_geom *g, const float *restrict x, int64_t kb, int64_t kc, int64_t j0, int64_t j1,
-                          float *restrict cols, int64_t ldc)
-{
-    const int64_t oh = g->out[1], ow = g->out[2], kw_n = g->k[2], kh_n = g->k[1];
-    for (int64_t k = kb; k < kb + kc; k++, cols += ldc) {
-        const int64_t tap = k % g->k_size, kw = tap % kw_n, kh = tap / kw_n % kh_n, kd = tap / (kw_n * kh_n);
-        const float *plane = x + k / g->k_size * g->in_size;
-        const int64_t ix0 = kw * g->dil[2] - g->pad[2], s = g->stride[2];
-        /* output columns whose input column is inside the row */
-        int64_t lo = ix0 < 0 ? (-ix0 + s - 1) / s : 0;
-        int64_t hi = g->in[2] - 1 - ix0 < 0 ? 0 : (g->in[2] - 1 - ix0) / s + 1;
-        lo = lo < ow ? lo : ow;
-        hi = hi < ow ? hi : ow;
-        hi = hi > lo ? hi : lo;
-        float *col = cols;
-        if (ix0 == 0 && s == 1 && ow == g->in[2] && g->stride[1] == 1 && g->in[0] == 1 && g->k[0] == 1) {
-            /* the tap reads whole rows (a 7x1 kernel's): output position j
-             * is input element j + shift of the plane, or zero outside it */
-            const int64_t shift = (kh * g->dil[1] - g->pad[1]) * g->in[2];
-            for (int64_t j = j0; j < j1; j++) {
-                int64_t i = j + shift;
-                col[j - j0] = i >= 0 && i < g->in_size ? plane[i] : 0.0f;
-            }
-            continue;
-        }
-        for (int64_t j = j0; j < j1;) {
-            const int64_t r = j / ow, xo0 = j % ow, xo1 = ow - xo0 < j1 - j ? ow : xo0 + (j1 - j);
-            const int64_t iz = r / oh * g->stride[0] - g->pad[0] + kd * g->dil[0];
-            const int64_t iy = r % oh * g->stride[1] - g->pad[1] + kh * g->dil[1];
-            const bool inside = iz >= 0 && iz < g->in[0] && iy >= 0 && iy < g->in[1];
-            unfold_row(g, inside ? plane + (iz * g->in[1] + iy) * g->in[2] : NULL, ix0, s, lo, hi, xo0, xo1, col);
-            col += xo1 - xo0;
-            j += xo1 - xo0;
-        }
-    }
-}
 
 typedef struct im2col_job {
     const kl_conv_geom *g;
@@ -232,7 +167,7 @@ static void im2col_channels(void *arg, int64_t lo, int64_t hi)
 {
     const im2col_job *j = arg;
     const kl_conv_geom *g = j->g;
-    im2col(g, j->x, lo * g->k_size, (hi - lo) * g->k_size, j->r0 * g->out[2], j->r1 * g->out[2],
+    g->kern->im2col.fn(g, j->x, lo * g->k_size, (hi - lo) * g->k_size, j->r0 * g->out[2], j->r1 * g->out[2],
            j->col + lo * g->k_size * j->ldc, j->ldc);
 }
 
@@ -315,7 +250,7 @@ static void igemm_blocks(void *arg, int64_t lo, int64_t hi)
     float *col = j->cols + (size_t)kl_pool_slot(j->c->pool, 0, lo) * (size_t)(ck * j->ldc);
     for (int64_t b = lo; b < hi; b++) {
         int64_t r0 = b * j->rows, r1 = r0 + j->rows < oh ? r0 + j->rows : oh, p0 = r0 * ow;
-        im2col(g, j->x, 0, ck, p0, r1 * ow, col, j->ldc);
+        g->kern->im2col.fn(g, j->x, 0, ck, p0, r1 * ow, col, j->ldc);
         kl_pw_run_here(j->c, g->m, ck, (r1 - r0) * ow, g->out_size, col, j->ldc, j->packed, j->bias, j->y + p0,
                        g->out_size, j->y_offset + (size_t)p0, j->work);
     }
@@ -330,10 +265,10 @@ typedef struct unfold_src {
 static void im2col_fill(const void *arg, int64_t kb, int64_t kc, int64_t j0, int64_t j1, float *dst, int64_t ld)
 {
     const unfold_src *u = arg;
-    im2col(u->g, u->x, kb, kc, j0, j1, dst, ld);
+    u->g->kern->im2col.fn(u->g, u->x, kb, kc, j0, j1, dst, ld);
 }
 
-/* One image through ops/pointwise.c's product on packed weights: straight
+/* One image through ops/kernels/pointwise.c's product on packed weights: straight
  * on the input for 1x1, else on im2col's columns (on AVX-512 made by the
  * product step by step; otherwise whole blocks of output rows per
  * thread). */
@@ -378,11 +313,11 @@ static keel_status conv_prepare(kl_opctx *c)
     else { /* each group's weights packed apart */
         const conv_geom one = one_group(&g);
         const int64_t ck = one.c * g.k_size;
-        const size_t per = kl_pw_packed_floats(g.isa, one.m, ck);
+        const size_t per = kl_pw_packed_floats(g.kern, one.m, ck);
         st->bytes = (size_t)g.group * per * sizeof(float);
         if ((st->pw = kl_alloc(c->env, st->bytes)))
             for (int64_t gi = 0; gi < g.group; gi++)
-                kl_pw_pack_into(g.isa, one.m, ck, (const float *)c->in[1]->data + gi * one.m * ck,
+                kl_pw_pack_into(g.kern, one.m, ck, (const float *)c->in[1]->data + gi * one.m * ck,
                                 st->pw + (size_t)gi * per);
     }
     if (!st->pw && !st->wino) {
@@ -420,7 +355,7 @@ static keel_status conv_run(kl_opctx *c)
     }
     if (st && st->pw) {
         const conv_geom one = one_group(&g);
-        const size_t per = kl_pw_packed_floats(g.isa, one.m, one.c * g.k_size);
+        const size_t per = kl_pw_packed_floats(g.kern, one.m, one.c * g.k_size);
         for (int64_t n = 0; n < g.n; n++)
             for (int64_t gi = 0; gi < g.group; gi++) {
                 keel_status stop = kl_op_check_cancel(c);

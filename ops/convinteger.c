@@ -1,8 +1,8 @@
 /* convinteger.c -- ConvInteger: the int32 convolution of uint8/int8 x and w
  * after subtracting their zero points (x_zero one value, w_zero one or
  * one per output channel). */
-#include "qconv.h"
-#include "quant.h"
+#include "drivers/qconv.h"
+#include "drivers/quant.h"
 
 static keel_status check(kl_opctx *c, kl_conv_geom *g)
 {

@@ -15,17 +15,11 @@
  * position, then col2im adds each one where it lands in the output. */
 #include <string.h>
 
-#include "blas.h"
-#include "op.h"
+#include "kernels/blas.h"
+#include "kernels/kernels.h"
 
-#define SP 3  /* spatial dims handled: D, H, W; lower ranks get unit dims */
+#define SP KL_CONV_SP /* spatial dims handled: D, H, W; lower ranks get unit dims */
 
-typedef struct ct_geom {
-    int nsp;                         /* spatial rank of the model's tensors (1-3) */
-    int64_t n, c, m, group;          /* batch, in channels, out channels, groups */
-    int64_t in[SP], out[SP], k[SP], stride[SP], dil[SP], pad[SP]; /* pad: leading */
-    int64_t in_size, out_size, k_size;
-} ct_geom;
 
 /* INTS attribute `name` with `count` values into vals, or dflt for each. */
 static keel_status ints_attr(kl_opctx *c, const char *name, int count, int64_t dflt, int64_t *vals)
@@ -183,52 +177,7 @@ static int64_t ct_macs(kl_opctx *c)
     return g.n * g.c * (g.m / g.group) * g.k_size * g.in_size;
 }
 
-/* The inputs i in [*lo, *hi) whose tap at kernel offset k lands inside the
- * output of dim d: 0 <= i * stride - pad + k * dil < out. */
-static void tap_range(const ct_geom *g, int d, int64_t k, int64_t *lo, int64_t *hi)
-{
-    const int64_t s = g->stride[d], off = k * g->dil[d] - g->pad[d];
-    /* i >= ceil(-off / s) and i <= floor((out - 1 - off) / s) */
-    int64_t first = off >= 0 ? 0 : (-off + s - 1) / s;
-    int64_t last_excl = g->out[d] - 1 - off < 0 ? 0 : (g->out[d] - 1 - off) / s + 1;
-    *lo = first;
-    *hi = last_excl < g->in[d] ? last_excl : g->in[d];
-    if (*hi < *lo)
-        *hi = *lo;
-}
 
-/* Adds the contributions in cols (mg * k_size rows of in_size) into y
- * (mg planes of out_size). */
-KL_HOT static void col2im(const ct_geom *g, const float *cols, int64_t mg, float *y)
-{
-    for (int64_t m = 0; m < mg; m++) {
-        float *plane = y + m * g->out_size;
-        const float *row = cols + m * g->k_size * g->in_size;
-        for (int64_t kd = 0; kd < g->k[0]; kd++)
-            for (int64_t kh = 0; kh < g->k[1]; kh++)
-                for (int64_t kw = 0; kw < g->k[2]; kw++, row += g->in_size) {
-                    int64_t d0, d1, h0, h1, w0, w1;
-                    tap_range(g, 0, kd, &d0, &d1);
-                    tap_range(g, 1, kh, &h0, &h1);
-                    tap_range(g, 2, kw, &w0, &w1);
-                    const int64_t ws = g->stride[2], w_off = kw * g->dil[2] - g->pad[2];
-                    for (int64_t id = d0; id < d1; id++) {
-                        const int64_t od = id * g->stride[0] - g->pad[0] + kd * g->dil[0];
-                        for (int64_t ih = h0; ih < h1; ih++) {
-                            const int64_t oh = ih * g->stride[1] - g->pad[1] + kh * g->dil[1];
-                            const float *restrict src = row + (id * g->in[1] + ih) * g->in[2];
-                            float *restrict dst = plane + (od * g->out[1] + oh) * g->out[2];
-                            if (ws == 1)
-                                for (int64_t iw = w0; iw < w1; iw++)
-                                    dst[iw + w_off] += src[iw];
-                            else
-                                for (int64_t iw = w0; iw < w1; iw++)
-                                    dst[iw * ws + w_off] += src[iw];
-                        }
-                    }
-                }
-    }
-}
 
 static keel_status ct_run(kl_opctx *c)
 {
@@ -250,7 +199,7 @@ static keel_status ct_run(kl_opctx *c)
                 continue;
             const float *xg = x + (n * g.c + gi * cg) * g.in_size, *wg = w + gi * cg * rows;
             kl_sgemm(c, true, false, rows, g.in_size, cg, 1.0f, wg, rows, xg, g.in_size, 0.0f, cols, g.in_size);
-            col2im(&g, cols, mg, yg);
+            c->env->kern->col2im.fn(&g, cols, mg, yg);
         }
     return KEEL_OK;
 }

@@ -1,5 +1,5 @@
 /* cos.c -- Cos: the cosine. */
-#include "unary.h"
+#include "drivers/unary.h"
 
 #define COS(T, x, alpha, beta) cos(x)
 

@@ -1,5 +1,5 @@
 /* cosh.c -- Cosh: the hyperbolic cosine. */
-#include "unary.h"
+#include "drivers/unary.h"
 
 #define COSH(T, x, alpha, beta) cosh(x)
 

@@ -1,6 +1,6 @@
 /* cumsum.c -- CumSum: running sums along the axis given as input 1;
  * exclusive leaves out the element itself, reverse runs from the end. */
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 static keel_status axis_of(kl_opctx *c, int *axis)
 {

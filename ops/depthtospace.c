@@ -5,7 +5,7 @@
  * column-row-depth, opset 11). */
 #include <string.h>
 
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 typedef struct blocks {
     int64_t dims6[6];    /* the 6-D view of the input */

@@ -1,6 +1,6 @@
 /* dequantizelinear.c -- DequantizeLinear: y = (x - zero) * scale, per
  * tensor or per slice along `axis` (13+); x is uint8, int8 or int32. */
-#include "quant.h"
+#include "drivers/quant.h"
 
 static keel_status dequantize_infer(kl_opctx *c)
 {

@@ -2,7 +2,7 @@
  * a signal [batch, ..., N, 1 | 2] (real or complex), with an optional
  * dft_length (zero-pad or truncate), `inverse` and `onesided` (only the
  * first len/2 + 1 bins of a real signal's transform). */
-#include "spectral.h"
+#include "drivers/spectral.h"
 
 typedef struct dft_plan {
     int axis;

@@ -1,6 +1,6 @@
 /* div.c -- Div: elementwise a / b with broadcasting.  Integer division
  * truncates toward zero like C; a zero divisor is a run-time error. */
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 #define DIV_FLOAT(T, U, x, y) ((x) / (y))
 /* x / -1 is computed as a wrapping negation: INT_MIN / -1 would trap.

@@ -6,7 +6,7 @@
  * runs.  When ratio or training_mode is a graph input, its value is only
  * known at run time: the node is then planned at run time and refuses
  * the run if the values ask for dropping. */
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 static const kl_tensor *input(const kl_opctx *c, int i)
 {

@@ -3,7 +3,7 @@
  * always includes 0): scale = (max - min) / 255, zero = round(-min / scale). */
 #include <math.h>
 
-#include "quant.h"
+#include "drivers/quant.h"
 
 static keel_status dynquant_infer(kl_opctx *c)
 {

@@ -14,12 +14,11 @@
  * advances by its strides for the label (summed over the label's repeats,
  * 0 for a broadcast dim) and the output accumulates the product of the
  * inputs. */
-#include <cblas.h>
 #include <limits.h>
 #include <string.h>
 
-#include "blas.h"
-#include "eltwise.h"
+#include "kernels/blas.h"
+#include "drivers/eltwise.h"
 
 #include "op.h"
 
@@ -341,8 +340,8 @@ static void run_gemm(kl_opctx *c, const es_plan *p, const es_gemm *g)
             kl_sgemm(c, false, false, m, n, k, 1.0f, (float *)(a + ai), k, (float *)(b + bi), n, 0.0f,
                      (float *)(prod + pi), n);
         else
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)k, 1.0, (double *)(a + ai),
-                        (int)k, (double *)(b + bi), (int)n, 0.0, (double *)(prod + pi), (int)n);
+            kl_dgemm_here(false, false, m, n, k, 1.0, (double *)(a + ai), k, (double *)(b + bi), n, 0.0,
+                          (double *)(prod + pi), n);
     }
     scatter(p, g, prod, c->out[0]->data, es);
 }

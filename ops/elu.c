@@ -1,5 +1,5 @@
 /* elu.c -- Elu: x, or alpha (e^x - 1) below 0. */
-#include "unary.h"
+#include "drivers/unary.h"
 
 #define ELU(T, x, alpha, beta) ((x) < 0 ? alpha * expm1(x) : (x))
 

@@ -1,5 +1,5 @@
 /* equal.c -- Equal: x == y elementwise with broadcasting, as bool. */
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 #define EQUAL(T, U, x, y) ((x) == (y))
 

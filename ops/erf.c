@@ -1,5 +1,5 @@
 /* erf.c -- Erf: the error function. */
-#include "unary.h"
+#include "drivers/unary.h"
 
 #define ERF(T, x, alpha, beta) erf(x)
 

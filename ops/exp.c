@@ -1,5 +1,5 @@
 /* exp.c -- Exp: e to the x. */
-#include "unary.h"
+#include "drivers/unary.h"
 
 #define EXP(T, x, alpha, beta) exp(x)
 

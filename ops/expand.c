@@ -3,7 +3,7 @@
  * shape asked for). */
 #include <string.h>
 
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 static keel_status expand_infer(kl_opctx *c)
 {

@@ -2,7 +2,7 @@
  * diagonal k and zeros elsewhere, of type `dtype` (default: the input's). */
 #include <string.h>
 
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 static keel_status eyelike_infer(kl_opctx *c)
 {

@@ -1,6 +1,6 @@
 /* flatten.c -- Flatten: [d0..d(axis-1), d(axis)..] -> 2-D [outer, inner].
  * axis defaults to 1 and may equal the rank; negative since opset 11. */
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 static keel_status flatten_infer(kl_opctx *c)
 {

@@ -1,5 +1,5 @@
 /* floor.c -- Floor: the largest integer not above x. */
-#include "unary.h"
+#include "drivers/unary.h"
 
 #define FLOOR(T, x, alpha, beta) floor(x)
 

@@ -1,7 +1,7 @@
 /* gather.c -- Gather: picks slices of `data` (any type) along `axis` at
  * int32 or int64 `indices`; negative indices count from the end.  Output
  * shape: data.dims[:axis] + indices.dims + data.dims[axis+1:]. */
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 static int64_t index_at(const kl_tensor *idx, int64_t i)
 {

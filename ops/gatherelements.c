@@ -2,7 +2,7 @@
  * coordinate replaced by indices[i...]]; out has the indices' shape. */
 #include <string.h>
 
-#include "index_common.h"
+#include "drivers/index.h"
 
 static keel_status ge_infer(kl_opctx *c)
 {

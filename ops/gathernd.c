@@ -3,7 +3,7 @@
  * data and indices share: out = indices.shape[:-1] + data.shape[b + m:]. */
 #include <string.h>
 
-#include "index_common.h"
+#include "drivers/index.h"
 
 static keel_status gnd_infer(kl_opctx *c)
 {

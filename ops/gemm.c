@@ -4,7 +4,7 @@
  * applied per row. */
 #include <string.h>
 
-#include "blas.h"
+#include "kernels/blas.h"
 #include "op.h"
 
 typedef struct gemm_dims {

@@ -2,21 +2,8 @@
  * of an N x C x D1 x ... float tensor of rank 3 or more; the output is
  * N x C x 1 x ... x 1.  Each plane is summed with eight partial sums, which
  * vectorize and keep the rounding error low on large planes. */
-#include "pool_common.h"
-
-KL_HOT static float plane_mean(const float *restrict x, int64_t n)
-{
-    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++)
-            acc[j] += x[i + j];
-    float tail = 0;
-    for (; i < n; i++)
-        tail += x[i];
-    float sum = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    return (sum + tail) / (float)n;
-}
+#include "drivers/pool.h"
+#include "kernels/kernels.h"
 
 static keel_status gap_infer(kl_opctx *c)
 {
@@ -25,7 +12,7 @@ static keel_status gap_infer(kl_opctx *c)
 
 static keel_status gap_run(kl_opctx *c)
 {
-    return kl_global_pool_run(c, plane_mean);
+    return kl_global_pool_run(c, c->env->kern->plane_mean.fn);
 }
 
 static const kl_op gap_op = {.type = "GlobalAveragePool", .since = 1, .min_inputs = 1,

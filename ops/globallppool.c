@@ -2,8 +2,8 @@
  * channel of X [N, C, D1, ...], (sum |x|^p)^(1/p) over the spatial dims
  * into [N, C, 1, ...].  p defaults to 2 (a float attribute in opset 1, an
  * int from opset 2). */
-#include "eltwise.h"
-#include "lp_common.h"
+#include "drivers/eltwise.h"
+#include "drivers/lp.h"
 
 static keel_status glp_infer(kl_opctx *c)
 {

@@ -4,14 +4,8 @@
  * NaN gives -inf. */
 #include <math.h>
 
-#include "mathfn.h"
-#include "pool_common.h"
-
-/* A plane's maximum, through a KL_HOT function so it is built for AVX2 too. */
-KL_HOT static float plane_max(const float *restrict x, int64_t n)
-{
-    return kl_max_f32(x, n);
-}
+#include "drivers/pool.h"
+#include "kernels/kernels.h"
 
 static keel_status gmp_infer(kl_opctx *c)
 {
@@ -20,7 +14,7 @@ static keel_status gmp_infer(kl_opctx *c)
 
 static keel_status gmp_run(kl_opctx *c)
 {
-    return kl_global_pool_run(c, plane_max);
+    return kl_global_pool_run(c, c->env->kern->plane_max.fn);
 }
 
 static const kl_op gmp_op = {.type = "GlobalMaxPool", .since = 1, .min_inputs = 1, .max_inputs = 1,

@@ -1,5 +1,5 @@
 /* greater.c -- Greater: x > y elementwise with broadcasting, as bool. */
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 #define GREATER(T, U, x, y) ((x) > (y))
 

@@ -1,5 +1,5 @@
 /* greaterorequal.c -- GreaterOrEqual: x >= y elementwise with broadcasting, as bool. */
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 #define GREATEROREQUAL(T, U, x, y) ((x) >= (y))
 

@@ -5,7 +5,7 @@
  *   H' = (1 - z) . h + z . H;  f = Sigmoid, g = Tanh by default. */
 #include <string.h>
 
-#include "recurrent.h"
+#include "drivers/recurrent.h"
 
 static const kl_rnn_fn_kind gru_defaults[] = {KL_RNN_SIGMOID, KL_RNN_TANH};
 

@@ -1,6 +1,6 @@
 /* hardsigmoid.c -- HardSigmoid: max(0, min(1, alpha * x + beta)),
  * alpha default 0.2, beta default 0.5. */
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 #define HARD_SIGMOID(T, x, alpha, beta) KL_CLAMP01(T, (alpha) * (x) + (beta))
 

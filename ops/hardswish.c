@@ -1,5 +1,5 @@
 /* hardswish.c -- HardSwish (opset 14): x * max(0, min(1, x / 6 + 0.5)). */
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 #define HARD_SWISH(T, x, alpha, beta) ((x) * KL_CLAMP01(T, (x) / 6 + (T)0.5))
 

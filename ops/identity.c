@@ -1,5 +1,5 @@
 /* identity.c -- Identity: output = input (tensors of any type). */
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 static keel_status identity_infer(kl_opctx *c)
 {

@@ -2,7 +2,7 @@
  * The branches may give outputs of different shapes, so the node is
  * planned when cond is known (at creation if it is constant, else at every
  * run); the chosen branch runs in infer() and run() hands its outputs over. */
-#include "control.h"
+#include "drivers/control.h"
 #include "../runtime/exec.h"
 
 static const kl_graph *branch_of(kl_opctx *c, bool cond)

@@ -4,8 +4,8 @@
  * scale[c] + B[c].  Opset 1's consumed_inputs is accepted and ignored. */
 #include <math.h>
 
-#include "eltwise.h"
-#include "norm_common.h"
+#include "drivers/eltwise.h"
+#include "drivers/norm.h"
 
 static keel_status in_infer(kl_opctx *c)
 {
@@ -45,7 +45,7 @@ static keel_status in_run(kl_opctx *c)
     double *mean = c->scratch, *var = mean + planes;
     bool reduced[KL_MAX_RANK];
     kl_reduce_trailing(reduced, x->rank, 2);
-    kl_group_moments(x->data, x->rank, x->dims, reduced, mean, var);
+    kl_group_moments(c->env->kern, x->data, x->rank, x->dims, reduced, mean, var);
     for (int64_t p = 0; p < planes; p++) {
         const int64_t ch = p % channels;
         const float a = scale[ch] / sqrtf((float)var[p] + eps);

@@ -2,7 +2,7 @@
  * detect_positive and detect_negative (both by default). */
 #include <math.h>
 
-#include "predicate.h"
+#include "drivers/predicate.h"
 
 static const int float_types[] = {KEEL_FLOAT, KEEL_DOUBLE, 0};
 

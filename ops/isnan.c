@@ -1,7 +1,7 @@
 /* isnan.c -- IsNaN: true where x is NaN. */
 #include <math.h>
 
-#include "predicate.h"
+#include "drivers/predicate.h"
 
 static const int float_types[] = {KEEL_FLOAT, KEEL_DOUBLE, KEEL_FLOAT16, KEEL_BFLOAT16, 0};
 

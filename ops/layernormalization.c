@@ -6,8 +6,8 @@
  * dims.  Only stash_type 1 (float statistics) exists for float input. */
 #include <math.h>
 
-#include "eltwise.h"
-#include "norm_common.h"
+#include "drivers/eltwise.h"
+#include "drivers/norm.h"
 
 typedef struct ln_geom {
     int axis;
@@ -121,7 +121,7 @@ static keel_status ln_run(kl_opctx *c)
     expand(c, 2, g.axis, bias, g.len);
     bool reduced[KL_MAX_RANK];
     kl_reduce_trailing(reduced, x->rank, g.axis);
-    kl_group_moments(x->data, x->rank, x->dims, reduced, mean, var);
+    kl_group_moments(c->env->kern, x->data, x->rank, x->dims, reduced, mean, var);
     const float eps = kl_attr_float(c->node, "epsilon", 1e-5f);
     float *mean_out = c->n_out > 1 && c->out[1] ? c->out[1]->data : NULL;
     float *inv_out = c->n_out > 2 && c->out[2] ? c->out[2]->data : NULL;

@@ -1,5 +1,5 @@
 /* leakyrelu.c -- LeakyRelu: x < 0 ? alpha * x : x (alpha default 0.01). */
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 #define LEAKY_RELU(T, x, alpha, beta) ((x) < 0 ? (alpha) * (x) : (x))
 

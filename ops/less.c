@@ -1,5 +1,5 @@
 /* less.c -- Less: x < y elementwise with broadcasting, as bool. */
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 #define LESS(T, U, x, y) ((x) < (y))
 

@@ -1,5 +1,5 @@
 /* lessorequal.c -- LessOrEqual: x <= y elementwise with broadcasting, as bool. */
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 #define LESSOREQUAL(T, U, x, y) ((x) <= (y))
 

@@ -1,5 +1,5 @@
 /* log.c -- Log: the natural logarithm. */
-#include "unary.h"
+#include "drivers/unary.h"
 
 #define LOG(T, x, alpha, beta) log(x)
 

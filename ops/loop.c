@@ -5,7 +5,7 @@
  * many iterations run) and run() hands the results over. */
 #include <string.h>
 
-#include "control.h"
+#include "drivers/control.h"
 #include "../runtime/exec.h"
 
 /* Body outputs of every iteration for one scan output, stacked at the end. */

@@ -3,7 +3,7 @@
  * the default) norm; a vector of norm 0 stays 0. */
 #include <math.h>
 
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 static keel_status lpn_params(kl_opctx *c, int *axis, int64_t *p)
 {

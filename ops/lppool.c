@@ -6,7 +6,7 @@
  * start in the right padding is dropped). */
 #include <string.h>
 
-#include "lp_common.h"
+#include "drivers/lp.h"
 
 #define SP 3  /* D, H, W; lower ranks get leading unit dims */
 

@@ -13,7 +13,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "op.h"
+#include "kernels/kernels.h"
 
 #define LRN_SIZE_MAX ((int64_t)1 << 31)
 
@@ -22,55 +22,11 @@ typedef struct lrn_job {
     float *y;
     int64_t channels, plane, size;
     float bias, k, beta;   /* k = alpha / size */
+    klk_lrn_plane_fn *plane_fn; /* the session's kernel (ops/kernels/norm.c) */
 } lrn_job;
 
-static inline void add_squares(float *restrict acc, const float *restrict x, int64_t n)
-{
-    for (int64_t i = 0; i < n; i++)
-        acc[i] += x[i] * x[i];
-}
 
-/* 1/sqrt(d) for a normal d > 0: a first guess from the exponent bits and
- * three Newton steps (relative error ~1e-7).  Plain arithmetic, so loops
- * vectorize; libm's sqrtf may set errno and does not. */
-static inline float rsqrt_newton(float d)
-{
-    uint32_t bits;
-    memcpy(&bits, &d, sizeof bits);
-    bits = 0x5f375a86u - (bits >> 1);
-    float r;
-    memcpy(&r, &bits, sizeof r);
-    const float h = 0.5f * d;
-    r = r * (1.5f - h * r * r);
-    r = r * (1.5f - h * r * r);
-    r = r * (1.5f - h * r * r);
-    return r;
-}
-
-/* y = x * (bias + k * y)^-beta, y holding the sums of squares. */
-static inline void lrn_scale(float *restrict y, const float *restrict x, int64_t n, float bias, float k,
-                             float beta)
-{
-    /* the base is at least bias: the fast forms need it positive and normal */
-    const bool positive = bias >= FLT_MIN && k >= 0;
-    if (positive && beta == 0.75f) {
-        for (int64_t i = 0; i < n; i++) {
-            const float r = rsqrt_newton(bias + k * y[i]); /* d^-1/2 */
-            y[i] = x[i] * (r * r) * rsqrt_newton(r);      /* d^-1 * d^1/4 */
-        }
-    } else if (positive && beta == 0.5f) {
-        for (int64_t i = 0; i < n; i++)
-            y[i] = x[i] * rsqrt_newton(bias + k * y[i]);
-    } else if (beta == 1.0f) {
-        for (int64_t i = 0; i < n; i++)
-            y[i] = x[i] / (bias + k * y[i]);
-    } else {
-        for (int64_t i = 0; i < n; i++)
-            y[i] = x[i] * powf(bias + k * y[i], -beta);
-    }
-}
-
-KL_HOT static void lrn_planes(void *arg, int64_t lo, int64_t hi)
+static void lrn_planes(void *arg, int64_t lo, int64_t hi)
 {
     const lrn_job *j = arg;
     const int64_t n = j->plane, before = (j->size - 1) / 2, after = j->size - 1 - before;
@@ -78,12 +34,7 @@ KL_HOT static void lrn_planes(void *arg, int64_t lo, int64_t hi)
         int64_t ch = p % j->channels, batch = p - ch;   /* batch: plane index of channel 0 */
         int64_t c0 = ch - before < 0 ? 0 : ch - before;
         int64_t c1 = ch + after >= j->channels ? j->channels - 1 : ch + after;
-        float *restrict y = j->y + p * n;
-        for (int64_t i = 0; i < n; i++)
-            y[i] = 0;
-        for (int64_t cc = c0; cc <= c1; cc++)
-            add_squares(y, j->x + (batch + cc) * n, n);
-        lrn_scale(y, j->x + p * n, n, j->bias, j->k, j->beta);
+        j->plane_fn(j->y + p * n, j->x + p * n, j->x + (batch + c0) * n, c1 - c0 + 1, n, j->bias, j->k, j->beta);
     }
 }
 
@@ -116,7 +67,7 @@ static keel_status lrn_run(kl_opctx *c)
     lrn_job j = {x->data, c->out[0]->data, x->dims[1], numel / planes, size,
                  kl_attr_float(c->node, "bias", 1.0f),
                  kl_attr_float(c->node, "alpha", 1e-4f) / (float)size,
-                 kl_attr_float(c->node, "beta", 0.75f)};
+                 kl_attr_float(c->node, "beta", 0.75f), c->env->kern->lrn_plane.fn};
     if (numel < ((int64_t)1 << 14))
         lrn_planes(&j, 0, planes);
     else

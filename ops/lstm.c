@@ -4,7 +4,7 @@
  *   c = g(Xc + H*Rc^T + Wbc + Rbc)            C' = f' . C + i . c
  *   o = f(Xo + H*Ro^T + Po . C' + Wbo + Rbo)  H' = o . h(C')
  * f = Sigmoid, g = h = Tanh by default; input_forget couples f' = 1 - i. */
-#include "recurrent.h"
+#include "drivers/recurrent.h"
 
 static const kl_rnn_fn_kind lstm_defaults[] = {KL_RNN_SIGMOID, KL_RNN_TANH, KL_RNN_TANH};
 

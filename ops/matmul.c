@@ -2,7 +2,7 @@
  * dropped, batch dims broadcast), float32 through sgemm. */
 #include <string.h>
 
-#include "blas.h"
+#include "kernels/blas.h"
 #include "op.h"
 #include "../runtime/exec.h"
 

@@ -1,7 +1,7 @@
 /* matmulinteger.c -- MatMulInteger: int32 = (A - a_zero) x (B - b_zero) for
  * uint8/int8 operands; a_zero per tensor or per row, b_zero per tensor or
  * per column. */
-#include "quant.h"
+#include "drivers/quant.h"
 
 static keel_status check(kl_opctx *c, kl_imatmul *p)
 {

@@ -1,6 +1,6 @@
 /* max.c -- Max: the elementwise maximum of one or more broadcast inputs;
  * NaN wins. */
-#include "variadic.h"
+#include "drivers/variadic.h"
 
 #define MAX_FLOAT(T, U, x, y) ((x) != (x) || (x) > (y) ? (x) : (y))
 #define MAX_INT(T, U, x, y) ((x) > (y) ? (x) : (y))

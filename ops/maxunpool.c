@@ -4,8 +4,8 @@
  * output_shape (input 2) when given. */
 #include <string.h>
 
-#include "eltwise.h"
-#include "index_common.h"
+#include "drivers/eltwise.h"
+#include "drivers/index.h"
 
 /* The shape unpooling gives by itself (use_given = false) or the
  * output_shape input when there is one.  MaxPool's indices address the

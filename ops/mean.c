@@ -1,5 +1,5 @@
 /* mean.c -- Mean: the elementwise mean of one or more broadcast inputs. */
-#include "variadic.h"
+#include "drivers/variadic.h"
 
 #define MEAN_SUM(T, U, x, y) ((x) + (y))
 

@@ -4,7 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "norm_common.h"
+#include "drivers/norm.h"
 
 static keel_status mvn_axes(kl_opctx *c, bool *reduced, int64_t *groups)
 {
@@ -60,7 +60,7 @@ static keel_status mvn_run(kl_opctx *c)
     if (st)
         return st;
     double *mean = c->scratch, *var = mean + groups;
-    kl_group_moments(x->data, x->rank, x->dims, reduced, mean, var);
+    kl_group_moments(c->env->kern, x->data, x->rank, x->dims, reduced, mean, var);
     for (int64_t g = 0; g < groups; g++)
         var[g] = 1.0 / (sqrt(var[g]) + 1e-9); /* now the scale */
     kl_group_walk w;

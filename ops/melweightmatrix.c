@@ -7,7 +7,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "spectral.h"
+#include "drivers/spectral.h"
 
 enum { BINS, DFT_LEN, RATE, LOWER, UPPER };
 

@@ -1,6 +1,6 @@
 /* min.c -- Min: the elementwise minimum of one or more broadcast inputs;
  * NaN wins. */
-#include "variadic.h"
+#include "drivers/variadic.h"
 
 #define MIN_FLOAT(T, U, x, y) ((x) != (x) || (x) < (y) ? (x) : (y))
 #define MIN_INT(T, U, x, y) ((x) < (y) ? (x) : (y))

@@ -1,5 +1,5 @@
 /* mish.c -- Mish: x tanh(softplus(x)). */
-#include "unary.h"
+#include "drivers/unary.h"
 
 #define MISH(T, x, alpha, beta) ((x) * tanh((x) > 20 ? (x) : log1p(exp(x))))
 

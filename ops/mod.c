@@ -4,7 +4,7 @@
  * run-time error; x mod -1 is 0 (INT_MIN % -1 would trap). */
 #include <math.h>
 
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 /* (T)-1 < 0 tells signed types; constant false for unsigned ones. */
 #pragma GCC diagnostic ignored "-Wtype-limits"

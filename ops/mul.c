@@ -1,5 +1,5 @@
 /* mul.c -- Mul: elementwise a * b with broadcasting. */
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 #define MUL_FLOAT(T, U, x, y) ((x) * (y))
 #define MUL_INT(T, U, x, y) ((T)((U)(x) * (U)(y))) /* wraps instead of overflowing */

@@ -1,6 +1,6 @@
 /* neg.c -- Neg: -x for float, double and the signed integers (the most
  * negative integer wraps to itself). */
-#include "unary.h"
+#include "drivers/unary.h"
 
 #define NEG_FLOAT(T, x, alpha, beta) (-(x))
 #define NEG_I8(T, x, alpha, beta) ((T)(0u - (uint8_t)(x)))

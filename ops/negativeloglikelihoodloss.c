@@ -1,6 +1,6 @@
 /* negativeloglikelihoodloss.c -- NegativeLogLikelihoodLoss (opsets 12, 13):
- * the loss of log-probabilities against class indices; see loss_common.h. */
-#include "loss_common.h"
+ * the loss of log-probabilities against class indices; see ops/drivers/loss.h. */
+#include "drivers/loss.h"
 
 static keel_status nll_infer(kl_opctx *c)
 {

@@ -1,5 +1,5 @@
 /* not.c -- Not: logical negation of a bool tensor. */
-#include "predicate.h"
+#include "drivers/predicate.h"
 
 static const int bool_type[] = {KEEL_BOOL, 0};
 

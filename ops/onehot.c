@@ -4,7 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 static keel_status read_depth(kl_opctx *c, int64_t *depth)
 {

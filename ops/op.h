@@ -74,12 +74,15 @@ typedef struct kl_epilogue {
     kl_act act;
     float alpha, beta;
     const kl_tensor *residual;   /* NULL, or same dtype and shape as out[0] */
-    int isa;                     /* keel_isa of its vector code (0: scalar only) */
+    const struct kl_kernels *kern; /* the session's kernels (NULL: the generic ones) */
 } kl_epilogue;
 
 /* Applies e to out[0..n), which sits at element `offset` of the output
- * (the residual is read at the same offset). */
+ * (the residual is read at the same offset), through e->kern's epilogue
+ * (ops/kernels/kernels.c). */
 void kl_epilogue_apply(const kl_epilogue *e, float *out, size_t offset, size_t n);
+/* kl_epilogue_apply after adding bias to every element. */
+void kl_epilogue_bias_apply(const kl_epilogue *e, float bias, float *out, size_t offset, size_t n);
 
 typedef struct kl_opctx {
     const struct kl_op *op;
@@ -136,22 +139,6 @@ typedef struct kl_op {
     int residual_input;
     kl_slice_axis_fn slice_axis;  /* may be NULL */
 } kl_op;
-
-/* Hot loops are compiled twice on x86-64: for AVX2+FMA (x86-64-v3) and for
- * the baseline; the loader picks one by CPU at start-up (function
- * multiversioning), so one binary runs on any x86-64.  A multiversioned
- * function called from other files is declared with KL_HOT_DECL: clang
- * needs the attribute on that declaration, GCC only on the definition. */
-#if defined(__x86_64__) && defined(__GNUC__)
-#define KL_HOT __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define KL_HOT
-#endif
-#if defined(__x86_64__) && defined(__clang__)
-#define KL_HOT_DECL KL_HOT
-#else
-#define KL_HOT_DECL
-#endif
 
 /* ---- helpers for op implementations (ops/common.c) ---------------------- */
 

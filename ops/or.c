@@ -1,5 +1,5 @@
 /* or.c -- Or: x or y on bool tensors, with broadcasting. */
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 #define OR(T, U, x, y) ((uint8_t)((x) || (y)))
 

@@ -5,7 +5,7 @@
  * constant (value: attribute until 10, optional input 2 since 11),
  * reflect, edge and wrap.  As in onnxruntime, negative pads crop first and
  * the padding then reflects, repeats or wraps the cropped data. */
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 typedef enum pad_mode { PAD_CONSTANT, PAD_REFLECT, PAD_EDGE, PAD_WRAP } pad_mode;
 

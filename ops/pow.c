@@ -4,7 +4,7 @@
  * back; integer results truncate like Cast. */
 #include <math.h>
 
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 #define POW_F64(T, U, x, y) pow(x, y)
 

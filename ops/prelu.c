@@ -1,7 +1,7 @@
 /* prelu.c -- PRelu: x where x >= 0, slope * x below, the slope broadcast to
  * x's shape (opset 7 on, one way: the output has x's shape).  Opsets 1-6
  * take a 1-D slope of x's channel count per channel (axis 1). */
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 /* x < 0 is constant false for the unsigned kernels (PRelu is the identity
  * there), which gcc would warn about. */

@@ -3,8 +3,8 @@
  * y = saturate(round(acc * x_scale * w_scale[m] / y_scale) + y_zero). */
 #include <math.h>
 
-#include "qconv.h"
-#include "quant.h"
+#include "drivers/qconv.h"
+#include "drivers/quant.h"
 
 enum { X, X_SCALE, X_ZERO, W, W_SCALE, W_ZERO, Y_SCALE, Y_ZERO, B };
 

@@ -4,7 +4,7 @@
  * and per column of B (and of y). */
 #include <math.h>
 
-#include "quant.h"
+#include "drivers/quant.h"
 
 enum { A, A_SCALE, A_ZERO, B, B_SCALE, B_ZERO, Y_SCALE, Y_ZERO };
 

@@ -3,7 +3,7 @@
  * y takes the zero point's type (uint8 when it is omitted). */
 #include <math.h>
 
-#include "quant.h"
+#include "drivers/quant.h"
 
 static keel_status quantize_infer(kl_opctx *c)
 {

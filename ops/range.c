@@ -6,7 +6,7 @@
  * anything is allocated. */
 #include <math.h>
 
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 static const int range_types[] = {KEEL_FLOAT, KEEL_DOUBLE, KEEL_INT16, KEEL_INT32, KEEL_INT64, 0};
 

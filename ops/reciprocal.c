@@ -1,5 +1,5 @@
 /* reciprocal.c -- Reciprocal: 1 / x. */
-#include "unary.h"
+#include "drivers/unary.h"
 
 #define RECIPROCAL(T, x, alpha, beta) (T)1 / (x)
 

@@ -1,5 +1,5 @@
 /* reducemin.c -- ReduceMin: the minimum over the reduced axes; see
- * reduce_common.h for axes, keepdims and types. */
-#include "reduce_common.h"
+ * ops/drivers/reduce.h for axes, keepdims and types. */
+#include "drivers/reduce.h"
 
 KL_REDUCE_OPFILE(reducemin, "ReduceMin", KL_REDUCE_MIN, 18)

@@ -1,5 +1,5 @@
 /* reduceprod.c -- ReduceProd: the product over the reduced axes; see
- * reduce_common.h for axes, keepdims and types. */
-#include "reduce_common.h"
+ * ops/drivers/reduce.h for axes, keepdims and types. */
+#include "drivers/reduce.h"
 
 KL_REDUCE_OPFILE(reduceprod, "ReduceProd", KL_REDUCE_PROD, 18)

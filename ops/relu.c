@@ -1,5 +1,5 @@
 /* relu.c -- Relu: max(0, x).  Opset 14 added the signed integer types. */
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 #define RELU(T, x, alpha, beta) ((x) < 0 ? (T)0 : (x)) /* keeps NaN */
 

@@ -2,7 +2,7 @@
  * take the shape as attribute `shape`, 5+ as constant input 1.  A 0 copies
  * the input's dim at that position (unless allowzero=1, opset 14+), one -1
  * is inferred from the element count. */
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 static keel_status requested_shape(kl_opctx *c, int64_t *req, int *n)
 {

@@ -10,7 +10,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 #define MAX_TAPS 4
 

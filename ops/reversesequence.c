@@ -3,7 +3,7 @@
  * reverse order; the rest unchanged. */
 #include <string.h>
 
-#include "index_common.h"
+#include "drivers/index.h"
 
 static keel_status axes(kl_opctx *c, int *t_axis, int *b_axis)
 {

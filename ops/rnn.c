@@ -1,7 +1,7 @@
 /* rnn.c -- RNN: H = f(X*Wi^T + H*Ri^T + Wbi + Rbi), f = Tanh by default.
  * The time loop, directions, layouts and sequence lengths are the shared
  * driver's (recurrent.c). */
-#include "recurrent.h"
+#include "drivers/recurrent.h"
 
 static const kl_rnn_fn_kind rnn_defaults[] = {KL_RNN_TANH};
 

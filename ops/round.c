@@ -1,5 +1,5 @@
 /* round.c -- Round: the nearest integer, halves to even (the default rounding mode). */
-#include "unary.h"
+#include "drivers/unary.h"
 
 #define ROUND(T, x, alpha, beta) nearbyint(x)
 

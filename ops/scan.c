@@ -6,7 +6,7 @@
  * Like Loop, the whole scan runs in infer() once the inputs are known. */
 #include <string.h>
 
-#include "control.h"
+#include "drivers/control.h"
 #include "../runtime/exec.h"
 
 #define MAX_VALUES KL_MAX_LOOP_VALUES

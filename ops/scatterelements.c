@@ -3,7 +3,7 @@
  * set from (or, opset 16+, reduced with) updates[i...]. */
 #include <string.h>
 
-#include "index_common.h"
+#include "drivers/index.h"
 
 static keel_status se_infer(kl_opctx *c)
 {

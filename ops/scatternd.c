@@ -3,7 +3,7 @@
  * matching slices of updates. */
 #include <string.h>
 
-#include "index_common.h"
+#include "drivers/index.h"
 
 static keel_status snd_check(kl_opctx *c, nd_plan *p, kl_scatter_reduce *red)
 {

@@ -1,5 +1,5 @@
 /* selu.c -- Selu: gamma x, or gamma alpha (e^x - 1) at or below 0 (beta holds gamma). */
-#include "unary.h"
+#include "drivers/unary.h"
 
 #define SELU(T, x, alpha, beta) ((x) <= 0 ? beta * alpha * expm1(x) : beta * (x))
 

@@ -1,6 +1,6 @@
 /* shape.c -- Shape: the input's dims as a 1-D int64 tensor; opset 15
  * keeps only dims [start, end), both clamped to [0, rank]. */
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 static void shape_range(const kl_opctx *c, int *start, int *end)
 {

@@ -1,5 +1,5 @@
 /* shrink.c -- Shrink: x + bias below -lambd, x - bias above lambd, else 0. */
-#include "unary.h"
+#include "drivers/unary.h"
 
 #define SHRINK(T, x, alpha, beta) ((x) < -alpha ? (x) + beta : (x) > alpha ? (x) - beta : (T)0)
 

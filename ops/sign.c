@@ -1,6 +1,6 @@
 /* sign.c -- Sign: -1, 0 or 1 by the sign of x (NaN stays NaN), for float,
  * double and the integer types. */
-#include "unary.h"
+#include "drivers/unary.h"
 
 #define SIGN(T, x, alpha, beta) ((x) > 0 ? (T)1 : (x) < 0 ? (T)-1 : (x))
 #define SIGN_UNSIGNED(T, x, alpha, beta) ((x) > 0 ? (T)1 : (T)0)

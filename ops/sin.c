@@ -1,5 +1,5 @@
 /* sin.c -- Sin: the sine. */
-#include "unary.h"
+#include "drivers/unary.h"
 
 #define SIN(T, x, alpha, beta) sin(x)
 

@@ -1,5 +1,5 @@
 /* sinh.c -- Sinh: the hyperbolic sine. */
-#include "unary.h"
+#include "drivers/unary.h"
 
 #define SINH(T, x, alpha, beta) sinh(x)
 

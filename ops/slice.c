@@ -3,7 +3,7 @@
  * optional axes and steps), which must be constant.  Out-of-range starts
  * and ends are clamped as the spec says, so INT64_MAX means "to the end"
  * and, with a negative step, INT64_MIN "to the beginning". */
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 /* The slice requested by the node, one entry per listed axis. */
 typedef struct slice_args {

@@ -1,5 +1,5 @@
 /* softmax.c -- Softmax: exp(x - max) / sum(exp(x - max)) over each row;
- * see softmax_common.h for the two meanings of `axis`. */
-#include "softmax_common.h"
+ * see ops/drivers/softmax.h for the two meanings of `axis`. */
+#include "drivers/softmax.h"
 
 KL_SOFTMAX_OPFILE(softmax, "Softmax", KL_SOFTMAX)

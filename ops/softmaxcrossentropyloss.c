@@ -1,7 +1,7 @@
 /* softmaxcrossentropyloss.c -- SoftmaxCrossEntropyLoss (opsets 12, 13):
  * NegativeLogLikelihoodLoss of log(softmax(scores)) along the class dim,
- * which is output 1 (log_prob) when asked for; see loss_common.h. */
-#include "loss_common.h"
+ * which is output 1 (log_prob) when asked for; see ops/drivers/loss.h. */
+#include "drivers/loss.h"
 
 static keel_status sce_infer(kl_opctx *c)
 {

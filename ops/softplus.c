@@ -1,5 +1,5 @@
 /* softplus.c -- Softplus: log(1 + e^x), which is x itself to float precision above 20. */
-#include "unary.h"
+#include "drivers/unary.h"
 
 #define SOFTPLUS(T, x, alpha, beta) ((x) > 20 ? (x) : log1p(exp(x)))
 

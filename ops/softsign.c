@@ -1,5 +1,5 @@
 /* softsign.c -- Softsign: x / (1 + |x|). */
-#include "unary.h"
+#include "drivers/unary.h"
 
 #define SOFTSIGN(T, x, alpha, beta) ((x) / (1 + fabs(x)))
 

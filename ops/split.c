@@ -3,7 +3,7 @@
  * 1-12; opset 1 also took them as input 1) or input 1 (13+); without them
  * the parts are equal, or with num_outputs (18+) ceil(dim / n) each and
  * the last smaller. */
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 /* The explicit split sizes, if any: *count = -1 when none were given. */
 static keel_status split_list(kl_opctx *c, const int64_t **sizes, int *count)

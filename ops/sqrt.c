@@ -1,5 +1,5 @@
 /* sqrt.c -- Sqrt: the square root (NaN below 0). */
-#include "unary.h"
+#include "drivers/unary.h"
 
 #define SQRT(T, x, alpha, beta) sqrt(x)
 

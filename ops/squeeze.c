@@ -1,7 +1,7 @@
 /* squeeze.c -- Squeeze: removes dims of size 1, those listed in `axes`
  * (attribute until opset 12, optional constant input 1 since 13) or all
  * of them when no axes are given. */
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 /* Marks the dims to remove in drop[]. */
 static keel_status squeezed_dims(kl_opctx *c, bool *drop)

@@ -3,7 +3,7 @@
  * optional window; frame_length is the window's length when a window is
  * given.  onesided (default 1) keeps len/2 + 1 bins of a real signal.
  * Output [batch, frames, bins, 2]. */
-#include "spectral.h"
+#include "drivers/spectral.h"
 
 enum { SIGNAL, STEP, WINDOW, LENGTH };
 

@@ -1,5 +1,5 @@
 /* sub.c -- Sub: elementwise a - b with broadcasting. */
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 #define SUB_FLOAT(T, U, x, y) ((x) - (y))
 #define SUB_INT(T, U, x, y) ((T)((U)(x) - (U)(y))) /* wraps instead of overflowing */

@@ -1,5 +1,5 @@
 /* sum.c -- Sum: the elementwise sum of one or more broadcast inputs. */
-#include "variadic.h"
+#include "drivers/variadic.h"
 
 #define SUM_FLOAT(T, U, x, y) ((x) + (y))
 #define SUM_INT(T, U, x, y) ((T)((U)(x) + (U)(y)))

@@ -1,5 +1,5 @@
 /* tan.c -- Tan: the tangent. */
-#include "unary.h"
+#include "drivers/unary.h"
 
 #define TAN(T, x, alpha, beta) tan(x)
 

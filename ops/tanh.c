@@ -1,5 +1,5 @@
 /* tanh.c -- Tanh: the hyperbolic tangent. */
-#include "unary.h"
+#include "drivers/unary.h"
 
 #define TANH(T, x, alpha, beta) tanh(x)
 

@@ -1,5 +1,5 @@
 /* thresholdedrelu.c -- ThresholdedRelu: x above alpha, else 0. */
-#include "unary.h"
+#include "drivers/unary.h"
 
 #define THRESHOLDEDRELU(T, x, alpha, beta) ((x) > alpha ? (x) : (T)0)
 

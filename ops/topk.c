@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 typedef struct topk_plan {
     int axis;

@@ -1,7 +1,7 @@
 /* transpose.c -- Transpose: permutes the dims of a tensor of any type;
  * perm defaults to reversing them.  The output is written in order while
  * the input is read through permuted strides. */
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 static keel_status read_perm(kl_opctx *c, int *perm)
 {

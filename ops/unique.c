@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 typedef struct unique_view {
     int axis;                  /* -1: flattened */

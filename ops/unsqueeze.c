@@ -1,6 +1,6 @@
 /* unsqueeze.c -- Unsqueeze: inserts dims of size 1 at `axes` (positions in
  * the output; attribute until opset 12, constant input 1 since 13). */
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 static keel_status read_axes(kl_opctx *c, int64_t *axes, int *n)
 {

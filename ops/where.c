@@ -2,7 +2,7 @@
  * numpy-style together; any element type. */
 #include <string.h>
 
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 static keel_status where_infer(kl_opctx *c)
 {

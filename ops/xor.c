@@ -1,5 +1,5 @@
 /* xor.c -- Xor: x xor y on bool tensors, with broadcasting. */
-#include "eltwise.h"
+#include "drivers/eltwise.h"
 
 #define XOR(T, U, x, y) ((uint8_t)(!(x) != !(y)))
 

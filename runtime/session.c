@@ -205,7 +205,7 @@ keel_status kl_ctx_fill(keel_session *s, const kl_snode *n, kl_opctx *c)
     for (int k = 0; k < n->n_out; k++)
         c->out[k] = n->out[k] >= 0 ? &s->slots[n->out[k]].t : NULL;
     c->epi = n->epi;
-    c->epi.isa = s->env.isa;
+    c->epi.kern = s->env.kern;
     /* a residual a pass gave the node reaches its kernel as fused work */
     const int r = n->op->residual_input;
     if (r && r < n->n_in) {

@@ -6,6 +6,7 @@
 #include "base.h"
 
 #include "checker.h"
+#include "../ops/kernels/kernels.h"
 
 #if defined(__linux__)
 #include <sys/mman.h>
@@ -129,6 +130,7 @@ void kl_env_init(kl_env *env, const keel_options *opt)
     env->log = opt->log;
     env->log_user = opt->log_user;
     env->isa = keel_isa_available((keel_isa)opt->isa);
+    env->kern = kl_kernels_for(env->isa);
     env->time_limit_ms = opt->time_limit_ms;
 }
 

@@ -12,6 +12,7 @@ void add_cancel_suite(void);
 void add_hostile_loader_suite(void);
 void add_hostile_ops_suite(void);
 void add_passes_suite(void);
+void add_kernels_suite(void);
 
 int main(void)
 {
@@ -28,6 +29,7 @@ int main(void)
     add_hostile_loader_suite();
     add_hostile_ops_suite();
     add_passes_suite();
+    add_kernels_suite();
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

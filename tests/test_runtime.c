@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../ops/conv_kernels.h"
+#include "../ops/kernels/kernels.h"
 #include "session.h"
 #include "../onnx/loader.h"
 #include "testutil.h"
@@ -269,14 +269,15 @@ static void test_pack_rows_in_blocks(void)
     const int last_isa = KEEL_ISA_AVX2;
 #endif
     for (int isa = KEEL_ISA_AVX2; isa <= last_isa; isa++) {
-        const size_t n = kl_pw_packed_floats(isa, m, k);
+        const kl_kernels *kern = kl_kernels_for(isa);
+        const size_t n = kl_pw_packed_floats(kern, m, k);
         float *whole = malloc(n * sizeof *whole), *blocks = malloc(n * sizeof *blocks);
         memset(whole, 0x7f, n * sizeof *whole);
         memset(blocks, 0x7f, n * sizeof *blocks);
-        kl_pw_pack_into(isa, m, k, w, whole);
-        const int64_t step = 2 * kl_pw_panel_rows(isa);
+        kl_pw_pack_into(kern, m, k, w, whole);
+        const int64_t step = 2 * kl_pw_panel_rows(kern);
         for (int64_t row0 = 0; row0 < m; row0 += step)
-            kl_pw_pack_rows(isa, m, k, row0, m - row0 < step ? m - row0 : step, w + row0 * k, blocks);
+            kl_pw_pack_rows(kern, m, k, row0, m - row0 < step ? m - row0 : step, w + row0 * k, blocks);
         CU_ASSERT_EQUAL(memcmp(whole, blocks, n * sizeof *whole), 0);
         size_t nonzero = 0;
         for (size_t i = 0; i < n; i++)

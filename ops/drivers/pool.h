@@ -1,0 +1,80 @@
+/* ops/drivers/pool.h -- the window geometry shared by MaxPool and AveragePool:
+ * kernel_shape, strides, pads or auto_pad, dilations and ceil_mode over
+ * 1-D to 3-D inputs (lower ranks as 3-D with leading unit dims), and the
+ * split of the planes over the session's threads. */
+#ifndef KL_POOL_COMMON_H
+#define KL_POOL_COMMON_H
+
+#include "../op.h"
+
+
+#define SP 3                               /* spatial dims handled */
+#define POOL_ATTR_MAX ((int64_t)1 << 31)   /* bound on kernel, stride, dilation, pad */
+#define POOL_DIM_MAX ((int64_t)1 << 48)    /* bound on a spatial dim */
+
+typedef struct pool_dim {
+    int64_t in, out, k, stride, dil, pad, pad_end;
+} pool_dim;
+
+typedef struct pool_geom {
+    int nsp;                  /* the input's spatial dims: 1 to 3 */
+    int64_t planes;           /* N * C */
+    int64_t in_size, out_size;  /* elements of one input / output plane */
+    pool_dim d[SP];           /* depth, height, width; unit dims first */
+} pool_geom;
+
+typedef enum pool_autopad {
+    AUTOPAD_NOTSET, AUTOPAD_SAME_UPPER, AUTOPAD_SAME_LOWER, AUTOPAD_VALID
+} pool_autopad;
+
+/* Taps t of window o whose position o*stride - pad + t*dil lies in [lo, hi):
+ * they form the range [*t0, *t1) (empty when *t0 == *t1). */
+static inline void pool_taps(const pool_dim *d, int64_t o, int64_t lo, int64_t hi, int64_t *t0, int64_t *t1)
+{
+    int64_t start = o * d->stride - d->pad, a, b;
+    if (d->dil == 1) { /* no divisions in the common case */
+        a = start < lo ? lo - start : 0;
+        b = start < hi ? hi - start : 0;
+    } else {
+        a = start < lo ? (lo - start + d->dil - 1) / d->dil : 0;
+        b = start < hi ? (hi - 1 - start) / d->dil + 1 : 0;
+    }
+    b = b > d->k ? d->k : b;
+    *t0 = a < b ? a : b;
+    *t1 = b;
+}
+
+/* Output columns [*a, *b) whose windows lie wholly inside the input row. */
+static inline void pool_interior(const pool_dim *d, int64_t *a, int64_t *b)
+{
+    int64_t reach = (d->k - 1) * d->dil + 1;
+    int64_t first = (d->pad + d->stride - 1) / d->stride;
+    int64_t room = d->in + d->pad - reach;
+    int64_t end = room >= 0 ? room / d->stride + 1 : 0;
+    *a = first < d->out ? first : d->out;
+    *b = end > d->out ? d->out : end < *a ? *a : end;
+}
+
+/* Reads and checks the window attributes against input 0.  `dilations` and
+ * `ceil_mode` say whether the node's opset has those attributes. */
+keel_status pool_geometry(kl_opctx *c, pool_geom *g, bool dilations, bool ceil_mode);
+
+/* Kernel taps over all outputs, to decide on threads (saturated: windows
+ * may be far larger than the input they overlap). */
+int64_t pool_work(const pool_geom *g);
+
+/* Runs fn over [0, n) on the session's threads when there is enough work. */
+void pool_parallel(kl_opctx *c, int64_t n, int64_t work, kl_range_fn fn, void *arg);
+
+/* ---- global pooling (GlobalAveragePool, GlobalMaxPool) ---- */
+
+/* One value from the n elements of a plane. */
+typedef float (*kl_plane_fn)(const float *x, int64_t n);
+
+/* infer: float input of rank 3 or more, no empty spatial dim (`empty_why`
+ * ends the message about one), output N x C x 1 x ... x 1. */
+keel_status kl_global_pool_infer(kl_opctx *c, const char *empty_why);
+/* run: reduce every plane with fn, over the session's threads when large. */
+keel_status kl_global_pool_run(kl_opctx *c, kl_plane_fn fn);
+
+#endif

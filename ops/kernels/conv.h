@@ -1,0 +1,162 @@
+/* conv.h -- the geometry of a convolution and the kernels behind Conv
+ * (ops/conv.c): depthwise (ops/kernels/depthwise.c), Winograd
+ * (ops/kernels/winograd.c) and the packed products
+ * (ops/kernels/pointwise.c); the geometry of ConvTranspose. */
+#ifndef KL_CONV_KERNELS_H
+#define KL_CONV_KERNELS_H
+
+#include "../op.h"
+
+#define KL_CONV_SP 3  /* spatial dims handled: D, H, W */
+
+typedef struct kl_conv_geom {
+    int nsp;                    /* spatial rank of the model's tensors (1-3) */
+    int64_t n, c, m, group;     /* batch, in channels, out channels, groups */
+    int64_t in[KL_CONV_SP], out[KL_CONV_SP], k[KL_CONV_SP], stride[KL_CONV_SP], dil[KL_CONV_SP];
+    int64_t pad[KL_CONV_SP];    /* leading pad */
+    int64_t in_size, out_size, k_size; /* products over the spatial dims */
+    const struct kl_kernels *kern; /* the session's kernels */
+} kl_conv_geom;
+
+/* The geometry of a convolution of x by w under c's node's attributes
+ * (element types unchecked); fails naming the mismatch. */
+keel_status kl_conv_geometry(kl_opctx *c, const kl_tensor *x, const kl_tensor *w, kl_conv_geom *g);
+
+/* The session's threads for a kernel step of about `macs` multiply-adds,
+ * or NULL (run inline) when waking the workers would cost more than the
+ * work.  Counted in multiply-adds, not outputs: a 1x1 conv from 960
+ * channels to 320 on a 7x7 map has few outputs and much work. */
+static inline kl_pool *kl_conv_pool(const kl_opctx *c, int64_t macs)
+{
+    return macs >= 65536 ? c->pool : NULL;
+}
+
+/* Sets out to [N, M, output spatial dims] of type dtype. */
+void kl_conv_set_output(const kl_conv_geom *g, kl_tensor *out, int dtype);
+
+/* ---- depthwise: one input and one output channel per group, D == 1 ---- */
+
+bool kl_dw_applies(const kl_conv_geom *g);
+size_t kl_dw_scratch(const kl_conv_geom *g, int threads);
+/* Extent of the padded plane of the channel-blocked kernels (dw_group8,
+ * dw_group16 of kernels.h), which take MAX_LANES interleaved planes,
+ * outputs, weights and biases in their buffer. */
+void kl_dw_blocked_dims(const kl_conv_geom *g, int64_t *ph, int64_t *pw);
+/* y = act(conv(x, w) + bias + residual) for all n * c planes, split over
+ * the session's threads. */
+void kl_dw_run(kl_opctx *c, const kl_conv_geom *g, const float *x, const float *w, const float *bias,
+               float *y);
+
+/* ---- Winograd F(2x2, 3x3) (F(4x4, 3x3) with -DKL_WINOGRAD_F4): 2-D, 3x3,
+ * stride 1, dilation 1, one group ---- */
+
+bool kl_wino_applies(const kl_conv_geom *g);
+size_t kl_wino_scratch(const kl_conv_geom *g, int threads);
+/* The weights transformed once: [a*a][m][c] (16 for F(2x2), 36 for F(4x4)),
+ * each [m][c] packed for ops/pointwise.c's kernel when it does the
+ * products; kl_alloc'ed, *bytes set. */
+float *kl_wino_pack(kl_env *env, const kl_conv_geom *g, const float *w, size_t *bytes);
+void kl_wino_run(kl_opctx *c, const kl_conv_geom *g, const float *x, const float *packed, const float *bias,
+                 float *y);
+
+/* ---- W X products for one group (ops/kernels/pointwise.c): 1x1 convs on the
+ * input, other convs on im2col's columns ---- */
+
+/* Rows [kb, kb + kc) of X's columns [j0, j1) into dst, rows ld apart:
+ * X made on the way instead of read from memory (im2col's columns). */
+typedef void (*kl_pw_fill_fn)(const void *arg, int64_t kb, int64_t kc, int64_t j0, int64_t j1, float *dst,
+                              int64_t ld);
+
+/* One product's operands and where its result goes: Y [m][..] (rows ldy
+ * apart, at element y_offset of the output) = packed W [m][k] times X
+ * [k][..] (rows ldx apart) + bias, then epi when not NULL. */
+typedef struct kl_pw_span {
+    int64_t m, k, ldx, ldy;
+    bool whole;             /* (pointwise6) the block of X is packed whole, not only its partial chunk */
+    const float *x, *packed, *bias;
+    float *y;
+    const kl_epilogue *epi;
+    size_t y_offset;
+    kl_pw_fill_fn fill;     /* (pointwise12) X from fill(fill_arg, ...) instead of x, or NULL */
+    const void *fill_arg;
+} kl_pw_span;
+
+/* ---- transposed convolution (ops/convtranspose.c) ---- */
+
+typedef struct ct_geom {
+    int nsp;                         /* spatial rank of the model's tensors (1-3) */
+    int64_t n, c, m, group;          /* batch, in channels, out channels, groups */
+    int64_t in[KL_CONV_SP], out[KL_CONV_SP], k[KL_CONV_SP], stride[KL_CONV_SP], dil[KL_CONV_SP], pad[KL_CONV_SP]; /* pad: leading */
+    int64_t in_size, out_size, k_size;
+} ct_geom;
+
+/* The inputs i in [*lo, *hi) whose tap at kernel offset k lands inside the
+ * output of dim d: 0 <= i * stride - pad + k * dil < out. */
+static inline void tap_range(const ct_geom *g, int d, int64_t k, int64_t *lo, int64_t *hi)
+{
+    const int64_t s = g->stride[d], off = k * g->dil[d] - g->pad[d];
+    /* i >= ceil(-off / s) and i <= floor((out - 1 - off) / s) */
+    int64_t first = off >= 0 ? 0 : (-off + s - 1) / s;
+    int64_t last_excl = g->out[d] - 1 - off < 0 ? 0 : (g->out[d] - 1 - off) / s + 1;
+    *lo = first;
+    *hi = last_excl < g->in[d] ? last_excl : g->in[d];
+    if (*hi < *lo)
+        *hi = *lo;
+}
+
+/* The two layouts of packed W.  pointwise6 (6x16 tiles): panels of 6
+ * rows, k-major.  pointwise12 (12x32 tiles): panels of 12 rows cut into
+ * steps of KL_PW12_KC values of k and laid out step by step
+ * ([step][panel][kc][12]); panel p's values for steps [kb, kb + kc) sit
+ * at kl_pw12_panel_at. */
+#define KL_PW6_MR 6
+#define KL_PW6_NR 16
+#define KL_PW12_MR 12
+#define KL_PW12_KC 256
+
+static inline int64_t kl_pw12_panels(int64_t m)
+{
+    return (m + KL_PW12_MR - 1) / KL_PW12_MR;
+}
+
+static inline int64_t kl_pw12_panel_at(int64_t panels, int64_t p, int64_t kb, int64_t kc)
+{
+    return kb * panels * KL_PW12_MR + p * kc * KL_PW12_MR;
+}
+
+/* W [m][k] packed once for env's kernels; kl_alloc'ed, *bytes set. */
+float *kl_pw_pack(kl_env *env, int64_t m, int64_t k, const float *w, size_t *bytes);
+/* Scratch of kl_pw_run and kl_pw_product for W [m][k] on hw columns. */
+size_t kl_pw_scratch(const struct kl_kernels *kern, int64_t m, int64_t k, int64_t hw, int threads);
+/* The same packing for kern into p, which holds kl_pw_packed_floats(kern, m, k). */
+size_t kl_pw_packed_floats(const struct kl_kernels *kern, int64_t m, int64_t k);
+void kl_pw_pack_into(const struct kl_kernels *kern, int64_t m, int64_t k, const float *w, float *p);
+/* Rows [row0, row0 + rows) of W [m][k], given as w [rows][k], into their
+ * place in p: row0 a multiple of kl_pw_panel_rows(kern), and rows too
+ * unless the range ends at m (the last panel's rows past m are zeroed).
+ * Packing W block by block so saves holding all of it in plain layout. */
+void kl_pw_pack_rows(const struct kl_kernels *kern, int64_t m, int64_t k, int64_t row0, int64_t rows, const float *w, float *p);
+/* Rows of W in one packed panel for kern: 6 (pointwise6) or 12 (pointwise12). */
+int kl_pw_panel_rows(const struct kl_kernels *kern);
+/* y [m][n] = packed x [k][n] on the calling thread, no bias, no epilogue;
+ * work holds kl_pw_scratch(kern, m, k, n, 1) bytes. */
+void kl_pw_product(const struct kl_kernels *kern, int64_t m, int64_t k, int64_t n, const float *x, int64_t ldx, const float *packed,
+                   float *y, int64_t ldy, float *work);
+/* y [m][hw] = act(packed x [k][hw] + bias + residual), x and y with row
+ * strides ldx and ldy; y_offset is y's element offset in the output;
+ * work holds kl_pw_scratch bytes. */
+void kl_pw_run(kl_opctx *c, int64_t m, int64_t k, int64_t hw, const float *x, int64_t ldx, const float *packed,
+               const float *bias, float *y, int64_t ldy, size_t y_offset, float *work);
+/* kl_pw_run on X made step by step by fill (pointwise12 only: kl_pw_wide);
+ * work holds kl_pw_scratch bytes. */
+void kl_pw_run_filled(kl_opctx *c, int64_t m, int64_t k, int64_t hw, kl_pw_fill_fn fill, const void *fill_arg,
+                      const float *packed, const float *bias, float *y, int64_t ldy, size_t y_offset, float *work);
+/* kl_pw_run on the calling thread alone, from inside a kl_parallel_for
+ * over c's pool: it uses the calling thread's slot of work, which holds
+ * kl_pw_scratch(kern, m, k, sized_hw, threads) bytes for sized_hw >= hw
+ * (the slots are as far apart as that sizing put them, whatever hw this
+ * call has). */
+void kl_pw_run_here(kl_opctx *c, int64_t m, int64_t k, int64_t hw, int64_t sized_hw, const float *x, int64_t ldx,
+                    const float *packed, const float *bias, float *y, int64_t ldy, size_t y_offset, float *work);
+
+#endif

@@ -1,0 +1,160 @@
+/* kernels.h -- the kernel table: every kernel whose code depends on the
+ * instruction set, as one function pointer, in one const table per
+ * instruction set (generic, avx2, avx512).  A session's table is chosen
+ * once, in kl_env_init, from keel_options.isa and the CPU (env->isa), and
+ * every kernel reaches it through the env: c->env->kern->NAME.fn(...).
+ * The generic table holds portable C only; x86 code (intrinsics, loops
+ * compiled for AVX2) lives in ops/kernels/x86/ and only the avx2 and
+ * avx512 tables point at it.
+ *
+ * KL_KERNEL_LIST below is the one list of entries: its name, the
+ * function type (klk_NAME_fn), and which build of it each table takes:
+ *   none     no such kernel on this instruction set (fn NULL, isa 0)
+ *   generic  klk_NAME_generic, the portable C
+ *   avx2     klk_NAME_avx2 (hand-written, or the portable loop built for
+ *            AVX2+FMA by ops/kernels/x86/<kernel>_avx2.c)
+ *   avx512   klk_NAME_avx512
+ * A portable kernel file names its functions KL_KFN(NAME); its x86 twin
+ * defines KL_KISA avx2 and includes it, which yields klk_NAME_avx2. */
+#ifndef KL_KERNELS_H
+#define KL_KERNELS_H
+
+#include "conv.h"
+
+struct pool_geom; /* ops/drivers/pool.h */
+
+/* Function types of the entries. */
+typedef void klk_epilogue_fn(const kl_epilogue *e, float bias, float *out, size_t offset, size_t n);
+/* out[i] = sigmoid(out[i]), times out[i] when times_x (SiLU) */
+typedef void klk_sigmoid_fn(float *out, size_t n, bool times_x);
+/* ops/kernels/pointwise.c's panels: 6x16 tiles (bp: the block's packed X,
+ * edge: one tile) and 12x32 tiles (work: a step of X) */
+typedef void klk_pointwise6_fn(const kl_pw_span *s, int64_t p0, int64_t p1, int64_t j0, int64_t j1,
+                               const float *bp, float *edge);
+typedef void klk_pointwise12_fn(const kl_pw_span *s, int64_t p0, int64_t p1, int64_t j0, int64_t j1,
+                                float *work);
+/* dst[i] = src[2 i] for i < n, reading src[0 .. 2 n - 1) only */
+typedef void klk_take_even_fn(float *dst, const float *src, int64_t n);
+/* depthwise (ops/kernels/depthwise.c): a K x K stride-S plane on the
+ * padded plane e (its even columns for S == 2, o the odd ones), rows ld
+ * apart, into y [oh][ow]; the columns [c0, c1) of a padded row split into
+ * even and odd; L channels interleaved over one group of them */
+typedef void klk_dw_rows_fn(int K, int S, const float *e, const float *o, int64_t ld, const float *w, float bias,
+                            float *y, int64_t oh, int64_t ow);
+typedef void klk_dw_split_row_fn(const float *row, int64_t c0, int64_t c1, float *e, float *o);
+typedef void klk_dw_group_fn(const kl_conv_geom *g, const float *x, const float *w, const float *bias, float *y,
+                             int64_t ch0, float *buf);
+/* rows [kb, kb + kc) of one group's unfolded input, positions [j0, j1) */
+typedef void klk_im2col_fn(const kl_conv_geom *g, const float *x, int64_t kb, int64_t kc, int64_t j0, int64_t j1,
+                           float *cols, int64_t ldc);
+/* adds cols (mg * k_size rows of in_size) where they land in y */
+typedef void klk_col2im_fn(const ct_geom *g, const float *cols, int64_t mg, float *y);
+/* Winograd F(t x t, 3x3) transforms (ops/kernels/winograd_transform.c) */
+typedef void klk_wino_input_fn(int t, const float *rows, float *cols, int64_t width, int64_t tw, float *v,
+                               int64_t estride);
+typedef void klk_wino_output_fn(int t, const float *mm, int64_t estride, int64_t tw, float bias, float *part,
+                                float *out);
+typedef void klk_wino_filters_fn(const kl_conv_geom *g, int t, const float *w, int64_t m0, int64_t rows, float *u);
+/* mean and variance of `groups` rows of len */
+typedef void klk_moments_fn(const float *x, int64_t groups, int64_t len, double *mean, double *var);
+/* y = x * a + b over one plane of n (y == x allowed) */
+typedef void klk_bn_plane_fn(const float *x, float *y, int64_t n, float a, float b);
+/* one plane of LRN: the squares of channels xs[0 .. count) (planes n apart)
+ * scaled into y = x * (bias + k * sum)^-beta */
+typedef void klk_lrn_plane_fn(float *y, const float *x, const float *xs, int64_t count, int64_t n, float bias,
+                              float k, float beta);
+/* one row of n (kind: kl_softmax_kind), and w <= 64 strided rows */
+typedef void klk_softmax_row_fn(int kind, float *y, const float *x, int64_t n);
+typedef void klk_softmax_chunk_fn(int kind, float *y, const float *x, int64_t len, int64_t inner, int64_t w);
+/* the mean and the maximum (NaN never wins) of a plane of n */
+typedef float klk_plane_fn(const float *x, int64_t n);
+/* one plane of AveragePool; of MaxPool (idx: NULL, or its Indices, which
+ * are idx_base plus the offset in the plane) */
+typedef void klk_avgpool_fn(const struct pool_geom *g, bool include_pad, const float *x, float *y);
+typedef void klk_maxpool_fn(int dtype, const struct pool_geom *g, const void *x, void *y, int64_t *idx, int64_t idx_base);
+/* The reduction loop of ops/drivers/reduce.c for a kind and dtype:
+ * y[k] = comb(y[k], map(x[k * n + i])), see there. */
+typedef void (*klk_reduce_loop)(void *y, const void *x, int64_t n, bool run, int64_t runs, const void *shift);
+typedef klk_reduce_loop klk_reduce_fn(int kind, int dtype);
+
+/* X(NAME, generic table, avx2 table, avx512 table) */
+#define KL_KERNEL_LIST(X)                              \
+    X(epilogue, generic, avx2, avx2)                   \
+    X(sigmoid, generic, avx2, avx512)                  \
+    X(pointwise6, none, avx2, avx2)                    \
+    X(pointwise12, none, none, avx512)                 \
+    X(take_even, generic, avx2, avx2)                  \
+    X(dw_rows, none, avx2, avx2)                       \
+    X(dw_split_row, generic, avx2, avx2)               \
+    X(dw_group8, none, avx2, avx2)                     \
+    X(dw_group16, none, none, avx512)                  \
+    X(im2col, generic, avx2, avx2)                     \
+    X(col2im, generic, avx2, avx2)                     \
+    X(wino_input, generic, avx2, avx2)                 \
+    X(wino_output, generic, avx2, avx2)                \
+    X(wino_filters, generic, avx2, avx2)               \
+    X(moments, generic, avx2, avx2)                    \
+    X(bn_plane, generic, avx2, avx2)                   \
+    X(lrn_plane, generic, avx2, avx2)                  \
+    X(softmax_row, generic, avx2, avx2)                \
+    X(softmax_chunk, generic, avx2, avx2)              \
+    X(plane_mean, generic, avx2, avx2)                 \
+    X(plane_max, generic, avx2, avx2)                  \
+    X(avgpool, generic, avx2, avx2)                    \
+    X(maxpool, generic, avx2, avx2)                    \
+    X(reduce, generic, avx2, avx2)
+
+/* entries that share a type */
+typedef klk_plane_fn klk_plane_mean_fn, klk_plane_max_fn;
+typedef klk_dw_group_fn klk_dw_group8_fn, klk_dw_group16_fn;
+
+#define KL_KERNEL_FIELD(NAME, G, A2, A5) \
+    struct {                             \
+        klk_##NAME##_fn *fn;             \
+        int isa; /* keel_isa it was compiled for, 0 for none */ \
+    } NAME;
+
+typedef struct kl_kernels {
+    int isa; /* the keel_isa this table is for */
+    KL_KERNEL_LIST(KL_KERNEL_FIELD)
+} kl_kernels;
+
+/* The builds of each entry that the tables take. */
+#define KL_KDECL_none(NAME)
+#define KL_KDECL_generic(NAME) klk_##NAME##_fn klk_##NAME##_generic;
+#define KL_KDECL_avx2(NAME) klk_##NAME##_fn klk_##NAME##_avx2;
+#define KL_KDECL_avx512(NAME) klk_##NAME##_fn klk_##NAME##_avx512;
+#define KL_KDECL(NAME, G, A2, A5) KL_KDECL_##G(NAME) KL_KDECL_##A2(NAME) KL_KDECL_##A5(NAME)
+KL_KERNEL_LIST(KL_KDECL)
+
+/* The name of kernel NAME in the build KL_KISA (generic unless an x86
+ * twin says otherwise). */
+#ifndef KL_KISA
+#define KL_KISA generic
+#endif
+#define KL_KCAT2(a, b) a##_##b
+#define KL_KCAT(a, b) KL_KCAT2(a, b)
+#define KL_KFN(NAME) KL_KCAT(klk_##NAME, KL_KISA)
+
+extern const kl_kernels kl_kernels_generic;
+
+/* The table for isa (a keel_isa the CPU runs): the highest built one not
+ * above it. */
+const kl_kernels *kl_kernels_for(int isa);
+
+/* How many entries of k were compiled for isa (0: absent). */
+int kl_kernels_count(const kl_kernels *k, int isa);
+
+/* Whether k has ops/kernels/pointwise.c's product, and whether on its
+ * 12x32 tiles (W packed for those). */
+static inline bool kl_pw_usable(const kl_kernels *k)
+{
+    return k->pointwise6.fn || k->pointwise12.fn;
+}
+
+static inline bool kl_pw_wide(const kl_kernels *k)
+{
+    return k->pointwise12.fn != NULL;
+}
+
+#endif

@@ -1,0 +1,272 @@
+/* winograd.c -- 3x3 stride-1 convolution by Winograd's minimal filtering
+ * (Lavin & Gray 2015).  Each t x t output tile comes from an a x a input
+ * tile (a = t + 2), V = Bt d B, and the a x a transformed filter
+ * U = G g Gt, through a*a elementwise products summed over the input
+ * channels (one sgemm per product position), then Y = At M A:
+ *   F(4x4, 3x3): 36 multiplies for 16 outputs instead of 144;
+ *   F(2x2, 3x3): 16 for 4 instead of 36.
+ * F(4x4) loses more accuracy in float32, so it is kept for convolutions
+ * with 64 input channels or more; thinner ones (the layers near the input,
+ * where an error grows through everything after it: Inception-v3's
+ * 32-channel stem failed the backbone check with F(4x4)) take F(2x2).
+ *
+ * The filters are transformed once (kl_wino_pack, at session creation)
+ * into U[a*a][m][c].  Tiles are processed in blocks of whole tile rows so
+ * that the transformed inputs V[a*a][c][tiles] and products
+ * M[a*a][m][tiles] of a block stay near the cache; the output transform
+ * adds the bias and applies the fused epilogue to the block's rows while
+ * they are hot. */
+#include <string.h>
+
+#include "blas.h"
+#include "kernels.h"
+
+#define BLOCK_BYTES (12u << 20) /* V and M of one block of tile rows */
+/* Through sgemm, products over fewer than about 14x14 outputs are too
+ * thin: their cost is packing the transformed filters at every call, and
+ * im2col + sgemm wins.  ops/kernels/pointwise.c's kernel on filters packed once
+ * does well down to 7x7 (one 16-column tile of F(2x2) per product). */
+#define MIN_OUTPUTS_SGEMM 196
+#define MIN_OUTPUTS_OWN 49
+
+/* One algorithm: its tiles; the transforms are the kernel table's
+ * (ops/kernels/winograd_transform.c). */
+typedef struct wino_kind {
+    int t, a;                      /* output tile t x t, input tile a x a */
+} wino_kind;
+
+static const wino_kind *kind_of(const kl_conv_geom *g);
+
+/* The products through ops/kernels/pointwise.c's kernel (else sgemm). */
+static bool own_products(const kl_conv_geom *g)
+{
+    return g->c <= 1280 && kl_pw_usable(g->kern);
+}
+
+bool kl_wino_applies(const kl_conv_geom *g)
+{
+    return g->nsp >= 2 && g->in[0] == 1 && g->k[0] == 1 && g->group == 1 && g->k[1] == 3 && g->k[2] == 3 &&
+           g->stride[1] == 1 && g->stride[2] == 1 && g->dil[1] == 1 && g->dil[2] == 1 && g->c >= 16 &&
+           g->m >= 16 && g->out[1] * g->out[2] >= (own_products(g) ? MIN_OUTPUTS_OWN : MIN_OUTPUTS_SGEMM);
+}
+
+typedef struct wino_shape {
+    const wino_kind *k;
+    int64_t th, tw;       /* tile rows and columns */
+    int64_t rows;         /* tile rows per block */
+} wino_shape;
+
+static wino_shape shape_of(const kl_conv_geom *g)
+{
+    const wino_kind *k = kind_of(g);
+    wino_shape s = {k, (g->out[1] + k->t - 1) / k->t, (g->out[2] + k->t - 1) / k->t, 1};
+    int64_t row_bytes = k->a * k->a * (g->c + g->m) * s.tw * (int64_t)sizeof(float);
+    s.rows = BLOCK_BYTES / row_bytes;
+    if (s.rows < 1)
+        s.rows = 1;
+    if (s.rows > s.th)
+        s.rows = s.th;
+    return s;
+}
+
+/* Tiles of a block as V and M lay them out: a multiple of 16, so that
+ * the products read their rows in place, aligned, instead of copying
+ * them (49 tiles of a 14x14 map). */
+static int64_t tile_stride(const wino_shape *s, int64_t nrows)
+{
+    return (nrows * s->tw + 15) / 16 * 16;
+}
+
+/* Floats of one thread's work area: a padded input rows and their column
+ * transforms, or one tile row's t x a partial outputs and t output rows. */
+static int64_t work_floats(const wino_shape *s)
+{
+    int64_t a = s->k->a, t = s->k->t;
+    int64_t in = 2 * a * (s->tw * t + 2), out = t * a * s->tw + t * t * s->tw;
+    return ((in > out ? in : out) + 15) / 16 * 16;
+}
+
+size_t kl_wino_scratch(const kl_conv_geom *g, int threads)
+{
+    wino_shape s = shape_of(g);
+    int64_t e = s.k->a * s.k->a;
+    size_t own = own_products(g) ? kl_pw_scratch(g->kern, g->m, g->c, tile_stride(&s, s.rows), threads) : 0;
+    return (size_t)(e * (g->c + g->m) * tile_stride(&s, s.rows) + threads * work_floats(&s)) * sizeof(float) + own;
+}
+
+/* Built with -DKL_WINOGRAD_F4 only (see kind_of). */
+static const wino_kind f4x4 __attribute__((unused)) = {4, 6};
+static const wino_kind f2x2 = {2, 4};
+
+/* F(4x4) on 64 channels or more (see the top) and at least 14x14 outputs:
+ * on 7x7, F(2x2)'s 16 tiles fill the kernel's 16 columns exactly where
+ * F(4x4) would leave 12 of them empty. */
+static const wino_kind *kind_of(const kl_conv_geom *g)
+{
+#ifdef KL_WINOGRAD_F4
+    return g->c >= 64 && g->out[1] * g->out[2] >= 196 ? &f4x4 : &f2x2;
+#else
+    /* F(4x4)'s error, small per layer, adds up over a deep stack of 3x3
+     * convolutions: VGG-19 with BatchNorm (16 of them) ended at twice the
+     * zoo's tolerance.  Until it is made more accurate, F(2x2) only. */
+    (void)g;
+    return &f2x2;
+#endif
+}
+
+/* Filters transformed per block of this many (a multiple of every isa's
+ * panel rows), each block packed before the next: no plain copy of all of
+ * U, which at 16/9 of the weights was most of a session's page faults. */
+#define PACK_BLOCK_ROWS 24
+
+/* U as sgemm takes it, or each U[e] packed for ops/kernels/pointwise.c's kernel. */
+float *kl_wino_pack(kl_env *env, const kl_conv_geom *g, const float *w, size_t *bytes)
+{
+    const wino_kind *k = kind_of(g);
+    const int64_t e_count = k->a * k->a;
+    if (!own_products(g)) {
+        *bytes = (size_t)(e_count * g->m * g->c) * sizeof(float);
+        float *u = kl_alloc(env, *bytes);
+        if (u)
+            g->kern->wino_filters.fn(g, k->t, w, 0, g->m, u);
+        return u;
+    }
+    const int64_t block = g->m < PACK_BLOCK_ROWS ? g->m : PACK_BLOCK_ROWS;
+    const size_t per = kl_pw_packed_floats(g->kern, g->m, g->c), block_bytes = (size_t)(e_count * block * g->c) * sizeof(float);
+    *bytes = (size_t)e_count * per * sizeof(float);
+    float *u = kl_alloc(env, block_bytes), *p = u ? kl_alloc(env, *bytes) : NULL;
+    for (int64_t m0 = 0; p && m0 < g->m; m0 += block) {
+        const int64_t rows = g->m - m0 < block ? g->m - m0 : block;
+        g->kern->wino_filters.fn(g, k->t, w, m0, rows, u);
+        for (int64_t e = 0; e < e_count; e++)
+            kl_pw_pack_rows(g->kern, g->m, g->c, m0, rows, u + e * rows * g->c, p + (size_t)e * per);
+    }
+    kl_free(env, u, block_bytes);
+    return p;
+}
+
+/* ---- driver -------------------------------------------------------------------- */
+
+typedef struct wino_job {
+    kl_opctx *c;
+    const kl_conv_geom *g;
+    wino_shape s;
+    const float *x, *bias;
+    float *y;
+    float *v, *mm;          /* V[a*a][c][tiles] and M[a*a][m][tiles] of the block */
+    float *work;            /* per-thread rows for the transforms */
+    float *pw_work;         /* per-thread areas of ops/kernels/pointwise.c's kernel */
+    const float *packed;
+    int64_t row0, nrows;    /* the block: tile rows [row0, row0 + nrows) */
+    int64_t ldt;            /* tile_stride of the block */
+    size_t y_offset;        /* element offset of y in the output (for the residual) */
+} wino_job;
+
+static float *thread_work(const wino_job *j, int64_t n, int64_t lo)
+{
+    return j->work + (size_t)kl_pool_slot(j->c->pool, n, lo) * (size_t)work_floats(&j->s);
+}
+
+/* `count` input rows from iy0, columns from ix0, zero outside the plane. */
+static void load_rows(const kl_conv_geom *g, const float *plane, int64_t iy0, int64_t ix0, int64_t width,
+                      int count, float *rows)
+{
+    const int64_t ih = g->in[1], iw = g->in[2];
+    int64_t lo = -ix0 > 0 ? -ix0 : 0, hi = iw - ix0 < width ? iw - ix0 : width;
+    for (int i = 0; i < count; i++, rows += width) {
+        int64_t iy = iy0 + i;
+        if (iy < 0 || iy >= ih || hi <= lo) {
+            memset(rows, 0, (size_t)width * sizeof *rows);
+            continue;
+        }
+        memset(rows, 0, (size_t)lo * sizeof *rows);
+        memcpy(rows + lo, plane + iy * iw + ix0 + lo, (size_t)(hi - lo) * sizeof *rows);
+        memset(rows + hi, 0, (size_t)(width - hi) * sizeof *rows);
+    }
+}
+
+static void input_channels(void *arg, int64_t lo, int64_t hi)
+{
+    const wino_job *j = arg;
+    const kl_conv_geom *g = j->g;
+    const wino_kind *k = j->s.k;
+    const int64_t tw = j->s.tw, width = tw * k->t + 2, ldt = j->ldt, estride = g->c * ldt;
+    float *rows = thread_work(j, g->c, lo), *cols = rows + k->a * width;
+    for (int64_t ch = lo; ch < hi; ch++) {
+        const float *plane = j->x + ch * g->in_size;
+        for (int64_t r = 0; r < j->nrows; r++) {
+            load_rows(g, plane, (j->row0 + r) * k->t - g->pad[1], -g->pad[2], width, k->a, rows);
+            j->g->kern->wino_input.fn(k->t, rows, cols, width, tw, j->v + ch * ldt + r * tw, estride);
+        }
+    }
+}
+
+static void output_channels(void *arg, int64_t lo, int64_t hi)
+{
+    const wino_job *j = arg;
+    const kl_conv_geom *g = j->g;
+    const wino_kind *k = j->s.k;
+    const int64_t tw = j->s.tw, ldt = j->ldt, estride = g->m * ldt;
+    const int64_t oh = g->out[1], ow = g->out[2], t = k->t;
+    const int64_t y0 = j->row0 * t, y1 = (j->row0 + j->nrows) * t < oh ? (j->row0 + j->nrows) * t : oh;
+    float *part = thread_work(j, g->m, lo), *out = part + t * k->a * tw;
+    for (int64_t m = lo; m < hi; m++) {
+        float *plane = j->y + m * g->out_size;
+        const float bias = j->bias ? j->bias[m] : 0.0f;
+        for (int64_t r = 0; r < j->nrows; r++) {
+            j->g->kern->wino_output.fn(k->t, j->mm + m * ldt + r * tw, estride, tw, bias, part, out);
+            int64_t oy0 = (j->row0 + r) * t, nr = oh - oy0 < t ? oh - oy0 : t;
+            for (int64_t i = 0; i < nr; i++)
+                memcpy(plane + (oy0 + i) * ow, out + i * tw * t, (size_t)ow * sizeof *out);
+        }
+        kl_epilogue_apply(&j->c->epi, plane + y0 * ow, j->y_offset + (size_t)(m * g->out_size + y0 * ow),
+                          (size_t)((y1 - y0) * ow));
+    }
+}
+
+/* Products e in [lo, hi) through ops/kernels/pointwise.c's kernel. */
+static void own_product_range(void *arg, int64_t lo, int64_t hi)
+{
+    const wino_job *j = arg;
+    const kl_conv_geom *g = j->g;
+    const int64_t tiles = j->nrows * j->s.tw, ldt = j->ldt, rows_ldt = tile_stride(&j->s, j->s.rows);
+    size_t per = kl_pw_packed_floats(g->kern, g->m, g->c);
+    float *work = (float *)((char *)j->pw_work +
+                            (size_t)kl_pool_slot(j->c->pool, j->s.k->a * j->s.k->a, lo) *
+                                kl_pw_scratch(g->kern, g->m, g->c, rows_ldt, 1));
+    for (int64_t e = lo; e < hi; e++)
+        kl_pw_product(g->kern, g->m, g->c, tiles, j->v + e * g->c * ldt, ldt, j->packed + (size_t)e * per,
+                      j->mm + e * g->m * ldt, ldt, work);
+}
+
+void kl_wino_run(kl_opctx *c, const kl_conv_geom *g, const float *x, const float *packed, const float *bias,
+                 float *y)
+{
+    wino_job j = {.c = c, .g = g, .s = shape_of(g), .bias = bias};
+    const int64_t e_count = j.s.k->a * j.s.k->a;
+    j.v = c->scratch;
+    j.mm = j.v + e_count * g->c * tile_stride(&j.s, j.s.rows);
+    j.work = j.mm + e_count * g->m * tile_stride(&j.s, j.s.rows);
+    j.pw_work = j.work + kl_pool_threads(c->pool) * work_floats(&j.s);
+    j.packed = packed;
+    const bool own = own_products(g);
+    for (int64_t n = 0; n < g->n; n++) {
+        j.x = x + n * g->c * g->in_size;
+        j.y = y + n * g->m * g->out_size;
+        j.y_offset = (size_t)(n * g->m * g->out_size);
+        for (j.row0 = 0; j.row0 < j.s.th; j.row0 += j.s.rows) {
+            j.nrows = j.s.th - j.row0 < j.s.rows ? j.s.th - j.row0 : j.s.rows;
+            j.ldt = tile_stride(&j.s, j.nrows);
+            const int tiles = (int)(j.nrows * j.s.tw);
+            kl_pool *pool = kl_conv_pool(c, e_count * g->c * g->m * tiles);
+            kl_parallel_for_fine(pool, g->c, 4, input_channels, &j);
+            if (own)
+                kl_parallel_for_fine(pool, e_count, 4, own_product_range, &j);
+            else
+                for (int64_t e = 0; e < e_count; e++)
+                    kl_sgemm(c, false, false, g->m, tiles, g->c, 1.0f, packed + e * g->m * g->c, g->c,
+                             j.v + e * g->c * j.ldt, j.ldt, 0.0f, j.mm + e * g->m * j.ldt, j.ldt);
+            kl_parallel_for_fine(pool, g->m, 4, output_channels, &j);
+        }
+    }
+}
