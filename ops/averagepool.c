@@ -45,7 +45,7 @@ static keel_status avgpool_geometry(kl_opctx *c, pool_geom *g, bool *include_pad
         return kl_op_fail(c, KEEL_ERR_INVALID, "attribute 'count_include_pad' is %lld; expected 0 or 1",
                           (long long)cip);
     /* pads taken over from a Pad before the node count as the zeros they
-     * were (the optimizer fuses it only into a pool without pads of its own) */
+     * were (the pass fuse_pad fuses it only into a pool without pads of its own) */
     *include_pad = cip == 1 || c->pre_pad;
     return pool_geometry(c, g, c->opset >= 19, c->opset >= 10);
 }

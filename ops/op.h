@@ -45,7 +45,7 @@ enum {
     KL_OP_SHAPE_ONLY = 1u << 2,
     /* Never fold (random ops). */
     KL_OP_NO_FOLD = 1u << 3,
-    /* run() applies c->epi to out[0] (Conv, Gemm, MatMul): the optimizer
+    /* run() applies c->epi to out[0] (Conv, Gemm, MatMul): the fusion passes
      * may fuse a following activation or residual Add into it. */
     KL_OP_EPILOGUE = 1u << 4,
     /* Every output is optional, the first one included (RNN, GRU, LSTM):
@@ -94,8 +94,8 @@ typedef struct kl_opctx {
     void *scratch;
     size_t scratch_size;
     void *state;          /* reserved for prepared kernels */
-    kl_epilogue epi;      /* fused work, set by the optimizer (KL_OP_EPILOGUE ops) */
-    /* NULL, or zero padding of input 0 that the optimizer took over from a
+    kl_epilogue epi;      /* fused work from the passes (KL_OP_EPILOGUE ops) */
+    /* NULL, or zero padding of input 0 that the pass fuse_pad took over from a
      * Pad before the node (Conv, AveragePool): pre_pad[s] leading and
      * pre_pad[3 + s] trailing for spatial dim s of the model's tensor,
      * added to the node's own pads; in[0] is then the Pad's input */
