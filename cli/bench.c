@@ -74,7 +74,7 @@ static int parse(int argc, char **argv, bench_opts *o)
             o->path = a;
     }
     if (!o->path || o->runs < 1 || o->warmup < 0 || o->threads < 1) {
-        fprintf(stderr, "usage: keel bench MODEL.onnx [--threads N] [--runs N] [--warmup N] [--isa NAME] [--timeout SECONDS] [--passes-off LIST] [--json] [--profile] [--top N] [--serve] [-i NAME=FILE]... [--dim NAME=N]...\n");
+        cli_usage("bench", stderr);
         return -1;
     }
     return 0;

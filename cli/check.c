@@ -403,9 +403,6 @@ static case_result check_case(const char *arg, const check_opts *o)
     return CASE_FAIL;
 }
 
-#define CHECK_USAGE "usage: keel check CASE_DIR... [--rtol R] [--atol A] [--threads N] [--isa NAME]\n" \
-                    "                  [--timeout SECONDS] [--passes-off LIST] [--skip-list FILE] [--quiet]\n" \
-                    "       keel check --list-isas   (the instruction sets this CPU runs, one a line)\n"
 
 /* Options that take a value. */
 static bool takes_value(const char *a)
@@ -424,7 +421,8 @@ int cmd_check(int argc, char **argv)
         if (a[0] != '-')
             continue;
         if (takes_value(a) && i + 1 >= argc) {
-            fprintf(stderr, "keel check: %s needs a value\n" CHECK_USAGE, a);
+            fprintf(stderr, "keel check: %s needs a value\n", a);
+            cli_usage("check", stderr);
             goto done;
         }
         char *end = NULL;
@@ -469,7 +467,8 @@ int cmd_check(int argc, char **argv)
             if (!load_skips(argv[++i], &o))
                 goto done;
         } else {
-            fprintf(stderr, "keel check: unknown option '%s'\n" CHECK_USAGE, a);
+            fprintf(stderr, "keel check: unknown option '%s'\n", a);
+            cli_usage("check", stderr);
             goto done;
         }
         if (end && (end == argv[i] || *end)) {
@@ -492,7 +491,7 @@ int cmd_check(int argc, char **argv)
         fflush(stdout);
     }
     if (n_cases == 0) {
-        fprintf(stderr, CHECK_USAGE);
+        cli_usage("check", stderr);
         goto done;
     }
     if (skipped)

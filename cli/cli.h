@@ -18,6 +18,12 @@ int cmd_bench(int argc, char **argv);
 
 int cmd_zoo(int argc, char **argv);
 
+/* help.c: the usage line of a command (with a pointer to --help), its full
+ * help (false for an unknown command), and the list of commands. */
+void cli_usage(const char *command, FILE *f);
+bool cli_help(const char *command, FILE *f);
+void cli_commands(FILE *f);
+
 double cli_now_ms(void);
 
 /* One backend-test case folder, every data set run and compared. */

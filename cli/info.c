@@ -360,7 +360,6 @@ static void print_text(const keel_model *m, const keel_session *s, const model_s
         print_passes(f, s, false);
 }
 
-#define INFO_USAGE "usage: keel info MODEL.onnx [--json] [--values] [--passes] [--passes-off LIST] [--dim NAME=N]...\n"
 
 int cmd_info(int argc, char **argv)
 {
@@ -385,13 +384,14 @@ int cmd_info(int argc, char **argv)
                 return 2;
             }
         } else if (argv[i][0] == '-') {
-            fprintf(stderr, "keel info: unknown option '%s'\n" INFO_USAGE, argv[i]);
+            fprintf(stderr, "keel info: unknown option '%s'\n", argv[i]);
+            cli_usage("info", stderr);
             return 2;
         } else
             path = argv[i];
     }
     if (!path) {
-        fprintf(stderr, INFO_USAGE);
+        cli_usage("info", stderr);
         return 2;
     }
     keel_model *m;

@@ -6,40 +6,38 @@
 
 #include "cli.h"
 
-static void usage(FILE *f)
+/* Whether argv[2..] asks for help. */
+static bool wants_help(int argc, char **argv)
 {
-    fprintf(f,
-            "usage: keel COMMAND [ARGS]\n"
-            "  info MODEL.onnx [--json] [--values] [--passes] [--passes-off LIST] [--dim NAME=N]...\n"
-            "                             describe a model: I/O, shapes, parameters, MACs, ops;\n"
-            "                             --passes: the session graph after each pass\n"
-            "  run MODEL.onnx [-i NAME=FILE]... [-o DIR] [--npy] [--dim NAME=N]... [--threads N] [--timeout S]\n"
-            "        [--passes-off LIST]\n"
-            "                             run once; write every output to DIR/<name>.pb\n"
-            "  check CASE_DIR... [--rtol R] [--atol A] [--threads N] [--isa NAME] [--timeout S]\n"
-            "        [--passes-off LIST] [--skip-list FILE] [--quiet]\n"
-            "                             run ONNX backend-test cases and compare outputs\n"
-            "  check --list-isas          the instruction sets this CPU runs, one a line\n"
-            "  bench MODEL.onnx [--threads N] [--runs N] [--warmup N] [--isa NAME] [--timeout S] [--json] [--profile]\n"
-            "        [--top N] [--passes-off LIST] [-i NAME=FILE]... [--dim NAME=N]...\n"
-            "                             latency min/median/max, load time, peak memory\n"
-            "  zoo list|export|check|bench [NAME...]\n"
-            "                             the backbone zoo of backbone_zoo/zoo.yaml\n"
-            "  version                    print the library version\n"
-            "--passes-off LIST: passes not to run, separated by commas (keel info --passes names\n"
-            "  them; a name that cannot be turned off is refused with the list of those that can)\n");
+    for (int i = 2; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return true;
+    return false;
 }
 
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        usage(stderr);
+        cli_commands(stderr);
         return 2;
     }
     /* keel splits its products over its own threads: OpenBLAS's would only
      * compete with them (see keel.h) */
     openblas_set_num_threads(1);
     const char *cmd = argv[1];
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        if (argc < 3) {
+            cli_commands(stdout);
+            return 0;
+        }
+        if (cli_help(argv[2], stdout))
+            return 0;
+        fprintf(stderr, "keel help: no command '%s'\n", argv[2]);
+        cli_commands(stderr);
+        return 2;
+    }
+    if (wants_help(argc, argv) && cli_help(cmd, stdout))
+        return 0;
     if (strcmp(cmd, "info") == 0)
         return cmd_info(argc - 1, argv + 1);
     if (strcmp(cmd, "run") == 0)
@@ -54,11 +52,7 @@ int main(int argc, char **argv)
         printf("keel %s\n", keel_version());
         return 0;
     }
-    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
-        usage(stdout);
-        return 0;
-    }
     fprintf(stderr, "keel: unknown command '%s'\n", cmd);
-    usage(stderr);
+    cli_commands(stderr);
     return 2;
 }

@@ -131,8 +131,7 @@ int cmd_run(int argc, char **argv)
             path = argv[i];
     }
     if (!path) {
-        fprintf(stderr, "usage: keel run MODEL.onnx [-i NAME=FILE]... [-o DIR] [--npy] [--dim NAME=N]... "
-                        "[--threads N] [--timeout SECONDS] [--passes-off LIST]\n");
+        cli_usage("run", stderr);
         return 2;
     }
     char err[CLI_ERRMSG];

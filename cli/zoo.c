@@ -213,8 +213,7 @@ int cmd_zoo(int argc, char **argv)
             o.names[o.n_names++] = argv[i];
     }
     if (!verb || (strcmp(verb, "list") && strcmp(verb, "export") && strcmp(verb, "check") && strcmp(verb, "bench"))) {
-        fprintf(stderr, "usage: keel zoo list|export|check|bench [NAME...] [--manifest F] [--cache DIR]\n"
-                        "                [--threads N] [--runs N] [--warmup N]\n");
+        cli_usage("zoo", stderr);
         return 2;
     }
     zoo_manifest man;

@@ -1,0 +1,113 @@
+/* help.c -- each subcommand's usage, options and an example: `keel help
+ * COMMAND`, `keel COMMAND --help`, and the usage line a bad argument gets. */
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct command_help {
+    const char *name;
+    const char *usage;    /* after "usage: keel " */
+    const char *summary;  /* one line for `keel help` */
+    const char *does;
+    const char *options;  /* one "  OPTION  what" line each */
+    const char *example;
+} command_help;
+
+#define PASSES_OFF "  --passes-off LIST   optional passes not to run, comma-separated (`keel info --passes` names them)\n"
+#define TIMEOUT "  --timeout SECONDS   stop session creation and each run after this long\n"
+#define THREADS "  --threads N         keel's threads (default 1)\n"
+#define DIM "  --dim NAME=N        a value for a symbolic input dimension\n"
+#define ISA "  --isa NAME          highest instruction set: auto, generic, avx2, avx512\n"
+
+static const command_help commands[] = {
+    {.name = "info",
+     .summary = "describe a model and what keel plans for it",
+     .usage = "info MODEL.onnx [--json] [--values] [--passes] [--passes-off LIST] [--dim NAME=N]...",
+     .does = "Describes a model: producer, opsets, inputs and outputs with inferred shapes, parameters,\n"
+             "MACs, the op histogram, the ops keel cannot run, and the plan's arena.",
+     .options = "  --json              one JSON object\n"
+                "  --values            every value's dtype and shape\n"
+                "  --passes            the session graph after each pass: nodes, op histogram, notes\n" PASSES_OFF DIM,
+     .example = "keel info resnet50.onnx --passes"},
+    {.name = "run",
+     .summary = "run a model once, outputs to files",
+     .usage = "run MODEL.onnx [-i NAME=FILE]... [-o DIR] [--npy] [--dim NAME=N]... [--threads N] [--timeout SECONDS]\n"
+              "           [--passes-off LIST]",
+     .does = "Runs the model once (inputs from files, else an error naming what is missing), prints each\noutput's shape and the load, session and run times, and with -o writes the outputs.",
+     .options = "  -i NAME=FILE        an input from a TensorProto .pb or a NumPy .npy (-i FILE: in order)\n"
+                "  -o DIR              write every output as DIR/<output name>.pb (without it: shapes only)\n"
+                "  --npy               also write each output as .npy\n" DIM THREADS TIMEOUT PASSES_OFF,
+     .example = "keel run model.onnx -i input=x.npy -o out --npy"},
+    {.name = "check",
+     .summary = "run ONNX backend-test cases and compare",
+     .usage = "check CASE_DIR... [--rtol R] [--atol A] [--threads N] [--isa NAME] [--timeout SECONDS]\n"
+              "           [--passes-off LIST] [--skip-list FILE] [--quiet]\n"
+              "       keel check --list-isas",
+     .does = "Runs ONNX backend-test cases (model.onnx + test_data_set_N/input_K.pb, output_K.pb) and\n"
+             "compares the outputs; closes with `N passed, N failed` and exits 0 only when none failed.",
+     .options = "  --rtol R, --atol A  tolerances (default 1e-3 and 1e-4)\n" THREADS ISA TIMEOUT PASSES_OFF
+                "  --skip-list FILE    case names not to attempt, each with its reason\n"
+                "  --quiet             print failures and the summary only\n"
+                "  --list-isas         the instruction sets this CPU runs, one a line\n",
+     .example = "keel check /usr/share/libonnx-testdata/data/node/test_relu"},
+    {.name = "bench",
+     .summary = "time a model",
+     .usage = "bench MODEL.onnx [--threads N] [--runs N] [--warmup N] [--isa NAME] [--timeout SECONDS]\n"
+              "           [--passes-off LIST] [--json] [--profile] [--top N] [--serve] [-i NAME=FILE]... [--dim NAME=N]...",
+     .does = "Times the model: load and session time, latency min/median/max, peak memory.",
+     .options = THREADS "  --runs N            timed runs (default 10)\n"
+                        "  --warmup N          untimed runs first (default 2)\n" ISA TIMEOUT PASSES_OFF
+                        "  --json              one JSON object\n"
+                        "  --profile           time per op type and the slowest nodes\n"
+                        "  --top N             slowest nodes listed by --profile (default 10)\n"
+                        "  --serve             after the warm-up, time runs on request (scripts/compare_ort.py)\n"
+                        "  -i NAME=FILE        inputs from files (default: random data)\n" DIM,
+     .example = "keel bench resnet50.onnx --threads 2 --runs 50 --profile"},
+    {.name = "zoo",
+     .summary = "the backbone zoo: list, export, check, time",
+     .usage = "zoo list|export|check|bench [NAME...] [--manifest FILE] [--cache DIR] [--threads N] [--runs N]\n"
+              "           [--warmup N]",
+     .does = "The backbone zoo of backbone_zoo/zoo.yaml: list it, export entries from PyTorch (seeded random\n"
+             "weights), check them against PyTorch, or time them.",
+     .options = "  --manifest FILE     another zoo.yaml\n"
+                "  --cache DIR         where exports are kept (default $KEEL_CACHE/zoo, else ~/.cache/keel/zoo)\n" THREADS
+                "  --runs N, --warmup N  for bench\n",
+     .example = "keel zoo check resnet50 mobilenet_v2"},
+    {.name = "version",
+     .summary = "the library version", .usage = "version", .does = "Prints the library's version.", .options = "",
+     .example = "keel version"},
+};
+
+static const command_help *find(const char *name)
+{
+    for (size_t k = 0; name && k < sizeof commands / sizeof commands[0]; k++)
+        if (strcmp(commands[k].name, name) == 0)
+            return &commands[k];
+    return NULL;
+}
+
+void cli_usage(const char *name, FILE *f)
+{
+    const command_help *h = find(name);
+    if (h)
+        fprintf(f, "usage: keel %s\n(keel %s --help for more)\n", h->usage, h->name);
+}
+
+bool cli_help(const char *name, FILE *f)
+{
+    const command_help *h = find(name);
+    if (!h)
+        return false;
+    fprintf(f, "usage: keel %s\n\n%s\n\n", h->usage, h->does);
+    if (h->options[0])
+        fprintf(f, "options:\n%s\n", h->options);
+    fprintf(f, "example:\n  %s\n", h->example);
+    return true;
+}
+
+void cli_commands(FILE *f)
+{
+    fprintf(f, "usage: keel COMMAND [ARGS]   (keel help COMMAND, keel COMMAND --help)\n");
+    for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++)
+        fprintf(f, "  %-8s %s\n", commands[k].name, commands[k].summary);
+}
