@@ -245,6 +245,39 @@ typedef struct info_opts {
     bool json, values, passes;
 } info_opts;
 
+/* The model's domain, version, doc string and metadata_props. */
+static void print_about_json(FILE *f, const keel_model *m)
+{
+    keel_model_about about;
+    keel_model_describe(m, &about);
+    fputs(", \"domain\": ", f);
+    cli_json_str(f, about.domain);
+    fprintf(f, ", \"model_version\": %lld, \"doc_string\": ", (long long)about.model_version);
+    cli_json_str(f, about.doc_string);
+    fputs(", \"metadata\": {", f);
+    const char *key, *value;
+    for (int i = 0; i < keel_model_metadata(m, i, &key, &value); i++) {
+        fputs(i ? ", " : "", f);
+        cli_json_str(f, key);
+        fputs(": ", f);
+        cli_json_str(f, value);
+    }
+    fputc('}', f);
+}
+
+static void print_about_text(FILE *f, const keel_model *m)
+{
+    keel_model_about about;
+    keel_model_describe(m, &about);
+    if (about.domain[0] || about.model_version)
+        fprintf(f, "domain:      %s (model version %lld)\n", about.domain, (long long)about.model_version);
+    if (about.doc_string[0])
+        fprintf(f, "doc:         %.200s%s\n", about.doc_string, strlen(about.doc_string) > 200 ? "..." : "");
+    const char *key, *value;
+    for (int i = 0; i < keel_model_metadata(m, i, &key, &value); i++)
+        fprintf(f, "metadata:    %s = %s\n", key, value);
+}
+
 static void print_json(const keel_model *m, const keel_session *s, const model_summary *sum,
                        const char *session_err, const info_opts *o)
 {
@@ -257,6 +290,7 @@ static void print_json(const keel_model *m, const keel_session *s, const model_s
     cli_json_str(f, mi.producer_name);
     fputs(", \"producer_version\": ", f);
     cli_json_str(f, mi.producer_version);
+    print_about_json(f, m);
     fprintf(f, ", \"ir_version\": %lld, \"opsets\": {", (long long)mi.ir_version);
     for (int i = 0; i < mi.n_opsets; i++) {
         const char *domain;
@@ -318,6 +352,7 @@ static void print_text(const keel_model *m, const keel_session *s, const model_s
     kl_inspect_model(m, &mi);
     fprintf(f, "model:       %s\n", mi.name);
     fprintf(f, "producer:    %s %s\n", mi.producer_name, mi.producer_version);
+    print_about_text(f, m);
     fprintf(f, "ir_version:  %lld\nopsets:     ", (long long)mi.ir_version);
     for (int i = 0; i < mi.n_opsets; i++) {
         const char *domain;

@@ -1113,6 +1113,18 @@ static keel_status convert_model(load_ctx *x, const Onnx__ModelProto *mp)
         !(m->producer_version = kl_strdup(env, mp->producer_version)) ||
         !(m->domain = kl_strdup(env, mp->domain)) || !(m->doc = kl_strdup(env, mp->doc_string)))
         return KEEL_ERR_NOMEM;
+    if (mp->n_metadata_props) {
+        size_t n = mp->n_metadata_props;
+        if (!(m->meta_keys = kl_alloc(env, n * sizeof *m->meta_keys)))
+            return KEEL_ERR_NOMEM;
+        m->n_metadata = (int)n; /* from here keel_model_free releases both lists */
+        if (!(m->meta_values = kl_alloc(env, n * sizeof *m->meta_values)))
+            return KEEL_ERR_NOMEM;
+        for (size_t i = 0; i < n; i++)
+            if (!(m->meta_keys[i] = kl_strdup(env, mp->metadata_props[i]->key)) ||
+                !(m->meta_values[i] = kl_strdup(env, mp->metadata_props[i]->value)))
+                return KEEL_ERR_NOMEM;
+    }
     size_t n_ops = mp->n_opset_import;
     /* IR 1-2 files have no opset_import: they mean opset 1 of ai.onnx */
     if (!(m->opsets = kl_alloc(env, (n_ops ? n_ops : 1) * sizeof *m->opsets)))

@@ -207,7 +207,39 @@ void keel_model_free(keel_model *m)
     kl_strfree(&env, m->producer_version);
     kl_strfree(&env, m->domain);
     kl_strfree(&env, m->doc);
+    for (int i = 0; i < m->n_metadata; i++) {
+        kl_strfree(&env, m->meta_keys[i]);
+        if (m->meta_values)
+            kl_strfree(&env, m->meta_values[i]);
+    }
+    kl_free(&env, m->meta_keys, (size_t)m->n_metadata * sizeof *m->meta_keys);
+    kl_free(&env, m->meta_values, (size_t)m->n_metadata * sizeof *m->meta_values);
     kl_free(&env, m, sizeof *m);
+}
+
+void keel_model_describe(const keel_model *m, keel_model_about *about)
+{
+    if (!about)
+        return;
+    memset(about, 0, sizeof *about);
+    if (!m)
+        return;
+    about->producer_name = m->producer_name;
+    about->producer_version = m->producer_version;
+    about->domain = m->domain;
+    about->doc_string = m->doc;
+    about->model_version = m->model_version;
+    about->ir_version = m->ir_version;
+}
+
+int keel_model_metadata(const keel_model *m, int i, const char **key, const char **value)
+{
+    bool in_range = m && i >= 0 && i < m->n_metadata;
+    if (key)
+        *key = in_range ? m->meta_keys[i] : NULL;
+    if (value)
+        *value = in_range ? m->meta_values[i] : NULL;
+    return m ? m->n_metadata : 0;
 }
 
 /* ---- declared inputs and outputs ----------------------------------------- */

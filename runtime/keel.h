@@ -204,6 +204,23 @@ KEEL_API keel_status keel_model_load_buffer(keel_model **out, const void *data,
 
 KEEL_API void keel_model_free(keel_model *model);
 
+/* What the file says about the model ("" where it says nothing): the
+ * producer and its version, the model's domain, version and doc string,
+ * and the IR version.  The strings live as long as the model. */
+typedef struct keel_model_about {
+    const char *producer_name, *producer_version;
+    const char *domain;
+    const char *doc_string;
+    int64_t model_version;
+    int64_t ir_version;
+} keel_model_about;
+KEEL_API void keel_model_describe(const keel_model *model, keel_model_about *about);
+
+/* The file's metadata_props: returns how many key/value pairs it holds;
+ * for 0 <= i < that count, *key and *value (each may be NULL) get pair i
+ * (strings that live as long as the model), else NULL. */
+KEEL_API int keel_model_metadata(const keel_model *model, int i, const char **key, const char **value);
+
 /* ---- tensors ---------------------------------------------------------- */
 /* A dense tensor: element type, shape and a pointer to row-major data.
  * keel_tensor is a plain struct, owned by whoever declared it; `data` is

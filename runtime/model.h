@@ -22,6 +22,8 @@ struct keel_model {
     kl_graph *graph;
     int n_custom;
     struct kl_op **custom;   /* keel_model_add_op's operators (runtime/custom.c) */
+    int n_metadata;          /* the file's metadata_props */
+    char **meta_keys, **meta_values;
 };
 
 /* The model's own operator for (domain, type, opset), or NULL. */

@@ -31,7 +31,9 @@ nodes = [h.make_node("Conv", ["x", "w"], ["c"], name="conv", pads=[1, 1, 1, 1]),
          h.make_node("Add", ["r", "x"], ["y"], name="add")]
 graph = h.make_graph(nodes, "conv_bn_relu_add", [h.make_tensor_value_info("x", T.FLOAT, [1, 3, 8, 8])],
                      [h.make_tensor_value_info("y", T.FLOAT, [1, 3, 8, 8])], inits)
-model = h.make_model(graph, opset_imports=[h.make_opsetid("", 13)])
+model = h.make_model(graph, opset_imports=[h.make_opsetid("", 13)], doc_string="a doc \"quoted\"",
+                     domain="org.example", model_version=7)
+h.set_model_props(model, {"license": "MIT", "author": "keel tests"})
 onnx.save(model, os.path.join(out, "model.onnx"))
 # a backend-test case of it; output_0.pb is written below, by keel run
 os.makedirs(os.path.join(out, "case", "test_data_set_0"))
@@ -118,6 +120,20 @@ for cmd in info run bench check; do
         bad "$cmd --passes-off nosuch (exit $rc, expected nonzero and a message naming 'nosuch')"
     fi
 done
+
+# the file's own description and metadata_props
+"$keel" info "$model" --json >"$tmp/out" 2>&1
+if /usr/bin/python3 -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["metadata"] == {"license": "MIT", "author": "keel tests"}, j["metadata"]
+assert (j["domain"], j["model_version"], j["doc_string"]) == ("org.example", 7, "a doc \"quoted\""), j
+' "$tmp/out"; then
+    ok "info --json gives the metadata, domain, version and doc string"
+else
+    bad "info --json metadata"
+fi
+"$keel" info "$model" | grep -q "^metadata:    license = MIT$" && ok "info prints the metadata" || bad "info text metadata"
 
 echo "cli_info: $passed passed, $failed failed"
 [ $failed -eq 0 ]

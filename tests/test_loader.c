@@ -346,6 +346,64 @@ static void test_allocator_sees_everything(void)
     tb_free(b);
 }
 
+/* What the file says about itself reads back; "" where it says nothing.
+ * Each allocation failing in turn leaks nothing. */
+static void test_metadata(void)
+{
+    Onnx__StringStringEntryProto meta[2] = {ONNX__STRING_STRING_ENTRY_PROTO__INIT,
+                                            ONNX__STRING_STRING_ENTRY_PROTO__INIT};
+    Onnx__StringStringEntryProto *meta_list[2] = {&meta[0], &meta[1]};
+    meta[0].key = "license", meta[0].value = "MIT";
+    meta[1].key = "author", meta[1].value = "";
+    tb_model *b = small_model();
+    tb_proto(b)->n_metadata_props = 2;
+    tb_proto(b)->metadata_props = meta_list;
+    tb_proto(b)->doc_string = "doc";
+    tb_proto(b)->model_version = 3;
+    tb_proto(b)->has_model_version = 1;
+    keel_model *m;
+    char err[256];
+    CU_ASSERT_EQUAL_FATAL(load_built(b, err, sizeof err, &m), KEEL_OK);
+    const char *key = "x", *value = "x";
+    CU_ASSERT_EQUAL(keel_model_metadata(m, 0, &key, &value), 2);
+    CU_ASSERT_STRING_EQUAL(key, "license");
+    CU_ASSERT_STRING_EQUAL(value, "MIT");
+    CU_ASSERT_EQUAL(keel_model_metadata(m, 1, &key, NULL), 2);
+    CU_ASSERT_STRING_EQUAL(key, "author");
+    CU_ASSERT_EQUAL(keel_model_metadata(m, 2, &key, &value), 2);
+    CU_ASSERT(key == NULL && value == NULL);
+    CU_ASSERT_EQUAL(keel_model_metadata(m, -1, &key, &value), 2);
+    CU_ASSERT_PTR_NULL(key);
+    keel_model_about about;
+    keel_model_describe(m, &about);
+    CU_ASSERT_STRING_EQUAL(about.doc_string, "doc");
+    CU_ASSERT_STRING_EQUAL(about.domain, "");
+    CU_ASSERT_EQUAL(about.model_version, 3);
+    CU_ASSERT_EQUAL(about.ir_version, 8);
+    keel_model_free(m);
+    CU_ASSERT_EQUAL(keel_model_metadata(NULL, 0, &key, &value), 0);
+    CU_ASSERT_PTR_NULL(key);
+    size_t len;
+    uint8_t *buf = tb_pack(b, &len);
+    for (long k = 1;; k++) {
+        tb_counting c = {.fail_at = k};
+        keel_allocator a = tb_counting_allocator(&c);
+        keel_options opt;
+        keel_options_init(&opt);
+        opt.allocator = &a;
+        keel_status st = keel_model_load_buffer(&m, buf, len, NULL, "meta.onnx", &opt, err, sizeof err);
+        keel_model_free(m);
+        CU_ASSERT_EQUAL(c.live_blocks, 0);
+        if (st == KEEL_OK)
+            break;
+        CU_ASSERT_EQUAL_FATAL(st, KEEL_ERR_NOMEM);
+    }
+    free(buf);
+    tb_proto(b)->n_metadata_props = 0;
+    tb_proto(b)->metadata_props = NULL;
+    tb_free(b);
+}
+
 /* ---- the conformance suite's models ----------------------------------------------- */
 
 /* Models keel refuses on purpose, by case name, with the reason checked
@@ -494,4 +552,5 @@ void add_loader_suite(void)
     CU_add_test(s, "initializers in one block", test_weights_block);
     CU_add_test(s, "default allocator bounds", test_default_allocator_bounds);
     CU_add_test(s, "conformance models load", test_conformance_models_load);
+    CU_add_test(s, "metadata_props, doc string and model version", test_metadata);
 }

@@ -82,6 +82,16 @@ class _Options(ctypes.Structure):
                 ("time_limit_ms", ctypes.c_uint64),
                 ("passes_off", ctypes.c_char_p)]
 
+class _About(ctypes.Structure):
+    """keel_model_about."""
+    _fields_ = [("producer_name", ctypes.c_char_p),
+                ("producer_version", ctypes.c_char_p),
+                ("domain", ctypes.c_char_p),
+                ("doc_string", ctypes.c_char_p),
+                ("model_version", ctypes.c_int64),
+                ("ir_version", ctypes.c_int64)]
+
+
 ISAS = {"auto": 0, "generic": 1, "avx2": 2, "avx512": 3}   # keel_isa
 
 
@@ -125,6 +135,8 @@ _declare("keel_pass_name", _S, _I)
 _declare("keel_model_load", _I, _PP, _S, ctypes.POINTER(_Options), _S, _SZ)
 _declare("keel_model_load_buffer", _I, _PP, _P, _SZ, _S, _S, ctypes.POINTER(_Options), _S, _SZ)
 _declare("keel_model_free", None, _P)
+_declare("keel_model_describe", None, _P, ctypes.POINTER(_About))
+_declare("keel_model_metadata", _I, _P, _I, ctypes.POINTER(_S), ctypes.POINTER(_S))
 _declare("keel_tensor_numel", ctypes.c_int64, _T)
 _declare("keel_tensor_bytes", _SZ, _T)
 for _side in ("input", "output"):
@@ -414,6 +426,27 @@ class Model:
     def outputs(self):
         """The outputs as declared in the file: [TensorInfo]."""
         return self._infos("output")
+
+    @property
+    def about(self):
+        """What the file says about the model: a dict of producer_name,
+        producer_version, domain, doc_string ("" where absent), model_version
+        and ir_version."""
+        a = _About()
+        _lib.keel_model_describe(self._handle(), ctypes.byref(a))
+        return {name: (getattr(a, name).decode() if isinstance(getattr(a, name), bytes) else getattr(a, name))
+                for name, _ in _About._fields_}
+
+    @property
+    def metadata(self):
+        """The file's metadata_props as a dict."""
+        m = self._handle()
+        key, value = ctypes.c_char_p(), ctypes.c_char_p()
+        out, i = {}, 0
+        while i < _lib.keel_model_metadata(m, i, ctypes.byref(key), ctypes.byref(value)):
+            out[key.value.decode()] = value.value.decode()
+            i += 1
+        return out
 
     # -- sessions
 

@@ -314,6 +314,21 @@ class TestCancel(unittest.TestCase):
             keel.Model(forever_loop_model(), timeout=0)
 
 
+class TestMetadata(unittest.TestCase):
+    def test_metadata_and_about(self):
+        model = onnx.load_from_string(mlp_model()[0])
+        model.doc_string, model.domain, model.model_version = "an MLP", "org.example", 5
+        helper.set_model_props(model, {"license": "MIT", "author": "keel tests"})
+        with keel.Model(model.SerializeToString()) as m:
+            self.assertEqual(m.metadata, {"license": "MIT", "author": "keel tests"})
+            about = m.about
+            self.assertEqual((about["doc_string"], about["domain"], about["model_version"]),
+                             ("an MLP", "org.example", 5))
+            self.assertEqual(about["ir_version"], model.ir_version)
+        with keel.Model(mlp_model()[0]) as m:
+            self.assertEqual(m.metadata, {})
+
+
 class TestPasses(unittest.TestCase):
     def test_passes_off(self):
         self.assertEqual(keel.passes()[:2], ["fold", "fuse_batchnorm"])
