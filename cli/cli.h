@@ -23,6 +23,8 @@ int cmd_zoo(int argc, char **argv);
 void cli_usage(const char *command, FILE *f);
 bool cli_help(const char *command, FILE *f);
 void cli_commands(FILE *f);
+/* The manual page, keel.1, in roff from the same table. */
+void cli_man(FILE *f);
 
 double cli_now_ms(void);
 

@@ -111,3 +111,65 @@ void cli_commands(FILE *f)
     for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++)
         fprintf(f, "  %-8s %s\n", commands[k].name, commands[k].summary);
 }
+
+/* s with roff's special characters escaped: '\' and '-' (options),
+ * and a leading '.' or '\'' on a line. */
+static void roff(FILE *f, const char *s)
+{
+    for (bool line_start = true; *s; s++) {
+        if (line_start && (*s == '.' || *s == '\''))
+            fputs("\\&", f);
+        if (*s == '\\')
+            fputs("\\e", f);
+        else if (*s == '-')
+            fputs("\\-", f);
+        else
+            fputc(*s, f);
+        line_start = *s == '\n';
+    }
+}
+
+/* The options text ("  OPTION   what\n" lines) as roff .TP entries. */
+static void roff_options(FILE *f, const char *opts)
+{
+    while (*opts) {
+        const char *end = strchr(opts, '\n');
+        size_t len = end ? (size_t)(end - opts) : strlen(opts);
+        char line[256];
+        snprintf(line, sizeof line, "%.*s", (int)len, opts);
+        char *o = line + strspn(line, " "), *gap = strstr(o, "  ");
+        if (gap) {
+            *gap = 0;
+            fputs(".TP\n.B ", f);
+            roff(f, o);
+            fputc('\n', f);
+            roff(f, gap + 2 + strspn(gap + 2, " "));
+            fputc('\n', f);
+        }
+        opts += len + (end ? 1 : 0);
+    }
+}
+
+void cli_man(FILE *f)
+{
+    fprintf(f, ".TH KEEL 1 \"\" \"keel %s\" \"User Commands\"\n.SH NAME\nkeel \\- load, check, run and time ONNX models\n"
+               ".SH SYNOPSIS\n.B keel\n.I COMMAND\n[\n.I ARGS\n]\n.br\n.B keel help\n.I COMMAND\n"
+               ".SH DESCRIPTION\nkeel loads an ONNX model, checks it, infers every shape, plans its memory and runs "
+               "it.  Each command below also answers\n.BR \\-\\-help .\n.SH COMMANDS\n",
+            keel_version());
+    for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++) {
+        const command_help *h = &commands[k];
+        fprintf(f, ".SS %s\n.nf\nkeel ", h->name);
+        roff(f, h->usage);
+        fputs("\n.fi\n.PP\n", f);
+        roff(f, h->does);
+        fputc('\n', f);
+        roff_options(f, h->options);
+        fputs(".PP\nExample:\n.RS\n.nf\n", f);
+        roff(f, h->example);
+        fputs("\n.fi\n.RE\n", f);
+    }
+    fputs(".SH ENVIRONMENT\n.TP\n.B KEEL_CACHE\nwhere exports and reference outputs are cached "
+          "(default ~/.cache/keel)\n.SH SEE ALSO\nThe library's interface: keel.h.  The project's README.\n",
+          f);
+}

@@ -30,6 +30,10 @@ int main(int argc, char **argv)
             cli_commands(stdout);
             return 0;
         }
+        if (strcmp(argv[2], "--man") == 0) {
+            cli_man(stdout);
+            return 0;
+        }
         if (cli_help(argv[2], stdout))
             return 0;
         fprintf(stderr, "keel help: no command '%s'\n", argv[2]);
