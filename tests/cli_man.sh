@@ -10,7 +10,8 @@ tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 "$keel" help --man >"$tmp/keel.1" || { echo "cli_man: keel help --man failed"; exit 1; }
 MANWIDTH=100 man --warnings -E UTF-8 -l "$tmp/keel.1" >"$tmp/out" 2>"$tmp/warn" || { echo "cli_man: man failed"; cat "$tmp/warn"; exit 1; }
-[ -s "$tmp/warn" ] && { echo "cli_man: man warns about keel.1:"; cat "$tmp/warn"; exit 1; }
+# troff's complaints about the page (other notes, a locale's, pass)
+grep -iE "warning|error" "$tmp/warn" && { echo "cli_man: troff complains about keel.1 (above)"; exit 1; }
 fail=0
 for cmd in info run check bench zoo version; do
     grep -q "^ *keel $cmd" "$tmp/out" || { echo "cli_man: keel.1 does not document '$cmd'"; fail=1; }
