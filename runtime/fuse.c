@@ -73,6 +73,22 @@ static bool live(const fuse_ctx *o, int node)
     return node >= 0 && !o->s->nodes[node].dead && !o->s->nodes[node].dynamic;
 }
 
+/* One fusion tried at one node. */
+typedef keel_status (*fuse_fn)(fuse_ctx *o, int node);
+
+/* A pass: fn at every node still live, in order; then the nodes whose
+ * work was taken over leave the graph. */
+static keel_status each_live_node(keel_session *s, fuse_fn fn)
+{
+    fuse_ctx o;
+    keel_status st = fuse_begin(s, &o);
+    for (int i = 0; !st && i < s->n_nodes; i++)
+        if (live(&o, i))
+            st = fn(&o, i);
+    fuse_end(&o);
+    return st;
+}
+
 static const kl_slot *slot_of(const fuse_ctx *o, const kl_snode *n, int k)
 {
     return k < n->n_in && n->in[k] >= 0 ? &o->s->slots[n->in[k]] : NULL;
@@ -163,25 +179,23 @@ static bool activation_of(const fuse_ctx *o, const kl_snode *n, kl_epilogue *e)
     return true;
 }
 
+static keel_status fuse_activation(fuse_ctx *o, int node)
+{
+    kl_snode *n = &o->s->nodes[node];
+    kl_epilogue act;
+    int p = activation_of(o, n, &act) ? fusable_producer(o, n, 0) : -1;
+    if (p < 0)
+        return KEEL_OK;
+    o->s->nodes[p].epi.act = act.act;
+    o->s->nodes[p].epi.alpha = act.alpha;
+    o->s->nodes[p].epi.beta = act.beta;
+    take_over(o, p, n);
+    return KEEL_OK;
+}
+
 keel_status kl_pass_fuse_activation(keel_session *s)
 {
-    fuse_ctx o;
-    keel_status st = fuse_begin(s, &o);
-    for (int i = 0; !st && i < s->n_nodes; i++) {
-        kl_snode *n = &s->nodes[i];
-        kl_epilogue act;
-        if (!live(&o, i) || !activation_of(&o, n, &act))
-            continue;
-        int p = fusable_producer(&o, n, 0);
-        if (p < 0)
-            continue;
-        s->nodes[p].epi.act = act.act;
-        s->nodes[p].epi.alpha = act.alpha;
-        s->nodes[p].epi.beta = act.beta;
-        take_over(&o, p, n);
-    }
-    fuse_end(&o);
-    return st;
+    return each_live_node(s, fuse_activation);
 }
 
 /* The activation x * gate(x) where node `gate` computes gate(x): SiLU for
@@ -198,11 +212,11 @@ static kl_act gated_act(const kl_snode *n)
 
 /* Mul(a, gate(a)) with a from an epilogue op: SiLU (EfficientNet) or
  * HardSwish (MobileNet-v3 at opset 13).  The gate and the Mul leave. */
-static void fuse_gated(fuse_ctx *o, int node)
+static keel_status fuse_gated(fuse_ctx *o, int node)
 {
     kl_snode *n = &o->s->nodes[node];
     if (!is_op(n, "Mul") || n->n_in != 2 || n->in[0] < 0 || n->in[1] < 0)
-        return;
+        return KEEL_OK;
     for (int k = 0; k < 2; k++) {
         const int a = n->in[k], sv = n->in[1 - k], sig = o->producer[sv];
         if (!live(o, sig) || gated_act(&o->s->nodes[sig]) == KL_ACT_NONE || o->s->nodes[sig].in[0] != a ||
@@ -216,19 +230,14 @@ static void fuse_gated(fuse_ctx *o, int node)
         o->s->nodes[sig].dead = true;
         o->s->n_fused++;
         take_over(o, p, n);
-        return;
+        return KEEL_OK;
     }
+    return KEEL_OK;
 }
 
 keel_status kl_pass_fuse_gated(keel_session *s)
 {
-    fuse_ctx o;
-    keel_status st = fuse_begin(s, &o);
-    for (int i = 0; !st && i < s->n_nodes; i++)
-        if (live(&o, i))
-            fuse_gated(&o, i);
-    fuse_end(&o);
-    return st;
+    return each_live_node(s, fuse_gated);
 }
 
 /* ---- Pad before Conv or AveragePool ---------------------------------------- */
@@ -293,19 +302,19 @@ static bool takes_pad(const kl_snode *n)
 
 /* TensorFlow exports pad before strided convolutions, PyTorch's
  * Inception-v3 before its average pools. */
-static void fuse_pad(fuse_ctx *o, int node)
+static keel_status fuse_pad(fuse_ctx *o, int node)
 {
     kl_snode *n = &o->s->nodes[node];
     if (!takes_pad(n) || n->n_in < 1 || n->in[0] < 0 || o->readers[n->in[0]] != 1)
-        return;
+        return KEEL_OK;
     const int p = o->producer[n->in[0]];
     if (!live(o, p) || !is_op(&o->s->nodes[p], "Pad") || o->s->nodes[p].in[0] < 0)
-        return;
+        return KEEL_OK;
     kl_snode *pad = &o->s->nodes[p];
     const kl_tensor *t = &o->s->slots[pad->in[0]].t;
     int64_t pads[2 * KL_MAX_RANK];
     if (t->dtype != KEEL_FLOAT || t->rank < 3 || t->rank > 5 || !spatial_zero_pad(o, pad, t->rank, pads))
-        return;
+        return KEEL_OK;
     const int r = t->rank;
     for (int d = 0; d < 3; d++) {
         n->pre_pad[d] = d < r - 2 ? pads[2 + d] : 0;
@@ -315,17 +324,12 @@ static void fuse_pad(fuse_ctx *o, int node)
     n->in[0] = pad->in[0];
     pad->dead = true;
     o->s->n_fused++;
+    return KEEL_OK;
 }
 
 keel_status kl_pass_fuse_pad(keel_session *s)
 {
-    fuse_ctx o;
-    keel_status st = fuse_begin(s, &o);
-    for (int i = 0; !st && i < s->n_nodes; i++)
-        if (live(&o, i))
-            fuse_pad(&o, i);
-    fuse_end(&o);
-    return st;
+    return each_live_node(s, fuse_pad);
 }
 
 /* ---- residual Add --------------------------------------------------------- */
@@ -357,13 +361,7 @@ static keel_status fuse_residual(fuse_ctx *o, int node)
 
 keel_status kl_pass_fuse_residual(keel_session *s)
 {
-    fuse_ctx o;
-    keel_status st = fuse_begin(s, &o);
-    for (int i = 0; !st && i < s->n_nodes; i++)
-        if (live(&o, i))
-            st = fuse_residual(&o, i);
-    fuse_end(&o);
-    return st;
+    return each_live_node(s, fuse_residual);
 }
 
 /* ---- BatchNormalization into Conv -------------------------------------------- */
@@ -442,11 +440,5 @@ static keel_status fold_batchnorm(fuse_ctx *o, int node)
 
 keel_status kl_pass_fuse_batchnorm(keel_session *s)
 {
-    fuse_ctx o;
-    keel_status st = fuse_begin(s, &o);
-    for (int i = 0; !st && i < s->n_nodes; i++)
-        if (live(&o, i))
-            st = fold_batchnorm(&o, i);
-    fuse_end(&o);
-    return st;
+    return each_live_node(s, fold_batchnorm);
 }
