@@ -245,11 +245,16 @@ typedef struct info_opts {
     bool json, values, passes;
 } info_opts;
 
-/* The model's domain, version, doc string and metadata_props. */
+/* What the file says about itself: producer, domain, version, doc string,
+ * metadata_props, IR version. */
 static void print_about_json(FILE *f, const keel_model *m)
 {
     keel_model_about about;
     keel_model_describe(m, &about);
+    fputs(", \"producer\": ", f);
+    cli_json_str(f, about.producer_name);
+    fputs(", \"producer_version\": ", f);
+    cli_json_str(f, about.producer_version);
     fputs(", \"domain\": ", f);
     cli_json_str(f, about.domain);
     fprintf(f, ", \"model_version\": %lld, \"doc_string\": ", (long long)about.model_version);
@@ -262,13 +267,14 @@ static void print_about_json(FILE *f, const keel_model *m)
         fputs(": ", f);
         cli_json_str(f, value);
     }
-    fputc('}', f);
+    fprintf(f, "}, \"ir_version\": %lld", (long long)about.ir_version);
 }
 
 static void print_about_text(FILE *f, const keel_model *m)
 {
     keel_model_about about;
     keel_model_describe(m, &about);
+    fprintf(f, "producer:    %s %s\n", about.producer_name, about.producer_version);
     if (about.domain[0] || about.model_version)
         fprintf(f, "domain:      %s (model version %lld)\n", about.domain, (long long)about.model_version);
     if (about.doc_string[0])
@@ -276,6 +282,7 @@ static void print_about_text(FILE *f, const keel_model *m)
     const char *key, *value;
     for (int i = 0; i < keel_model_metadata(m, i, &key, &value); i++)
         fprintf(f, "metadata:    %s = %s\n", key, value);
+    fprintf(f, "ir_version:  %lld\n", (long long)about.ir_version);
 }
 
 static void print_json(const keel_model *m, const keel_session *s, const model_summary *sum,
@@ -286,12 +293,8 @@ static void print_json(const keel_model *m, const keel_session *s, const model_s
     kl_inspect_model(m, &mi);
     fputs("{\"file\": ", f);
     cli_json_str(f, mi.name);
-    fputs(", \"producer\": ", f);
-    cli_json_str(f, mi.producer_name);
-    fputs(", \"producer_version\": ", f);
-    cli_json_str(f, mi.producer_version);
     print_about_json(f, m);
-    fprintf(f, ", \"ir_version\": %lld, \"opsets\": {", (long long)mi.ir_version);
+    fputs(", \"opsets\": {", f);
     for (int i = 0; i < mi.n_opsets; i++) {
         const char *domain;
         int64_t version;
@@ -351,9 +354,8 @@ static void print_text(const keel_model *m, const keel_session *s, const model_s
     kl_model_info mi;
     kl_inspect_model(m, &mi);
     fprintf(f, "model:       %s\n", mi.name);
-    fprintf(f, "producer:    %s %s\n", mi.producer_name, mi.producer_version);
     print_about_text(f, m);
-    fprintf(f, "ir_version:  %lld\nopsets:     ", (long long)mi.ir_version);
+    fputs("opsets:     ", f);
     for (int i = 0; i < mi.n_opsets; i++) {
         const char *domain;
         int64_t version;

@@ -15,9 +15,6 @@ void kl_inspect_model(const keel_model *m, kl_model_info *info)
     const kl_graph *g = m->graph;
     memset(info, 0, sizeof *info);
     info->name = m->name;
-    info->producer_name = m->producer_name;
-    info->producer_version = m->producer_version;
-    info->ir_version = m->ir_version;
     info->n_opsets = m->n_opsets;
     info->n_nodes = g->n_nodes;
     for (int v = 0; v < g->n_values; v++)

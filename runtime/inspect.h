@@ -12,9 +12,7 @@
 /* ---- the model ---- */
 
 typedef struct kl_model_info {
-    const char *name;                 /* the path, or the buffer's name */
-    const char *producer_name, *producer_version;
-    int64_t ir_version;
+    const char *name;                 /* the path, or the buffer's name (producer etc.: keel_model_describe) */
     int n_opsets;
     int n_nodes;                      /* of the main graph */
     int64_t parameters;               /* elements of floating-point initializers */
