@@ -271,11 +271,38 @@ static void adopt_bfloat16(const keel_model *m, data_set *ds, keel_tensor *input
             ds->out[k].dtype = KEEL_BFLOAT16;
 }
 
-/* Runs one data set; on failure writes why into `why`. */
-static bool run_set(const keel_model *m, data_set *ds, const check_opts *o, char *why, size_t wn,
-                    double *worst_abs, double *worst_rel)
+/* The case's session, made at its first data set with that set's inputs
+ * as the shapes (and bound values) to plan ahead; later sets of other
+ * shapes run on it too. */
+static bool open_session(const keel_model *m, const keel_tensor *inputs, const check_opts *o, keel_session **s,
+                         const char *set_path, char *why, size_t wn)
 {
     char err[CLI_ERRMSG];
+    keel_options opt;
+    keel_options_init(&opt);
+    opt.threads = o->threads;
+    opt.isa = o->isa;
+    opt.time_limit_ms = o->time_limit_ms;
+    opt.passes_off = o->passes_off;
+    if (keel_session_create(s, m, &opt, NULL, 0, inputs, err, sizeof err) != KEEL_OK) {
+        snprintf(why, wn, "%s", err);
+        return false;
+    }
+    kl_plan_info plan;
+    kl_inspect_plan(*s, &plan);
+    if (o->isa && plan.isa != (keel_isa)o->isa) {
+        snprintf(why, wn, "%s: the session runs %s kernels, not the %s asked for", set_path,
+                 keel_isa_name(plan.isa), keel_isa_name((keel_isa)o->isa));
+        return false;
+    }
+    return true;
+}
+
+/* Runs one data set on the case's session *s (made at the first); on
+ * failure writes why into `why`. */
+static bool run_set(const keel_model *m, keel_session **sp, data_set *ds, const check_opts *o, char *why,
+                    size_t wn, double *worst_abs, double *worst_rel)
+{
     int n_in = keel_model_input_count(m), n_out = keel_model_output_count(m);
     if (ds->n_in == 0 && ds->n_out == 0) {
         snprintf(why, wn, "%s: empty data set: no input_N.pb or output_N.pb file", ds->path);
@@ -288,25 +315,9 @@ static bool run_set(const keel_model *m, data_set *ds, const check_opts *o, char
     for (int k = 0; k < n_in; k++)
         inputs[k] = ds->in[k];
     adopt_bfloat16(m, ds, inputs);
-    keel_options opt;
-    keel_options_init(&opt);
-    opt.threads = o->threads;
-    opt.isa = o->isa;
-    opt.time_limit_ms = o->time_limit_ms;
-    opt.passes_off = o->passes_off;
-    keel_session *s = NULL;
-    if (keel_session_create(&s, m, &opt, NULL, 0, inputs, err, sizeof err) != KEEL_OK) {
-        snprintf(why, wn, "%s", err);
+    if (!*sp && !open_session(m, inputs, o, sp, ds->path, why, wn))
         return false;
-    }
-    kl_plan_info plan;
-    kl_inspect_plan(s, &plan);
-    if (o->isa && plan.isa != (keel_isa)o->isa) {
-        snprintf(why, wn, "%s: the session runs %s kernels, not the %s asked for", ds->path,
-                 keel_isa_name(plan.isa), keel_isa_name((keel_isa)o->isa));
-        keel_session_free(s);
-        return false;
-    }
+    keel_session *s = *sp;
     bool ok = true;
     memset(outs, 0, sizeof outs);
     /* data = NULL: keel lends its buffers (also for data-dependent shapes) */
@@ -336,7 +347,6 @@ static bool run_set(const keel_model *m, data_set *ds, const check_opts *o, char
             ok = false;
         }
     }
-    keel_session_free(s);
     return ok;
 }
 
@@ -361,14 +371,16 @@ static bool run_case(const char *dir, const check_opts *o, case_report *rep)
         snprintf(rep->why, sizeof rep->why, "%s: no test_data_set_N folder", dir);
         ok = false;
     }
+    keel_session *s = NULL; /* one for every data set, whatever their shapes */
     for (int i = 0; i < n_sets; i++) {
         data_set ds = {.path = sets[i]};
         if (ok)
             ok = load_set(&ds, rep->why, sizeof rep->why);
         if (ok)
-            ok = run_set(m, &ds, o, rep->why, sizeof rep->why, &rep->max_abs, &rep->max_rel);
+            ok = run_set(m, &s, &ds, o, rep->why, sizeof rep->why, &rep->max_abs, &rep->max_rel);
         free_set(&ds);
     }
+    keel_session_free(s);
     keel_model_free(m);
     return ok;
 }

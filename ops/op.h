@@ -102,7 +102,7 @@ typedef struct kl_opctx {
     const int64_t *pre_pad;
     kl_pool *pool;        /* the session's threads for kl_parallel_for (NULL: one) */
     kl_env *env;          /* allocator and error text */
-    struct keel_session *session;  /* the running session (for subgraphs) */
+    struct kl_plan *plan;    /* the plan running it (for subgraphs and stopping) */
 } kl_opctx;
 
 typedef keel_status (*kl_infer_fn)(kl_opctx *c);

@@ -17,13 +17,16 @@ double kl_now_ns(void)
 
 /* ---- stopping ------------------------------------------------------------------- */
 
-/* Why the work of s must stop now ("" when it need not), read through the
- * outermost session. */
-static const char *stop_reason(const keel_session *s, char *buf, size_t size)
+/* Why the work of plan p must stop now ("" when it need not), read through
+ * the session of its outermost plan. */
+static const char *stop_reason(const kl_plan *p, char *buf, size_t size)
 {
-    while (s->parent)
-        s = s->parent;
+    while (p->parent)
+        p = p->parent;
+    const keel_session *s = p->owner;
     buf[0] = 0;
+    if (!s)
+        return buf;
     if (atomic_load_explicit(&s->cancel, memory_order_relaxed))
         snprintf(buf, size, "cancelled");
     else if (s->deadline_ns > 0 && kl_now_ns() > s->deadline_ns)
@@ -35,7 +38,7 @@ static const char *stop_reason(const keel_session *s, char *buf, size_t size)
 keel_status kl_op_check_cancel(kl_opctx *c)
 {
     char why[96];
-    if (!c->session || !*stop_reason(c->session, why, sizeof why))
+    if (!c->plan || !*stop_reason(c->plan, why, sizeof why))
         return KEEL_OK;
     return kl_op_fail(c, KEEL_ERR_CANCELLED, "%s", why);
 }
@@ -78,7 +81,7 @@ static keel_status grow(kl_env *env, void **buf, size_t *cap, size_t need)
 
 /* A step whose shapes depend on this run's data: infer now, size its
  * buffers (kept and reused by later runs), then run it. */
-static keel_status run_dynamic(keel_session *s, kl_step *stp)
+static keel_status run_dynamic(kl_plan *s, kl_step *stp)
 {
     kl_opctx *c = &stp->ctx;
     keel_status st = c->op->infer(c);
@@ -106,7 +109,7 @@ static keel_status run_dynamic(keel_session *s, kl_step *stp)
     return st ? st : c->op->run(c);
 }
 
-static keel_status run_steps(keel_session *s, double *step_ns)
+static keel_status run_steps(kl_plan *s, double *step_ns)
 {
     for (int k = 0; k < s->n_steps; k++) {
         kl_step *st = &s->steps[k];
@@ -133,7 +136,7 @@ static keel_status run_steps(keel_session *s, double *step_ns)
 }
 
 /* Copies the outputs of a finished subgraph run into new tensors. */
-static keel_status take_outputs(keel_session *sub, kl_env *env, kl_tensor **outs)
+static keel_status take_outputs(kl_plan *sub, kl_env *env, kl_tensor **outs)
 {
     const kl_graph *g = sub->g;
     for (int k = 0; k < g->n_outputs; k++) {
@@ -149,7 +152,7 @@ static keel_status take_outputs(keel_session *sub, kl_env *env, kl_tensor **outs
 keel_status kl_run_subgraph(kl_opctx *c, const kl_graph *g, const kl_tensor *const *inputs,
                             int n_inputs, kl_tensor **outs)
 {
-    const keel_session *parent = c->session;
+    const kl_plan *parent = c->plan;
     for (int k = 0; k < g->n_outputs; k++)
         outs[k] = NULL;
     if (!parent)
@@ -162,7 +165,7 @@ keel_status kl_run_subgraph(kl_opctx *c, const kl_graph *g, const kl_tensor *con
     env.optimize = 0;
     env.status = KEEL_OK;
     env.msg[0] = 0;
-    keel_session *sub = kl_alloc(&env, sizeof *sub);
+    kl_plan *sub = kl_alloc(&env, sizeof *sub);
     if (!sub)
         return kl_op_fail(c, KEEL_ERR_NOMEM, "out of memory for subgraph '%s'", g->name);
     sub->env = env;
@@ -185,7 +188,76 @@ keel_status kl_run_subgraph(kl_opctx *c, const kl_graph *g, const kl_tensor *con
             outs[k] = NULL;
         }
     }
-    keel_session_free(sub);
+    kl_plan_free(sub);
+    return st;
+}
+
+/* Gives the caller output k of a finished run of p. */
+static keel_status give_output(keel_session *s, const kl_plan *p, int k, keel_tensor *o)
+{
+    const kl_slot *sl = &p->slots[p->g->outputs[k]];
+    size_t n = kl_nbytes(&sl->t);
+    if (!o->data) { /* lend the session's own buffer until the next run */
+        *o = sl->t;
+        return KEEL_OK;
+    }
+    if (sl->dynamic)
+        return kl_error(&s->env, KEEL_ERR_ARGUMENT,
+                        "%s: output '%s' has a shape that depends on the data; pass data = NULL to receive it",
+                        s->model->name, p->g->values[p->g->outputs[k]].name);
+    void *dst = o->data;
+    *o = sl->t;
+    o->data = dst;
+    if (n)
+        memcpy(dst, sl->t.data, n);
+    return KEEL_OK;
+}
+
+/* Runs plan p of s on these inputs (of its shapes). */
+static keel_status run_plan(keel_session *s, kl_plan *p, const keel_tensor *inputs, keel_tensor *outputs,
+                            double *step_ns)
+{
+    const kl_graph *g = p->g;
+    for (int k = 0; k < g->n_inputs; k++) {
+        kl_slot *sl = &p->slots[g->inputs[k]];
+        if (!sl->is_const)
+            sl->t.data = inputs[k].data;
+    }
+    p->env.status = KEEL_OK;
+    p->env.msg[0] = 0;
+    keel_status rc = run_steps(p, step_ns);
+    if (rc) {
+        s->env.status = rc;
+        memcpy(s->env.msg, p->env.msg, sizeof s->env.msg);
+        return rc;
+    }
+    for (int k = 0; k < g->n_outputs && !rc; k++)
+        rc = give_output(s, p, k, &outputs[k]);
+    return rc;
+}
+
+/* The plan for these inputs, after checking what no plan checks: that
+ * each is there with its data. */
+static keel_status plan_of_run(keel_session *s, const keel_tensor *inputs, kl_plan **out)
+{
+    const kl_graph *g = s->g;
+    for (int k = 0; k < g->n_inputs; k++) {
+        const keel_tensor *in = &inputs[k];
+        if (in->rank < 0 || in->rank > KL_MAX_RANK)
+            return kl_error(&s->env, KEEL_ERR_ARGUMENT, "%s: input '%s' has rank %d", s->model->name,
+                            g->values[g->inputs[k]].name, in->rank);
+        int64_t numel;
+        if (!kl_checked_numel(in->rank, in->dims, &numel))
+            return kl_error(&s->env, KEEL_ERR_SHAPE, "%s: input '%s' has negative or overflowing dims",
+                            s->model->name, g->values[g->inputs[k]].name);
+        if (!in->data && kl_nbytes(in))
+            return kl_error(&s->env, KEEL_ERR_ARGUMENT, "%s: input '%s' has no data",
+                            s->model->name, g->values[g->inputs[k]].name);
+    }
+    kl_session_arm_deadline(s);
+    keel_status st = kl_session_plan_for(s, inputs, out);
+    if (!st && (*out)->arena != s->arena)
+        kl_plan_place(*out, s->arena);
     return st;
 }
 
@@ -201,52 +273,13 @@ keel_status kl_session_run_timed(keel_session *s, const keel_tensor *inputs, kee
         return kl_error(&s->env, KEEL_ERR_ARGUMENT, "keel_session_run: inputs is NULL");
     if (g->n_outputs && !outputs)
         return kl_error(&s->env, KEEL_ERR_ARGUMENT, "keel_session_run: outputs is NULL");
-    for (int k = 0; k < g->n_inputs; k++) {
-        kl_slot *sl = &s->slots[g->inputs[k]];
-        const keel_tensor *in = &inputs[k];
-        if (in->dtype != sl->t.dtype || !kl_same_shape(in, &sl->t)) {
-            char want[256], got[256];
-            return kl_error(&s->env, KEEL_ERR_SHAPE, "%s: input '%s' is %s; the session was planned for %s",
-                            s->model->name, g->values[g->inputs[k]].name,
-                            kl_shape_str(in, got, sizeof got), kl_shape_str(&sl->t, want, sizeof want));
-        }
-        if (!in->data && kl_nbytes(in))
-            return kl_error(&s->env, KEEL_ERR_ARGUMENT, "%s: input '%s' has no data",
-                            s->model->name, g->values[g->inputs[k]].name);
-        if (sl->is_const) {
-            if (memcmp(in->data, sl->t.data, kl_nbytes(in)) != 0)
-                return kl_error(&s->env, KEEL_ERR_ARGUMENT,
-                                "%s: input '%s' was bound to a value at session creation; this run passes another",
-                                s->model->name, g->values[g->inputs[k]].name);
-            continue;
-        }
-        sl->t.data = in->data;
-    }
-    kl_session_arm_deadline(s);
-    keel_status rc = run_steps(s, step_ns);
+    kl_plan *p;
+    keel_status rc = plan_of_run(s, inputs, &p);
+    if (!rc)
+        rc = run_plan(s, p, inputs, outputs, step_ns);
     s->deadline_ns = 0;
     if (rc == KEEL_ERR_CANCELLED)
         atomic_store(&s->cancel, 0); /* this run answered the cancel */
-    if (rc)
-        return rc;
-    for (int k = 0; k < g->n_outputs; k++) {
-        const kl_slot *sl = &s->slots[g->outputs[k]];
-        keel_tensor *o = &outputs[k];
-        size_t n = kl_nbytes(&sl->t);
-        if (!o->data) { /* lend the session's own buffer until the next run */
-            *o = sl->t;
-            continue;
-        }
-        if (sl->dynamic)
-            return kl_error(&s->env, KEEL_ERR_ARGUMENT,
-                            "%s: output '%s' has a shape that depends on the data; pass data = NULL to receive it",
-                            s->model->name, g->values[g->outputs[k]].name);
-        void *dst = o->data;
-        *o = sl->t;
-        o->data = dst;
-        if (n)
-            memcpy(dst, sl->t.data, n);
-    }
-    return KEEL_OK;
+    s->runs += !rc;
+    return rc;
 }
-

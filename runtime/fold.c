@@ -7,7 +7,7 @@
 
 #include "session.h"
 
-static bool foldable(const keel_session *s, const kl_snode *n)
+static bool foldable(const kl_plan *s, const kl_snode *n)
 {
     if (n->op->flags & KL_OP_NO_FOLD)
         return false;
@@ -24,7 +24,7 @@ static bool foldable(const keel_session *s, const kl_snode *n)
 /* Runs a node at creation time; its outputs become session-owned constants.
  * It is prepared as a step would be (scratch() sizes for the prepared
  * kernel); kl_ctx_free releases what prepare() built. */
-static keel_status fold_node(keel_session *s, kl_snode *n, kl_opctx *c)
+static keel_status fold_node(kl_plan *s, kl_snode *n, kl_opctx *c)
 {
     const kl_op *op = n->op;
     for (int k = 0; k < n->n_out; k++) {
@@ -50,7 +50,7 @@ static keel_status fold_node(keel_session *s, kl_snode *n, kl_opctx *c)
     return st;
 }
 
-static bool reads_dynamic(const keel_session *s, const kl_snode *n)
+static bool reads_dynamic(const kl_plan *s, const kl_snode *n)
 {
     for (int k = 0; k < n->n_deps; k++)
         if (n->in[k] >= 0 && s->slots[n->in[k]].dynamic)
@@ -58,7 +58,7 @@ static bool reads_dynamic(const keel_session *s, const kl_snode *n)
     return false;
 }
 
-static void defer_node(keel_session *s, kl_snode *n)
+static void defer_node(kl_plan *s, kl_snode *n)
 {
     n->dynamic = true;
     s->n_dynamic++;
@@ -85,7 +85,7 @@ static bool has_required_output(const kl_snode *n)
 }
 
 /* The node's inputs as its op requires them. */
-static keel_status check_node(keel_session *s, const kl_snode *n)
+static keel_status check_node(kl_plan *s, const kl_snode *n)
 {
     const kl_op *op = n->op;
     char at[KL_ERRMSG / 2];
@@ -105,7 +105,7 @@ static keel_status check_node(keel_session *s, const kl_snode *n)
     return KEEL_OK;
 }
 
-static keel_status infer_node(keel_session *s, kl_snode *n)
+static keel_status infer_node(kl_plan *s, kl_snode *n)
 {
     keel_status st = check_node(s, n);
     if (st)
@@ -139,7 +139,7 @@ static keel_status infer_node(keel_session *s, kl_snode *n)
     return KEEL_OK;
 }
 
-keel_status kl_pass_fold(keel_session *s)
+keel_status kl_pass_fold(kl_plan *s)
 {
     for (int i = 0; i < s->n_nodes; i++) {
         keel_status st = infer_node(s, &s->nodes[i]);

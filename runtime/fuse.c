@@ -26,13 +26,13 @@
 
 /* Who produces and who reads each value, over the live nodes. */
 typedef struct fuse_ctx {
-    keel_session *s;
+    kl_plan *s;
     int *producer;        /* per value: node index, or -1 */
     int *readers;         /* per value: nodes reading it, plus 1 if a graph output */
     int n_values;         /* entries of both (values a pass adds are never looked up) */
 } fuse_ctx;
 
-static keel_status fuse_begin(keel_session *s, fuse_ctx *o)
+static keel_status fuse_begin(kl_plan *s, fuse_ctx *o)
 {
     o->s = s;
     o->n_values = s->n_values;
@@ -78,7 +78,7 @@ typedef keel_status (*fuse_fn)(fuse_ctx *o, int node);
 
 /* A pass: fn at every node still live, in order; then the nodes whose
  * work was taken over leave the graph. */
-static keel_status each_live_node(keel_session *s, fuse_fn fn)
+static keel_status each_live_node(kl_plan *s, fuse_fn fn)
 {
     fuse_ctx o;
     keel_status st = fuse_begin(s, &o);
@@ -193,7 +193,7 @@ static keel_status fuse_activation(fuse_ctx *o, int node)
     return KEEL_OK;
 }
 
-keel_status kl_pass_fuse_activation(keel_session *s)
+keel_status kl_pass_fuse_activation(kl_plan *s)
 {
     return each_live_node(s, fuse_activation);
 }
@@ -235,7 +235,7 @@ static keel_status fuse_gated(fuse_ctx *o, int node)
     return KEEL_OK;
 }
 
-keel_status kl_pass_fuse_gated(keel_session *s)
+keel_status kl_pass_fuse_gated(kl_plan *s)
 {
     return each_live_node(s, fuse_gated);
 }
@@ -327,7 +327,7 @@ static keel_status fuse_pad(fuse_ctx *o, int node)
     return KEEL_OK;
 }
 
-keel_status kl_pass_fuse_pad(keel_session *s)
+keel_status kl_pass_fuse_pad(kl_plan *s)
 {
     return each_live_node(s, fuse_pad);
 }
@@ -359,7 +359,7 @@ static keel_status fuse_residual(fuse_ctx *o, int node)
     return KEEL_OK;
 }
 
-keel_status kl_pass_fuse_residual(keel_session *s)
+keel_status kl_pass_fuse_residual(kl_plan *s)
 {
     return each_live_node(s, fuse_residual);
 }
@@ -438,7 +438,7 @@ static keel_status fold_batchnorm(fuse_ctx *o, int node)
     return st;
 }
 
-keel_status kl_pass_fuse_batchnorm(keel_session *s)
+keel_status kl_pass_fuse_batchnorm(kl_plan *s)
 {
     return each_live_node(s, fold_batchnorm);
 }

@@ -38,24 +38,35 @@ void kl_inspect_node(const keel_model *m, int i, kl_node_info *info)
     info->supported = kl_custom_find(m, n->domain, n->op_type, opset) || kl_registry_find(n->domain, n->op_type, opset);
 }
 
+/* The plan the session ran last (or made at creation), NULL before any. */
+static const kl_plan *newest(const keel_session *s)
+{
+    return s->n_plans ? s->plans[0] : NULL;
+}
+
 void kl_inspect_plan(const keel_session *s, kl_plan_info *info)
 {
     memset(info, 0, sizeof *info);
     info->isa = (keel_isa)s->env.isa;
-    info->n_steps = s->n_steps;
-    info->macs = s->macs;
-    info->arena_bytes = s->arena_size;
-    info->intermediate_bytes = s->sum_intermediates;
-    info->n_folded = s->n_folded;
-    info->n_fused = s->n_fused;
-    info->n_dynamic = s->n_dynamic;
-    info->n_values = s->n_values;
+    const kl_plan *p = newest(s);
+    if (!p)
+        return;
+    info->planned = true;
+    info->n_steps = p->n_steps;
+    info->macs = p->macs;
+    info->arena_bytes = p->arena_size;
+    info->intermediate_bytes = p->sum_intermediates;
+    info->n_folded = p->n_folded;
+    info->n_fused = p->n_fused;
+    info->n_dynamic = p->n_dynamic;
+    info->n_values = p->n_values;
 }
 
 void kl_inspect_step(const keel_session *s, int k, kl_step_info *info)
 {
-    const kl_step *st = &s->steps[k];
-    const kl_node *n = s->nodes[st->node].src;
+    const kl_plan *p = newest(s);
+    const kl_step *st = &p->steps[k];
+    const kl_node *n = p->nodes[st->node].src;
     info->node_name = n->name;
     info->op_type = n->op_type;
     info->runs_kernel = !st->view;
@@ -70,8 +81,11 @@ keel_status kl_inspect_run_timed(keel_session *s, const keel_tensor *inputs, kee
 
 bool kl_inspect_value(const keel_session *s, int v, const char **name, keel_tensor *t, bool *constant)
 {
-    const kl_slot *sl = &s->slots[v];
-    if (!sl->known || (sl->from_model && s->g->values[v].kind == KL_VALUE_INIT))
+    const kl_plan *p = newest(s);
+    if (!p || v >= p->n_values)
+        return false;
+    const kl_slot *sl = &p->slots[v];
+    if (!sl->known || (sl->from_model && p->g->values[v].kind == KL_VALUE_INIT))
         return false;
     *name = sl->name;
     *t = sl->t;
@@ -82,12 +96,12 @@ bool kl_inspect_value(const keel_session *s, int v, const char **name, keel_tens
 
 int kl_inspect_pass_count(const keel_session *s)
 {
-    return s->n_records;
+    return newest(s) ? newest(s)->n_records : 0;
 }
 
 void kl_inspect_pass(const keel_session *s, int k, kl_pass_info *info)
 {
-    const kl_pass_record *r = &s->records[k];
+    const kl_pass_record *r = &newest(s)->records[k];
     info->pass = r->pass;
     info->n_nodes = r->n_nodes;
     info->n_op_types = r->n_types;
@@ -96,6 +110,6 @@ void kl_inspect_pass(const keel_session *s, int k, kl_pass_info *info)
 
 void kl_inspect_pass_op(const keel_session *s, int k, int t, const char **op_type, int *count)
 {
-    *op_type = s->records[k].types[t];
-    *count = s->records[k].counts[t];
+    *op_type = newest(s)->records[k].types[t];
+    *count = newest(s)->records[k].counts[t];
 }

@@ -30,10 +30,11 @@ typedef struct kl_node_info {
 } kl_node_info;
 void kl_inspect_node(const keel_model *m, int i, kl_node_info *info);
 
-/* ---- a session ---- */
+/* ---- a session: its newest plan (the last run's, or the creation's) ---- */
 
 typedef struct kl_plan_info {
     keel_isa isa;                     /* of the kernels it runs */
+    bool planned;                     /* a plan exists (else the rest is 0) */
     int n_steps;
     int64_t macs;                     /* of one run, where ops count them */
     size_t arena_bytes;

@@ -7,8 +7,9 @@
  * Life cycle
  *   keel_model_load()      parse an .onnx file into a model (weights decoded once)
  *   keel_session_create()  infer shapes, plan memory, prepare kernels
- *   keel_session_run()     run; allocates nothing on the way (unless shapes
- *                          depend on the data, see keel_session_run)
+ *   keel_session_run()     run, at any input shape the model allows; allocates
+ *                          nothing on the way at shapes already planned
+ *                          (unless shapes depend on the data)
  *   keel_session_free(), keel_model_free()
  *
  * Errors
@@ -158,6 +159,9 @@ typedef struct keel_options {
     const char *passes_off;           /* NULL, or the names of passes to skip,
                                          separated by commas ("fuse_pad,slices");
                                          see keel_pass_name */
+    int max_plans;                    /* 0: 8.  Plans a session keeps, one per
+                                         set of input shapes it met, most
+                                         recently used first */
 } keel_options;
 
 /* The passes a session's creation runs over its graph, in order: name of
@@ -272,19 +276,22 @@ KEEL_API keel_status keel_model_input_info(const keel_model *m, int i, keel_tens
 KEEL_API keel_status keel_model_output_info(const keel_model *m, int i, keel_tensor *info,
                                             const char **symbolic);
 
-/* Creates a session: binds symbolic dimensions, infers every shape, folds
- * constants, plans one arena and prepares kernels.
+/* Creates a session, which runs the model on inputs of any shape the
+ * model's declared dims allow (see keel_session_run).  What is given here
+ * is planned ahead (shapes inferred, constants folded, one arena planned,
+ * kernels prepared), so the first run at those shapes plans nothing:
  *   dims, n_dims      values for symbolic dimension names (may be NULL, 0);
  *   input_shapes      NULL, or keel_model_input_count() entries giving the
  *                     exact shape of each input (an entry whose dtype is 0
  *                     is not given).  When an entry's data is not NULL and
  *                     it is a small (at most 64 elements) int64, int32 or
  *                     bool tensor, its value is bound too: what depends on
- *                     it is computed at creation, and runs must pass the
- *                     same value.  Other entries' data is ignored.
- * A symbolic dimension bound by neither is planned as 1.  The model must
- * outlive the session.  On failure *out is NULL and the message, naming
- * the node, op or tensor at fault, is written to `err` (may be NULL). */
+ *                     it is computed ahead, for runs passing that value.
+ *                     Other entries' data is ignored.
+ * When these leave a dim of some input unknown, nothing is planned ahead
+ * (the operators are still checked).  The model must outlive the session.
+ * On failure *out is NULL and the message, naming the node, op or tensor
+ * at fault, is written to `err` (may be NULL). */
 KEEL_API keel_status keel_session_create(keel_session **out, const keel_model *model,
                                          const keel_options *opt,
                                          const keel_dim_binding *dims, int n_dims,
@@ -296,9 +303,10 @@ KEEL_API void keel_session_free(keel_session *s);
 /* The message of the last failed call on this session ("" if none). */
 KEEL_API const char *keel_session_errmsg(const keel_session *s);
 
-/* Inputs and outputs of the session, with the shapes the session was
- * planned for.  The returned tensors' `data` is NULL.  Names stay valid
- * for the session's life. */
+/* Inputs and outputs of the session, with the shapes of the last run (or
+ * of the plan made at creation; before either, the declared ones, -1 for
+ * dims not known).  The returned tensors' `data` is NULL.  Names stay
+ * valid for the session's life. */
 KEEL_API int keel_session_input_count(const keel_session *s);
 KEEL_API int keel_session_output_count(const keel_session *s);
 KEEL_API const char *keel_session_input_name(const keel_session *s, int i);
@@ -310,22 +318,42 @@ KEEL_API int keel_session_input_index(const keel_session *s, const char *name);
 KEEL_API int keel_session_output_index(const keel_session *s, const char *name);
 KEEL_API keel_status keel_session_output_info(const keel_session *s, int i, keel_tensor *info);
 
-/* Runs the model once.  inputs[i] is the i-th graph input: its dtype and
- * shape must equal the planned ones; keel reads it and does not keep it.
+/* Runs the model once.  inputs[i] is the i-th graph input, of the model's
+ * dtype and of any shape its declared dims allow: fixed dims must match,
+ * symbolic and unknown ones are free, and dims sharing a symbolic name
+ * take one value.  keel reads the inputs and does not keep them.
  * outputs[i] receives the i-th output; keel fills dtype, rank and dims.
- * Either its `data` points to a caller buffer of keel_tensor_bytes(planned
- * info) bytes, which keel fills; or it is NULL, and keel points it at the
+ * Either its `data` points to a caller buffer of keel_tensor_bytes(that
+ * output) bytes (keel_session_output_info tells them once the shapes are
+ * planned), which keel fills; or it is NULL, and keel points it at the
  * session's own copy, valid until the next run or keel_session_free.
  *
- * Data-dependent shapes: when a value's shape depends on data not known at
- * session creation (NonZero, or a Reshape whose shape is a graph input
- * given without data), that node and everything downstream are inferred
- * and given buffers at each run (buffers are kept and reused, so runs with
- * stable shapes stop allocating after the first).  Such outputs report
- * rank -1 in keel_session_output_info and must be received with data =
+ * Shapes: the first run at input shapes the session has no plan for
+ * plans them (infers, folds, plans memory; weights are packed once per
+ * model, not per plan).  The session keeps keel_options.max_plans plans,
+ * most recently used first, so runs alternating between shapes plan each
+ * once.  Every plan uses one arena, as large as the largest kept.
+ *
+ * Data-dependent shapes: when a value's shape depends on data (NonZero, or
+ * a Reshape whose shape is a graph input given without data at creation),
+ * that node and everything downstream are inferred and given buffers at
+ * each run (buffers are kept and reused, so runs with stable shapes stop
+ * allocating after the first).  Such outputs report rank -1 in
+ * keel_session_output_info until a run, and must be received with data =
  * NULL. */
 KEEL_API keel_status keel_session_run(keel_session *s, const keel_tensor *inputs,
                                       keel_tensor *outputs);
+
+/* What a session has done: runs, plans made (the creation's included)
+ * and kept, the time the newest plan took to make, and its arena. */
+typedef struct keel_session_stats {
+    int64_t runs;
+    int64_t plans_made;
+    int plans_kept;
+    double last_plan_ms;
+    size_t arena_bytes;
+} keel_session_stats;
+KEEL_API void keel_session_get_stats(const keel_session *s, keel_session_stats *stats);
 
 /* Stops the run of `s` in progress, or else its next run: that run
  * returns KEEL_ERR_CANCELLED soon after (between nodes, between the

@@ -38,9 +38,9 @@ static int pass_index(const char *name, size_t len)
     return -1;
 }
 
-keel_status kl_passes_parse(keel_session *s, const char *list)
+keel_status kl_passes_parse(kl_env *env, const char *list, unsigned *off)
 {
-    s->passes_off = 0;
+    *off = 0;
     for (const char *p = list; p && *p;) {
         size_t len = strcspn(p, ", ");
         int k = len ? pass_index(p, len) : -2;
@@ -50,18 +50,18 @@ keel_status kl_passes_parse(keel_session *s, const char *list)
             for (int j = 0; j < kl_n_passes; j++)
                 if (kl_passes[j].optional)
                     kl_appendf(known, sizeof known, &used, "%s%s", used ? ", " : "", kl_passes[j].name);
-            return kl_error(&s->env, KEEL_ERR_ARGUMENT, "keel_options.passes_off: %s pass '%.*s'; those that can be turned off: %s",
+            return kl_error(env, KEEL_ERR_ARGUMENT, "keel_options.passes_off: %s pass '%.*s'; those that can be turned off: %s",
                             k == -1 ? "no" : "cannot turn off the", (int)len, p, known);
         }
         if (k >= 0)
-            s->passes_off |= 1u << k;
+            *off |= 1u << k;
         p += len;
         p += strspn(p, ", ");
     }
     return KEEL_OK;
 }
 
-void kl_pass_note(keel_session *s, const char *fmt, ...)
+void kl_pass_note(kl_plan *s, const char *fmt, ...)
 {
     if (!s->records)
         return;
@@ -73,7 +73,7 @@ void kl_pass_note(keel_session *s, const char *fmt, ...)
 }
 
 /* The op histogram of the session graph into r. */
-static keel_status record_graph(keel_session *s, kl_pass_record *r)
+static keel_status record_graph(kl_plan *s, kl_pass_record *r)
 {
     r->n_nodes = s->n_nodes;
     size_t cap = (size_t)(s->n_nodes ? s->n_nodes : 1);
@@ -93,12 +93,12 @@ static keel_status record_graph(keel_session *s, kl_pass_record *r)
     return KEEL_OK;
 }
 
-static bool pass_on(const keel_session *s, int k)
+static bool pass_on(const kl_plan *s, int k)
 {
     return !(s->passes_off & (1u << k)) && (!kl_passes[k].rewrite || s->env.optimize);
 }
 
-keel_status kl_passes_run(keel_session *s)
+keel_status kl_passes_run(kl_plan *s)
 {
     s->records = kl_alloc(&s->env, (size_t)(kl_n_passes + 1) * sizeof *s->records);
     if (!s->records)
@@ -124,7 +124,7 @@ keel_status kl_passes_run(keel_session *s)
     return KEEL_OK;
 }
 
-void kl_passes_free(keel_session *s)
+void kl_passes_free(kl_plan *s)
 {
     for (int k = 0; s->records && k < s->n_records; k++) {
         kl_pass_record *r = &s->records[k];

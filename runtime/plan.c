@@ -24,19 +24,19 @@ static size_t align_up(size_t n)
     return (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
 }
 
-static int root_of(const keel_session *s, int v)
+static int root_of(const kl_plan *s, int v)
 {
     while (s->slots[v].root != v)
         v = s->slots[v].root;
     return v;
 }
 
-static bool is_arena_value(const keel_session *s, int v)
+static bool is_arena_value(const kl_plan *s, int v)
 {
     return s->slots[v].computed && !s->slots[v].is_const && !s->slots[v].dynamic;
 }
 
-static void extend(keel_session *s, int v, int step)
+static void extend(kl_plan *s, int v, int step)
 {
     kl_slot *r = &s->slots[root_of(s, v)];
     if (step > r->last)
@@ -45,7 +45,7 @@ static void extend(keel_session *s, int v, int step)
 
 /* ---- schedule ------------------------------------------------------------ */
 
-keel_status kl_pass_schedule(keel_session *s)
+keel_status kl_pass_schedule(kl_plan *s)
 {
     if (!(s->steps = kl_alloc(&s->env, (size_t)(s->n_nodes ? s->n_nodes : 1) * sizeof *s->steps)))
         return KEEL_ERR_NOMEM;
@@ -68,7 +68,7 @@ keel_status kl_pass_schedule(keel_session *s)
 
 /* ---- views --------------------------------------------------------------- */
 
-keel_status kl_pass_views(keel_session *s)
+keel_status kl_pass_views(kl_plan *s)
 {
     int n_views = 0;
     for (int k = 0; k < s->n_steps; k++) {
@@ -87,7 +87,7 @@ keel_status kl_pass_views(keel_session *s)
 
 /* ---- lifetimes ----------------------------------------------------------- */
 
-keel_status kl_pass_lifetimes(keel_session *s)
+keel_status kl_pass_lifetimes(kl_plan *s)
 {
     for (int v = 0; v < s->n_values; v++) {
         kl_slot *sl = &s->slots[v];
@@ -123,7 +123,7 @@ keel_status kl_pass_lifetimes(keel_session *s)
 /* Input j of step k may become a slice of the output's storage (root out):
  * its storage is its own, as large as it, computed before step k, not read
  * twice by the node, and not a graph input or constant. */
-static bool can_slice(const keel_session *s, const kl_snode *n, int k, int j, int out)
+static bool can_slice(const kl_plan *s, const kl_snode *n, int k, int j, int out)
 {
     const int v = n->in[j], c = root_of(s, v);
     const kl_slot *p = &s->slots[c];
@@ -142,7 +142,7 @@ static bool can_slice(const keel_session *s, const kl_snode *n, int k, int j, in
  * already there).  The output's storage then lives from the first input's
  * step on.  Runs before in_place, so nothing is written over a slice while
  * the output lives. */
-keel_status kl_pass_slices(keel_session *s)
+keel_status kl_pass_slices(kl_plan *s)
 {
     int n_slices = 0;
     for (int k = 0; k < s->n_steps; k++) {
@@ -182,7 +182,7 @@ keel_status kl_pass_slices(keel_session *s)
 /* ---- in place ------------------------------------------------------------ */
 
 /* The input of step k whose storage its output can take, or -1. */
-static int inplace_input(const keel_session *s, const kl_snode *n, int k)
+static int inplace_input(const kl_plan *s, const kl_snode *n, int k)
 {
     const int out = n->out[0];
     const kl_tensor *o = &s->slots[out].t;
@@ -206,7 +206,7 @@ static int inplace_input(const keel_session *s, const kl_snode *n, int k)
 }
 
 /* An output already placed in other storage (a slice) keeps its place. */
-keel_status kl_pass_in_place(keel_session *s)
+keel_status kl_pass_in_place(kl_plan *s)
 {
     int n_inplace = 0;
     for (int k = 0; k < s->n_steps; k++) {
@@ -270,7 +270,7 @@ static void place_blocks(block *b, int nb, size_t *total)
 }
 
 /* The blocks to place: each storage root and each step's scratch. */
-static int collect_blocks(keel_session *s, block *b)
+static int collect_blocks(kl_plan *s, block *b)
 {
     int nb = 0;
     for (int v = 0; v < s->n_values; v++) {
@@ -291,20 +291,29 @@ static int collect_blocks(keel_session *s, block *b)
     return nb;
 }
 
-static void assign_blocks(keel_session *s, const block *b, int nb)
+static void assign_blocks(kl_plan *s, const block *b, int nb)
 {
     for (int i = 0; i < nb; i++) {
         if (b[i].value >= 0) {
             kl_slot *sl = &s->slots[b[i].value];
             sl->offset = b[i].offset;
             sl->in_arena = true;
-            sl->t.data = s->arena + b[i].offset;
         } else {
             kl_step *stp = &s->steps[b[i].step];
             stp->scratch_offset = b[i].offset;
-            stp->ctx.scratch = s->arena + b[i].offset;
         }
     }
+}
+
+void kl_plan_place(kl_plan *s, uint8_t *arena)
+{
+    s->arena = arena;
+    for (int v = 0; v < s->n_values; v++)
+        if (s->slots[v].in_arena)
+            s->slots[v].t.data = arena + s->slots[v].offset;
+    for (int k = 0; k < s->n_steps; k++)
+        if (s->steps[k].ctx.scratch_size && !s->steps[k].dynamic)
+            s->steps[k].ctx.scratch = arena + s->steps[k].scratch_offset;
     /* values sharing a root use its bytes, slices at their offset in it */
     for (int v = 0; v < s->n_values; v++)
         if (is_arena_value(s, v) && s->slots[v].root != v && s->slots[v].def >= 0) {
@@ -315,7 +324,7 @@ static void assign_blocks(keel_session *s, const block *b, int nb)
         }
 }
 
-keel_status kl_pass_arena(keel_session *s)
+keel_status kl_pass_arena(kl_plan *s)
 {
     const size_t cap = (size_t)(s->n_values + s->n_steps + 1);
     block *b = kl_alloc(&s->env, cap * sizeof *b);
@@ -328,11 +337,14 @@ keel_status kl_pass_arena(keel_session *s)
     if (total > s->env.max_arena_bytes)
         st = kl_error(&s->env, KEEL_ERR_LIMIT, "%s: the planned arena of %zu bytes exceeds the limit of %llu",
                       s->model->name, total, (unsigned long long)s->env.max_arena_bytes);
+    else if (s->owner) /* a session's plans share its arena */
+        st = kl_session_arena(s->owner, total, &s->arena);
     else if (!(s->arena = kl_alloc(&s->env, total ? total : ARENA_ALIGN)))
         st = KEEL_ERR_NOMEM;
-    else {
+    if (!st) {
         s->arena_size = total;
         assign_blocks(s, b, nb);
+        kl_plan_place(s, s->arena);
     }
     kl_free(&s->env, b, cap * sizeof *b);
     if (!st)
@@ -342,7 +354,7 @@ keel_status kl_pass_arena(keel_session *s)
 
 /* ---- prepare ------------------------------------------------------------- */
 
-keel_status kl_pass_prepare(keel_session *s)
+keel_status kl_pass_prepare(kl_plan *s)
 {
     for (int k = 0; k < s->n_steps; k++) {
         kl_step *stp = &s->steps[k];
@@ -362,7 +374,7 @@ keel_status kl_pass_prepare(keel_session *s)
 
 /* A value that holds bytes of the arena from its own first to last step
  * (views and values never computed hold none of their own). */
-static bool holds_arena_bytes(const keel_session *s, int v)
+static bool holds_arena_bytes(const kl_plan *s, int v)
 {
     const kl_slot *x = &s->slots[v];
     return is_arena_value(s, v) && x->def >= 0 && x->t.data && (const uint8_t *)x->t.data >= s->arena &&
@@ -370,7 +382,7 @@ static bool holds_arena_bytes(const keel_session *s, int v)
 }
 
 /* A computed value placed in the arena whose bytes do not all lie inside it. */
-static bool strays_from_arena(const keel_session *s, int v)
+static bool strays_from_arena(const kl_plan *s, int v)
 {
     const kl_slot *x = &s->slots[v];
     if (!is_arena_value(s, v) || x->def < 0 || !x->nbytes)
@@ -381,7 +393,7 @@ static bool strays_from_arena(const keel_session *s, int v)
 }
 
 /* Blocks overlapping value a's bytes during its lifetime: other values and scratch. */
-static int conflicts_of(const keel_session *s, int a)
+static int conflicts_of(const kl_plan *s, int a)
 {
     int conflicts = 0;
     const kl_slot *x = &s->slots[a];
@@ -403,7 +415,7 @@ static int conflicts_of(const keel_session *s, int a)
     return conflicts;
 }
 
-int kl_session_plan_conflicts(const keel_session *s)
+int kl_session_plan_conflicts(const kl_plan *s)
 {
     int conflicts = 0;
     for (int a = 0; a < s->n_values; a++) {

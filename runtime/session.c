@@ -39,7 +39,7 @@ static const char *attr_kind_name(kl_attr_type t)
     return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "?";
 }
 
-static keel_status check_attr_kinds(keel_session *s, const kl_node *n)
+static keel_status check_attr_kinds(kl_plan *s, const kl_node *n)
 {
     for (int a = 0; a < n->n_attr; a++)
         for (size_t k = 0; k < sizeof kl_attr_kinds / sizeof kl_attr_kinds[0]; k++)
@@ -51,7 +51,7 @@ static keel_status check_attr_kinds(keel_session *s, const kl_node *n)
     return KEEL_OK;
 }
 
-static keel_status resolve_ops(keel_session *s)
+static keel_status resolve_ops(kl_plan *s)
 {
     int64_t onnx_opset = kl_model_opset(s->model, "");
     if (onnx_opset > KL_MAX_OPSET)
@@ -124,7 +124,32 @@ static bool is_bindable_value(const keel_tensor *t)
            n <= KL_MAX_BOUND_VALUES;
 }
 
-static keel_status bind_inputs(keel_session *s, const keel_dim_binding *dims, int n_dims,
+/* A symbolic dim of input k takes the value it has in the inputs before
+ * it (one name, one value). */
+static keel_status check_symbols(kl_plan *s, int k)
+{
+    const kl_graph *g = s->g;
+    const kl_decl *d = &g->values[g->inputs[k]].decl;
+    for (int i = 0; i < d->rank && i < s->slots[g->inputs[k]].t.rank; i++) {
+        if (d->dims[i] >= 0 || !d->params[i])
+            continue;
+        for (int j = 0; j <= k; j++) {
+            const kl_decl *e = &g->values[g->inputs[j]].decl;
+            const kl_tensor *t = &s->slots[g->inputs[j]].t;
+            for (int a = 0; a < e->rank && a < t->rank && (j < k || a < i); a++)
+                if (e->dims[a] < 0 && e->params[a] && strcmp(e->params[a], d->params[i]) == 0 &&
+                    t->dims[a] != s->slots[g->inputs[k]].t.dims[i])
+                    return kl_error(&s->env, KEEL_ERR_SHAPE,
+                                    "%s: input '%s' dim %d ('%s') is %lld, but input '%s' dim %d ('%s') is %lld",
+                                    s->model->name, g->values[g->inputs[k]].name, i, d->params[i],
+                                    (long long)s->slots[g->inputs[k]].t.dims[i], g->values[g->inputs[j]].name,
+                                    a, e->params[a], (long long)t->dims[a]);
+        }
+    }
+    return KEEL_OK;
+}
+
+static keel_status bind_inputs(kl_plan *s, const keel_dim_binding *dims, int n_dims,
                                const keel_tensor *shapes)
 {
     const kl_graph *g = s->g;
@@ -169,6 +194,9 @@ static keel_status bind_inputs(keel_session *s, const keel_dim_binding *dims, in
                                     s->model->name, v->name, i, (long long)slot->t.dims[i]);
             }
         }
+        keel_status sym = check_symbols(s, k);
+        if (sym)
+            return sym;
         int64_t numel;
         if (!kl_checked_numel(slot->t.rank, slot->t.dims, &numel) ||
             (uint64_t)numel > s->env.max_tensor_bytes / kl_dtype_size(slot->t.dtype))
@@ -176,6 +204,7 @@ static keel_status bind_inputs(keel_session *s, const keel_dim_binding *dims, in
                             s->model->name, v->name);
         slot->known = true;
         if (given && given->data && is_bindable_value(given)) {
+            s->bound_values = true;
             keel_status st = kl_tensor_alloc_data(&s->env, &slot->t);
             if (st)
                 return st;
@@ -186,14 +215,14 @@ static keel_status bind_inputs(keel_session *s, const keel_dim_binding *dims, in
     return KEEL_OK;
 }
 
-keel_status kl_ctx_fill(keel_session *s, const kl_snode *n, kl_opctx *c)
+keel_status kl_ctx_fill(kl_plan *s, const kl_snode *n, kl_opctx *c)
 {
     memset(c, 0, sizeof *c);
     c->op = n->op;
     c->node = n->src;
     c->opset = (int)kl_model_opset(s->model, n->src->domain);
     c->env = &s->env;
-    c->session = s;
+    c->plan = s;
     c->n_in = n->n_in;
     c->n_out = n->n_out;
     c->in = kl_alloc(&s->env, (size_t)(n->n_in ? n->n_in : 1) * sizeof *c->in);
@@ -216,7 +245,7 @@ keel_status kl_ctx_fill(keel_session *s, const kl_snode *n, kl_opctx *c)
     return KEEL_OK;
 }
 
-void kl_ctx_free(keel_session *s, const kl_snode *n, kl_opctx *c)
+void kl_ctx_free(kl_plan *s, const kl_snode *n, kl_opctx *c)
 {
     if (!c->node)
         return; /* never filled */
@@ -228,7 +257,7 @@ void kl_ctx_free(keel_session *s, const kl_snode *n, kl_opctx *c)
     c->in = c->out = NULL;
 }
 
-keel_status kl_ctx_check_outputs(keel_session *s, kl_opctx *c)
+keel_status kl_ctx_check_outputs(kl_plan *s, kl_opctx *c)
 {
     for (int k = 0; k < c->n_out; k++) {
         kl_tensor *t = c->out[k];
@@ -246,7 +275,7 @@ keel_status kl_ctx_check_outputs(keel_session *s, kl_opctx *c)
     return KEEL_OK;
 }
 
-/* ---- creation and teardown ---------------------------------------------------- */
+/* ---- plans ---------------------------------------------------------------------- */
 
 static void copy_err(const kl_env *env, char *err, size_t err_size)
 {
@@ -258,7 +287,7 @@ static void copy_err(const kl_env *env, char *err, size_t err_size)
 /* A subgraph's formal inputs and the values it reads from enclosing
  * scopes are all known when it runs: they become constants (borrowed, not
  * copied), so the subgraph folds as far as its ops allow. */
-static keel_status bind_subgraph(keel_session *s, const kl_tensor *const *sub_in, int n_sub_in)
+static keel_status bind_subgraph(kl_plan *s, const kl_tensor *const *sub_in, int n_sub_in)
 {
     const kl_graph *g = s->g;
     if (n_sub_in != g->n_inputs)
@@ -272,7 +301,7 @@ static keel_status bind_subgraph(keel_session *s, const kl_tensor *const *sub_in
     for (int v = 0; v < g->n_values; v++) {
         if (g->values[v].kind != KL_VALUE_OUTER)
             continue;
-        const keel_session *p = s->parent;
+        const kl_plan *p = s->parent;
         int id = kl_graph_find(p->g, g->values[v].name);
         if (id < 0)
             return kl_error(&s->env, KEEL_ERR_INVALID, "%s: subgraph '%s' reads '%s', which has no value here",
@@ -290,7 +319,7 @@ static keel_status bind_subgraph(keel_session *s, const kl_tensor *const *sub_in
  * s->g and s->parent set): the main graph with its input bindings, or a
  * subgraph with its formal inputs (sub_in) and enclosing values; then the
  * passes. */
-static keel_status build(keel_session *s, const keel_dim_binding *dims, int n_dims,
+static keel_status build(kl_plan *s, const keel_dim_binding *dims, int n_dims,
                          const keel_tensor *input_shapes, const kl_tensor *const *sub_in, int n_sub_in)
 {
     keel_status st = kl_sgraph_init(s);
@@ -298,39 +327,251 @@ static keel_status build(keel_session *s, const keel_dim_binding *dims, int n_di
         st = resolve_ops(s);
     if (!st)
         st = s->parent ? bind_subgraph(s, sub_in, n_sub_in) : bind_inputs(s, dims, n_dims, input_shapes);
-    if (!st && s->env.threads > 1 && !(s->pool = kl_pool_new(&s->env, s->env.threads)))
-        st = KEEL_ERR_NOMEM;
     if (!st)
         st = kl_passes_run(s);
     return st;
 }
 
-keel_status kl_session_build_subgraph(keel_session *sub, const kl_tensor *const *inputs, int n_inputs)
+keel_status kl_session_build_subgraph(kl_plan *sub, const kl_tensor *const *inputs, int n_inputs)
 {
     return build(sub, NULL, 0, NULL, inputs, n_inputs);
 }
 
-/* What a caller may want to know about a plan that nonetheless succeeded. */
-static void log_notes(const keel_session *s)
+void kl_plan_free(kl_plan *p)
 {
-    const kl_graph *g = s->g;
-    for (int k = 0; k < g->n_inputs; k++)
-        if (s->slots[g->inputs[k]].defaulted)
-            kl_log(&s->env, KEEL_LOG_WARNING, "%s: input '%s' has a symbolic dim bound by nothing; planned as 1",
-                   s->model->name, g->values[g->inputs[k]].name);
-    if (s->n_dynamic)
-        kl_log(&s->env, KEEL_LOG_INFO, "%s: %d nodes depend on data and are planned at each run",
-               s->model->name, s->n_dynamic);
+    if (!p)
+        return;
+    kl_env env = p->env;
+    for (int k = 0; p->steps && k < p->n_steps; k++) {
+        kl_step *st = &p->steps[k];
+        if (st->dynamic)
+            kl_free(&env, st->ctx.scratch, st->dyn_scratch_cap);
+        kl_ctx_free(p, &p->nodes[st->node], &st->ctx);
+    }
+    kl_free(&env, p->steps, (size_t)(p->n_nodes ? p->n_nodes : 1) * sizeof *p->steps);
+    kl_passes_free(p);
+    kl_sgraph_free(p);
+    if (!p->owner) /* a subgraph's plan owns its arena */
+        kl_free(&env, p->arena, p->arena_size ? p->arena_size : 64);
+    kl_free(&env, p, sizeof *p);
+}
+
+/* What a caller may want to know about a plan that nonetheless succeeded. */
+static void log_notes(const kl_plan *p)
+{
+    const kl_graph *g = p->g;
+    if (p->n_dynamic)
+        kl_log(&p->env, KEEL_LOG_INFO, "%s: %d nodes depend on data and are planned at each run",
+               p->model->name, p->n_dynamic);
     for (int k = 0; k < g->n_outputs; k++) {
         const kl_decl *d = &g->values[g->outputs[k]].decl;
-        const kl_tensor *t = &s->slots[g->outputs[k]].t;
+        const kl_tensor *t = &p->slots[g->outputs[k]].t;
         bool differs = t->rank >= 0 && d->rank >= 0 && d->rank != t->rank;
         for (int i = 0; !differs && t->rank >= 0 && i < d->rank; i++)
             differs = d->dims[i] >= 0 && d->dims[i] != t->dims[i];
         if (differs)
-            kl_log(&s->env, KEEL_LOG_WARNING, "%s: output '%s' is declared with another shape than inference gives",
-                   s->model->name, g->values[g->outputs[k]].name);
+            kl_log(&p->env, KEEL_LOG_WARNING, "%s: output '%s' is declared with another shape than inference gives",
+                   p->model->name, g->values[g->outputs[k]].name);
     }
+}
+
+/* A new plan of s for these shapes (see bind_inputs); on failure the
+ * message is s's. */
+static keel_status plan_new(keel_session *s, const keel_tensor *shapes, kl_plan **out)
+{
+    *out = NULL;
+    double t0 = kl_now_ns();
+    kl_plan *p = kl_alloc(&s->env, sizeof *p);
+    if (!p)
+        return kl_error(&s->env, KEEL_ERR_NOMEM, "%s: out of memory", s->model->name);
+    p->env = s->env;
+    p->env.status = KEEL_OK;
+    p->env.msg[0] = 0;
+    p->model = s->model;
+    p->g = s->g;
+    p->owner = s;
+    p->pool = s->pool;
+    p->passes_off = s->passes_off;
+    keel_status st = build(p, s->dims, s->n_dims, shapes, NULL, 0);
+    if (st) {
+        if (st == KEEL_ERR_NOMEM && !p->env.msg[0])
+            kl_error(&p->env, st, "%s: out of memory", s->model->name);
+        s->env.status = st;
+        memcpy(s->env.msg, p->env.msg, sizeof s->env.msg);
+        kl_plan_free(p);
+        return st;
+    }
+    p->plan_ns = s->last_plan_ns = kl_now_ns() - t0;
+    s->plans_made++;
+    log_notes(p);
+    *out = p;
+    return KEEL_OK;
+}
+
+keel_status kl_session_arena(keel_session *s, size_t size, uint8_t **arena)
+{
+    if (size > s->arena_size || !s->arena) {
+        size_t want = size > s->arena_size ? size : s->arena_size;
+        uint8_t *grown = kl_alloc(&s->env, want ? want : 64);
+        if (!grown)
+            return KEEL_ERR_NOMEM;
+        kl_free(&s->env, s->arena, s->arena_size ? s->arena_size : 64);
+        s->arena = grown;
+        s->arena_size = want;
+    }
+    *arena = s->arena;
+    return KEEL_OK;
+}
+
+/* Whether plan p was made for these inputs: same types and shapes, and
+ * the same values where it bound some. */
+static bool plan_fits(const kl_plan *p, const keel_tensor *inputs)
+{
+    const kl_graph *g = p->g;
+    for (int k = 0; k < g->n_inputs; k++) {
+        const kl_slot *sl = &p->slots[g->inputs[k]];
+        const keel_tensor *in = &inputs[k];
+        if (in->dtype != sl->t.dtype || !kl_same_shape(in, &sl->t))
+            return false;
+        if (sl->is_const && kl_nbytes(in) && (!in->data || memcmp(in->data, sl->t.data, kl_nbytes(in))))
+            return false;
+    }
+    return true;
+}
+
+/* Makes plans[k] the most recently used. */
+static void to_front(keel_session *s, int k)
+{
+    kl_plan *p = s->plans[k];
+    memmove(s->plans + 1, s->plans, (size_t)k * sizeof *s->plans);
+    s->plans[0] = p;
+}
+
+/* Adds p as the most recently used plan, dropping the least recently used
+ * one past max_plans. */
+static void add_plan(keel_session *s, kl_plan *p)
+{
+    if (s->n_plans == s->max_plans)
+        kl_plan_free(s->plans[--s->n_plans]);
+    s->plans[s->n_plans++] = p;
+    to_front(s, s->n_plans - 1);
+}
+
+keel_status kl_session_plan_for(keel_session *s, const keel_tensor *inputs, kl_plan **out)
+{
+    const kl_graph *g = s->g;
+    for (int k = 0; k < s->n_plans; k++)
+        if (plan_fits(s->plans[k], inputs)) {
+            to_front(s, k);
+            *out = s->plans[0];
+            return KEEL_OK;
+        }
+    /* shapes only: values are bound at creation, never by a run */
+    keel_tensor *shapes = kl_alloc(&s->env, (size_t)(g->n_inputs ? g->n_inputs : 1) * sizeof *shapes);
+    if (!shapes)
+        return KEEL_ERR_NOMEM;
+    for (int k = 0; k < g->n_inputs; k++) {
+        shapes[k] = inputs[k];
+        shapes[k].data = NULL;
+        if (!shapes[k].dtype) /* "not given" to bind_inputs: refuse it here */
+            shapes[k].dtype = -1;
+    }
+    kl_plan *p;
+    keel_status st = plan_new(s, shapes, &p);
+    kl_free(&s->env, shapes, (size_t)(g->n_inputs ? g->n_inputs : 1) * sizeof *shapes);
+    if (st)
+        return st;
+    add_plan(s, p);
+    *out = p;
+    return KEEL_OK;
+}
+
+/* ---- sessions ------------------------------------------------------------------- */
+
+/* Whether the creation's shapes and bindings fix every input dim, so a
+ * plan can be made ahead. */
+static bool shapes_known(const keel_session *s, const keel_tensor *shapes)
+{
+    const kl_graph *g = s->g;
+    for (int k = 0; k < g->n_inputs; k++) {
+        const kl_decl *d = &g->values[g->inputs[k]].decl;
+        if (shapes && shapes[k].dtype)
+            continue;
+        if (d->rank < 0)
+            return false;
+        for (int i = 0; i < d->rank; i++) {
+            bool found = d->dims[i] >= 0;
+            if (!found)
+                bound_dim(s->dims, s->n_dims, d->params[i], &found);
+            if (!found)
+                return false;
+        }
+    }
+    return true;
+}
+
+/* Without a plan made ahead, the model's operators are still checked at
+ * creation, so that an unsupported one is reported there. */
+static keel_status check_ops(keel_session *s)
+{
+    kl_plan *p = kl_alloc(&s->env, sizeof *p);
+    if (!p)
+        return KEEL_ERR_NOMEM;
+    p->env = s->env;
+    p->model = s->model;
+    p->g = s->g;
+    p->owner = s;
+    keel_status st = kl_sgraph_init(p);
+    if (!st)
+        st = resolve_ops(p);
+    if (st) {
+        s->env.status = st;
+        memcpy(s->env.msg, p->env.msg, sizeof s->env.msg);
+    }
+    kl_plan_free(p);
+    return st;
+}
+
+static keel_status copy_dims(keel_session *s, const keel_dim_binding *dims, int n_dims)
+{
+    if (n_dims <= 0 || !dims)
+        return KEEL_OK;
+    if (!(s->dims = kl_alloc(&s->env, (size_t)n_dims * sizeof *s->dims)))
+        return KEEL_ERR_NOMEM;
+    for (int i = 0; i < n_dims; i++) {
+        s->n_dims = i + 1;
+        s->dims[i].value = dims[i].value;
+        if (dims[i].name && !(s->dims[i].name = kl_strdup(&s->env, dims[i].name)))
+            return KEEL_ERR_NOMEM;
+    }
+    return KEEL_OK;
+}
+
+#define KL_DEFAULT_MAX_PLANS 8
+
+static keel_status session_init(keel_session *s, const keel_options *opt, const keel_dim_binding *dims,
+                                int n_dims, const keel_tensor *input_shapes)
+{
+    s->max_plans = opt && opt->max_plans > 0 ? opt->max_plans : KL_DEFAULT_MAX_PLANS;
+    if (opt && opt->max_plans < 0)
+        return kl_error(&s->env, KEEL_ERR_ARGUMENT, "keel_options.max_plans is %d; 0 (default) or more expected",
+                        opt->max_plans);
+    keel_status st = kl_passes_parse(&s->env, opt ? opt->passes_off : NULL, &s->passes_off);
+    if (!st)
+        st = copy_dims(s, dims, n_dims);
+    if (!st && !(s->plans = kl_alloc(&s->env, (size_t)s->max_plans * sizeof *s->plans)))
+        st = KEEL_ERR_NOMEM;
+    if (!st && s->env.threads > 1 && !(s->pool = kl_pool_new(&s->env, s->env.threads)))
+        st = KEEL_ERR_NOMEM;
+    if (st)
+        return st;
+    if (!shapes_known(s, input_shapes))
+        return check_ops(s);
+    kl_plan *p;
+    st = plan_new(s, input_shapes, &p);
+    if (!st)
+        add_plan(s, p);
+    return st;
 }
 
 keel_status keel_session_create(keel_session **out, const keel_model *model,
@@ -360,9 +601,7 @@ keel_status keel_session_create(keel_session **out, const keel_model *model,
     s->model = model;
     s->g = model->graph;
     kl_session_arm_deadline(s);
-    keel_status st = kl_passes_parse(s, opt ? opt->passes_off : NULL);
-    if (!st)
-        st = build(s, dims, n_dims, input_shapes, NULL, 0);
+    keel_status st = session_init(s, opt, dims, n_dims, input_shapes);
     s->deadline_ns = 0;
     if (st) {
         if (st == KEEL_ERR_NOMEM && !s->env.msg[0])
@@ -371,7 +610,8 @@ keel_status keel_session_create(keel_session **out, const keel_model *model,
         keel_session_free(s);
         return st;
     }
-    log_notes(s);
+    s->env.status = KEEL_OK;
+    s->env.msg[0] = 0;
     *out = s;
     return KEEL_OK;
 }
@@ -381,18 +621,29 @@ void keel_session_free(keel_session *s)
     if (!s)
         return;
     kl_env env = s->env;
+    for (int k = 0; k < s->n_plans; k++)
+        kl_plan_free(s->plans[k]);
+    kl_free(&env, s->plans, (size_t)s->max_plans * sizeof *s->plans);
     kl_pool_free(s->pool);
-    for (int k = 0; s->steps && k < s->n_steps; k++) {
-        kl_step *st = &s->steps[k];
-        if (st->dynamic)
-            kl_free(&s->env, st->ctx.scratch, st->dyn_scratch_cap);
-        kl_ctx_free(s, &s->nodes[st->node], &st->ctx);
-    }
-    kl_free(&env, s->steps, (size_t)(s->n_nodes ? s->n_nodes : 1) * sizeof *s->steps);
-    kl_passes_free(s);
-    kl_sgraph_free(s);
+    for (int i = 0; i < s->n_dims; i++)
+        kl_strfree(&env, (char *)s->dims[i].name);
+    kl_free(&env, s->dims, (size_t)s->n_dims * sizeof *s->dims);
     kl_free(&env, s->arena, s->arena_size ? s->arena_size : 64);
     kl_free(&env, s, sizeof *s);
+}
+
+void keel_session_get_stats(const keel_session *s, keel_session_stats *out)
+{
+    if (!out)
+        return;
+    memset(out, 0, sizeof *out);
+    if (!s)
+        return;
+    out->runs = s->runs;
+    out->plans_made = s->plans_made;
+    out->plans_kept = s->n_plans;
+    out->arena_bytes = s->arena_size;
+    out->last_plan_ms = s->last_plan_ns / 1e6;
 }
 
 /* ---- introspection ------------------------------------------------------------------ */
@@ -428,10 +679,21 @@ int keel_session_output_index(const keel_session *s, const char *name)
     return s ? index_of(s->g, s->g->outputs, s->g->n_outputs, name) : -1;
 }
 
-static keel_status slot_info(const keel_session *s, int v, keel_tensor *info)
+/* Value v as the newest plan has it, or as the model declares it (-1 for
+ * dims not known) before there is a plan. */
+static keel_status value_info(const keel_session *s, int v, keel_tensor *info)
 {
-    *info = s->slots[v].t;
-    info->data = NULL;
+    if (s->n_plans) {
+        *info = s->plans[0]->slots[v].t;
+        info->data = NULL;
+        return KEEL_OK;
+    }
+    const kl_decl *d = &s->g->values[v].decl;
+    memset(info, 0, sizeof *info);
+    info->dtype = d->dtype;
+    info->rank = d->rank;
+    for (int i = 0; i < d->rank; i++)
+        info->dims[i] = d->dims[i];
     return KEEL_OK;
 }
 
@@ -439,12 +701,12 @@ keel_status keel_session_input_info(const keel_session *s, int i, keel_tensor *i
 {
     if (!s || !info || i < 0 || i >= s->g->n_inputs)
         return KEEL_ERR_ARGUMENT;
-    return slot_info(s, s->g->inputs[i], info);
+    return value_info(s, s->g->inputs[i], info);
 }
 
 keel_status keel_session_output_info(const keel_session *s, int i, keel_tensor *info)
 {
     if (!s || !info || i < 0 || i >= s->g->n_outputs)
         return KEEL_ERR_ARGUMENT;
-    return slot_info(s, s->g->outputs[i], info);
+    return value_info(s, s->g->outputs[i], info);
 }

@@ -1,11 +1,14 @@
-/* session.h -- internal to runtime/: a session, its graph and its plan.
+/* session.h -- internal to runtime/: a session, its plans and their graphs.
  *
- * Creating a session copies the model's graph into a session graph (one
- * kl_snode per node, with this session's value ids) and runs the passes of
- * passes.c over it, each rewriting nodes: folding, fusions, scheduling,
- * planning.  What a pass decides lives in the nodes and values themselves
- * (new constants among a node's inputs, epilogue and padding as node
- * data), so the executor runs the steps it is given and knows no op. */
+ * A session (struct keel_session) keeps plans, one per set of input shapes
+ * it has run (or was given at creation), most recently used first, up to
+ * keel_options.max_plans; they share its arena and threads.  Making a plan
+ * copies the model's graph into a session graph (one kl_snode per node,
+ * with the plan's value ids) and runs the passes of passes.c over it, each
+ * rewriting nodes: folding, fusions, scheduling, planning.  What a pass
+ * decides lives in the nodes and values themselves (new constants among a
+ * node's inputs, epilogue and padding as node data), so the executor runs
+ * the steps it is given and knows no op. */
 #ifndef KL_SESSION_H
 #define KL_SESSION_H
 
@@ -14,6 +17,8 @@
 #include "graph.h"
 #include "model.h"
 #include "../ops/op.h"
+
+typedef struct kl_plan kl_plan;
 
 /* What the session knows about one value.  Ids below the model graph's
  * n_values are the model's values; passes append constants they make. */
@@ -71,45 +76,79 @@ typedef struct kl_pass_record {
     char note[96];        /* what the pass decided, when not a node count */
 } kl_pass_record;
 
-struct keel_session {
-    kl_env env;
+/* A plan: the session graph for one set of input shapes, its steps and
+ * where every value lives. */
+struct kl_plan {
+    kl_env env;           /* the session's, with this plan's errors */
     const keel_model *model;
     const kl_graph *g;    /* the model's graph: its inputs and outputs */
+    keel_session *owner;  /* the session (NULL for a subgraph's plan) */
+    const kl_plan *parent;  /* a subgraph's enclosing plan, else NULL */
     int n_values, cap_values;
     kl_slot *slots;       /* one per value */
     int n_nodes;
     kl_snode *nodes;      /* the session graph, in run order */
     int n_steps;
     kl_step *steps;
-    uint8_t *arena;
-    size_t arena_size;
+    uint8_t *arena;       /* the session's (a subgraph plan's own) */
+    size_t arena_size;    /* bytes this plan uses of it */
     size_t sum_intermediates;  /* bytes if every computed value had a buffer of its own */
     int64_t macs;
     int n_folded, n_fused, n_dynamic;
     unsigned passes_off;  /* bit k: pass k of passes.c is turned off */
     int n_records;
     kl_pass_record *records;  /* the graph as loaded, then after each pass run */
-    kl_pool *pool;        /* worker threads (NULL with one thread) */
-    const struct keel_session *parent;  /* a subgraph's enclosing session, else NULL */
-    /* Stopping, read through the outermost session: keel_session_cancel()
-     * sets `cancel` until a run stops for it; the creation or run under
-     * way stops after deadline_ns (CLOCK_MONOTONIC; 0: no limit). */
+    kl_pool *pool;        /* the session's worker threads (NULL with one thread) */
+    bool bound_values;    /* some input's value was bound at creation (is_const) */
+    double plan_ns;       /* time making it took */
+};
+
+/* A session: its plans, shared arena and threads, and how to stop it. */
+struct keel_session {
+    kl_env env;           /* options; the last failed call's message */
+    const keel_model *model;
+    const kl_graph *g;
+    unsigned passes_off;
+    int n_dims;
+    keel_dim_binding *dims;   /* the creation's bindings (names copied) */
+    int max_plans;
+    int n_plans;
+    kl_plan **plans;      /* most recently used first; plans[0] ran last */
+    uint8_t *arena;       /* every plan's values and scratch */
+    size_t arena_size;
+    kl_pool *pool;
+    int64_t runs, plans_made;
+    double last_plan_ns;  /* time the newest plan took to make */
+    /* Stopping: keel_session_cancel() sets `cancel` until a run stops for
+     * it; the creation or run under way stops after deadline_ns
+     * (CLOCK_MONOTONIC; 0: no limit). */
     atomic_int cancel;
     double deadline_ns;
 };
 
+/* The plan for these input shapes (and bound values), made if no cached
+ * one fits; it becomes the most recently used.  inputs: one per graph
+ * input, data read only for plans that bound values. */
+keel_status kl_session_plan_for(keel_session *s, const keel_tensor *inputs, kl_plan **out);
+/* Places the values and scratch of p in the session's arena (again, after
+ * the arena moved). */
+void kl_plan_place(kl_plan *p, uint8_t *arena);
+void kl_plan_free(kl_plan *p);
+/* The session's arena, grown to at least `size` bytes (contents not kept). */
+keel_status kl_session_arena(keel_session *s, size_t size, uint8_t **arena);
+
 /* ---- the session graph (sgraph.c) ---- */
 
 /* Copies the model graph's nodes and values into s. */
-keel_status kl_sgraph_init(keel_session *s);
-void kl_sgraph_free(keel_session *s);
+keel_status kl_sgraph_init(kl_plan *s);
+void kl_sgraph_free(kl_plan *s);
 /* Sets input k of node n to value v, growing its inputs (new ones empty). */
-keel_status kl_snode_set_input(keel_session *s, kl_snode *n, int k, int v);
+keel_status kl_snode_set_input(kl_plan *s, kl_snode *n, int k, int v);
 /* Adds a constant value that owns `t` (freed with the session on success
  * and on failure); its id, or -1 out of memory. */
-int kl_sgraph_add_const(keel_session *s, kl_tensor *t, const char *name_fmt, const char *node_name);
+int kl_sgraph_add_const(kl_plan *s, kl_tensor *t, const char *name_fmt, const char *node_name);
 /* Drops the nodes marked dead, keeping the order of the others. */
-void kl_sgraph_compact(keel_session *s);
+void kl_sgraph_compact(kl_plan *s);
 /* "node 12 'conv1' (Conv)" for messages. */
 const char *kl_snode_str(const kl_snode *n, char *buf, size_t size);
 
@@ -117,21 +156,21 @@ const char *kl_snode_str(const kl_snode *n, char *buf, size_t size);
 
 /* Plans subgraph session sub (env, model, g and parent set) for these
  * formal inputs. */
-keel_status kl_session_build_subgraph(keel_session *sub, const kl_tensor *const *inputs, int n_inputs);
+keel_status kl_session_build_subgraph(kl_plan *sub, const kl_tensor *const *inputs, int n_inputs);
 /* Starts the clock of keel_options.time_limit_ms for a creation or a run. */
 void kl_session_arm_deadline(keel_session *s);
 double kl_now_ns(void);
 
 /* ---- contexts (session.c) ---- */
 /* c for node n: its tensors, node data and the session's services. */
-keel_status kl_ctx_fill(keel_session *s, const kl_snode *n, kl_opctx *c);
-void kl_ctx_free(keel_session *s, const kl_snode *n, kl_opctx *c);
+keel_status kl_ctx_fill(kl_plan *s, const kl_snode *n, kl_opctx *c);
+void kl_ctx_free(kl_plan *s, const kl_snode *n, kl_opctx *c);
 /* Outputs of c have valid dtypes and shapes within the limits. */
-keel_status kl_ctx_check_outputs(keel_session *s, kl_opctx *c);
+keel_status kl_ctx_check_outputs(kl_plan *s, kl_opctx *c);
 
 /* ---- passes (passes.c and the files of each) ---- */
 
-typedef keel_status (*kl_pass_fn)(keel_session *s);
+typedef keel_status (*kl_pass_fn)(kl_plan *s);
 
 typedef struct kl_pass {
     const char *name;
@@ -144,32 +183,32 @@ typedef struct kl_pass {
 extern const kl_pass kl_passes[];
 extern const int kl_n_passes;
 
-/* Parses keel_options.passes_off into s->passes_off. */
-keel_status kl_passes_parse(keel_session *s, const char *list);
+/* Parses keel_options.passes_off into *off (bit k: pass k). */
+keel_status kl_passes_parse(kl_env *env, const char *list, unsigned *off);
 /* Runs every pass not turned off, in order, recording each. */
-keel_status kl_passes_run(keel_session *s);
-void kl_passes_free(keel_session *s);
+keel_status kl_passes_run(kl_plan *s);
+void kl_passes_free(kl_plan *s);
 /* What the pass under way decided, for its record. */
-void kl_pass_note(keel_session *s, const char *fmt, ...) KL_PRINTF(2, 3);
+void kl_pass_note(kl_plan *s, const char *fmt, ...) KL_PRINTF(2, 3);
 
-keel_status kl_pass_fold(keel_session *s);              /* fold.c */
-keel_status kl_pass_fuse_batchnorm(keel_session *s);    /* fuse.c */
-keel_status kl_pass_fuse_pad(keel_session *s);
-keel_status kl_pass_fuse_residual(keel_session *s);
-keel_status kl_pass_fuse_gated(keel_session *s);
-keel_status kl_pass_fuse_activation(keel_session *s);
-keel_status kl_pass_schedule(keel_session *s);          /* plan.c */
-keel_status kl_pass_views(keel_session *s);
-keel_status kl_pass_lifetimes(keel_session *s);
-keel_status kl_pass_slices(keel_session *s);
-keel_status kl_pass_in_place(keel_session *s);
-keel_status kl_pass_arena(keel_session *s);
-keel_status kl_pass_prepare(keel_session *s);
+keel_status kl_pass_fold(kl_plan *s);              /* fold.c */
+keel_status kl_pass_fuse_batchnorm(kl_plan *s);    /* fuse.c */
+keel_status kl_pass_fuse_pad(kl_plan *s);
+keel_status kl_pass_fuse_residual(kl_plan *s);
+keel_status kl_pass_fuse_gated(kl_plan *s);
+keel_status kl_pass_fuse_activation(kl_plan *s);
+keel_status kl_pass_schedule(kl_plan *s);          /* plan.c */
+keel_status kl_pass_views(kl_plan *s);
+keel_status kl_pass_lifetimes(kl_plan *s);
+keel_status kl_pass_slices(kl_plan *s);
+keel_status kl_pass_in_place(kl_plan *s);
+keel_status kl_pass_arena(kl_plan *s);
+keel_status kl_pass_prepare(kl_plan *s);
 
 /* Checks the plan: returns the number of pairs of arena blocks that are
  * live at the same step and overlap in memory, plus the number of values
  * whose bytes do not lie wholly inside the arena (0 for a correct plan). */
-int kl_session_plan_conflicts(const keel_session *s);
+int kl_session_plan_conflicts(const kl_plan *s);
 
 /* keel_session_run, adding each step's wall time in nanoseconds to
  * step_ns[k] (n_steps entries) when step_ns is not NULL. */

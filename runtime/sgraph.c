@@ -14,7 +14,7 @@ static int *copy_ids(kl_env *env, const int *ids, int n, int cap)
     return out;
 }
 
-keel_status kl_sgraph_init(keel_session *s)
+keel_status kl_sgraph_init(kl_plan *s)
 {
     const kl_graph *g = s->g;
     s->cap_values = g->n_values + 16;
@@ -58,7 +58,7 @@ static void free_node(kl_env *env, kl_snode *n)
     n->in = n->out = NULL;
 }
 
-void kl_sgraph_free(keel_session *s)
+void kl_sgraph_free(kl_plan *s)
 {
     for (int i = 0; s->nodes && i < s->n_nodes; i++)
         free_node(&s->env, &s->nodes[i]);
@@ -76,7 +76,7 @@ void kl_sgraph_free(keel_session *s)
     s->slots = NULL;
 }
 
-keel_status kl_snode_set_input(keel_session *s, kl_snode *n, int k, int v)
+keel_status kl_snode_set_input(kl_plan *s, kl_snode *n, int k, int v)
 {
     if (k >= n->n_in) {
         const int extra = k + 1 - n->n_in, deps = n->n_deps - n->n_in;
@@ -101,7 +101,7 @@ keel_status kl_snode_set_input(keel_session *s, kl_snode *n, int k, int v)
     return KEEL_OK;
 }
 
-int kl_sgraph_add_const(keel_session *s, kl_tensor *t, const char *name_fmt, const char *node_name)
+int kl_sgraph_add_const(kl_plan *s, kl_tensor *t, const char *name_fmt, const char *node_name)
 {
     if (s->n_values == s->cap_values) {
         int cap = s->cap_values * 2;
@@ -131,7 +131,7 @@ int kl_sgraph_add_const(keel_session *s, kl_tensor *t, const char *name_fmt, con
     return s->n_values++;
 }
 
-void kl_sgraph_compact(keel_session *s)
+void kl_sgraph_compact(kl_plan *s)
 {
     int n = 0;
     for (int i = 0; i < s->n_nodes; i++) {

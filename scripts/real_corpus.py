@@ -14,7 +14,9 @@ folder: model.onnx (a symlink to the checked file) and test_data_set_0/ with
 input_K.pb and output_K.pb in graph order.  The folder is
 $KEEL_CACHE/real/cases/NAME_SHAPE-HASH, HASH covering the model's sha256,
 the input set, the seed and the ONNX Runtime version, so a built case is
-reused until one of them changes.
+reused until one of them changes.  An entry with several input sets also
+gets NAME_shapes-HASH: all its sets, then the first again, as the data
+sets of one folder, which `keel check` runs on one session.
 
 Prints one case folder a line (with --tolerances: folder, rtol and atol).
 --valgrind: only each entry's first case, and only entries marked +valgrind.
@@ -264,6 +266,29 @@ def build_case(e, items, model, ort_dir, ort_version):
     return case
 
 
+def build_sequence(e, cases, model):
+    """NAME_shapes-HASH: the data sets of every case of an entry, in the
+    manifest's order and then the first again, in one case folder, so that
+    `keel check` runs them all on one session (going back to a shape
+    already planned at the end)."""
+    key = hashlib.sha256(" ".join(os.path.basename(c) for c in cases).encode()).hexdigest()
+    seq = os.path.join(REAL, "cases", f"{e['name']}_shapes-{key[:12]}")
+    if os.path.exists(os.path.join(seq, "model.onnx")):
+        return seq
+    tmp = tempfile.mkdtemp(prefix=os.path.basename(seq) + ".", dir=os.path.dirname(seq))
+    try:
+        for k, case in enumerate(cases + cases[:1]):
+            shutil.copytree(os.path.join(case, "test_data_set_0"), os.path.join(tmp, f"test_data_set_{k}"))
+        os.symlink(os.path.relpath(model, seq), os.path.join(tmp, "model.onnx"))
+        if os.path.exists(seq):
+            shutil.rmtree(seq)
+        os.rename(tmp, seq)
+    finally:
+        if os.path.exists(tmp):
+            shutil.rmtree(tmp)
+    return seq
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--manifest", default=os.path.join(ROOT, "tests", "real_models.txt"))
@@ -284,8 +309,12 @@ def main():
         if args.valgrind and not e["valgrind"]:
             continue
         model = fetch_model(e)
+        built = []
         for items in e["cases"][:1] if args.valgrind else e["cases"]:
-            case = build_case(e, items, model, ort_dir, ort_version)
+            built.append(build_case(e, items, model, ort_dir, ort_version))
+        if len(built) > 1:   # every shape on one session
+            built.append(build_sequence(e, built, model))
+        for case in built:
             print(f"{case} {e['rtol']:g} {e['atol']:g}" if args.tolerances else case, flush=True)
 
 

@@ -80,7 +80,16 @@ class _Options(ctypes.Structure):
                 ("log_user", ctypes.c_void_p),
                 ("isa", ctypes.c_int),
                 ("time_limit_ms", ctypes.c_uint64),
-                ("passes_off", ctypes.c_char_p)]
+                ("passes_off", ctypes.c_char_p),
+                ("max_plans", ctypes.c_int)]
+
+class _Stats(ctypes.Structure):
+    """keel_session_stats."""
+    _fields_ = [("runs", ctypes.c_int64),
+                ("plans_made", ctypes.c_int64),
+                ("plans_kept", ctypes.c_int),
+                ("last_plan_ms", ctypes.c_double),
+                ("arena_bytes", ctypes.c_size_t)]
 
 class _About(ctypes.Structure):
     """keel_model_about."""
@@ -152,6 +161,7 @@ _declare("keel_session_free", None, _P)
 _declare("keel_session_errmsg", _S, _P)
 _declare("keel_session_run", _I, _P, _T, _T)
 _declare("keel_session_cancel", None, _P)
+_declare("keel_session_get_stats", None, _P, ctypes.POINTER(_Stats))
 _declare("keel_model_add_op", _I, _P, ctypes.POINTER(_CustomOp))
 _declare("keel_op_input_count", _I, _P)
 _declare("keel_op_output_count", _I, _P)
@@ -310,8 +320,13 @@ class Model:
     `timeout` (seconds a session's creation and each run may take before
     they stop with Status.ERR_CANCELLED; None: no limit) and `passes_off`
     (names of optional passes to skip, as a list or a comma-separated
-    string; see passes()) are the keel_options used for the model and
-    every session made from it.
+    string; see passes()) and `max_plans` (plans a session keeps, one per
+    set of input shapes; 0: keel's default) are the keel_options used for
+    the model and every session made from it.
+
+    run(feeds) runs the model on a session of the calling thread's own,
+    made at its first call: sessions take inputs of any shape the model
+    allows.
 
     Release with close() or a `with` block; closing the model closes its
     sessions too.  Garbage collection releases it as well.
@@ -319,9 +334,10 @@ class Model:
 
     def __init__(self, path_or_bytes, threads=1, optimize=True, base_dir=None, name=None,
                  max_model_bytes=0, max_tensor_bytes=0, max_arena_bytes=0, isa="auto", timeout=None,
-                 passes_off=None):
+                 passes_off=None, max_plans=0):
         self._ptr = None
         self._sessions = {}          # id -> _SessionHandle of live sessions
+        self._per_thread = threading.local()   # the session run() uses in each thread
         self._ops = []               # (keel_custom_op, callbacks, ...) kept alive
         self._pending = threading.local()   # exception raised by a custom op
         self._opt = _Options()
@@ -331,6 +347,9 @@ class Model:
         self._opt.max_model_bytes = max_model_bytes
         self._opt.max_tensor_bytes = max_tensor_bytes
         self._opt.max_arena_bytes = max_arena_bytes
+        if int(max_plans) < 0:
+            raise ValueError(f"max_plans must be 0 or more, not {max_plans!r}")
+        self._opt.max_plans = int(max_plans)
         if isa not in ISAS:
             raise ValueError(f"isa must be one of {', '.join(ISAS)}, not {isa!r}")
         self._opt.isa = ISAS[isa]
@@ -451,7 +470,9 @@ class Model:
     # -- sessions
 
     def session(self, dims=None, input_shapes=None):
-        """Creates a Session: binds symbolic dimensions, infers shapes, plans memory.
+        """Creates a Session, which runs inputs of any shape the model allows.
+        What is given here is planned ahead (shapes inferred, memory
+        planned), so the first run at those shapes plans nothing:
 
         dims          {"N": 4, ...}: values for symbolic dimension names.
         input_shapes  exact shapes of inputs, as a dict name -> entry or a
@@ -459,10 +480,19 @@ class Model:
                       a shape (tuple of ints; the dtype is the declared one)
                       or an ndarray, whose dtype and shape are used -- and,
                       for a small int64/int32/bool array, its value is bound
-                      at creation (runs must then pass the same value).
-        A symbolic dimension bound by neither is planned as 1.
+                      too (what depends on it is computed ahead, for runs
+                      passing that value).
+        When these leave some input dim unknown, nothing is planned ahead.
         """
         return Session(self, dims, input_shapes)
+
+    def run(self, feeds):
+        """Runs once on the calling thread's session (made at its first call)
+        and returns a dict name -> ndarray; see Session.run."""
+        s = getattr(self._per_thread, "session", None)
+        if s is None or s.closed:
+            s = self._per_thread.session = self.session()
+        return s.run(feeds)
 
     # -- custom operators
 
@@ -665,11 +695,13 @@ class _SessionHandle:
 
 
 class Session:
-    """A model planned for given shapes; made by Model.session().
+    """A model ready to run at any input shape it allows; made by
+    Model.session().
 
-    `inputs` / `outputs` list TensorInfo with the planned (concrete) shapes.
-    run(feeds) runs once.  One Session runs from one thread at a time;
-    distinct sessions of one model may run concurrently.
+    `inputs` / `outputs` list TensorInfo with the shapes of the last run
+    (or of the plan made at creation; before either, the declared ones, None
+    for dims not known).  run(feeds) runs once.  One Session runs from one
+    thread at a time; distinct sessions of one model may run concurrently.
     """
 
     def __init__(self, model, dims=None, input_shapes=None):
@@ -712,9 +744,22 @@ class Session:
         self._h = _SessionHandle(ptr.value)
         model._sessions[id(self._h)] = self._h
 
-        self.inputs = self._infos("input")
-        self.outputs = self._infos("output")
-        self._in_index = {info.name: i for i, info in enumerate(self.inputs)}
+        self._declared_inputs = model.inputs
+
+    @property
+    def inputs(self):
+        return self._infos("input")
+
+    @property
+    def outputs(self):
+        return self._infos("output")
+
+    def stats(self):
+        """What the session has done, as a dict: runs, plans_made (the
+        creation's included), plans_kept, last_plan_ms, arena_bytes."""
+        st = _Stats()
+        _lib.keel_session_get_stats(self._handle(), ctypes.byref(st))
+        return {name: getattr(st, name) for name, _ in _Stats._fields_}
 
     @staticmethod
     def _per_input(declared, values, what):
@@ -770,7 +815,10 @@ class Session:
             _check(getattr(_lib, f"keel_session_{side}_info")(s, i, ctypes.byref(t)),
                    f"keel: cannot read session {side} {i}")
             name = getattr(_lib, f"keel_session_{side}_name")(s, i).decode()
-            infos.append(TensorInfo(name, _to_numpy_dtype(t.dtype), _shape_of(t)))
+            shape = _shape_of(t)
+            if shape is not None:   # dims not known before a run or plan: None
+                shape = tuple(d if d >= 0 else None for d in shape)
+            infos.append(TensorInfo(name, _to_numpy_dtype(t.dtype), shape))
         return infos
 
     # -- running
@@ -782,17 +830,18 @@ class Session:
         values (lists, scalars) are converted to the planned dtype.  Returns
         a dict name -> ndarray of the outputs, newly allocated."""
         s = self._handle()
-        arrays = [None] * len(self.inputs)
-        for i, value in self._per_input(self.inputs, feeds, "feeds"):
+        declared = self._declared_inputs
+        arrays = [None] * len(declared)
+        for i, value in self._per_input(declared, feeds, "feeds"):
             arrays[i] = value
-        missing = [info.name for info, a in zip(self.inputs, arrays) if a is None]
+        missing = [info.name for info, a in zip(declared, arrays) if a is None]
         if missing:
             raise Error(Status.ERR_ARGUMENT, "feeds: missing input " +
                         ", ".join(f"'{n}'" for n in missing))
 
         c_in = (_Tensor * max(len(arrays), 1))()
         for i, value in enumerate(arrays):
-            info = self.inputs[i]
+            info = declared[i]
             if isinstance(value, np.ndarray):
                 arr = np.asarray(value, order="C")
             else:
@@ -804,30 +853,19 @@ class Session:
                 raise Error(Status.ERR_ARGUMENT, f"input '{info.name}': {exc}") from None
             _fill_tensor(c_in[i], code, arr.shape, arr.ctypes.data)
 
-        for info in self.outputs:
-            if info.dtype is None and info.shape is not None:
-                raise Error(Status.ERR_UNSUPPORTED, f"output '{info.name}' has an element "
-                            "type with no NumPy equivalent")
-        # outputs whose shape depends on the data are lent by keel (data NULL)
-        # and copied out below
-        results = [np.empty(info.shape, info.dtype) if info.shape is not None else None
-                   for info in self.outputs]
-        c_out = (_Tensor * max(len(results), 1))()
-        for i, arr in enumerate(results):
-            c_out[i].data = arr.ctypes.data if arr is not None else None
-
+        # keel lends its own buffers (data NULL), whatever the shapes; they
+        # are copied out below
+        c_out = (_Tensor * max(_lib.keel_session_output_count(s), 1))()
         st = _lib.keel_session_run(s, c_in, c_out)
         if st != Status.OK:
             self.model._raise_pending(st, _lib.keel_session_errmsg(s).decode("utf-8", "replace"))
         out = {}
-        for i, (info, arr) in enumerate(zip(self.outputs, results)):
-            shape = _shape_of(c_out[i])
-            if arr is None:
-                out[info.name] = _view(c_out[i], False).copy()
-                continue
-            if shape != arr.shape and int(np.prod(shape, dtype=np.int64)) == arr.size:
-                arr = arr.reshape(shape)
-            out[info.name] = arr
+        for i in range(_lib.keel_session_output_count(s)):
+            name = _lib.keel_session_output_name(s, i).decode()
+            if _to_numpy_dtype(c_out[i].dtype) is None:
+                raise Error(Status.ERR_UNSUPPORTED, f"output '{name}' has an element "
+                            "type with no NumPy equivalent")
+            out[name] = _view(c_out[i], False).copy()
         return out
 
     __call__ = run

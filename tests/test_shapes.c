@@ -1,0 +1,289 @@
+/* test_shapes.c -- one session, any input shape: plans made per shape,
+ * kept most recently used first, sharing one arena; results checked
+ * against direct loops written here. */
+#include <CUnit/CUnit.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keel.h"
+#include "testutil.h"
+
+#define C_IN 16
+#define C_OUT 16
+
+static keel_model *load(tb_model *b, const keel_options *opt)
+{
+    size_t len;
+    uint8_t *buf = tb_pack(b, &len);
+    keel_model *m = NULL;
+    char err[1024];
+    if (keel_model_load_buffer(&m, buf, len, NULL, "shapes.onnx", opt, err, sizeof err))
+        fprintf(stderr, "\n  load failed: %s\n", err);
+    free(buf);
+    return m;
+}
+
+static float weight_at(int i) { return (float)((i * 37 % 23) - 11) / 64.0f; }
+
+/* x: float[N, 16, H, W] -> Conv 3x3 pad 1 (16 -> 16) -> Relu -> "map";
+ * GlobalAveragePool(map) -> "pooled" float[N, 16, 1, 1]. */
+static keel_model *conv_model(tb_model **bp, float *w, float *bias)
+{
+    tb_model *b = tb_new(8, 13);
+    tb_input(b, "x", KEEL_FLOAT, 4, (int64_t[]){-1, C_IN, -1, -1}, NULL);
+    tb_output(b, "map", KEEL_FLOAT, 4, (int64_t[]){-1, C_OUT, -1, -1});
+    tb_output(b, "pooled", KEEL_FLOAT, 4, (int64_t[]){-1, C_OUT, 1, 1});
+    for (int i = 0; i < C_OUT * C_IN * 9; i++)
+        w[i] = weight_at(i);
+    for (int i = 0; i < C_OUT; i++)
+        bias[i] = (float)(i - 8) / 16.0f;
+    tb_init_f32(b, "w", 4, (int64_t[]){C_OUT, C_IN, 3, 3}, w);
+    tb_init_f32(b, "b", 1, (int64_t[]){C_OUT}, bias);
+    Onnx__NodeProto *conv = tb_node(b, "Conv", "conv", "x,w,b", "c");
+    tb_attr_ints(b, conv, "pads", 4, (int64_t[]){1, 1, 1, 1});
+    tb_node(b, "Relu", "relu", "c", "map");
+    tb_node(b, "GlobalAveragePool", "gap", "map", "pooled");
+    *bp = b;
+    return load(b, NULL);
+}
+
+/* The model's outputs for x[n, C_IN, h, w], by direct loops. */
+static void conv_reference(const float *x, int n, int h, int wd, const float *w, const float *bias, float *map,
+                           float *pooled)
+{
+    for (int i = 0; i < n; i++)
+        for (int m = 0; m < C_OUT; m++) {
+            double sum = 0;
+            for (int y = 0; y < h; y++)
+                for (int xx = 0; xx < wd; xx++) {
+                    double acc = bias[m];
+                    for (int c = 0; c < C_IN; c++)
+                        for (int ky = 0; ky < 3; ky++)
+                            for (int kx = 0; kx < 3; kx++) {
+                                int iy = y + ky - 1, ix = xx + kx - 1;
+                                if (iy < 0 || iy >= h || ix < 0 || ix >= wd)
+                                    continue;
+                                acc += (double)x[((i * C_IN + c) * h + iy) * wd + ix] *
+                                       w[((m * C_IN + c) * 3 + ky) * 3 + kx];
+                            }
+                    float v = acc > 0 ? (float)acc : 0.0f;
+                    map[((i * C_OUT + m) * h + y) * wd + xx] = v;
+                    sum += v;
+                }
+            pooled[i * C_OUT + m] = (float)(sum / (h * wd));
+        }
+}
+
+typedef struct shape3 {
+    int n, h, w;
+} shape3;
+
+/* One run of s at shape sh, checked against the loops; returns the
+ * largest error. */
+static double run_at(keel_session *s, shape3 sh, const float *w, const float *bias)
+{
+    size_t nx = (size_t)sh.n * C_IN * sh.h * sh.w, nmap = (size_t)sh.n * C_OUT * sh.h * sh.w;
+    float *x = malloc(nx * sizeof *x), *map = malloc(nmap * sizeof *map);
+    float *pooled = malloc((size_t)sh.n * C_OUT * sizeof *pooled);
+    for (size_t i = 0; i < nx; i++)
+        x[i] = (float)((int)(i * 7919 % 101) - 50) / 50.0f;
+    conv_reference(x, sh.n, sh.h, sh.w, w, bias, map, pooled);
+    keel_tensor in = {KEEL_FLOAT, 4, {sh.n, C_IN, sh.h, sh.w}, x};
+    keel_tensor out[2];
+    memset(out, 0, sizeof out);
+    double err = INFINITY;
+    keel_status st = keel_session_run(s, &in, out);
+    if (st)
+        fprintf(stderr, "\n  run at %dx%dx%d: %s\n", sh.n, sh.h, sh.w, keel_session_errmsg(s));
+    else if (out[0].rank == 4 && out[0].dims[0] == sh.n && out[0].dims[2] == sh.h && out[0].dims[3] == sh.w &&
+             out[1].rank == 4 && out[1].dims[0] == sh.n && out[1].dims[1] == C_OUT) {
+        double e0 = tb_max_abs_err(out[0].data, map, nmap);
+        double e1 = tb_max_abs_err(out[1].data, pooled, (size_t)sh.n * C_OUT);
+        err = e0 > e1 ? e0 : e1;
+        /* output_info tells this run's shapes */
+        keel_tensor info;
+        keel_session_output_info(s, 0, &info);
+        if (info.dims[0] != sh.n || info.dims[2] != sh.h || info.dims[3] != sh.w)
+            err = INFINITY;
+    }
+    free(x);
+    free(map);
+    free(pooled);
+    return err;
+}
+
+/* Three shapes and back: each is planned once, earlier plans are reused,
+ * and every run matches the loops (the arena grew under the first plan). */
+static void test_any_shape_one_session(void)
+{
+    static float w[C_OUT * C_IN * 9], bias[C_OUT];
+    tb_model *b;
+    keel_model *m = conv_model(&b, w, bias);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    keel_session *s;
+    char err[1024];
+    CU_ASSERT_EQUAL_FATAL(keel_session_create(&s, m, NULL, NULL, 0, NULL, err, sizeof err), KEEL_OK);
+    keel_session_stats st;
+    keel_session_get_stats(s, &st);
+    CU_ASSERT_EQUAL(st.plans_made, 0); /* nothing fixes N, H, W yet */
+    const shape3 shapes[] = {{1, 4, 4}, {2, 5, 7}, {1, 24, 20}, {1, 4, 4}, {2, 5, 7}, {1, 24, 20}};
+    for (int k = 0; k < 6; k++) {
+        CU_ASSERT(run_at(s, shapes[k], w, bias) < 1e-4);
+        keel_session_get_stats(s, &st);
+        CU_ASSERT_EQUAL(st.plans_made, k < 3 ? k + 1 : 3);
+        CU_ASSERT_EQUAL(st.runs, k + 1);
+    }
+    CU_ASSERT_EQUAL(st.plans_kept, 3);
+    CU_ASSERT(st.arena_bytes >= (size_t)24 * 20 * C_OUT * sizeof(float));
+    keel_session_free(s);
+    keel_model_free(m);
+    tb_free(b);
+}
+
+/* keel_options.max_plans bounds the plans kept: the least recently used
+ * one goes, and its shape is planned again when it comes back. */
+static void test_plan_cache_bound(void)
+{
+    static float w[C_OUT * C_IN * 9], bias[C_OUT];
+    tb_model *b;
+    keel_model *m = conv_model(&b, w, bias);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    keel_options opt;
+    keel_options_init(&opt);
+    opt.max_plans = 2;
+    keel_session *s;
+    CU_ASSERT_EQUAL_FATAL(keel_session_create(&s, m, &opt, NULL, 0, NULL, NULL, 0), KEEL_OK);
+    const shape3 a = {1, 6, 6}, bb = {1, 8, 5}, c = {1, 3, 9};
+    const shape3 order[] = {a, bb, a, c, a, bb};
+    const int64_t made[] = {1, 2, 2, 3, 3, 4}; /* c evicts bb (a ran after it); bb comes back */
+    keel_session_stats st;
+    for (int k = 0; k < 6; k++) {
+        CU_ASSERT(run_at(s, order[k], w, bias) < 1e-4);
+        keel_session_get_stats(s, &st);
+        CU_ASSERT_EQUAL(st.plans_made, made[k]);
+        CU_ASSERT(st.plans_kept <= 2);
+    }
+    keel_session_free(s);
+    opt.max_plans = -1;
+    char err[256];
+    CU_ASSERT_EQUAL(keel_session_create(&s, m, &opt, NULL, 0, NULL, err, sizeof err), KEEL_ERR_ARGUMENT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "max_plans"));
+    keel_model_free(m);
+    tb_free(b);
+}
+
+/* Shapes given at creation are planned ahead, and are a hint only. */
+static void test_creation_shapes_are_a_hint(void)
+{
+    static float w[C_OUT * C_IN * 9], bias[C_OUT];
+    tb_model *b;
+    keel_model *m = conv_model(&b, w, bias);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    keel_tensor hint = {KEEL_FLOAT, 4, {1, C_IN, 10, 10}, NULL};
+    keel_session *s;
+    CU_ASSERT_EQUAL_FATAL(keel_session_create(&s, m, NULL, NULL, 0, &hint, NULL, 0), KEEL_OK);
+    keel_session_stats st;
+    keel_session_get_stats(s, &st);
+    CU_ASSERT_EQUAL(st.plans_made, 1);
+    CU_ASSERT(st.last_plan_ms > 0);
+    CU_ASSERT(run_at(s, (shape3){1, 10, 10}, w, bias) < 1e-4);
+    keel_session_get_stats(s, &st);
+    CU_ASSERT_EQUAL(st.plans_made, 1); /* the hint's plan ran */
+    CU_ASSERT(run_at(s, (shape3){3, 2, 11}, w, bias) < 1e-4);
+    keel_session_get_stats(s, &st);
+    CU_ASSERT_EQUAL(st.plans_made, 2);
+    keel_session_free(s);
+    keel_model_free(m);
+    tb_free(b);
+}
+
+/* Fixed dims must match, and one symbolic name takes one value. */
+static void test_declared_dims_hold(void)
+{
+    static const float w3[] = {1, 2, 3};
+    tb_model *b = tb_new(8, 13);
+    tb_input(b, "x", KEEL_FLOAT, 2, (int64_t[]){-1, 3}, "N");
+    tb_input(b, "y", KEEL_FLOAT, 2, (int64_t[]){-1, 3}, "N");
+    tb_output(b, "out", KEEL_FLOAT, 2, (int64_t[]){-1, 3});
+    tb_init_f32(b, "w", 2, (int64_t[]){1, 3}, w3);
+    tb_node(b, "Add", "add", "x,y", "s");
+    tb_node(b, "Mul", "mul", "s,w", "out");
+    keel_model *m = load(b, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    keel_session *s;
+    CU_ASSERT_EQUAL_FATAL(keel_session_create(&s, m, NULL, NULL, 0, NULL, NULL, 0), KEEL_OK);
+    float xs[12], ys[12];
+    for (int i = 0; i < 12; i++) {
+        xs[i] = (float)i;
+        ys[i] = (float)(100 - i);
+    }
+    for (int n = 1; n <= 4; n++) {
+        keel_tensor in[2] = {{KEEL_FLOAT, 2, {n, 3}, xs}, {KEEL_FLOAT, 2, {n, 3}, ys}};
+        keel_tensor out = {0};
+        CU_ASSERT_EQUAL_FATAL(keel_session_run(s, in, &out), KEEL_OK);
+        CU_ASSERT_EQUAL(out.dims[0], n);
+        for (int i = 0; i < n * 3; i++)
+            CU_ASSERT_DOUBLE_EQUAL(((float *)out.data)[i], 100.0 * w3[i % 3], 1e-4);
+    }
+    keel_tensor in[2] = {{KEEL_FLOAT, 2, {2, 3}, xs}, {KEEL_FLOAT, 2, {3, 3}, ys}};
+    keel_tensor out = {0};
+    CU_ASSERT_EQUAL(keel_session_run(s, in, &out), KEEL_ERR_SHAPE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(keel_session_errmsg(s), "'N'"));
+    in[1].dims[0] = 2;
+    in[1].dims[1] = 4;
+    CU_ASSERT_EQUAL(keel_session_run(s, in, &out), KEEL_ERR_SHAPE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(keel_session_errmsg(s), "'y'"));
+    in[1].dims[1] = 3;
+    in[1].dtype = KEEL_INT32;
+    CU_ASSERT_NOT_EQUAL(keel_session_run(s, in, &out), KEEL_OK);
+    CU_ASSERT_PTR_NOT_NULL(strstr(keel_session_errmsg(s), "'y'"));
+    /* the session still runs after refusing those */
+    in[1].dtype = KEEL_FLOAT;
+    CU_ASSERT_EQUAL(keel_session_run(s, in, &out), KEEL_OK);
+    keel_session_stats st;
+    keel_session_get_stats(s, &st);
+    CU_ASSERT_EQUAL(st.plans_made, 4);
+    keel_session_free(s);
+    keel_model_free(m);
+    tb_free(b);
+}
+
+/* A run at a shape already planned allocates nothing, also after another
+ * shape's plan grew the arena. */
+static void test_planned_shape_allocates_nothing(void)
+{
+    static float w[C_OUT * C_IN * 9], bias[C_OUT];
+    tb_model *b;
+    keel_model *m = conv_model(&b, w, bias);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    tb_counting count = {0};
+    keel_allocator a = tb_counting_allocator(&count);
+    keel_options opt;
+    keel_options_init(&opt);
+    opt.allocator = &a;
+    keel_session *s;
+    CU_ASSERT_EQUAL_FATAL(keel_session_create(&s, m, &opt, NULL, 0, NULL, NULL, 0), KEEL_OK);
+    CU_ASSERT(run_at(s, (shape3){1, 5, 5}, w, bias) < 1e-4);
+    CU_ASSERT(run_at(s, (shape3){1, 30, 30}, w, bias) < 1e-4);
+    size_t before = count.total_allocs;
+    CU_ASSERT(run_at(s, (shape3){1, 5, 5}, w, bias) < 1e-4);
+    CU_ASSERT(run_at(s, (shape3){1, 30, 30}, w, bias) < 1e-4);
+    CU_ASSERT_EQUAL(count.total_allocs, before);
+    keel_session_free(s);
+    keel_model_free(m);
+    CU_ASSERT_EQUAL(count.live_blocks, 0);
+    CU_ASSERT_EQUAL(count.size_mismatch, 0);
+    tb_free(b);
+}
+
+void add_shapes_suite(void)
+{
+    CU_pSuite s = CU_add_suite("any shape per session", NULL, NULL);
+    CU_add_test(s, "three shapes and back on one session", test_any_shape_one_session);
+    CU_add_test(s, "max_plans bounds the plans kept", test_plan_cache_bound);
+    CU_add_test(s, "creation's shapes are a hint", test_creation_shapes_are_a_hint);
+    CU_add_test(s, "declared dims hold at every run", test_declared_dims_hold);
+    CU_add_test(s, "a planned shape allocates nothing", test_planned_shape_allocates_nothing);
+}
