@@ -20,6 +20,7 @@ typedef struct bench_opts {
     keel_dim_binding dims[MAX_ARGS];
     int n_dims;
     uint64_t time_limit_ms;
+    int sessions;         /* --sessions: sessions of the model alive at once */
 } bench_opts;
 
 static int parse(int argc, char **argv, bench_opts *o)
@@ -29,6 +30,7 @@ static int parse(int argc, char **argv, bench_opts *o)
     o->runs = 10;
     o->warmup = 2;
     o->top = 10;
+    o->sessions = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has_val = i + 1 < argc;
@@ -60,6 +62,8 @@ static int parse(int argc, char **argv, bench_opts *o)
         }
         else if (strcmp(a, "--passes-off") == 0 && has_val)
             o->passes_off = argv[++i];
+        else if (strcmp(a, "--sessions") == 0 && has_val)
+            o->sessions = atoi(argv[++i]);
         else if (strcmp(a, "-i") == 0 && has_val && o->n_specs < MAX_ARGS)
             o->specs[o->n_specs++] = argv[++i];
         else if (strcmp(a, "--dim") == 0 && has_val) {
@@ -73,7 +77,7 @@ static int parse(int argc, char **argv, bench_opts *o)
         } else
             o->path = a;
     }
-    if (!o->path || o->runs < 1 || o->warmup < 0 || o->threads < 1) {
+    if (!o->path || o->runs < 1 || o->warmup < 0 || o->threads < 1 || o->sessions < 1) {
         cli_usage("bench", stderr);
         return -1;
     }
@@ -240,6 +244,32 @@ static int serve(keel_session *s, keel_tensor *ins, keel_tensor *outs, int n_out
     return 0;
 }
 
+/* Sessions 1 .. o->sessions - 1 of m beside the timed one (their plans
+ * made at creation, sharing the model's packed weights), and *replan_ms,
+ * the time one more session took to plan these shapes with the weights
+ * already packed. */
+static int open_others(const keel_model *m, const keel_options *opt, const bench_opts *o, const keel_tensor *ins,
+                       keel_session **others, double *replan_ms)
+{
+    char err[CLI_ERRMSG];
+    for (int k = 1; k <= o->sessions; k++) {
+        keel_session *s;
+        if (keel_session_create(&s, m, opt, o->dims, o->n_dims, o->n_specs ? ins : NULL, err, sizeof err)) {
+            fprintf(stderr, "keel bench: session %d: %s\n", k, err);
+            return 1;
+        }
+        if (k < o->sessions) {
+            others[k] = s;
+            continue;
+        }
+        keel_session_stats st;
+        keel_session_get_stats(s, &st);
+        *replan_ms = st.last_plan_ms;
+        keel_session_free(s);
+    }
+    return 0;
+}
+
 int cmd_bench(int argc, char **argv)
 {
     bench_opts o;
@@ -253,7 +283,7 @@ int cmd_bench(int argc, char **argv)
     opt.passes_off = o.passes_off;
     char err[CLI_ERRMSG];
     keel_model *m = NULL;
-    keel_session *s = NULL;
+    keel_session *s = NULL, **others = NULL;
     double t0 = cli_now_ms();
     if (keel_model_load(&m, o.path, &opt, err, sizeof err) != KEEL_OK) {
         fprintf(stderr, "keel bench: %s\n", err);
@@ -277,12 +307,18 @@ int cmd_bench(int argc, char **argv)
             }
         }
     }
+    if (!o.n_specs)
+        o.n_dims = cli_default_dims(m, o.dims, o.n_dims, MAX_ARGS, "bench");
     t0 = cli_now_ms();
     if (keel_session_create(&s, m, &opt, o.dims, o.n_dims, o.n_specs ? ins : NULL, err, sizeof err)) {
         fprintf(stderr, "keel bench: %s\n", err);
         goto done;
     }
     double session_ms = cli_now_ms() - t0;
+    double replan_ms = 0;
+    if (!(others = calloc((size_t)o.sessions, sizeof *others)) ||
+        open_others(m, &opt, &o, ins, others, &replan_ms))
+        goto done;
     kl_inspect_plan(s, &plan);
     for (int k = 0; k < n_in && !o.n_specs; k++) {
         keel_session_input_info(s, k, &ins[k]);
@@ -294,6 +330,9 @@ int cmd_bench(int argc, char **argv)
         step_ns = calloc((size_t)plan.n_steps + 1, sizeof *step_ns);
     if (time_runs(s, ins, outs, n_out, o.warmup, NULL, NULL))
         goto done;
+    for (int k = 1; k < o.sessions; k++) /* every session holds a planned, run model */
+        if (time_runs(others[k], ins, outs, n_out, 1, NULL, NULL))
+            goto done;
     if (o.serve) {
         rc = serve(s, ins, outs, n_out, load_ms, session_ms);
         goto done;
@@ -310,9 +349,9 @@ int cmd_bench(int argc, char **argv)
         printf(", \"isa\": \"%s\"", keel_isa_name(plan.isa));
         printf(", \"threads\": %d, \"runs\": %d, \"warmup\": %d, \"load_ms\": %.3f, \"session_ms\": %.3f, "
                "\"min_ms\": %.3f, \"median_ms\": %.3f, \"max_ms\": %.3f, \"peak_rss_kb\": %ld, "
-               "\"arena_bytes\": %zu, \"macs\": %lld",
+               "\"arena_bytes\": %zu, \"macs\": %lld, \"sessions\": %d, \"replan_ms\": %.3f",
                o.threads, o.runs, o.warmup, load_ms, session_ms, lat[0], median, lat[o.runs - 1],
-               ru.ru_maxrss, plan.arena_bytes, (long long)plan.macs);
+               ru.ru_maxrss, plan.arena_bytes, (long long)plan.macs, o.sessions, replan_ms);
         if (o.profile)
             print_profile(s, step_ns, o.runs, true, o.top);
         printf("}\n");
@@ -325,7 +364,9 @@ int cmd_bench(int argc, char **argv)
         if (plan.macs && median > 0)
             printf("throughput: %.1f GFLOP/s (%.3f GMACs)\n", 2.0 * (double)plan.macs / (median * 1e6),
                    (double)plan.macs / 1e9);
-        printf("peak RSS:   %ld KB   arena: %.2f MiB\n", ru.ru_maxrss, (double)plan.arena_bytes / 1048576.0);
+        printf("peak RSS:   %ld KB   arena: %.2f MiB   sessions: %d\n", ru.ru_maxrss,
+               (double)plan.arena_bytes / 1048576.0, o.sessions);
+        printf("re-plan:    %.3f ms (planning these shapes again, weights already packed)\n", replan_ms);
         if (o.profile)
             print_profile(s, step_ns, o.runs, false, o.top);
     }
@@ -338,6 +379,9 @@ done:
     free(outs);
     free(lat);
     free(step_ns);
+    for (int k = 1; others && k < o.sessions; k++)
+        keel_session_free(others[k]);
+    free(others);
     keel_session_free(s);
     keel_model_free(m);
     return rc;

@@ -52,6 +52,10 @@ keel_status cli_save_npy(const char *path, const keel_tensor *t, char *err, size
 
 /* Parses "NAME=VALUE" for --dim, cutting arg at '='; false if malformed. */
 bool cli_parse_dim(char *arg, keel_dim_binding *out);
+/* Sessions plan no symbolic dim without a value: adds a binding of 1 for
+ * each symbolic input dim of m not in dims (up to cap entries), saying so
+ * on stderr as `keel CMD`; returns the new count. */
+int cli_default_dims(const keel_model *m, keel_dim_binding *dims, int n_dims, int cap, const char *cmd);
 
 /* "--timeout SECONDS": a positive number of seconds, into *ms (at least
  * 1); false if malformed. */

@@ -53,14 +53,17 @@ static const command_help commands[] = {
     {.name = "bench",
      .summary = "time a model",
      .usage = "bench MODEL.onnx [--threads N] [--runs N] [--warmup N] [--isa NAME] [--timeout SECONDS]\n"
-              "           [--passes-off LIST] [--json] [--profile] [--top N] [--serve] [-i NAME=FILE]... [--dim NAME=N]...",
-     .does = "Times the model: load and session time, latency min/median/max, peak memory.",
+              "           [--passes-off LIST] [--sessions N] [--json] [--profile] [--top N] [--serve] [-i NAME=FILE]...\n"
+              "           [--dim NAME=N]...",
+     .does = "Times the model: load and session time, latency min/median/max, peak memory, and the time to plan\n"
+             "its shapes again once its weights are packed (re-plan).  Symbolic dims not given are planned as 1.",
      .options = THREADS "  --runs N            timed runs (default 10)\n"
                         "  --warmup N          untimed runs first (default 2)\n" ISA TIMEOUT PASSES_OFF
                         "  --json              one JSON object\n"
                         "  --profile           time per op type and the slowest nodes\n"
                         "  --top N             slowest nodes listed by --profile (default 10)\n"
                         "  --serve             after the warm-up, time runs on request (scripts/compare_ort.py)\n"
+                        "  --sessions N        N sessions of the model at once, each run once (peak memory)\n"
                         "  -i NAME=FILE        inputs from files (default: random data)\n" DIM,
      .example = "keel bench resnet50.onnx --threads 2 --runs 50 --profile"},
     {.name = "zoo",

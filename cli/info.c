@@ -397,28 +397,6 @@ static void print_text(const keel_model *m, const keel_session *s, const model_s
         print_passes(f, s, false);
 }
 
-/* Sessions plan no symbolic dim without a value: info plans each one not
- * given with --dim as 1, and says so. */
-static int default_dims(const keel_model *m, keel_dim_binding *dims, int n_dims)
-{
-    for (int k = 0; k < keel_model_input_count(m); k++) {
-        keel_tensor decl;
-        const char *sym[KEEL_MAX_RANK] = {0};
-        if (keel_model_input_info(m, k, &decl, sym) != KEEL_OK)
-            continue;
-        for (int i = 0; i < decl.rank; i++) {
-            bool bound = !sym[i] || decl.dims[i] >= 0;
-            for (int j = 0; !bound && j < n_dims; j++)
-                bound = strcmp(dims[j].name, sym[i]) == 0;
-            if (bound || n_dims == MAX_DIMS_ARGS)
-                continue;
-            dims[n_dims++] = (keel_dim_binding){sym[i], 1};
-            fprintf(stderr, "keel info: symbolic dim '%s' planned as 1 (give --dim %s=N)\n", sym[i], sym[i]);
-        }
-    }
-    return n_dims;
-}
-
 int cmd_info(int argc, char **argv)
 {
     const char *path = NULL;
@@ -459,7 +437,7 @@ int cmd_info(int argc, char **argv)
         return 1;
     }
     keel_session *s = NULL;
-    n_dims = default_dims(m, dims, n_dims);
+    n_dims = cli_default_dims(m, dims, n_dims, MAX_DIMS_ARGS, "info");
     keel_status st = keel_session_create(&s, m, &opt, dims, n_dims, NULL, serr, sizeof serr);
     if (st == KEEL_ERR_ARGUMENT) {
         /* the caller's mistake (a bad --passes-off), not the model's */

@@ -302,3 +302,23 @@ void cli_json_str(FILE *f, const char *s)
     }
     fputc('"', f);
 }
+
+int cli_default_dims(const keel_model *m, keel_dim_binding *dims, int n_dims, int cap, const char *cmd)
+{
+    for (int k = 0; k < keel_model_input_count(m); k++) {
+        keel_tensor decl;
+        const char *sym[KEEL_MAX_RANK] = {0};
+        if (keel_model_input_info(m, k, &decl, sym) != KEEL_OK)
+            continue;
+        for (int i = 0; i < decl.rank; i++) {
+            bool bound = !sym[i] || decl.dims[i] >= 0;
+            for (int j = 0; !bound && j < n_dims; j++)
+                bound = strcmp(dims[j].name, sym[i]) == 0;
+            if (bound || n_dims == cap)
+                continue;
+            dims[n_dims++] = (keel_dim_binding){sym[i], 1};
+            fprintf(stderr, "keel %s: symbolic dim '%s' planned as 1 (give --dim %s=N)\n", cmd, sym[i], sym[i]);
+        }
+    }
+    return n_dims;
+}

@@ -294,11 +294,42 @@ static void own_gemm_image(kl_opctx *c, const conv_geom *g, const float *x, cons
 }
 
 typedef struct conv_state {
-    float *wino;          /* Winograd-transformed filters, or NULL */
-    float *pw;            /* weights packed for the pointwise kernel, or NULL */
-    size_t bytes;         /* of whichever is set */
+    const float *wino;    /* Winograd-transformed filters, or NULL */
+    const float *pw;      /* weights packed for the pointwise kernel, or NULL */
+    float *own;           /* whichever is set when this plan owns it (bytes) */
+    size_t bytes;
 } conv_state;
 
+/* The forms prepare() packs the weights in (kl_pack_fn's `form`). */
+enum { FORM_PANELS = 1, FORM_WINOGRAD = 2 };
+
+static int form_of(const conv_geom *g)
+{
+    return kl_wino_applies(g) ? FORM_WINOGRAD : FORM_PANELS;
+}
+
+/* The weights in `form` (kl_pack_fn), each group's panels apart. */
+static void *pack_weights(kl_env *env, kl_opctx *c, int form, size_t *bytes)
+{
+    conv_geom g;
+    geometry(c, &g);
+    if (form == FORM_WINOGRAD)
+        return kl_wino_pack(env, &g, c->in[1]->data, bytes);
+    const conv_geom one = one_group(&g);
+    const int64_t ck = one.c * g.k_size;
+    const size_t per = kl_pw_packed_floats(g.kern, one.m, ck);
+    *bytes = (size_t)g.group * per * sizeof(float);
+    float *pw = kl_alloc(env, *bytes);
+    if (pw)
+        for (int64_t gi = 0; gi < g.group; gi++)
+            kl_pw_pack_into(g.kern, one.m, ck, (const float *)c->in[1]->data + gi * one.m * ck,
+                            pw + (size_t)gi * per);
+    return pw;
+}
+
+/* Packs constant weights once: the model's weights into the model's
+ * store, shared by its sessions; others (computed at creation) for this
+ * plan alone. */
 static keel_status conv_prepare(kl_opctx *c)
 {
     conv_geom g;
@@ -308,22 +339,19 @@ static keel_status conv_prepare(kl_opctx *c)
     if (!st)
         return KEEL_ERR_NOMEM;
     memset(st, 0, sizeof *st);
-    if (kl_wino_applies(&g))
-        st->wino = kl_wino_pack(c->env, &g, c->in[1]->data, &st->bytes);
-    else { /* each group's weights packed apart */
-        const conv_geom one = one_group(&g);
-        const int64_t ck = one.c * g.k_size;
-        const size_t per = kl_pw_packed_floats(g.kern, one.m, ck);
-        st->bytes = (size_t)g.group * per * sizeof(float);
-        if ((st->pw = kl_alloc(c->env, st->bytes)))
-            for (int64_t gi = 0; gi < g.group; gi++)
-                kl_pw_pack_into(g.kern, one.m, ck, (const float *)c->in[1]->data + gi * one.m * ck,
-                                st->pw + (size_t)gi * per);
-    }
-    if (!st->pw && !st->wino) {
+    const int form = form_of(&g);
+    const void *packed;
+    keel_status rc = kl_shared_pack(c, 1, form, pack_weights, &packed);
+    if (!rc && !packed && !(packed = st->own = pack_weights(c->env, c, form, &st->bytes)))
+        rc = KEEL_ERR_NOMEM;
+    if (rc) {
         kl_free(c->env, st, sizeof *st);
-        return KEEL_ERR_NOMEM;
+        return rc;
     }
+    if (form == FORM_WINOGRAD)
+        st->wino = packed;
+    else
+        st->pw = packed;
     c->state = st;
     return KEEL_OK;
 }
@@ -333,7 +361,7 @@ static void conv_release(kl_env *env, void *state)
     conv_state *st = state;
     if (!st)
         return;
-    kl_free(env, st->wino ? st->wino : st->pw, st->bytes);
+    kl_free(env, st->own, st->bytes);
     kl_free(env, st, sizeof *st);
 }
 

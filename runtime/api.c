@@ -110,7 +110,13 @@ static keel_model *new_model(const keel_options *opt, const char *name, kl_env *
     if (!m)
         return NULL;
     m->env = *fallback;
+    if (kl_shared_init(m)) {
+        *fallback = m->env;
+        kl_free(fallback, m, sizeof *m);
+        return NULL;
+    }
     if (!(m->name = kl_strdup(&m->env, name))) {
+        kl_shared_free(m);
         *fallback = m->env;
         kl_free(fallback, m, sizeof *m);
         return NULL;
@@ -196,6 +202,7 @@ void keel_model_free(keel_model *m)
     if (!m)
         return;
     kl_env env = m->env;
+    kl_shared_free(m);
     kl_custom_free(m);
     kl_graph_free(&env, m->graph);
     for (int i = 0; i < m->n_opsets; i++)

@@ -20,4 +20,15 @@ keel_status kl_run_subgraph(kl_opctx *c, const kl_graph *g, const kl_tensor *con
  * else KEEL_OK.  Long kernels call it in their outer loops. */
 keel_status kl_op_check_cancel(kl_opctx *c);
 
+/* Builds a form of c's constant input (form: the op's own number) with
+ * the model's allocator `env`, setting *bytes. */
+typedef void *(*kl_pack_fn)(kl_env *env, kl_opctx *c, int form, size_t *bytes);
+
+/* *out: input `input` of c in the form `form`, made by pack() once per
+ * model and shared read-only by every session of it (freed with the
+ * model), when that input is the model's own bytes (an initializer, or
+ * weights a pass folded once per model); else NULL, and the op packs for
+ * its own plan.  Fails only out of memory.  Thread-safe. */
+keel_status kl_shared_pack(kl_opctx *c, int input, int form, kl_pack_fn pack, const void **out);
+
 #endif

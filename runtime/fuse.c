@@ -399,6 +399,27 @@ static void fold_bn_into(const kl_tensor *const t[6], float eps, kl_tensor *nw, 
     }
 }
 
+typedef struct bn_fold {
+    const kl_tensor *const *t; /* w, b, scale, shift, mean, var */
+    float eps;
+} bn_fold;
+
+/* The folded weights and bias into out[0], out[1] (kl_make_fn). */
+static keel_status make_folded(kl_env *env, void *arg, kl_tensor **out)
+{
+    const bn_fold *f = arg;
+    int64_t m = f->t[0]->dims[0];
+    out[0] = kl_tensor_new(env, KEEL_FLOAT, f->t[0]->rank, f->t[0]->dims);
+    out[1] = out[0] ? kl_tensor_new(env, KEEL_FLOAT, 1, &m) : NULL;
+    if (!out[1]) {
+        kl_tensor_free(env, out[0]);
+        out[0] = NULL;
+        return KEEL_ERR_NOMEM;
+    }
+    fold_bn_into(f->t, f->eps, out[0], out[1]);
+    return KEEL_OK;
+}
+
 static keel_status fold_batchnorm(fuse_ctx *o, int node)
 {
     kl_snode *bn = &o->s->nodes[node];
@@ -416,21 +437,28 @@ static keel_status fold_batchnorm(fuse_ctx *o, int node)
     for (int k = 1; k < 6; k++)
         if (t[k] && kl_numel(t[k]) != m)
             return KEEL_OK;
-    kl_tensor *nw = kl_tensor_new(&o->s->env, KEEL_FLOAT, t[0]->rank, t[0]->dims);
-    kl_tensor *nb = nw ? kl_tensor_new(&o->s->env, KEEL_FLOAT, 1, &m) : NULL;
-    if (!nb) {
-        kl_tensor_free(&o->s->env, nw);
-        return KEEL_ERR_NOMEM;
-    }
-    fold_bn_into(t, kl_attr_float(bn->src, "epsilon", 1e-5f), nw, nb);
+    bn_fold f = {t, kl_attr_float(bn->src, "epsilon", 1e-5f)};
+    const kl_tensor *shared[2];
+    keel_status st = kl_shared_tensors(o->s, bn->src, t, 6, 2, make_folded, &f, shared);
+    if (st)
+        return st;
     const char *name = conv->src->name;
-    int w_id = kl_sgraph_add_const(o->s, nw, "%s:W*bn", name);
-    int b_id = w_id >= 0 ? kl_sgraph_add_const(o->s, nb, "%s:B*bn", name) : -1;
-    if (w_id < 0)
-        kl_tensor_free(&o->s->env, nb);
+    int w_id, b_id;
+    if (shared[0]) { /* the model's weights: folded once for all its sessions */
+        w_id = kl_sgraph_add_shared(o->s, shared[0], "%s:W*bn", name);
+        b_id = w_id >= 0 ? kl_sgraph_add_shared(o->s, shared[1], "%s:B*bn", name) : -1;
+    } else {
+        kl_tensor *made[2] = {NULL, NULL};
+        if ((st = make_folded(&o->s->env, &f, made)))
+            return st;
+        w_id = kl_sgraph_add_const(o->s, made[0], "%s:W*bn", name);
+        b_id = w_id >= 0 ? kl_sgraph_add_const(o->s, made[1], "%s:B*bn", name) : -1;
+        if (w_id < 0)
+            kl_tensor_free(&o->s->env, made[1]);
+    }
     if (b_id < 0)
         return KEEL_ERR_NOMEM;
-    keel_status st = kl_snode_set_input(o->s, conv, 1, w_id);
+    st = kl_snode_set_input(o->s, conv, 1, w_id);
     if (!st)
         st = kl_snode_set_input(o->s, conv, 2, b_id);
     if (!st)

@@ -3,7 +3,11 @@
 #ifndef KL_MODEL_H
 #define KL_MODEL_H
 
+#include <pthread.h>
+
 #include "graph.h"
+
+typedef struct kl_shared_entry kl_shared_entry;
 
 typedef struct kl_opset {
     char *domain;         /* "" for ai.onnx */
@@ -24,7 +28,14 @@ struct keel_model {
     struct kl_op **custom;   /* keel_model_add_op's operators (runtime/custom.c) */
     int n_metadata;          /* the file's metadata_props */
     char **meta_keys, **meta_values;
+    /* what its sessions share (runtime/shared.c), guarded by shared_lock */
+    pthread_mutex_t shared_lock;
+    int n_shared, cap_shared;
+    kl_shared_entry *shared;
 };
+
+keel_status kl_shared_init(keel_model *m);
+void kl_shared_free(keel_model *m);
 
 /* The model's own operator for (domain, type, opset), or NULL. */
 const struct kl_op *kl_custom_find(const keel_model *m, const char *domain, const char *type, int opset);

@@ -149,8 +149,22 @@ keel_status kl_snode_set_input(kl_plan *s, kl_snode *n, int k, int v);
 int kl_sgraph_add_const(kl_plan *s, kl_tensor *t, const char *name_fmt, const char *node_name);
 /* Drops the nodes marked dead, keeping the order of the others. */
 void kl_sgraph_compact(kl_plan *s);
+/* Adds a constant value holding the model's tensor t (borrowed); its id,
+ * or -1 out of memory. */
+int kl_sgraph_add_shared(kl_plan *s, const kl_tensor *t, const char *name_fmt, const char *node_name);
 /* "node 12 'conv1' (Conv)" for messages. */
 const char *kl_snode_str(const kl_snode *n, char *buf, size_t size);
+
+/* ---- what the model's sessions share (shared.c) ---- */
+
+/* Makes n_out new tensors into out[] (with the model's allocator env). */
+typedef keel_status (*kl_make_fn)(kl_env *env, void *arg, kl_tensor **out);
+/* Tensors a pass derives from the model's weights for its node, made by
+ * make() once per model and shared by its sessions: out[k] (n_out <= 4)
+ * are the model's, read-only.  When some source is not the model's own
+ * bytes, out[] stays NULL (the pass keeps its result with the plan). */
+keel_status kl_shared_tensors(kl_plan *p, const kl_node *node, const kl_tensor *const *sources, int n_sources,
+                              int n_out, kl_make_fn make, void *arg, const kl_tensor **out);
 
 /* ---- creation and running (session.c, exec.c) ---- */
 

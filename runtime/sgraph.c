@@ -101,13 +101,28 @@ keel_status kl_snode_set_input(kl_plan *s, kl_snode *n, int k, int v)
     return KEEL_OK;
 }
 
+/* A new constant value holding t's bytes: owned (t freed into it) or the
+ * model's (t borrowed). */
+static int add_value(kl_plan *s, kl_tensor *t, bool owned, const char *name_fmt, const char *node_name);
+
 int kl_sgraph_add_const(kl_plan *s, kl_tensor *t, const char *name_fmt, const char *node_name)
+{
+    return add_value(s, t, true, name_fmt, node_name);
+}
+
+int kl_sgraph_add_shared(kl_plan *s, const kl_tensor *t, const char *name_fmt, const char *node_name)
+{
+    return add_value(s, (kl_tensor *)t, false, name_fmt, node_name);
+}
+
+static int add_value(kl_plan *s, kl_tensor *t, bool owned, const char *name_fmt, const char *node_name)
 {
     if (s->n_values == s->cap_values) {
         int cap = s->cap_values * 2;
         kl_slot *slots = kl_alloc(&s->env, (size_t)cap * sizeof *slots);
         if (!slots) {
-            kl_tensor_free(&s->env, t);
+            if (owned)
+                kl_tensor_free(&s->env, t);
             return -1;
         }
         memcpy(slots, s->slots, (size_t)s->n_values * sizeof *slots);
@@ -121,13 +136,16 @@ int kl_sgraph_add_const(kl_plan *s, kl_tensor *t, const char *name_fmt, const ch
     memset(sl, 0, sizeof *sl);
     sl->own_name = kl_strdup(&s->env, name);
     if (!sl->own_name) {
-        kl_tensor_free(&s->env, t);
+        if (owned)
+            kl_tensor_free(&s->env, t);
         return -1;
     }
     sl->name = sl->own_name;
     sl->t = *t;
-    sl->known = sl->is_const = sl->owns_data = true;
-    kl_free(&s->env, t, sizeof *t); /* the slot took its data */
+    sl->known = sl->is_const = true;
+    sl->owns_data = owned;
+    if (owned)
+        kl_free(&s->env, t, sizeof *t); /* the slot took its data */
     return s->n_values++;
 }
 

@@ -186,6 +186,25 @@ static void test_gather_out_of_range_at_run(void)
  * plan or run says why, naming the file; a run that succeeds writes every
  * output byte, the same bytes twice (checked with buffers filled with 0x00
  * and with 0xff before the two runs). */
+static bool shape_known(const keel_tensor *t)
+{
+    for (int d = 0; d < t->rank; d++)
+        if (t->dims[d] < 0)
+            return false;
+    return t->rank >= 0;
+}
+
+/* Whether every output of s has a known shape. */
+static bool planned_ahead(const keel_session *s)
+{
+    for (int k = 0; k < keel_session_output_count(s); k++) {
+        keel_tensor t;
+        if (keel_session_output_info(s, k, &t) != KEEL_OK || !shape_known(&t))
+            return false;
+    }
+    return true;
+}
+
 static void test_bit_flips(void)
 {
     static const float w[] = {1, -2, 3, -4, 5, -6};
@@ -221,11 +240,25 @@ static void test_bit_flips(void)
             keel_tensor in[4], out[2][4];
             for (int k = 0; k < n_in; k++) {
                 CU_ASSERT_EQUAL(keel_session_input_info(s, k, &in[k]), KEEL_OK);
+                /* a flip may leave a dim unknown: nothing was planned ahead,
+                 * and the run at 1 plans it */
+                if (in[k].rank < 0)
+                    in[k].rank = 0;
+                for (int d = 0; d < in[k].rank; d++)
+                    if (in[k].dims[d] < 0)
+                        in[k].dims[d] = 1;
                 in[k].data = calloc(1, keel_tensor_bytes(&in[k]) + 1);
+            }
+            if (!planned_ahead(s)) { /* a first run plans; its outputs' shapes are then known */
+                keel_tensor lent[4];
+                memset(lent, 0, sizeof lent);
+                keel_session_run(s, in, lent);
             }
             size_t out_bytes[4];
             for (int k = 0; k < n_out; k++) {
                 CU_ASSERT_EQUAL(keel_session_output_info(s, k, &out[0][k]), KEEL_OK);
+                if (!shape_known(&out[0][k])) /* the first run failed: so do the two below */
+                    out[0][k].rank = 0;
                 out[1][k] = out[0][k];
                 out_bytes[k] = keel_tensor_bytes(&out[0][k]);
                 for (int r = 0; r < 2; r++) {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "keel.h"
+#include "session.h"
 #include "testutil.h"
 
 #define C_IN 16
@@ -278,6 +279,98 @@ static void test_planned_shape_allocates_nothing(void)
     tb_free(b);
 }
 
+/* The prepared state of the Conv step of s's newest plan (conv_state's
+ * first two fields: Winograd filters, pointwise panels). */
+static const float *const *conv_packed(const keel_session *s)
+{
+    const kl_plan *p = s->plans[0];
+    for (int k = 0; k < p->n_steps; k++)
+        if (strcmp(p->nodes[p->steps[k].node].src->op_type, "Conv") == 0)
+            return p->steps[k].ctx.state;
+    return NULL;
+}
+
+/* The value feeding input k of the Conv node of s's newest plan. */
+static const kl_tensor *conv_input(const keel_session *s, int k)
+{
+    const kl_plan *p = s->plans[0];
+    for (int i = 0; i < p->n_nodes; i++)
+        if (strcmp(p->nodes[i].src->op_type, "Conv") == 0)
+            return &p->slots[p->nodes[i].in[k]].t;
+    return NULL;
+}
+
+/* Sessions of one model share its packed weights, each form packed once
+ * (Winograd for large outputs, panels for small), and BatchNormalization
+ * folded once; a session that does not fold it packs the model's own
+ * weights, and every session computes the same outputs. */
+static void test_sessions_share_packed_weights(void)
+{
+    static float w[C_OUT * C_IN * 9];
+    static const float ones[C_OUT] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    static const float zeros[C_OUT] = {0};
+    float scale[C_OUT], shift[C_OUT];
+    for (int i = 0; i < C_OUT; i++) {
+        scale[i] = 0.5f + (float)i / 16.0f;
+        shift[i] = (float)(i % 5) / 10.0f;
+    }
+    /* Conv -> BatchNormalization (mean 0, var 1 - eps: a plain scale and
+     * shift) -> Relu -> map; GlobalAveragePool -> pooled */
+    tb_model *b = tb_new(8, 13);
+    tb_input(b, "x", KEEL_FLOAT, 4, (int64_t[]){-1, C_IN, -1, -1}, NULL);
+    tb_output(b, "map", KEEL_FLOAT, 4, (int64_t[]){-1, C_OUT, -1, -1});
+    tb_output(b, "pooled", KEEL_FLOAT, 4, (int64_t[]){-1, C_OUT, 1, 1});
+    for (int i = 0; i < C_OUT * C_IN * 9; i++)
+        w[i] = weight_at(i);
+    tb_init_f32(b, "w", 4, (int64_t[]){C_OUT, C_IN, 3, 3}, w);
+    tb_init_f32(b, "scale", 1, (int64_t[]){C_OUT}, scale);
+    tb_init_f32(b, "shift", 1, (int64_t[]){C_OUT}, shift);
+    tb_init_f32(b, "mean", 1, (int64_t[]){C_OUT}, zeros);
+    tb_init_f32(b, "var", 1, (int64_t[]){C_OUT}, ones);
+    Onnx__NodeProto *conv = tb_node(b, "Conv", "conv", "x,w", "c");
+    tb_attr_ints(b, conv, "pads", 4, (int64_t[]){1, 1, 1, 1});
+    Onnx__NodeProto *bn = tb_node(b, "BatchNormalization", "bn", "c,scale,shift,mean,var", "n");
+    tb_attr_float(b, bn, "epsilon", 0.0f);
+    tb_node(b, "Relu", "relu", "n", "map");
+    tb_node(b, "GlobalAveragePool", "gap", "map", "pooled");
+    keel_model *m = load(b, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    /* the reference: the BN folded by hand into w and bias */
+    float wf[C_OUT * C_IN * 9];
+    for (int i = 0; i < C_OUT * C_IN * 9; i++)
+        wf[i] = w[i] * scale[i / (C_IN * 9)];
+    keel_options no_fold;
+    keel_options_init(&no_fold);
+    no_fold.passes_off = "fuse_batchnorm";
+    keel_session *s[3];
+    for (int k = 0; k < 3; k++)
+        CU_ASSERT_EQUAL_FATAL(keel_session_create(&s[k], m, k == 2 ? &no_fold : NULL, NULL, 0, NULL, NULL, 0), KEEL_OK);
+    const shape3 small = {1, 4, 4}, large = {1, 24, 24};
+    for (int round = 0; round < 2; round++) {
+        const shape3 sh = round ? large : small;
+        const float *packed[3][2];
+        for (int k = 0; k < 3; k++) {
+            CU_ASSERT(run_at(s[k], sh, wf, shift) < 1e-4);
+            const float *const *st = conv_packed(s[k]);
+            CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+            packed[k][0] = st[0];
+            packed[k][1] = st[1];
+        }
+        /* small outputs take panels, large ones Winograd filters */
+        CU_ASSERT_PTR_NOT_NULL(packed[0][round ? 0 : 1]);
+        CU_ASSERT_PTR_NULL(packed[0][round ? 1 : 0]);
+        CU_ASSERT_PTR_EQUAL(packed[0][round ? 0 : 1], packed[1][round ? 0 : 1]);
+        CU_ASSERT_PTR_NOT_EQUAL(packed[0][round ? 0 : 1], packed[2][round ? 0 : 1]);
+    }
+    /* the folded weights are the model's, one copy for both sessions */
+    CU_ASSERT_PTR_EQUAL(conv_input(s[0], 1)->data, conv_input(s[1], 1)->data);
+    CU_ASSERT_PTR_NOT_EQUAL(conv_input(s[0], 1)->data, conv_input(s[2], 1)->data);
+    for (int k = 0; k < 3; k++)
+        keel_session_free(s[k]);
+    keel_model_free(m);
+    tb_free(b);
+}
+
 void add_shapes_suite(void)
 {
     CU_pSuite s = CU_add_suite("any shape per session", NULL, NULL);
@@ -286,4 +379,5 @@ void add_shapes_suite(void)
     CU_add_test(s, "creation's shapes are a hint", test_creation_shapes_are_a_hint);
     CU_add_test(s, "declared dims hold at every run", test_declared_dims_hold);
     CU_add_test(s, "a planned shape allocates nothing", test_planned_shape_allocates_nothing);
+    CU_add_test(s, "sessions share packed weights", test_sessions_share_packed_weights);
 }
