@@ -192,6 +192,7 @@ typedef struct load_ctx {
     bool drop_pages;           /* bytes is our own mapping: release pages once copied */
     kl_graph *main;            /* while its initializers are decoded: their block */
     size_t weights_used;
+    bool own_buffer;           /* the tensor being decoded gets its own buffer, not the block */
     int nesting;               /* subgraph level of the graph being converted (main: 0) */
 } load_ctx;
 
@@ -553,11 +554,11 @@ static size_t slot_size(size_t n)
  * (ResNet-50: about 8,000 fewer page faults at load).  Each payload is
  * followed by a guard that memory checkers see as unaddressable, so they
  * still report a read past a tensor's end. */
-static keel_status alloc_weights(load_ctx *x, kl_graph *g)
+static keel_status alloc_weights(load_ctx *x, kl_graph *g, const bool *apart)
 {
     size_t total = 0;
     for (int i = 0; i < x->n_refs; i++)
-        if (x->refs[i].present && x->refs[i].length) {
+        if (x->refs[i].present && x->refs[i].length && !(apart && apart[i])) {
             if (x->refs[i].length > SIZE_MAX / 2 - total)
                 return KEEL_OK; /* absurd sizes: each tensor's own checks speak */
             total += slot_size(x->refs[i].length);
@@ -577,7 +578,7 @@ static keel_status alloc_weights(load_ctx *x, kl_graph *g)
  * (as its dims say), or NULL: it then gets a block of its own. */
 static uint8_t *weights_slot(load_ctx *x, const raw_ref *ref, size_t nbytes)
 {
-    if (!x->main || !ref || !ref->present || !nbytes || ref->length != nbytes ||
+    if (!x->main || x->own_buffer || !ref || !ref->present || !nbytes || ref->length != nbytes ||
         slot_size(nbytes) > x->main->weights_bytes - x->weights_used)
         return NULL;
     uint8_t *slot = x->main->weights + x->weights_used;
@@ -1049,6 +1050,123 @@ static keel_status convert_outputs(load_ctx *x, kl_graph *g, const Onnx__GraphPr
     return KEEL_OK;
 }
 
+/* ---- weights only Conv reads ------------------------------------------------- */
+
+#define MIN_RELEASABLE_BYTES ((size_t)16 << 10)
+
+typedef struct name_use {
+    const char *name;
+    bool filters;         /* a Conv's input 1 */
+} name_use;
+
+static int by_use_name(const void *a, const void *b)
+{
+    return strcmp(((const name_use *)a)->name, ((const name_use *)b)->name);
+}
+
+static bool is_onnx_conv(const Onnx__NodeProto *n)
+{
+    return n->op_type && strcmp(n->op_type, "Conv") == 0 &&
+           (!n->domain || !n->domain[0] || strcmp(n->domain, "ai.onnx") == 0);
+}
+
+static bool holds_subgraph(const Onnx__NodeProto *n)
+{
+    for (size_t a = 0; a < n->n_attribute; a++)
+        if (n->attribute[a]->n_graphs || n->attribute[a]->g)
+            return true;
+    return false;
+}
+
+/* Whether initializer i's bytes are in the file and it is a float weight
+ * of at least MIN_RELEASABLE_BYTES that the graph reads only as a Conv's
+ * filters (uses: every name the graph reads, sorted). */
+static bool conv_filters_only(const load_ctx *x, const Onnx__TensorProto *tp, int i, const name_use *uses,
+                              size_t n_uses)
+{
+    if (i >= x->n_refs || !x->refs[i].present || x->refs[i].length < MIN_RELEASABLE_BYTES ||
+        !tp->has_data_type || tp->data_type != KEEL_FLOAT)
+        return false;
+    name_use key = {tp->name, false};
+    const name_use *hit = bsearch(&key, uses, n_uses, sizeof *uses, by_use_name);
+    if (!hit)
+        return false;
+    while (hit > uses && strcmp(hit[-1].name, tp->name) == 0)
+        hit--;
+    for (; hit < uses + n_uses && strcmp(hit->name, tp->name) == 0; hit++)
+        if (!hit->filters)
+            return false;
+    return true;
+}
+
+/* apart[i]: initializer i of the main graph of a file is a weight the model
+ * may release once packed (runtime/shared.c): see conv_filters_only.  None
+ * when a node holds a subgraph, which might read it too. */
+static keel_status find_conv_filters(load_ctx *x, const Onnx__GraphProto *gp, bool *apart)
+{
+    size_t n_uses = gp->n_output + gp->n_input;
+    for (size_t i = 0; i < gp->n_node; i++) {
+        if (holds_subgraph(gp->node[i]))
+            return KEEL_OK;
+        n_uses += gp->node[i]->n_input;
+    }
+    name_use *uses = kl_alloc(x->env, (n_uses ? n_uses : 1) * sizeof *uses);
+    if (!uses)
+        return KEEL_ERR_NOMEM;
+    size_t n = 0;
+    for (size_t i = 0; i < gp->n_node; i++)
+        for (size_t k = 0; k < gp->node[i]->n_input; k++)
+            if (gp->node[i]->input[k] && gp->node[i]->input[k][0])
+                uses[n++] = (name_use){gp->node[i]->input[k], k == 1 && is_onnx_conv(gp->node[i])};
+    for (size_t i = 0; i < gp->n_output; i++)   /* read by the caller */
+        if (gp->output[i]->name)
+            uses[n++] = (name_use){gp->output[i]->name, false};
+    for (size_t i = 0; i < gp->n_input; i++)    /* a caller may feed it */
+        if (gp->input[i]->name)
+            uses[n++] = (name_use){gp->input[i]->name, false};
+    qsort(uses, n, sizeof *uses, by_use_name);
+    for (size_t i = 0; i < gp->n_initializer; i++)
+        apart[i] = gp->initializer[i]->name && !gp->initializer[i]->has_data_location &&
+                   conv_filters_only(x, gp->initializer[i], (int)i, uses, n);
+    kl_free(x->env, uses, (n_uses ? n_uses : 1) * sizeof *uses);
+    return KEEL_OK;
+}
+
+/* Hands the bytes of initializer `id` (decoded into a buffer of its own)
+ * to the model's releasable weights. */
+static keel_status add_weight(load_ctx *x, kl_graph *g, int id, const raw_ref *ref, int cap)
+{
+    keel_model *m = x->m;
+    if (!m->weights && !(m->weights = kl_alloc(x->env, (size_t)cap * sizeof *m->weights)))
+        return KEEL_ERR_NOMEM;
+    kl_tensor *t = g->values[id].init;
+    m->weights[m->n_weights++] = (kl_weight){id, ref->offset, kl_nbytes(t), t->data, 0};
+    t->data = NULL;
+    return KEEL_OK;
+}
+
+/* Initializer i of gp into g; apart[i] (when apart is not NULL): its
+ * bytes go to the model's releasable weights (n_apart of them). */
+static keel_status convert_initializer(load_ctx *x, kl_graph *g, const Onnx__GraphProto *gp, size_t i, bool is_main,
+                                       const bool *apart, int n_apart)
+{
+    const Onnx__TensorProto *tp = gp->initializer[i];
+    int id = -1;
+    if (!tp->name || !tp->name[0])
+        return FAIL(x, KEEL_ERR_INVALID, "%s: initializer %zu has no name", x->file, i);
+    keel_status st = add_unique(x, g, tp->name, "initializer", &id);
+    if (st)
+        return st;
+    g->values[id].kind = KL_VALUE_INIT;
+    const raw_ref *ref = is_main && i < (size_t)x->n_refs ? &x->refs[i] : NULL;
+    x->own_buffer = apart && apart[i];
+    st = decode_tensor(x, tp, ref, &g->values[id].init);
+    x->own_buffer = false;
+    if (!st && apart && apart[i])
+        st = add_weight(x, g, id, ref, n_apart);
+    return st;
+}
+
 static keel_status convert_graph(load_ctx *x, const Onnx__GraphProto *gp, bool is_main,
                                  kl_graph **out)
 {
@@ -1069,20 +1187,25 @@ static keel_status convert_graph(load_ctx *x, const Onnx__GraphProto *gp, bool i
     if (gp->n_sparse_initializer)
         return FAIL(x, KEEL_ERR_UNSUPPORTED, "%s: graph '%s' has sparse initializers, which keel does not support",
                     x->file, g->name);
-    if (is_main && (st = alloc_weights(x, g)))
-        return st;
-    for (size_t i = 0; i < gp->n_initializer; i++) {
-        const Onnx__TensorProto *tp = gp->initializer[i];
-        int id = -1;
-        if (!tp->name || !tp->name[0])
-            return FAIL(x, KEEL_ERR_INVALID, "%s: initializer %zu has no name", x->file, i);
-        if ((st = add_unique(x, g, tp->name, "initializer", &id)))
+    bool *apart = NULL; /* weights the model may release (file loads) */
+    int n_apart = 0;
+    if (is_main && x->drop_pages && gp->n_initializer) {
+        if (!(apart = kl_alloc(env, gp->n_initializer * sizeof *apart)))
+            return KEEL_ERR_NOMEM;
+        if ((st = find_conv_filters(x, gp, apart))) {
+            kl_free(env, apart, gp->n_initializer * sizeof *apart);
             return st;
-        g->values[id].kind = KL_VALUE_INIT;
-        const raw_ref *ref = is_main && i < (size_t)x->n_refs ? &x->refs[i] : NULL;
-        if ((st = decode_tensor(x, tp, ref, &g->values[id].init)))
-            return st;
+        }
+        for (size_t i = 0; i < gp->n_initializer; i++)
+            n_apart += apart[i];
     }
+    st = is_main ? alloc_weights(x, g, apart) : KEEL_OK;
+    for (size_t i = 0; !st && i < gp->n_initializer; i++)
+        st = convert_initializer(x, g, gp, i, is_main, apart, n_apart);
+    if (apart)
+        kl_free(env, apart, gp->n_initializer * sizeof *apart);
+    if (st)
+        return st;
     x->main = NULL;
     if ((st = convert_io(x, g, gp, is_main)))
         return st;
@@ -1229,12 +1352,19 @@ keel_status kl_load_file(keel_model *m, const char *path)
         return FAIL(&x, KEEL_ERR_FORMAT, "%s: the file is empty", path);
     }
     void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (map == MAP_FAILED)
+    if (map == MAP_FAILED) {
+        close(fd);
         return FAIL(&x, KEEL_ERR_IO, "%s: cannot map: %s", path, strerror(errno));
+    }
     madvise(map, size, MADV_SEQUENTIAL);
     keel_status st = parse_bytes(&x, map, size);
     munmap(map, size);
+    if (!st && m->n_weights) { /* kept open to read released weights back */
+        m->weights_fd = fd;
+        m->file_size = (int64_t)sb.st_size;
+        m->file_mtime_ns = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
+    } else
+        close(fd);
     return st;
 }
 

@@ -132,7 +132,7 @@ static size_t conv_scratch(kl_opctx *c)
     size_t bytes = is_pointwise(&g) ? 0 : col_bytes;
     /* run() uses it when prepare() packs the weights (constant ones): a
      * column buffer per thread, then the product's; else the buffer above */
-    if (own_gemm(&g) && c->in[1]->data) {
+    if (own_gemm(&g) && kl_input_const(c, 1)) {
         const conv_geom one = one_group(&g);
         if (!is_pointwise(&g))
             bytes = unfolds_in_product(&g) ? 0 : col_bytes * (size_t)kl_pool_threads(c->pool);
@@ -333,8 +333,10 @@ static void *pack_weights(kl_env *env, kl_opctx *c, int form, size_t *bytes)
 static keel_status conv_prepare(kl_opctx *c)
 {
     conv_geom g;
-    if (geometry(c, &g) || !c->in[1]->data || is_depthwise(&g) || !(kl_wino_applies(&g) || own_gemm(&g)))
+    if (geometry(c, &g) || !kl_input_const(c, 1))
         return KEEL_OK;
+    if (is_depthwise(&g) || !(kl_wino_applies(&g) || own_gemm(&g)))
+        return kl_input_hold(c, 1); /* run() reads them as they are */
     conv_state *st = kl_alloc(c->env, sizeof *st);
     if (!st)
         return KEEL_ERR_NOMEM;
@@ -343,7 +345,7 @@ static keel_status conv_prepare(kl_opctx *c)
     const void *packed;
     keel_status rc = kl_shared_pack(c, 1, form, pack_weights, &packed);
     if (!rc && !packed && !(packed = st->own = pack_weights(c->env, c, form, &st->bytes)))
-        rc = KEEL_ERR_NOMEM;
+        rc = KEEL_ERR_NOMEM; /* (weights not the model's: never released, always there) */
     if (rc) {
         kl_free(c->env, st, sizeof *st);
         return rc;

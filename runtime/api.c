@@ -110,6 +110,7 @@ static keel_model *new_model(const keel_options *opt, const char *name, kl_env *
     if (!m)
         return NULL;
     m->env = *fallback;
+    m->weights_fd = -1;
     if (kl_shared_init(m)) {
         *fallback = m->env;
         kl_free(fallback, m, sizeof *m);

@@ -20,6 +20,14 @@ keel_status kl_run_subgraph(kl_opctx *c, const kl_graph *g, const kl_tensor *con
  * else KEEL_OK.  Long kernels call it in their outer loops. */
 keel_status kl_op_check_cancel(kl_opctx *c);
 
+/* Whether input k of c is a constant (its data known at creation), also
+ * when it is a weight the model keeps released until a plan holds it. */
+bool kl_input_const(const kl_opctx *c, int k);
+/* Makes the data of constant input k present for the rest of the plan's
+ * life (a weight read back if the model released it); for an op that
+ * runs on the input as it is.  A no-op for other inputs. */
+keel_status kl_input_hold(kl_opctx *c, int k);
+
 /* Builds a form of c's constant input (form: the op's own number) with
  * the model's allocator `env`, setting *bytes. */
 typedef void *(*kl_pack_fn)(kl_env *env, kl_opctx *c, int form, size_t *bytes);

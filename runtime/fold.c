@@ -50,6 +50,22 @@ static keel_status fold_node(kl_plan *s, kl_snode *n, kl_opctx *c)
     return st;
 }
 
+/* fold_node with every input's bytes present: weights the model released
+ * are held for the run, and let go after it. */
+static keel_status fold_held(kl_plan *s, kl_snode *n, kl_opctx *c)
+{
+    keel_status st = KEEL_OK;
+    for (int k = 0; !st && k < n->n_deps; k++)
+        if (n->in[k] >= 0 && s->slots[n->in[k]].weight && !s->slots[n->in[k]].held)
+            st = kl_plan_hold(s, n->in[k]);
+    if (!st)
+        st = fold_node(s, n, c);
+    for (int k = 0; k < n->n_deps; k++)
+        if (n->in[k] >= 0)
+            kl_plan_unhold(s, n->in[k]);
+    return st;
+}
+
 static bool reads_dynamic(const kl_plan *s, const kl_snode *n)
 {
     for (int k = 0; k < n->n_deps; k++)
@@ -126,7 +142,7 @@ static keel_status infer_node(kl_plan *s, kl_snode *n)
     if (!st)
         st = kl_ctx_check_outputs(s, &c);
     if (!st && foldable(s, n))
-        st = fold_node(s, n, &c);
+        st = fold_held(s, n, &c);
     kl_ctx_free(s, n, &c);
     if (st) {
         if (st != KEEL_ERR_NOMEM || !strstr(s->env.msg, s->model->name))

@@ -439,7 +439,8 @@ static keel_status fold_batchnorm(fuse_ctx *o, int node)
             return KEEL_OK;
     bn_fold f = {t, kl_attr_float(bn->src, "epsilon", 1e-5f)};
     const kl_tensor *shared[2];
-    keel_status st = kl_shared_tensors(o->s, bn->src, t, 6, 2, make_folded, &f, shared);
+    const int values[6] = {conv->in[1], has_bias ? conv->in[2] : -1, bn->in[1], bn->in[2], bn->in[3], bn->in[4]};
+    keel_status st = kl_shared_tensors(o->s, bn->src, values, 6, 2, make_folded, &f, shared);
     if (st)
         return st;
     const char *name = conv->src->name;
@@ -449,7 +450,13 @@ static keel_status fold_batchnorm(fuse_ctx *o, int node)
         b_id = w_id >= 0 ? kl_sgraph_add_shared(o->s, shared[1], "%s:B*bn", name) : -1;
     } else {
         kl_tensor *made[2] = {NULL, NULL};
-        if ((st = make_folded(&o->s->env, &f, made)))
+        const bool was_held = o->s->slots[values[0]].held;
+        st = kl_plan_hold(o->s, values[0]); /* the filters may be a weight the model released */
+        if (!st)
+            st = make_folded(&o->s->env, &f, made);
+        if (!was_held)
+            kl_plan_unhold(o->s, values[0]);
+        if (st)
             return st;
         w_id = kl_sgraph_add_const(o->s, made[0], "%s:W*bn", name);
         b_id = w_id >= 0 ? kl_sgraph_add_const(o->s, made[1], "%s:B*bn", name) : -1;

@@ -21,9 +21,10 @@
  *
  * Threads
  *   The library has no global mutable state.  Distinct handles may be used
- *   from distinct threads freely.  A keel_model is read-only once loaded:
- *   several sessions may be created from one model and run at the same time
- *   in different threads.  One keel_session runs from one thread at a time.
+ *   from distinct threads freely.  Several sessions may be created from one
+ *   keel_model and run at the same time in different threads: they share
+ *   the model's weights, packed once for all of them (under a lock the
+ *   model holds).  One keel_session runs from one thread at a time.
  */
 #ifndef KEEL_H
 #define KEEL_H
@@ -189,7 +190,12 @@ typedef struct keel_session keel_session;
 /* Load a model from a file.  On success *out owns the model; free it with
  * keel_model_free().  On failure *out is NULL, and if `err` is not NULL a
  * message naming the file and what is wrong is written to it (at most
- * err_size bytes, always terminated).  `opt` may be NULL. */
+ * err_size bytes, always terminated).  `opt` may be NULL.
+ * Convolution filters (of 16 KiB or more, read by Conv nodes alone) are
+ * released once sessions have packed them, and read back from the file
+ * when a plan needs them again (a shape or instruction set asking for
+ * another packing): the model keeps the file open, and such a plan fails
+ * with KEEL_ERR_IO if the file has changed since the load. */
 KEEL_API keel_status keel_model_load(keel_model **out, const char *path,
                                      const keel_options *opt,
                                      char *err, size_t err_size);

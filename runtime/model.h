@@ -9,6 +9,18 @@
 
 typedef struct kl_shared_entry kl_shared_entry;
 
+/* A weight of the main graph that only Conv nodes read (as their filters)
+ * in a model loaded from a file: its bytes are released while no plan
+ * holds them (plans hold them while packing them, or to run on them) and
+ * read back from the file when a plan needs them again. */
+typedef struct kl_weight {
+    int value;            /* the initializer's value id */
+    uint64_t offset;      /* where its bytes are in the file */
+    size_t bytes;
+    void *data;           /* NULL while released */
+    int holds;            /* plans holding the bytes */
+} kl_weight;
+
 typedef struct kl_opset {
     char *domain;         /* "" for ai.onnx */
     int64_t version;
@@ -32,6 +44,11 @@ struct keel_model {
     pthread_mutex_t shared_lock;
     int n_shared, cap_shared;
     kl_shared_entry *shared;
+    int n_weights;
+    kl_weight *weights;      /* the initializers (init->data NULL) whose bytes are here */
+    int weights_fd;          /* the file, to read weights back (-1: none) */
+    int64_t file_size;       /* and what it was at load, to see it changed */
+    int64_t file_mtime_ns;
 };
 
 keel_status kl_shared_init(keel_model *m);

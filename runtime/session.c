@@ -349,6 +349,8 @@ void kl_plan_free(kl_plan *p)
         kl_ctx_free(p, &p->nodes[st->node], &st->ctx);
     }
     kl_free(&env, p->steps, (size_t)(p->n_nodes ? p->n_nodes : 1) * sizeof *p->steps);
+    for (int v = 0; p->slots && v < p->n_values; v++)
+        kl_plan_unhold(p, v);
     kl_passes_free(p);
     kl_sgraph_free(p);
     if (!p->owner) /* a subgraph's plan owns its arena */
@@ -679,34 +681,25 @@ int keel_session_output_index(const keel_session *s, const char *name)
     return s ? index_of(s->g, s->g->outputs, s->g->n_outputs, name) : -1;
 }
 
-/* Value v as the newest plan has it, or as the model declares it (-1 for
- * dims not known) before there is a plan. */
+/* Value v as the newest plan has it. */
 static keel_status value_info(const keel_session *s, int v, keel_tensor *info)
 {
-    if (s->n_plans) {
-        *info = s->plans[0]->slots[v].t;
-        info->data = NULL;
-        return KEEL_OK;
-    }
-    const kl_decl *d = &s->g->values[v].decl;
-    memset(info, 0, sizeof *info);
-    info->dtype = d->dtype;
-    info->rank = d->rank;
-    for (int i = 0; i < d->rank; i++)
-        info->dims[i] = d->dims[i];
+    *info = s->plans[0]->slots[v].t;
+    info->data = NULL;
     return KEEL_OK;
 }
 
+/* Before any plan, the declared shapes (-1 for dims not known). */
 keel_status keel_session_input_info(const keel_session *s, int i, keel_tensor *info)
 {
     if (!s || !info || i < 0 || i >= s->g->n_inputs)
         return KEEL_ERR_ARGUMENT;
-    return value_info(s, s->g->inputs[i], info);
+    return s->n_plans ? value_info(s, s->g->inputs[i], info) : keel_model_input_info(s->model, i, info, NULL);
 }
 
 keel_status keel_session_output_info(const keel_session *s, int i, keel_tensor *info)
 {
     if (!s || !info || i < 0 || i >= s->g->n_outputs)
         return KEEL_ERR_ARGUMENT;
-    return value_info(s, s->g->outputs[i], info);
+    return s->n_plans ? value_info(s, s->g->outputs[i], info) : keel_model_output_info(s->model, i, info, NULL);
 }

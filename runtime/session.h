@@ -39,6 +39,12 @@ typedef struct kl_slot {
     bool in_arena;
     bool dynamic;         /* shape known only at run time: own buffer, not in the arena */
     size_t dyn_cap;       /* bytes of that buffer (t.data) */
+    const void *source;   /* the model's bytes it holds, as the model's store knows
+                             them (an initializer's kl_value, a shared tensor); NULL
+                             for the plan's own */
+    kl_weight *weight;    /* a weight the model releases while no plan holds it: its
+                             data is NULL unless `held` (kl_plan_hold) */
+    bool held;
 } kl_slot;
 
 /* A node of the session graph. */
@@ -159,12 +165,19 @@ const char *kl_snode_str(const kl_snode *n, char *buf, size_t size);
 
 /* Makes n_out new tensors into out[] (with the model's allocator env). */
 typedef keel_status (*kl_make_fn)(kl_env *env, void *arg, kl_tensor **out);
-/* Tensors a pass derives from the model's weights for its node, made by
- * make() once per model and shared by its sessions: out[k] (n_out <= 4)
- * are the model's, read-only.  When some source is not the model's own
- * bytes, out[] stays NULL (the pass keeps its result with the plan). */
-keel_status kl_shared_tensors(kl_plan *p, const kl_node *node, const kl_tensor *const *sources, int n_sources,
-                              int n_out, kl_make_fn make, void *arg, const kl_tensor **out);
+/* Tensors a pass derives for its node from values[0..n_values) of plan p,
+ * made by make() (which reads those values' tensors) once per model and
+ * shared by its sessions: out[k] (n_out <= 4) are the model's, read-only.
+ * When some value is not the model's own bytes, out[] stays NULL (the
+ * pass keeps its result with the plan). */
+keel_status kl_shared_tensors(kl_plan *p, const kl_node *node, const int *values, int n_values, int n_out,
+                              kl_make_fn make, void *arg, const kl_tensor **out);
+
+/* Holds the bytes of weight value v for plan p (reading them back from the
+ * file when the model released them): p's slot has its data until
+ * kl_plan_unhold.  A no-op for other values. */
+keel_status kl_plan_hold(kl_plan *p, int v);
+void kl_plan_unhold(kl_plan *p, int v);
 
 /* ---- creation and running (session.c, exec.c) ---- */
 

@@ -14,6 +14,15 @@ static int *copy_ids(kl_env *env, const int *ids, int n, int cap)
     return out;
 }
 
+/* The releasable weight that is value v of the main graph, or NULL. */
+static kl_weight *weight_of(const keel_model *m, int v)
+{
+    for (int i = 0; i < m->n_weights; i++)
+        if (m->weights[i].value == v)
+            return &m->weights[i];
+    return NULL;
+}
+
 keel_status kl_sgraph_init(kl_plan *s)
 {
     const kl_graph *g = s->g;
@@ -33,7 +42,15 @@ keel_status kl_sgraph_init(kl_plan *s)
         if (val->kind == KL_VALUE_INIT) {
             sl->t = *val->init;
             sl->known = sl->is_const = true;
+            sl->source = val;
+            sl->weight = g == s->model->graph ? weight_of(s->model, v) : NULL;
         }
+    }
+    /* an embedder's op may read any input at any time: weights stay held */
+    for (int v = 0; s->model->n_custom && v < g->n_values; v++) {
+        keel_status st = kl_plan_hold(s, v);
+        if (st)
+            return st;
     }
     for (int i = 0; i < g->n_nodes; i++) {
         const kl_node *src = &g->nodes[i];
@@ -144,6 +161,7 @@ static int add_value(kl_plan *s, kl_tensor *t, bool owned, const char *name_fmt,
     sl->t = *t;
     sl->known = sl->is_const = true;
     sl->owns_data = owned;
+    sl->source = owned ? NULL : t;
     if (owned)
         kl_free(&s->env, t, sizeof *t); /* the slot took its data */
     return s->n_values++;

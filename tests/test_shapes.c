@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "keel.h"
 #include "session.h"
@@ -371,6 +372,143 @@ static void test_sessions_share_packed_weights(void)
     tb_free(b);
 }
 
+/* ---- weights released once packed ------------------------------------------------ */
+
+typedef struct conv_case {
+    int c, m, k, group;
+    float *wt;
+    char *dir, path[512];
+    keel_model *m_;
+} conv_case;
+
+/* One Conv (x[1, c, H, W] with H and W symbolic) written to a file and
+ * loaded from it: its filters are a weight the model may release. */
+static bool conv_case_open(conv_case *cc, int c, int m, int k, int group)
+{
+    cc->c = c, cc->m = m, cc->k = k, cc->group = group;
+    size_t nw = (size_t)m * (c / group) * k * k;
+    cc->wt = malloc(nw * sizeof *cc->wt);
+    for (size_t i = 0; i < nw; i++)
+        cc->wt[i] = weight_at((int)i);
+    tb_model *b = tb_new(8, 13);
+    tb_input(b, "x", KEEL_FLOAT, 4, (int64_t[]){1, c, -1, -1}, NULL);
+    tb_output(b, "y", KEEL_FLOAT, 4, (int64_t[]){1, m, -1, -1});
+    tb_init_f32(b, "w", 4, (int64_t[]){m, c / group, k, k}, cc->wt);
+    Onnx__NodeProto *n = tb_node(b, "Conv", "conv", "x,w", "y");
+    tb_attr_ints(b, n, "pads", 4, (int64_t[]){k / 2, k / 2, k / 2, k / 2});
+    tb_attr_int(b, n, "group", group);
+    cc->dir = tb_tempdir();
+    snprintf(cc->path, sizeof cc->path, "%s/conv.onnx", cc->dir);
+    int wrote = tb_write(b, cc->path);
+    tb_free(b);
+    char err[512];
+    if (wrote || keel_model_load(&cc->m_, cc->path, NULL, err, sizeof err)) {
+        fprintf(stderr, "\n  %s\n", err);
+        return false;
+    }
+    return true;
+}
+
+static void conv_case_close(conv_case *cc)
+{
+    keel_model_free(cc->m_);
+    unlink(cc->path);
+    rmdir(cc->dir);
+    free(cc->dir);
+    free(cc->wt);
+}
+
+/* A run of s at h x w against the loops; KEEL_OK and the largest error,
+ * or the run's status. */
+static keel_status conv_case_run(const conv_case *cc, keel_session *s, int h, int w, double *err)
+{
+    size_t nx = (size_t)cc->c * h * w, ny = (size_t)cc->m * h * w;
+    float *x = malloc(nx * sizeof *x), *want = malloc(ny * sizeof *want);
+    for (size_t i = 0; i < nx; i++)
+        x[i] = (float)((int)(i * 7919 % 101) - 50) / 50.0f;
+    tb_naive_conv(x, cc->c, h, w, cc->wt, cc->m, cc->k, cc->group, want);
+    keel_tensor in = {KEEL_FLOAT, 4, {1, cc->c, h, w}, x}, out = {0};
+    keel_status st = keel_session_run(s, &in, &out);
+    *err = st ? INFINITY : tb_max_abs_err(out.data, want, ny);
+    free(x);
+    free(want);
+    return st;
+}
+
+/* Packed filters replace the raw ones: the model releases them once packed
+ * and reads them back from the file for a form not packed yet; a file
+ * changed since the load is refused, and the session goes on at shapes it
+ * has packed. */
+static void test_weights_released_once_packed(void)
+{
+    conv_case cc;
+    CU_ASSERT_TRUE_FATAL(conv_case_open(&cc, 32, 32, 3, 1));
+    keel_model *m = cc.m_;
+    CU_ASSERT_EQUAL_FATAL(m->n_weights, 1); /* 36 KiB of filters only Conv reads */
+    keel_session *s, *g;
+    CU_ASSERT_EQUAL_FATAL(keel_session_create(&s, m, NULL, NULL, 0, NULL, NULL, 0), KEEL_OK);
+    double err;
+    CU_ASSERT_EQUAL(conv_case_run(&cc, s, 4, 4, &err), KEEL_OK); /* panels */
+    CU_ASSERT(err < 1e-4);
+    CU_ASSERT_PTR_NULL(m->weights[0].data);
+    CU_ASSERT_EQUAL(m->weights[0].holds, 0);
+    CU_ASSERT_EQUAL(conv_case_run(&cc, s, 20, 24, &err), KEEL_OK); /* Winograd: read back, packed, released */
+    CU_ASSERT(err < 1e-4);
+    CU_ASSERT_PTR_NULL(m->weights[0].data);
+    /* a session on the portable kernels packs its own forms (or runs on the
+     * raw filters, holding them while it lives) */
+    keel_options generic;
+    keel_options_init(&generic);
+    generic.isa = KEEL_ISA_GENERIC;
+    CU_ASSERT_EQUAL_FATAL(keel_session_create(&g, m, &generic, NULL, 0, NULL, NULL, 0), KEEL_OK);
+    CU_ASSERT_EQUAL(conv_case_run(&cc, g, 6, 5, &err), KEEL_OK);
+    CU_ASSERT(err < 1e-4);
+    keel_session_free(g);
+    CU_ASSERT_PTR_NULL(m->weights[0].data);
+    CU_ASSERT_EQUAL(m->weights[0].holds, 0);
+    /* the file changes under the model: what needs the filters again fails */
+    FILE *f = fopen(cc.path, "ab");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs("changed", f);
+    fclose(f);
+    CU_ASSERT_EQUAL_FATAL(keel_session_create(&g, m, &generic, NULL, 0, NULL, NULL, 0), KEEL_OK);
+    CU_ASSERT_EQUAL(conv_case_run(&cc, g, 7, 7, &err), KEEL_ERR_IO);
+    CU_ASSERT_PTR_NOT_NULL(strstr(keel_session_errmsg(g), "changed since it was loaded"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(keel_session_errmsg(g), "'w'"));
+    keel_session_free(g);
+    /* forms packed before still serve */
+    CU_ASSERT_EQUAL(conv_case_run(&cc, s, 4, 4, &err), KEEL_OK);
+    CU_ASSERT(err < 1e-4);
+    keel_session_free(s);
+    conv_case_close(&cc);
+}
+
+/* A depthwise Conv runs on its filters as they are: its plans hold them. */
+static void test_weights_held_while_read(void)
+{
+    conv_case cc;
+    CU_ASSERT_TRUE_FATAL(conv_case_open(&cc, 192, 192, 5, 192));
+    keel_model *m = cc.m_;
+    CU_ASSERT_EQUAL_FATAL(m->n_weights, 1);
+    keel_session *s[2];
+    double err;
+    for (int k = 0; k < 2; k++) {
+        CU_ASSERT_EQUAL_FATAL(keel_session_create(&s[k], m, NULL, NULL, 0, NULL, NULL, 0), KEEL_OK);
+        CU_ASSERT_EQUAL(conv_case_run(&cc, s[k], 9, 7, &err), KEEL_OK);
+        CU_ASSERT(err < 1e-4);
+        CU_ASSERT_PTR_NOT_NULL(m->weights[0].data);
+        CU_ASSERT_EQUAL(m->weights[0].holds, k + 1);
+    }
+    CU_ASSERT_EQUAL(conv_case_run(&cc, s[0], 3, 11, &err), KEEL_OK); /* a second plan of s[0] */
+    CU_ASSERT(err < 1e-4);
+    CU_ASSERT_EQUAL(m->weights[0].holds, 3);
+    keel_session_free(s[0]);
+    CU_ASSERT_EQUAL(m->weights[0].holds, 1);
+    keel_session_free(s[1]);
+    CU_ASSERT_PTR_NULL(m->weights[0].data);
+    conv_case_close(&cc);
+}
+
 void add_shapes_suite(void)
 {
     CU_pSuite s = CU_add_suite("any shape per session", NULL, NULL);
@@ -380,4 +518,6 @@ void add_shapes_suite(void)
     CU_add_test(s, "declared dims hold at every run", test_declared_dims_hold);
     CU_add_test(s, "a planned shape allocates nothing", test_planned_shape_allocates_nothing);
     CU_add_test(s, "sessions share packed weights", test_sessions_share_packed_weights);
+    CU_add_test(s, "weights released once packed, read back for new forms", test_weights_released_once_packed);
+    CU_add_test(s, "weights held while a plan runs on them", test_weights_held_while_read);
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cblas.h>
 
@@ -219,6 +220,84 @@ static void test_sessions_in_eight_threads(void)
     tb_free(b);
 }
 
+/* ---- weights packed, released and read back from eight threads ---------------------- */
+
+#define WC 32 /* channels: 36 KiB of 3x3 filters, a weight the model may release */
+
+typedef struct conv_worker {
+    keel_model *model;
+    const float *wt;
+    int id, wrong, failed;
+} conv_worker;
+
+/* Sessions on the portable kernels or the CPU's best, at shapes taking
+ * panels or Winograd filters: they pack, hold, release and read back the
+ * model's filters at once. */
+static void *conv_work(void *arg)
+{
+    conv_worker *w = arg;
+    keel_options opt;
+    keel_options_init(&opt);
+    opt.isa = w->id % 3 == 0 ? KEEL_ISA_GENERIC : KEEL_ISA_AUTO;
+    static const int shapes[][2] = {{4, 4}, {20, 24}, {7, 5}, {16, 16}, {4, 4}};
+    for (int round = 0; round < 3; round++) {
+        keel_session *s = NULL;
+        if (keel_session_create(&s, w->model, &opt, NULL, 0, NULL, NULL, 0)) {
+            w->failed++;
+            continue;
+        }
+        for (int r = 0; r < 5; r++) {
+            int h = shapes[(r + w->id) % 5][0], wd = shapes[(r + w->id) % 5][1];
+            float *x = seeded((size_t)WC * h * wd, 7u * (unsigned)w->id + (unsigned)r);
+            float *want = malloc((size_t)WC * h * wd * sizeof *want);
+            tb_naive_conv(x, WC, h, wd, w->wt, WC, 3, 1, want);
+            keel_tensor in = {KEEL_FLOAT, 4, {1, WC, h, wd}, x}, out = {0};
+            if (keel_session_run(s, &in, &out))
+                w->failed++;
+            else
+                w->wrong += tb_max_abs_err(out.data, want, (size_t)WC * h * wd) > 1e-4;
+            free(x);
+            free(want);
+        }
+        keel_session_free(s);
+    }
+    return NULL;
+}
+
+static void test_weights_shared_in_eight_threads(void)
+{
+    float *wt = seeded((size_t)WC * WC * 9, 4242u);
+    tb_model *b = tb_new(8, 13);
+    tb_input(b, "x", KEEL_FLOAT, 4, (int64_t[]){1, WC, -1, -1}, NULL);
+    tb_output(b, "y", KEEL_FLOAT, 4, (int64_t[]){1, WC, -1, -1});
+    tb_init_f32(b, "w", 4, (int64_t[]){WC, WC, 3, 3}, wt);
+    Onnx__NodeProto *n = tb_node(b, "Conv", "conv", "x,w", "y");
+    tb_attr_ints(b, n, "pads", 4, (int64_t[]){1, 1, 1, 1});
+    char *dir = tb_tempdir(), path[512];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    snprintf(path, sizeof path, "%s/conv.onnx", dir);
+    CU_ASSERT_EQUAL_FATAL(tb_write(b, path), 0);
+    keel_model *m = NULL;
+    CU_ASSERT_EQUAL_FATAL(keel_model_load(&m, path, NULL, NULL, 0), KEEL_OK);
+    conv_worker w[WORKERS];
+    pthread_t tid[WORKERS];
+    for (int t = 0; t < WORKERS; t++) {
+        w[t] = (conv_worker){m, wt, t, 0, 0};
+        CU_ASSERT_EQUAL_FATAL(pthread_create(&tid[t], NULL, conv_work, &w[t]), 0);
+    }
+    for (int t = 0; t < WORKERS; t++) {
+        pthread_join(tid[t], NULL);
+        CU_ASSERT_EQUAL(w[t].failed, 0);
+        CU_ASSERT_EQUAL(w[t].wrong, 0);
+    }
+    keel_model_free(m);
+    unlink(path);
+    rmdir(dir);
+    free(dir);
+    free(wt);
+    tb_free(b);
+}
+
 int main(void)
 {
     openblas_set_num_threads(1); /* the embedder's choice (keel.h) */
@@ -226,6 +305,7 @@ int main(void)
         return 1;
     CU_pSuite s = CU_add_suite("threads", NULL, NULL);
     CU_add_test(s, "sessions of one model in 8 threads, cancelled as they run", test_sessions_in_eight_threads);
+    CU_add_test(s, "weights packed, released and read back in 8 threads", test_weights_shared_in_eight_threads);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

@@ -319,3 +319,22 @@ double tb_max_abs_err(const float *got, const float *want, size_t n)
     }
     return worst;
 }
+
+void tb_naive_conv(const float *x, int c, int h, int w, const float *wt, int m, int k, int group, float *y)
+{
+    const int cg = c / group, mg = m / group, pad = k / 2;
+    for (int o = 0; o < m; o++)
+        for (int i = 0; i < h; i++)
+            for (int j = 0; j < w; j++) {
+                double acc = 0;
+                for (int ci = 0; ci < cg; ci++)
+                    for (int a = 0; a < k; a++)
+                        for (int b = 0; b < k; b++) {
+                            int ii = i + a - pad, jj = j + b - pad;
+                            if (ii >= 0 && ii < h && jj >= 0 && jj < w)
+                                acc += (double)x[((o / mg * cg + ci) * h + ii) * w + jj] *
+                                       wt[((o * cg + ci) * k + a) * k + b];
+                        }
+                y[(o * h + i) * w + j] = (float)acc;
+            }
+}

@@ -57,6 +57,10 @@ typedef struct tb_counting {
 } tb_counting;
 keel_allocator tb_counting_allocator(tb_counting *c);
 
+/* y[1, m, h, w] = conv(x[1, c, h, w], wt[m, c / group, k, k]) with
+ * padding k / 2 and stride 1, by direct loops (double sums). */
+void tb_naive_conv(const float *x, int c, int h, int w, const float *wt, int m, int k, int group, float *y);
+
 /* Fills p[0..n) with NaN: a kernel that leaves an element unwritten then
  * fails a comparison made with tb_max_abs_err. */
 void tb_fill_nan(float *p, size_t n);
