@@ -51,19 +51,85 @@ static keel_status fold_node(kl_plan *s, kl_snode *n, kl_opctx *c)
 }
 
 /* fold_node with every input's bytes present: weights the model released
- * are held for the run, and let go after it. */
+ * are held for the run, and let go after it (only Conv reads such weights,
+ * so they are among its first inputs). */
 static keel_status fold_held(kl_plan *s, kl_snode *n, kl_opctx *c)
 {
     keel_status st = KEEL_OK;
-    for (int k = 0; !st && k < n->n_deps; k++)
+    bool held[KL_SHARED_MAX_VALUES] = {false};
+    for (int k = 0; !st && k < n->n_deps && k < KL_SHARED_MAX_VALUES; k++)
         if (n->in[k] >= 0 && s->slots[n->in[k]].weight && !s->slots[n->in[k]].held)
-            st = kl_plan_hold(s, n->in[k]);
+            held[k] = !(st = kl_plan_hold(s, n->in[k]));
     if (!st)
         st = fold_node(s, n, c);
-    for (int k = 0; k < n->n_deps; k++)
-        if (n->in[k] >= 0)
+    for (int k = 0; k < n->n_deps && k < KL_SHARED_MAX_VALUES; k++)
+        if (held[k])
             kl_plan_unhold(s, n->in[k]);
     return st;
+}
+
+typedef struct fold_job {
+    kl_plan *s;
+    kl_snode *n;
+    kl_opctx *c;
+} fold_job;
+
+/* The node's outputs, computed into new tensors of the model's (kl_make_fn). */
+static keel_status make_folded(kl_env *env, void *arg, kl_tensor **made)
+{
+    fold_job *j = arg;
+    for (int k = 0; k < j->n->n_out; k++) {
+        const kl_tensor *t = j->n->out[k] >= 0 ? &j->s->slots[j->n->out[k]].t : NULL;
+        if (!(made[k] = t ? kl_tensor_new(env, t->dtype, t->rank, t->dims) : kl_tensor_new(env, KEEL_FLOAT, 0, NULL)))
+            return KEEL_ERR_NOMEM;
+        if (t)
+            j->s->slots[j->n->out[k]].t.data = made[k]->data;
+    }
+    const kl_op *op = j->n->op;
+    kl_opctx *c = j->c;
+    size_t scratch = op->scratch ? op->scratch(c) : 0;
+    if (scratch && !(c->scratch = kl_alloc(&j->s->env, scratch)))
+        return KEEL_ERR_NOMEM;
+    c->scratch_size = scratch;
+    keel_status st = op->prepare ? op->prepare(c) : KEEL_OK;
+    if (!st)
+        st = op->run(c);
+    kl_free(&j->s->env, c->scratch, scratch);
+    c->scratch = NULL;
+    for (int k = 0; k < j->n->n_out; k++) /* the slots take the model's tensors below */
+        if (j->n->out[k] >= 0)
+            j->s->slots[j->n->out[k]].t.data = NULL;
+    return st;
+}
+
+/* A node whose inputs are all the model's own bytes (initializers, or
+ * what was computed from them once per model) folds once per model: its
+ * outputs become the model's, shared by every plan (Constant nodes holding
+ * weights, chains transposing or casting them).  *done false: the plan
+ * folds it itself. */
+static keel_status fold_shared(kl_plan *s, kl_snode *n, kl_opctx *c, bool *done)
+{
+    const kl_tensor *out[4];
+    *done = false;
+    if (n->n_deps > KL_SHARED_MAX_VALUES || n->n_out > 4 || !n->n_out)
+        return KEEL_OK;
+    fold_job j = {s, n, c};
+    keel_status st = kl_shared_tensors(s, n->src, s->env.kern, n->in, n->n_deps, n->n_out, make_folded, &j, out);
+    if (st || !out[0])
+        return st;
+    for (int k = 0; k < n->n_out; k++) {
+        if (n->out[k] < 0)
+            continue;
+        kl_slot *o = &s->slots[n->out[k]];
+        o->t.data = out[k]->data;
+        o->is_const = true;
+        o->owns_data = false;
+        o->source = out[k];
+    }
+    n->dead = true;
+    s->n_folded++;
+    *done = true;
+    return KEEL_OK;
 }
 
 static bool reads_dynamic(const kl_plan *s, const kl_snode *n)
@@ -141,7 +207,10 @@ static keel_status infer_node(kl_plan *s, kl_snode *n)
     }
     if (!st)
         st = kl_ctx_check_outputs(s, &c);
+    bool done = false;
     if (!st && foldable(s, n))
+        st = fold_shared(s, n, &c, &done);
+    if (!st && !done && foldable(s, n))
         st = fold_held(s, n, &c);
     kl_ctx_free(s, n, &c);
     if (st) {

@@ -440,7 +440,7 @@ static keel_status fold_batchnorm(fuse_ctx *o, int node)
     bn_fold f = {t, kl_attr_float(bn->src, "epsilon", 1e-5f)};
     const kl_tensor *shared[2];
     const int values[6] = {conv->in[1], has_bias ? conv->in[2] : -1, bn->in[1], bn->in[2], bn->in[3], bn->in[4]};
-    keel_status st = kl_shared_tensors(o->s, bn->src, values, 6, 2, make_folded, &f, shared);
+    keel_status st = kl_shared_tensors(o->s, bn->src, NULL, values, 6, 2, make_folded, &f, shared);
     if (st)
         return st;
     const char *name = conv->src->name;

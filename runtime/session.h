@@ -165,13 +165,16 @@ const char *kl_snode_str(const kl_snode *n, char *buf, size_t size);
 
 /* Makes n_out new tensors into out[] (with the model's allocator env). */
 typedef keel_status (*kl_make_fn)(kl_env *env, void *arg, kl_tensor **out);
-/* Tensors a pass derives for its node from values[0..n_values) of plan p,
- * made by make() (which reads those values' tensors) once per model and
- * shared by its sessions: out[k] (n_out <= 4) are the model's, read-only.
- * When some value is not the model's own bytes, out[] stays NULL (the
- * pass keeps its result with the plan). */
-keel_status kl_shared_tensors(kl_plan *p, const kl_node *node, const int *values, int n_values, int n_out,
-                              kl_make_fn make, void *arg, const kl_tensor **out);
+/* Tensors a pass derives for its node from values[0..n_values) of plan p
+ * (at most KL_SHARED_MAX_VALUES; -1 entries are absent), made by make()
+ * (which reads those values' tensors) once per model and kernel table
+ * `kern` (NULL when the result does not depend on it) and shared by the
+ * model's sessions: out[k] are the model's, read-only.  When some value is
+ * not the model's own bytes, or n_out > 4, out[] stays NULL (the pass
+ * keeps its result with the plan). */
+#define KL_SHARED_MAX_VALUES 16
+keel_status kl_shared_tensors(kl_plan *p, const kl_node *node, const void *kern, const int *values, int n_values,
+                              int n_out, kl_make_fn make, void *arg, const kl_tensor **out);
 
 /* Holds the bytes of weight value v for plan p (reading them back from the
  * file when the model released them): p's slot has its data until

@@ -147,27 +147,29 @@ keel_status kl_shared_pack(kl_opctx *c, int input, int form, kl_pack_fn pack, co
     return KEEL_OK;
 }
 
-keel_status kl_shared_tensors(kl_plan *p, const kl_node *node, const int *values, int n_values, int n_out,
-                              kl_make_fn make, void *arg, const kl_tensor **out)
+keel_status kl_shared_tensors(kl_plan *p, const kl_node *node, const void *kern, const int *values, int n_values,
+                              int n_out, kl_make_fn make, void *arg, const kl_tensor **out)
 {
     keel_model *m = (keel_model *)p->model;
     for (int k = 0; k < n_out; k++)
         out[k] = NULL;
+    if (n_out > 4)
+        return KEEL_OK;
     for (int k = 0; k < n_values; k++)
         if (values[k] >= 0 && !p->slots[values[k]].source)
             return KEEL_OK; /* not all the model's: the plan's own */
-    const void *source = p->slots[values[0]].source;
+    const void *source = n_values && values[0] >= 0 ? p->slots[values[0]].source : NULL;
     int found = 0;
     for (int k = 0; k < n_out; k++) {
-        kl_shared_entry *e = find_locked(m, node, source, NULL, k);
+        kl_shared_entry *e = find_locked(m, node, source, kern, k);
         if (e)
             out[k] = e->tensor, found++;
     }
     if (found == n_out)
         return KEEL_OK;
-    bool held[8] = {false};
-    keel_status st = KEEL_OK;
-    for (int k = 0; !st && k < n_values && k < 8; k++)
+    bool held[KL_SHARED_MAX_VALUES] = {false};
+    keel_status st = n_values > KL_SHARED_MAX_VALUES ? KEEL_ERR_ARGUMENT : KEEL_OK;
+    for (int k = 0; !st && k < n_values; k++)
         if (values[k] >= 0 && !p->slots[values[k]].held && !(st = kl_plan_hold(p, values[k])))
             held[k] = p->slots[values[k]].held;
     kl_env env = m->env;
@@ -175,12 +177,12 @@ keel_status kl_shared_tensors(kl_plan *p, const kl_node *node, const int *values
     kl_tensor *made[4] = {NULL};
     if (!st)
         st = make(&env, arg, made);
-    for (int k = 0; k < n_values && k < 8; k++)
+    for (int k = 0; k < n_values && k < KL_SHARED_MAX_VALUES; k++)
         if (held[k])
             kl_plan_unhold(p, values[k]);
     pthread_mutex_lock(&m->shared_lock);
     for (int k = 0; !st && k < n_out; k++) {
-        kl_shared_entry e = {node, source, NULL, k, made[k]->data, kl_nbytes(made[k]), made[k]};
+        kl_shared_entry e = {node, source, kern, k, made[k]->data, kl_nbytes(made[k]), made[k]};
         made[k] = NULL;
         kl_shared_entry *pub = publish(m, &env, &e);
         if (pub)

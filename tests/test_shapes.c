@@ -372,6 +372,48 @@ static void test_sessions_share_packed_weights(void)
     tb_free(b);
 }
 
+/* Weights computed from the model's (here w0 * 2, as exports hold weights
+ * in Constant nodes or transpose them) fold once per model: sessions share
+ * the result and its packing, and each runs correctly. */
+static void test_weights_folded_once_per_model(void)
+{
+    static float w[C_OUT * C_IN * 9], half[C_OUT * C_IN * 9];
+    const float two = 2.0f, zero_bias[C_OUT] = {0};
+    for (int i = 0; i < C_OUT * C_IN * 9; i++) {
+        w[i] = weight_at(i);
+        half[i] = w[i] / 2.0f;
+    }
+    tb_model *b = tb_new(8, 13);
+    tb_input(b, "x", KEEL_FLOAT, 4, (int64_t[]){-1, C_IN, -1, -1}, NULL);
+    tb_output(b, "map", KEEL_FLOAT, 4, (int64_t[]){-1, C_OUT, -1, -1});
+    tb_output(b, "pooled", KEEL_FLOAT, 4, (int64_t[]){-1, C_OUT, 1, 1});
+    tb_init_f32(b, "half", 4, (int64_t[]){C_OUT, C_IN, 3, 3}, half);
+    tb_init_f32(b, "two", 0, NULL, &two);
+    tb_node(b, "Mul", "double", "half,two", "w");
+    Onnx__NodeProto *conv = tb_node(b, "Conv", "conv", "x,w", "c");
+    tb_attr_ints(b, conv, "pads", 4, (int64_t[]){1, 1, 1, 1});
+    tb_node(b, "Relu", "relu", "c", "map");
+    tb_node(b, "GlobalAveragePool", "gap", "map", "pooled");
+    keel_model *m = load(b, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    keel_session *s[2];
+    for (int k = 0; k < 2; k++) {
+        CU_ASSERT_EQUAL_FATAL(keel_session_create(&s[k], m, NULL, NULL, 0, NULL, NULL, 0), KEEL_OK);
+        CU_ASSERT(run_at(s[k], (shape3){1, 8, 8}, w, zero_bias) < 1e-4);
+        CU_ASSERT_EQUAL(s[k]->plans[0]->n_folded, 1);
+    }
+    CU_ASSERT_PTR_EQUAL(conv_input(s[0], 1)->data, conv_input(s[1], 1)->data);
+    CU_ASSERT_PTR_EQUAL(conv_packed(s[0])[0], conv_packed(s[1])[0]);
+    CU_ASSERT_PTR_EQUAL(conv_packed(s[0])[1], conv_packed(s[1])[1]);
+    /* another shape of the same session reuses them too */
+    CU_ASSERT(run_at(s[0], (shape3){2, 3, 5}, w, zero_bias) < 1e-4);
+    CU_ASSERT_PTR_EQUAL(conv_input(s[0], 1)->data, conv_input(s[1], 1)->data);
+    for (int k = 0; k < 2; k++)
+        keel_session_free(s[k]);
+    keel_model_free(m);
+    tb_free(b);
+}
+
 /* ---- weights released once packed ------------------------------------------------ */
 
 typedef struct conv_case {
@@ -518,6 +560,7 @@ void add_shapes_suite(void)
     CU_add_test(s, "declared dims hold at every run", test_declared_dims_hold);
     CU_add_test(s, "a planned shape allocates nothing", test_planned_shape_allocates_nothing);
     CU_add_test(s, "sessions share packed weights", test_sessions_share_packed_weights);
+    CU_add_test(s, "weights computed from the model's fold once per model", test_weights_folded_once_per_model);
     CU_add_test(s, "weights released once packed, read back for new forms", test_weights_released_once_packed);
     CU_add_test(s, "weights held while a plan runs on them", test_weights_held_while_read);
 }
