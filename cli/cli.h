@@ -31,6 +31,7 @@ double cli_now_ms(void);
 /* One backend-test case folder, every data set run and compared. */
 typedef struct case_report {
     int n_sets;
+    int64_t n_plans;           /* plans the case's one session made for them */
     double max_abs, max_rel;   /* worst errors over all outputs and sets */
     char why[1024];            /* the failure, if any */
 } case_report;
