@@ -187,8 +187,9 @@ static keel_status bind_inputs(kl_plan *s, const keel_dim_binding *dims, int n_d
             for (int i = 0; i < d->rank; i++) {
                 bool found = true;
                 slot->t.dims[i] = d->dims[i] >= 0 ? d->dims[i] : bound_dim(dims, n_dims, d->params[i], &found);
-                if (!found)
-                    slot->defaulted = true;
+                if (!found) /* (sessions plan only shapes they know: see shapes_known) */
+                    return kl_error(&s->env, KEEL_ERR_SHAPE, "%s: input '%s' dim %d ('%s') has no value",
+                                    s->model->name, v->name, i, d->params[i] ? d->params[i] : "?");
                 if (slot->t.dims[i] < 0)
                     return kl_error(&s->env, KEEL_ERR_SHAPE, "%s: input '%s' dim %d bound to %lld",
                                     s->model->name, v->name, i, (long long)slot->t.dims[i]);
@@ -204,7 +205,6 @@ static keel_status bind_inputs(kl_plan *s, const keel_dim_binding *dims, int n_d
                             s->model->name, v->name);
         slot->known = true;
         if (given && given->data && is_bindable_value(given)) {
-            s->bound_values = true;
             keel_status st = kl_tensor_alloc_data(&s->env, &slot->t);
             if (st)
                 return st;

@@ -31,7 +31,6 @@ typedef struct kl_slot {
     bool known;           /* shape inferred */
     bool is_const;        /* data known at creation: initializer or folded */
     bool owns_data;       /* t.data was allocated by the session */
-    bool defaulted;       /* a symbolic input dim was set to 1 for lack of a value */
     int root;             /* value whose storage this one uses (itself if none) */
     size_t root_offset;   /* where in the root's bytes (a slice of a root built from slices) */
     int def, last;        /* first and last step touching the storage */
@@ -105,7 +104,6 @@ struct kl_plan {
     int n_records;
     kl_pass_record *records;  /* the graph as loaded, then after each pass run */
     kl_pool *pool;        /* the session's worker threads (NULL with one thread) */
-    bool bound_values;    /* some input's value was bound at creation (is_const) */
     double plan_ns;       /* time making it took */
 };
 
