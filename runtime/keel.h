@@ -103,7 +103,7 @@ KEEL_API size_t keel_dtype_size(int dtype);
  * takes three: NodeProto, AttributeProto, GraphProto).  Deeper files are
  * refused with KEEL_ERR_LIMIT before they are decoded.  Within these
  * limits loading, session creation and runs fit in a 256 KiB thread stack
- * (README, Robustness). */
+ * (docs/robustness.md). */
 #define KEEL_MAX_NESTING 32
 #define KEEL_MAX_MESSAGE_DEPTH 128
 
