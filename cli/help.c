@@ -44,7 +44,9 @@ static const command_help commands[] = {
               "           [--passes-off LIST] [--skip-list FILE] [--quiet]\n"
               "       keel check --list-isas",
      .does = "Runs ONNX backend-test cases (model.onnx + test_data_set_N/input_K.pb, output_K.pb) and\n"
-             "compares the outputs; closes with `N passed, N failed` and exits 0 only when none failed.",
+             "compares the outputs; closes with `N passed, N failed` and exits 0 only when none failed.\n"
+             "Over several cases, when stderr is a terminal, a progress line there shows `[I/N] CASE`, the time\n"
+             "elapsed and an estimate of the time left (KEEL_PROGRESS=0 turns it off).",
      .options = "  --rtol R, --atol A  tolerances (default 1e-3 and 1e-4)\n" THREADS ISA TIMEOUT PASSES_OFF
                 "  --skip-list FILE    case names not to attempt, each with its reason\n"
                 "  --quiet             print failures and the summary only\n"
