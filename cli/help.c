@@ -73,7 +73,9 @@ static const command_help commands[] = {
      .usage = "zoo list|export|check|bench [NAME...] [--manifest FILE] [--cache DIR] [--threads N] [--runs N]\n"
               "           [--warmup N]",
      .does = "The backbone zoo of backbone_zoo/zoo.yaml: list it, export entries from PyTorch (seeded random\n"
-             "weights), check them against PyTorch, or time them.",
+             "weights), check them against PyTorch, or time them.  When stderr is a terminal, a progress line\n"
+             "there shows the step, `[I/N] ENTRY`, the time elapsed and an estimate of the time left\n"
+             "(KEEL_PROGRESS=0 turns it off).",
      .options = "  --manifest FILE     another zoo.yaml\n"
                 "  --cache DIR         where exports are kept (default $KEEL_CACHE/zoo, else ~/.cache/keel/zoo)\n" THREADS
                 "  --runs N, --warmup N  for bench\n",
