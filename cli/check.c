@@ -394,32 +394,42 @@ bool cli_run_case(const char *dir, double rtol, double atol, case_report *rep)
     return run_case(dir, &o, rep);
 }
 
-static case_result check_case(const char *arg, const check_opts *o)
+/* The case folder of arg (trailing '/' dropped) and its name, the last
+ * part of it. */
+static void case_paths(const char *arg, char *dir, size_t dn, char *name, size_t nn)
 {
-    char dir[4096], name[512];
-    snprintf(dir, sizeof dir, "%s", arg);
+    snprintf(dir, dn, "%s", arg);
     for (size_t n = strlen(dir); n > 1 && dir[n - 1] == '/'; n--)
         dir[n - 1] = 0; /* "case/" names the same case as "case" */
     const char *base = strrchr(dir, '/');
-    snprintf(name, sizeof name, "%s", base ? base + 1 : dir);
+    snprintf(name, nn, "%s", base ? base + 1 : dir);
+}
+
+/* Runs (or skips) one case and prints its line, erasing the progress line
+ * `prog` (NULL: none) for it. */
+static case_result check_case(const char *arg, const check_opts *o, cli_progress *prog)
+{
+    char dir[4096], name[512];
+    case_paths(arg, dir, sizeof dir, name, sizeof name);
     const char *reason = skip_reason(o, name);
     if (reason) {
-        printf("skip %s: %s\n", name, reason);
+        cli_progress_printf(prog, stdout, "skip %s: %s\n", name, reason);
         return CASE_SKIP;
     }
     case_report rep;
     if (run_case(dir, o, &rep)) {
         if (!o->quiet && rep.n_sets > 1) /* one session for all: a plan per distinct shape */
-            printf("ok   %s (%d sets, %lld plan%s, max abs err %.3g, max rel err %.3g)\n", name, rep.n_sets,
-                   (long long)rep.n_plans, rep.n_plans == 1 ? "" : "s", rep.max_abs, rep.max_rel);
+            cli_progress_printf(prog, stdout, "ok   %s (%d sets, %lld plan%s, max abs err %.3g, max rel err %.3g)\n",
+                                name, rep.n_sets, (long long)rep.n_plans, rep.n_plans == 1 ? "" : "s",
+                                rep.max_abs, rep.max_rel);
         else if (!o->quiet)
-            printf("ok   %s (1 set, max abs err %.3g, max rel err %.3g)\n", name, rep.max_abs, rep.max_rel);
+            cli_progress_printf(prog, stdout, "ok   %s (1 set, max abs err %.3g, max rel err %.3g)\n", name,
+                                rep.max_abs, rep.max_rel);
         return CASE_PASS;
     }
-    printf("FAIL %s: %s\n", name, rep.why);
+    cli_progress_printf(prog, stdout, "FAIL %s: %s\n", name, rep.why);
     return CASE_FAIL;
 }
-
 
 /* Options that take a value. */
 static bool takes_value(const char *a)
@@ -427,6 +437,19 @@ static bool takes_value(const char *a)
     return !strcmp(a, "--rtol") || !strcmp(a, "--atol") || !strcmp(a, "--skip-list") ||
            !strcmp(a, "--threads") || !strcmp(a, "--isa") || !strcmp(a, "--timeout") ||
            !strcmp(a, "--passes-off");
+}
+
+/* The case folders among the arguments. */
+static int count_cases(int argc, char **argv)
+{
+    int n = 0;
+    for (int i = 1; i < argc; i++) {
+        if (argv[i][0] != '-')
+            n++;
+        else if (takes_value(argv[i]))
+            i++;
+    }
+    return n;
 }
 
 int cmd_check(int argc, char **argv)
@@ -493,20 +516,26 @@ int cmd_check(int argc, char **argv)
             goto done;
         }
     }
+    int total = count_cases(argc, argv);
+    cli_progress *prog = total > 1 ? cli_progress_start(NULL, total) : NULL;
     for (int i = 1; i < argc; i++) {
         if (argv[i][0] == '-') {
             if (takes_value(argv[i]))
                 i++; /* skip the option's value */
             continue;
         }
+        char dir[4096], name[512];
+        case_paths(argv[i], dir, sizeof dir, name, sizeof name);
+        cli_progress_entry(prog, n_cases, name);
         n_cases++;
-        switch (check_case(argv[i], &o)) {
+        switch (check_case(argv[i], &o, prog)) {
         case CASE_PASS: passed++; break;
         case CASE_FAIL: failed++; break;
         case CASE_SKIP: skipped++; break;
         }
         fflush(stdout);
     }
+    cli_progress_stop(prog);
     if (n_cases == 0) {
         cli_usage("check", stderr);
         goto done;

@@ -65,6 +65,25 @@ bool cli_parse_seconds(const char *s, uint64_t *ms);
 /* The keel_isa named by s ("auto", "generic", "avx2", "avx512"), or -1. */
 int cli_parse_isa(const char *s);
 
+/* progress.c: a line of progress for long work, on stderr when it is a
+ * terminal (and KEEL_PROGRESS is not 0): "[LABEL ][I/N] NAME  ELAPSED
+ * elapsed, ~LEFT left", redrawn in place.  cli_progress_start returns NULL
+ * when there is no terminal; every call takes NULL and then prints only
+ * what it is asked to. */
+typedef struct cli_progress cli_progress;
+cli_progress *cli_progress_start(const char *label, int total);
+/* Entry index (0-based) of the total, named name, begins: draws the line. */
+void cli_progress_entry(cli_progress *p, int index, const char *name);
+/* Prints to f and flushes it, the line erased meanwhile. */
+void cli_progress_printf(cli_progress *p, FILE *f, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Between hold and release, what is written to stderr (and to stdout when
+ * it is the same terminal) is kept back, and written out at release with
+ * the line erased: for code that prints as it goes (keel bench). */
+void cli_progress_hold(cli_progress *p);
+void cli_progress_release(cli_progress *p);
+/* Erases the line for good and frees p. */
+void cli_progress_stop(cli_progress *p);
+
 /* JSON string output with escaping. */
 void cli_json_str(FILE *f, const char *s);
 

@@ -44,7 +44,9 @@ static const command_help commands[] = {
               "           [--passes-off LIST] [--skip-list FILE] [--quiet]\n"
               "       keel check --list-isas",
      .does = "Runs ONNX backend-test cases (model.onnx + test_data_set_N/input_K.pb, output_K.pb) and\n"
-             "compares the outputs; closes with `N passed, N failed` and exits 0 only when none failed.",
+             "compares the outputs; closes with `N passed, N failed` and exits 0 only when none failed.\n"
+             "Over several cases, when stderr is a terminal, a progress line there shows `[I/N] CASE`, the time\n"
+             "elapsed and an estimate of the time left (KEEL_PROGRESS=0 turns it off).",
      .options = "  --rtol R, --atol A  tolerances (default 1e-3 and 1e-4)\n" THREADS ISA TIMEOUT PASSES_OFF
                 "  --skip-list FILE    case names not to attempt, each with its reason\n"
                 "  --quiet             print failures and the summary only\n"
@@ -71,7 +73,9 @@ static const command_help commands[] = {
      .usage = "zoo list|export|check|bench [NAME...] [--manifest FILE] [--cache DIR] [--threads N] [--runs N]\n"
               "           [--warmup N]",
      .does = "The backbone zoo of backbone_zoo/zoo.yaml: list it, export entries from PyTorch (seeded random\n"
-             "weights), check them against PyTorch, or time them.",
+             "weights), check them against PyTorch, or time them.  When stderr is a terminal, a progress line\n"
+             "there shows the step, `[I/N] ENTRY`, the time elapsed and an estimate of the time left\n"
+             "(KEEL_PROGRESS=0 turns it off).",
      .options = "  --manifest FILE     another zoo.yaml\n"
                 "  --cache DIR         where exports are kept (default $KEEL_CACHE/zoo, else ~/.cache/keel/zoo)\n" THREADS
                 "  --runs N, --warmup N  for bench\n",

@@ -35,37 +35,113 @@ static void default_paths(zoo_opts *o)
         snprintf(o->cache, sizeof o->cache, "%s/.cache/keel/zoo", home ? home : "/tmp");
 }
 
+static int by_address(const void *pa, const void *pb)
+{
+    const zoo_entry *a = *(const zoo_entry *const *)pa, *b = *(const zoo_entry *const *)pb;
+    return (a > b) - (a < b);
+}
+
+/* The selected entries once each in the manifest's order (the order the
+ * exporter works in), into order[]; returns their count. */
+static int manifest_order(const zoo_entry **sel, int n, const zoo_entry **order)
+{
+    memcpy(order, sel, (size_t)n * sizeof *order);
+    qsort(order, (size_t)n, sizeof *order, by_address);
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (k == 0 || order[i] != order[k - 1])
+            order[k++] = order[i];
+    return k;
+}
+
+/* The exporter's line for a finished entry: a folder of the cache named
+ * "<name>-<hash>"; fills dirs[i] for each entry i of `sel` it is for and
+ * returns the entry, NULL for any other line. */
+static const zoo_entry *take_folder(const zoo_opts *o, const zoo_entry **sel, int n, char **dirs,
+                                    const char *line)
+{
+    if (strncmp(line, o->cache, strlen(o->cache)) != 0)
+        return NULL;
+    const char *base = strrchr(line, '/');
+    base = base ? base + 1 : line;
+    const zoo_entry *found = NULL;
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(sel[i]->name);
+        if (!dirs[i] && strncmp(base, sel[i]->name, len) == 0 && base[len] == '-') {
+            dirs[i] = strdup(line);
+            found = sel[i];
+        }
+    }
+    return found;
+}
+
+/* The progress line's next entry once `done` has finished. */
+static void export_progress(cli_progress *prog, const zoo_entry **order, int n_order, const zoo_entry *done)
+{
+    for (int k = 0; prog && k + 1 < n_order; k++)
+        if (order[k] == done)
+            cli_progress_entry(prog, k + 1, order[k + 1]->name);
+}
+
+/* Reads the exporter's lines: its folders, and with a progress line (the
+ * exporter's stderr then merged into the pipe) its messages, passed on to
+ * stderr with the line erased. */
+static void read_exporter(FILE *p, const zoo_opts *o, const zoo_entry **sel, int n, char **dirs,
+                          cli_progress *prog, const zoo_entry **order, int n_order)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    while (getline(&line, &cap, p) > 0) {
+        char *end = line + strcspn(line, "\r\n");
+        char kept = *end;
+        *end = 0;
+        const zoo_entry *done = take_folder(o, sel, n, dirs, line);
+        if (done)
+            export_progress(prog, order, n_order, done);
+        else if (prog) { /* as it came, ended by a newline so the line never draws over it */
+            *end = kept;
+            cli_progress_printf(prog, stderr, "%s%s", line, kept ? "" : "\n");
+        }
+    }
+    free(line);
+}
+
 /* Runs the exporter for the selected entries; fills dirs[i] for entry i of
- * `sel` (NULL where the export failed). */
+ * `sel` (NULL where the export failed).  On a terminal, a progress line
+ * follows the entries as the exporter finishes them. */
 static int export_entries(const zoo_opts *o, const zoo_entry **sel, int n, char **dirs)
 {
     size_t cap = 4096 + (size_t)n * 80;
     char *cmd = malloc(cap);
-    if (!cmd)
+    const zoo_entry **order = malloc(((size_t)n + 1) * sizeof *order);
+    if (!cmd || !order) {
+        free(cmd);
+        free(order);
         return -1;
+    }
+    int n_order = manifest_order(sel, n, order);
+    cli_progress *prog = cli_progress_start("export", n_order);
     const char *py = getenv("KEEL_PYTHON") ? getenv("KEEL_PYTHON") : "/usr/bin/python3";
     size_t used = (size_t)snprintf(cmd, cap, "'%s' '%s' --manifest '%s' --cache '%s'", py, o->script,
                                    o->manifest, o->cache);
     for (int i = 0; i < n; i++)
         used += (size_t)snprintf(cmd + used, cap - used, " %s", sel[i]->name);
+    if (prog)
+        snprintf(cmd + used, cap - used, " 2>&1");
     FILE *p = popen(cmd, "r");
     free(cmd);
     if (!p) {
+        cli_progress_stop(prog);
+        free(order);
         fprintf(stderr, "keel zoo: cannot run the exporter\n");
         return -1;
     }
-    char line[4096];
-    while (fgets(line, sizeof line, p)) {
-        line[strcspn(line, "\r\n")] = 0;
-        const char *base = strrchr(line, '/');
-        base = base ? base + 1 : line;
-        for (int i = 0; i < n; i++) {
-            size_t len = strlen(sel[i]->name);
-            if (!dirs[i] && strncmp(base, sel[i]->name, len) == 0 && base[len] == '-')
-                dirs[i] = strdup(line);
-        }
-    }
+    if (n_order > 0)
+        cli_progress_entry(prog, 0, order[0]->name);
+    read_exporter(p, o, sel, n, dirs, prog, order, n_order);
     int rc = pclose(p);
+    cli_progress_stop(prog);
+    free(order);
     return rc == 0 ? 0 : 1;
 }
 
@@ -118,8 +194,10 @@ static int zoo_check(const zoo_opts *o, const zoo_entry **sel, int n)
     int passed = 0, failed = 0;
     printf("%-22s %14s %14s %7s %9s %10s %10s  %s\n", "name", "params(file)", "published", "diff%",
            "GMACs", "max abs", "max rel", "result");
+    cli_progress *prog = cli_progress_start("check", n);
     for (int i = 0; i < n; i++) {
         const zoo_entry *e = sel[i];
+        cli_progress_entry(prog, i, e->name);
         char why[1024] = "";
         int64_t params = 0, macs = 0;
         case_report rep = {0};
@@ -137,13 +215,13 @@ static int zoo_check(const zoo_opts *o, const zoo_entry **sel, int n)
             snprintf(why, sizeof why, "%s", rep.why);
             ok = false;
         }
-        printf("%-22s %14lld %14lld %7.2f %9.3f %10.3g %10.3g  %s%s%s\n", e->name, (long long)params,
-               (long long)e->params, diff, (double)macs / 1e9, rep.max_abs, rep.max_rel,
-               ok ? "pass" : "FAIL", ok ? "" : ": ", ok ? "" : why);
-        fflush(stdout);
+        cli_progress_printf(prog, stdout, "%-22s %14lld %14lld %7.2f %9.3f %10.3g %10.3g  %s%s%s\n", e->name,
+                            (long long)params, (long long)e->params, diff, (double)macs / 1e9, rep.max_abs,
+                            rep.max_rel, ok ? "pass" : "FAIL", ok ? "" : ": ", ok ? "" : why);
         ok ? passed++ : failed++;
         free(dirs[i]);
     }
+    cli_progress_stop(prog);
     free(dirs);
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
@@ -170,7 +248,9 @@ static int zoo_bench(const zoo_opts *o, const zoo_entry **sel, int n)
         return 1;
     }
     int rc = 0;
+    cli_progress *prog = cli_progress_start("bench", n);
     for (int i = 0; i < n; i++) {
+        cli_progress_entry(prog, i, sel[i]->name);
         if (!dirs[i]) {
             rc = 1;
             continue;
@@ -181,11 +261,13 @@ static int zoo_bench(const zoo_opts *o, const zoo_entry **sel, int n)
         int argc = 2;
         for (int k = 0; k < o->n_bench_args; k++)
             argv[argc++] = o->bench_args[k];
-        printf("== %s\n", sel[i]->name);
-        fflush(stdout);
+        cli_progress_printf(prog, stdout, "== %s\n", sel[i]->name);
+        cli_progress_hold(prog); /* keel bench prints as it goes */
         rc |= cmd_bench(argc, argv);
+        cli_progress_release(prog);
         free(dirs[i]);
     }
+    cli_progress_stop(prog);
     free(dirs);
     return rc;
 }
