@@ -177,6 +177,8 @@ void cli_man(FILE *f)
         fputs("\n.fi\n.RE\n", f);
     }
     fputs(".SH ENVIRONMENT\n.TP\n.B KEEL_CACHE\nwhere exports and reference outputs are cached "
-          "(default ~/.cache/keel)\n.SH SEE ALSO\nThe library's interface: keel.h.  The project's README.\n",
+          "(default ~/.cache/keel)\n.TP\n.B KEEL_PROGRESS\n0 turns off the progress line that check (over "
+          "several cases) and zoo draw on a terminal\n.SH SEE ALSO\nThe library's interface: keel.h.  The "
+          "project's README and docs/.\n",
           f);
 }
