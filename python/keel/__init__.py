@@ -9,9 +9,14 @@ tensors go in and come out as NumPy arrays.
         session = model.session()            # or model.session(dims={"N": 4})
         out = session.run({"input": np.zeros((1, 3, 224, 224), np.float32)})
 
-The library is found, in this order, at $KEEL_LIBRARY, at ../../.libs/libkeel.so
-relative to this package (a built source tree), and by
-ctypes.util.find_library("keel") (an installed libkeel).
+The library is found, in this order: at $KEEL_LIBRARY (nothing else is
+tried when it is set); at ../../.libs/libkeel.so relative to this package (a
+built source tree); by ctypes.util.find_library("keel"); by the dynamic
+loader's own search for the soname libkeel.so.0 (LD_LIBRARY_PATH, the
+ldconfig cache, the default folders); in the folder
+`pkg-config --variable=libdir keel` names, when pkg-config knows keel.  The
+ImportError raised when none loads lists what was tried.  `library_path` is
+the file loaded.
 
 Every failure of the library raises keel.Error(status, message) with keel's
 own message, which names the file, node, op or tensor at fault.
@@ -20,6 +25,7 @@ import ctypes
 import ctypes.util
 import enum
 import os
+import subprocess
 import threading
 from collections import namedtuple
 
@@ -31,27 +37,80 @@ __all__ = ["Error", "Status", "Model", "Session", "OpContext", "TensorInfo",
 
 # ---- finding and loading the shared library ---------------------------------
 
-def _find_library():
-    """The path (or soname) of libkeel to load; see the module docstring."""
-    env = os.environ.get("KEEL_LIBRARY")
-    if env:
-        return env
+_SONAME = "libkeel.so.0"   # libtool -version-info 0:0:0
+
+
+class _DlInfo(ctypes.Structure):
+    """Dl_info, what dladdr() reports."""
+    _fields_ = [("dli_fname", ctypes.c_char_p), ("dli_fbase", ctypes.c_void_p),
+                ("dli_sname", ctypes.c_char_p), ("dli_saddr", ctypes.c_void_p)]
+
+
+def _pkg_config_libdir():
+    """(libdir, None) from `pkg-config --variable=libdir keel`, or (None, why not)."""
+    try:
+        proc = subprocess.run(["pkg-config", "--print-errors", "--variable=libdir", "keel"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return None, f"pkg-config did not run ({exc})"
+    libdir = proc.stdout.strip()
+    if proc.returncode != 0:
+        why = proc.stderr.strip().splitlines()
+        return None, f"pkg-config knows no keel ({why[0] if why else f'status {proc.returncode}'})"
+    if not libdir:
+        return None, "pkg-config's keel.pc sets no libdir"
+    return libdir, None
+
+
+def _candidates():
+    """Yields (what, target, why) in the order of the module docstring:
+    target is a name or path to load, or None when `what` gave none (`why`)."""
     here = os.path.dirname(os.path.abspath(__file__))
     built = os.path.normpath(os.path.join(here, "..", "..", ".libs", "libkeel.so"))
-    if os.path.exists(built):
-        return built
-    found = ctypes.util.find_library("keel")
-    if found:
-        return found
-    raise ImportError("keel: libkeel not found; build it (./configure && make), "
-                      "install it, or set KEEL_LIBRARY to the path of libkeel.so")
+    yield "the source tree's build", (built if os.path.exists(built) else None), f"no {built}"
+    yield 'ctypes.util.find_library("keel")', ctypes.util.find_library("keel"), "nothing found"
+    yield "the dynamic loader's search", _SONAME, None
+    libdir, why = _pkg_config_libdir()
+    yield "pkg-config --variable=libdir keel", (os.path.join(libdir, _SONAME) if libdir else None), why
 
 
-library_path = _find_library()
-try:
-    _lib = ctypes.CDLL(library_path)
-except OSError as exc:
-    raise ImportError(f"keel: cannot load {library_path}: {exc}") from exc
+def _load_library():
+    """The loaded libkeel as (CDLL, the name or path it was loaded by)."""
+    env = os.environ.get("KEEL_LIBRARY")
+    if env:
+        try:
+            return ctypes.CDLL(env), env
+        except OSError as exc:
+            raise ImportError(f"keel: cannot load $KEEL_LIBRARY ({env}): {exc}") from exc
+    tried = ["$KEEL_LIBRARY: not set"]
+    for what, target, why in _candidates():
+        if target is None:
+            tried.append(f"{what}: {why}")
+            continue
+        try:
+            return ctypes.CDLL(target), target
+        except OSError as exc:
+            tried.append(f"{what}: {exc}")
+    raise ImportError("keel: libkeel not found; tried, in order:\n  " + "\n  ".join(tried) +
+                      "\nInstall keel (make install, then ldconfig), or set KEEL_LIBRARY "
+                      "to the path of libkeel.so")
+
+
+def _file_of(lib, name):
+    """The file the dynamic loader loaded `lib` from (dladdr); `name` if unknown."""
+    try:
+        dladdr = ctypes.CDLL(None).dladdr
+    except AttributeError:
+        return name
+    dladdr.argtypes = [ctypes.c_void_p, ctypes.POINTER(_DlInfo)]
+    info = _DlInfo()
+    if dladdr(ctypes.cast(lib.keel_version, ctypes.c_void_p), ctypes.byref(info)) and info.dli_fname:
+        return os.path.abspath(os.fsdecode(info.dli_fname))
+    return name
+
+
+_lib, _loaded_as = _load_library()
+library_path = _file_of(_lib, _loaded_as)
 
 
 # ---- C types (mirroring keel.h) ---------------------------------------------
