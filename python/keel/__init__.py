@@ -9,19 +9,27 @@ tensors go in and come out as NumPy arrays.
         session = model.session()            # or model.session(dims={"N": 4})
         out = session.run({"input": np.zeros((1, 3, 224, 224), np.float32)})
 
-The library is found, in this order, at $KEEL_LIBRARY, at ../../.libs/libkeel.so
-relative to this package (a built source tree), and by
-ctypes.util.find_library("keel") (an installed libkeel).
+The library is found, in this order: at $KEEL_LIBRARY (nothing else is
+tried when it is set); at ../../.libs/libkeel.so relative to this package (a
+built source tree); by ctypes.util.find_library("keel"); by the dynamic
+loader's own search for the soname libkeel.so.0 (LD_LIBRARY_PATH, the
+ldconfig cache, the default folders); in the folder
+`pkg-config --variable=libdir keel` names, when pkg-config knows keel.  The
+ImportError raised when none loads lists what was tried.  `library_path` is
+the file loaded.
 
 Every failure of the library raises keel.Error(status, message) with keel's
 own message, which names the file, node, op or tensor at fault.
 """
+from __future__ import annotations
+
 import ctypes
 import ctypes.util
 import enum
 import os
+import subprocess
 import threading
-from collections import namedtuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -31,27 +39,80 @@ __all__ = ["Error", "Status", "Model", "Session", "OpContext", "TensorInfo",
 
 # ---- finding and loading the shared library ---------------------------------
 
-def _find_library():
-    """The path (or soname) of libkeel to load; see the module docstring."""
-    env = os.environ.get("KEEL_LIBRARY")
-    if env:
-        return env
+_SONAME = "libkeel.so.0"   # libtool -version-info 0:0:0
+
+
+class _DlInfo(ctypes.Structure):
+    """Dl_info, what dladdr() reports."""
+    _fields_ = [("dli_fname", ctypes.c_char_p), ("dli_fbase", ctypes.c_void_p),
+                ("dli_sname", ctypes.c_char_p), ("dli_saddr", ctypes.c_void_p)]
+
+
+def _pkg_config_libdir():
+    """(libdir, None) from `pkg-config --variable=libdir keel`, or (None, why not)."""
+    try:
+        proc = subprocess.run(["pkg-config", "--print-errors", "--variable=libdir", "keel"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return None, f"pkg-config did not run ({exc})"
+    libdir = proc.stdout.strip()
+    if proc.returncode != 0:
+        why = proc.stderr.strip().splitlines()
+        return None, f"pkg-config knows no keel ({why[0] if why else f'status {proc.returncode}'})"
+    if not libdir:
+        return None, "pkg-config's keel.pc sets no libdir"
+    return libdir, None
+
+
+def _candidates():
+    """Yields (what, target, why) in the order of the module docstring:
+    target is a name or path to load, or None when `what` gave none (`why`)."""
     here = os.path.dirname(os.path.abspath(__file__))
     built = os.path.normpath(os.path.join(here, "..", "..", ".libs", "libkeel.so"))
-    if os.path.exists(built):
-        return built
-    found = ctypes.util.find_library("keel")
-    if found:
-        return found
-    raise ImportError("keel: libkeel not found; build it (./configure && make), "
-                      "install it, or set KEEL_LIBRARY to the path of libkeel.so")
+    yield "the source tree's build", (built if os.path.exists(built) else None), f"no {built}"
+    yield 'ctypes.util.find_library("keel")', ctypes.util.find_library("keel"), "nothing found"
+    yield "the dynamic loader's search", _SONAME, None
+    libdir, why = _pkg_config_libdir()
+    yield "pkg-config --variable=libdir keel", (os.path.join(libdir, _SONAME) if libdir else None), why
 
 
-library_path = _find_library()
-try:
-    _lib = ctypes.CDLL(library_path)
-except OSError as exc:
-    raise ImportError(f"keel: cannot load {library_path}: {exc}") from exc
+def _load_library():
+    """The loaded libkeel as (CDLL, the name or path it was loaded by)."""
+    env = os.environ.get("KEEL_LIBRARY")
+    if env:
+        try:
+            return ctypes.CDLL(env), env
+        except OSError as exc:
+            raise ImportError(f"keel: cannot load $KEEL_LIBRARY ({env}): {exc}") from exc
+    tried = ["$KEEL_LIBRARY: not set"]
+    for what, target, why in _candidates():
+        if target is None:
+            tried.append(f"{what}: {why}")
+            continue
+        try:
+            return ctypes.CDLL(target), target
+        except OSError as exc:
+            tried.append(f"{what}: {exc}")
+    raise ImportError("keel: libkeel not found; tried, in order:\n  " + "\n  ".join(tried) +
+                      "\nInstall keel (make install, then ldconfig), or set KEEL_LIBRARY "
+                      "to the path of libkeel.so")
+
+
+def _file_of(lib, name):
+    """The file the dynamic loader loaded `lib` from (dladdr); `name` if unknown."""
+    try:
+        dladdr = ctypes.CDLL(None).dladdr
+    except AttributeError:
+        return name
+    dladdr.argtypes = [ctypes.c_void_p, ctypes.POINTER(_DlInfo)]
+    info = _DlInfo()
+    if dladdr(ctypes.cast(lib.keel_version, ctypes.c_void_p), ctypes.byref(info)) and info.dli_fname:
+        return os.path.abspath(os.fsdecode(info.dli_fname))
+    return name
+
+
+_lib, _loaded_as = _load_library()
+library_path = _file_of(_lib, _loaded_as)
 
 
 # ---- C types (mirroring keel.h) ---------------------------------------------
@@ -173,12 +234,12 @@ _declare("keel_op_attr_string", _S, _P, _S, _S)
 _declare("keel_op_fail", _I, _P, _I, _S)
 
 
-def version():
+def version() -> str:
     """The version of the linked library, "MAJOR.MINOR.PATCH"."""
     return _lib.keel_version().decode()
 
 
-def passes():
+def passes() -> List[str]:
     """The names of the passes a session's creation runs, in order."""
     names = []
     while (name := _lib.keel_pass_name(len(names))) is not None:
@@ -189,7 +250,7 @@ def passes():
 # ---- status codes and errors ------------------------------------------------
 
 class Status(enum.IntEnum):
-    """keel_status."""
+    """keel_status: what a failure was (Error.status); OK is 0."""
     OK = 0
     ERR_IO = 1
     ERR_FORMAT = 2
@@ -206,7 +267,10 @@ class Status(enum.IntEnum):
 class Error(Exception):
     """A failure reported by keel: `status` (a Status) and keel's `message`."""
 
-    def __init__(self, status, message):
+    status: Union[Status, int]
+    message: str
+
+    def __init__(self, status: Union[Status, int], message: str) -> None:
         try:
             status = Status(status)
         except ValueError:
@@ -215,11 +279,11 @@ class Error(Exception):
         self.status = status
         self.message = message
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.message
 
     @staticmethod
-    def status_string(status):
+    def status_string(status: Union[Status, int]) -> str:
         """keel's short description of a status code, e.g. "out of memory"."""
         return _lib.keel_status_string(int(status)).decode()
 
@@ -294,15 +358,30 @@ def _view(t, writable):
     return arr
 
 
-class TensorInfo(namedtuple("TensorInfo", "name dtype shape")):
+# A dim: its size, its symbolic name (declared shapes only) or None (unknown).
+Dim = Union[int, str, None]
+
+
+class TensorInfo(NamedTuple):
     """An input or output: name, dtype (NumPy dtype; None if undefined or
     string) and shape, a tuple whose entries are ints, symbolic names (str)
-    or None (unknown)."""
-    __slots__ = ()
+    or None (unknown); a session's shape is None when even the rank is
+    only known at run time."""
+    name: str
+    dtype: Optional[np.dtype]
+    shape: Optional[Tuple[Dim, ...]]
 
     @property
-    def dims(self):
+    def dims(self) -> Optional[Tuple[Dim, ...]]:
+        """The same as `shape`."""
         return self.shape
+
+
+# What Session.run and Model.run take: a dict name -> array (or list or
+# scalar), or a list in input order.
+Feeds = Union[Mapping[str, Any], Sequence[Any]]
+# An entry of Model.session()'s input_shapes: a shape or an array.
+ShapeEntry = Union[Sequence[int], np.ndarray]
 
 
 # ---- models -----------------------------------------------------------------
@@ -332,9 +411,12 @@ class Model:
     sessions too.  Garbage collection releases it as well.
     """
 
-    def __init__(self, path_or_bytes, threads=1, optimize=True, base_dir=None, name=None,
-                 max_model_bytes=0, max_tensor_bytes=0, max_arena_bytes=0, isa="auto", timeout=None,
-                 passes_off=None, max_plans=0):
+    def __init__(self, path_or_bytes: Union[str, os.PathLike, bytes, bytearray, memoryview],
+                 threads: int = 1, optimize: bool = True,
+                 base_dir: Union[str, os.PathLike, None] = None, name: Optional[str] = None,
+                 max_model_bytes: int = 0, max_tensor_bytes: int = 0, max_arena_bytes: int = 0,
+                 isa: str = "auto", timeout: Optional[float] = None,
+                 passes_off: Union[str, Iterable[str], None] = None, max_plans: int = 0) -> None:
         self._ptr = None
         self._sessions = {}          # id -> _SessionHandle of live sessions
         self._per_thread = threading.local()   # the session run() uses in each thread
@@ -382,7 +464,7 @@ class Model:
 
     # -- life cycle
 
-    def close(self):
+    def close(self) -> None:
         """Frees the model and every session still open on it.  Idempotent."""
         for handle in list(self._sessions.values()):
             handle.free()
@@ -392,10 +474,10 @@ class Model:
             self._ptr = None
         self._ops = []
 
-    def __enter__(self):
+    def __enter__(self) -> Model:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: Any) -> None:
         self.close()
 
     def __del__(self):
@@ -405,7 +487,8 @@ class Model:
             pass
 
     @property
-    def closed(self):
+    def closed(self) -> bool:
+        """Whether close() has freed the model."""
         return not self._ptr
 
     def _handle(self):
@@ -437,17 +520,17 @@ class Model:
         return infos
 
     @property
-    def inputs(self):
+    def inputs(self) -> List[TensorInfo]:
         """The runtime inputs as declared in the file: [TensorInfo]."""
         return self._infos("input")
 
     @property
-    def outputs(self):
+    def outputs(self) -> List[TensorInfo]:
         """The outputs as declared in the file: [TensorInfo]."""
         return self._infos("output")
 
     @property
-    def about(self):
+    def about(self) -> Dict[str, Union[str, int]]:
         """What the file says about the model: a dict of producer_name,
         producer_version, domain, doc_string ("" where absent), model_version
         and ir_version."""
@@ -457,7 +540,7 @@ class Model:
                 for name, _ in _About._fields_}
 
     @property
-    def metadata(self):
+    def metadata(self) -> Dict[str, str]:
         """The file's metadata_props as a dict."""
         m = self._handle()
         key, value = ctypes.c_char_p(), ctypes.c_char_p()
@@ -469,7 +552,9 @@ class Model:
 
     # -- sessions
 
-    def session(self, dims=None, input_shapes=None):
+    def session(self, dims: Optional[Mapping[str, int]] = None,
+                input_shapes: Union[Mapping[str, Optional[ShapeEntry]],
+                                    Sequence[Optional[ShapeEntry]], None] = None) -> Session:
         """Creates a Session, which runs inputs of any shape the model allows.
         What is given here is planned ahead (shapes inferred, memory
         planned), so the first run at those shapes plans nothing:
@@ -486,7 +571,7 @@ class Model:
         """
         return Session(self, dims, input_shapes)
 
-    def run(self, feeds):
+    def run(self, feeds: Feeds) -> Dict[str, np.ndarray]:
         """Runs once on the calling thread's session (made at its first call)
         and returns a dict name -> ndarray; see Session.run."""
         s = getattr(self._per_thread, "session", None)
@@ -496,7 +581,8 @@ class Model:
 
     # -- custom operators
 
-    def add_op(self, domain, type, infer, run, since=1, until=0):
+    def add_op(self, domain: str, type: str, infer: Optional[Callable[[OpContext], Any]],
+               run: Callable[[OpContext], Any], since: int = 1, until: int = 0) -> None:
         """Adds an operator implemented in Python, used in preference to a
         built-in of the same domain, type and opset range [since, until]
         (until=0: no upper bound).  Call it before creating sessions.
@@ -575,7 +661,7 @@ class OpContext:
     """What a custom op's infer() or run() sees (a keel_op_context); valid
     only during the call.  `phase` is "infer" or "run"."""
 
-    def __init__(self, ptr, phase):
+    def __init__(self, ptr: int, phase: str) -> None:
         self._ptr = ptr
         self.phase = phase
 
@@ -585,11 +671,13 @@ class OpContext:
         return self._ptr
 
     @property
-    def input_count(self):
+    def input_count(self) -> int:
+        """The node's inputs, omitted optional ones included."""
         return _lib.keel_op_input_count(self._c())
 
     @property
-    def output_count(self):
+    def output_count(self) -> int:
+        """The node's outputs."""
         return _lib.keel_op_output_count(self._c())
 
     def _input(self, i):
@@ -602,17 +690,17 @@ class OpContext:
             raise IndexError(f"output {i} out of range ({self.output_count} outputs)")
         return p.contents
 
-    def input_dtype(self, i):
+    def input_dtype(self, i: int) -> Optional[np.dtype]:
         """NumPy dtype of input i; None when the node omits it."""
         t = self._input(i)
         return _to_numpy_dtype(t.dtype) if t is not None else None
 
-    def input_shape(self, i):
+    def input_shape(self, i: int) -> Optional[Tuple[int, ...]]:
         """Shape of input i as a tuple; None when the node omits it."""
         t = self._input(i)
         return _shape_of(t) if t is not None else None
 
-    def input(self, i):
+    def input(self, i: int) -> Optional[np.ndarray]:
         """Input i as a read-only NumPy view; None when the node omits it or,
         in infer, when it is not a constant."""
         t = self._input(i)
@@ -620,33 +708,38 @@ class OpContext:
             return None
         return _view(t, writable=False)
 
-    def output(self, i):
+    def output(self, i: int) -> np.ndarray:
         """Output i as a writable NumPy view of keel's buffer (run only)."""
         if self.phase != "run":
             raise Error(Status.ERR_ARGUMENT, "keel: outputs have no data in infer()")
         return _view(self._output(i), writable=True)
 
     @property
-    def inputs(self):
+    def inputs(self) -> List[Optional[np.ndarray]]:
+        """input(i) for every input."""
         return [self.input(i) for i in range(self.input_count)]
 
     @property
-    def outputs(self):
+    def outputs(self) -> List[np.ndarray]:
+        """output(i) for every output (run only)."""
         return [self.output(i) for i in range(self.output_count)]
 
-    def set_output(self, i, dtype, shape):
+    def set_output(self, i: int, dtype: Any, shape: Sequence[int]) -> None:
         """Declares output i's dtype and shape (infer only)."""
         if self.phase != "infer":
             raise Error(Status.ERR_ARGUMENT, "keel: set_output() is for infer()")
         _fill_tensor(self._output(i), _to_code(dtype), shape, None)
 
-    def attr_int(self, name, default=0):
+    def attr_int(self, name: str, default: int = 0) -> int:
+        """The node's int attribute `name`; `default` when it has none."""
         return _lib.keel_op_attr_int(self._c(), name.encode(), int(default))
 
-    def attr_float(self, name, default=0.0):
+    def attr_float(self, name: str, default: float = 0.0) -> float:
+        """The node's float attribute `name`; `default` when it has none."""
         return _lib.keel_op_attr_float(self._c(), name.encode(), float(default))
 
-    def attr_string(self, name, default=None):
+    def attr_string(self, name: str, default: Optional[str] = None) -> Optional[str]:
+        """The node's string attribute `name`; `default` when it has none."""
         r = _lib.keel_op_attr_string(self._c(), name.encode(),
                                      default.encode() if default is not None else None)
         return r.decode() if r is not None else None
@@ -704,7 +797,9 @@ class Session:
     thread at a time; distinct sessions of one model may run concurrently.
     """
 
-    def __init__(self, model, dims=None, input_shapes=None):
+    def __init__(self, model: Model, dims: Optional[Mapping[str, int]] = None,
+                 input_shapes: Union[Mapping[str, Optional[ShapeEntry]],
+                                     Sequence[Optional[ShapeEntry]], None] = None) -> None:
         self.model = model        # the model must outlive the session
         self._h = None
         m = model._handle()
@@ -747,14 +842,16 @@ class Session:
         self._declared_inputs = model.inputs
 
     @property
-    def inputs(self):
+    def inputs(self) -> List[TensorInfo]:
+        """The inputs, with the shapes of the last run or plan: [TensorInfo]."""
         return self._infos("input")
 
     @property
-    def outputs(self):
+    def outputs(self) -> List[TensorInfo]:
+        """The outputs, with the shapes of the last run or plan: [TensorInfo]."""
         return self._infos("output")
 
-    def stats(self):
+    def stats(self) -> Dict[str, Union[int, float]]:
         """What the session has done, as a dict: runs, plans_made (the
         creation's included), plans_kept, last_plan_ms, arena_bytes."""
         st = _Stats()
@@ -780,16 +877,16 @@ class Session:
 
     # -- life cycle
 
-    def close(self):
+    def close(self) -> None:
         """Frees the session.  Idempotent."""
         if self._h is not None:
             self._h.free()
             self.model._sessions.pop(id(self._h), None)
 
-    def __enter__(self):
+    def __enter__(self) -> Session:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: Any) -> None:
         self.close()
 
     def __del__(self):
@@ -799,7 +896,8 @@ class Session:
             pass
 
     @property
-    def closed(self):
+    def closed(self) -> bool:
+        """Whether the session (or its model) has been closed."""
         return self._h is None or not self._h.ptr
 
     def _handle(self):
@@ -823,7 +921,7 @@ class Session:
 
     # -- running
 
-    def run(self, feeds):
+    def run(self, feeds: Feeds) -> Dict[str, np.ndarray]:
         """Runs once.  `feeds` is a dict name -> array (every input) or a list
         in input order.  ndarrays are passed with their own dtype, which must
         be the planned one (keel reports a mismatch naming the input); other
@@ -870,7 +968,7 @@ class Session:
 
     __call__ = run
 
-    def cancel(self):
+    def cancel(self) -> None:
         """Stops the run in progress (from any thread), or else the next run:
         it raises Error with Status.ERR_CANCELLED.  The session stays usable."""
         h = self._h

@@ -2,6 +2,10 @@
 
     KEEL_LIBRARY=/path/to/libkeel.so /usr/bin/python3 -m unittest discover -s python/tests -v
 
+imports keel from the source tree (python/keel); with KEEL_EXPECT_INSTALLED=1
+(make check-python, which pip-installs the package in a venv first) from
+wherever the interpreter finds it, and test_package checks that is the venv.
+
 Needs numpy and onnx; the zoo test also needs torch and torchvision (Debian's
 python3-torch, python3-torchvision) and exports resnet18 with seeded random
 weights into $KEEL_CACHE/backbones (default ~/.cache/keel/backbones).  Without
@@ -23,7 +27,10 @@ from onnx import TensorProto, helper, numpy_helper
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(ROOT, "python"))
+# keel from the source tree, unless the installed package is wanted
+# (make check-python installs it in a venv and sets KEEL_EXPECT_INSTALLED=1)
+if not os.environ.get("KEEL_EXPECT_INSTALLED"):
+    sys.path.insert(0, os.path.join(ROOT, "python"))
 
 import keel  # noqa: E402  (after the path is set)
 
