@@ -65,6 +65,10 @@ bool cli_parse_seconds(const char *s, uint64_t *ms);
 /* The keel_isa named by s ("auto", "generic", "avx2", "avx512"), or -1. */
 int cli_parse_isa(const char *s);
 
+/* info.c: "float[1,3,224,224]" for value v of the session's newest plan
+ * into buf, "?" when its shape is not known. */
+const char *cli_value_shape(const keel_session *s, int v, char *buf, size_t size);
+
 /* JSON string output with escaping. */
 void cli_json_str(FILE *f, const char *s);
 

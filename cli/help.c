@@ -22,12 +22,16 @@ typedef struct command_help {
 static const command_help commands[] = {
     {.name = "info",
      .summary = "describe a model and what keel plans for it",
-     .usage = "info MODEL.onnx [--json] [--values] [--passes] [--passes-off LIST] [--dim NAME=N]...",
+     .usage = "info MODEL.onnx [--json] [--values] [--passes] [--dot] [--passes-off LIST] [--dim NAME=N]...",
      .does = "Describes a model: producer, opsets, inputs and outputs with inferred shapes, parameters,\n"
-             "MACs, the op histogram, the ops keel cannot run, and the plan's arena.",
+             "MACs, the op histogram, the ops keel cannot run, and the plan's arena.  With --dot, draws\n"
+             "its graph for Graphviz instead: keel info MODEL.onnx --dot | dot -Tsvg > model.svg",
      .options = "  --json              one JSON object\n"
                 "  --values            every value's dtype and shape\n"
-                "  --passes            the session graph after each pass: nodes, op histogram, notes\n" PASSES_OFF DIM,
+                "  --passes            the session graph after each pass: nodes, op histogram, notes\n"
+                "  --dot               the graph in Graphviz DOT on stdout: a box per node, edges labeled with\n"
+                "                      the planned shapes; with --passes the session graph after every pass,\n"
+                "                      fused nodes as one (Conv+Relu)\n" PASSES_OFF DIM,
      .example = "keel info resnet50.onnx --passes"},
     {.name = "run",
      .summary = "run a model once, outputs to files",
@@ -132,7 +136,8 @@ static void roff(FILE *f, const char *s)
     }
 }
 
-/* The options text ("  OPTION   what\n" lines) as roff .TP entries. */
+/* The options text ("  OPTION   what\n" lines, the what's continuation
+ * lines indented further) as roff .TP entries. */
 static void roff_options(FILE *f, const char *opts)
 {
     while (*opts) {
@@ -141,7 +146,10 @@ static void roff_options(FILE *f, const char *opts)
         char line[256];
         snprintf(line, sizeof line, "%.*s", (int)len, opts);
         char *o = line + strspn(line, " "), *gap = strstr(o, "  ");
-        if (gap) {
+        if (o - line > 2 && *o) { /* more of the entry above */
+            roff(f, o);
+            fputc('\n', f);
+        } else if (gap) {
             *gap = 0;
             fputs(".TP\n.B ", f);
             roff(f, o);

@@ -3,7 +3,7 @@
 # Runs apt-get only for what is missing; as root, or through sudo.
 set -e
 BUILD="build-essential autoconf automake libtool pkg-config libprotobuf-c-dev protobuf-c-compiler libopenblas-dev libyaml-dev libcunit1-dev"
-TEST="libonnx-testdata python3-torch python3-torchvision python3-onnx python3-numpy valgrind man-db"
+TEST="libonnx-testdata python3-torch python3-torchvision python3-onnx python3-numpy valgrind man-db graphviz"
 # node and npm fetch the real-model corpus and run ONNX Runtime for it
 # (make check-real): Debian's, unless a node and an npm are already there
 # (from another source, e.g. nodesource's nodejs, which has its own npm).
