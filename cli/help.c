@@ -57,8 +57,8 @@ static const command_help commands[] = {
     {.name = "bench",
      .summary = "time a model",
      .usage = "bench MODEL.onnx [--threads N] [--runs N] [--warmup N] [--isa NAME] [--timeout SECONDS]\n"
-              "           [--passes-off LIST] [--sessions N] [--json] [--profile] [--top N] [--serve] [-i NAME=FILE]...\n"
-              "           [--dim NAME=N]...",
+              "           [--passes-off LIST] [--sessions N] [--json] [--profile] [--top N] [--trace FILE.json]\n"
+              "           [--serve] [-i NAME=FILE]... [--dim NAME=N]...",
      .does = "Times the model: load and session time, latency min/median/max, peak memory, and the time to plan\n"
              "its shapes again once its weights are packed (re-plan).  Symbolic dims not given are planned as 1.",
      .options = THREADS "  --runs N            timed runs (default 10)\n"
@@ -66,6 +66,9 @@ static const command_help commands[] = {
                         "  --json              one JSON object\n"
                         "  --profile           time per op type and the slowest nodes\n"
                         "  --top N             slowest nodes listed by --profile (default 10)\n"
+                        "  --trace FILE.json   a Chrome trace (chrome://tracing, Perfetto): load, session creation,\n"
+                        "                      its passes, and each timed run's steps (views, which run no kernel,\n"
+                        "                      are left out) with output shapes, MACs and GFLOP/s\n"
                         "  --serve             after the warm-up, time runs on request (scripts/compare_ort.py)\n"
                         "  --sessions N        N sessions of the model at once, each run once (peak memory)\n"
                         "  -i NAME=FILE        inputs from files (default: random data)\n" DIM,
