@@ -84,6 +84,10 @@ void cli_progress_release(cli_progress *p);
 /* Erases the line for good and frees p. */
 void cli_progress_stop(cli_progress *p);
 
+/* info.c: "float[1,3,224,224]" for value v of the session's newest plan
+ * into buf, "?" when its shape is not known. */
+const char *cli_value_shape(const keel_session *s, int v, char *buf, size_t size);
+
 /* JSON string output with escaping. */
 void cli_json_str(FILE *f, const char *s);
 

@@ -22,12 +22,16 @@ typedef struct command_help {
 static const command_help commands[] = {
     {.name = "info",
      .summary = "describe a model and what keel plans for it",
-     .usage = "info MODEL.onnx [--json] [--values] [--passes] [--passes-off LIST] [--dim NAME=N]...",
+     .usage = "info MODEL.onnx [--json] [--values] [--passes] [--dot] [--passes-off LIST] [--dim NAME=N]...",
      .does = "Describes a model: producer, opsets, inputs and outputs with inferred shapes, parameters,\n"
-             "MACs, the op histogram, the ops keel cannot run, and the plan's arena.",
+             "MACs, the op histogram, the ops keel cannot run, and the plan's arena.  With --dot, draws\n"
+             "its graph for Graphviz instead: keel info MODEL.onnx --dot | dot -Tsvg > model.svg",
      .options = "  --json              one JSON object\n"
                 "  --values            every value's dtype and shape\n"
-                "  --passes            the session graph after each pass: nodes, op histogram, notes\n" PASSES_OFF DIM,
+                "  --passes            the session graph after each pass: nodes, op histogram, notes\n"
+                "  --dot               the graph in Graphviz DOT on stdout: a box per node, edges labeled with\n"
+                "                      the planned shapes; with --passes the session graph after every pass,\n"
+                "                      fused nodes as one (Conv+Relu)\n" PASSES_OFF DIM,
      .example = "keel info resnet50.onnx --passes"},
     {.name = "run",
      .summary = "run a model once, outputs to files",
@@ -55,8 +59,8 @@ static const command_help commands[] = {
     {.name = "bench",
      .summary = "time a model",
      .usage = "bench MODEL.onnx [--threads N] [--runs N] [--warmup N] [--isa NAME] [--timeout SECONDS]\n"
-              "           [--passes-off LIST] [--sessions N] [--json] [--profile] [--top N] [--serve] [-i NAME=FILE]...\n"
-              "           [--dim NAME=N]...",
+              "           [--passes-off LIST] [--sessions N] [--json] [--profile] [--top N] [--trace FILE.json]\n"
+              "           [--serve] [-i NAME=FILE]... [--dim NAME=N]...",
      .does = "Times the model: load and session time, latency min/median/max, peak memory, and the time to plan\n"
              "its shapes again once its weights are packed (re-plan).  Symbolic dims not given are planned as 1.",
      .options = THREADS "  --runs N            timed runs (default 10)\n"
@@ -64,6 +68,9 @@ static const command_help commands[] = {
                         "  --json              one JSON object\n"
                         "  --profile           time per op type and the slowest nodes\n"
                         "  --top N             slowest nodes listed by --profile (default 10)\n"
+                        "  --trace FILE.json   a Chrome trace (chrome://tracing, Perfetto): load, session creation,\n"
+                        "                      its passes, and each timed run's steps (views, which run no kernel,\n"
+                        "                      are left out) with output shapes, MACs and GFLOP/s\n"
                         "  --serve             after the warm-up, time runs on request (scripts/compare_ort.py)\n"
                         "  --sessions N        N sessions of the model at once, each run once (peak memory)\n"
                         "  -i NAME=FILE        inputs from files (default: random data)\n" DIM,
@@ -136,7 +143,8 @@ static void roff(FILE *f, const char *s)
     }
 }
 
-/* The options text ("  OPTION   what\n" lines) as roff .TP entries. */
+/* The options text ("  OPTION   what\n" lines, the what's continuation
+ * lines indented further) as roff .TP entries. */
 static void roff_options(FILE *f, const char *opts)
 {
     while (*opts) {
@@ -145,7 +153,10 @@ static void roff_options(FILE *f, const char *opts)
         char line[256];
         snprintf(line, sizeof line, "%.*s", (int)len, opts);
         char *o = line + strspn(line, " "), *gap = strstr(o, "  ");
-        if (gap) {
+        if (o - line > 2 && *o) { /* more of the entry above */
+            roff(f, o);
+            fputc('\n', f);
+        } else if (gap) {
             *gap = 0;
             fputs(".TP\n.B ", f);
             roff(f, o);

@@ -1,4 +1,5 @@
-/* info.c -- `keel info`: what a model holds and what keel makes of it. */
+/* info.c -- `keel info`: what a model holds and what keel makes of it;
+ * --dot draws its graph, or with --passes the session's, for Graphviz. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -240,10 +241,171 @@ static void print_passes(FILE *f, const keel_session *s, bool json)
         fputc(']', f);
 }
 
-/* What --values and --passes add. */
+/* What --values and --passes add; --dot draws instead. */
 typedef struct info_opts {
-    bool json, values, passes;
+    bool json, values, passes, dot;
 } info_opts;
+
+const char *cli_value_shape(const keel_session *s, int v, char *buf, size_t size)
+{
+    const char *name;
+    keel_tensor t;
+    bool constant;
+    if (!s || !kl_inspect_value(s, v, &name, &t, &constant)) {
+        snprintf(buf, size, "?");
+        return buf;
+    }
+    return kl_shape_str(&t, buf, size);
+}
+
+/* ---- --dot ---------------------------------------------------------------------- */
+
+/* Bytes of the well-formed UTF-8 character at p, 0 if it is not one. */
+static int utf8_len(const unsigned char *p)
+{
+    int n = *p < 0xc2 ? 0 : *p < 0xe0 ? 2 : *p < 0xf0 ? 3 : *p < 0xf5 ? 4 : 0;
+    for (int k = 1; k < n; k++)
+        if ((p[k] & 0xc0) != 0x80)
+            return 0;
+    return n;
+}
+
+/* s inside a DOT double-quoted string: '"' and '\' escaped (a label's
+ * backslash would start an escape such as \N), control characters as
+ * spaces, bytes that are not UTF-8 (Graphviz's charset) as '?'. */
+static void dot_str(FILE *f, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        int n = *p < 0x80 ? 1 : utf8_len(p);
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p < 0x20 || *p == 0x7f)
+            fputc(' ', f);
+        else if (n == 0)
+            fputc('?', f);
+        else
+            fwrite(p, 1, (size_t)n, f);
+        p += n ? n : 1;
+    }
+}
+
+/* A node to draw: the model's node, or the session graph's with the ops
+ * fused into it. */
+typedef struct dot_node {
+    const char *name, *label;
+    int n_in, n_out;
+    const int *in, *out;
+} dot_node;
+
+static void get_node(const keel_model *m, const keel_session *s, bool passes, int i, dot_node *d,
+                     kl_snode_info *room)
+{
+    if (passes) {
+        kl_inspect_snode(s, i, room);
+        *d = (dot_node){room->name, room->label, room->n_in, room->n_out, room->in, room->out};
+        return;
+    }
+    kl_node_info n;
+    kl_inspect_node(m, i, &n);
+    *d = (dot_node){n.name, n.op_type, n.n_in, n.n_out, n.in, n.out};
+}
+
+/* Who writes value v, drawn as: node i is "n<i>", graph input k "i<k>". */
+#define WRITER_NONE (-1)
+#define WRITER_INPUT(k) (-2 - (k))
+
+static void dot_ref(FILE *f, int writer)
+{
+    if (writer >= 0)
+        fprintf(f, "n%d", writer);
+    else
+        fprintf(f, "i%d", -2 - writer);
+}
+
+/* An edge from the writer of v (if any) to `to`, labeled with v's shape. */
+static void dot_edge(FILE *f, const keel_session *s, const int *writer, int v, char to, int k)
+{
+    if (v < 0 || writer[v] == WRITER_NONE)
+        return;
+    char shape[128];
+    fputs("  ", f);
+    dot_ref(f, writer[v]);
+    fprintf(f, " -> %c%d [label=\"", to, k);
+    dot_str(f, cli_value_shape(s, v, shape, sizeof shape));
+    fputs("\"];\n", f);
+}
+
+/* Graph inputs as "i<k>" (inverted houses) labeled with name and shape. */
+static void dot_inputs(FILE *f, const keel_model *m, const keel_session *s, int *writer)
+{
+    for (int k = 0; k < keel_model_input_count(m); k++) {
+        int v = kl_inspect_io_value(m, false, k);
+        char shape[128];
+        fprintf(f, "  i%d [shape=invhouse, style=filled, fillcolor=\"#dde8f8\", label=\"", k);
+        dot_str(f, keel_model_input_name(m, k));
+        fputs("\\n", f);
+        dot_str(f, cli_value_shape(s, v, shape, sizeof shape));
+        fputs("\"];\n", f);
+        writer[v] = WRITER_INPUT(k);
+    }
+}
+
+/* Graph outputs as "o<k>" (houses), each with an edge from its writer. */
+static void dot_outputs(FILE *f, const keel_model *m, const keel_session *s, const int *writer)
+{
+    for (int k = 0; k < keel_model_output_count(m); k++) {
+        fprintf(f, "  o%d [shape=house, style=filled, fillcolor=\"#f8e8d0\", label=\"", k);
+        dot_str(f, keel_model_output_name(m, k));
+        fputs("\"];\n", f);
+        dot_edge(f, s, writer, kl_inspect_io_value(m, true, k), 'o', k);
+    }
+}
+
+/* The model's graph (passes: the session graph after every pass) in
+ * DOT: one box per node, "n<i>", labeled with its name and op type (the
+ * session graph's: op type and fused ops, "Conv+Relu"), and an edge per
+ * value a node reads from a node or graph input, labeled with its shape
+ * as the session planned it ("?" without a session).  Values no node
+ * writes (weights, folded constants) have no edges. */
+static int print_dot(const keel_model *m, const keel_session *s, bool passes)
+{
+    kl_model_info mi;
+    kl_plan_info plan = {0};
+    kl_inspect_model(m, &mi);
+    if (s)
+        kl_inspect_plan(s, &plan);
+    int n_values = passes ? plan.n_values : mi.n_values, n_nodes = passes ? plan.n_nodes : mi.n_nodes;
+    int *writer = malloc(((size_t)n_values + 1) * sizeof *writer);
+    if (!writer)
+        return 1;
+    for (int v = 0; v < n_values; v++)
+        writer[v] = WRITER_NONE;
+    FILE *f = stdout;
+    fputs("digraph keel {\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n"
+          "  edge [fontname=\"Helvetica\", fontsize=10];\n", f);
+    dot_inputs(f, m, s, writer);
+    for (int i = 0; i < n_nodes; i++) { /* in run order: a node's inputs are written before it */
+        dot_node d;
+        kl_snode_info room;
+        get_node(m, s, passes, i, &d, &room);
+        fprintf(f, "  n%d [label=\"", i);
+        if (d.name[0]) {
+            dot_str(f, d.name);
+            fputs("\\n", f);
+        }
+        dot_str(f, d.label);
+        fputs("\"];\n", f);
+        for (int k = 0; k < d.n_in; k++)
+            dot_edge(f, s, writer, d.in[k], 'n', i);
+        for (int k = 0; k < d.n_out; k++)
+            if (d.out[k] >= 0 && d.out[k] < n_values)
+                writer[d.out[k]] = i;
+    }
+    dot_outputs(f, m, s, writer);
+    fputs("}\n", f);
+    free(writer);
+    return 0;
+}
 
 /* What the file says about itself: producer, domain, version, doc string,
  * metadata_props, IR version. */
@@ -397,6 +559,23 @@ static void print_text(const keel_model *m, const keel_session *s, const model_s
         print_passes(f, s, false);
 }
 
+/* --dot: the graph, or without a session (why: session_err) the model's
+ * with unknown shapes; the session graph needs the session. */
+static int info_dot(const keel_model *m, const keel_session *s, const char *session_err, bool passes)
+{
+    kl_plan_info plan = {0};
+    if (s)
+        kl_inspect_plan(s, &plan);
+    if (passes && !plan.planned) {
+        fprintf(stderr, "keel info: --dot --passes draws the session graph, but no plan was made%s%s\n",
+                session_err ? ": " : "", session_err ? session_err : "");
+        return 1;
+    }
+    if (session_err)
+        fprintf(stderr, "keel info: no session (%s): shapes unknown\n", session_err);
+    return print_dot(m, s, passes);
+}
+
 int cmd_info(int argc, char **argv)
 {
     const char *path = NULL;
@@ -412,6 +591,8 @@ int cmd_info(int argc, char **argv)
             o.values = true;
         else if (strcmp(argv[i], "--passes") == 0)
             o.passes = true;
+        else if (strcmp(argv[i], "--dot") == 0)
+            o.dot = true;
         else if (strcmp(argv[i], "--passes-off") == 0 && i + 1 < argc)
             opt.passes_off = argv[++i];
         else if (strcmp(argv[i], "--dim") == 0 && i + 1 < argc) {
@@ -426,7 +607,9 @@ int cmd_info(int argc, char **argv)
         } else
             path = argv[i];
     }
-    if (!path) {
+    if (!path || (o.dot && (o.json || o.values))) {
+        if (path)
+            fprintf(stderr, "keel info: --dot draws the graph alone, without --json or --values\n");
         cli_usage("info", stderr);
         return 2;
     }
@@ -444,6 +627,12 @@ int cmd_info(int argc, char **argv)
         fprintf(stderr, "keel info: %s\n", serr);
         keel_model_free(m);
         return 1;
+    }
+    if (o.dot) {
+        int rc = info_dot(m, s, st == KEEL_OK ? NULL : serr, o.passes);
+        keel_session_free(s);
+        keel_model_free(m);
+        return rc;
     }
     model_summary sum;
     summarize(m, &sum);

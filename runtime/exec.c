@@ -66,6 +66,24 @@ keel_status keel_session_run(keel_session *s, const keel_tensor *inputs, keel_te
     return kl_session_run_timed(s, inputs, outputs, NULL);
 }
 
+/* What a run clocks of each step k that runs a kernel (a NULL clock:
+ * nothing, and no clock is read). */
+typedef struct step_clock {
+    double *step_ns;            /* step_ns[k] += its wall time, when not NULL */
+    int n;                      /* entries of start_ns and end_ns */
+    double *start_ns, *end_ns;  /* when it began and ended, when not NULL */
+} step_clock;
+
+static void clock_step(const step_clock *c, int k, double t0, double t1)
+{
+    if (c->step_ns)
+        c->step_ns[k] += t1 - t0;
+    if (c->start_ns && k < c->n) {
+        c->start_ns[k] = t0;
+        c->end_ns[k] = t1;
+    }
+}
+
 /* Grows a buffer kept between runs to `need` bytes (contents not kept). */
 static keel_status grow(kl_env *env, void **buf, size_t *cap, size_t need)
 {
@@ -109,7 +127,7 @@ static keel_status run_dynamic(kl_plan *s, kl_step *stp)
     return st ? st : c->op->run(c);
 }
 
-static keel_status run_steps(kl_plan *s, double *step_ns)
+static keel_status run_steps(kl_plan *s, const step_clock *clock)
 {
     for (int k = 0; k < s->n_steps; k++) {
         kl_step *st = &s->steps[k];
@@ -123,10 +141,10 @@ static keel_status run_steps(kl_plan *s, double *step_ns)
             st->ctx.out[0]->data = st->ctx.in[0]->data;
             continue;
         }
-        double t0 = step_ns ? kl_now_ns() : 0;
+        double t0 = clock ? kl_now_ns() : 0;
         keel_status rc = st->dynamic ? run_dynamic(s, st) : st->op->run(&st->ctx);
-        if (step_ns)
-            step_ns[k] += kl_now_ns() - t0;
+        if (clock)
+            clock_step(clock, k, t0, kl_now_ns());
         if (rc) {
             kl_error_prefix(&s->env, "%s", s->model->name);
             return rc;
@@ -215,7 +233,7 @@ static keel_status give_output(keel_session *s, const kl_plan *p, int k, keel_te
 
 /* Runs plan p of s on these inputs (of its shapes). */
 static keel_status run_plan(keel_session *s, kl_plan *p, const keel_tensor *inputs, keel_tensor *outputs,
-                            double *step_ns)
+                            const step_clock *clock)
 {
     const kl_graph *g = p->g;
     for (int k = 0; k < g->n_inputs; k++) {
@@ -225,7 +243,7 @@ static keel_status run_plan(keel_session *s, kl_plan *p, const keel_tensor *inpu
     }
     p->env.status = KEEL_OK;
     p->env.msg[0] = 0;
-    keel_status rc = run_steps(p, step_ns);
+    keel_status rc = run_steps(p, clock);
     if (rc) {
         s->env.status = rc;
         memcpy(s->env.msg, p->env.msg, sizeof s->env.msg);
@@ -261,8 +279,8 @@ static keel_status plan_of_run(keel_session *s, const keel_tensor *inputs, kl_pl
     return st;
 }
 
-keel_status kl_session_run_timed(keel_session *s, const keel_tensor *inputs, keel_tensor *outputs,
-                                 double *step_ns)
+static keel_status run_clocked(keel_session *s, const keel_tensor *inputs, keel_tensor *outputs,
+                               const step_clock *clock)
 {
     if (!s)
         return KEEL_ERR_ARGUMENT;
@@ -276,10 +294,24 @@ keel_status kl_session_run_timed(keel_session *s, const keel_tensor *inputs, kee
     kl_plan *p;
     keel_status rc = plan_of_run(s, inputs, &p);
     if (!rc)
-        rc = run_plan(s, p, inputs, outputs, step_ns);
+        rc = run_plan(s, p, inputs, outputs, clock);
     s->deadline_ns = 0;
     if (rc == KEEL_ERR_CANCELLED)
         atomic_store(&s->cancel, 0); /* this run answered the cancel */
     s->runs += !rc;
     return rc;
+}
+
+keel_status kl_session_run_timed(keel_session *s, const keel_tensor *inputs, keel_tensor *outputs,
+                                 double *step_ns)
+{
+    const step_clock clock = {.step_ns = step_ns};
+    return run_clocked(s, inputs, outputs, step_ns ? &clock : NULL);
+}
+
+keel_status kl_session_run_traced(keel_session *s, const keel_tensor *inputs, keel_tensor *outputs,
+                                  int n_steps, double *start_ns, double *end_ns)
+{
+    const step_clock clock = {.n = n_steps, .start_ns = start_ns, .end_ns = end_ns};
+    return run_clocked(s, inputs, outputs, start_ns && end_ns ? &clock : NULL);
 }

@@ -114,7 +114,9 @@ keel_status kl_passes_run(kl_plan *s)
             continue;
         kl_pass_record *r = &s->records[s->n_records];
         r->pass = kl_passes[k].name;
+        r->start_ns = kl_now_ns();
         keel_status st = kl_passes[k].run(s);
+        r->ns = kl_now_ns() - r->start_ns;
         if (!st && !s->parent)
             st = record_graph(s, r);
         s->n_records++;

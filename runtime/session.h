@@ -79,6 +79,7 @@ typedef struct kl_pass_record {
     const char **types;   /* op type of each entry of counts */
     int *counts;
     char note[96];        /* what the pass decided, when not a node count */
+    double start_ns, ns;  /* when the pass began (kl_now_ns) and how long it ran; 0 for record 0 */
 } kl_pass_record;
 
 /* A plan: the session graph for one set of input shapes, its steps and
@@ -242,5 +243,10 @@ int kl_session_plan_conflicts(const kl_plan *s);
  * step_ns[k] (n_steps entries) when step_ns is not NULL. */
 keel_status kl_session_run_timed(keel_session *s, const keel_tensor *inputs, keel_tensor *outputs,
                                  double *step_ns);
+/* keel_session_run, storing when each step k < n_steps began and ended
+ * (kl_now_ns) in start_ns[k] and end_ns[k]; a view's entries (no kernel)
+ * are left as they were. */
+keel_status kl_session_run_traced(keel_session *s, const keel_tensor *inputs, keel_tensor *outputs,
+                                  int n_steps, double *start_ns, double *end_ns);
 
 #endif

@@ -4,8 +4,9 @@
 set -e
 BUILD="build-essential autoconf automake libtool pkg-config libprotobuf-c-dev protobuf-c-compiler libopenblas-dev libyaml-dev libcunit1-dev"
 # python3-venv, -pip, -setuptools and -wheel: make check-python pip-installs
-# python/ into a venv, offline; parallel: docs/scaling.md's form, tested
-TEST="libonnx-testdata python3-torch python3-torchvision python3-onnx python3-numpy python3-venv python3-pip python3-setuptools python3-wheel valgrind man-db parallel"
+# python/ into a venv, offline; parallel: docs/scaling.md's form, tested;
+# graphviz: tests/cli_dot.sh renders keel info --dot
+TEST="libonnx-testdata python3-torch python3-torchvision python3-onnx python3-numpy python3-venv python3-pip python3-setuptools python3-wheel valgrind man-db parallel graphviz"
 # node and npm fetch the real-model corpus and run ONNX Runtime for it
 # (make check-real): Debian's, unless a node and an npm are already there
 # (from another source, e.g. nodesource's nodejs, which has its own npm).
