@@ -16,34 +16,9 @@ keel="${KEEL:-./cli/keel}"
 [ -x "$keel" ] || { echo "cli_trace: $keel is not built"; exit 1; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/keel-cli-trace.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
-/usr/bin/python3 - "$tmp/model.onnx" <<'EOF' || { echo "cli_trace: python3-onnx is needed to build the model"; exit 1; }
-import sys
-
-import numpy as np
-import onnx
-from onnx import TensorProto as T, helper as h, numpy_helper as nh
-
-rng = np.random.default_rng(0)
-inits = [nh.from_array(np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64), "pads"),
-         nh.from_array(rng.standard_normal((3, 3, 3, 3)).astype(np.float32), "w"),
-         nh.from_array(rng.standard_normal(3).astype(np.float32), "scale"),
-         nh.from_array(rng.standard_normal(3).astype(np.float32), "bias"),
-         nh.from_array(rng.standard_normal(3).astype(np.float32), "mean"),
-         nh.from_array(rng.random(3).astype(np.float32) + 0.5, "var"),
-         nh.from_array(np.array([1, 192], np.int64), "flat"),
-         nh.from_array(rng.standard_normal((192, 10)).astype(np.float32), "fc")]
-nodes = [h.make_node("Pad", ["x", "pads"], ["xp"], name="pad"),
-         h.make_node("Conv", ["xp", "w"], ["c"], name='conv "a"\\b'),
-         h.make_node("BatchNormalization", ["c", "scale", "bias", "mean", "var"], ["b"], name="bn"),
-         h.make_node("Add", ["b", "x"], ["a"], name="add"),
-         h.make_node("Relu", ["a"], ["r"], name="relu"),
-         h.make_node("Reshape", ["r", "flat"], ["f"], name="flatten"),
-         h.make_node("MatMul", ["f", "fc"], ["z"], name="fc"),
-         h.make_node("Softmax", ["z"], ["y"])]
-graph = h.make_graph(nodes, "trace_me", [h.make_tensor_value_info("x", T.FLOAT, [1, 3, 8, 8])],
-                     [h.make_tensor_value_info("y", T.FLOAT, [1, 10])], inits)
-onnx.save(h.make_model(graph, opset_imports=[h.make_opsetid("", 13)]), sys.argv[1])
-EOF
+srcdir="${KEEL_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}"
+/usr/bin/python3 "$srcdir/tests/fused_cnn.py" "$tmp/model.onnx" trace_me 'conv "a"\b' ||
+    { echo "cli_trace: python3-onnx is needed to build the model"; exit 1; }
 model="$tmp/model.onnx"
 passed=0 failed=0
 ok() { echo "ok   $1"; passed=$((passed + 1)); }
