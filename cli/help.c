@@ -35,12 +35,12 @@ static const command_help commands[] = {
      .example = "keel info resnet50.onnx --passes"},
     {.name = "run",
      .summary = "run a model once, outputs to files",
-     .usage = "run MODEL.onnx [-i NAME=FILE]... [-o DIR] [--npy] [--dim NAME=N]... [--threads N] [--timeout SECONDS]\n"
-              "           [--passes-off LIST]",
+     .usage = "run MODEL.onnx [-i NAME=FILE]... [-o DIR] [--npy] [--dim NAME=N]... [--threads N] [--isa NAME]\n"
+              "           [--timeout SECONDS] [--passes-off LIST]",
      .does = "Runs the model once (inputs from files, else an error naming what is missing), prints each\noutput's shape and the load, session and run times, and with -o writes the outputs.",
      .options = "  -i NAME=FILE        an input from a TensorProto .pb or a NumPy .npy (-i FILE: in order)\n"
                 "  -o DIR              write every output as DIR/<output name>.pb (without it: shapes only)\n"
-                "  --npy               also write each output as .npy\n" DIM THREADS TIMEOUT PASSES_OFF,
+                "  --npy               also write each output as .npy\n" DIM THREADS ISA TIMEOUT PASSES_OFF,
      .example = "keel run model.onnx -i input=x.npy -o out --npy"},
     {.name = "check",
      .summary = "run ONNX backend-test cases and compare",

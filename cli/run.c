@@ -112,6 +112,11 @@ int cmd_run(int argc, char **argv)
                 fprintf(stderr, "keel run: bad --threads '%s' (want a positive count)\n", argv[i]);
                 return 2;
             }
+        } else if (strcmp(argv[i], "--isa") == 0 && i + 1 < argc) {
+            if ((opt.isa = cli_parse_isa(argv[++i])) < 0) {
+                fprintf(stderr, "keel run: bad --isa '%s' (want auto, generic, avx2 or avx512)\n", argv[i]);
+                return 2;
+            }
         } else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
             if (!cli_parse_seconds(argv[++i], &opt.time_limit_ms)) {
                 fprintf(stderr, "keel run: bad --timeout '%s' (want SECONDS > 0)\n", argv[i]);

@@ -110,15 +110,19 @@ static void gemv_parts(void *arg, int64_t p0, int64_t p1)
     }
 }
 
+/* y's parts are GEMV_PART elements long whatever the thread count:
+ * OpenBLAS's sgemv sums an element in an order that depends on where it
+ * sits in the range it is given, so parts sized by the thread count gave
+ * other bits at another count. */
+#define GEMV_PART 256
+
 void kl_sgemv(kl_opctx *c, bool trans, int64_t rows, int64_t cols, float alpha, const float *a, int64_t lda,
               const float *x, float beta, float *y)
 {
-    int threads = kl_pool_threads(c->pool);
-    gemv_job j = {trans, rows, cols, lda, threads, alpha, beta, a, x, y};
-    if (threads < 2 || rows * cols < MIN_PARALLEL_MACS)
-        j.parts = 1;
-    if (j.parts == 1)
-        gemv_parts(&j, 0, 1);
+    const int64_t len = trans ? cols : rows;
+    gemv_job j = {trans, rows, cols, lda, (len + GEMV_PART - 1) / GEMV_PART, alpha, beta, a, x, y};
+    if (kl_pool_threads(c->pool) < 2 || rows * cols < MIN_PARALLEL_MACS || j.parts < 2)
+        gemv_parts(&j, 0, j.parts);
     else
         kl_parallel_for(c->pool, j.parts, gemv_parts, &j);
 }
