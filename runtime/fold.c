@@ -21,21 +21,11 @@ static bool foldable(const kl_plan *s, const kl_snode *n)
     return true;
 }
 
-/* Runs a node at creation time; its outputs become session-owned constants.
- * It is prepared as a step would be (scratch() sizes for the prepared
- * kernel); kl_ctx_free releases what prepare() built. */
-static keel_status fold_node(kl_plan *s, kl_snode *n, kl_opctx *c)
+/* Runs c's node once, prepared as a step would be (scratch() sizes for
+ * the prepared kernel; kl_ctx_free releases what prepare() built), into
+ * the output buffers its slots already point at. */
+static keel_status run_once(kl_plan *s, const kl_op *op, kl_opctx *c)
 {
-    const kl_op *op = n->op;
-    for (int k = 0; k < n->n_out; k++) {
-        if (n->out[k] < 0)
-            continue;
-        kl_slot *o = &s->slots[n->out[k]];
-        keel_status st = kl_tensor_alloc_data(&s->env, &o->t);
-        if (st)
-            return st;
-        o->is_const = o->owns_data = true;
-    }
     size_t scratch = op->scratch ? op->scratch(c) : 0;
     if (scratch && !(c->scratch = kl_alloc(&s->env, scratch)))
         return KEEL_ERR_NOMEM;
@@ -45,26 +35,38 @@ static keel_status fold_node(kl_plan *s, kl_snode *n, kl_opctx *c)
         st = op->run(c);
     kl_free(&s->env, c->scratch, scratch);
     c->scratch = NULL;
+    return st;
+}
+
+/* Runs a node at creation time; its outputs become the plan's constants. */
+static keel_status fold_node(kl_plan *s, kl_snode *n, kl_opctx *c)
+{
+    for (int k = 0; k < n->n_out; k++) {
+        if (n->out[k] < 0)
+            continue;
+        kl_slot *o = &s->slots[n->out[k]];
+        keel_status st = kl_tensor_alloc_data(&s->env, &o->t);
+        if (st)
+            return st;
+        o->is_const = o->owns_data = true;
+    }
+    keel_status st = run_once(s, n->op, c);
     n->dead = true;
     s->n_folded++;
     return st;
 }
 
 /* fold_node with every input's bytes present: weights the model released
- * are held for the run, and let go after it (only Conv reads such weights,
- * so they are among its first inputs). */
+ * are held for the run, and let go after it. */
 static keel_status fold_held(kl_plan *s, kl_snode *n, kl_opctx *c)
 {
-    keel_status st = KEEL_OK;
-    bool held[KL_SHARED_MAX_VALUES] = {false};
-    for (int k = 0; !st && k < n->n_deps && k < KL_SHARED_MAX_VALUES; k++)
-        if (n->in[k] >= 0 && s->slots[n->in[k]].weight && !s->slots[n->in[k]].held)
-            held[k] = !(st = kl_plan_hold(s, n->in[k]));
+    bool held[KL_SHARED_MAX_VALUES];
+    if (n->n_deps > KL_SHARED_MAX_VALUES) /* (only Conv reads such weights: none here) */
+        return fold_node(s, n, c);
+    keel_status st = kl_plan_hold_values(s, n->in, n->n_deps, held);
     if (!st)
         st = fold_node(s, n, c);
-    for (int k = 0; k < n->n_deps && k < KL_SHARED_MAX_VALUES; k++)
-        if (held[k])
-            kl_plan_unhold(s, n->in[k]);
+    kl_plan_unhold_values(s, n->in, n->n_deps, held);
     return st;
 }
 
@@ -85,17 +87,7 @@ static keel_status make_folded(kl_env *env, void *arg, kl_tensor **made)
         if (t)
             j->s->slots[j->n->out[k]].t.data = made[k]->data;
     }
-    const kl_op *op = j->n->op;
-    kl_opctx *c = j->c;
-    size_t scratch = op->scratch ? op->scratch(c) : 0;
-    if (scratch && !(c->scratch = kl_alloc(&j->s->env, scratch)))
-        return KEEL_ERR_NOMEM;
-    c->scratch_size = scratch;
-    keel_status st = op->prepare ? op->prepare(c) : KEEL_OK;
-    if (!st)
-        st = op->run(c);
-    kl_free(&j->s->env, c->scratch, scratch);
-    c->scratch = NULL;
+    keel_status st = run_once(j->s, j->n->op, j->c);
     for (int k = 0; k < j->n->n_out; k++) /* the slots take the model's tensors below */
         if (j->n->out[k] >= 0)
             j->s->slots[j->n->out[k]].t.data = NULL;

@@ -450,12 +450,11 @@ static keel_status fold_batchnorm(fuse_ctx *o, int node)
         b_id = w_id >= 0 ? kl_sgraph_add_shared(o->s, shared[1], "%s:B*bn", name) : -1;
     } else {
         kl_tensor *made[2] = {NULL, NULL};
-        const bool was_held = o->s->slots[values[0]].held;
-        st = kl_plan_hold(o->s, values[0]); /* the filters may be a weight the model released */
+        bool held; /* the filters may be a weight the model released */
+        st = kl_plan_hold_values(o->s, values, 1, &held);
         if (!st)
             st = make_folded(&o->s->env, &f, made);
-        if (!was_held)
-            kl_plan_unhold(o->s, values[0]);
+        kl_plan_unhold_values(o->s, values, 1, &held);
         if (st)
             return st;
         w_id = kl_sgraph_add_const(o->s, made[0], "%s:W*bn", name);

@@ -139,6 +139,8 @@ keel_status kl_session_plan_for(keel_session *s, const keel_tensor *inputs, kl_p
  * the arena moved). */
 void kl_plan_place(kl_plan *p, uint8_t *arena);
 void kl_plan_free(kl_plan *p);
+/* Makes plan p's failure `st`, and its message, the session's. */
+void kl_session_take_error(keel_session *s, const kl_plan *p, keel_status st);
 /* The session's arena, grown to at least `size` bytes (contents not kept). */
 keel_status kl_session_arena(keel_session *s, size_t size, uint8_t **arena);
 
@@ -180,6 +182,11 @@ keel_status kl_shared_tensors(kl_plan *p, const kl_node *node, const void *kern,
  * kl_plan_unhold.  A no-op for other values. */
 keel_status kl_plan_hold(kl_plan *p, int v);
 void kl_plan_unhold(kl_plan *p, int v);
+/* Holds each of values[0..n) (-1 entries absent) that is a weight not held
+ * yet, held[k] telling which it took (all of them set); kl_plan_unhold_values
+ * lets those go again. */
+keel_status kl_plan_hold_values(kl_plan *p, const int *values, int n, bool *held);
+void kl_plan_unhold_values(kl_plan *p, const int *values, int n, const bool *held);
 
 /* ---- creation and running (session.c, exec.c) ---- */
 

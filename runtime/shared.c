@@ -126,16 +126,15 @@ keel_status kl_shared_pack(kl_opctx *c, int input, int form, kl_pack_fn pack, co
         return KEEL_OK;
     }
     const int v = (int)(sl - p->slots);
-    const bool was_held = sl->held;
-    keel_status st = kl_plan_hold(p, v);
+    bool held;
+    keel_status st = kl_plan_hold_values(p, &v, 1, &held);
     if (st)
         return st;
     kl_env env = m->env; /* the model's allocator: freed with it */
     env.status = KEEL_OK;
     kl_shared_entry made = {c->node, sl->source, c->env->kern, form, NULL, 0, NULL};
     made.data = pack(&env, c, form, &made.bytes);
-    if (!was_held)
-        kl_plan_unhold(p, v);
+    kl_plan_unhold_values(p, &v, 1, &held);
     if (!made.data)
         return kl_op_fail(c, KEEL_ERR_NOMEM, "out of memory packing weights");
     pthread_mutex_lock(&m->shared_lock);
@@ -167,19 +166,16 @@ keel_status kl_shared_tensors(kl_plan *p, const kl_node *node, const void *kern,
     }
     if (found == n_out)
         return KEEL_OK;
-    bool held[KL_SHARED_MAX_VALUES] = {false};
-    keel_status st = n_values > KL_SHARED_MAX_VALUES ? KEEL_ERR_ARGUMENT : KEEL_OK;
-    for (int k = 0; !st && k < n_values; k++)
-        if (values[k] >= 0 && !p->slots[values[k]].held && !(st = kl_plan_hold(p, values[k])))
-            held[k] = p->slots[values[k]].held;
+    bool held[KL_SHARED_MAX_VALUES];
+    keel_status st = n_values > KL_SHARED_MAX_VALUES ? KEEL_ERR_ARGUMENT
+                                                     : kl_plan_hold_values(p, values, n_values, held);
     kl_env env = m->env;
     env.status = KEEL_OK;
     kl_tensor *made[4] = {NULL};
     if (!st)
         st = make(&env, arg, made);
-    for (int k = 0; k < n_values && k < KL_SHARED_MAX_VALUES; k++)
-        if (held[k])
-            kl_plan_unhold(p, values[k]);
+    if (n_values <= KL_SHARED_MAX_VALUES)
+        kl_plan_unhold_values(p, values, n_values, held);
     pthread_mutex_lock(&m->shared_lock);
     for (int k = 0; !st && k < n_out; k++) {
         kl_shared_entry e = {node, source, kern, k, made[k]->data, kl_nbytes(made[k]), made[k]};
@@ -260,6 +256,24 @@ void kl_plan_unhold(kl_plan *p, int v)
     pthread_mutex_unlock(&m->shared_lock);
     sl->t.data = NULL;
     sl->held = false;
+}
+
+keel_status kl_plan_hold_values(kl_plan *p, const int *values, int n, bool *held)
+{
+    keel_status st = KEEL_OK;
+    for (int k = 0; k < n; k++) {
+        held[k] = false;
+        if (!st && values[k] >= 0 && p->slots[values[k]].weight && !p->slots[values[k]].held)
+            held[k] = !(st = kl_plan_hold(p, values[k]));
+    }
+    return st;
+}
+
+void kl_plan_unhold_values(kl_plan *p, const int *values, int n, const bool *held)
+{
+    for (int k = 0; k < n; k++)
+        if (held[k])
+            kl_plan_unhold(p, values[k]);
 }
 
 bool kl_input_const(const kl_opctx *c, int k)
