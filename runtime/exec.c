@@ -245,8 +245,7 @@ static keel_status run_plan(keel_session *s, kl_plan *p, const keel_tensor *inpu
     p->env.msg[0] = 0;
     keel_status rc = run_steps(p, clock);
     if (rc) {
-        s->env.status = rc;
-        memcpy(s->env.msg, p->env.msg, sizeof s->env.msg);
+        kl_session_take_error(s, p, rc);
         return rc;
     }
     for (int k = 0; k < g->n_outputs && !rc; k++)

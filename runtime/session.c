@@ -377,15 +377,18 @@ static void log_notes(const kl_plan *p)
     }
 }
 
-/* A new plan of s for these shapes (see bind_inputs); on failure the
- * message is s's. */
-static keel_status plan_new(keel_session *s, const keel_tensor *shapes, kl_plan **out)
+void kl_session_take_error(keel_session *s, const kl_plan *p, keel_status st)
 {
-    *out = NULL;
-    double t0 = kl_now_ns();
+    s->env.status = st;
+    memcpy(s->env.msg, p->env.msg, sizeof s->env.msg);
+}
+
+/* An empty plan of s, its errors cleared; NULL out of memory. */
+static kl_plan *plan_alloc(keel_session *s)
+{
     kl_plan *p = kl_alloc(&s->env, sizeof *p);
     if (!p)
-        return kl_error(&s->env, KEEL_ERR_NOMEM, "%s: out of memory", s->model->name);
+        return NULL;
     p->env = s->env;
     p->env.status = KEEL_OK;
     p->env.msg[0] = 0;
@@ -394,12 +397,23 @@ static keel_status plan_new(keel_session *s, const keel_tensor *shapes, kl_plan 
     p->owner = s;
     p->pool = s->pool;
     p->passes_off = s->passes_off;
+    return p;
+}
+
+/* A new plan of s for these shapes (see bind_inputs); on failure the
+ * message is s's. */
+static keel_status plan_new(keel_session *s, const keel_tensor *shapes, kl_plan **out)
+{
+    *out = NULL;
+    double t0 = kl_now_ns();
+    kl_plan *p = plan_alloc(s);
+    if (!p)
+        return kl_error(&s->env, KEEL_ERR_NOMEM, "%s: out of memory", s->model->name);
     keel_status st = build(p, s->dims, s->n_dims, shapes, NULL, 0);
     if (st) {
         if (st == KEEL_ERR_NOMEM && !p->env.msg[0])
             kl_error(&p->env, st, "%s: out of memory", s->model->name);
-        s->env.status = st;
-        memcpy(s->env.msg, p->env.msg, sizeof s->env.msg);
+        kl_session_take_error(s, p, st);
         kl_plan_free(p);
         return st;
     }
@@ -516,20 +530,14 @@ static bool shapes_known(const keel_session *s, const keel_tensor *shapes)
  * creation, so that an unsupported one is reported there. */
 static keel_status check_ops(keel_session *s)
 {
-    kl_plan *p = kl_alloc(&s->env, sizeof *p);
+    kl_plan *p = plan_alloc(s);
     if (!p)
         return KEEL_ERR_NOMEM;
-    p->env = s->env;
-    p->model = s->model;
-    p->g = s->g;
-    p->owner = s;
     keel_status st = kl_sgraph_init(p);
     if (!st)
         st = resolve_ops(p);
-    if (st) {
-        s->env.status = st;
-        memcpy(s->env.msg, p->env.msg, sizeof s->env.msg);
-    }
+    if (st)
+        kl_session_take_error(s, p, st);
     kl_plan_free(p);
     return st;
 }
