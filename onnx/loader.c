@@ -1140,6 +1140,8 @@ static keel_status add_weight(load_ctx *x, kl_graph *g, int id, const raw_ref *r
     if (!m->weights && !(m->weights = kl_alloc(x->env, (size_t)cap * sizeof *m->weights)))
         return KEEL_ERR_NOMEM;
     kl_tensor *t = g->values[id].init;
+    if (m->n_weights && m->weights[m->n_weights - 1].value >= id)
+        return KEEL_OK; /* kept in its tensor: plans find weights by id in increasing order */
     m->weights[m->n_weights++] = (kl_weight){id, ref->offset, kl_nbytes(t), t->data, 0};
     t->data = NULL;
     return KEEL_OK;

@@ -14,13 +14,20 @@ static int *copy_ids(kl_env *env, const int *ids, int n, int cap)
     return out;
 }
 
-/* The releasable weight that is value v of the main graph, or NULL. */
+/* The releasable weight that is value v of the main graph, or NULL.  The
+ * loader adds them in the order of their initializers, whose value ids
+ * grow: a binary search (plans are made at run time, for new shapes). */
 static kl_weight *weight_of(const keel_model *m, int v)
 {
-    for (int i = 0; i < m->n_weights; i++)
-        if (m->weights[i].value == v)
-            return &m->weights[i];
-    return NULL;
+    int lo = 0, hi = m->n_weights;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (m->weights[mid].value < v)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < m->n_weights && m->weights[lo].value == v ? &m->weights[lo] : NULL;
 }
 
 keel_status kl_sgraph_init(kl_plan *s)
