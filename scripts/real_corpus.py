@@ -221,6 +221,21 @@ def case_label(items):
     return "_".join(parts)
 
 
+def build_folder(folder, fill):
+    """Makes `folder` whole or not at all: fill(tmp) writes a temporary
+    folder beside it, which then takes its place."""
+    os.makedirs(os.path.dirname(folder), exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=os.path.basename(folder) + ".", dir=os.path.dirname(folder))
+    try:
+        fill(tmp)
+        if os.path.exists(folder):
+            shutil.rmtree(folder)
+        os.rename(tmp, folder)
+    finally:
+        if os.path.exists(tmp):
+            shutil.rmtree(tmp)
+
+
 def build_case(e, items, model, ort_dir, ort_version):
     spec = {"format": FORMAT, "model": e["sha256"], "inputs": items, "ort": ort_version}
     key = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
@@ -230,9 +245,8 @@ def build_case(e, items, model, ort_dir, ort_version):
     log(f"building {os.path.basename(case)}")
     inputs, outputs = graph_io(model)
     arrays = make_inputs(e, items, inputs, int(key[:8], 16))
-    os.makedirs(os.path.dirname(case), exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=os.path.basename(case) + ".", dir=os.path.dirname(case))
-    try:
+
+    def fill(tmp):
         data = os.path.join(tmp, "test_data_set_0")
         os.makedirs(data)
         feeds = []
@@ -257,12 +271,8 @@ def build_case(e, items, model, ort_dir, ort_version):
         os.symlink(os.path.relpath(model, case), os.path.join(tmp, "model.onnx"))
         with open(os.path.join(tmp, "case.json"), "w") as f:
             json.dump(dict(spec, name=e["name"], package=e["package"], path=e["path"]), f, indent=1)
-        if os.path.exists(case):
-            shutil.rmtree(case)
-        os.rename(tmp, case)
-    finally:
-        if os.path.exists(tmp):
-            shutil.rmtree(tmp)
+
+    build_folder(case, fill)
     return case
 
 
@@ -275,17 +285,13 @@ def build_sequence(e, cases, model):
     seq = os.path.join(REAL, "cases", f"{e['name']}_shapes-{key[:12]}")
     if os.path.exists(os.path.join(seq, "model.onnx")):
         return seq
-    tmp = tempfile.mkdtemp(prefix=os.path.basename(seq) + ".", dir=os.path.dirname(seq))
-    try:
+
+    def fill(tmp):
         for k, case in enumerate(cases + cases[:1]):
             shutil.copytree(os.path.join(case, "test_data_set_0"), os.path.join(tmp, f"test_data_set_{k}"))
         os.symlink(os.path.relpath(model, seq), os.path.join(tmp, "model.onnx"))
-        if os.path.exists(seq):
-            shutil.rmtree(seq)
-        os.rename(tmp, seq)
-    finally:
-        if os.path.exists(tmp):
-            shutil.rmtree(tmp)
+
+    build_folder(seq, fill)
     return seq
 
 
