@@ -36,13 +36,7 @@ onnx.save(h.make_model(graph, opset_imports=[h.make_opsetid("", 13), h.make_opse
           os.path.join(out, "odd.onnx"))
 EOF
 model="$tmp/model.onnx"
-passed=0 failed=0
-ok() { echo "ok   $1"; passed=$((passed + 1)); }
-bad() {
-    echo "FAIL $1"
-    sed 's/^/     | /' "$tmp/out"
-    failed=$((failed + 1))
-}
+. "$srcdir/tests/cli_tally.sh"
 
 # check_dot DOT SVG NODES EDGES LABEL...: DOT has NODES "n<i>" node lines,
 # one "i0" and one "o0", EDGES edges; SVG has as many nodes and edges, a
@@ -148,5 +142,4 @@ else
     bad "info --dot --json refused (exit 2 and the usage)"
 fi
 
-echo "cli_dot: $passed passed, $failed failed"
-[ $failed -eq 0 ]
+tally cli_dot

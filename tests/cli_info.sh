@@ -43,13 +43,8 @@ with open(os.path.join(out, "case", "test_data_set_0", "input_0.pb"), "wb") as f
     f.write(x.SerializeToString())
 EOF
 model="$tmp/model.onnx"
-passed=0 failed=0
-ok() { echo "ok   $1"; passed=$((passed + 1)); }
-bad() {
-    echo "FAIL $1"
-    sed 's/^/     | /' "$tmp/out"
-    failed=$((failed + 1))
-}
+srcdir="${KEEL_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}"
+. "$srcdir/tests/cli_tally.sh"
 
 # pass_line PASS: the line of `keel info --passes` output ($tmp/out) for PASS
 pass_line() { sed -n '/^passes:$/,$p' "$tmp/out" | grep -E "^  $1 "; }
@@ -135,5 +130,4 @@ else
 fi
 "$keel" info "$model" | grep -q "^metadata:    license = MIT$" && ok "info prints the metadata" || bad "info text metadata"
 
-echo "cli_info: $passed passed, $failed failed"
-[ $failed -eq 0 ]
+tally cli_info

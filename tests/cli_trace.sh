@@ -20,13 +20,7 @@ srcdir="${KEEL_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}"
 /usr/bin/python3 "$srcdir/tests/fused_cnn.py" "$tmp/model.onnx" trace_me 'conv "a"\b' ||
     { echo "cli_trace: python3-onnx is needed to build the model"; exit 1; }
 model="$tmp/model.onnx"
-passed=0 failed=0
-ok() { echo "ok   $1"; passed=$((passed + 1)); }
-bad() {
-    echo "FAIL $1"
-    sed 's/^/     | /' "$tmp/out"
-    failed=$((failed + 1))
-}
+. "$srcdir/tests/cli_tally.sh"
 
 # check_trace TRACE BENCH_JSON RUNS THREADS: the checks above; prints what failed
 check_trace() {
@@ -120,5 +114,4 @@ else
     bad "bench --serve --trace refused (exit 2)"
 fi
 
-echo "cli_trace: $passed passed, $failed failed"
-[ $failed -eq 0 ]
+tally cli_trace
