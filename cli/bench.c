@@ -448,6 +448,13 @@ static int serve(keel_session *s, keel_tensor *ins, keel_tensor *outs, int n_out
     return 0;
 }
 
+/* A session of m for the bench's shapes: the given inputs', else its dims. */
+static keel_status new_session(const keel_model *m, const keel_options *opt, const bench_opts *o,
+                               const keel_tensor *ins, keel_session **s, char *err, size_t err_size)
+{
+    return keel_session_create(s, m, opt, o->dims, o->n_dims, o->n_specs ? ins : NULL, err, err_size);
+}
+
 /* Sessions 1 .. o->sessions - 1 of m beside the timed one, their plans
  * made at creation (sharing the model's packed weights). */
 static int open_others(const keel_model *m, const keel_options *opt, const bench_opts *o, const keel_tensor *ins,
@@ -455,7 +462,7 @@ static int open_others(const keel_model *m, const keel_options *opt, const bench
 {
     char err[CLI_ERRMSG];
     for (int k = 1; k < o->sessions; k++)
-        if (keel_session_create(&others[k], m, opt, o->dims, o->n_dims, o->n_specs ? ins : NULL, err, sizeof err)) {
+        if (new_session(m, opt, o, ins, &others[k], err, sizeof err)) {
             fprintf(stderr, "keel bench: session %d: %s\n", k, err);
             return 1;
         }
@@ -472,7 +479,7 @@ static double replan_ms(const keel_model *m, const keel_options *opt, const benc
     for (int k = 0; k < 5; k++) {
         keel_session *s;
         t[k] = 0;
-        if (keel_session_create(&s, m, opt, o->dims, o->n_dims, o->n_specs ? ins : NULL, err, sizeof err))
+        if (new_session(m, opt, o, ins, &s, err, sizeof err))
             continue;
         keel_session_stats st;
         keel_session_get_stats(s, &st);
@@ -527,7 +534,7 @@ int cmd_bench(int argc, char **argv)
         o.n_dims = cli_default_dims(m, o.dims, o.n_dims, MAX_ARGS, "bench");
     t0 = cli_now_ms();
     tr.session[0] = kl_inspect_now_ns();
-    if (keel_session_create(&s, m, &opt, o.dims, o.n_dims, o.n_specs ? ins : NULL, err, sizeof err)) {
+    if (new_session(m, &opt, &o, ins, &s, err, sizeof err)) {
         fprintf(stderr, "keel bench: %s\n", err);
         goto done;
     }
