@@ -34,6 +34,7 @@ typedef struct kl_env {
     int threads;
     int optimize;
     int isa;              /* keel_isa the kernels use (never KEEL_ISA_AUTO) */
+    bool reference;       /* keel_options.reference: the float64 reference path */
     const struct kl_kernels *kern; /* the kernel table for isa (ops/kernels/kernels.h) */
     uint64_t time_limit_ms;  /* 0: none */
     keel_log_fn log;

@@ -127,8 +127,74 @@ static keel_status run_dynamic(kl_plan *s, kl_step *stp)
     return st ? st : c->op->run(c);
 }
 
-static keel_status run_steps(kl_plan *s, const step_clock *clock)
+/* A run's watcher (keel_session_run_watched). */
+typedef struct run_watch {
+    keel_watch_fn fn;
+    void *user;
+    int order;
+} run_watch;
+
+/* Tells w about model value v of plan p, produced by the model's node
+ * `producer` (-1: a graph input). */
+static keel_status watch_value(kl_plan *p, run_watch *w, int v)
 {
+    const kl_graph *g = p->g;
+    const kl_value *val = &g->values[v];
+    keel_value_event ev = {.value = val->name, .node = "", .op_type = "", .node_index = -1,
+                           .order = w->order++};
+    if (val->kind == KL_VALUE_NODE && val->producer >= 0) {
+        const kl_node *n = &g->nodes[val->producer];
+        ev.node = n->name;
+        ev.op_type = n->op_type;
+        ev.node_index = val->producer;
+        for (int k = 0; k < n->n_out; k++)
+            if (n->out[k] == v)
+                ev.output_index = k;
+    }
+    const kl_slot *sl = &p->slots[v];
+    keel_tensor t = sl->t;
+    keel_status st = w->fn(w->user, &ev, &t);
+    if (st)
+        return kl_error(&p->env, st, "%s: the run's watcher stopped it at value '%s' (%s)", p->model->name,
+                        val->name, keel_status_string(st));
+    return KEEL_OK;
+}
+
+/* Tells w about the values that exist before the first step: the graph
+ * inputs, then the model's values computed at planning, in node order. */
+static keel_status watch_start(kl_plan *p, run_watch *w)
+{
+    const kl_graph *g = p->g;
+    keel_status st = KEEL_OK;
+    for (int k = 0; k < g->n_inputs && !st; k++)
+        st = watch_value(p, w, g->inputs[k]);
+    for (int i = 0; i < g->n_nodes && !st; i++)
+        for (int k = 0; k < g->nodes[i].n_out && !st; k++) {
+            int v = g->nodes[i].out[k];
+            if (v >= 0 && p->slots[v].is_const)
+                st = watch_value(p, w, v);
+        }
+    return st;
+}
+
+/* Tells w about the model's values step k produced. */
+static keel_status watch_step(kl_plan *p, run_watch *w, const kl_step *stp)
+{
+    const kl_snode *n = &p->nodes[stp->node];
+    keel_status st = KEEL_OK;
+    for (int k = 0; k < n->n_out && !st; k++)
+        if (n->out[k] >= 0 && n->out[k] < p->g->n_values)
+            st = watch_value(p, w, n->out[k]);
+    return st;
+}
+
+static keel_status run_steps(kl_plan *s, const step_clock *clock, run_watch *watch)
+{
+    if (watch) {
+        keel_status st = watch_start(s, watch);
+        if (st)
+            return st;
+    }
     for (int k = 0; k < s->n_steps; k++) {
         kl_step *st = &s->steps[k];
         char why[96];
@@ -139,6 +205,9 @@ static keel_status run_steps(kl_plan *s, const step_clock *clock)
         }
         if (st->view) {
             st->ctx.out[0]->data = st->ctx.in[0]->data;
+            keel_status rc = watch ? watch_step(s, watch, st) : KEEL_OK;
+            if (rc)
+                return rc;
             continue;
         }
         double t0 = clock ? kl_now_ns() : 0;
@@ -149,6 +218,8 @@ static keel_status run_steps(kl_plan *s, const step_clock *clock)
             kl_error_prefix(&s->env, "%s", s->model->name);
             return rc;
         }
+        if (watch && (rc = watch_step(s, watch, st)))
+            return rc;
     }
     return KEEL_OK;
 }
@@ -192,7 +263,7 @@ keel_status kl_run_subgraph(kl_opctx *c, const kl_graph *g, const kl_tensor *con
     sub->parent = parent;
     keel_status st = kl_session_build_subgraph(sub, inputs, n_inputs);
     if (!st)
-        st = run_steps(sub, NULL);
+        st = run_steps(sub, NULL, NULL);
     if (!st)
         st = take_outputs(sub, c->env, outs);
     if (st == KL_DEFERRED) {
@@ -233,7 +304,7 @@ static keel_status give_output(keel_session *s, const kl_plan *p, int k, keel_te
 
 /* Runs plan p of s on these inputs (of its shapes). */
 static keel_status run_plan(keel_session *s, kl_plan *p, const keel_tensor *inputs, keel_tensor *outputs,
-                            const step_clock *clock)
+                            const step_clock *clock, run_watch *watch)
 {
     const kl_graph *g = p->g;
     for (int k = 0; k < g->n_inputs; k++) {
@@ -243,7 +314,7 @@ static keel_status run_plan(keel_session *s, kl_plan *p, const keel_tensor *inpu
     }
     p->env.status = KEEL_OK;
     p->env.msg[0] = 0;
-    keel_status rc = run_steps(p, clock);
+    keel_status rc = run_steps(p, clock, watch);
     if (rc) {
         kl_session_take_error(s, p, rc);
         return rc;
@@ -279,7 +350,7 @@ static keel_status plan_of_run(keel_session *s, const keel_tensor *inputs, kl_pl
 }
 
 static keel_status run_clocked(keel_session *s, const keel_tensor *inputs, keel_tensor *outputs,
-                               const step_clock *clock)
+                               const step_clock *clock, run_watch *watch)
 {
     if (!s)
         return KEEL_ERR_ARGUMENT;
@@ -293,7 +364,7 @@ static keel_status run_clocked(keel_session *s, const keel_tensor *inputs, keel_
     kl_plan *p;
     keel_status rc = plan_of_run(s, inputs, &p);
     if (!rc)
-        rc = run_plan(s, p, inputs, outputs, clock);
+        rc = run_plan(s, p, inputs, outputs, clock, watch);
     s->deadline_ns = 0;
     if (rc == KEEL_ERR_CANCELLED)
         atomic_store(&s->cancel, 0); /* this run answered the cancel */
@@ -305,12 +376,19 @@ keel_status kl_session_run_timed(keel_session *s, const keel_tensor *inputs, kee
                                  double *step_ns)
 {
     const step_clock clock = {.step_ns = step_ns};
-    return run_clocked(s, inputs, outputs, step_ns ? &clock : NULL);
+    return run_clocked(s, inputs, outputs, step_ns ? &clock : NULL, NULL);
 }
 
 keel_status kl_session_run_traced(keel_session *s, const keel_tensor *inputs, keel_tensor *outputs,
                                   int n_steps, double *start_ns, double *end_ns)
 {
     const step_clock clock = {.n = n_steps, .start_ns = start_ns, .end_ns = end_ns};
-    return run_clocked(s, inputs, outputs, start_ns && end_ns ? &clock : NULL);
+    return run_clocked(s, inputs, outputs, start_ns && end_ns ? &clock : NULL, NULL);
+}
+
+keel_status keel_session_run_watched(keel_session *s, const keel_tensor *inputs, keel_tensor *outputs,
+                                     keel_watch_fn watch, void *user)
+{
+    run_watch w = {.fn = watch, .user = user};
+    return run_clocked(s, inputs, outputs, NULL, watch ? &w : NULL);
 }

@@ -163,6 +163,13 @@ typedef struct keel_options {
     int max_plans;                    /* 0: 8.  Plans a session keeps, one per
                                          set of input shapes it met, most
                                          recently used first */
+    int reference;                    /* 0: the fast path.  1: the reference
+                                         path, to check the fast one against:
+                                         portable kernels (isa is
+                                         KEEL_ISA_GENERIC), no rewrites
+                                         (optimize 0), and Conv, ConvTranspose,
+                                         Gemm, MatMul and the reductions
+                                         accumulate in double.  Slow */
 } keel_options;
 
 /* The passes a session's creation runs over its graph, in order: name of
@@ -349,6 +356,30 @@ KEEL_API keel_status keel_session_output_info(const keel_session *s, int i, keel
  * NULL. */
 KEEL_API keel_status keel_session_run(keel_session *s, const keel_tensor *inputs,
                                       keel_tensor *outputs);
+
+/* Watching every value of a run.  keel_session_run_watched runs like
+ * keel_session_run and calls `watch` once for each value as it comes to
+ * exist: first the graph inputs, then the values computed ahead at
+ * planning (outputs of nodes whose inputs are all constant), then each
+ * node's outputs right after that node ran, in the order nodes run.
+ * Nodes merged by a rewrite report only the value they leave (a Conv
+ * with its Relu fused reports the Relu's output); a session made with
+ * optimize = 0 reports every node's outputs.  `value` is valid during the
+ * call only.  A watch returning anything but KEEL_OK stops the run with
+ * that status. */
+typedef struct keel_value_event {
+    const char *value;       /* the value's name */
+    const char *node;        /* the node that produced it ("" for a graph input) */
+    const char *op_type;     /* that node's op type ("" for a graph input) */
+    int node_index;          /* that node's position in the model's graph, -1 for an input */
+    int output_index;        /* which output of that node it is (0 for an input) */
+    int order;               /* 0, 1, 2 ... over the calls of this run */
+} keel_value_event;
+typedef keel_status (*keel_watch_fn)(void *user, const keel_value_event *event,
+                                     const keel_tensor *value);
+KEEL_API keel_status keel_session_run_watched(keel_session *s, const keel_tensor *inputs,
+                                              keel_tensor *outputs, keel_watch_fn watch,
+                                              void *user);
 
 /* What a session has done: runs, plans made (the creation's included)
  * and kept, the time the newest plan took to make, and its arena. */

@@ -129,7 +129,10 @@ void kl_env_init(kl_env *env, const keel_options *opt)
     env->optimize = opt->optimize;
     env->log = opt->log;
     env->log_user = opt->log_user;
-    env->isa = keel_isa_available((keel_isa)opt->isa);
+    env->reference = opt->reference != 0;
+    if (env->reference)
+        env->optimize = 0;
+    env->isa = env->reference ? KEEL_ISA_GENERIC : keel_isa_available((keel_isa)opt->isa);
     env->kern = kl_kernels_for(env->isa);
     env->time_limit_ms = opt->time_limit_ms;
 }
