@@ -24,6 +24,8 @@ typedef struct skip_rule {
     char *pattern, *reason;
 } skip_rule;
 
+typedef enum trace_mode { TRACE_FAILURES = 0, TRACE_ALWAYS, TRACE_NEVER } trace_mode;
+
 typedef struct check_opts {
     double rtol, atol;
     int threads;          /* keel_options.threads (0: one) */
@@ -31,6 +33,7 @@ typedef struct check_opts {
     uint64_t time_limit_ms;  /* keel_options.time_limit_ms (0: none) */
     const char *passes_off;  /* keel_options.passes_off (NULL: none) */
     bool quiet;
+    trace_mode trace;
     skip_rule *skips;
     int n_skips;
 } check_opts;
@@ -82,39 +85,15 @@ static const char *skip_reason(const check_opts *o, const char *case_name)
 
 /* ---- comparing ----------------------------------------------------------------- */
 
-static double element(const keel_tensor *t, int64_t i)
-{
-    switch (t->dtype) {
-    case KEEL_FLOAT: return ((const float *)t->data)[i];
-    case KEEL_DOUBLE: return ((const double *)t->data)[i];
-    case KEEL_FLOAT16: return kl_half_to_float(((const uint16_t *)t->data)[i]);
-    case KEEL_BFLOAT16: return kl_bf16_to_float(((const uint16_t *)t->data)[i]);
-    case KEEL_INT64: return (double)((const int64_t *)t->data)[i];
-    case KEEL_INT32: return ((const int32_t *)t->data)[i];
-    case KEEL_INT16: return ((const int16_t *)t->data)[i];
-    case KEEL_INT8: return ((const int8_t *)t->data)[i];
-    case KEEL_UINT8: case KEEL_BOOL: return ((const uint8_t *)t->data)[i];
-    case KEEL_UINT16: return ((const uint16_t *)t->data)[i];
-    case KEEL_UINT32: return ((const uint32_t *)t->data)[i];
-    case KEEL_UINT64: return (double)((const uint64_t *)t->data)[i];
-    }
-    return 0;
-}
-
-static bool is_float(int dtype)
-{
-    return dtype == KEEL_FLOAT || dtype == KEEL_DOUBLE || dtype == KEEL_FLOAT16 || dtype == KEEL_BFLOAT16;
-}
-
 static void compare(const keel_tensor *got, const keel_tensor *want, const check_opts *o, compare_result *r)
 {
     memset(r, 0, sizeof *r);
     r->first_bad = -1;
     int64_t n = keel_tensor_numel(want);
-    bool exact = !is_float(want->dtype);
+    bool exact = !cli_is_float(want->dtype);
     bool int64_exact = want->dtype == KEEL_INT64 || want->dtype == KEEL_UINT64;
     for (int64_t i = 0; i < n; i++) {
-        double g = element(got, i), w = element(want, i);
+        double g = cli_element(got, i), w = cli_element(want, i);
         bool ok;
         if (int64_exact)
             ok = ((const int64_t *)got->data)[i] == ((const int64_t *)want->data)[i];
@@ -271,6 +250,62 @@ static void adopt_bfloat16(const keel_model *m, data_set *ds, keel_tensor *input
             ds->out[k].dtype = KEEL_BFLOAT16;
 }
 
+/* ---- tracing: the fast path against the reference path ------------------------------- */
+
+/* Whether the outputs of a run match the set's expected ones. */
+static bool outputs_match(const keel_tensor *outs, const data_set *ds, int n_out, const check_opts *o);
+
+/* Runs the set's inputs on keel's reference path, then on the case's
+ * session `fast` comparing value by value, and writes what that tells
+ * into `out`. */
+static void trace_set(const keel_model *m, keel_session *fast, const keel_tensor *inputs, const data_set *ds,
+                      const check_opts *o, char *out, size_t n)
+{
+    keel_options opt;
+    keel_options_init(&opt);
+    opt.reference = 1;
+    opt.threads = o->threads;
+    opt.time_limit_ms = o->time_limit_ms;
+    char err[CLI_ERRMSG];
+    keel_session *ref = NULL;
+    keel_tensor outs[MAX_IO];
+    memset(outs, 0, sizeof outs);
+    cli_values vals = {0};
+    cli_comparison c = {.a = &vals, .rtol = o->rtol, .atol = o->atol};
+    int n_out = keel_model_output_count(m);
+    if (keel_session_create(&ref, m, &opt, NULL, 0, inputs, err, sizeof err) != KEEL_OK)
+        snprintf(out, n, "trace: no reference session: %.960s", err);
+    else if (cli_record_run(ref, inputs, outs, &vals) != KEEL_OK)
+        snprintf(out, n, "trace: the reference path failed: %s", keel_session_errmsg(ref));
+    else {
+        bool ref_ok = outputs_match(outs, ds, n_out, o);
+        memset(outs, 0, sizeof outs);
+        if (cli_compare_run(fast, inputs, outs, m, m, &c) != KEEL_OK)
+            snprintf(out, n, "trace: the fast path failed: %s", keel_session_errmsg(fast));
+        else if (c.first_divergent >= 0) {
+            const cli_diff *d = &c.d[c.first_divergent];
+            const cli_value *v = &vals.v[d->a];
+            snprintf(out, n, "trace: keel's fast path departs from its reference path first at node '%s' (%s), "
+                             "output '%s': max abs err %.3g, max rel err %.3g, %.0f ulp; the reference path's "
+                             "outputs %s the expected ones: %s",
+                     v->node, v->op_type, v->name, d->max_abs, d->max_rel, d->max_ulp,
+                     ref_ok ? "match" : "do not match either", ref_ok ? "keel's fast path is at fault" :
+                     "look at that node first");
+        } else {
+            double worst = 0;
+            for (int k = 0; k < c.n; k++)
+                worst = fmax(worst, c.d[k].ratio);
+            snprintf(out, n, "trace: keel's fast path agrees with its reference path on all %d values they share "
+                             "(largest error %.2g of the tolerance)%s",
+                     c.n, worst, ref_ok ? "" : ", and the reference path's outputs miss the expected ones too: "
+                                               "the difference lies in the model or its expected outputs");
+        }
+    }
+    cli_comparison_free(&c);
+    cli_values_free(&vals);
+    keel_session_free(ref);
+}
+
 /* The case's session, made at its first data set with that set's inputs
  * as the shapes (and bound values) to plan ahead; later sets of other
  * shapes run on it too. */
@@ -301,7 +336,7 @@ static bool open_session(const keel_model *m, const keel_tensor *inputs, const c
 /* Runs one data set on the case's session *s (made at the first); on
  * failure writes why into `why`. */
 static bool run_set(const keel_model *m, keel_session **sp, data_set *ds, const check_opts *o, char *why,
-                    size_t wn, double *worst_abs, double *worst_rel)
+                    size_t wn, double *worst_abs, double *worst_rel, char *trace, size_t tn)
 {
     int n_in = keel_model_input_count(m), n_out = keel_model_output_count(m);
     if (ds->n_in == 0 && ds->n_out == 0) {
@@ -318,7 +353,7 @@ static bool run_set(const keel_model *m, keel_session **sp, data_set *ds, const 
     if (!*sp && !open_session(m, inputs, o, sp, ds->path, why, wn))
         return false;
     keel_session *s = *sp;
-    bool ok = true;
+    bool ok = true, mismatch = false;
     memset(outs, 0, sizeof outs);
     /* data = NULL: keel lends its buffers (also for data-dependent shapes) */
     if (keel_session_run(s, inputs, outs) != KEEL_OK) {
@@ -345,9 +380,27 @@ static bool run_set(const keel_model *m, keel_session **sp, data_set *ds, const 
                      k, keel_session_output_name(s, k), (long long)r.bad, (long long)keel_tensor_numel(want),
                      (long long)r.first_bad, r.got, r.want, r.max_abs);
             ok = false;
+            mismatch = true;
         }
     }
+    bool want_trace = o->trace == TRACE_ALWAYS ? !trace[0] : o->trace == TRACE_FAILURES && mismatch;
+    if (want_trace)
+        trace_set(m, s, inputs, ds, o, trace, tn);
     return ok;
+}
+
+static bool outputs_match(const keel_tensor *outs, const data_set *ds, int n_out, const check_opts *o)
+{
+    for (int k = 0; k < n_out; k++) {
+        compare_result r;
+        char gs[256], ws[256];
+        if (strcmp(kl_shape_str(&outs[k], gs, sizeof gs), kl_shape_str(&ds->out[k], ws, sizeof ws)) != 0)
+            return false;
+        compare(&outs[k], &ds->out[k], o, &r);
+        if (r.bad)
+            return false;
+    }
+    return true;
 }
 
 typedef enum { CASE_PASS, CASE_FAIL, CASE_SKIP } case_result;
@@ -377,7 +430,8 @@ static bool run_case(const char *dir, const check_opts *o, case_report *rep)
         if (ok)
             ok = load_set(&ds, rep->why, sizeof rep->why);
         if (ok)
-            ok = run_set(m, &s, &ds, o, rep->why, sizeof rep->why, &rep->max_abs, &rep->max_rel);
+            ok = run_set(m, &s, &ds, o, rep->why, sizeof rep->why, &rep->max_abs, &rep->max_rel, rep->trace,
+                         sizeof rep->trace);
         free_set(&ds);
     }
     keel_session_stats stats;
@@ -390,7 +444,7 @@ static bool run_case(const char *dir, const check_opts *o, case_report *rep)
 
 bool cli_run_case(const char *dir, double rtol, double atol, case_report *rep)
 {
-    check_opts o = {.rtol = rtol, .atol = atol};
+    check_opts o = {.rtol = rtol, .atol = atol, .trace = TRACE_NEVER};
     return run_case(dir, &o, rep);
 }
 
@@ -425,9 +479,13 @@ static case_result check_case(const char *arg, const check_opts *o, cli_progress
         else if (!o->quiet)
             cli_progress_printf(prog, stdout, "ok   %s (1 set, max abs err %.3g, max rel err %.3g)\n", name,
                                 rep.max_abs, rep.max_rel);
+        if (rep.trace[0])
+            cli_progress_printf(prog, stdout, "     %s\n", rep.trace);
         return CASE_PASS;
     }
     cli_progress_printf(prog, stdout, "FAIL %s: %s\n", name, rep.why);
+    if (rep.trace[0])
+        cli_progress_printf(prog, stdout, "     %s\n", rep.trace);
     return CASE_FAIL;
 }
 
@@ -501,7 +559,11 @@ int cmd_check(int argc, char **argv)
                     printf("%s\n", keel_isa_name((keel_isa)isa));
             rc = 0;
             goto done;
-        } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0)
+        } else if (strcmp(a, "--trace") == 0)
+            o.trace = TRACE_ALWAYS;
+        else if (strcmp(a, "--no-trace") == 0)
+            o.trace = TRACE_NEVER;
+        else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0)
             o.quiet = true;
         else if (strcmp(a, "--skip-list") == 0) {
             if (!load_skips(argv[++i], &o))

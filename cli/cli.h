@@ -15,6 +15,7 @@ int cmd_info(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 
 int cmd_zoo(int argc, char **argv);
 
@@ -34,6 +35,7 @@ typedef struct case_report {
     int64_t n_plans;           /* plans the case's one session made for them */
     double max_abs, max_rel;   /* worst errors over all outputs and sets */
     char why[1024];            /* the failure, if any */
+    char trace[1024];          /* what a trace found ("" when none ran) */
 } case_report;
 bool cli_run_case(const char *dir, double rtol, double atol, case_report *rep);
 /* Matches "-i NAME=FILE" / "-i FILE" arguments to the model's inputs (by
@@ -87,6 +89,74 @@ void cli_progress_stop(cli_progress *p);
 /* info.c: "float[1,3,224,224]" for value v of the session's newest plan
  * into buf, "?" when its shape is not known. */
 const char *cli_value_shape(const keel_session *s, int v, char *buf, size_t size);
+
+/* ---- values.c: every value of a run ---- */
+
+/* An element of t as a double; whether dtype is a floating-point type. */
+double cli_element(const keel_tensor *t, int64_t i);
+bool cli_is_float(int dtype);
+
+/* A value of a recorded run: the watcher's event, and a copy of the
+ * tensor (data malloc'd). */
+typedef struct cli_value {
+    char *name, *node, *op_type;
+    int node_index, output_index, order;
+    keel_tensor t;
+} cli_value;
+typedef struct cli_values {
+    int n, cap;
+    cli_value *v;         /* in the order the run made them */
+} cli_values;
+/* Runs s once, keeping a copy of every value in *vals (emptied first). */
+keel_status cli_record_run(keel_session *s, const keel_tensor *inputs, keel_tensor *outs, cli_values *vals);
+void cli_values_free(cli_values *vals);
+
+/* One value of a run paired with one of a recorded run (the reference):
+ * errors of the run's against the reference's, elementwise. */
+typedef struct cli_diff {
+    int a;                /* the reference value: index into its cli_values */
+    char *b_name;         /* the run's value paired with it */
+    bool by_position;     /* paired by node position (names differ) */
+    double max_abs, max_rel, max_ulp;
+    double ratio;         /* max |got - want| / (atol + rtol |want|): above 1 is out of tolerance */
+    int64_t bad;          /* elements out of tolerance */
+    char why[160];        /* when shapes or kinds differ: both shapes */
+} cli_diff;
+typedef struct cli_comparison {
+    const cli_values *a;  /* the reference run; set with rtol and atol before cli_compare_run */
+    double rtol, atol;
+    bool aligned;         /* same op types node by node: values pair by position too */
+    int n, cap;
+    cli_diff *d;          /* in the reference run's order */
+    int first_divergent;  /* index into d of the first out of tolerance, or -1 */
+    int n_only_b;
+    char **only_b;        /* the run's values with no partner */
+    bool *a_paired;
+} cli_comparison;
+/* Runs sb (of model mb) once, pairing each of its values with one of c->a
+ * (recorded from model ma) by name, else by position, and measuring. */
+keel_status cli_compare_run(keel_session *sb, const keel_tensor *inputs, keel_tensor *outs, const keel_model *ma,
+                            const keel_model *mb, cli_comparison *c);
+void cli_comparison_free(cli_comparison *c);
+/* The table of every pair and the summary line; the summary alone (after
+ * `lead`); the JSON members (no braces); an SVG of each pair's error
+ * against the tolerance along the schedule, on a log scale. */
+void cli_comparison_text(const cli_comparison *c, FILE *f);
+void cli_comparison_summary(const cli_comparison *c, FILE *f, const char *lead);
+void cli_comparison_json(const cli_comparison *c, FILE *f);
+bool cli_comparison_svg(const cli_comparison *c, const char *path, const char *title, char *err, size_t n);
+
+/* Every value of a run written to DIR/<file>.npy, and DIR/index.json. */
+typedef struct cli_dump {
+    const char *dir;
+    FILE *index;
+    int n, cap;
+    char **files;         /* file names given so far (without .npy) */
+    char err[CLI_ERRMSG];
+} cli_dump;
+bool cli_dump_open(cli_dump *d, const char *dir, const char *model);
+keel_status cli_dump_run(cli_dump *d, keel_session *s, const keel_tensor *inputs, keel_tensor *outs);
+bool cli_dump_close(cli_dump *d);
 
 /* JSON string output with escaping. */
 void cli_json_str(FILE *f, const char *s);

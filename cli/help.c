@@ -35,27 +35,56 @@ static const command_help commands[] = {
      .example = "keel info resnet50.onnx --passes"},
     {.name = "run",
      .summary = "run a model once, outputs to files",
-     .usage = "run MODEL.onnx [-i NAME=FILE]... [-o DIR] [--npy] [--dim NAME=N]... [--threads N] [--isa NAME]\n"
-              "           [--timeout SECONDS] [--passes-off LIST]",
+     .usage = "run MODEL.onnx [-i NAME=FILE]... [-o DIR] [--npy] [--dump DIR] [--dim NAME=N]... [--threads N]\n"
+              "           [--isa NAME] [--timeout SECONDS] [--passes-off LIST]",
      .does = "Runs the model once (inputs from files, else an error naming what is missing), prints each\noutput's shape and the load, session and run times, and with -o writes the outputs.",
      .options = "  -i NAME=FILE        an input from a TensorProto .pb or a NumPy .npy (-i FILE: in order)\n"
                 "  -o DIR              write every output as DIR/<output name>.pb (without it: shapes only)\n"
-                "  --npy               also write each output as .npy\n" DIM THREADS ISA TIMEOUT PASSES_OFF,
+                "  --npy               also write each output as .npy\n"
+                "  --dump DIR          run with the rewrites off and write every value (inputs, each node's\n"
+                "                      outputs) as DIR/<file>.npy, listed in DIR/index.json (name, file, node,\n"
+                "                      op type, dtype, shape); <file> is the value's name with each byte outside\n"
+                "                      A-Z a-z 0-9 . _ - (and a leading .) made '_', and ~N added to a repeat\n" DIM
+                    THREADS ISA TIMEOUT PASSES_OFF,
      .example = "keel run model.onnx -i input=x.npy -o out --npy"},
     {.name = "check",
      .summary = "run ONNX backend-test cases and compare",
      .usage = "check CASE_DIR... [--rtol R] [--atol A] [--threads N] [--isa NAME] [--timeout SECONDS]\n"
-              "           [--passes-off LIST] [--skip-list FILE] [--quiet]\n"
+              "           [--passes-off LIST] [--skip-list FILE] [--trace | --no-trace] [--quiet]\n"
               "       keel check --list-isas",
      .does = "Runs ONNX backend-test cases (model.onnx + test_data_set_N/input_K.pb, output_K.pb) and\n"
              "compares the outputs; closes with `N passed, N failed` and exits 0 only when none failed.\n"
+             "When an output is out of tolerance, a trace runs that data set again on keel's reference path\n"
+             "(portable kernels, no rewrites, double accumulation in Conv, Gemm, MatMul and the reductions)\n"
+             "and names the first value where the fast path departs from it (keel at fault), or says that\n"
+             "they agree (the model or its expected outputs at fault).\n"
              "Over several cases, when stderr is a terminal, a progress line there shows `[I/N] CASE`, the time\n"
              "elapsed and an estimate of the time left (KEEL_PROGRESS=0 turns it off).",
      .options = "  --rtol R, --atol A  tolerances (default 1e-3 and 1e-4)\n" THREADS ISA TIMEOUT PASSES_OFF
                 "  --skip-list FILE    case names not to attempt, each with its reason\n"
+                "  --trace             trace every case, passed ones too (first data set)\n"
+                "  --no-trace          no trace, even for failures\n"
                 "  --quiet             print failures and the summary only\n"
                 "  --list-isas         the instruction sets this CPU runs, one a line\n",
      .example = "keel check /usr/share/libonnx-testdata/data/node/test_relu"},
+    {.name = "compare",
+     .summary = "run two models on the same inputs, value by value",
+     .usage = "compare A.onnx B.onnx [-i NAME=FILE]... [--rtol R] [--atol A] [--json] [--svg FILE] [--quiet]\n"
+              "           [--seed N] [--dim NAME=N]... [--threads N] [--isa NAME]",
+     .does = "Runs both models, rewrites off, on the same inputs (the files given, else seeded random ones:\n"
+             "floats in [-1, 1), integers in [0, 10)).  Pairs their values by name, else by node position where\n"
+             "both graphs have the same op types node by node, and prints each pair in A's schedule order with\n"
+             "B's max abs and max rel error against A and the distance in float32 ULPs.  Names the first\n"
+             "node whose output is out of tolerance (|b - a| > atol + rtol |a|).  Exit 0 when none is, 1 when\n"
+             "one is, 2 when the comparison could not be made.",
+     .options = "  -i NAME=FILE        an input of A from .pb or .npy (B's of the same name, else position)\n"
+                "  --rtol R, --atol A  tolerances (default 1e-3 and 1e-4)\n"
+                "  --json              one JSON object: first_divergent (node, op_type, output, errors) and\n"
+                "                      a record per paired value\n"
+                "  --svg FILE          each value's error over the tolerance, along the schedule, log scale\n"
+                "  --quiet             the summary line only\n"
+                "  --seed N            seed of the random inputs (default 1)\n" DIM THREADS ISA,
+     .example = "keel compare model.onnx model_fp16.onnx --svg where.svg"},
     {.name = "bench",
      .summary = "time a model",
      .usage = "bench MODEL.onnx [--threads N] [--runs N] [--warmup N] [--isa NAME] [--timeout SECONDS]\n"

@@ -91,9 +91,32 @@ static int save_outputs(const keel_session *s, keel_tensor *outs, const char *di
     return 0;
 }
 
+/* Runs s once; with dumpdir, writing every value there.  0 when done. */
+static int run_once(keel_session *s, const keel_tensor *inputs, keel_tensor *outs, const char *dumpdir,
+                    const char *model)
+{
+    if (!dumpdir) {
+        if (keel_session_run(s, inputs, outs) == KEEL_OK)
+            return 0;
+        fprintf(stderr, "keel: %s\n", keel_session_errmsg(s));
+        return -1;
+    }
+    cli_dump d;
+    bool ok = cli_dump_open(&d, dumpdir, model);
+    keel_status st = ok ? cli_dump_run(&d, s, inputs, outs) : KEEL_OK;
+    if (st)
+        fprintf(stderr, "keel: %s\n", d.err[0] ? d.err : keel_session_errmsg(s));
+    ok = cli_dump_close(&d) && ok;
+    if (!ok)
+        fprintf(stderr, "keel run --dump: %s\n", d.err);
+    if (ok && !st)
+        printf("%d values written to %s (index.json lists them)\n", d.n, dumpdir);
+    return ok && !st ? 0 : -1;
+}
+
 int cmd_run(int argc, char **argv)
 {
-    const char *path = NULL, *outdir = NULL;
+    const char *path = NULL, *outdir = NULL, *dumpdir = NULL;
     char *specs[MAX_ARGS];
     keel_dim_binding dims[MAX_ARGS];
     int n_specs = 0, n_dims = 0;
@@ -107,6 +130,10 @@ int cmd_run(int argc, char **argv)
             outdir = argv[++i];
         else if (strcmp(argv[i], "--npy") == 0)
             npy = true;
+        else if (strcmp(argv[i], "--dump") == 0 && i + 1 < argc) {
+            dumpdir = argv[++i];
+            opt.optimize = 0; /* every value exists */
+        }
         else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
             if ((opt.threads = atoi(argv[++i])) < 1) {
                 fprintf(stderr, "keel run: bad --threads '%s' (want a positive count)\n", argv[i]);
@@ -170,10 +197,8 @@ int cmd_run(int argc, char **argv)
      * which also receives outputs whose shapes depend on the data */
     memset(outs, 0, (size_t)n_out * sizeof *outs);
     t0 = cli_now_ms();
-    if (keel_session_run(s, inputs, outs) != KEEL_OK) {
-        fprintf(stderr, "keel: %s\n", keel_session_errmsg(s));
+    if (run_once(s, inputs, outs, dumpdir, path))
         goto done;
-    }
     double t_run = cli_now_ms() - t0;
     for (int k = 0; k < n_out; k++) {
         char shape[256];
