@@ -4,7 +4,7 @@
 # list on stderr and exit 2; a bad option gets the usage line.
 keel="${KEEL:-cli/keel}"
 fail=0
-for cmd in info run check bench zoo version; do
+for cmd in info run check compare bench zoo version; do
     for form in "$cmd --help" "$cmd -h" "help $cmd"; do
         out=$($keel $form 2>/dev/null) || { echo "cli_help: 'keel $form' exited $?"; fail=1; continue; }
         echo "$out" | grep -q "^usage: keel $cmd" || { echo "cli_help: 'keel $form' shows no usage"; fail=1; }

@@ -13,7 +13,7 @@ MANWIDTH=100 man --warnings -E UTF-8 -l "$tmp/keel.1" >"$tmp/out" 2>"$tmp/warn" 
 # troff's complaints about the page (other notes, a locale's, pass)
 grep -iE "warning|error" "$tmp/warn" && { echo "cli_man: troff complains about keel.1 (above)"; exit 1; }
 fail=0
-for cmd in info run check bench zoo version; do
+for cmd in info run check compare bench zoo version; do
     grep -q "^ *keel $cmd" "$tmp/out" || { echo "cli_man: keel.1 does not document '$cmd'"; fail=1; }
 done
 grep -q "^NAME" "$tmp/out" || { echo "cli_man: no NAME section"; fail=1; }
