@@ -33,8 +33,8 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, NamedTuple, Opt
 
 import numpy as np
 
-__all__ = ["Error", "Status", "Model", "Session", "OpContext", "TensorInfo",
-           "version", "library_path"]
+__all__ = ["Error", "Status", "Model", "Session", "OpContext", "TensorInfo", "ValueEvent",
+           "compare", "version", "library_path"]
 
 
 # ---- finding and loading the shared library ---------------------------------
@@ -142,7 +142,8 @@ class _Options(ctypes.Structure):
                 ("isa", ctypes.c_int),
                 ("time_limit_ms", ctypes.c_uint64),
                 ("passes_off", ctypes.c_char_p),
-                ("max_plans", ctypes.c_int)]
+                ("max_plans", ctypes.c_int),
+                ("reference", ctypes.c_int)]
 
 class _Stats(ctypes.Structure):
     """keel_session_stats."""
@@ -171,6 +172,16 @@ class _DimBinding(ctypes.Structure):
 
 
 _OpFn = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
+
+
+class _ValueEvent(ctypes.Structure):
+    """keel_value_event."""
+    _fields_ = [("value", ctypes.c_char_p),
+                ("node", ctypes.c_char_p),
+                ("op_type", ctypes.c_char_p),
+                ("node_index", ctypes.c_int),
+                ("output_index", ctypes.c_int),
+                ("order", ctypes.c_int)]
 
 
 class _CustomOp(ctypes.Structure):
@@ -221,6 +232,8 @@ _declare("keel_session_create", _I, _PP, _P, ctypes.POINTER(_Options),
 _declare("keel_session_free", None, _P)
 _declare("keel_session_errmsg", _S, _P)
 _declare("keel_session_run", _I, _P, _T, _T)
+_WatchFn = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.POINTER(_ValueEvent), ctypes.POINTER(_Tensor))
+_declare("keel_session_run_watched", _I, _P, _T, _T, _WatchFn, _P)
 _declare("keel_session_cancel", None, _P)
 _declare("keel_session_get_stats", None, _P, ctypes.POINTER(_Stats))
 _declare("keel_model_add_op", _I, _P, ctypes.POINTER(_CustomOp))
@@ -401,7 +414,10 @@ class Model:
     (names of optional passes to skip, as a list or a comma-separated
     string; see passes()) and `max_plans` (plans a session keeps, one per
     set of input shapes; 0: keel's default) are the keel_options used for
-    the model and every session made from it.
+    the model and every session made from it.  `reference=True` runs its
+    sessions on keel's reference path: portable kernels, no rewrites, and
+    double accumulation in Conv, ConvTranspose, Gemm, MatMul and the
+    reductions (slow; to check the fast path against).
 
     run(feeds) runs the model on a session of the calling thread's own,
     made at its first call: sessions take inputs of any shape the model
@@ -416,7 +432,8 @@ class Model:
                  base_dir: Union[str, os.PathLike, None] = None, name: Optional[str] = None,
                  max_model_bytes: int = 0, max_tensor_bytes: int = 0, max_arena_bytes: int = 0,
                  isa: str = "auto", timeout: Optional[float] = None,
-                 passes_off: Union[str, Iterable[str], None] = None, max_plans: int = 0) -> None:
+                 passes_off: Union[str, Iterable[str], None] = None, max_plans: int = 0,
+                 reference: bool = False) -> None:
         self._ptr = None
         self._sessions = {}          # id -> _SessionHandle of live sessions
         self._per_thread = threading.local()   # the session run() uses in each thread
@@ -432,6 +449,7 @@ class Model:
         if int(max_plans) < 0:
             raise ValueError(f"max_plans must be 0 or more, not {max_plans!r}")
         self._opt.max_plans = int(max_plans)
+        self._opt.reference = 1 if reference else 0
         if isa not in ISAS:
             raise ValueError(f"isa must be one of {', '.join(ISAS)}, not {isa!r}")
         self._opt.isa = ISAS[isa]
@@ -787,6 +805,19 @@ class _SessionHandle:
             self.ptr = None
 
 
+class ValueEvent(NamedTuple):
+    """A value of a watched run (Session.run's watch): its name, the node
+    that produced it (None for a graph input), that node's op type and
+    position in the model's graph (-1 for an input), which of its outputs
+    it is, and its place in the run's order."""
+    value: str
+    node: Optional[str]
+    op_type: Optional[str]
+    node_index: int
+    output_index: int
+    order: int
+
+
 class Session:
     """A model ready to run at any input shape it allows; made by
     Model.session().
@@ -921,12 +952,21 @@ class Session:
 
     # -- running
 
-    def run(self, feeds: Feeds) -> Dict[str, np.ndarray]:
+    def run(self, feeds: Feeds, dump: Union[str, os.PathLike, None] = None,
+            watch: Optional[Callable[[ValueEvent, np.ndarray], None]] = None) -> Dict[str, np.ndarray]:
         """Runs once.  `feeds` is a dict name -> array (every input) or a list
         in input order.  ndarrays are passed with their own dtype, which must
         be the planned one (keel reports a mismatch naming the input); other
         values (lists, scalars) are converted to the planned dtype.  Returns
-        a dict name -> ndarray of the outputs, newly allocated."""
+        a dict name -> ndarray of the outputs, newly allocated.
+
+        `watch(event, array)` is called with every value of the run as it
+        comes to exist (a ValueEvent, and a read-only view valid during the
+        call: copy what you keep); an exception it raises stops the run and
+        is raised again here.  `dump=DIR` writes every value as DIR/FILE.npy
+        and DIR/index.json as `keel run --dump` does (the same file names).
+        A model made with optimize=False has every value; with rewrites on,
+        nodes merged into one report only the value they leave."""
         s = self._handle()
         declared = self._declared_inputs
         arrays = [None] * len(declared)
@@ -954,7 +994,10 @@ class Session:
         # keel lends its own buffers (data NULL), whatever the shapes; they
         # are copied out below
         c_out = (_Tensor * max(_lib.keel_session_output_count(s), 1))()
-        st = _lib.keel_session_run(s, c_in, c_out)
+        if dump is not None or watch is not None:
+            st = self._run_watched(s, c_in, c_out, dump, watch)
+        else:
+            st = _lib.keel_session_run(s, c_in, c_out)
         if st != Status.OK:
             self.model._raise_pending(st, _lib.keel_session_errmsg(s).decode("utf-8", "replace"))
         out = {}
@@ -968,6 +1011,37 @@ class Session:
 
     __call__ = run
 
+    def _run_watched(self, s, c_in, c_out, dump, watch):
+        """keel_session_run_watched, calling watch and the dump writer."""
+        from . import validate
+        writer = validate.DumpWriter(dump, self.model.path) if dump is not None else None
+        raised = []
+
+        def on_value(_user, event_p, tensor_p):
+            try:
+                ev = event_p.contents
+                event = ValueEvent(ev.value.decode("utf-8", "replace"),
+                                   ev.node.decode("utf-8", "replace") if ev.node_index >= 0 else None,
+                                   ev.op_type.decode("utf-8", "replace") if ev.node_index >= 0 else None,
+                                   ev.node_index, ev.output_index, ev.order)
+                array = _view(tensor_p.contents, False)
+                array.flags.writeable = False
+                if writer is not None:
+                    writer.add(event, array)
+                if watch is not None:
+                    watch(event, array)
+                return Status.OK
+            except BaseException as exc:   # carried over the C frames, raised below
+                raised.append(exc)
+                return Status.ERR_CANCELLED
+
+        st = _lib.keel_session_run_watched(s, c_in, c_out, _WatchFn(on_value), None)
+        if writer is not None:
+            writer.close()
+        if raised:
+            raise raised[0]
+        return st
+
     def cancel(self) -> None:
         """Stops the run in progress (from any thread), or else the next run:
         it raises Error with Status.ERR_CANCELLED.  The session stays usable."""
@@ -980,3 +1054,6 @@ class Session:
         if self.closed:
             return "<keel.Session closed>"
         return f"<keel.Session inputs={self.inputs} outputs={self.outputs}>"
+
+
+from .validate import compare  # noqa: E402  (it builds on the names above)
