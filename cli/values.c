@@ -321,20 +321,35 @@ void cli_comparison_summary(const cli_comparison *c, FILE *f, const char *lead)
                 (long long)d->bad, (long long)keel_tensor_numel(&v->t), c->rtol, c->atol);
 }
 
+/* "node (op)" of v, "(input)" for a graph input */
+static const char *node_label(const cli_value *v, char *buf, size_t n)
+{
+    if (v->node_index < 0)
+        snprintf(buf, n, "(input)");
+    else
+        snprintf(buf, n, "%s (%s)", v->node[0] ? v->node : "-", v->op_type);
+    return buf;
+}
+
+#define TEXT_COLUMN_MAX 60 /* longer names are cut */
+
 void cli_comparison_text(const cli_comparison *c, FILE *f)
 {
-    fprintf(f, "%4s  %-32s %-32s %10s %10s %10s\n", "#", "value", "node (op)", "max abs", "max rel", "ulp");
+    int wv = 5, wn = 9; /* "value", "node (op)" */
+    char node[2 * TEXT_COLUMN_MAX];
+    for (int k = 0; k < c->n; k++) {
+        const cli_value *v = &c->a->v[c->d[k].a];
+        wv = (int)fmax(wv, fmin(TEXT_COLUMN_MAX, (double)strlen(v->name)));
+        wn = (int)fmax(wn, fmin(TEXT_COLUMN_MAX, (double)strlen(node_label(v, node, sizeof node))));
+    }
+    fprintf(f, "%4s  %-*s  %-*s %10s %10s %10s\n", "#", wv, "value", wn, "node (op)", "max abs", "max rel", "ulp");
     for (int k = 0; k < c->n; k++) {
         const cli_diff *d = &c->d[k];
         const cli_value *v = &c->a->v[d->a];
-        char node[64], e1[32], e2[32], e3[32];
-        if (v->node_index < 0)
-            snprintf(node, sizeof node, "(input)");
-        else
-            snprintf(node, sizeof node, "%.40s (%.20s)", v->node[0] ? v->node : "-", v->op_type);
-        fprintf(f, "%4d  %-32.32s %-32.32s %10s %10s %10s%s%s\n", k, v->name, node, num(d->max_abs, e1, sizeof e1),
-                num(d->max_rel, e2, sizeof e2), num(d->max_ulp, e3, sizeof e3), d->bad ? "  !" : "",
-                d->by_position ? "  (paired by position)" : "");
+        char e1[32], e2[32], e3[32];
+        fprintf(f, "%4d  %-*.*s  %-*.*s %10s %10s %10s%s%s\n", k, wv, wv, v->name, wn, wn,
+                node_label(v, node, sizeof node), num(d->max_abs, e1, sizeof e1), num(d->max_rel, e2, sizeof e2),
+                num(d->max_ulp, e3, sizeof e3), d->bad ? "  !" : "", d->by_position ? "  (paired by position)" : "");
     }
     if (c->n_only_b)
         fprintf(f, "%d value%s of the second run had no partner\n", c->n_only_b, c->n_only_b == 1 ? "" : "s");
@@ -457,11 +472,11 @@ bool cli_comparison_svg(const cli_comparison *c, const char *path, const char *t
     fputs("</text>\n", f);
     for (int e = (int)lo; e <= (int)hi; e++) /* a grid line per decade */
         fprintf(f, "<line x1=\"%g\" y1=\"%.1f\" x2=\"%g\" y2=\"%.1f\" stroke=\"#ddd\"/>"
-                   "<text x=\"%g\" y=\"%.1f\" text-anchor=\"end\">1e%d</text>\n",
-                left, Y(e), W - right, Y(e), left - 6, Y(e) + 4, e);
+                   "<text x=\"%g\" y=\"%.1f\" text-anchor=\"end\">%s1e%d</text>\n",
+                left, Y(e), W - right, Y(e), left - 6, Y(e) + 4, e == (int)lo ? "&#8804;" : "", e);
     fprintf(f, "<line x1=\"%g\" y1=\"%.1f\" x2=\"%g\" y2=\"%.1f\" stroke=\"#c00\" stroke-dasharray=\"6,4\"/>"
-               "<text x=\"%g\" y=\"%.1f\" fill=\"#c00\" text-anchor=\"end\">tolerance (rtol %g, atol %g)</text>\n",
-            left, Y(0), W - right, Y(0), W - right, Y(0) - 5, c->rtol, c->atol);
+               "<text x=\"%g\" y=\"%.1f\" fill=\"#c00\">tolerance (rtol %g, atol %g)</text>\n",
+            left, Y(0), W - right, Y(0), left + 6, Y(0) + 14, c->rtol, c->atol);
     fputs("<polyline fill=\"none\" stroke=\"#36c\" stroke-width=\"1.5\" points=\"", f);
     for (int k = 0; k < c->n; k++)
         fprintf(f, "%.1f,%.1f ", X(k), Y(svg_level(&c->d[k])));
