@@ -39,7 +39,8 @@ print(f"| entry | between {', '.join(isas)}: max abs (rel) | "
       + " | ".join(f"{isa} vs PyTorch: max abs (rel)" for isa in isas) + " |")
 print("|---|---|" + "---|" * len(isas))
 for case in cases:
-    name = os.path.basename(case).rsplit("-", 1)[0]  # the folder is ENTRY-HASH
+    name = os.path.basename(case)
+    entry = name.rsplit("-", 1)[0]  # the folder is ENTRY-HASH
     want = TensorProto()
     with open(os.path.join(case, "test_data_set_0", "output_0.pb"), "rb") as f:
         want.ParseFromString(f.read())
@@ -56,5 +57,5 @@ for case in cases:
     for isa in isas:
         err = float(np.abs(outs[isa] - want).max())
         cells.append(f"{err:.2g} ({err / scale:.1g})")
-    print(f"| {name} | " + " | ".join(cells) + " |")
+    print(f"| {entry} | " + " | ".join(cells) + " |")
 EOF
