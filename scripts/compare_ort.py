@@ -3,8 +3,9 @@
 models, the same input and the same thread count, alternating the two in
 one run, and checks that their outputs agree.
 
-usage: scripts/compare_ort.py [--threads N] [--blocks N] [--block-runs N] [--warmup N]
-                              [--loads N] [--cpus LIST] [--keel PATH] (MODEL.onnx | backbone-name)...
+usage: scripts/compare_ort.py [--threads N] [--blocks N] [--block-runs N] [--drop N] [--warmup N]
+                              [--first keel|ort] [--loads N] [--cpus LIST] [--keel PATH]
+                              (MODEL.onnx | backbone-name)...
 
 A backbone name (from scripts/backbones.txt, e.g. resnet50_op13) is exported
 first with scripts/export_backbones.py.  ONNX Runtime is installed once into
@@ -12,11 +13,15 @@ $KEEL_CACHE/ort, or $KEEL_ORT_DIR when set (npm install --ignore-scripts;
 its binary ships inside the package).
 
 Both engines stay loaded side by side (keel bench --serve, ort_bench.js
---serve) and take turns: --blocks turns each, a turn being one untimed run
-(it absorbs the other engine's threads going idle and its weights leaving
-the caches) and then --block-runs timed runs; the order within a pair of
-turns alternates.  A drift of the machine's speed, which on a shared host
-can be 30 % within a minute, so falls on both alike.  Prints a table:
+--serve) and take turns: --blocks turns each, the engine given by --first
+starting, then alternating.  The engine whose turn it is not is frozen
+(SIGSTOP; SIGCONT before its turn), so that no thread of it spins or
+wakes while the other is timed.  A turn is --drop untimed runs (they
+absorb the wake-up and the caches the other engine left) and then
+--block-runs timed runs.  A drift of the machine's speed, which on a
+shared host can be 30 % within a minute, so falls on both alike.  The
+method should not favour either engine: the ratio must hold when turn
+length (--block-runs), --drop or --first change.  Prints a table:
 keel and ORT median latency over all timed runs, their ratio, the median
 of --loads load times, each in a fresh process, the two engines taking
 turns (keel: model load plus session creation, which packs the weights;
@@ -31,6 +36,7 @@ import argparse
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -104,6 +110,13 @@ class Server:
         self.proc.stdin.flush()
         return self._read()["ms"]
 
+    def freeze(self):
+        """Stops every thread of the engine until thaw()."""
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def thaw(self):
+        self.proc.send_signal(signal.SIGCONT)
+
     def close(self):
         self.proc.stdin.close()
         last = self._read()
@@ -143,9 +156,16 @@ def time_side_by_side(keel, ort_env, path, args):
     loads["ort"].append(load_ms(ort))
     loads["keel"].append(load_ms(kl))
     lat = {kl: [], ort: []}
+    first, second = (kl, ort) if args.first == "keel" else (ort, kl)
+    ort.freeze()
+    kl.freeze()
     for b in range(args.blocks):
-        for engine in ((ort, kl) if b % 2 == 0 else (kl, ort)):
-            lat[engine] += engine.time(1 + args.block_runs)[1:]
+        for engine in ((first, second) if b % 2 == 0 else (second, first)):
+            engine.thaw()
+            lat[engine] += engine.time(args.drop + args.block_runs)[args.drop:]
+            engine.freeze()
+    ort.thaw()
+    kl.thaw()
     kl_rss, ort_rss = kl.close()["peak_rss_kb"], ort.close()["peak_rss_kb"]
     return (median(lat[kl]), median(loads["keel"]), kl_rss), (median(lat[ort]), median(loads["ort"]), ort_rss)
 
@@ -153,8 +173,10 @@ def time_side_by_side(keel, ort_env, path, args):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--blocks", type=int, default=10, help="turns each engine takes")
-    ap.add_argument("--block-runs", type=int, default=3, help="timed runs per turn")
+    ap.add_argument("--blocks", type=int, default=6, help="turns each engine takes")
+    ap.add_argument("--block-runs", type=int, default=8, help="timed runs per turn")
+    ap.add_argument("--drop", type=int, default=2, help="untimed runs that start each turn")
+    ap.add_argument("--first", choices=("keel", "ort"), default="ort", help="the engine of the first turn")
     ap.add_argument("--warmup", type=int, default=2, help="untimed runs after loading")
     ap.add_argument("--loads", type=int, default=5, help="loads of each engine, in fresh processes")
     ap.add_argument("--cpus", help="comma-separated CPU numbers both engines run on")
@@ -163,6 +185,8 @@ def main():
     args = ap.parse_args()
     if args.blocks < 1 or args.block_runs < 1 or args.blocks * args.block_runs < 7:
         ap.error("want at least 7 timed runs per engine (--blocks x --block-runs)")
+    if args.drop < 0:
+        ap.error("--drop wants 0 or more")
     if args.loads < 1:
         ap.error("--loads wants at least 1")
     global CPUS
@@ -178,8 +202,9 @@ def main():
         rows.append((name, k, o, k / o, k_load, o_load, k_rss / 1024, o_rss / 1024, diff))
         print(f"{name}: keel {k:.2f} ms, ORT {o:.2f} ms", file=sys.stderr)
     print(f"threads {args.threads} on CPUs {','.join(map(str, sorted(CPUS)))}; {args.blocks} turns each of "
-          f"1 untimed + {args.block_runs} timed runs, alternating, after {args.warmup} warm-up; "
-          f"median of {args.blocks * args.block_runs} runs; load: median of {args.loads} loads")
+          f"{args.drop} untimed + {args.block_runs} timed runs, alternating ({args.first} first), the other engine "
+          f"frozen, after {args.warmup} warm-up; median of {args.blocks * args.block_runs} runs; "
+          f"load: median of {args.loads} loads")
     print("| model | keel ms | ORT ms | keel/ORT | keel load ms | ORT load ms | keel RSS MB | ORT RSS MB | max abs diff |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
