@@ -1,6 +1,6 @@
-/* exp.c -- Exp: e to the x. */
+/* exp.c -- Exp: e to the x; float32 through the kernel table's vector exp. */
 #include "drivers/unary.h"
 
 #define EXP(T, x, alpha, beta) exp(x)
 
-KL_UNARY_FLOAT_OPFILE(exp, "Exp", EXP, NULL, 0, NULL, 0)
+KL_UNARY_MAP_OPFILE(exp, "Exp", EXP, exp)

@@ -14,6 +14,7 @@ void add_hostile_ops_suite(void);
 void add_passes_suite(void);
 void add_kernels_suite(void);
 void add_shapes_suite(void);
+void add_vecmath_suite(void);
 
 int main(void)
 {
@@ -32,6 +33,7 @@ int main(void)
     add_passes_suite();
     add_kernels_suite();
     add_shapes_suite();
+    add_vecmath_suite();
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

@@ -238,6 +238,30 @@ keel_status kl_unary_run(kl_opctx *c, const kl_unary_kernel *kernels, const void
     return KEEL_OK;
 }
 
+typedef struct map_job {
+    kl_map_f32_fn fn;
+    const void *arg;
+    float *y;
+    const float *x;
+    int64_t n;
+} map_job;
+
+static void map_blocks(void *arg, int64_t lo, int64_t hi)
+{
+    const map_job *j = arg;
+    for (int64_t b = lo; b < hi; b++) {
+        int64_t i0 = b * KL_MAP_BLOCK, n = j->n - i0 < KL_MAP_BLOCK ? j->n - i0 : KL_MAP_BLOCK;
+        j->fn(j->y + i0, j->x + i0, (size_t)n, j->arg);
+    }
+}
+
+void kl_map_f32(kl_pool *pool, kl_map_f32_fn fn, const void *arg, float *y, const float *x, int64_t n)
+{
+    map_job j = {fn, arg, y, x, n};
+    int64_t blocks = (n + KL_MAP_BLOCK - 1) / KL_MAP_BLOCK;
+    kl_parallel_for(blocks > 1 ? pool : NULL, blocks, map_blocks, &j);
+}
+
 /* ---- data movement ------------------------------------------------------------ */
 
 int64_t kl_dims_product(const int64_t *dims, int from, int to)

@@ -230,6 +230,16 @@ keel_status kl_unary_run(kl_opctx *c, const kl_unary_kernel *kernels, const void
     static const kl_unary_kernel OP##_kernels[] = {                                 \
         {KEEL_FLOAT, OP##_f32}, {KEEL_DOUBLE, OP##_f64}, {0, NULL}};
 
+/* A kernel over n contiguous floats (y may be x); arg is the caller's. */
+typedef void (*kl_map_f32_fn)(float *y, const float *x, size_t n, const void *arg);
+
+/* y = fn(x) over n floats, in blocks of KL_MAP_BLOCK split over the
+ * session's threads (pool; NULL or one block: the calling thread).  The
+ * kernels compute each element from its value alone, so the result is the
+ * same for any number of threads. */
+#define KL_MAP_BLOCK 4096
+void kl_map_f32(kl_pool *pool, kl_map_f32_fn fn, const void *arg, float *y, const float *x, int64_t n);
+
 /* Converts n elements between the types Cast handles (ops/cast.c): float
  * to integer truncates and saturates, NaN gives 0. */
 void kl_convert(int from, const void *src, int to, void *dst, int64_t n);

@@ -27,6 +27,10 @@ struct pool_geom; /* ops/drivers/pool.h */
 typedef void klk_epilogue_fn(const kl_epilogue *e, float bias, float *out, size_t offset, size_t n);
 /* out[i] = sigmoid(out[i]), times out[i] when times_x (SiLU) */
 typedef void klk_sigmoid_fn(float *out, size_t n, bool times_x);
+/* y[i] = f(x[i]) for exp, erf and tanh (ops/kernels/vecmath.c; y may be x) */
+typedef void klk_map_fn(float *y, const float *x, size_t n);
+/* y[i] = pow(x[i], e) */
+typedef void klk_pow_fn(float *y, const float *x, size_t n, float e);
 /* ops/kernels/pointwise.c's panels: 6x16 tiles (bp: the block's packed X,
  * edge: one tile) and 12x32 tiles (work: a step of X) */
 typedef void klk_pointwise6_fn(const kl_pw_span *s, int64_t p0, int64_t p1, int64_t j0, int64_t j1,
@@ -81,6 +85,10 @@ typedef klk_reduce_loop klk_reduce_fn(int kind, int dtype);
 #define KL_KERNEL_LIST(X)                              \
     X(epilogue, generic, avx2, avx2)                   \
     X(sigmoid, generic, avx2, avx512)                  \
+    X(exp, generic, avx2, avx512)                      \
+    X(erf, generic, avx2, avx512)                      \
+    X(tanh, generic, avx2, avx512)                     \
+    X(pow, generic, avx2, avx512)                      \
     X(pointwise6, none, avx2, avx2)                    \
     X(pointwise12, none, none, avx512)                 \
     X(take_even, generic, avx2, avx2)                  \
@@ -106,6 +114,7 @@ typedef klk_reduce_loop klk_reduce_fn(int kind, int dtype);
 
 /* entries that share a type */
 typedef klk_plane_fn klk_plane_mean_fn, klk_plane_max_fn;
+typedef klk_map_fn klk_exp_fn, klk_erf_fn, klk_tanh_fn;
 typedef klk_dw_group_fn klk_dw_group8_fn, klk_dw_group16_fn;
 
 #define KL_KERNEL_FIELD(NAME, G, A2, A5) \

@@ -1,5 +1,6 @@
-/* sigmoid.c -- the portable sigmoid of the kernel table (the x86 tables
- * take ops/kernels/x86/sigmoid_avx2.c's and sigmoid_avx512.c's). */
+/* sigmoid.c -- the portable sigmoid of the kernel table, with the C
+ * library's expf (the x86 tables take ops/kernels/x86/sigmoid_avx2.c's and
+ * sigmoid_avx512.c's).  All within KL_ULP_SIGMOID (ops/kernels/mathfn.h). */
 #include "kernels.h"
 #include "mathfn.h"
 

@@ -1,73 +1,431 @@
-/* vmath.h -- vector math for the x86 kernels: kl_expf and kl_sigmoidf
- * (ops/kernels/mathfn.h) on 8 lanes (AVX2 + FMA) and 16 lanes (AVX-512F),
- * one copy each for every kernel that needs them. */
+/* vmath.h -- vector math for the x86 kernels, on 8 lanes (AVX2 + FMA) and
+ * 16 lanes (AVX-512F), one copy each for every kernel that needs them:
+ * exp, sigmoid, tanh, erf and pow of float32, and the loop that maps one
+ * of them over an array (KL_MAP8, KL_MAP16).
+ *
+ * Bounds against the C library (glibc 2.36's expf, tanhf, erff, powf;
+ * sigmoid against 1 / (1 + expf(-x))), measured by tests/test_vecmath.c
+ * over every float (pow: over a dense sweep of bases for a set of
+ * exponents), the same on both widths since the two compute the same
+ * operations: see KL_ULP_* in ops/kernels/mathfn.h.  NaN gives NaN, and
+ * the infinities give the limits (exp: +Inf and 0, sigmoid 1 and 0, tanh
+ * and erf +-1). */
 #ifndef KL_X86_VMATH_H
 #define KL_X86_VMATH_H
 
 #include <immintrin.h>
+#include <string.h>
+
+#include "../mathfn.h"
 
 #define KL_AVX2 __attribute__((target("avx2,fma")))
 #define KL_AVX512 __attribute__((target("avx512f")))
 
-/* kl_expf's steps on 8 lanes.  max/min take the constant first so that a
- * NaN lane stays NaN. */
-KL_AVX2 static inline __m256 kl_exp8(__m256 x)
+/* y[i] = EXPR(v_) for v_ = x[i .. i + 8) (y may be x).  The last n % 8
+ * go through a padded copy, so that every element takes the same path
+ * wherever it sits (results do not depend on how the array was split). */
+#define KL_MAP8(EXPR, y, x, n)                                           \
+    do {                                                                 \
+        size_t i_ = 0;                                                   \
+        for (; i_ + 8 <= (n); i_ += 8) {                                 \
+            __m256 v_ = _mm256_loadu_ps((x) + i_);                       \
+            _mm256_storeu_ps((y) + i_, EXPR);                            \
+        }                                                                \
+        if (i_ < (n)) {                                                  \
+            float pad_[8] = {0};                                         \
+            memcpy(pad_, (x) + i_, ((n) - i_) * sizeof(float));          \
+            __m256 v_ = _mm256_loadu_ps(pad_);                           \
+            _mm256_storeu_ps(pad_, EXPR);                                \
+            memcpy((y) + i_, pad_, ((n) - i_) * sizeof(float));          \
+        }                                                                \
+    } while (0)
+
+/* KL_MAP8 on 16 lanes. */
+#define KL_MAP16(EXPR, y, x, n)                                          \
+    do {                                                                 \
+        size_t i_ = 0;                                                   \
+        for (; i_ + 16 <= (n); i_ += 16) {                               \
+            __m512 v_ = _mm512_loadu_ps((x) + i_);                       \
+            _mm512_storeu_ps((y) + i_, EXPR);                            \
+        }                                                                \
+        if (i_ < (n)) {                                                  \
+            __mmask16 m_ = (__mmask16)((1u << ((n) - i_)) - 1);          \
+            __m512 v_ = _mm512_maskz_loadu_ps(m_, (x) + i_);             \
+            _mm512_mask_storeu_ps((y) + i_, m_, EXPR);                   \
+        }                                                                \
+    } while (0)
+
+/* ---- 8 lanes ------------------------------------------------------------ */
+
+KL_AVX2 static inline __m256 kl_abs8(__m256 x)
 {
-    x = _mm256_min_ps(_mm256_set1_ps(88.0f), _mm256_max_ps(_mm256_set1_ps(-87.0f), x));
-    const __m256 shifter = _mm256_set1_ps(12582912.0f);
-    __m256 t = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), shifter);
-    __m256 n = _mm256_sub_ps(t, shifter);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fmadd_ps(n, _mm256_set1_ps(2.12194440e-4f), r);
+    return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
+}
+
+/* |y| with the sign of x */
+KL_AVX2 static inline __m256 kl_signed8(__m256 y, __m256 x)
+{
+    return _mm256_or_ps(y, _mm256_and_ps(x, _mm256_set1_ps(-0.0f)));
+}
+
+/* exp(r) - 1 - r for |r| <= ln2 / 2: Cephes' expf polynomial. */
+KL_AVX2 static inline __m256 kl_exp_poly8(__m256 r)
+{
     __m256 p = _mm256_set1_ps(1.9875691500e-4f);
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-    p = _mm256_add_ps(_mm256_fmadd_ps(_mm256_mul_ps(p, r), r, r), _mm256_set1_ps(1.0f));
-    __m256i bits = _mm256_slli_epi32(
-        _mm256_add_epi32(_mm256_sub_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(0x4B400000)),
-                         _mm256_set1_epi32(127)),
-        23);
-    return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
+    return _mm256_mul_ps(_mm256_mul_ps(p, r), r);
 }
 
-/* 1 / (1 + exp(-x)) with the reciprocal estimate and one Newton step
- * (relative error ~1e-7) instead of a division, which was most of the
- * cost of SiLU in EfficientNet. */
+/* exp(x) over all floats: x = n ln2 + r, |r| <= ln2 / 2, exp(r) by a
+ * polynomial, times 2^n in two steps (2^(n/2) then the rest) so that
+ * results that overflow give +Inf and tiny ones round once into the
+ * subnormals.  max/min take the constant first so that NaN stays NaN. */
+KL_AVX2 static inline __m256 kl_exp8(__m256 x)
+{
+    x = _mm256_min_ps(_mm256_set1_ps(89.0f), _mm256_max_ps(_mm256_set1_ps(-104.0f), x));
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x); /* ln2 split in two */
+    r = _mm256_fmadd_ps(n, _mm256_set1_ps(2.12194440e-4f), r);
+    __m256 p = _mm256_add_ps(_mm256_add_ps(kl_exp_poly8(r), r), _mm256_set1_ps(1.0f));
+    __m256i ni = _mm256_cvtps_epi32(n), half = _mm256_srai_epi32(ni, 1), bias = _mm256_set1_epi32(127);
+    __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(half, bias), 23));
+    __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(ni, half), bias), 23));
+    return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+}
+
+/* num / d for d in [1, 2]: the reciprocal estimate, a Newton step, and a
+ * correction of the quotient (within an ulp of the division, cheaper). */
+KL_AVX2 static inline __m256 kl_div12_8(__m256 num, __m256 d)
+{
+    __m256 y = _mm256_rcp_ps(d);
+    y = _mm256_mul_ps(y, _mm256_fnmadd_ps(d, y, _mm256_set1_ps(2.0f)));
+    __m256 q = _mm256_mul_ps(num, y);
+    return _mm256_fmadd_ps(y, _mm256_fnmadd_ps(d, q, num), q);
+}
+
+/* 1 / (1 + exp(-x)) as e / (1 + e) below 0 and 1 / (1 + e) above, with
+ * e = exp(-|x|) in (0, 1]: no overflow, and tiny results keep their
+ * precision down into the subnormals. */
 KL_AVX2 static inline __m256 kl_sigmoid8(__m256 x)
 {
-    __m256 d = _mm256_add_ps(_mm256_set1_ps(1.0f), kl_exp8(_mm256_sub_ps(_mm256_setzero_ps(), x)));
-    __m256 y = _mm256_rcp_ps(d);
-    return _mm256_mul_ps(y, _mm256_fnmadd_ps(d, y, _mm256_set1_ps(2.0f)));
+    __m256 e = kl_exp8(_mm256_sub_ps(_mm256_setzero_ps(), kl_abs8(x)));
+    __m256 num = _mm256_blendv_ps(_mm256_set1_ps(1.0f), e, x); /* e where x's sign is set */
+    return kl_div12_8(num, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
 }
 
-/* kl_exp8 on 16 lanes, 2^n through scalef. */
-KL_AVX512 static inline __m512 kl_exp16(__m512 x)
+/* tanh: t + t^3 Q(t^2) below KL_TANH_SMALL, 1 - 2 / (exp(2t) + 1) above
+ * (exp(2t) = +Inf gives 1), with x's sign. */
+KL_AVX2 static inline __m256 kl_tanh8(__m256 x)
 {
-    x = _mm512_min_ps(_mm512_set1_ps(88.0f), _mm512_max_ps(_mm512_set1_ps(-87.0f), x));
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), r);
+    __m256 t = kl_abs8(x), u = _mm256_mul_ps(t, t);
+    __m256 q = _mm256_set1_ps(KL_TANH_Q5);
+    q = _mm256_fmadd_ps(q, u, _mm256_set1_ps(KL_TANH_Q4));
+    q = _mm256_fmadd_ps(q, u, _mm256_set1_ps(KL_TANH_Q3));
+    q = _mm256_fmadd_ps(q, u, _mm256_set1_ps(KL_TANH_Q2));
+    q = _mm256_fmadd_ps(q, u, _mm256_set1_ps(KL_TANH_Q1));
+    q = _mm256_fmadd_ps(q, u, _mm256_set1_ps(KL_TANH_Q0));
+    __m256 small = _mm256_fmadd_ps(_mm256_mul_ps(t, u), q, t);
+    __m256 e1 = _mm256_add_ps(kl_exp8(_mm256_add_ps(t, t)), _mm256_set1_ps(1.0f));
+    __m256 large = _mm256_sub_ps(_mm256_set1_ps(1.0f), _mm256_div_ps(_mm256_set1_ps(2.0f), e1));
+    __m256 is_small = _mm256_cmp_ps(t, _mm256_set1_ps(KL_TANH_SMALL), _CMP_LT_OQ);
+    return kl_signed8(_mm256_blendv_ps(large, small, is_small), x);
+}
+
+/* erf: t + t P(t^2) below KL_ERF_SMALL, 1 - exp(R(t)) above, R fitting
+ * log(erfc(t)) on [KL_ERF_SMALL, 4] (erf is 1 in float beyond 3.92). */
+KL_AVX2 static inline __m256 kl_erf8(__m256 x)
+{
+    __m256 t = kl_abs8(x), s = _mm256_mul_ps(t, t);
+    __m256 p = _mm256_set1_ps(KL_ERF_P5);
+    p = _mm256_fmadd_ps(p, s, _mm256_set1_ps(KL_ERF_P4));
+    p = _mm256_fmadd_ps(p, s, _mm256_set1_ps(KL_ERF_P3));
+    p = _mm256_fmadd_ps(p, s, _mm256_set1_ps(KL_ERF_P2));
+    p = _mm256_fmadd_ps(p, s, _mm256_set1_ps(KL_ERF_P1));
+    p = _mm256_fmadd_ps(p, s, _mm256_set1_ps(KL_ERF_P0));
+    __m256 small = _mm256_fmadd_ps(p, t, t);
+    __m256 w = _mm256_sub_ps(_mm256_min_ps(_mm256_set1_ps(4.0f), t), _mm256_set1_ps(KL_ERF_MID));
+    __m256 r = _mm256_set1_ps(KL_ERF_R9);
+    r = _mm256_fmadd_ps(r, w, _mm256_set1_ps(KL_ERF_R8));
+    r = _mm256_fmadd_ps(r, w, _mm256_set1_ps(KL_ERF_R7));
+    r = _mm256_fmadd_ps(r, w, _mm256_set1_ps(KL_ERF_R6));
+    r = _mm256_fmadd_ps(r, w, _mm256_set1_ps(KL_ERF_R5));
+    r = _mm256_fmadd_ps(r, w, _mm256_set1_ps(KL_ERF_R4));
+    r = _mm256_fmadd_ps(r, w, _mm256_set1_ps(KL_ERF_R3));
+    r = _mm256_fmadd_ps(r, w, _mm256_set1_ps(KL_ERF_R2));
+    r = _mm256_fmadd_ps(r, w, _mm256_set1_ps(KL_ERF_R1));
+    r = _mm256_fmadd_ps(r, w, _mm256_set1_ps(KL_ERF_R0));
+    __m256 large = _mm256_sub_ps(_mm256_set1_ps(1.0f), kl_exp8(r));
+    __m256 is_small = _mm256_cmp_ps(t, _mm256_set1_ps(KL_ERF_SMALL), _CMP_LT_OQ);
+    return kl_signed8(_mm256_blendv_ps(large, small, is_small), x);
+}
+
+/* log2(m) + e for doubles m in [sqrt(1/2), sqrt(2)]: 2 atanh(s) / ln 2
+ * with s = (m - 1) / (m + 1), |s| <= 0.172, by its series (relative error
+ * below 1e-14). */
+KL_AVX2 static inline __m256d kl_log2_4d(__m256d m, __m256d e)
+{
+    __m256d one = _mm256_set1_pd(1.0);
+    __m256d s = _mm256_div_pd(_mm256_sub_pd(m, one), _mm256_add_pd(m, one)), s2 = _mm256_mul_pd(s, s);
+    __m256d p = _mm256_set1_pd(KL_LOG2_C[0]);
+    for (int k = 1; k < KL_LOG2_TERMS; k++)
+        p = _mm256_fmadd_pd(p, s2, _mm256_set1_pd(KL_LOG2_C[k]));
+    return _mm256_fmadd_pd(p, s, e);
+}
+
+/* 2^t as float for doubles t: 2^(t - n) by its Taylor polynomial, times
+ * 2^n, rounded once to float (overflow: +Inf, underflow: subnormal or 0). */
+KL_AVX2 static inline __m128 kl_exp2_4d(__m256d t)
+{
+    t = _mm256_min_pd(_mm256_set1_pd(130.0), _mm256_max_pd(_mm256_set1_pd(-160.0), t));
+    __m256d n = _mm256_round_pd(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), f = _mm256_sub_pd(t, n);
+    __m256d p = _mm256_set1_pd(KL_EXP2_C[0]);
+    for (int k = 1; k < KL_EXP2_TERMS; k++)
+        p = _mm256_fmadd_pd(p, f, _mm256_set1_pd(KL_EXP2_C[k]));
+    __m256i bits = _mm256_cvtepi32_epi64(_mm_add_epi32(_mm256_cvtpd_epi32(n), _mm_set1_epi32(1023)));
+    return _mm256_cvtpd_ps(_mm256_mul_pd(p, _mm256_castsi256_pd(_mm256_slli_epi64(bits, 52))));
+}
+
+/* |x|^y for finite y other than the cases of kl_pow_kind: x = m 2^e with
+ * m in [sqrt(1/2), sqrt(2)] (subnormals scaled by 2^23 first), then
+ * 2^(y log2 |x|) in double, so the one rounding to float dominates. */
+KL_AVX2 static inline __m256 kl_pow_abs8(__m256 a, double y)
+{
+    __m256 tiny = _mm256_cmp_ps(a, _mm256_set1_ps(0x1p-126f), _CMP_LT_OQ);
+    a = _mm256_blendv_ps(a, _mm256_mul_ps(a, _mm256_set1_ps(0x1p23f)), tiny);
+    __m256i bits = _mm256_castps_si256(a);
+    __m256i e = _mm256_sub_epi32(_mm256_srli_epi32(bits, 23),
+                                 _mm256_add_epi32(_mm256_set1_epi32(127), _mm256_and_si256(_mm256_castps_si256(tiny),
+                                                                                          _mm256_set1_epi32(23))));
+    __m256 m = _mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(bits, _mm256_set1_epi32(0x7fffff)),
+                                                   _mm256_set1_epi32(0x3f800000)));
+    __m256 big = _mm256_cmp_ps(m, _mm256_set1_ps(1.41421356f), _CMP_GT_OQ);
+    m = _mm256_blendv_ps(m, _mm256_mul_ps(m, _mm256_set1_ps(0.5f)), big);
+    e = _mm256_sub_epi32(e, _mm256_castps_si256(big)); /* the mask is -1 */
+    __m256d yd = _mm256_set1_pd(y);
+    __m256d t0 = _mm256_mul_pd(yd, kl_log2_4d(_mm256_cvtps_pd(_mm256_castps256_ps128(m)),
+                                              _mm256_cvtepi32_pd(_mm256_castsi256_si128(e))));
+    __m256d t1 = _mm256_mul_pd(yd, kl_log2_4d(_mm256_cvtps_pd(_mm256_extractf128_ps(m, 1)),
+                                              _mm256_cvtepi32_pd(_mm256_extracti128_si256(e, 1))));
+    return _mm256_set_m128(kl_exp2_4d(t1), kl_exp2_4d(t0));
+}
+
+/* x^y as C's powf for the kl_pow_exp p (finite y): zeros and infinities
+ * of x by the table of C99 F.9.4.4, NaN x gives NaN, a negative x gives
+ * NaN unless y is an integer, and -|x|^y for odd y. */
+KL_AVX2 static inline __m256 kl_pow_any8(__m256 x, const kl_pow_exp *p)
+{
+    __m256 a = kl_abs8(x), r = kl_pow_abs8(a, p->y);
+    __m256 zero = _mm256_setzero_ps(), inf = _mm256_set1_ps(INFINITY);
+    r = _mm256_blendv_ps(r, p->y < 0 ? inf : zero, _mm256_cmp_ps(a, zero, _CMP_EQ_OQ));
+    r = _mm256_blendv_ps(r, p->y < 0 ? zero : inf, _mm256_cmp_ps(a, inf, _CMP_EQ_OQ));
+    if (p->odd)
+        r = kl_signed8(r, x);
+    else if (!p->integer) /* a finite negative base */
+        r = _mm256_blendv_ps(r, _mm256_set1_ps(NAN),
+                             _mm256_and_ps(_mm256_cmp_ps(x, zero, _CMP_LT_OQ), _mm256_cmp_ps(a, inf, _CMP_NEQ_UQ)));
+    return _mm256_blendv_ps(r, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+}
+
+/* sqrt(x) as pow(x, 0.5): +0 for -0, +Inf for -Inf */
+KL_AVX2 static inline __m256 kl_pow_half8(__m256 x)
+{
+    __m256 r = _mm256_add_ps(_mm256_sqrt_ps(x), _mm256_setzero_ps());
+    return _mm256_blendv_ps(r, _mm256_set1_ps(INFINITY), _mm256_cmp_ps(x, _mm256_set1_ps(-INFINITY), _CMP_EQ_OQ));
+}
+
+/* x^y for the kl_pow_exp p whose y is finite. */
+KL_AVX2 static inline __m256 kl_pow8(__m256 x, const kl_pow_exp *p)
+{
+    const __m256 one = _mm256_set1_ps(1.0f);
+    switch (p->kind) {
+    case KL_POW_0: return one;
+    case KL_POW_1: return x;
+    case KL_POW_2: return _mm256_mul_ps(x, x);
+    case KL_POW_3: return _mm256_mul_ps(_mm256_mul_ps(x, x), x);
+    case KL_POW_4: return _mm256_mul_ps(_mm256_mul_ps(x, x), _mm256_mul_ps(x, x));
+    case KL_POW_MINUS_1: return _mm256_div_ps(one, x);
+    case KL_POW_HALF: return kl_pow_half8(x);
+    case KL_POW_MINUS_HALF: return _mm256_div_ps(one, kl_pow_half8(x));
+    default: return kl_pow_any8(x, p);
+    }
+}
+
+/* ---- 16 lanes: the same operations ---------------------------------------- */
+
+KL_AVX512 static inline __m512 kl_abs16(__m512 x)
+{
+    return _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(0x7fffffff)));
+}
+
+KL_AVX512 static inline __m512 kl_signed16(__m512 y, __m512 x)
+{
+    return _mm512_castsi512_ps(_mm512_or_si512(
+        _mm512_castps_si512(y), _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32((int)0x80000000u))));
+}
+
+KL_AVX512 static inline __m512 kl_exp_poly16(__m512 r)
+{
     __m512 p = _mm512_set1_ps(1.9875691500e-4f);
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-    p = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r), _mm512_set1_ps(1.0f));
+    return _mm512_mul_ps(_mm512_mul_ps(p, r), r);
+}
+
+/* kl_exp8 on 16 lanes, 2^n through scalef (one rounding, as there). */
+KL_AVX512 static inline __m512 kl_exp16(__m512 x)
+{
+    x = _mm512_min_ps(_mm512_set1_ps(89.0f), _mm512_max_ps(_mm512_set1_ps(-104.0f), x));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), r);
+    __m512 p = _mm512_add_ps(_mm512_add_ps(kl_exp_poly16(r), r), _mm512_set1_ps(1.0f));
     return _mm512_scalef_ps(p, n);
 }
 
-/* kl_sigmoid8 on 16 lanes: the 14-bit reciprocal estimate and one Newton
- * step. */
+KL_AVX512 static inline __m512 kl_div12_16(__m512 num, __m512 d)
+{
+    __m512 y = _mm512_rcp14_ps(d);
+    y = _mm512_mul_ps(y, _mm512_fnmadd_ps(d, y, _mm512_set1_ps(2.0f)));
+    __m512 q = _mm512_mul_ps(num, y);
+    return _mm512_fmadd_ps(y, _mm512_fnmadd_ps(d, q, num), q);
+}
+
 KL_AVX512 static inline __m512 kl_sigmoid16(__m512 x)
 {
-    __m512 d = _mm512_add_ps(_mm512_set1_ps(1.0f), kl_exp16(_mm512_sub_ps(_mm512_setzero_ps(), x)));
-    __m512 y = _mm512_rcp14_ps(d);
-    return _mm512_mul_ps(y, _mm512_fnmadd_ps(d, y, _mm512_set1_ps(2.0f)));
+    __m512 e = kl_exp16(_mm512_sub_ps(_mm512_setzero_ps(), kl_abs16(x)));
+    __mmask16 neg = _mm512_test_epi32_mask(_mm512_castps_si512(x), _mm512_set1_epi32((int)0x80000000u));
+    __m512 num = _mm512_mask_blend_ps(neg, _mm512_set1_ps(1.0f), e);
+    return kl_div12_16(num, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+}
+
+KL_AVX512 static inline __m512 kl_tanh16(__m512 x)
+{
+    __m512 t = kl_abs16(x), u = _mm512_mul_ps(t, t);
+    __m512 q = _mm512_set1_ps(KL_TANH_Q5);
+    q = _mm512_fmadd_ps(q, u, _mm512_set1_ps(KL_TANH_Q4));
+    q = _mm512_fmadd_ps(q, u, _mm512_set1_ps(KL_TANH_Q3));
+    q = _mm512_fmadd_ps(q, u, _mm512_set1_ps(KL_TANH_Q2));
+    q = _mm512_fmadd_ps(q, u, _mm512_set1_ps(KL_TANH_Q1));
+    q = _mm512_fmadd_ps(q, u, _mm512_set1_ps(KL_TANH_Q0));
+    __m512 small = _mm512_fmadd_ps(_mm512_mul_ps(t, u), q, t);
+    __m512 e1 = _mm512_add_ps(kl_exp16(_mm512_add_ps(t, t)), _mm512_set1_ps(1.0f));
+    __m512 large = _mm512_sub_ps(_mm512_set1_ps(1.0f), _mm512_div_ps(_mm512_set1_ps(2.0f), e1));
+    __mmask16 is_small = _mm512_cmp_ps_mask(t, _mm512_set1_ps(KL_TANH_SMALL), _CMP_LT_OQ);
+    return kl_signed16(_mm512_mask_blend_ps(is_small, large, small), x);
+}
+
+KL_AVX512 static inline __m512 kl_erf16(__m512 x)
+{
+    __m512 t = kl_abs16(x), s = _mm512_mul_ps(t, t);
+    __m512 p = _mm512_set1_ps(KL_ERF_P5);
+    p = _mm512_fmadd_ps(p, s, _mm512_set1_ps(KL_ERF_P4));
+    p = _mm512_fmadd_ps(p, s, _mm512_set1_ps(KL_ERF_P3));
+    p = _mm512_fmadd_ps(p, s, _mm512_set1_ps(KL_ERF_P2));
+    p = _mm512_fmadd_ps(p, s, _mm512_set1_ps(KL_ERF_P1));
+    p = _mm512_fmadd_ps(p, s, _mm512_set1_ps(KL_ERF_P0));
+    __m512 small = _mm512_fmadd_ps(p, t, t);
+    __m512 w = _mm512_sub_ps(_mm512_min_ps(_mm512_set1_ps(4.0f), t), _mm512_set1_ps(KL_ERF_MID));
+    __m512 r = _mm512_set1_ps(KL_ERF_R9);
+    r = _mm512_fmadd_ps(r, w, _mm512_set1_ps(KL_ERF_R8));
+    r = _mm512_fmadd_ps(r, w, _mm512_set1_ps(KL_ERF_R7));
+    r = _mm512_fmadd_ps(r, w, _mm512_set1_ps(KL_ERF_R6));
+    r = _mm512_fmadd_ps(r, w, _mm512_set1_ps(KL_ERF_R5));
+    r = _mm512_fmadd_ps(r, w, _mm512_set1_ps(KL_ERF_R4));
+    r = _mm512_fmadd_ps(r, w, _mm512_set1_ps(KL_ERF_R3));
+    r = _mm512_fmadd_ps(r, w, _mm512_set1_ps(KL_ERF_R2));
+    r = _mm512_fmadd_ps(r, w, _mm512_set1_ps(KL_ERF_R1));
+    r = _mm512_fmadd_ps(r, w, _mm512_set1_ps(KL_ERF_R0));
+    __m512 large = _mm512_sub_ps(_mm512_set1_ps(1.0f), kl_exp16(r));
+    __mmask16 is_small = _mm512_cmp_ps_mask(t, _mm512_set1_ps(KL_ERF_SMALL), _CMP_LT_OQ);
+    return kl_signed16(_mm512_mask_blend_ps(is_small, large, small), x);
+}
+
+KL_AVX512 static inline __m512d kl_log2_8d(__m512d m, __m512d e)
+{
+    __m512d one = _mm512_set1_pd(1.0);
+    __m512d s = _mm512_div_pd(_mm512_sub_pd(m, one), _mm512_add_pd(m, one)), s2 = _mm512_mul_pd(s, s);
+    __m512d p = _mm512_set1_pd(KL_LOG2_C[0]);
+    for (int k = 1; k < KL_LOG2_TERMS; k++)
+        p = _mm512_fmadd_pd(p, s2, _mm512_set1_pd(KL_LOG2_C[k]));
+    return _mm512_fmadd_pd(p, s, e);
+}
+
+KL_AVX512 static inline __m256 kl_exp2_8d(__m512d t)
+{
+    t = _mm512_min_pd(_mm512_set1_pd(130.0), _mm512_max_pd(_mm512_set1_pd(-160.0), t));
+    __m512d n = _mm512_roundscale_pd(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), f = _mm512_sub_pd(t, n);
+    __m512d p = _mm512_set1_pd(KL_EXP2_C[0]);
+    for (int k = 1; k < KL_EXP2_TERMS; k++)
+        p = _mm512_fmadd_pd(p, f, _mm512_set1_pd(KL_EXP2_C[k]));
+    return _mm512_cvtpd_ps(_mm512_scalef_pd(p, n));
+}
+
+KL_AVX512 static inline __m512 kl_pow_abs16(__m512 a, double y)
+{
+    __mmask16 tiny = _mm512_cmp_ps_mask(a, _mm512_set1_ps(0x1p-126f), _CMP_LT_OQ);
+    a = _mm512_mask_mul_ps(a, tiny, a, _mm512_set1_ps(0x1p23f));
+    __m512i bits = _mm512_castps_si512(a);
+    __m512i e = _mm512_sub_epi32(_mm512_srli_epi32(bits, 23), _mm512_set1_epi32(127));
+    e = _mm512_mask_sub_epi32(e, tiny, e, _mm512_set1_epi32(23));
+    __m512 m = _mm512_castsi512_ps(_mm512_or_si512(_mm512_and_si512(bits, _mm512_set1_epi32(0x7fffff)),
+                                                   _mm512_set1_epi32(0x3f800000)));
+    __mmask16 big = _mm512_cmp_ps_mask(m, _mm512_set1_ps(1.41421356f), _CMP_GT_OQ);
+    m = _mm512_mask_mul_ps(m, big, m, _mm512_set1_ps(0.5f));
+    e = _mm512_mask_add_epi32(e, big, e, _mm512_set1_epi32(1));
+    __m512d yd = _mm512_set1_pd(y);
+    __m512d t0 = _mm512_mul_pd(yd, kl_log2_8d(_mm512_cvtps_pd(_mm512_castps512_ps256(m)),
+                                              _mm512_cvtepi32_pd(_mm512_castsi512_si256(e))));
+    __m512d t1 = _mm512_mul_pd(
+        yd, kl_log2_8d(_mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(m), 1))),
+                       _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(e, 1))));
+    __m512d lo = _mm512_castps_pd(_mm512_castps256_ps512(kl_exp2_8d(t0)));
+    return _mm512_castpd_ps(_mm512_insertf64x4(lo, _mm256_castps_pd(kl_exp2_8d(t1)), 1));
+}
+
+KL_AVX512 static inline __m512 kl_pow_any16(__m512 x, const kl_pow_exp *p)
+{
+    __m512 a = kl_abs16(x), r = kl_pow_abs16(a, p->y);
+    __m512 zero = _mm512_setzero_ps(), inf = _mm512_set1_ps(INFINITY);
+    r = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, zero, _CMP_EQ_OQ), r, p->y < 0 ? inf : zero);
+    __mmask16 is_inf = _mm512_cmp_ps_mask(a, inf, _CMP_EQ_OQ);
+    r = _mm512_mask_blend_ps(is_inf, r, p->y < 0 ? zero : inf);
+    if (p->odd)
+        r = kl_signed16(r, x);
+    else if (!p->integer)
+        r = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, zero, _CMP_LT_OQ) & ~is_inf, r, _mm512_set1_ps(NAN));
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), r, x);
+}
+
+KL_AVX512 static inline __m512 kl_pow_half16(__m512 x)
+{
+    __m512 r = _mm512_add_ps(_mm512_sqrt_ps(x), _mm512_setzero_ps());
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(-INFINITY), _CMP_EQ_OQ), r,
+                                _mm512_set1_ps(INFINITY));
+}
+
+KL_AVX512 static inline __m512 kl_pow16(__m512 x, const kl_pow_exp *p)
+{
+    const __m512 one = _mm512_set1_ps(1.0f);
+    switch (p->kind) {
+    case KL_POW_0: return one;
+    case KL_POW_1: return x;
+    case KL_POW_2: return _mm512_mul_ps(x, x);
+    case KL_POW_3: return _mm512_mul_ps(_mm512_mul_ps(x, x), x);
+    case KL_POW_4: return _mm512_mul_ps(_mm512_mul_ps(x, x), _mm512_mul_ps(x, x));
+    case KL_POW_MINUS_1: return _mm512_div_ps(one, x);
+    case KL_POW_HALF: return kl_pow_half16(x);
+    case KL_POW_MINUS_HALF: return _mm512_div_ps(one, kl_pow_half16(x));
+    default: return kl_pow_any16(x, p);
+    }
 }
 
 #endif
