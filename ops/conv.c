@@ -15,6 +15,7 @@
  * to each block right after it is computed, not in a pass over memory. */
 #include <string.h>
 
+#include "drivers/reference.h"
 #include "kernels/blas.h"
 #include "kernels/kernels.h"
 #include "../runtime/exec.h"
@@ -124,7 +125,7 @@ static int64_t col_stride(int64_t cols)
 static size_t conv_scratch(kl_opctx *c)
 {
     conv_geom g;
-    if (geometry(c, &g))
+    if (geometry(c, &g) || c->env->reference) /* the reference needs none */
         return 0;
     if (is_depthwise(&g))
         return kl_dw_scratch(&g, kl_pool_threads(c->pool));
@@ -335,7 +336,7 @@ static keel_status conv_prepare(kl_opctx *c)
     conv_geom g;
     if (geometry(c, &g) || !kl_input_const(c, 1))
         return KEEL_OK;
-    if (is_depthwise(&g) || !(kl_wino_applies(&g) || own_gemm(&g)))
+    if (c->env->reference || is_depthwise(&g) || !(kl_wino_applies(&g) || own_gemm(&g)))
         return kl_input_hold(c, 1); /* run() reads them as they are */
     conv_state *st = kl_alloc(c->env, sizeof *st);
     if (!st)
@@ -371,6 +372,8 @@ static keel_status conv_run(kl_opctx *c)
 {
     conv_geom g;
     geometry(c, &g); /* validated by infer */
+    if (c->env->reference)
+        return kl_ref_conv(c, &g);
     const float *x = c->in[0]->data, *w = c->in[1]->data;
     const float *bias = c->n_in > 2 && c->in[2] ? c->in[2]->data : NULL;
     float *y = c->out[0]->data;

@@ -4,6 +4,7 @@
  * applied per row. */
 #include <string.h>
 
+#include "drivers/reference.h"
 #include "kernels/blas.h"
 #include "op.h"
 
@@ -84,6 +85,8 @@ static keel_status gemm_run(kl_opctx *c)
     gemm_dims d = {0};
     dims_of(c, &d);
     float alpha = kl_attr_float(c->node, "alpha", 1.0f), beta = kl_attr_float(c->node, "beta", 1.0f);
+    if (c->env->reference)
+        return kl_ref_gemm(c, d.m, d.n, d.k, d.ta, d.tb, alpha, beta);
     const kl_tensor *ct = c_input(c);
     float *y = c->out[0]->data;
     bool with_c = ct && beta != 0.0f;

@@ -2,18 +2,12 @@
  * dropped, batch dims broadcast), float32 through sgemm. */
 #include <string.h>
 
+#include "drivers/reference.h"
 #include "kernels/blas.h"
 #include "op.h"
 #include "../runtime/exec.h"
 
-typedef struct mm_shape {
-    int64_t m, k, n;
-    int batch_rank;
-    int64_t batch[KL_MAX_RANK];       /* broadcast batch dims of the output */
-    int64_t a_stride[KL_MAX_RANK];    /* per batch dim, in matrices (0 where broadcast) */
-    int64_t b_stride[KL_MAX_RANK];
-    int64_t n_batch;
-} mm_shape;
+typedef kl_matmul_shape mm_shape;
 
 /* Batch strides (in whole matrices) of operand t for the output batch dims. */
 static void batch_strides(const kl_tensor *t, int mat_rank, const mm_shape *s, int64_t *stride)
@@ -100,6 +94,8 @@ static keel_status matmul_run(kl_opctx *c)
     int64_t dims[KL_MAX_RANK + 2];
     int rank;
     shape_of(c, &s, dims, &rank);
+    if (c->env->reference)
+        return kl_ref_matmul(c, &s);
     const float *a = c->in[0]->data, *b = c->in[1]->data;
     float *y = c->out[0]->data;
     const int64_t a_mat = s.m * s.k, b_mat = s.k * s.n, y_mat = s.m * s.n;

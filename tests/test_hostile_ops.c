@@ -945,30 +945,6 @@ static void test_string_tensors(void)
 
 /* ---- sampling ops with NaN, Inf and far-off coordinates ------------------- */
 
-/* A STRING attribute (testutil has none); the protos live in a static pool,
- * reset by each test that uses it. */
-static Onnx__AttributeProto str_pool[16];
-static Onnx__AttributeProto *str_lists[16][8];
-static int str_used;
-
-static void attr_str(Onnx__NodeProto *n, const char *name, const char *value)
-{
-    CU_ASSERT_FATAL(str_used < 16 && n->n_attribute < 8);
-    Onnx__AttributeProto *a = &str_pool[str_used];
-    Onnx__AttributeProto **list = str_lists[str_used++];
-    onnx__attribute_proto__init(a);
-    a->name = (char *)name;
-    a->has_type = 1;
-    a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING;
-    a->has_s = 1;
-    a->s.len = strlen(value);
-    a->s.data = (uint8_t *)value;
-    for (size_t i = 0; i < n->n_attribute; i++)
-        list[i] = n->attribute[i];
-    list[n->n_attribute++] = a;
-    n->attribute = list;
-}
-
 /* RoiAlign: boxes that are NaN, infinite or far outside the feature map
  * are refused at run time (an adaptive sample grid of 1e30 rows would be
  * a hang); a hostile sampling_ratio is refused at creation. */
@@ -1022,14 +998,13 @@ static void test_gridsample_nonfinite_grid(void)
     const float grid[8] = {NAN, 0, INFINITY, -INFINITY, 1e30f, -1e30f, 0, 0};
     for (int m = 0; m < 3; m++)
         for (int p = 0; p < 3; p++) {
-            str_used = 0;
             hcase h;
             hc_new(&h, 16);
             hc_input(&h, "x", KEEL_FLOAT, 4, (int64_t[]){1, 1, 3, 3}, x, sizeof x);
             hc_input(&h, "grid", KEEL_FLOAT, 4, (int64_t[]){1, 2, 2, 2}, grid, sizeof grid);
             Onnx__NodeProto *n = tb_node(h.b, "GridSample", "gs", "x,grid", "y");
-            attr_str(n, "mode", modes[m]);
-            attr_str(n, "padding_mode", pads[p]);
+            tb_attr_str(h.b, n, "mode", modes[m]);
+            tb_attr_str(h.b, n, "padding_mode", pads[p]);
             tb_output(h.b, "y", KEEL_FLOAT, 4, (int64_t[]){1, 1, 2, 2});
             float got[4];
             int64_t numel;

@@ -213,6 +213,14 @@ void tb_attr_ints(tb_model *b, Onnx__NodeProto *n, const char *name, int count, 
     memcpy(a->ints, v, (size_t)count * sizeof(int64_t));
 }
 
+void tb_attr_str(tb_model *b, Onnx__NodeProto *n, const char *name, const char *v)
+{
+    Onnx__AttributeProto *a = new_attr(b, n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING);
+    a->has_s = 1;
+    a->s.len = strlen(v);
+    a->s.data = (uint8_t *)tb_str(b, v);
+}
+
 void tb_attr_graph(tb_model *b, Onnx__NodeProto *n, const char *name, tb_model *sub)
 {
     Onnx__AttributeProto *a = new_attr(b, n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH);

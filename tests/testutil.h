@@ -33,6 +33,7 @@ Onnx__NodeProto *tb_node(tb_model *b, const char *op, const char *name, const ch
 void tb_attr_int(tb_model *b, Onnx__NodeProto *n, const char *name, int64_t v);
 void tb_attr_float(tb_model *b, Onnx__NodeProto *n, const char *name, float v);
 void tb_attr_ints(tb_model *b, Onnx__NodeProto *n, const char *name, int count, const int64_t *v);
+void tb_attr_str(tb_model *b, Onnx__NodeProto *n, const char *name, const char *v);
 
 /* A GRAPH attribute: the graph of `sub` (a tb_model used for its graph
  * only), which must outlive b's packing. */

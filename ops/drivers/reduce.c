@@ -16,6 +16,7 @@
 #include "eltwise.h"
 #include "../kernels/kernels.h"
 #include "reduce.h"
+#include "reference.h"
 
 /* ---- which axes ---------------------------------------------------------- */
 
@@ -305,6 +306,9 @@ keel_status kl_reduce_run(kl_opctx *c, kl_reduce_kind kind, int axes_input_since
         memcpy(y->data, x->data, kl_nbytes(x));
         return KEEL_OK;
     }
+    /* float sums in double; integer ones are exact, max and min need none */
+    if (c->env->reference && x->dtype == KEEL_FLOAT && kind != KL_REDUCE_MAX && kind != KL_REDUCE_MIN)
+        return kl_ref_reduce(c, kind, p.reduced);
     red_groups g;
     make_groups(x, &p, &g);
     red_job j = {.g = &g, .kind = kind, .dtype = x->dtype, .esize = kl_dtype_size(x->dtype),
