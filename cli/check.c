@@ -285,10 +285,14 @@ static void trace_set(const keel_model *m, keel_session *fast, const keel_tensor
         else if (c.first_divergent >= 0) {
             const cli_diff *d = &c.d[c.first_divergent];
             const cli_value *v = &vals.v[d->a];
-            snprintf(out, n, "trace: keel's fast path departs from its reference path first at node '%s' (%s), "
+            char fused[CLI_ERRMSG / 2] = "";
+            if (strcmp(d->b_step_node, v->node) != 0)
+                snprintf(fused, sizeof fused, " (which the fast path computes in node '%.200s' (%.60s), fused)",
+                         d->b_step_node, d->b_step_op);
+            snprintf(out, n, "trace: keel's fast path departs from its reference path first at node '%s' (%s)%s, "
                              "output '%s': max abs err %.3g, max rel err %.3g, %.0f ulp; the reference path's "
                              "outputs %s the expected ones: %s",
-                     v->node, v->op_type, v->name, d->max_abs, d->max_rel, d->max_ulp,
+                     v->node, v->op_type, fused, v->name, d->max_abs, d->max_rel, d->max_ulp,
                      ref_ok ? "match" : "do not match either", ref_ok ? "keel's fast path is at fault" :
                      "look at that node first");
         } else {

@@ -116,6 +116,8 @@ void cli_values_free(cli_values *vals);
 typedef struct cli_diff {
     int a;                /* the reference value: index into its cli_values */
     char *b_name;         /* the run's value paired with it */
+    char *b_step_node, *b_step_op;  /* the node whose kernel computed it in the run
+                                       (another than its producer when nodes were fused) */
     bool by_position;     /* paired by node position (names differ) */
     double max_abs, max_rel, max_ulp;
     double ratio;         /* max |got - want| / (atol + rtol |want|): above 1 is out of tolerance */

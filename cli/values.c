@@ -209,9 +209,12 @@ static keel_status add_diff(cli_comparison *c, int a, const keel_value_event *ev
     memset(d, 0, sizeof *d);
     d->a = a;
     d->by_position = by_position;
-    if (!(d->b_name = strdup(ev->value)))
-        return KEEL_ERR_NOMEM;
+    d->b_name = dup_str(ev->value);
+    d->b_step_node = dup_str(ev->step_node);
+    d->b_step_op = dup_str(ev->step_op_type);
     c->n++;
+    if (!d->b_name || !d->b_step_node || !d->b_step_op)
+        return KEEL_ERR_NOMEM;
     const keel_tensor *want = &c->a->v[a].t;
     char ws[256], gs[256];
     if (want->rank < 0 || got->rank < 0 || !same_shape(want, got) ||
@@ -274,8 +277,11 @@ keel_status cli_compare_run(keel_session *sb, const keel_tensor *inputs, keel_te
 
 void cli_comparison_free(cli_comparison *c)
 {
-    for (int k = 0; k < c->n; k++)
+    for (int k = 0; k < c->n; k++) {
         free(c->d[k].b_name);
+        free(c->d[k].b_step_node);
+        free(c->d[k].b_step_op);
+    }
     for (int k = 0; k < c->n_only_b; k++)
         free(c->only_b[k]);
     free(c->d);
@@ -383,6 +389,8 @@ static void json_diff(FILE *f, const cli_comparison *c, const cli_diff *d)
         fputs("null", f);
     else
         cli_json_str(f, v->op_type);
+    fputs(", \"other_computed_by\": ", f);
+    cli_json_str(f, d->b_step_node);
     fprintf(f, ", \"node_index\": %d, \"paired_by\": \"%s\", \"shape\": ", v->node_index,
             d->by_position ? "position" : "name");
     cli_json_str(f, kl_shape_str(&v->t, shape, sizeof shape));

@@ -134,9 +134,9 @@ typedef struct run_watch {
     int order;
 } run_watch;
 
-/* Tells w about model value v of plan p, produced by the model's node
- * `producer` (-1: a graph input). */
-static keel_status watch_value(kl_plan *p, run_watch *w, int v)
+/* Tells w about model value v of plan p, computed by the kernel of the
+ * model's node `step` (NULL: v's producer, or none for a graph input). */
+static keel_status watch_value(kl_plan *p, run_watch *w, int v, const kl_node *step)
 {
     const kl_graph *g = p->g;
     const kl_value *val = &g->values[v];
@@ -151,6 +151,8 @@ static keel_status watch_value(kl_plan *p, run_watch *w, int v)
             if (n->out[k] == v)
                 ev.output_index = k;
     }
+    ev.step_node = step ? step->name : ev.node;
+    ev.step_op_type = step ? step->op_type : ev.op_type;
     const kl_slot *sl = &p->slots[v];
     keel_tensor t = sl->t;
     keel_status st = w->fn(w->user, &ev, &t);
@@ -167,12 +169,12 @@ static keel_status watch_start(kl_plan *p, run_watch *w)
     const kl_graph *g = p->g;
     keel_status st = KEEL_OK;
     for (int k = 0; k < g->n_inputs && !st; k++)
-        st = watch_value(p, w, g->inputs[k]);
+        st = watch_value(p, w, g->inputs[k], NULL);
     for (int i = 0; i < g->n_nodes && !st; i++)
         for (int k = 0; k < g->nodes[i].n_out && !st; k++) {
             int v = g->nodes[i].out[k];
             if (v >= 0 && p->slots[v].is_const)
-                st = watch_value(p, w, v);
+                st = watch_value(p, w, v, NULL);
         }
     return st;
 }
@@ -184,7 +186,7 @@ static keel_status watch_step(kl_plan *p, run_watch *w, const kl_step *stp)
     keel_status st = KEEL_OK;
     for (int k = 0; k < n->n_out && !st; k++)
         if (n->out[k] >= 0 && n->out[k] < p->g->n_values)
-            st = watch_value(p, w, n->out[k]);
+            st = watch_value(p, w, n->out[k], n->src);
     return st;
 }
 

@@ -374,6 +374,10 @@ typedef struct keel_value_event {
     int node_index;          /* that node's position in the model's graph, -1 for an input */
     int output_index;        /* which output of that node it is (0 for an input) */
     int order;               /* 0, 1, 2 ... over the calls of this run */
+    const char *step_node;   /* the node whose kernel computed it: `node`, unless a
+                                rewrite merged nodes (a Relu fused into its Conv:
+                                the Conv); "" for a graph input */
+    const char *step_op_type;
 } keel_value_event;
 typedef keel_status (*keel_watch_fn)(void *user, const keel_value_event *event,
                                      const keel_tensor *value);

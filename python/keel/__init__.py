@@ -181,7 +181,9 @@ class _ValueEvent(ctypes.Structure):
                 ("op_type", ctypes.c_char_p),
                 ("node_index", ctypes.c_int),
                 ("output_index", ctypes.c_int),
-                ("order", ctypes.c_int)]
+                ("order", ctypes.c_int),
+                ("step_node", ctypes.c_char_p),
+                ("step_op_type", ctypes.c_char_p)]
 
 
 class _CustomOp(ctypes.Structure):
@@ -809,13 +811,17 @@ class ValueEvent(NamedTuple):
     """A value of a watched run (Session.run's watch): its name, the node
     that produced it (None for a graph input), that node's op type and
     position in the model's graph (-1 for an input), which of its outputs
-    it is, and its place in the run's order."""
+    it is, its place in the run's order, and the node whose kernel computed
+    it (`node`, unless a rewrite fused nodes: a Relu's output computed by
+    its Conv) with that node's op type."""
     value: str
     node: Optional[str]
     op_type: Optional[str]
     node_index: int
     output_index: int
     order: int
+    step_node: Optional[str] = None
+    step_op_type: Optional[str] = None
 
 
 class Session:
@@ -1023,7 +1029,9 @@ class Session:
                 event = ValueEvent(ev.value.decode("utf-8", "replace"),
                                    ev.node.decode("utf-8", "replace") if ev.node_index >= 0 else None,
                                    ev.op_type.decode("utf-8", "replace") if ev.node_index >= 0 else None,
-                                   ev.node_index, ev.output_index, ev.order)
+                                   ev.node_index, ev.output_index, ev.order,
+                                   ev.step_node.decode("utf-8", "replace") if ev.node_index >= 0 else None,
+                                   ev.step_op_type.decode("utf-8", "replace") if ev.node_index >= 0 else None)
                 array = _view(tensor_p.contents, False)
                 array.flags.writeable = False
                 if writer is not None:

@@ -184,7 +184,7 @@ def compare(a: Union[str, os.PathLike, Model], b: Union[str, os.PathLike, Model]
     returns a dict with rtol, atol, aligned, first_divergent (None, or the
     record of the first value of a's schedule out of tolerance), values
     (a record per paired value: output, other_name, node, op_type,
-    node_index, paired_by, shape, max_abs, max_rel, max_ulp,
+    other_computed_by, node_index, paired_by, shape, max_abs, max_rel, max_ulp,
     tolerance_ratio, out_of_tolerance, exceeds) and only_in_second.
     Paths are loaded with optimize=False, so every value exists; a Model
     given is used as it was made."""
@@ -213,7 +213,7 @@ def compare(a: Union[str, os.PathLike, Model], b: Union[str, os.PathLike, Model]
         r_ev, r_arr = ref[k]
         m = _measure(r_arr, arr, rtol, atol)
         record = {"output": r_ev.value, "other_name": ev.value, "node": r_ev.node, "op_type": r_ev.op_type,
-                  "node_index": r_ev.node_index, "paired_by": "position" if by_position else "name",
+                  "other_computed_by": ev.step_node or "", "node_index": r_ev.node_index, "paired_by": "position" if by_position else "name",
                   "shape": _shape_text(r_arr), "max_abs": _finite(m["max_abs"]), "max_rel": _finite(m["max_rel"]),
                   "max_ulp": _finite(m["max_ulp"]), "tolerance_ratio": _finite(m["ratio"]),
                   "out_of_tolerance": m["bad"], "exceeds": m["bad"] > 0}

@@ -66,7 +66,8 @@ class ValidateTest(unittest.TestCase):
         got = keel.compare(self.path("a.onnx"), self.path("weights.onnx"), seed=5)
         self.assertEqual(len(got["values"]), len(want["values"]))
         for g, w in zip(got["values"], want["values"]):
-            for key in ("output", "other_name", "node", "op_type", "paired_by", "shape", "out_of_tolerance"):
+            for key in ("output", "other_name", "node", "op_type", "other_computed_by", "paired_by", "shape",
+                        "out_of_tolerance"):
                 self.assertEqual(g[key], w[key], key)
             for key in ("max_abs", "max_rel", "max_ulp", "tolerance_ratio"):
                 self.assertAlmostEqual(g[key], w[key], delta=1e-5 * max(1.0, abs(w[key])), msg=key)
