@@ -83,6 +83,12 @@ typedef struct kl_epilogue {
 void kl_epilogue_apply(const kl_epilogue *e, float *out, size_t offset, size_t n);
 /* kl_epilogue_apply after adding bias to every element. */
 void kl_epilogue_bias_apply(const kl_epilogue *e, float bias, float *out, size_t offset, size_t n);
+/* kl_epilogue_apply on columns [j0, j1) of `rows` rows of y, ldy apart
+ * (y at element `offset` of the output): in one call when they are whole
+ * rows, one after the other (a squeeze-excite's 1x1 map: one element a
+ * row, where a call per row cost as much as the product). */
+void kl_epilogue_apply_rows(const kl_epilogue *e, float *y, size_t offset, int64_t rows, int64_t ldy, int64_t j0,
+                            int64_t j1);
 
 typedef struct kl_opctx {
     const struct kl_op *op;

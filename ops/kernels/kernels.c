@@ -47,3 +47,14 @@ void kl_epilogue_bias_apply(const kl_epilogue *e, float bias, float *out, size_t
 {
     (e->kern ? e->kern : &kl_kernels_generic)->epilogue.fn(e, bias, out, offset, n);
 }
+
+void kl_epilogue_apply_rows(const kl_epilogue *e, float *y, size_t offset, int64_t rows, int64_t ldy, int64_t j0,
+                            int64_t j1)
+{
+    if (j1 - j0 == ldy) {
+        kl_epilogue_apply(e, y, offset, (size_t)(rows * ldy));
+        return;
+    }
+    for (int64_t r = 0; r < rows; r++)
+        kl_epilogue_apply(e, y + r * ldy + j0, offset + (size_t)(r * ldy + j0), (size_t)(j1 - j0));
+}

@@ -80,6 +80,14 @@ static inline float kl_max_f32(const float *restrict x, int64_t n)
 #define KL_ULP_ERF 2
 #define KL_ULP_TANH 2
 #define KL_ULP_SIGMOID 2
+/* The x86 sigmoids, whose exponential is kept short for SiLU, are 0 below
+ * KL_SIGMOID_ZERO_BELOW, where the true result is under KL_SIGMOID_TAIL
+ * (the float formula 1 / (1 + expf(-x)) is 0 from -88.7). */
+#define KL_SIGMOID_ZERO_BELOW -87.0f
+/* The AVX2 sigmoid refines its 12-bit reciprocal once (AVX-512's 14-bit
+ * one needs no more for KL_ULP_SIGMOID). */
+#define KL_ULP_SIGMOID_AVX2 3
+#define KL_SIGMOID_TAIL 1.7e-38
 #define KL_ULP_POW 1
 #define KL_ULP_POW_4 2
 

@@ -123,9 +123,8 @@ void klk_pointwise6_avx2(const kl_pw_span *s, int64_t p0, int64_t p1, int64_t j0
             for (int64_t r = 0; r < rows; r++)
                 memcpy(out + r * ldy, edge + r * NR, (size_t)cols * sizeof(float));
         }
-        for (int64_t r = 0; s->epi && r < rows; r++)
-            kl_epilogue_apply(s->epi, s->y + (r0 + r) * ldy + j0, s->y_offset + (size_t)((r0 + r) * ldy + j0),
-                              (size_t)(j1 - j0));
+        if (s->epi)
+            kl_epilogue_apply_rows(s->epi, s->y + r0 * ldy, s->y_offset + (size_t)(r0 * ldy), rows, ldy, j0, j1);
     }
 }
 

@@ -233,9 +233,8 @@ void klk_pointwise12_avx512(const kl_pw_span *s, int64_t p0, int64_t p1, int64_t
                 const bool pair = t.rows > 6;
                 (cols > 16 ? (pair ? ztile_12x32 : ztile_6x32) : (pair ? ztile_12x16 : ztile_6x16))(&t);
             }
-            for (int64_t r = 0; last && e && !in_tile && r < t.rows; r++)
-                kl_epilogue_apply(e, s->y + (r0 + r) * ldy + j0, s->y_offset + (size_t)((r0 + r) * ldy + j0),
-                                  (size_t)(j1 - j0));
+            if (last && e && !in_tile)
+                kl_epilogue_apply_rows(e, s->y + r0 * ldy, s->y_offset + (size_t)(r0 * ldy), t.rows, ldy, j0, j1);
         }
     }
 }
