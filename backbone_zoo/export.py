@@ -19,8 +19,10 @@ one is reused.
 
 Weights are seeded and random, nothing trivially zero (randomize() of
 scripts/export_backbones.py: conv/linear biases and BatchNorm statistics
-are drawn too, the statistics calibrated so activations stay O(1)); the
-reference is PyTorch's own output computed in float64.
+are drawn too, the statistics calibrated so activations stay O(1);
+LayerNorm, attention projections, embeddings and ConvNeXt's layer scales
+likewise, zero-initialised heads included); the reference is PyTorch's
+own output computed in float64.
 
 An entry: name, family, source (torchvision:BUILDER or
 file:FILE.py:CLASS under backbone_zoo/), input (the shape fed), opset,

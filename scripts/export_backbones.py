@@ -103,6 +103,11 @@ def build(entry, torchvision):
     return builder(**kwargs)
 
 
+# Parameters of transformer modules, drawn by name (see randomize()).
+SMALL_NORMAL = ("class_token", "pos_embedding", "relative_position_bias_table")
+RESIDUAL_SCALES = ("layer_scale",)
+
+
 def randomize(model, calib, torch):
     """Seeded weights with nothing trivially zero.
 
@@ -118,6 +123,21 @@ def randomize(model, calib, torch):
     rounding, not a bug).  Calibrated statistics keep every BatchNorm output
     O(1), as in a trained network: logits have std 0.4 to 3.5.
 
+    Transformer layers (ViT, Swin, ConvNeXt): LayerNorm (and ConvNeXt's
+    LayerNorm2d) weight U(0.5, 1.5) and bias U(-0.2, 0.2), like BatchNorm's;
+    MultiheadAttention's packed in_proj_weight/in_proj_bias as a Linear of
+    embed_dim inputs (its out_proj is an nn.Linear); class_token,
+    pos_embedding and Swin's relative_position_bias_table N(0, 0.02^2);
+    ConvNeXt's layer_scale U(0.1, 0.3), the small residual scale below
+    (torchvision's 1e-6 would make every block nearly the identity).
+    Heads torchvision initialises to zero (ViT's heads.head) are Linear
+    layers and drawn as such.  These nets normalise before each residual
+    branch (pre-norm), so no statistics need calibrating: with these draws
+    ViT-B/16, Swin-T and ConvNeXt-Tiny give logits of std about 1.5 and
+    PyTorch's float32 is within 0.01 to 0.03 of the zoo's tolerance of
+    float64.  Layer kinds the older nets lack draw nothing for them, so
+    their weights are what they were.
+
     Raises if a module holds a parameter or buffer this does not redraw,
     so a builder with new layer kinds fails loudly instead of exporting
     PyTorch's default init."""
@@ -127,19 +147,34 @@ def randomize(model, calib, torch):
     with torch.no_grad():
         for module in model.modules():
             if isinstance(module, (torch.nn.Conv2d, torch.nn.Linear)):
-                w = module.weight
-                fan_in = w[0].numel()      # in_channels/groups * kernel area
-                w.copy_(torch.randn(w.shape, generator=g) * math.sqrt(2.0 / fan_in))
-                done.add(id(w))
-                if module.bias is not None:
-                    module.bias.copy_(torch.rand(module.bias.shape, generator=g) * 0.2 - 0.1)
-                    done.add(id(module.bias))
+                draw_dense(module.weight, module.bias, g, done, torch)
             elif isinstance(module, bns):
                 n = module.num_features
                 module.weight.copy_(torch.rand(n, generator=g) + 0.5)
                 module.bias.copy_(torch.rand(n, generator=g) * 0.4 - 0.2)
                 done.update(id(t) for t in (module.weight, module.bias,
                                              module.running_mean, module.running_var))
+            elif isinstance(module, torch.nn.LayerNorm):   # and ConvNeXt's LayerNorm2d
+                for t, low, width in ((module.weight, 0.5, 1.0), (module.bias, -0.2, 0.4)):
+                    if t is not None:
+                        t.copy_(torch.rand(t.shape, generator=g) * width + low)
+                        done.add(id(t))
+            elif isinstance(module, torch.nn.MultiheadAttention):
+                # The packed query/key/value projection is a Linear of
+                # embed_dim inputs (out_proj is an nn.Linear, drawn as such).
+                if module.in_proj_weight is None:
+                    raise RuntimeError("randomize() draws only MultiheadAttention with a packed in_proj")
+                draw_dense(module.in_proj_weight, module.in_proj_bias, g, done, torch)
+            # Transformer parameters held by container modules, by name:
+            # embeddings and attention biases small normal, ConvNeXt's
+            # per-channel residual scale small and positive.
+            for name, t in module.named_parameters(recurse=False):
+                if name in SMALL_NORMAL:
+                    t.copy_(torch.randn(t.shape, generator=g) * 0.02)
+                    done.add(id(t))
+                elif name in RESIDUAL_SCALES:
+                    t.copy_(torch.rand(t.shape, generator=g) * 0.2 + 0.1)
+                    done.add(id(t))
     # The BatchNorm closing each residual branch gets a small scale,
     # U(0.1, 0.3): with every branch at full strength a deep residual net
     # with random weights is chaotic, and float32 itself misses the float64
@@ -176,11 +211,22 @@ def randomize(model, calib, torch):
             h.remove()
 
 
+def draw_dense(w, b, g, done, torch):
+    """A Conv or Linear weight kaiming-normal, N(0, 2/fan_in), its bias
+    U(-0.1, 0.1) (if any); adds both to `done`."""
+    fan_in = w[0].numel()      # in_channels/groups * kernel area
+    w.copy_(torch.randn(w.shape, generator=g) * math.sqrt(2.0 / fan_in))
+    done.add(id(w))
+    if b is not None:
+        b.copy_(torch.rand(b.shape, generator=g) * 0.2 - 0.1)
+        done.add(id(b))
+
+
 def residual_norms(model, torch):
     """The BatchNorm layers that end a residual branch (before its Add):
-    torchvision's ResNet blocks, MBConv and InvertedResidual blocks with a
-    residual connection, and any module of ours that lists them through a
-    residual_norms() method."""
+    torchvision's ResNet blocks, MBConv, FusedMBConv (EfficientNet-v2) and
+    InvertedResidual blocks with a residual connection, and any module of
+    ours that lists them through a residual_norms() method."""
     import torchvision.models.resnet as resnet
     import torchvision.models.efficientnet as efficientnet
     import torchvision.models.mobilenetv2 as mobilenetv2
@@ -192,6 +238,8 @@ def residual_norms(model, torch):
         elif isinstance(m, resnet.BasicBlock):
             found.append(m.bn2)
         elif isinstance(m, efficientnet.MBConv) and m.use_res_connect:
+            found.append(m.block[-1][1])
+        elif isinstance(m, efficientnet.FusedMBConv) and m.use_res_connect:
             found.append(m.block[-1][1])
         elif isinstance(m, (mobilenetv2.InvertedResidual,)) and m.use_res_connect:
             found.append(m.conv[-1])
