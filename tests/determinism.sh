@@ -8,7 +8,8 @@
 keel="${KEEL:-./cli/keel}"
 entries="${KEEL_DETERMINISM_ENTRIES:-resnet18 resnet50 vgg16 googlenet inception_v3 inception_resnet_v2 \
 darknet19 mobilenet_v2 mobilenet_v3_small mobilenet_v3_large_op11_nofold squeezenet1_1 shufflenet_v2_x1_0 \
-shufflenet_v1_g3 efficientnet_b0 efficientnet_b0_op17_nofold resnet18_dyn3 tf_resnet50 tf_mobilenet_v2}"
+shufflenet_v1_g3 efficientnet_b0 efficientnet_b0_op17_nofold resnet18_dyn3 tf_resnet50 tf_mobilenet_v2 \
+convnext_tiny swin_t vit_b_16}"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/keel-determinism.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 # shellcheck disable=SC2086

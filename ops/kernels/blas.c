@@ -66,22 +66,28 @@ static void gemm_parts(void *arg, int64_t p0, int64_t p1)
     }
 }
 
+/* A product's parts are about GEMM_PART rows or columns (of its longer
+ * side) whatever the thread count, and one thread runs the same parts:
+ * OpenBLAS sums an element in an order that can depend on the shape of
+ * the call, so parts sized by the thread count gave other bits at another
+ * count (ViT's MatMul, [197, 768] x [768, 2304], at 2 threads). */
+#define GEMM_PART 128
+
 void kl_sgemm(kl_opctx *c, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
               const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *y, int64_t ldc)
 {
     if (m <= 0 || n <= 0)
         return; /* nothing to write; the operands may be NULL */
-    int threads = kl_pool_threads(c->pool);
     /* split the longer side: each part packs all of the other operand
      * again (Inception-v3's 3x3 stride-2 conv, 384 x 2592 weights on 289
      * columns, packed its weights twice when split by columns) */
-    gemm_job j = {trans_a, trans_b, m > n, m, n, k, lda, ldb, ldc, threads, alpha, beta, a, b, y};
-    if (threads < 2 || m * n * k < MIN_PARALLEL_MACS) {
-        j.parts = 1;
-        gemm_parts(&j, 0, 1);
-        return;
-    }
-    kl_parallel_for(c->pool, j.parts, gemm_parts, &j);
+    const int64_t len = m > n ? m : n;
+    gemm_job j = {trans_a, trans_b, m > n, m, n, k, lda, ldb, ldc, (len + GEMM_PART - 1) / GEMM_PART,
+                  alpha, beta, a, b, y};
+    if (kl_pool_threads(c->pool) < 2 || m * n * k < MIN_PARALLEL_MACS || j.parts < 2)
+        gemm_parts(&j, 0, j.parts);
+    else
+        kl_parallel_for(c->pool, j.parts, gemm_parts, &j);
 }
 
 typedef struct gemv_job {
