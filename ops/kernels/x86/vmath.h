@@ -80,6 +80,15 @@ KL_AVX2 static inline __m256 kl_exp_poly8(__m256 r)
     return _mm256_mul_ps(_mm256_mul_ps(p, r), r);
 }
 
+/* exp(r) for r = x - n ln2, n the integer nearest x / ln2: x's exponential
+ * over 2^n. */
+KL_AVX2 static inline __m256 kl_exp_reduced8(__m256 x, __m256 n)
+{
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x); /* ln2 split in two */
+    r = _mm256_fmadd_ps(n, _mm256_set1_ps(2.12194440e-4f), r);
+    return _mm256_add_ps(_mm256_add_ps(kl_exp_poly8(r), r), _mm256_set1_ps(1.0f));
+}
+
 /* exp(x) over all floats: x = n ln2 + r, |r| <= ln2 / 2, exp(r) by a
  * polynomial, times 2^n in two steps (2^(n/2) then the rest) so that
  * results that overflow give +Inf and tiny ones round once into the
@@ -89,9 +98,7 @@ KL_AVX2 static inline __m256 kl_exp8(__m256 x)
     x = _mm256_min_ps(_mm256_set1_ps(89.0f), _mm256_max_ps(_mm256_set1_ps(-104.0f), x));
     __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x); /* ln2 split in two */
-    r = _mm256_fmadd_ps(n, _mm256_set1_ps(2.12194440e-4f), r);
-    __m256 p = _mm256_add_ps(_mm256_add_ps(kl_exp_poly8(r), r), _mm256_set1_ps(1.0f));
+    __m256 p = kl_exp_reduced8(x, n);
     __m256i ni = _mm256_cvtps_epi32(n), half = _mm256_srai_epi32(ni, 1), bias = _mm256_set1_epi32(127);
     __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(half, bias), 23));
     __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(ni, half), bias), 23));
@@ -106,10 +113,7 @@ KL_AVX2 static inline __m256 kl_exp_clamped8(__m256 x)
     x = _mm256_min_ps(_mm256_set1_ps(88.0f), _mm256_max_ps(_mm256_set1_ps(-87.0f), x));
     const __m256 shifter = _mm256_set1_ps(12582912.0f); /* 1.5 * 2^23: rounds to an integer */
     __m256 t = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), shifter);
-    __m256 n = _mm256_sub_ps(t, shifter);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x); /* ln2 split in two */
-    r = _mm256_fmadd_ps(n, _mm256_set1_ps(2.12194440e-4f), r);
-    __m256 p = _mm256_add_ps(_mm256_add_ps(kl_exp_poly8(r), r), _mm256_set1_ps(1.0f));
+    __m256 p = kl_exp_reduced8(x, _mm256_sub_ps(t, shifter));
     __m256i scale = _mm256_slli_epi32(_mm256_sub_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(0x4B400000 - 127)), 23);
     return _mm256_mul_ps(p, _mm256_castsi256_ps(scale));
 }
@@ -290,10 +294,10 @@ KL_AVX512 static inline __m512 kl_exp_poly16(__m512 r)
     return _mm512_mul_ps(_mm512_mul_ps(p, r), r);
 }
 
-/* kl_exp8 on 16 lanes, 2^n through scalef (one rounding, as there). */
-KL_AVX512 static inline __m512 kl_exp16(__m512 x)
+/* exp(x) for x in [lo, hi] (clamped; NaN stays NaN), 2^n through scalef. */
+KL_AVX512 static inline __m512 kl_exp_within16(__m512 x, float lo, float hi)
 {
-    x = _mm512_min_ps(_mm512_set1_ps(89.0f), _mm512_max_ps(_mm512_set1_ps(-104.0f), x));
+    x = _mm512_min_ps(_mm512_set1_ps(hi), _mm512_max_ps(_mm512_set1_ps(lo), x));
     __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
@@ -302,18 +306,18 @@ KL_AVX512 static inline __m512 kl_exp16(__m512 x)
     return _mm512_scalef_ps(p, n);
 }
 
+/* kl_exp8 on 16 lanes (one rounding, as there). */
+KL_AVX512 static inline __m512 kl_exp16(__m512 x)
+{
+    return kl_exp_within16(x, -104.0f, 89.0f);
+}
+
 /* kl_sigmoid8 on 16 lanes: the 14-bit reciprocal estimate needs one
- * Newton step; 2^n through scalef. */
+ * Newton step; the exponential of kl_exp_clamped8's range. */
 KL_AVX512 static inline __m512 kl_sigmoid16(__m512 x)
 {
-    __m512 e = _mm512_sub_ps(_mm512_setzero_ps(), x);
-    e = _mm512_min_ps(_mm512_set1_ps(88.0f), _mm512_max_ps(_mm512_set1_ps(-87.0f), e));
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(e, _mm512_set1_ps(1.44269504088896341f)),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), e);
-    r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), r);
-    __m512 p = _mm512_add_ps(_mm512_add_ps(kl_exp_poly16(r), r), _mm512_set1_ps(1.0f));
-    __m512 d = _mm512_add_ps(_mm512_set1_ps(1.0f), _mm512_scalef_ps(p, n));
+    __m512 e = kl_exp_within16(_mm512_sub_ps(_mm512_setzero_ps(), x), -87.0f, 88.0f);
+    __m512 d = _mm512_add_ps(_mm512_set1_ps(1.0f), e);
     __m512 y = _mm512_rcp14_ps(d);
     y = _mm512_fmadd_ps(y, _mm512_fnmadd_ps(d, y, _mm512_set1_ps(1.0f)), y);
     __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_set1_ps(KL_SIGMOID_ZERO_BELOW), _CMP_NLT_UQ); /* NaN kept */
