@@ -131,7 +131,7 @@ typedef struct cli_comparison {
     int n, cap;
     cli_diff *d;          /* in the reference run's order */
     int first_divergent;  /* index into d of the first out of tolerance, or -1 */
-    int n_only_b;
+    int n_only_b, cap_only_b;
     char **only_b;        /* the run's values with no partner */
     bool *a_paired;
 } cli_comparison;

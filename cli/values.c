@@ -45,6 +45,20 @@ static int64_t float_rank(float x)
 
 /* ---- recording --------------------------------------------------------------- */
 
+/* arr (of *cap elements of `size` bytes, n used) with room for one more:
+ * itself, or moved to twice the room when full; NULL out of memory (arr
+ * kept). */
+static void *room_for_one(void *arr, int *cap, int n, size_t size)
+{
+    if (n < *cap)
+        return arr;
+    int grown_cap = *cap ? 2 * *cap : 64;
+    void *grown = realloc(arr, (size_t)grown_cap * size);
+    if (grown)
+        *cap = grown_cap;
+    return grown;
+}
+
 static char *dup_str(const char *s)
 {
     return strdup(s ? s : "");
@@ -69,14 +83,10 @@ void cli_values_free(cli_values *vals)
 /* A copy of event ev and its tensor t, appended to vals. */
 static keel_status add_value(cli_values *vals, const keel_value_event *ev, const keel_tensor *t)
 {
-    if (vals->n == vals->cap) {
-        int cap = vals->cap ? 2 * vals->cap : 64;
-        cli_value *grown = realloc(vals->v, (size_t)cap * sizeof *grown);
-        if (!grown)
-            return KEEL_ERR_NOMEM;
-        vals->v = grown;
-        vals->cap = cap;
-    }
+    cli_value *grown = room_for_one(vals->v, &vals->cap, vals->n, sizeof *grown);
+    if (!grown)
+        return KEEL_ERR_NOMEM;
+    vals->v = grown;
     cli_value *v = &vals->v[vals->n];
     memset(v, 0, sizeof *v);
     size_t bytes = t->rank >= 0 ? keel_tensor_bytes(t) : 0;
@@ -197,14 +207,10 @@ static void measure(const keel_tensor *want, const keel_tensor *got, double rtol
 static keel_status add_diff(cli_comparison *c, int a, const keel_value_event *ev, bool by_position,
                             const keel_tensor *got)
 {
-    if (c->n == c->cap) {
-        int cap = c->cap ? 2 * c->cap : 64;
-        cli_diff *grown = realloc(c->d, (size_t)cap * sizeof *grown);
-        if (!grown)
-            return KEEL_ERR_NOMEM;
-        c->d = grown;
-        c->cap = cap;
-    }
+    cli_diff *grown = room_for_one(c->d, &c->cap, c->n, sizeof *grown);
+    if (!grown)
+        return KEEL_ERR_NOMEM;
+    c->d = grown;
     cli_diff *d = &c->d[c->n];
     memset(d, 0, sizeof *d);
     d->a = a;
@@ -231,7 +237,7 @@ static keel_status add_diff(cli_comparison *c, int a, const keel_value_event *ev
 
 static keel_status add_unpaired(cli_comparison *c, const char *name)
 {
-    char **grown = realloc(c->only_b, (size_t)(c->n_only_b + 1) * sizeof *grown);
+    char **grown = room_for_one(c->only_b, &c->cap_only_b, c->n_only_b, sizeof *grown);
     if (!grown)
         return KEEL_ERR_NOMEM;
     c->only_b = grown;
@@ -290,7 +296,7 @@ void cli_comparison_free(cli_comparison *c)
     c->d = NULL;
     c->only_b = NULL;
     c->a_paired = NULL;
-    c->n = c->cap = c->n_only_b = 0;
+    c->n = c->cap = c->n_only_b = c->cap_only_b = 0;
 }
 
 /* ---- reports --------------------------------------------------------------------- */
@@ -551,14 +557,10 @@ static void safe_name(const char *name, int order, const cli_dump *d, char *out,
 
 static bool dump_index_entry(cli_dump *d, const keel_value_event *ev, const keel_tensor *t, const char *file)
 {
-    if (d->n == d->cap) {
-        int cap = d->cap ? 2 * d->cap : 64;
-        char **grown = realloc(d->files, (size_t)cap * sizeof *grown);
-        if (!grown)
-            return false;
-        d->files = grown;
-        d->cap = cap;
-    }
+    char **grown = room_for_one(d->files, &d->cap, d->n, sizeof *grown);
+    if (!grown)
+        return false;
+    d->files = grown;
     if (!(d->files[d->n] = strdup(file)))
         return false;
     fputs(d->n ? ",\n    {\"name\": " : "\n    {\"name\": ", d->index);
