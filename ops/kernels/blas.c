@@ -22,6 +22,16 @@ void kl_dgemm_here(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, 
                 (int)n, (int)k, alpha, a, (int)lda, b, (int)ldb, beta, y, (int)ldc);
 }
 
+/* fn over parts [0, parts) of a product of `macs` multiply-adds: on the
+ * session's threads when it is worth waking them, else here. */
+static void run_parts(kl_opctx *c, int64_t macs, int64_t parts, kl_range_fn fn, void *job)
+{
+    if (kl_pool_threads(c->pool) < 2 || macs < MIN_PARALLEL_MACS || parts < 2)
+        fn(job, 0, parts);
+    else
+        kl_parallel_for(c->pool, parts, fn, job);
+}
+
 typedef struct gemm_job {
     bool ta, tb, split_rows;
     int64_t m, n, k, lda, ldb, ldc, parts;
@@ -84,10 +94,7 @@ void kl_sgemm(kl_opctx *c, bool trans_a, bool trans_b, int64_t m, int64_t n, int
     const int64_t len = m > n ? m : n;
     gemm_job j = {trans_a, trans_b, m > n, m, n, k, lda, ldb, ldc, (len + GEMM_PART - 1) / GEMM_PART,
                   alpha, beta, a, b, y};
-    if (kl_pool_threads(c->pool) < 2 || m * n * k < MIN_PARALLEL_MACS || j.parts < 2)
-        gemm_parts(&j, 0, j.parts);
-    else
-        kl_parallel_for(c->pool, j.parts, gemm_parts, &j);
+    run_parts(c, m * n * k, j.parts, gemm_parts, &j);
 }
 
 typedef struct gemv_job {
@@ -127,8 +134,5 @@ void kl_sgemv(kl_opctx *c, bool trans, int64_t rows, int64_t cols, float alpha, 
 {
     const int64_t len = trans ? cols : rows;
     gemv_job j = {trans, rows, cols, lda, (len + GEMV_PART - 1) / GEMV_PART, alpha, beta, a, x, y};
-    if (kl_pool_threads(c->pool) < 2 || rows * cols < MIN_PARALLEL_MACS || j.parts < 2)
-        gemv_parts(&j, 0, j.parts);
-    else
-        kl_parallel_for(c->pool, j.parts, gemv_parts, &j);
+    run_parts(c, rows * cols, j.parts, gemv_parts, &j);
 }
