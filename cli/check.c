@@ -253,7 +253,47 @@ static void adopt_bfloat16(const keel_model *m, data_set *ds, keel_tensor *input
 /* ---- tracing: the fast path against the reference path ------------------------------- */
 
 /* Whether the outputs of a run match the set's expected ones. */
-static bool outputs_match(const keel_tensor *outs, const data_set *ds, int n_out, const check_opts *o);
+static bool outputs_match(const keel_tensor *outs, const data_set *ds, int n_out, const check_opts *o)
+{
+    for (int k = 0; k < n_out; k++) {
+        compare_result r;
+        char gs[256], ws[256];
+        if (strcmp(kl_shape_str(&outs[k], gs, sizeof gs), kl_shape_str(&ds->out[k], ws, sizeof ws)) != 0)
+            return false;
+        compare(&outs[k], &ds->out[k], o, &r);
+        if (r.bad)
+            return false;
+    }
+    return true;
+}
+
+/* What comparison c of the fast path against the reference path tells,
+ * ref_ok saying whether the reference path met the expected outputs. */
+static void trace_verdict(const cli_comparison *c, bool ref_ok, char *out, size_t n)
+{
+    if (c->first_divergent >= 0) {
+        const cli_diff *d = &c->d[c->first_divergent];
+        const cli_value *v = &c->a->v[d->a];
+        char fused[CLI_ERRMSG / 2] = "";
+        if (strcmp(d->b_step_node, v->node) != 0)
+            snprintf(fused, sizeof fused, " (which the fast path computes in node '%.200s' (%.60s), fused)",
+                     d->b_step_node, d->b_step_op);
+        snprintf(out, n, "trace: keel's fast path departs from its reference path first at node '%s' (%s)%s, "
+                         "output '%s': max abs err %.3g, max rel err %.3g, %.0f ulp; the reference path's "
+                         "outputs %s the expected ones: %s",
+                 v->node, v->op_type, fused, v->name, d->max_abs, d->max_rel, d->max_ulp,
+                 ref_ok ? "match" : "do not match either",
+                 ref_ok ? "keel's fast path is at fault" : "look at that node first");
+        return;
+    }
+    double worst = 0;
+    for (int k = 0; k < c->n; k++)
+        worst = fmax(worst, c->d[k].ratio);
+    snprintf(out, n, "trace: keel's fast path agrees with its reference path on all %d values they share "
+                     "(largest error %.2g of the tolerance)%s",
+             c->n, worst, ref_ok ? "" : ", and the reference path's outputs miss the expected ones too: "
+                                       "the difference lies in the model or its expected outputs");
+}
 
 /* Runs the set's inputs on keel's reference path, then on the case's
  * session `fast` comparing value by value, and writes what that tells
@@ -282,28 +322,8 @@ static void trace_set(const keel_model *m, keel_session *fast, const keel_tensor
         memset(outs, 0, sizeof outs);
         if (cli_compare_run(fast, inputs, outs, m, m, &c) != KEEL_OK)
             snprintf(out, n, "trace: the fast path failed: %s", keel_session_errmsg(fast));
-        else if (c.first_divergent >= 0) {
-            const cli_diff *d = &c.d[c.first_divergent];
-            const cli_value *v = &vals.v[d->a];
-            char fused[CLI_ERRMSG / 2] = "";
-            if (strcmp(d->b_step_node, v->node) != 0)
-                snprintf(fused, sizeof fused, " (which the fast path computes in node '%.200s' (%.60s), fused)",
-                         d->b_step_node, d->b_step_op);
-            snprintf(out, n, "trace: keel's fast path departs from its reference path first at node '%s' (%s)%s, "
-                             "output '%s': max abs err %.3g, max rel err %.3g, %.0f ulp; the reference path's "
-                             "outputs %s the expected ones: %s",
-                     v->node, v->op_type, fused, v->name, d->max_abs, d->max_rel, d->max_ulp,
-                     ref_ok ? "match" : "do not match either", ref_ok ? "keel's fast path is at fault" :
-                     "look at that node first");
-        } else {
-            double worst = 0;
-            for (int k = 0; k < c.n; k++)
-                worst = fmax(worst, c.d[k].ratio);
-            snprintf(out, n, "trace: keel's fast path agrees with its reference path on all %d values they share "
-                             "(largest error %.2g of the tolerance)%s",
-                     c.n, worst, ref_ok ? "" : ", and the reference path's outputs miss the expected ones too: "
-                                               "the difference lies in the model or its expected outputs");
-        }
+        else
+            trace_verdict(&c, ref_ok, out, n);
     }
     cli_comparison_free(&c);
     cli_values_free(&vals);
@@ -391,20 +411,6 @@ static bool run_set(const keel_model *m, keel_session **sp, data_set *ds, const 
     if (want_trace)
         trace_set(m, s, inputs, ds, o, trace, tn);
     return ok;
-}
-
-static bool outputs_match(const keel_tensor *outs, const data_set *ds, int n_out, const check_opts *o)
-{
-    for (int k = 0; k < n_out; k++) {
-        compare_result r;
-        char gs[256], ws[256];
-        if (strcmp(kl_shape_str(&outs[k], gs, sizeof gs), kl_shape_str(&ds->out[k], ws, sizeof ws)) != 0)
-            return false;
-        compare(&outs[k], &ds->out[k], o, &r);
-        if (r.bad)
-            return false;
-    }
-    return true;
 }
 
 typedef enum { CASE_PASS, CASE_FAIL, CASE_SKIP } case_result;
