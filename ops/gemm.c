@@ -1,12 +1,17 @@
-/* gemm.c -- Gemm: Y = alpha * A' * B' + beta * C, float32, through sgemm.
- * C broadcasts to [M, N] (unidirectionally; opsets 1-6 spell it with a
- * `broadcast` attribute, 11+ make C optional).  A fused epilogue is
- * applied per row. */
+/* gemm.c -- Gemm: Y = alpha * A' * B' + beta * C, float32.  C broadcasts
+ * to [M, N] (unidirectionally; opsets 1-6 spell it with a `broadcast`
+ * attribute, 11+ make C optional).  The product runs on the packed tiles
+ * as MatMul's (kl_pw_gemm, B packed once when constant) where the kernel
+ * table has them, A is not transposed and alpha is 1; else through
+ * sgemm.  A fused epilogue is applied per row, after C. */
 #include <string.h>
 
+#include "drivers/packed_b.h"
 #include "drivers/reference.h"
 #include "kernels/blas.h"
+#include "kernels/kernels.h"
 #include "op.h"
+#include "../runtime/exec.h"
 
 typedef struct gemm_dims {
     int64_t m, n, k;
@@ -63,21 +68,59 @@ static int64_t gemm_macs(kl_opctx *c)
     return dims_of(c, &d) ? 0 : d.m * d.n * d.k;
 }
 
-/* Y = beta * C broadcast to [m, n]. */
-static void fill_c(const kl_tensor *ct, float beta, float *y, int64_t m, int64_t n)
+/* Whether the product runs on the packed tiles: B read in place, or
+ * transposed (transB) and packed once. */
+static bool packed_path(const kl_opctx *c, const gemm_dims *d)
+{
+    return !c->env->reference && kl_pw_usable(c->env->kern) && !d->ta && d->m >= 2 && d->n >= 16 && d->k > 0 &&
+           kl_attr_float(c->node, "alpha", 1.0f) == 1.0f && (!d->tb || kl_input_const(c, 1));
+}
+
+static size_t gemm_scratch(kl_opctx *c)
+{
+    gemm_dims d = {0};
+    return dims_of(c, &d) || !packed_path(c, &d) ? 0 : kl_pw_gemm_scratch(c, d.m, d.k, d.n);
+}
+
+/* A constant B packed once where that pays (drivers/packed_b.h); else
+ * held and read in place. */
+static keel_status gemm_prepare(kl_opctx *c)
+{
+    gemm_dims d = {0};
+    if (!kl_input_const(c, 1))
+        return KEEL_OK;
+    if (dims_of(c, &d) || !packed_path(c, &d) || (!d.tb && !kl_packed_b_pays(c->env->kern, d.n, c->in[1]->data)))
+        return kl_input_hold(c, 1);
+    return kl_packed_b_prepare(c, d.tb);
+}
+
+/* Y = beta * C broadcast to [m, n], or Y += that when accumulate is set. */
+static void put_c(const kl_tensor *ct, float beta, float *y, int64_t m, int64_t n, bool accumulate)
 {
     const float *cv = ct->data;
     int64_t cm = ct->rank == 2 ? ct->dims[0] : 1, cn = ct->rank >= 1 ? ct->dims[ct->rank - 1] : 1;
     for (int64_t i = 0; i < m; i++) {
         const float *crow = cv + (cm == 1 ? 0 : i * cn);
         float *yrow = y + i * n;
-        if (cn == 1)
-            for (int64_t j = 0; j < n; j++)
-                yrow[j] = beta * crow[0];
-        else
-            for (int64_t j = 0; j < n; j++)
-                yrow[j] = beta * crow[j];
+        for (int64_t j = 0; j < n; j++)
+            yrow[j] = (accumulate ? yrow[j] : 0.0f) + beta * crow[cn == 1 ? 0 : j];
     }
+}
+
+/* The product on the packed tiles; C added after it, then the epilogue
+ * (fused in the product when there is no C). */
+static void run_packed(kl_opctx *c, const gemm_dims *d, float beta)
+{
+    const kl_tensor *ct = c_input(c);
+    const kl_packed_b *st = c->state;
+    const bool with_c = ct && beta != 0.0f;
+    float *y = c->out[0]->data;
+    kl_pw_gemm(c, d->m, d->k, d->n, c->in[0]->data, st ? NULL : c->in[1]->data, d->n, st ? st->xp : NULL, !with_c,
+               y, 0);
+    if (!with_c)
+        return;
+    put_c(ct, beta, y, d->m, d->n, true);
+    kl_epilogue_apply(&c->epi, y, 0, (size_t)(d->m * d->n));
 }
 
 static keel_status gemm_run(kl_opctx *c)
@@ -87,11 +130,15 @@ static keel_status gemm_run(kl_opctx *c)
     float alpha = kl_attr_float(c->node, "alpha", 1.0f), beta = kl_attr_float(c->node, "beta", 1.0f);
     if (c->env->reference)
         return kl_ref_gemm(c, d.m, d.n, d.k, d.ta, d.tb, alpha, beta);
+    if (packed_path(c, &d) && (c->state || !d.tb)) {
+        run_packed(c, &d, beta);
+        return KEEL_OK;
+    }
     const kl_tensor *ct = c_input(c);
     float *y = c->out[0]->data;
     bool with_c = ct && beta != 0.0f;
     if (with_c)
-        fill_c(ct, beta, y, d.m, d.n);
+        put_c(ct, beta, y, d.m, d.n, false);
     if (d.m && d.n) {
         if (d.k && d.m == 1) /* one row (a classifier): matrix-vector, no packing of B */
             kl_sgemv(c, !d.tb, c->in[1]->dims[0], c->in[1]->dims[1], alpha, c->in[1]->data, c->in[1]->dims[1],
@@ -110,7 +157,8 @@ static keel_status gemm_run(kl_opctx *c)
 #define GEMM_OP(name, lo, hi, min_in)                                                          \
     static const kl_op name = {.type = "Gemm", .since = lo, .until = hi, .min_inputs = min_in, \
                                .max_inputs = 3, .flags = KL_OP_EPILOGUE, .infer = gemm_infer,  \
-                               .run = gemm_run, .macs = gemm_macs, .residual_input = 3}
+                               .run = gemm_run, .scratch = gemm_scratch, .prepare = gemm_prepare,     \
+                               .release = kl_packed_b_release, .macs = gemm_macs, .residual_input = 3}
 /* C is required before opset 11 */
 GEMM_OP(gemm_1, 1, 10, 3);
 GEMM_OP(gemm_11, 11, 0, 2);

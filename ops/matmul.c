@@ -1,9 +1,16 @@
 /* matmul.c -- MatMul with NumPy semantics (1-D operands promoted then
- * dropped, batch dims broadcast), float32 through sgemm. */
+ * dropped, batch dims broadcast), float32.  Each product runs on the
+ * packed kernels of 1x1 convolutions (ops/kernels/pointwise.c), where the
+ * kernel table has them: Y = A B is their W X with A packed (per product,
+ * into scratch, the panels split over the session's threads) and B read
+ * in place, the epilogue applied block by block while in cache.  Else,
+ * and for one row or few columns, through sgemm and sgemv. */
 #include <string.h>
 
+#include "drivers/packed_b.h"
 #include "drivers/reference.h"
 #include "kernels/blas.h"
+#include "kernels/kernels.h"
 #include "op.h"
 #include "../runtime/exec.h"
 
@@ -88,6 +95,62 @@ static int64_t matmul_macs(kl_opctx *c)
     return shape_of(c, &s, dims, &rank) ? 0 : s.n_batch * s.m * s.n * s.k;
 }
 
+/* Rows of A taken in one product: B shared by every batch and A
+ * contiguous make one tall product of all the batches' rows. */
+static bool one_tall_product(const mm_shape *s)
+{
+    bool b_shared = s->batch_rank > 0;
+    for (int i = 0; i < s->batch_rank; i++)
+        b_shared &= s->b_stride[i] == 0 && s->a_stride[i] != 0;
+    return b_shared;
+}
+
+static int64_t product_rows(const mm_shape *s)
+{
+    return one_tall_product(s) ? s->m * s->n_batch : s->m;
+}
+
+/* Whether the products go through the packed kernels: enough rows and
+ * columns to fill their tiles (one row is sgemv's, and a few columns
+ * would leave most lanes empty). */
+static bool packed_path(const kl_opctx *c, const mm_shape *s)
+{
+    return !c->env->reference && kl_pw_usable(c->env->kern) && product_rows(s) >= 2 && s->n >= 16 && s->k > 0;
+}
+
+static size_t matmul_scratch(kl_opctx *c)
+{
+    mm_shape s;
+    int64_t dims[KL_MAX_RANK + 2];
+    int rank;
+    if (shape_of(c, &s, dims, &rank) || !packed_path(c, &s))
+        return 0;
+    return kl_pw_gemm_scratch(c, product_rows(&s), s.k, s.n);
+}
+
+static bool b_shared(const mm_shape *s)
+{
+    for (int i = 0; i < s->batch_rank; i++)
+        if (s->b_stride[i] != 0)
+            return false;
+    return true;
+}
+
+/* A constant B, the same matrix for every batch, packed once where that
+ * pays (drivers/packed_b.h); else held and read in place. */
+static keel_status matmul_prepare(kl_opctx *c)
+{
+    mm_shape s;
+    int64_t dims[KL_MAX_RANK + 2];
+    int rank;
+    if (!kl_input_const(c, 1))
+        return KEEL_OK;
+    if (shape_of(c, &s, dims, &rank) || !packed_path(c, &s) || !b_shared(&s) ||
+        !kl_packed_b_pays(c->env->kern, s.n, c->in[1]->data))
+        return kl_input_hold(c, 1);
+    return kl_packed_b_prepare(c, false);
+}
+
 static keel_status matmul_run(kl_opctx *c)
 {
     mm_shape s;
@@ -99,15 +162,9 @@ static keel_status matmul_run(kl_opctx *c)
     const float *a = c->in[0]->data, *b = c->in[1]->data;
     float *y = c->out[0]->data;
     const int64_t a_mat = s.m * s.k, b_mat = s.k * s.n, y_mat = s.m * s.n;
-    /* B shared by every batch and A contiguous: one tall product */
-    bool b_shared = true;
-    for (int i = 0; i < s.batch_rank; i++)
-        b_shared &= s.b_stride[i] == 0 && s.a_stride[i] != 0;
-    int64_t batches = s.n_batch, rows = s.m;
-    if (b_shared && s.batch_rank) {
-        rows = s.m * s.n_batch;
-        batches = 1;
-    }
+    const bool packed = packed_path(c, &s);
+    const kl_packed_b *st = c->state;
+    const int64_t rows = product_rows(&s), batches = one_tall_product(&s) ? 1 : s.n_batch;
     int64_t idx[KL_MAX_RANK] = {0};
     for (int64_t bi = 0; bi < batches; bi++) {
         keel_status stop = kl_op_check_cancel(c);
@@ -119,7 +176,10 @@ static keel_status matmul_run(kl_opctx *c)
             bo += idx[i] * s.b_stride[i];
         }
         float *yb = y + bi * y_mat;
-        if (rows && s.n) {
+        if (packed)
+            kl_pw_gemm(c, rows, s.k, s.n, a + ao * a_mat, b + bo * b_mat, s.n, st ? st->xp : NULL, true, yb,
+                       (size_t)(bi * y_mat));
+        else if (rows && s.n) {
             if (s.k && rows == 1) /* one row (a TensorFlow classifier's MatMul): y = B^T a, no packing of B */
                 kl_sgemv(c, true, s.k, s.n, 1.0f, b + bo * b_mat, s.n, a + ao * a_mat, 0.0f, yb);
             else if (s.k)
@@ -134,12 +194,14 @@ static keel_status matmul_run(kl_opctx *c)
             else
                 idx[i] = 0;
     }
-    kl_epilogue_apply(&c->epi, y, 0, (size_t)(s.n_batch * y_mat));
+    if (!packed)
+        kl_epilogue_apply(&c->epi, y, 0, (size_t)(s.n_batch * y_mat));
     return KEEL_OK;
 }
 
 static const kl_op matmul_op = {.type = "MatMul", .since = 1, .min_inputs = 2, .max_inputs = 2,
                                 .flags = KL_OP_EPILOGUE, .infer = matmul_infer, .run = matmul_run,
-                                .macs = matmul_macs, .residual_input = 2};
+                                .scratch = matmul_scratch, .prepare = matmul_prepare,
+                                .release = kl_packed_b_release, .macs = matmul_macs, .residual_input = 2};
 
 const kl_op *const kl_opfile_matmul[] = {&matmul_op, NULL};

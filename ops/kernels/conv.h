@@ -79,6 +79,7 @@ typedef struct kl_pw_span {
     size_t y_offset;
     kl_pw_fill_fn fill;     /* (pointwise12) X from fill(fill_arg, ...) instead of x, or NULL */
     const void *fill_arg;
+    const float *xp;        /* X packed by kl_pw_xpack instead of x, or NULL */
 } kl_pw_span;
 
 /* ---- transposed convolution (ops/convtranspose.c) ---- */
@@ -147,6 +148,26 @@ void kl_pw_product(const struct kl_kernels *kern, int64_t m, int64_t k, int64_t 
  * work holds kl_pw_scratch bytes. */
 void kl_pw_run(kl_opctx *c, int64_t m, int64_t k, int64_t hw, const float *x, int64_t ldx, const float *packed,
                const float *bias, float *y, int64_t ldy, size_t y_offset, float *work);
+/* X [k][n] packed once for kern's tiles into chunks of kl_pw_xchunk(kern)
+ * columns, each [k][chunk] and the last padded with zeros: a tile then
+ * reads its columns of X as one sequential stream, where X's own rows,
+ * far apart, defeat the prefetchers (MatMul's constant B, thousands of
+ * columns wide).  Element (i, j) of X is x[i * row_stride + j *
+ * col_stride] (Gemm's transB: col_stride k).  dst holds
+ * kl_pw_xpack_floats(kern, k, n). */
+int kl_pw_xchunk(const struct kl_kernels *kern);
+size_t kl_pw_xpack_floats(const struct kl_kernels *kern, int64_t k, int64_t n);
+void kl_pw_xpack(const struct kl_kernels *kern, int64_t k, int64_t n, const float *x, int64_t row_stride,
+                 int64_t col_stride, float *dst);
+/* The products of MatMul and Gemm on the packed tiles: Y [m][n] (rows n
+ * apart, at element y_offset of the output) = A [m][k] (row-major, packed
+ * into c->scratch on c's threads: it is the activation) times B, read in
+ * place (b, rows ldb apart) or packed by kl_pw_xpack (bp, else NULL);
+ * c's epilogue applied block by block when `epilogue` is set.  c->scratch
+ * holds kl_pw_gemm_scratch bytes. */
+size_t kl_pw_gemm_scratch(const kl_opctx *c, int64_t m, int64_t k, int64_t n);
+void kl_pw_gemm(kl_opctx *c, int64_t m, int64_t k, int64_t n, const float *a, const float *b, int64_t ldb,
+                const float *bp, bool epilogue, float *y, size_t y_offset);
 /* kl_pw_run on X made step by step by fill (pointwise12 only: kl_pw_wide);
  * work holds kl_pw_scratch bytes. */
 void kl_pw_run_filled(kl_opctx *c, int64_t m, int64_t k, int64_t hw, kl_pw_fill_fn fill, const void *fill_arg,

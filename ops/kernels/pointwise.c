@@ -118,6 +118,8 @@ typedef struct pw_job {
     kl_pw_fill_fn fill;     /* or NULL: X at x */
     const void *fill_arg;
     size_t slot_floats;     /* of each thread's part of work */
+    const float *xp;        /* or NULL: X packed by kl_pw_xpack */
+    bool no_epilogue;       /* c's epilogue left to the caller */
 } pw_job;
 
 /* Columns [j0, j1) of X into 16-wide k-major chunks, the last one padded
@@ -163,15 +165,20 @@ static void pw_items(void *arg, int64_t lo, int64_t hi)
     /* the AVX2 path's edge tile ends the slot (AVX-512 slots may be
      * smaller than a tile: k = 1 on 16 columns) */
     float *edge = j->zmm ? NULL : bp + (slot_floats - MR * NR);
-    const kl_pw_span span = {j->m,      k,         j->ldx,    j->ldy,      pack_whole(j->m, j->ldx),
-                             j->x,      j->packed, j->bias,   j->y,        &j->c->epi,
-                             j->y_offset, j->fill, j->fill_arg};
+    const kl_pw_span span = {j->m,      k,         j->ldx,    j->ldy,      j->xp || pack_whole(j->m, j->ldx),
+                             j->x,      j->packed, j->bias,   j->y,        j->no_epilogue ? NULL : &j->c->epi,
+                             j->y_offset, j->fill, j->fill_arg, j->xp};
     int64_t packed = -1;
     for (int64_t item = lo; item < hi; item++) {
         int64_t blk = item / j->groups, grp = item % j->groups;
         int64_t j0 = blk * j->nc, j1 = j0 + j->nc < hw ? j0 + j->nc : hw;
         if (j->zmm) {
             j->c->env->kern->pointwise12.fn(&span, np * grp / j->groups, np * (grp + 1) / j->groups, j0, j1, bp);
+            continue;
+        }
+        if (j->xp) { /* the block's chunks, packed once */
+            j->c->env->kern->pointwise6.fn(&span, np * grp / j->groups, np * (grp + 1) / j->groups, j0, j1,
+                                           j->xp + j0 / NR * k * NR, edge);
             continue;
         }
         if (packed != blk)
@@ -213,7 +220,7 @@ void kl_pw_pack_into(const kl_kernels *kern, int64_t m, int64_t k, const float *
 void kl_pw_product(const kl_kernels *kern, int64_t m, int64_t k, int64_t n, const float *x, int64_t ldx, const float *packed,
                    float *y, int64_t ldy, float *work)
 {
-    const kl_pw_span span = {m, k, ldx, ldy, pack_whole(m, ldx), x, packed, NULL, y, NULL, 0, NULL, NULL};
+    const kl_pw_span span = {m, k, ldx, ldy, pack_whole(m, ldx), x, packed, NULL, y, NULL, 0, NULL, NULL, NULL};
     const bool zmm = kl_pw_wide(kern);
     const int64_t nc = zmm ? wide_cols(m, k, n) : block_cols(k, n);
     for (int64_t j0 = 0; j0 < n; j0 += nc) {
@@ -227,16 +234,47 @@ void kl_pw_product(const kl_kernels *kern, int64_t m, int64_t k, int64_t n, cons
     }
 }
 
+int kl_pw_xchunk(const kl_kernels *kern)
+{
+    return kl_pw_wide(kern) ? 32 : NR;
+}
+
+size_t kl_pw_xpack_floats(const kl_kernels *kern, int64_t k, int64_t n)
+{
+    const int64_t w = kl_pw_xchunk(kern);
+    return (size_t)((n + w - 1) / w * w * k);
+}
+
+void kl_pw_xpack(const kl_kernels *kern, int64_t k, int64_t n, const float *x, int64_t row_stride,
+                 int64_t col_stride, float *dst)
+{
+    const int64_t w = kl_pw_xchunk(kern);
+    for (int64_t c0 = 0; c0 < n; c0 += w, dst += k * w) {
+        const int64_t cols = n - c0 < w ? n - c0 : w;
+        for (int64_t kk = 0; kk < k; kk++) {
+            const float *src = x + kk * row_stride + c0 * col_stride;
+            float *row = dst + kk * w;
+            if (col_stride == 1)
+                memcpy(row, src, (size_t)cols * sizeof(float));
+            else
+                for (int64_t j = 0; j < cols; j++)
+                    row[j] = src[j * col_stride];
+            memset(row + cols, 0, (size_t)(w - cols) * sizeof(float));
+        }
+    }
+}
+
 static void pw_run_on(kl_opctx *c, kl_pool *pool, int64_t m, int64_t k, int64_t hw, int64_t sized_hw,
                       const float *x, int64_t ldx, const float *packed, const float *bias, float *y, int64_t ldy,
-                      size_t y_offset, float *work, kl_pw_fill_fn fill, const void *fill_arg)
+                      size_t y_offset, float *work, kl_pw_fill_fn fill, const void *fill_arg, const float *xp,
+                      bool no_epilogue)
 {
     const bool zmm = kl_pw_wide(c->env->kern);
     const int64_t step = zmm ? 32 : NR; /* columns of a tile */
     pw_job j = {c,          m,     k,       hw, zmm ? wide_cols(m, k, hw) : block_cols(k, hw),
                 0,          ldx,   ldy,     1,  zmm,
                 x,          packed, bias,   y,  y_offset,
-                work,       fill,  fill_arg, thread_floats(c->env->kern, m, k, sized_hw)};
+                work,       fill,  fill_arg, thread_floats(c->env->kern, m, k, sized_hw), xp, no_epilogue};
     j.blocks = (hw + j.nc - 1) / j.nc;
     int threads = kl_pool_threads(pool);
     /* AVX-512: a block per thread at least, where there are 32 columns
@@ -265,18 +303,62 @@ static void pw_run_on(kl_opctx *c, kl_pool *pool, int64_t m, int64_t k, int64_t 
 void kl_pw_run(kl_opctx *c, int64_t m, int64_t k, int64_t hw, const float *x, int64_t ldx, const float *packed,
                const float *bias, float *y, int64_t ldy, size_t y_offset, float *work)
 {
-    pw_run_on(c, kl_conv_pool(c, m * hw * k), m, k, hw, hw, x, ldx, packed, bias, y, ldy, y_offset, work, NULL, NULL);
+    pw_run_on(c, kl_conv_pool(c, m * hw * k), m, k, hw, hw, x, ldx, packed, bias, y, ldy, y_offset, work, NULL, NULL, NULL, false);
 }
 
 void kl_pw_run_filled(kl_opctx *c, int64_t m, int64_t k, int64_t hw, kl_pw_fill_fn fill, const void *fill_arg,
                       const float *packed, const float *bias, float *y, int64_t ldy, size_t y_offset, float *work)
 {
     pw_run_on(c, kl_conv_pool(c, m * hw * k), m, k, hw, hw, NULL, 0, packed, bias, y, ldy, y_offset, work, fill,
-              fill_arg);
+              fill_arg, NULL, false);
 }
 
 void kl_pw_run_here(kl_opctx *c, int64_t m, int64_t k, int64_t hw, int64_t sized_hw, const float *x, int64_t ldx,
                     const float *packed, const float *bias, float *y, int64_t ldy, size_t y_offset, float *work)
 {
-    pw_run_on(c, NULL, m, k, hw, sized_hw, x, ldx, packed, bias, y, ldy, y_offset, work, NULL, NULL);
+    pw_run_on(c, NULL, m, k, hw, sized_hw, x, ldx, packed, bias, y, ldy, y_offset, work, NULL, NULL, NULL, false);
+}
+
+/* ---- MatMul's and Gemm's products ---- */
+
+static size_t round64(size_t n)
+{
+    return (n + 63) / 64 * 64;
+}
+
+/* kl_pw_gemm's scratch: the tiles' work, then A packed. */
+static size_t gemm_work_bytes(const kl_opctx *c, int64_t m, int64_t k, int64_t n)
+{
+    return round64(kl_pw_scratch(c->env->kern, m, k, n, kl_pool_threads(c->pool)));
+}
+
+size_t kl_pw_gemm_scratch(const kl_opctx *c, int64_t m, int64_t k, int64_t n)
+{
+    return gemm_work_bytes(c, m, k, n) + kl_pw_packed_floats(c->env->kern, m, k) * sizeof(float);
+}
+
+typedef struct pack_job {
+    const kl_kernels *kern;
+    int64_t m, k, panel_rows;
+    const float *a;
+    float *packed;
+} pack_job;
+
+static void pack_panels(void *arg, int64_t lo, int64_t hi)
+{
+    const pack_job *j = arg;
+    const int64_t row0 = lo * j->panel_rows, row1 = hi * j->panel_rows < j->m ? hi * j->panel_rows : j->m;
+    kl_pw_pack_rows(j->kern, j->m, j->k, row0, row1 - row0, j->a + row0 * j->k, j->packed);
+}
+
+void kl_pw_gemm(kl_opctx *c, int64_t m, int64_t k, int64_t n, const float *a, const float *b, int64_t ldb,
+                const float *bp, bool epilogue, float *y, size_t y_offset)
+{
+    float *work = c->scratch;
+    pack_job j = {c->env->kern, m, k, kl_pw_panel_rows(c->env->kern), a,
+                  (float *)((char *)c->scratch + gemm_work_bytes(c, m, k, n))};
+    const int64_t np = (m + j.panel_rows - 1) / j.panel_rows;
+    kl_parallel_for(m * k >= 65536 ? c->pool : NULL, np, pack_panels, &j);
+    pw_run_on(c, kl_conv_pool(c, m * n * k), m, k, n, n, bp ? NULL : b, ldb, j.packed, NULL, y, n, y_offset, work,
+              NULL, NULL, bp, !epilogue);
 }

@@ -191,8 +191,8 @@ static void copy_step(const kl_pw_span *s, int64_t kb, int64_t kc, int64_t j0, i
 void klk_pointwise12_avx512(const kl_pw_span *s, int64_t p0, int64_t p1, int64_t j0, int64_t j1, float *work)
 {
     const int64_t k = s->k, ldy = s->ldy, np = kl_pw12_panels(s->m);
-    const bool copy = s->fill || ((uintptr_t)s->x % 64 | (uintptr_t)(s->ldx % 16)) != 0;
-    const int64_t ldx = copy ? round16(j1 - j0) : s->ldx;
+    const bool copy = !s->xp && (s->fill || ((uintptr_t)s->x % 64 | (uintptr_t)(s->ldx % 16)) != 0);
+    const int64_t ldx = s->xp ? 32 : copy ? round16(j1 - j0) : s->ldx;
     const kl_epilogue *e = s->epi;
     const bool in_tile = fused_in_tile(e);
     ztile t = {.ldb = ldx, .ldc = ldy, .lo = -INFINITY, .hi = INFINITY};
@@ -225,7 +225,7 @@ void klk_pointwise12_avx512(const kl_pw_span *s, int64_t p0, int64_t p1, int64_t
                  * (7x7 maps: 49 columns, two chunks) */
                 t.pf = t.a + (c0 == j0 ? 0 : t.kc * MR) + 32 * MR;
                 const int64_t cols = j1 - c0 < 32 ? j1 - c0 : 32;
-                t.b = copy ? work + (c0 - j0) : s->x + kb * ldx + c0;
+                t.b = s->xp ? s->xp + c0 * k + kb * 32 : copy ? work + (c0 - j0) : s->x + kb * ldx + c0;
                 t.c = s->y + r0 * ldy + c0;
                 t.m0 = lane_mask(cols);
                 t.m1 = lane_mask(cols - 16);
