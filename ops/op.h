@@ -67,7 +67,9 @@ typedef enum kl_act {
     KL_ACT_SIGMOID,
     KL_ACT_HARDSIGMOID,   /* max(0, min(1, alpha * x + beta)) */
     KL_ACT_HARDSWISH,
-    KL_ACT_SILU           /* x * sigmoid(x) */
+    KL_ACT_SILU,          /* x * sigmoid(x) */
+    KL_ACT_GELU,          /* 0.5 x (1 + erf(x / sqrt(2))) */
+    KL_ACT_GELU_TANH      /* 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))) */
 } kl_act;
 
 typedef struct kl_epilogue {

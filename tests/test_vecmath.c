@@ -1,8 +1,9 @@
-/* test_vecmath.c -- the kernel table's exp, erf, tanh, sigmoid and pow
- * (ops/kernels/vecmath.c, ops/kernels/x86/vmath.h) against plain loops of
- * the C library, on every table this CPU runs, within the bounds KL_ULP_*
- * of ops/kernels/mathfn.h; and the ops Exp, Erf, Tanh, Sigmoid and Pow
- * through sessions on 1 and 2 threads, which must agree bit for bit. */
+/* test_vecmath.c -- the kernel table's exp, erf, tanh, sigmoid, pow and
+ * GELU (ops/kernels/vecmath.c, ops/kernels/x86/vmath.h) against plain
+ * loops of the C library, on every table this CPU runs, within the bounds
+ * KL_ULP_* and KL_GELU_ABS_* of ops/kernels/mathfn.h; and the ops Exp,
+ * Erf, Tanh, Sigmoid and Pow through sessions on 1 and 2 threads, which
+ * must agree bit for bit. */
 #include <CUnit/CUnit.h>
 #include <float.h>
 #include <math.h>
@@ -264,6 +265,73 @@ static void test_pow_specials(void)
         }
 }
 
+/* ---- GELU ------------------------------------------------------------------------ */
+
+/* Whether y, table k's GELU of x, is the formula's result (generic table:
+ * exactly, but for the sign of a zero) or within KL_ULP_GELU ulps of it
+ * plus the form's KL_GELU_ABS_* |x| (x86); NaN and infinities exactly. */
+static bool gelu_close(const kl_kernels *k, bool tanh_form, float y, float x)
+{
+    const float want = tanh_form ? kl_gelu_tanhf(x) : kl_gelu_erff(x);
+    if (isnan(want) || isnan(y))
+        return isnan(want) && isnan(y);
+    if (isinf(want) || isinf(y) || k->isa == KEEL_ISA_GENERIC)
+        return y == want;
+    const double ulp = want == 0.0f ? 0x1p-149 : fmax(ldexp(1.0, ilogbf(want) - 23), 0x1p-149);
+    const double abs_part = (tanh_form ? KL_GELU_ABS_TANH : KL_GELU_ABS_ERF) * fabs((double)x);
+    return fabs((double)y - want) <= KL_ULP_GELU * ulp + abs_part;
+}
+
+static void run_gelu(const kl_kernels *k, bool tanh_form, float *y, const float *x, size_t n)
+{
+    memcpy(y, x, n * sizeof *y);
+    k->gelu.fn(y, n, tanh_form);
+}
+
+/* Both forms on every table over the inputs, at every odd size (the
+ * elements past n untouched). */
+static void test_gelu(void)
+{
+    const kl_kernels *k[3];
+    int nk = tables(k);
+    const size_t n = 1 << 20;
+    float *x = inputs(n), *y = malloc((n + 1) * sizeof *y);
+    for (int t = 0; t < nk; t++)
+        for (int form = 0; form < 2; form++) {
+            run_gelu(k[t], form, y, x, n);
+            size_t misses = 0;
+            for (size_t i = 0; i < n; i++)
+                misses += !gelu_close(k[t], form, y[i], x[i]);
+            CU_ASSERT_EQUAL(misses, 0);
+            for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+                y[sizes[s]] = 42.0f;
+                run_gelu(k[t], form, y, x, sizes[s]);
+                CU_ASSERT_EQUAL(y[sizes[s]], 42.0f);
+                for (size_t i = 0; i < sizes[s]; i++)
+                    CU_ASSERT(gelu_close(k[t], form, y[i], x[i]));
+            }
+        }
+    free(x);
+    free(y);
+}
+
+/* The limits of both forms on every table: +Inf, NaN at -Inf (as the
+ * spelled-out formula), NaN, zeros, and x itself or 0 far out. */
+static void test_gelu_limits(void)
+{
+    const kl_kernels *k[3];
+    int nk = tables(k);
+    const float x[7] = {INFINITY, -INFINITY, NAN, 0.0f, -0.0f, 30.0f, -30.0f};
+    const float want[7] = {INFINITY, NAN, NAN, 0.0f, 0.0f, 30.0f, 0.0f};
+    for (int t = 0; t < nk; t++)
+        for (int form = 0; form < 2; form++) {
+            float y[7];
+            run_gelu(k[t], form, y, x, 7);
+            for (int i = 0; i < 7; i++)
+                CU_ASSERT(isnan(want[i]) ? isnan(y[i]) : y[i] == want[i]);
+        }
+}
+
 /* ---- the ops, through sessions --------------------------------------------------- */
 
 /* y = OP(x) (Pow: x ^ e, e an initializer of n_e equal values) on [1, n]
@@ -359,5 +427,7 @@ void add_vecmath_suite(void)
     CU_add_test(s, "exp, erf, tanh and sigmoid at NaN, the infinities and zeros", test_limits);
     CU_add_test(s, "pow: exact exponents bit for bit, others within KL_ULP_POW of powf", test_pow);
     CU_add_test(s, "pow: C's special cases", test_pow_specials);
+    CU_add_test(s, "gelu (erf and tanh forms) within KL_ULP_GELU and KL_GELU_ABS_* of the formula", test_gelu);
+    CU_add_test(s, "gelu at NaN, the infinities, zeros and far out", test_gelu_limits);
     CU_add_test(s, "the ops on 1 and 2 threads agree and stay within the bounds", test_ops_threads);
 }

@@ -2,7 +2,7 @@
  * that produce a value (see kl_epilogue in op.h), reached through the
  * kernel table (kl_epilogue_apply).  Portable loops that the compiler
  * vectorizes, built again for AVX2 by ops/kernels/x86/epilogue_avx2.c;
- * sigmoids go through the table's vector sigmoid. */
+ * sigmoids and GELU go through the table's vector kernels. */
 #include <math.h>
 
 #include "kernels.h"
@@ -60,6 +60,10 @@ void KL_KFN(epilogue)(const kl_epilogue *e, float bias, float *restrict out, siz
         break;
     case KL_ACT_SILU:
         (e->kern ? e->kern : &kl_kernels_generic)->sigmoid.fn(out, n, true);
+        break;
+    case KL_ACT_GELU:
+    case KL_ACT_GELU_TANH:
+        (e->kern ? e->kern : &kl_kernels_generic)->gelu.fn(out, n, e->act == KL_ACT_GELU_TANH);
         break;
     }
 }

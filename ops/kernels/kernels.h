@@ -27,6 +27,9 @@ struct pool_geom; /* ops/drivers/pool.h */
 typedef void klk_epilogue_fn(const kl_epilogue *e, float bias, float *out, size_t offset, size_t n);
 /* out[i] = sigmoid(out[i]), times out[i] when times_x (SiLU) */
 typedef void klk_sigmoid_fn(float *out, size_t n, bool times_x);
+/* out[i] = gelu(out[i]), the erf form or, when tanh_form, the tanh one
+ * (ops/kernels/vecmath.c) */
+typedef void klk_gelu_fn(float *out, size_t n, bool tanh_form);
 /* y[i] = f(x[i]) for exp, erf and tanh (ops/kernels/vecmath.c; y may be x) */
 typedef void klk_map_fn(float *y, const float *x, size_t n);
 /* y[i] = pow(x[i], e) */
@@ -85,6 +88,7 @@ typedef klk_reduce_loop klk_reduce_fn(int kind, int dtype);
 #define KL_KERNEL_LIST(X)                              \
     X(epilogue, generic, avx2, avx2)                   \
     X(sigmoid, generic, avx2, avx512)                  \
+    X(gelu, generic, avx2, avx512)                     \
     X(exp, generic, avx2, avx512)                      \
     X(erf, generic, avx2, avx512)                      \
     X(tanh, generic, avx2, avx512)                     \

@@ -46,6 +46,26 @@ static inline float kl_sigmoidf(float x)
     return (x < 0 ? e : 1.0f) / (1.0f + e);
 }
 
+/* GELU's constants: 1 / sqrt(2) in the erf form; sqrt(2 / pi) and the
+ * cube's coefficient in the tanh form. */
+#define KL_GELU_RSQRT2 0.70710678118654752f
+#define KL_GELU_TANH_C 0.79788456080286536f
+#define KL_GELU_TANH_K 0.044715f
+
+/* GELU's two forms as the exports spell them, in float with the C
+ * library's erff and tanhf: the generic table's, and the reference of
+ * the x86 kernels' bounds (KL_ULP_GELU).  Both give NaN at -Inf (-Inf
+ * times 0), as the spelled-out graphs do. */
+static inline float kl_gelu_erff(float x)
+{
+    return 0.5f * x * (1.0f + erff(x * KL_GELU_RSQRT2));
+}
+
+static inline float kl_gelu_tanhf(float x)
+{
+    return 0.5f * x * (1.0f + tanhf(KL_GELU_TANH_C * (x + KL_GELU_TANH_K * (x * x * x))));
+}
+
 /* The largest of n floats (-inf for none; NaN never wins): elementwise
  * maxima into 32 lanes, which vectorizes (a reduction into one
  * value does not: `a > b ? a : b` is not a max the compiler may reorder). */
@@ -90,6 +110,17 @@ static inline float kl_max_f32(const float *restrict x, int64_t n)
 #define KL_SIGMOID_TAIL 1.7e-38
 #define KL_ULP_POW 1
 #define KL_ULP_POW_4 2
+/* The x86 GELUs (kl_gelu8, kl_gelu_tanh8 and their 16-lane twins) from
+ * kl_gelu_erff and kl_gelu_tanhf over all 2^32 floats: within KL_ULP_GELU
+ * ulps of the formula's result plus KL_GELU_ABS_ERF (KL_GELU_ABS_TANH)
+ * times |x|.  The absolute part is erf's or tanh's own error near -1,
+ * which 1 + erf keeps and x / 2 scales: where the result is tiny (x
+ * below -3) no ulp bound holds, for the formula in float neither.  NaN
+ * and the infinities as the formula (NaN at -Inf); a zero may have the
+ * other sign. */
+#define KL_ULP_GELU 2
+#define KL_GELU_ABS_ERF 0x1p-24
+#define KL_GELU_ABS_TANH 0x1p-23
 
 /* ---- the constants of the vector tanh, erf and pow (ops/kernels/x86/vmath.h) ---- */
 

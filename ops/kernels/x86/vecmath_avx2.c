@@ -1,4 +1,4 @@
-/* vecmath_avx2.c -- the kernel table's exp, erf, tanh and pow on 8 lanes
+/* vecmath_avx2.c -- the kernel table's exp, erf, tanh, pow and GELU on 8 lanes
  * (ops/kernels/x86/vmath.h). */
 #include "../kernels.h"
 #include "vmath.h"
@@ -26,4 +26,13 @@ KL_AVX2 void klk_pow_avx2(float *y, const float *x, size_t n, float e)
         klk_pow_generic(y, x, n, e);
     else
         KL_MAP8(kl_pow8(v_, &p), y, x, n);
+}
+
+/* in place */
+KL_AVX2 void klk_gelu_avx2(float *out, size_t n, bool tanh_form)
+{
+    if (tanh_form)
+        KL_MAP8(kl_gelu_tanh8(v_), out, out, n);
+    else
+        KL_MAP8(kl_gelu8(v_), out, out, n);
 }

@@ -1,4 +1,4 @@
-/* vecmath_avx512.c -- the kernel table's exp, erf, tanh and pow on 16 lanes
+/* vecmath_avx512.c -- the kernel table's exp, erf, tanh, pow and GELU on 16 lanes
  * (ops/kernels/x86/vmath.h). */
 #include "../kernels.h"
 #include "vmath.h"
@@ -26,4 +26,13 @@ KL_AVX512 void klk_pow_avx512(float *y, const float *x, size_t n, float e)
         klk_pow_generic(y, x, n, e);
     else
         KL_MAP16(kl_pow16(v_, &p), y, x, n);
+}
+
+/* in place */
+KL_AVX512 void klk_gelu_avx512(float *out, size_t n, bool tanh_form)
+{
+    if (tanh_form)
+        KL_MAP16(kl_gelu_tanh16(v_), out, out, n);
+    else
+        KL_MAP16(kl_gelu16(v_), out, out, n);
 }

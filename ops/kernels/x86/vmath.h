@@ -1,7 +1,7 @@
 /* vmath.h -- vector math for the x86 kernels, on 8 lanes (AVX2 + FMA) and
  * 16 lanes (AVX-512F), one copy each for every kernel that needs them:
- * exp, sigmoid, tanh, erf and pow of float32, and the loop that maps one
- * of them over an array (KL_MAP8, KL_MAP16).
+ * exp, sigmoid, tanh, erf, pow and GELU of float32, and the loop that
+ * maps one of them over an array (KL_MAP8, KL_MAP16).
  *
  * Bounds against the C library (glibc 2.36's expf, tanhf, erff, powf;
  * sigmoid against 1 / (1 + expf(-x))), measured by tests/test_vecmath.c
@@ -177,6 +177,24 @@ KL_AVX2 static inline __m256 kl_erf8(__m256 x)
     __m256 large = _mm256_sub_ps(_mm256_set1_ps(1.0f), kl_exp8(r));
     __m256 is_small = _mm256_cmp_ps(t, _mm256_set1_ps(KL_ERF_SMALL), _CMP_LT_OQ);
     return kl_signed8(_mm256_blendv_ps(large, small, is_small), x);
+}
+
+/* GELU's erf form, (x / 2) (1 + erf(x / sqrt(2))) with one rounding
+ * after erf (h + h erf by an FMA); within KL_ULP_GELU of kl_gelu_erff. */
+KL_AVX2 static inline __m256 kl_gelu8(__m256 x)
+{
+    __m256 h = _mm256_mul_ps(x, _mm256_set1_ps(0.5f));
+    return _mm256_fmadd_ps(h, kl_erf8(_mm256_mul_ps(x, _mm256_set1_ps(KL_GELU_RSQRT2))), h);
+}
+
+/* GELU's tanh form, (x / 2) (1 + tanh(c (x + k x^3))); within
+ * KL_ULP_GELU of kl_gelu_tanhf. */
+KL_AVX2 static inline __m256 kl_gelu_tanh8(__m256 x)
+{
+    __m256 x3 = _mm256_mul_ps(_mm256_mul_ps(x, x), x);
+    __m256 u = _mm256_fmadd_ps(_mm256_set1_ps(KL_GELU_TANH_K), x3, x);
+    __m256 h = _mm256_mul_ps(x, _mm256_set1_ps(0.5f));
+    return _mm256_fmadd_ps(h, kl_tanh8(_mm256_mul_ps(_mm256_set1_ps(KL_GELU_TANH_C), u)), h);
 }
 
 /* log2(m) + e for doubles m in [sqrt(1/2), sqrt(2)]: 2 atanh(s) / ln 2
@@ -364,6 +382,20 @@ KL_AVX512 static inline __m512 kl_erf16(__m512 x)
     __m512 large = _mm512_sub_ps(_mm512_set1_ps(1.0f), kl_exp16(r));
     __mmask16 is_small = _mm512_cmp_ps_mask(t, _mm512_set1_ps(KL_ERF_SMALL), _CMP_LT_OQ);
     return kl_signed16(_mm512_mask_blend_ps(is_small, large, small), x);
+}
+
+KL_AVX512 static inline __m512 kl_gelu16(__m512 x)
+{
+    __m512 h = _mm512_mul_ps(x, _mm512_set1_ps(0.5f));
+    return _mm512_fmadd_ps(h, kl_erf16(_mm512_mul_ps(x, _mm512_set1_ps(KL_GELU_RSQRT2))), h);
+}
+
+KL_AVX512 static inline __m512 kl_gelu_tanh16(__m512 x)
+{
+    __m512 x3 = _mm512_mul_ps(_mm512_mul_ps(x, x), x);
+    __m512 u = _mm512_fmadd_ps(_mm512_set1_ps(KL_GELU_TANH_K), x3, x);
+    __m512 h = _mm512_mul_ps(x, _mm512_set1_ps(0.5f));
+    return _mm512_fmadd_ps(h, kl_tanh16(_mm512_mul_ps(_mm512_set1_ps(KL_GELU_TANH_C), u)), h);
 }
 
 KL_AVX512 static inline __m512d kl_log2_8d(__m512d m, __m512d e)
