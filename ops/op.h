@@ -58,7 +58,8 @@ enum {
 };
 
 /* What an operator that accepts fused work (flag KL_OP_EPILOGUE) applies to
- * out[0] before it is stored: out = act(out + residual). */
+ * out[0] before it is stored: out = act((out + bias) + residual), the bias
+ * a row along out[0]'s last axis. */
 typedef enum kl_act {
     KL_ACT_NONE = 0,
     KL_ACT_RELU,
@@ -75,6 +76,10 @@ typedef enum kl_act {
 typedef struct kl_epilogue {
     kl_act act;
     float alpha, beta;
+    /* NULL, or bias_len values added along out[0]'s last axis (bias_len
+     * is that axis' length): element i of out[0] gets bias[i % bias_len] */
+    const float *bias;
+    int64_t bias_len;
     const kl_tensor *residual;   /* NULL, or same dtype and shape as out[0] */
     const struct kl_kernels *kern; /* the session's kernels (NULL: the generic ones) */
 } kl_epilogue;
@@ -142,8 +147,9 @@ typedef struct kl_op {
     kl_release_fn release;        /* with prepare */
     const keel_custom_op *custom; /* an embedder's op behind this descriptor */
     /* KL_OP_EPILOGUE ops: the input index at which a pass may give the node
-     * a residual (0: none); run() then finds it as c->epi.residual and
-     * c->n_in stops before it */
+     * a residual (0: none), and after it a bias along the last axis; run()
+     * then finds them as c->epi.residual and c->epi.bias, and c->n_in stops
+     * before them */
     int residual_input;
     kl_slice_axis_fn slice_axis;  /* may be NULL */
 } kl_op;

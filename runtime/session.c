@@ -235,11 +235,16 @@ keel_status kl_ctx_fill(kl_plan *s, const kl_snode *n, kl_opctx *c)
         c->out[k] = n->out[k] >= 0 ? &s->slots[n->out[k]].t : NULL;
     c->epi = n->epi;
     c->epi.kern = s->env.kern;
-    /* a residual a pass gave the node reaches its kernel as fused work */
+    /* a residual and a bias a pass gave the node reach its kernel as fused
+     * work */
     const int r = n->op->residual_input;
     if (r && r < n->n_in) {
         c->epi.residual = c->in[r];
         c->n_in = r;
+    }
+    if (r && r + 1 < n->n_in && c->in[r + 1]) {
+        c->epi.bias = c->in[r + 1]->data;
+        c->epi.bias_len = kl_numel(c->in[r + 1]);
     }
     c->pre_pad = n->has_pre_pad ? n->pre_pad : NULL;
     return KEEL_OK;

@@ -1,15 +1,33 @@
-/* epilogue.c -- fused residual-add and activation applied by the kernels
- * that produce a value (see kl_epilogue in op.h), reached through the
- * kernel table (kl_epilogue_apply).  Portable loops that the compiler
+/* epilogue.c -- fused bias, residual-add and activation applied by the
+ * kernels that produce a value (see kl_epilogue in op.h), reached through
+ * the kernel table (kl_epilogue_apply).  Portable loops that the compiler
  * vectorizes, built again for AVX2 by ops/kernels/x86/epilogue_avx2.c;
  * sigmoids and GELU go through the table's vector kernels. */
 #include <math.h>
 
 #include "kernels.h"
 
+/* out[i] += e->bias[(offset + i) % e->bias_len]: runs of the row, each
+ * from where out[] meets it. */
+static void add_row_bias(const kl_epilogue *e, float *restrict out, size_t offset, size_t n)
+{
+    const size_t len = (size_t)e->bias_len;
+    size_t j = offset % len;
+    for (size_t i = 0; i < n; j = 0) {
+        const size_t run = len - j < n - i ? len - j : n - i;
+        const float *restrict b = e->bias + j;
+        float *restrict o = out + i;
+        for (size_t t = 0; t < run; t++)
+            o[t] += b[t];
+        i += run;
+    }
+}
+
 void KL_KFN(epilogue)(const kl_epilogue *e, float bias, float *restrict out, size_t offset, size_t n)
 {
     const float a = e->alpha, b = e->beta;
+    if (e->bias && e->bias_len > 0)
+        add_row_bias(e, out, offset, n);
     if (e->act == KL_ACT_NONE || e->act == KL_ACT_RELU || e->act == KL_ACT_CLIP) {
         /* the common cases in one pass: clamp(out + bias + residual, lo, hi) */
         const float lo = e->act == KL_ACT_RELU ? 0.0f : e->act == KL_ACT_CLIP ? a : -INFINITY;

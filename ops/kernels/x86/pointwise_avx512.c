@@ -20,9 +20,9 @@
  *   - K is taken in steps of KC, so that a panel's slice of a step
  *     stays in L1 however long K is (512 channels x 3x3 = 4608); the tile
  *     adds each step to what the previous ones stored;
- *   - bias, the residual and Relu/Clip are applied in the registers after
- *     the last step; other activations run over each block's rows after
- *     it. */
+ *   - bias, the epilogue's bias of the columns, the residual and Relu/Clip
+ *     are applied in the registers after the last step; other activations
+ *     run over each block's rows after it. */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -47,7 +47,8 @@ typedef struct ztile {
     __mmask16 m0, m1;           /* columns 0-15 and 16-31 to read and write */
     bool acc;                   /* start from c (a later step of k), not from bias */
     const float *bias;          /* 12 values, zero past rows */
-    bool finish;                /* the last step: add res, clamp to [lo, hi] */
+    bool finish;                /* the last step: add cb, res, clamp to [lo, hi] */
+    const float *cb;            /* the epilogue's bias of the tile's columns, or NULL */
     const float *res;           /* residual rows ldc apart, or NULL */
     float lo, hi;
 } ztile;
@@ -113,11 +114,18 @@ ZT_ATTR void ztile_body(const ztile *t, const int pair, const int wide)
 #undef Z_STEP
     const __m512 lo = _mm512_set1_ps(t->lo), hi = _mm512_set1_ps(t->hi);
     const float *res = t->res;
-    const bool finish = t->finish;
+    const bool finish = t->finish, cb = finish && t->cb;
+    const __m512 cb0 = cb ? _mm512_maskz_loadu_ps(m0, t->cb) : lo;
+    const __m512 cb1 = cb && wide ? _mm512_maskz_loadu_ps(m1, t->cb + 16) : lo;
     /* max/min with the bound first: a NaN sum stays NaN, as in
      * kl_epilogue_apply */
 #define Z_STORE(r)                                                                            \
     if (((r) < 6 || pair) && (r) < rows) {                                                    \
+        if (cb) {                                                                             \
+            x##r = _mm512_add_ps(x##r, cb0);                                                  \
+            if (wide)                                                                         \
+                y##r = _mm512_add_ps(y##r, cb1);                                              \
+        }                                                                                     \
         if (finish && res) {                                                                  \
             x##r = _mm512_add_ps(x##r, _mm512_maskz_loadu_ps(m0, res + (r) * ldc));           \
             if (wide)                                                                         \
@@ -162,9 +170,13 @@ static __mmask16 lane_mask(int64_t n)
 }
 
 /* Whether the epilogue fits in the tile's registers: bias, residual and a
- * clamp; other activations need their own pass. */
-static bool fused_in_tile(const kl_epilogue *e)
+ * clamp; other activations need their own pass, and so does a bias along
+ * Y's rows unless a row of Y is the bias' row (the tile then adds the
+ * bias of its columns). */
+static bool fused_in_tile(const kl_pw_span *s, const kl_epilogue *e)
 {
+    if (e && e->bias && (e->bias_len != s->ldy || s->y_offset % (size_t)s->ldy != 0))
+        return false;
     return !e || e->act == KL_ACT_NONE || e->act == KL_ACT_RELU || e->act == KL_ACT_CLIP;
 }
 
@@ -194,7 +206,7 @@ void klk_pointwise12_avx512(const kl_pw_span *s, int64_t p0, int64_t p1, int64_t
     const bool copy = !s->xp && (s->fill || ((uintptr_t)s->x % 64 | (uintptr_t)(s->ldx % 16)) != 0);
     const int64_t ldx = s->xp ? 32 : copy ? round16(j1 - j0) : s->ldx;
     const kl_epilogue *e = s->epi;
-    const bool in_tile = fused_in_tile(e);
+    const bool in_tile = fused_in_tile(s, e);
     ztile t = {.ldb = ldx, .ldc = ldy, .lo = -INFINITY, .hi = INFINITY};
     if (e && e->act == KL_ACT_RELU)
         t.lo = 0.0f;
@@ -230,6 +242,7 @@ void klk_pointwise12_avx512(const kl_pw_span *s, int64_t p0, int64_t p1, int64_t
                 t.m0 = lane_mask(cols);
                 t.m1 = lane_mask(cols - 16);
                 t.res = e && e->residual ? (const float *)e->residual->data + s->y_offset + r0 * ldy + c0 : NULL;
+                t.cb = e && e->bias ? e->bias + c0 : NULL;
                 const bool pair = t.rows > 6;
                 (cols > 16 ? (pair ? ztile_12x32 : ztile_6x32) : (pair ? ztile_12x16 : ztile_6x16))(&t);
             }
