@@ -22,17 +22,9 @@
 #include <math.h>
 #include <string.h>
 
-#include "session.h"
+#include "fuse.h"
 
-/* Who produces and who reads each value, over the live nodes. */
-typedef struct fuse_ctx {
-    kl_plan *s;
-    int *producer;        /* per value: node index, or -1 */
-    int *readers;         /* per value: nodes reading it, plus 1 if a graph output */
-    int n_values;         /* entries of both (values a pass adds are never looked up) */
-} fuse_ctx;
-
-static keel_status fuse_begin(kl_plan *s, fuse_ctx *o)
+static keel_status fuse_begin(kl_plan *s, kl_fuse_ctx *o)
 {
     o->s = s;
     o->n_values = s->n_values;
@@ -56,53 +48,45 @@ static keel_status fuse_begin(kl_plan *s, fuse_ctx *o)
     return KEEL_OK;
 }
 
-static void fuse_end(fuse_ctx *o)
+static void fuse_end(kl_fuse_ctx *o)
 {
     kl_free(&o->s->env, o->producer, (size_t)o->n_values * sizeof(int));
     kl_free(&o->s->env, o->readers, (size_t)o->n_values * sizeof(int));
     kl_sgraph_compact(o->s);
 }
 
-static bool is_op(const kl_snode *n, const char *type)
+bool kl_fuse_is_op(const kl_snode *n, const char *type)
 {
-    return n->src->domain[0] == 0 && strcmp(n->src->op_type, type) == 0;
+    return kl_domain(n->op->domain)[0] == 0 && strcmp(n->op->type, type) == 0;
 }
 
-static bool live(const fuse_ctx *o, int node)
+bool kl_fuse_live(const kl_fuse_ctx *o, int node)
 {
     return node >= 0 && !o->s->nodes[node].dead && !o->s->nodes[node].dynamic;
 }
 
-/* One fusion tried at one node. */
-typedef keel_status (*fuse_fn)(fuse_ctx *o, int node);
-
-/* A pass: fn at every node still live, in order; then the nodes whose
- * work was taken over leave the graph. */
-static keel_status each_live_node(kl_plan *s, fuse_fn fn)
+keel_status kl_fuse_each_node(kl_plan *s, kl_fuse_fn fn)
 {
-    fuse_ctx o;
+    kl_fuse_ctx o;
     keel_status st = fuse_begin(s, &o);
     for (int i = 0; !st && i < s->n_nodes; i++)
-        if (live(&o, i))
+        if (kl_fuse_live(&o, i))
             st = fn(&o, i);
     fuse_end(&o);
     return st;
 }
 
-static const kl_slot *slot_of(const fuse_ctx *o, const kl_snode *n, int k)
+const kl_slot *kl_fuse_slot(const kl_fuse_ctx *o, const kl_snode *n, int k)
 {
     return k < n->n_in && n->in[k] >= 0 ? &o->s->slots[n->in[k]] : NULL;
 }
 
-/* Producer of n's input k that can take fused work: an epilogue op with no
- * activation yet, whose output 0 it is, read by n alone.  -1 if none. */
-static int fusable_producer(const fuse_ctx *o, const kl_snode *n, int k)
+int kl_fuse_producer_of(const kl_fuse_ctx *o, int v, int readers)
 {
-    int v = k < n->n_in ? n->in[k] : -1;
-    if (v < 0 || o->readers[v] != 1)
+    if (v < 0 || v >= o->n_values || o->readers[v] != readers)
         return -1;
     int p = o->producer[v];
-    if (!live(o, p))
+    if (!kl_fuse_live(o, p))
         return -1;
     const kl_snode *pn = &o->s->nodes[p];
     if (!(pn->op->flags & KL_OP_EPILOGUE) || pn->out[0] != v || o->s->slots[v].t.dtype != KEEL_FLOAT ||
@@ -111,15 +95,18 @@ static int fusable_producer(const fuse_ctx *o, const kl_snode *n, int k)
     return p;
 }
 
-static bool has_residual(const kl_snode *n)
+int kl_fuse_producer(const kl_fuse_ctx *o, const kl_snode *n, int k)
+{
+    return kl_fuse_producer_of(o, k < n->n_in ? n->in[k] : -1, 1);
+}
+
+bool kl_fuse_has_residual(const kl_snode *n)
 {
     int r = n->op->residual_input;
     return r && r < n->n_in && n->in[r] >= 0;
 }
 
-/* Node p takes over the work of node n: it writes n's output 0, and n
- * leaves the graph. */
-static void take_over(fuse_ctx *o, int p, kl_snode *n)
+void kl_fuse_take_over(kl_fuse_ctx *o, int p, kl_snode *n)
 {
     kl_snode *pn = &o->s->nodes[p];
     pn->out[0] = n->out[0];
@@ -130,16 +117,16 @@ static void take_over(fuse_ctx *o, int p, kl_snode *n)
 
 /* ---- activations ----------------------------------------------------------- */
 
-static bool const_scalar(const fuse_ctx *o, const kl_snode *n, int k, float *v)
+bool kl_fuse_const_scalar(const kl_fuse_ctx *o, const kl_snode *n, int k, float *v)
 {
-    const kl_slot *sl = slot_of(o, n, k);
+    const kl_slot *sl = kl_fuse_slot(o, n, k);
     if (!sl || !sl->is_const || sl->t.dtype != KEEL_FLOAT || kl_numel(&sl->t) != 1)
         return false;
     *v = *(const float *)sl->t.data;
     return true;
 }
 
-static bool clip_bounds(const fuse_ctx *o, const kl_snode *n, kl_epilogue *e)
+static bool clip_bounds(const kl_fuse_ctx *o, const kl_snode *n, kl_epilogue *e)
 {
     e->act = KL_ACT_CLIP;
     e->alpha = -INFINITY;
@@ -150,61 +137,61 @@ static bool clip_bounds(const fuse_ctx *o, const kl_snode *n, kl_epilogue *e)
         return true;
     }
     bool has_min = n->n_in > 1 && n->in[1] >= 0, has_max = n->n_in > 2 && n->in[2] >= 0;
-    return (!has_min || const_scalar(o, n, 1, &e->alpha)) && (!has_max || const_scalar(o, n, 2, &e->beta));
+    return (!has_min || kl_fuse_const_scalar(o, n, 1, &e->alpha)) && (!has_max || kl_fuse_const_scalar(o, n, 2, &e->beta));
 }
 
 /* The activation node n computes, if it is one the epilogue knows. */
-static bool activation_of(const fuse_ctx *o, const kl_snode *n, kl_epilogue *e)
+static bool activation_of(const kl_fuse_ctx *o, const kl_snode *n, kl_epilogue *e)
 {
     memset(e, 0, sizeof *e);
     if (n->n_out != 1)
         return false;
-    if (is_op(n, "Relu"))
+    if (kl_fuse_is_op(n, "Relu"))
         e->act = KL_ACT_RELU;
-    else if (is_op(n, "LeakyRelu")) {
+    else if (kl_fuse_is_op(n, "LeakyRelu")) {
         e->act = KL_ACT_LEAKYRELU;
         e->alpha = kl_attr_float(n->src, "alpha", 0.01f);
-    } else if (is_op(n, "Sigmoid"))
+    } else if (kl_fuse_is_op(n, "Sigmoid"))
         e->act = KL_ACT_SIGMOID;
-    else if (is_op(n, "HardSigmoid")) {
+    else if (kl_fuse_is_op(n, "HardSigmoid")) {
         e->act = KL_ACT_HARDSIGMOID;
         e->alpha = kl_attr_float(n->src, "alpha", 0.2f);
         e->beta = kl_attr_float(n->src, "beta", 0.5f);
-    } else if (is_op(n, "HardSwish"))
+    } else if (kl_fuse_is_op(n, "HardSwish"))
         e->act = KL_ACT_HARDSWISH;
-    else if (is_op(n, "Clip"))
+    else if (kl_fuse_is_op(n, "Clip"))
         return clip_bounds(o, n, e);
     else
         return false;
     return true;
 }
 
-static keel_status fuse_activation(fuse_ctx *o, int node)
+static keel_status fuse_activation(kl_fuse_ctx *o, int node)
 {
     kl_snode *n = &o->s->nodes[node];
     kl_epilogue act;
-    int p = activation_of(o, n, &act) ? fusable_producer(o, n, 0) : -1;
+    int p = activation_of(o, n, &act) ? kl_fuse_producer(o, n, 0) : -1;
     if (p < 0)
         return KEEL_OK;
     o->s->nodes[p].epi.act = act.act;
     o->s->nodes[p].epi.alpha = act.alpha;
     o->s->nodes[p].epi.beta = act.beta;
-    take_over(o, p, n);
+    kl_fuse_take_over(o, p, n);
     return KEEL_OK;
 }
 
 keel_status kl_pass_fuse_activation(kl_plan *s)
 {
-    return each_live_node(s, fuse_activation);
+    return kl_fuse_each_node(s, fuse_activation);
 }
 
 /* The activation x * gate(x) where node `gate` computes gate(x): SiLU for
  * Sigmoid, HardSwish for HardSigmoid(alpha 1/6, beta 1/2); else NONE. */
 static kl_act gated_act(const kl_snode *n)
 {
-    if (is_op(n, "Sigmoid"))
+    if (kl_fuse_is_op(n, "Sigmoid"))
         return KL_ACT_SILU;
-    if (is_op(n, "HardSigmoid") && fabsf(kl_attr_float(n->src, "alpha", 0.2f) - 1.0f / 6.0f) < 1e-6f &&
+    if (kl_fuse_is_op(n, "HardSigmoid") && fabsf(kl_attr_float(n->src, "alpha", 0.2f) - 1.0f / 6.0f) < 1e-6f &&
         kl_attr_float(n->src, "beta", 0.5f) == 0.5f)
         return KL_ACT_HARDSWISH;
     return KL_ACT_NONE;
@@ -212,24 +199,24 @@ static kl_act gated_act(const kl_snode *n)
 
 /* Mul(a, gate(a)) with a from an epilogue op: SiLU (EfficientNet) or
  * HardSwish (MobileNet-v3 at opset 13).  The gate and the Mul leave. */
-static keel_status fuse_gated(fuse_ctx *o, int node)
+static keel_status fuse_gated(kl_fuse_ctx *o, int node)
 {
     kl_snode *n = &o->s->nodes[node];
-    if (!is_op(n, "Mul") || n->n_in != 2 || n->in[0] < 0 || n->in[1] < 0)
+    if (!kl_fuse_is_op(n, "Mul") || n->n_in != 2 || n->in[0] < 0 || n->in[1] < 0)
         return KEEL_OK;
     for (int k = 0; k < 2; k++) {
         const int a = n->in[k], sv = n->in[1 - k], sig = o->producer[sv];
-        if (!live(o, sig) || gated_act(&o->s->nodes[sig]) == KL_ACT_NONE || o->s->nodes[sig].in[0] != a ||
+        if (!kl_fuse_live(o, sig) || gated_act(&o->s->nodes[sig]) == KL_ACT_NONE || o->s->nodes[sig].in[0] != a ||
             o->readers[sv] != 1 || o->readers[a] != 2)
             continue;
         const int p = o->producer[a];
-        if (!live(o, p) || !(o->s->nodes[p].op->flags & KL_OP_EPILOGUE) || o->s->nodes[p].out[0] != a ||
+        if (!kl_fuse_live(o, p) || !(o->s->nodes[p].op->flags & KL_OP_EPILOGUE) || o->s->nodes[p].out[0] != a ||
             o->s->nodes[p].epi.act != KL_ACT_NONE || o->s->slots[a].t.dtype != KEEL_FLOAT)
             continue;
         o->s->nodes[p].epi.act = gated_act(&o->s->nodes[sig]);
         o->s->nodes[sig].dead = true;
         o->s->n_fused++;
-        take_over(o, p, n);
+        kl_fuse_take_over(o, p, n);
         return KEEL_OK;
     }
     return KEEL_OK;
@@ -237,15 +224,15 @@ static keel_status fuse_gated(fuse_ctx *o, int node)
 
 keel_status kl_pass_fuse_gated(kl_plan *s)
 {
-    return each_live_node(s, fuse_gated);
+    return kl_fuse_each_node(s, fuse_gated);
 }
 
 /* ---- Pad before Conv or AveragePool ---------------------------------------- */
 
 /* An int64 constant input of n's, or NULL. */
-static const int64_t *const_ints(const fuse_ctx *o, const kl_snode *n, int k, int64_t *count)
+static const int64_t *const_ints(const kl_fuse_ctx *o, const kl_snode *n, int k, int64_t *count)
 {
-    const kl_slot *sl = slot_of(o, n, k);
+    const kl_slot *sl = kl_fuse_slot(o, n, k);
     if (!sl || !sl->is_const || sl->t.dtype != KEEL_INT64)
         return NULL;
     *count = kl_numel(&sl->t);
@@ -255,7 +242,7 @@ static const int64_t *const_ints(const fuse_ctx *o, const kl_snode *n, int k, in
 /* Whether Pad node p pads only the spatial dims of a rank-r float tensor,
  * with zeros, by amounts >= 0; its pads (begin per dim, then end) into
  * pads[2 r]. */
-static bool spatial_zero_pad(const fuse_ctx *o, const kl_snode *p, int r, int64_t *pads)
+static bool spatial_zero_pad(const kl_fuse_ctx *o, const kl_snode *p, int r, int64_t *pads)
 {
     if (strcmp(kl_attr_str(p->src, "mode", "constant"), "constant"))
         return false;
@@ -268,7 +255,7 @@ static bool spatial_zero_pad(const fuse_ctx *o, const kl_snode *p, int r, int64_
     } else {
         float value = 0.0f;
         v = const_ints(o, p, 1, &count);
-        if ((p->n_in > 2 && p->in[2] >= 0 && (!const_scalar(o, p, 2, &value) || value != 0.0f)) ||
+        if ((p->n_in > 2 && p->in[2] >= 0 && (!kl_fuse_const_scalar(o, p, 2, &value) || value != 0.0f)) ||
             (p->n_in > 3 && p->in[3] >= 0)) /* axes (opset 18) */
             return false;
     }
@@ -288,9 +275,9 @@ static bool takes_pad(const kl_snode *n)
 {
     if (!(n->op->flags & KL_OP_PRE_PAD) || strcmp(kl_attr_str(n->src, "auto_pad", "NOTSET"), "NOTSET"))
         return false;
-    if (is_op(n, "Conv"))
+    if (kl_fuse_is_op(n, "Conv"))
         return true;
-    if (!is_op(n, "AveragePool") || kl_attr_int(n->src, "ceil_mode", 0) != 0)
+    if (!kl_fuse_is_op(n, "AveragePool") || kl_attr_int(n->src, "ceil_mode", 0) != 0)
         return false;
     const int64_t *pads;
     int np = kl_attr_ints(n->src, "pads", &pads);
@@ -302,13 +289,13 @@ static bool takes_pad(const kl_snode *n)
 
 /* TensorFlow exports pad before strided convolutions, PyTorch's
  * Inception-v3 before its average pools. */
-static keel_status fuse_pad(fuse_ctx *o, int node)
+static keel_status fuse_pad(kl_fuse_ctx *o, int node)
 {
     kl_snode *n = &o->s->nodes[node];
     if (!takes_pad(n) || n->n_in < 1 || n->in[0] < 0 || o->readers[n->in[0]] != 1)
         return KEEL_OK;
     const int p = o->producer[n->in[0]];
-    if (!live(o, p) || !is_op(&o->s->nodes[p], "Pad") || o->s->nodes[p].in[0] < 0)
+    if (!kl_fuse_live(o, p) || !kl_fuse_is_op(&o->s->nodes[p], "Pad") || o->s->nodes[p].in[0] < 0)
         return KEEL_OK;
     kl_snode *pad = &o->s->nodes[p];
     const kl_tensor *t = &o->s->slots[pad->in[0]].t;
@@ -329,20 +316,20 @@ static keel_status fuse_pad(fuse_ctx *o, int node)
 
 keel_status kl_pass_fuse_pad(kl_plan *s)
 {
-    return each_live_node(s, fuse_pad);
+    return kl_fuse_each_node(s, fuse_pad);
 }
 
 /* ---- residual Add --------------------------------------------------------- */
 
-static keel_status fuse_residual(fuse_ctx *o, int node)
+static keel_status fuse_residual(kl_fuse_ctx *o, int node)
 {
     kl_snode *n = &o->s->nodes[node];
-    if (!is_op(n, "Add") || n->n_in != 2 || n->in[0] < 0 || n->in[1] < 0)
+    if (!kl_fuse_is_op(n, "Add") || n->n_in != 2 || n->in[0] < 0 || n->in[1] < 0)
         return KEEL_OK;
     const kl_tensor *out = &o->s->slots[n->out[0]].t;
     for (int k = 0; k < 2; k++) {
-        const int p = fusable_producer(o, n, k), other = n->in[1 - k];
-        if (p < 0 || !o->s->nodes[p].op->residual_input || has_residual(&o->s->nodes[p]))
+        const int p = kl_fuse_producer(o, n, k), other = n->in[1 - k];
+        if (p < 0 || !o->s->nodes[p].op->residual_input || kl_fuse_has_residual(&o->s->nodes[p]))
             continue;
         const kl_tensor *ot = &o->s->slots[other].t, *pt = &o->s->slots[n->in[k]].t;
         if (ot->dtype != KEEL_FLOAT || !kl_same_shape(ot, out) || !kl_same_shape(pt, out))
@@ -353,7 +340,7 @@ static keel_status fuse_residual(fuse_ctx *o, int node)
         keel_status st = kl_snode_set_input(o->s, &o->s->nodes[p], o->s->nodes[p].op->residual_input, other);
         if (st)
             return st;
-        take_over(o, p, n);
+        kl_fuse_take_over(o, p, n);
         return KEEL_OK;
     }
     return KEEL_OK;
@@ -361,27 +348,27 @@ static keel_status fuse_residual(fuse_ctx *o, int node)
 
 keel_status kl_pass_fuse_residual(kl_plan *s)
 {
-    return each_live_node(s, fuse_residual);
+    return kl_fuse_each_node(s, fuse_residual);
 }
 
 /* ---- BatchNormalization into Conv -------------------------------------------- */
 
-static const kl_tensor *const_input(const fuse_ctx *o, const kl_snode *n, int k)
+static const kl_tensor *const_input(const kl_fuse_ctx *o, const kl_snode *n, int k)
 {
-    const kl_slot *sl = slot_of(o, n, k);
+    const kl_slot *sl = kl_fuse_slot(o, n, k);
     return sl && sl->is_const && sl->t.dtype == KEEL_FLOAT ? &sl->t : NULL;
 }
 
 /* The Conv that BatchNormalization node bn can be folded into, or -1. */
-static int bn_target(const fuse_ctx *o, const kl_snode *bn)
+static int bn_target(const kl_fuse_ctx *o, const kl_snode *bn)
 {
-    if (!is_op(bn, "BatchNormalization") || bn->n_in != 5 || kl_attr_int(bn->src, "training_mode", 0))
+    if (!kl_fuse_is_op(bn, "BatchNormalization") || bn->n_in != 5 || kl_attr_int(bn->src, "training_mode", 0))
         return -1;
     for (int k = 1; k < bn->n_out; k++)
         if (bn->out[k] >= 0)
             return -1;
-    int p = fusable_producer(o, bn, 0);
-    return p >= 0 && is_op(&o->s->nodes[p], "Conv") && !has_residual(&o->s->nodes[p]) ? p : -1;
+    int p = kl_fuse_producer(o, bn, 0);
+    return p >= 0 && kl_fuse_is_op(&o->s->nodes[p], "Conv") && !kl_fuse_has_residual(&o->s->nodes[p]) ? p : -1;
 }
 
 /* w * f and (b - mean) * f + shift per output channel, f = scale / sqrt(var + eps). */
@@ -420,7 +407,7 @@ static keel_status make_folded(kl_env *env, void *arg, kl_tensor **out)
     return KEEL_OK;
 }
 
-static keel_status fold_batchnorm(fuse_ctx *o, int node)
+static keel_status fold_batchnorm(kl_fuse_ctx *o, int node)
 {
     kl_snode *bn = &o->s->nodes[node];
     const int p = bn_target(o, bn);
@@ -468,11 +455,11 @@ static keel_status fold_batchnorm(fuse_ctx *o, int node)
     if (!st)
         st = kl_snode_set_input(o->s, conv, 2, b_id);
     if (!st)
-        take_over(o, p, bn);
+        kl_fuse_take_over(o, p, bn);
     return st;
 }
 
 keel_status kl_pass_fuse_batchnorm(kl_plan *s)
 {
-    return each_live_node(s, fold_batchnorm);
+    return kl_fuse_each_node(s, fold_batchnorm);
 }
