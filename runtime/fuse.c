@@ -7,12 +7,18 @@
  *   fuse_pad         a zero Pad of the spatial dims before a Conv or
  *                    AveragePool: the node reads the Pad's input and
  *                    keeps the padding as node data;
+ *   fuse_bias        an Add of a constant row along the last axis (a
+ *                    Linear layer's bias after MatMul): the MatMul or
+ *                    Gemm takes it as its bias input (after the
+ *                    residual one), added before a residual and the
+ *                    activation, as the graph adds it;
  *   fuse_residual    an Add of a same-shaped value computed earlier: the
  *                    producing Conv/Gemm/MatMul takes it as its residual
  *                    input (the op's residual_input);
  *   fuse_gated       x * sigmoid(x) and x * hardsigmoid(x) (SiLU, and
  *                    HardSwish as opset 13 exports spell it);
  *   fuse_activation  Relu, Clip, LeakyRelu, Sigmoid, HardSigmoid, HardSwish.
+
  *
  * The activations become the producer's epilogue (node data).  The node
  * whose work was taken over leaves the graph and its producer writes its
@@ -349,6 +355,60 @@ static keel_status fuse_residual(kl_fuse_ctx *o, int node)
 keel_status kl_pass_fuse_residual(kl_plan *s)
 {
     return kl_fuse_each_node(s, fuse_residual);
+}
+
+/* ---- bias Add ---------------------------------------------------------------- */
+
+static bool has_bias(const kl_snode *n)
+{
+    int b = n->op->residual_input + 1;
+    return n->op->residual_input && b < n->n_in && n->in[b] >= 0;
+}
+
+/* Whether slot sl holds a row along the last axis of out: float data known
+ * now (not a weight the model may release), of one element or of out's
+ * last dim, every other dim 1, of no higher rank than out's. */
+static bool row_along_last(const kl_slot *sl, const kl_tensor *out)
+{
+    const kl_tensor *t = &sl->t;
+    if (!sl->is_const || sl->weight || !t->data || t->dtype != KEEL_FLOAT || out->rank < 1 || t->rank > out->rank)
+        return false;
+    for (int d = 0; d + 1 < t->rank; d++)
+        if (t->dims[d] != 1)
+            return false;
+    const int64_t len = t->rank ? t->dims[t->rank - 1] : 1;
+    return len == 1 || len == out->dims[out->rank - 1];
+}
+
+/* Add(product, row) or Add(row, product), the product a MatMul or Gemm
+ * whose output the Add keeps the shape of. */
+static keel_status fuse_bias(kl_fuse_ctx *o, int node)
+{
+    kl_snode *n = &o->s->nodes[node];
+    if (!kl_fuse_is_op(n, "Add") || n->n_in != 2 || n->in[0] < 0 || n->in[1] < 0)
+        return KEEL_OK;
+    const kl_tensor *out = &o->s->slots[n->out[0]].t;
+    for (int k = 0; k < 2; k++) {
+        const int p = kl_fuse_producer(o, n, k);
+        if (p < 0)
+            continue;
+        kl_snode *pn = &o->s->nodes[p];
+        if (!(kl_fuse_is_op(pn, "MatMul") || kl_fuse_is_op(pn, "Gemm")) || !pn->op->residual_input ||
+            kl_fuse_has_residual(pn) || has_bias(pn) || !kl_same_shape(&o->s->slots[n->in[k]].t, out) ||
+            !row_along_last(&o->s->slots[n->in[1 - k]], out))
+            continue;
+        keel_status st = kl_snode_set_input(o->s, pn, pn->op->residual_input + 1, n->in[1 - k]);
+        if (st)
+            return st;
+        kl_fuse_take_over(o, p, n);
+        return KEEL_OK;
+    }
+    return KEEL_OK;
+}
+
+keel_status kl_pass_fuse_bias(kl_plan *s)
+{
+    return kl_fuse_each_node(s, fuse_bias);
 }
 
 /* ---- BatchNormalization into Conv -------------------------------------------- */

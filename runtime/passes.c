@@ -11,6 +11,8 @@ const kl_pass kl_passes[] = {
      .rewrite = true, .run = kl_pass_fuse_batchnorm},
     {.name = "fuse_pad", .does = "a zero Pad becomes the padding of the Conv or AveragePool after it",
      .optional = true, .rewrite = true, .run = kl_pass_fuse_pad},
+    {.name = "fuse_bias", .does = "an Add of a constant row becomes the bias of the MatMul or Gemm before it",
+     .optional = true, .rewrite = true, .run = kl_pass_fuse_bias},
     {.name = "fuse_residual", .does = "an Add becomes the residual input of the product before it",
      .optional = true, .rewrite = true, .run = kl_pass_fuse_residual},
     {.name = "fuse_gated", .does = "x*sigmoid(x), x*hardsigmoid(x) become the product's epilogue",
