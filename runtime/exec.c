@@ -135,8 +135,8 @@ typedef struct run_watch {
 } run_watch;
 
 /* Tells w about model value v of plan p, computed by the kernel of the
- * model's node `step` (NULL: v's producer, or none for a graph input). */
-static keel_status watch_value(kl_plan *p, run_watch *w, int v, const kl_node *step)
+ * session's node `step` (NULL: v's producer, or none for a graph input). */
+static keel_status watch_value(kl_plan *p, run_watch *w, int v, const kl_snode *step)
 {
     const kl_graph *g = p->g;
     const kl_value *val = &g->values[v];
@@ -151,8 +151,8 @@ static keel_status watch_value(kl_plan *p, run_watch *w, int v, const kl_node *s
             if (n->out[k] == v)
                 ev.output_index = k;
     }
-    ev.step_node = step ? step->name : ev.node;
-    ev.step_op_type = step ? step->op_type : ev.op_type;
+    ev.step_node = step ? step->src->name : ev.node;
+    ev.step_op_type = step ? kl_snode_type(step) : ev.op_type;
     const kl_slot *sl = &p->slots[v];
     keel_tensor t = sl->t;
     keel_status st = w->fn(w->user, &ev, &t);
@@ -186,7 +186,7 @@ static keel_status watch_step(kl_plan *p, run_watch *w, const kl_step *stp)
     keel_status st = KEEL_OK;
     for (int k = 0; k < n->n_out && !st; k++)
         if (n->out[k] >= 0 && n->out[k] < p->g->n_values)
-            st = watch_value(p, w, n->out[k], n->src);
+            st = watch_value(p, w, n->out[k], n);
     return st;
 }
 

@@ -77,9 +77,9 @@ void kl_inspect_step(const keel_session *s, int k, kl_step_info *info)
 {
     const kl_plan *p = newest(s);
     const kl_step *st = &p->steps[k];
-    const kl_node *n = p->nodes[st->node].src;
-    info->node_name = n->name;
-    info->op_type = n->op_type;
+    const kl_snode *n = &p->nodes[st->node];
+    info->node_name = n->src->name;
+    info->op_type = kl_snode_type(n);
     info->runs_kernel = !st->view;
     info->macs = st->op->macs && !st->dynamic && !st->view ? st->op->macs((kl_opctx *)&st->ctx) : 0;
     info->node = st->node;
@@ -154,16 +154,23 @@ static void walk_value(fused_walk *w, int v)
 
 /* "Pad+" for a padding taken over, the op type, then "+OP" for each
  * model node whose output the node now writes in its stead (fused
- * BatchNormalization, residual Add, activations, the gate and Mul of a
- * gated one). */
+ * BatchNormalization, bias and residual Adds, activations, the gate and
+ * Mul of a gated one, a GELU's nodes).  A node a pass retyped (ai.keel's
+ * Gelu in place of an Erf) lists its own model node and those before it
+ * too. */
 static void fused_label(const kl_plan *p, const kl_snode *n, char *buf, size_t size)
 {
     fused_walk w = {.p = p, .self = (int)(n->src - p->g->nodes), .buf = buf, .size = size};
     buf[0] = 0;
-    kl_appendf(buf, size, &w.used, "%s%s", n->has_pre_pad ? "Pad+" : "", n->src->op_type);
+    kl_appendf(buf, size, &w.used, "%s%s", n->has_pre_pad ? "Pad+" : "", kl_snode_type(n));
     if (p->parent || n->n_out < 1 || n->out[0] < 0 || n->out[0] >= p->g->n_values ||
         p->g->values[n->out[0]].kind != KL_VALUE_NODE)
         return;
+    if (strcmp(kl_snode_type(n), n->src->op_type) != 0) {
+        for (int k = 0; k < n->src->n_in; k++)
+            walk_value(&w, n->src->in[k]);
+        kl_appendf(buf, size, &w.used, "+%s", n->src->op_type);
+    }
     walk_node(&w, p->g->values[n->out[0]].producer);
 }
 
@@ -172,7 +179,7 @@ void kl_inspect_snode(const keel_session *s, int i, kl_snode_info *info)
     const kl_plan *p = newest(s);
     const kl_snode *n = &p->nodes[i];
     info->name = n->src->name;
-    info->op_type = n->src->op_type;
+    info->op_type = kl_snode_type(n);
     info->n_in = n->n_in;
     info->n_out = n->n_out;
     info->in = n->in;

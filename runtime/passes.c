@@ -84,7 +84,7 @@ static keel_status record_graph(kl_plan *s, kl_pass_record *r)
     if (!r->types || !r->counts)
         return KEEL_ERR_NOMEM;
     for (int i = 0; i < s->n_nodes; i++) {
-        const char *type = s->nodes[i].src->op_type;
+        const char *type = kl_snode_type(&s->nodes[i]);
         int t = 0;
         while (t < r->n_types && strcmp(r->types[t], type))
             t++;

@@ -159,6 +159,12 @@ void kl_sgraph_compact(kl_plan *s);
 /* Adds a constant value holding the model's tensor t (borrowed); its id,
  * or -1 out of memory. */
 int kl_sgraph_add_shared(kl_plan *s, const kl_tensor *t, const char *name_fmt, const char *node_name);
+/* The op node n runs: its op's type (which a pass may have changed, see
+ * fuse_gelu), or the model's while unresolved. */
+static inline const char *kl_snode_type(const kl_snode *n)
+{
+    return n->op ? n->op->type : n->src->op_type;
+}
 /* "node 12 'conv1' (Conv)" for messages. */
 const char *kl_snode_str(const kl_snode *n, char *buf, size_t size);
 

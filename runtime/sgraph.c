@@ -188,6 +188,6 @@ void kl_sgraph_compact(kl_plan *s)
 
 const char *kl_snode_str(const kl_snode *n, char *buf, size_t size)
 {
-    snprintf(buf, size, "node %d '%s' (%s)", n->src->file_index, n->src->name, n->src->op_type);
+    snprintf(buf, size, "node %d '%s' (%s)", n->src->file_index, n->src->name, kl_snode_type(n));
     return buf;
 }
