@@ -154,6 +154,12 @@ typedef struct kl_op {
     kl_slice_axis_fn slice_axis;  /* may be NULL */
 } kl_op;
 
+/* ---- ops only the passes make (not in the registry: no model names them) -- */
+
+/* ai.keel's Gelu (ops/gelu.c): out[0] = GELU(in[0]) in the form of the
+ * node's epilogue act (KL_ACT_GELU or KL_ACT_GELU_TANH), set by fuse_gelu. */
+extern const kl_op kl_op_gelu;
+
 /* ---- helpers for op implementations (ops/common.c) ---------------------- */
 
 /* Sets the error "node 'NAME' (OP): <message>" and returns status. */

@@ -18,7 +18,8 @@
  *   fuse_gated       x * sigmoid(x) and x * hardsigmoid(x) (SiLU, and
  *                    HardSwish as opset 13 exports spell it);
  *   fuse_activation  Relu, Clip, LeakyRelu, Sigmoid, HardSigmoid, HardSwish.
-
+ *
+ * fuse_gelu (fuse_gelu.c) makes a spelled-out GELU an activation too.
  *
  * The activations become the producer's epilogue (node data).  The node
  * whose work was taken over leaves the graph and its producer writes its

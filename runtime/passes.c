@@ -15,6 +15,8 @@ const kl_pass kl_passes[] = {
      .optional = true, .rewrite = true, .run = kl_pass_fuse_bias},
     {.name = "fuse_residual", .does = "an Add becomes the residual input of the product before it",
      .optional = true, .rewrite = true, .run = kl_pass_fuse_residual},
+    {.name = "fuse_gelu", .does = "a spelled-out GELU becomes the product's epilogue, or one Gelu node",
+     .optional = true, .rewrite = true, .run = kl_pass_fuse_gelu},
     {.name = "fuse_gated", .does = "x*sigmoid(x), x*hardsigmoid(x) become the product's epilogue",
      .optional = true, .rewrite = true, .run = kl_pass_fuse_gated},
     {.name = "fuse_activation", .does = "activations become the product's epilogue", .optional = true,

@@ -238,7 +238,8 @@ keel_status kl_pass_fuse_batchnorm(kl_plan *s);    /* fuse.c */
 keel_status kl_pass_fuse_pad(kl_plan *s);
 keel_status kl_pass_fuse_bias(kl_plan *s);
 keel_status kl_pass_fuse_residual(kl_plan *s);
-keel_status kl_pass_fuse_gated(kl_plan *s);
+keel_status kl_pass_fuse_gelu(kl_plan *s);         /* fuse_gelu.c */
+keel_status kl_pass_fuse_gated(kl_plan *s);        /* fuse.c */
 keel_status kl_pass_fuse_activation(kl_plan *s);
 keel_status kl_pass_schedule(kl_plan *s);          /* plan.c */
 keel_status kl_pass_views(kl_plan *s);

@@ -12,6 +12,7 @@ void add_cancel_suite(void);
 void add_hostile_loader_suite(void);
 void add_hostile_ops_suite(void);
 void add_passes_suite(void);
+void add_fusions_suite(void);
 void add_reference_suite(void);
 void add_kernels_suite(void);
 void add_shapes_suite(void);
@@ -32,6 +33,7 @@ int main(void)
     add_hostile_loader_suite();
     add_hostile_ops_suite();
     add_passes_suite();
+    add_fusions_suite();
     add_reference_suite();
     add_kernels_suite();
     add_shapes_suite();

@@ -137,7 +137,7 @@ static void test_each_pass_off(void)
     static const struct { const char *off; int steps, kernels; } cases[] = {
         {"fuse_pad", 8, 7},       {"fuse_batchnorm", 9, 8}, /* BN stays, and the Relu after it */
         {"fuse_residual", 8, 7},  {"fuse_gated", 9, 8},     {"fuse_activation", 8, 7},
-        {"fuse_bias", 7, 6}, /* nothing of its own here (tests/test_fusions.c) */
+        {"fuse_bias", 7, 6},      {"fuse_gelu", 7, 6}, /* nothing of theirs here (tests/test_fusions.c) */
         {"views", 7, 7},          {"slices", 7, 6},         {"in_place", 7, 6},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
@@ -175,7 +175,7 @@ static void test_records(void)
     keel_session *s = NULL;
     CU_ASSERT_EQUAL_FATAL(keel_session_create(&s, m, NULL, NULL, 0, NULL, NULL, 0), KEEL_OK);
     int n = kl_inspect_pass_count(s), k = 0;
-    CU_ASSERT_EQUAL(n, 15); /* the model, then 14 passes */
+    CU_ASSERT_EQUAL(n, 16); /* the model, then 15 passes */
     for (int r = 0; r < n; r++) {
         kl_pass_info p;
         kl_inspect_pass(s, r, &p);
@@ -228,8 +228,8 @@ static void test_bad_lists(void)
     /* every optional pass at once, spaces and commas between */
     keel_options opt;
     keel_options_init(&opt);
-    opt.passes_off = "fuse_batchnorm, fuse_pad,fuse_bias,fuse_residual ,fuse_gated,fuse_activation,views,slices,"
-                     "in_place";
+    opt.passes_off = "fuse_batchnorm, fuse_pad,fuse_bias,fuse_residual ,fuse_gelu,fuse_gated,fuse_activation,views,"
+                     "slices,in_place";
     keel_session *s = NULL;
     CU_ASSERT_EQUAL(keel_session_create(&s, m, &opt, NULL, 0, NULL, NULL, 0), KEEL_OK);
     keel_session_free(s);
