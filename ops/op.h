@@ -46,7 +46,7 @@ enum {
     /* Never fold (random ops). */
     KL_OP_NO_FOLD = 1u << 3,
     /* run() applies c->epi to out[0] (Conv, Gemm, MatMul): the fusion passes
-     * may fuse a following activation or residual Add into it. */
+     * may fuse a following bias, residual Add or activation into it. */
     KL_OP_EPILOGUE = 1u << 4,
     /* Every output is optional, the first one included (RNN, GRU, LSTM):
      * infer() and run() check each c->out[k] for NULL.  Without this flag

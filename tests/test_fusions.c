@@ -340,10 +340,10 @@ static bool plan_runs(const keel_session *s, const char *op)
     return false;
 }
 
-/* One session of m at isa and threads with these passes off: its steps,
- * and whether its outputs match d. */
-static bool run_one(const spec *c, const keel_model *m, const data *d, int isa, int threads, const char *off,
-                    outcome *o)
+/* A session of m at isa and threads with these passes off (NULL on
+ * failure, said on stderr), and its plan's steps in *steps. */
+static keel_session *session_for(const char *name, const keel_model *m, int isa, int threads, const char *off,
+                                 int *steps)
 {
     keel_options opt;
     keel_options_init(&opt);
@@ -353,12 +353,23 @@ static bool run_one(const spec *c, const keel_model *m, const data *d, int isa, 
     keel_session *s = NULL;
     char err[512];
     if (keel_session_create(&s, m, &opt, NULL, 0, NULL, err, sizeof err) != KEEL_OK) {
-        fprintf(stderr, "\n  %s: %s\n", c->name, err);
-        return false;
+        fprintf(stderr, "\n  %s: %s\n", name, err);
+        return NULL;
     }
     kl_plan_info plan;
     kl_inspect_plan(s, &plan);
-    o->steps = plan.n_steps;
+    *steps = plan.n_steps;
+    return s;
+}
+
+/* One session of m at isa and threads with these passes off: its steps,
+ * and whether its outputs match d. */
+static bool run_one(const spec *c, const keel_model *m, const data *d, int isa, int threads, const char *off,
+                    outcome *o)
+{
+    keel_session *s = session_for(c->name, m, isa, threads, off, &o->steps);
+    if (!s)
+        return false;
     o->has_op = plan_runs(s, c->op_fused);
     o->has_gone = plan_runs(s, c->gone_fused);
     int64_t xd[3], yd[3];
@@ -423,8 +434,68 @@ static void test_all_specs(void)
         test_spec(&specs[k]);
 }
 
+/* ---- GELU after a convolution --------------------------------------------------- */
+
+/* Conv (k x k, group, bias) then GELU as PyTorch spells it, fused into the
+ * Conv's epilogue (1 step; 6 with the passes off) through each of the
+ * convolution's paths (1x1, 3x3, depthwise), on every isa, 1 and 2
+ * threads, against direct loops.  Finite inputs: Winograd's transforms
+ * make an infinity NaN whatever the epilogue. */
+static void conv_gelu(int k, int group)
+{
+    enum { C = 16, H = 13, W = 11, N = C * H * W };
+    tb_model *b = tb_new(8, 13);
+    const int64_t xd[4] = {1, C, H, W}, wd[4] = {C, C / group, k, k}, bd[1] = {C};
+    const int64_t ks[2] = {k, k}, pads[4] = {k / 2, k / 2, k / 2, k / 2};
+    float *wt = random_floats(C * (C / group) * k * k, 3, 0.5f), *bias = random_floats(C, 7, 1.0f);
+    tb_input(b, "x", KEEL_FLOAT, 4, xd, NULL);
+    tb_output(b, "y", KEEL_FLOAT, 4, xd);
+    tb_init_f32(b, "w", 4, wd, wt);
+    tb_init_f32(b, "b", 1, bd, bias);
+    Onnx__NodeProto *conv = tb_node(b, "Conv", "conv", "x,w,b", "prod");
+    tb_attr_ints(b, conv, "kernel_shape", 2, ks);
+    tb_attr_ints(b, conv, "pads", 4, pads);
+    tb_attr_int(b, conv, "group", group);
+    gelu_nodes(b, ERF_DIV, "prod", "y");
+    size_t len;
+    uint8_t *buf = tb_pack(b, &len);
+    keel_model *m = NULL;
+    CU_ASSERT_EQUAL_FATAL(keel_model_load_buffer(&m, buf, len, NULL, "conv.onnx", NULL, NULL, 0), KEEL_OK);
+    float *x = random_floats(N, 11, 2.0f), want[N], y[N];
+    tb_naive_conv(x, C, H, W, wt, C, k, group, want);
+    for (int i = 0; i < N; i++)
+        want[i] = (float)gelu_of(ERF_DIV, (double)want[i] + bias[i / (H * W)]);
+    for (int isa = KEEL_ISA_GENERIC; isa <= KEEL_ISA_AVX512; isa++)
+        for (int threads = 1; threads <= 2 && (int)keel_isa_available((keel_isa)isa) == isa; threads++)
+            for (int fused = 0; fused < 2; fused++) {
+                int steps = 0;
+                keel_session *s = session_for("conv", m, isa, threads, fused ? NULL : OFF, &steps);
+                CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+                CU_ASSERT_EQUAL(steps, fused ? 1 : 6);
+                tb_fill_nan(y, N);
+                keel_tensor in = {KEEL_FLOAT, 4, {1, C, H, W}, x}, out = {.data = y};
+                CU_ASSERT_EQUAL(keel_session_run(s, &in, &out), KEEL_OK);
+                CU_ASSERT_EQUAL(mismatches(y, want, N), 0);
+                keel_session_free(s);
+            }
+    free(wt);
+    free(bias);
+    free(x);
+    keel_model_free(m);
+    free(buf);
+    tb_free(b);
+}
+
+static void test_conv_gelu(void)
+{
+    conv_gelu(1, 1);
+    conv_gelu(3, 1);
+    conv_gelu(3, 16);
+}
+
 void add_fusions_suite(void)
 {
     CU_pSuite s = CU_add_suite("epilogue fusions (bias, GELU)", NULL, NULL);
     CU_add_test(s, "each pattern fused and not, every isa, 1 and 2 threads, against double loops", test_all_specs);
+    CU_add_test(s, "GELU into a Conv's epilogue: 1x1, 3x3 and depthwise", test_conv_gelu);
 }
