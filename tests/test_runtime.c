@@ -94,6 +94,7 @@ static void test_run_chain(void)
  * instruction set's kernels. */
 typedef struct dw_case {
     int64_t n, c, h, w, k, stride, dil, pads[4]; /* pads: top, left, bottom, right */
+    bool specials;                               /* a NaN and an Inf in x */
 } dw_case;
 
 static void dw_reference(const dw_case *t, const float *x, const float *w, const float *bias, float *y,
@@ -133,6 +134,10 @@ static void run_dw_case(const dw_case *t, int isa, int threads)
         w[i] = (float)((r = r * 1103515245u + 12345u) >> 8) / 16777216.0f - 0.5f;
     for (int64_t i = 0; i < t->c; i++)
         bias[i] = 0.01f * (float)i;
+    if (t->specials) {
+        x[nx / 3] = NAN;
+        x[2 * nx / 3] = INFINITY;
+    }
     tb_model *b = tb_new(8, 13);
     tb_input(b, "x", KEEL_FLOAT, 4, xd, NULL);
     tb_output(b, "y", KEEL_FLOAT, 4, yd);
@@ -297,6 +302,13 @@ static void test_depthwise_kernels(void)
         {2, 12, 9, 11, 3, 1, 1, {1, 1, 1, 1}},    {1, 12, 17, 17, 5, 2, 1, {2, 2, 2, 2}},
         {1, 8, 10, 10, 3, 1, 2, {2, 2, 2, 2}},    {1, 8, 5, 6, 3, 1, 1, {0, 0, 0, 0}},
         {1, 32, 15, 13, 3, 2, 1, {1, 1, 1, 1}},   {2, 48, 9, 11, 3, 1, 1, {1, 0, 1, 2}},
+        /* 7x7 (ConvNeXt) and sizes without a kernel of their own */
+        {1, 16, 14, 14, 7, 1, 1, {3, 3, 3, 3}},   {1, 24, 15, 13, 7, 2, 1, {3, 3, 3, 3}},
+        {1, 8, 60, 61, 7, 1, 1, {3, 3, 3, 3}},    {1, 8, 59, 60, 7, 2, 1, {3, 2, 3, 2}},
+        {2, 16, 12, 11, 9, 1, 1, {4, 4, 4, 4}},   {1, 16, 13, 13, 4, 3, 1, {1, 1, 2, 2}},
+        {1, 8, 9, 9, 11, 2, 1, {5, 5, 5, 5}},     {1, 32, 7, 7, 7, 1, 1, {3, 3, 3, 3}},
+        {1, 16, 14, 14, 7, 1, 1, {3, 3, 3, 3}, true}, {1, 8, 60, 61, 7, 1, 1, {3, 3, 3, 3}, true},
+        {1, 16, 11, 11, 9, 2, 1, {4, 4, 4, 4}, true}, {1, 12, 13, 13, 3, 1, 1, {1, 1, 1, 1}, true},
     };
     for (int isa = KEEL_ISA_GENERIC; isa <= KEEL_ISA_AVX512; isa++)
         if (isa_runs(isa, "depthwise kernels"))

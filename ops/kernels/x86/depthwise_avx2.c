@@ -85,15 +85,19 @@ DW_AVX2_PLANE(dw8_3x3s1, 3, 1)
 DW_AVX2_PLANE(dw8_3x3s2, 3, 2)
 DW_AVX2_PLANE(dw8_5x5s1, 5, 1)
 DW_AVX2_PLANE(dw8_5x5s2, 5, 2)
+DW_AVX2_PLANE(dw8_7x7s1, 7, 1)
+DW_AVX2_PLANE(dw8_7x7s2, 7, 2)
 
-/* Rows of 8 columns of a 3x3 or 5x5, stride 1 or 2 plane. */
+/* Rows of 8 columns of a 3x3, 5x5 or 7x7, stride 1 or 2 plane. */
 void klk_dw_rows_avx2(int K, int S, const float *e, const float *o, int64_t ld, const float *w, float bias, float *y,
                       int64_t oh, int64_t ow)
 {
     if (K == 3)
         (S == 1 ? dw8_3x3s1 : dw8_3x3s2)(e, o, ld, w, bias, y, oh, ow);
-    else
+    else if (K == 5)
         (S == 1 ? dw8_5x5s1 : dw8_5x5s2)(e, o, ld, w, bias, y, oh, ow);
+    else
+        (S == 1 ? dw8_7x7s1 : dw8_7x7s2)(e, o, ld, w, bias, y, oh, ow);
 }
 
 /* klk_dw_split_row_generic, 16 columns at a time from the first even column. */
@@ -227,19 +231,45 @@ dw8c_row(const float *pad, int64_t pw, const float *w8, __m256 vb, float *out, i
     }
 }
 
-#define DW8C(NAME, K, S)                                                                                  \
-    __attribute__((target("avx2,fma"))) static void NAME(const float *pad, int64_t pw, const float *w8,  \
-                                                         const float *b8, float *out, int64_t oh,         \
-                                                         int64_t ow)                                      \
-    {                                                                                                     \
-        __m256 vb = _mm256_loadu_ps(b8);                                                                  \
-        for (int64_t oy = 0; oy < oh; oy++)                                                               \
-            dw8c_row(pad, pw, w8, vb, out, oy, ow, K, S);                                                 \
+/* A plane for kernel size K and stride S: constants in the functions
+ * DW8C defines, the arguments in dw8c_any. */
+static inline __attribute__((always_inline, target("avx2,fma"))) void
+dw8c_plane(const float *pad, int64_t pw, const float *w8, const float *b8, float *out, int64_t oh, int64_t ow, int K,
+           int S)
+{
+    __m256 vb = _mm256_loadu_ps(b8);
+    for (int64_t oy = 0; oy < oh; oy++)
+        dw8c_row(pad, pw, w8, vb, out, oy, ow, K, S);
+}
+
+#define DW8C(NAME, K, S)                                                                                    \
+    __attribute__((target("avx2,fma"))) static void NAME(const float *pad, int64_t pw, const float *w8,    \
+                                                         const float *b8, float *out, int64_t oh,           \
+                                                         int64_t ow, int k, int s)                          \
+    {                                                                                                       \
+        (void)k, (void)s;                                                                                   \
+        dw8c_plane(pad, pw, w8, b8, out, oh, ow, K, S);                                                     \
     }
 DW8C(dw8c_3x3s1, 3, 1)
 DW8C(dw8c_3x3s2, 3, 2)
 DW8C(dw8c_5x5s1, 5, 1)
 DW8C(dw8c_5x5s2, 5, 2)
+DW8C(dw8c_7x7s1, 7, 1)
+DW8C(dw8c_7x7s2, 7, 2)
+
+__attribute__((target("avx2,fma"))) static void dw8c_any(const float *pad, int64_t pw, const float *w8,
+                                                          const float *b8, float *out, int64_t oh, int64_t ow, int k,
+                                                          int s)
+{
+    dw8c_plane(pad, pw, w8, b8, out, oh, ow, k, s);
+}
+
+static kl_dw_lanes_fn lanes8_for(int k, int s)
+{
+    static const kl_dw_lanes_fn built[3][2] = {{dw8c_3x3s1, dw8c_3x3s2}, {dw8c_5x5s1, dw8c_5x5s2},
+                                               {dw8c_7x7s1, dw8c_7x7s2}};
+    return (k == 3 || k == 5 || k == 7) && (s == 1 || s == 2) ? built[(k - 3) / 2][s - 1] : dw8c_any;
+}
 
 
 /* Planes [p, p + L) of the job (one group of L channels of one image). */
@@ -263,7 +293,7 @@ void kl_dw_group_lanes(const kl_conv_geom *g, kl_dw_lanes_fn fn, int L, const fl
             wl[t * L + c] = w[(ch0 + c) * ksize + t];
     for (int c = 0; c < L; c++)
         bl[c] = bias ? bias[ch0 + c] : 0.0f;
-    fn(pad, pw, wl, bl, out, g->out[1], g->out[2]);
+    fn(pad, pw, wl, bl, out, g->out[1], g->out[2], (int)g->k[1], (int)g->stride[1]);
     for (int c8 = 0; c8 < L; c8 += 8)
         deinterleave8(out + c8, g->out_size, y + c8 * g->out_size, g->out_size, L);
 }
@@ -271,7 +301,5 @@ void kl_dw_group_lanes(const kl_conv_geom *g, kl_dw_lanes_fn fn, int L, const fl
 void klk_dw_group8_avx2(const kl_conv_geom *g, const float *x, const float *w, const float *bias, float *y,
                         int64_t ch0, float *buf)
 {
-    const int k = (int)g->k[1], s = (int)g->stride[1];
-    kl_dw_lanes_fn fn = k == 3 ? (s == 1 ? dw8c_3x3s1 : dw8c_3x3s2) : (s == 1 ? dw8c_5x5s1 : dw8c_5x5s2);
-    kl_dw_group_lanes(g, fn, 8, x, w, bias, y, ch0, buf);
+    kl_dw_group_lanes(g, lanes8_for((int)g->k[1], (int)g->stride[1]), 8, x, w, bias, y, ch0, buf);
 }
