@@ -164,10 +164,15 @@ void kl_pw_xpack(const struct kl_kernels *kern, int64_t k, int64_t n, const floa
  * into c->scratch on c's threads: it is the activation) times B, read in
  * place (b, rows ldb apart) or packed by kl_pw_xpack (bp, else NULL);
  * c's epilogue applied block by block when `epilogue` is set.  c->scratch
- * holds kl_pw_gemm_scratch bytes. */
-size_t kl_pw_gemm_scratch(const kl_opctx *c, int64_t m, int64_t k, int64_t n);
+ * holds kl_pw_gemm_scratch bytes, for kl_pw_gemm_here when `per_thread`
+ * (each thread packs its own A). */
+size_t kl_pw_gemm_scratch(const kl_opctx *c, int64_t m, int64_t k, int64_t n, bool per_thread);
 void kl_pw_gemm(kl_opctx *c, int64_t m, int64_t k, int64_t n, const float *a, const float *b, int64_t ldb,
                 const float *bp, bool epilogue, float *y, size_t y_offset);
+/* kl_pw_gemm with its epilogue on the calling thread alone, from inside
+ * a kl_parallel_for over c's pool (a product per batch of MatMul). */
+void kl_pw_gemm_here(kl_opctx *c, int64_t m, int64_t k, int64_t n, const float *a, const float *b, int64_t ldb,
+                     const float *bp, float *y, size_t y_offset);
 /* kl_pw_run on X made step by step by fill (pointwise12 only: kl_pw_wide);
  * work holds kl_pw_scratch bytes. */
 void kl_pw_run_filled(kl_opctx *c, int64_t m, int64_t k, int64_t hw, kl_pw_fill_fn fill, const void *fill_arg,

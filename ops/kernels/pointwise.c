@@ -332,9 +332,15 @@ static size_t gemm_work_bytes(const kl_opctx *c, int64_t m, int64_t k, int64_t n
     return round64(kl_pw_scratch(c->env->kern, m, k, n, kl_pool_threads(c->pool)));
 }
 
-size_t kl_pw_gemm_scratch(const kl_opctx *c, int64_t m, int64_t k, int64_t n)
+/* Bytes of one packed A. */
+static size_t packed_a_bytes(const kl_opctx *c, int64_t m, int64_t k)
 {
-    return gemm_work_bytes(c, m, k, n) + kl_pw_packed_floats(c->env->kern, m, k) * sizeof(float);
+    return round64(kl_pw_packed_floats(c->env->kern, m, k) * sizeof(float));
+}
+
+size_t kl_pw_gemm_scratch(const kl_opctx *c, int64_t m, int64_t k, int64_t n, bool per_thread)
+{
+    return gemm_work_bytes(c, m, k, n) + packed_a_bytes(c, m, k) * (per_thread ? kl_pool_threads(c->pool) : 1);
 }
 
 typedef struct pack_job {
@@ -361,4 +367,14 @@ void kl_pw_gemm(kl_opctx *c, int64_t m, int64_t k, int64_t n, const float *a, co
     kl_parallel_for(m * k >= 65536 ? c->pool : NULL, np, pack_panels, &j);
     pw_run_on(c, kl_conv_pool(c, m * n * k), m, k, n, n, bp ? NULL : b, ldb, j.packed, NULL, y, n, y_offset, work,
               NULL, NULL, bp, !epilogue);
+}
+
+void kl_pw_gemm_here(kl_opctx *c, int64_t m, int64_t k, int64_t n, const float *a, const float *b, int64_t ldb,
+                     const float *bp, float *y, size_t y_offset)
+{
+    const int slot = kl_pool_slot(c->pool, 0, 0);
+    float *packed = (float *)((char *)c->scratch + gemm_work_bytes(c, m, k, n) + (size_t)slot * packed_a_bytes(c, m, k));
+    kl_pw_pack_rows(c->env->kern, m, k, 0, m, a, packed);
+    pw_run_on(c, NULL, m, k, n, n, bp ? NULL : b, ldb, packed, NULL, y, n, y_offset, c->scratch, NULL, NULL, bp,
+              false);
 }
