@@ -37,6 +37,9 @@ typedef void klk_pointwise6_fn(const kl_pw_span *s, int64_t p0, int64_t p1, int6
                                const float *bp, float *edge);
 typedef void klk_pointwise12_fn(const kl_pw_span *s, int64_t p0, int64_t p1, int64_t j0, int64_t j1,
                                 float *work);
+/* kl_pw_pack_rows for the 12x32 tiles: rows [row0, row0 + rows) of W [m][k],
+ * given as w [rows][k], into their panels of packed */
+typedef void klk_pack12_fn(int64_t m, int64_t k, int64_t row0, int64_t rows, const float *w, float *packed);
 /* dst[i] = src[2 i] for i < n, reading src[0 .. 2 n - 1) only */
 typedef void klk_take_even_fn(float *dst, const float *src, int64_t n);
 /* depthwise (ops/kernels/depthwise.c): a K x K stride-S plane on the
@@ -91,6 +94,7 @@ typedef klk_reduce_loop klk_reduce_fn(int kind, int dtype);
     X(pow, generic, avx2, avx512)                      \
     X(pointwise6, none, avx2, avx2)                    \
     X(pointwise12, none, none, avx512)                 \
+    X(pack12, none, none, avx512)                      \
     X(take_even, generic, avx2, avx2)                  \
     X(dw_rows, none, avx2, avx2)                       \
     X(dw_split_row, generic, avx2, avx2)               \

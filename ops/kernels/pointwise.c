@@ -201,7 +201,7 @@ int kl_pw_panel_rows(const kl_kernels *kern)
 void kl_pw_pack_rows(const kl_kernels *kern, int64_t m, int64_t k, int64_t row0, int64_t rows, const float *w, float *p)
 {
     if (kl_pw_wide(kern)) {
-        wide_pack_rows(m, k, row0, rows, w, p);
+        (kern->pack12.fn ? kern->pack12.fn : wide_pack_rows)(m, k, row0, rows, w, p);
         return;
     }
     for (int64_t pi = row0 / MR; pi < (row0 + rows + MR - 1) / MR; pi++)
