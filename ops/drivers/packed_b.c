@@ -14,16 +14,21 @@ bool kl_packed_b_pays(const kl_kernels *kern, int64_t n, const void *b)
     return !kl_pw_wide(kern) || n % 16 != 0 || (uintptr_t)b % 64 != 0;
 }
 
+/* B in the layout of the tiles of c's session (c->env->kern); env is
+ * only the allocator: for a pack shared by the model's sessions it is the
+ * model's, whose table is that of the CPU's best instruction set, not
+ * necessarily the session's. */
 static void *pack(kl_env *env, kl_opctx *c, int form, size_t *bytes)
 {
+    const kl_kernels *kern = c->env->kern;
     const kl_tensor *b = c->in[1];
     const int64_t rows = b->dims[b->rank - 2], cols = b->dims[b->rank - 1];
     const bool t = form == FORM_TRANSPOSED;
     const int64_t k = t ? cols : rows, n = t ? rows : cols;
-    *bytes = kl_pw_xpack_floats(env->kern, k, n) * sizeof(float);
+    *bytes = kl_pw_xpack_floats(kern, k, n) * sizeof(float);
     float *xp = kl_alloc(env, *bytes);
     if (xp)
-        kl_pw_xpack(env->kern, k, n, b->data, t ? 1 : n, t ? k : 1, xp);
+        kl_pw_xpack(kern, k, n, b->data, t ? 1 : n, t ? k : 1, xp);
     return xp;
 }
 
