@@ -125,8 +125,6 @@ static inline int64_t kl_pw12_panel_at(int64_t panels, int64_t p, int64_t kb, in
     return kb * panels * KL_PW12_MR + p * kc * KL_PW12_MR;
 }
 
-/* W [m][k] packed once for env's kernels; kl_alloc'ed, *bytes set. */
-float *kl_pw_pack(kl_env *env, int64_t m, int64_t k, const float *w, size_t *bytes);
 /* Scratch of kl_pw_run and kl_pw_product for W [m][k] on hw columns. */
 size_t kl_pw_scratch(const struct kl_kernels *kern, int64_t m, int64_t k, int64_t hw, int threads);
 /* The same packing for kern into p, which holds kl_pw_packed_floats(kern, m, k). */

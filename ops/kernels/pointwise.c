@@ -2,7 +2,7 @@
  * X[c][hw] of 1x1 stride-1 convolutions (one group), of im2col's columns
  * and of Winograd's products, where the kernel table has its tiles
  * (kl_pw_usable).  What it saves over calling sgemm:
- *   - W is packed once (kl_pw_pack, at session creation) into panels,
+ *   - W is packed once (kl_pw_pack_into, at session creation) into panels,
  *     instead of at every call;
  *   - X is read in place, a chunk of columns of each of its rows per step
  *     of k (pointwise6 copies only a partial last chunk, zero-padded);
@@ -27,15 +27,6 @@
 static int64_t panels(int64_t m)
 {
     return (m + MR - 1) / MR;
-}
-
-float *kl_pw_pack(kl_env *env, int64_t m, int64_t k, const float *w, size_t *bytes)
-{
-    *bytes = kl_pw_packed_floats(env->kern, m, k) * sizeof(float);
-    float *p = kl_alloc(env, *bytes);
-    if (p)
-        kl_pw_pack_into(env->kern, m, k, w, p);
-    return p;
 }
 
 static int64_t block_cols(int64_t k, int64_t hw)
