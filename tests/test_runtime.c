@@ -475,6 +475,9 @@ static void test_conv_kernels(void)
         {24, 20, 17, 17, 1, 1, 0, 3, 7, 3}, {12, 14, 10, 9, 5, 1, 2, 1, 3, 0},
         /* groups (ShuffleNet v1's 1x1 in 3), with a residual; 3x3 in 2 */
         {60, 48, 14, 14, 1, 1, 0, 1, 0, 0, 3}, {24, 36, 9, 11, 3, 2, 1, 3, 0, 0, 2},
+        /* 196 columns (7 chunks of 32, 13 of 16) in two blocks: two threads
+         * share the rows, not the columns */
+        {16, 1024, 14, 14, 1, 1, 0, 1},
     };
     for (int isa = KEEL_ISA_GENERIC; isa <= KEEL_ISA_AVX512; isa++)
         if (isa_runs(isa, "conv kernels"))

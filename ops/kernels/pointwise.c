@@ -111,6 +111,7 @@ typedef struct pw_job {
     size_t slot_floats;     /* of each thread's part of work */
     const float *xp;        /* or NULL: X packed by kl_pw_xpack */
     bool no_epilogue;       /* c's epilogue left to the caller */
+    bool rows_outer;        /* items numbered group by group, not block by block */
 } pw_job;
 
 /* Columns [j0, j1) of X into 16-wide k-major chunks, the last one padded
@@ -161,7 +162,8 @@ static void pw_items(void *arg, int64_t lo, int64_t hi)
                              j->y_offset, j->fill, j->fill_arg, j->xp};
     int64_t packed = -1;
     for (int64_t item = lo; item < hi; item++) {
-        int64_t blk = item / j->groups, grp = item % j->groups;
+        int64_t blk = j->rows_outer ? item % j->blocks : item / j->groups;
+        int64_t grp = j->rows_outer ? item / j->blocks : item % j->groups;
         int64_t j0 = blk * j->nc, j1 = j0 + j->nc < hw ? j0 + j->nc : hw;
         if (j->zmm) {
             j->c->env->kern->pointwise12.fn(&span, np * grp / j->groups, np * (grp + 1) / j->groups, j0, j1, bp);
@@ -268,6 +270,18 @@ static void pw_run_on(kl_opctx *c, kl_pool *pool, int64_t m, int64_t k, int64_t 
                 work,       fill,  fill_arg, thread_floats(c->env->kern, m, k, sized_hw), xp, no_epilogue};
     j.blocks = (hw + j.nc - 1) / j.nc;
     int threads = kl_pool_threads(pool);
+    const int64_t np = zmm ? kl_pw12_panels(m) : panels(m), chunks = (hw + step - 1) / step;
+    /* few chunks of columns that do not share out evenly (a MatMul's 96
+     * columns as 64 and 32, a 14x14 map's 196 as 128 and 68) where there
+     * are rows to spare: the threads share the rows of W instead, each
+     * thread's items a range of rows over every block of columns (X read
+     * in place, not unfolded per thread) */
+    if (threads > 1 && !fill && chunks % threads != 0 && chunks < 8 * threads && np >= 2 * threads) {
+        j.groups = 2 * threads;
+        j.rows_outer = true;
+        kl_parallel_for(pool, j.blocks * j.groups, pw_items, &j);
+        return;
+    }
     /* AVX-512: a block per thread at least, where there are 32 columns
      * for each: threads sharing a block each copy (or unfold) its X
      * themselves (Inception-v3's 1x7 convs on 17x17 ran no faster on two
@@ -282,7 +296,6 @@ static void pw_run_on(kl_opctx *c, kl_pool *pool, int64_t m, int64_t k, int64_t 
         j.blocks = (hw + j.nc - 1) / j.nc;
     }
     /* too few blocks to share: split the rows of W as well */
-    const int64_t np = zmm ? kl_pw12_panels(m) : panels(m);
     if (j.blocks < (zmm ? threads : 2 * threads) && threads > 1) {
         /* each group unfolds the block's X again: one group per thread */
         const int64_t most = fill ? threads : 2 * threads;
