@@ -37,8 +37,8 @@ typedef void klk_pointwise6_fn(const kl_pw_span *s, int64_t p0, int64_t p1, int6
                                const float *bp, float *edge);
 typedef void klk_pointwise12_fn(const kl_pw_span *s, int64_t p0, int64_t p1, int64_t j0, int64_t j1,
                                 float *work);
-/* kl_pw_pack_rows for the 12x32 tiles: rows [row0, row0 + rows) of W [m][k],
- * given as w [rows][k], into their panels of packed */
+/* kl_pw_pack_rows for the 12x32 and the 6x16 tiles: rows [row0, row0 +
+ * rows) of W [m][k], given as w [rows][k], into their panels of packed */
 typedef void klk_pack12_fn(int64_t m, int64_t k, int64_t row0, int64_t rows, const float *w, float *packed);
 /* dst[i] = src[2 i] for i < n, reading src[0 .. 2 n - 1) only */
 typedef void klk_take_even_fn(float *dst, const float *src, int64_t n);
@@ -95,6 +95,7 @@ typedef klk_reduce_loop klk_reduce_fn(int kind, int dtype);
     X(pointwise6, none, avx2, avx2)                    \
     X(pointwise12, none, none, avx512)                 \
     X(pack12, none, none, avx512)                      \
+    X(pack6, none, avx2, avx2)                         \
     X(take_even, generic, avx2, avx2)                  \
     X(dw_rows, none, avx2, avx2)                       \
     X(dw_split_row, generic, avx2, avx2)               \
@@ -120,6 +121,7 @@ typedef klk_reduce_loop klk_reduce_fn(int kind, int dtype);
 typedef klk_plane_fn klk_plane_mean_fn, klk_plane_max_fn;
 typedef klk_map_fn klk_exp_fn, klk_erf_fn, klk_tanh_fn;
 typedef klk_dw_group_fn klk_dw_group8_fn, klk_dw_group16_fn;
+typedef klk_pack12_fn klk_pack6_fn;
 
 #define KL_KERNEL_FIELD(NAME, G, A2, A5) \
     struct {                             \

@@ -197,6 +197,10 @@ void kl_pw_pack_rows(const kl_kernels *kern, int64_t m, int64_t k, int64_t row0,
         (kern->pack12.fn ? kern->pack12.fn : wide_pack_rows)(m, k, row0, rows, w, p);
         return;
     }
+    if (kern->pack6.fn) {
+        kern->pack6.fn(m, k, row0, rows, w, p);
+        return;
+    }
     for (int64_t pi = row0 / MR; pi < (row0 + rows + MR - 1) / MR; pi++)
         for (int64_t kk = 0; kk < k; kk++)
             for (int r = 0; r < MR; r++) {

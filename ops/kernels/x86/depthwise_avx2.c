@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "depthwise.h"
+#include "transpose.h"
 
 /* Up to DW_ROWS output rows, 8 columns, of a K x K stride-S plane: one
  * accumulator per row so that the FMA chains of the taps overlap.  For
@@ -136,27 +137,6 @@ KL_AVX2 void klk_take_even_avx2(float *dst, const float *src, int64_t n)
  * AVX-512), so every tap is one full-width FMA over L channels and no
  * lane is wasted. */
 
-/* Rows r[0..8) (8 floats each) transposed in place. */
-__attribute__((target("avx2,fma"))) static inline void transpose8(__m256 r[8])
-{
-    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-    r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
-    r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
-    r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
-    r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
-    r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
-    r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
-    r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
-    r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
-}
-
 /* n consecutive floats of 8 rows (src, row stride lds) into n positions
  * of 8 channels, positions L floats apart (dst[i * L + c] = src[c * lds +
  * i]). */
@@ -168,7 +148,7 @@ __attribute__((target("avx2,fma"))) static void interleave8(const float *src, in
         __m256 r[8];
         for (int c = 0; c < 8; c++)
             r[c] = _mm256_loadu_ps(src + c * lds + i);
-        transpose8(r);
+        kl_transpose8(r);
         for (int k = 0; k < 8; k++)
             _mm256_storeu_ps(dst + (i + k) * L, r[k]);
     }
@@ -187,7 +167,7 @@ __attribute__((target("avx2,fma"))) static void deinterleave8(const float *src, 
         __m256 r[8];
         for (int k = 0; k < 8; k++)
             r[k] = _mm256_loadu_ps(src + (i + k) * L);
-        transpose8(r);
+        kl_transpose8(r);
         for (int c = 0; c < 8; c++)
             _mm256_storeu_ps(dst + c * ldd + i, r[c]);
     }

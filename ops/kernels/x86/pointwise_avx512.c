@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "../kernels.h"
+#include "transpose.h"
 
 #define MR KL_PW12_MR /* rows of a packed panel of W */
 #define KC KL_PW12_KC /* steps of k per pass over a tile */
@@ -241,38 +242,6 @@ void klk_pointwise12_avx512(const kl_pw_span *s, int64_t p0, int64_t p1, int64_t
 
 /* ---- packing W into the panels ---- */
 
-/* r[i][j] -> r[j][i] for 16 rows of 16 floats: pairs within 128-bit
- * lanes, then quads, then lanes across the registers. */
-__attribute__((target("avx512f"))) static inline void transpose16(__m512 r[16])
-{
-    __m512 t[16], u[16];
-    for (int i = 0; i < 8; i++) {
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    /* u[4i + j], lane l: column 4l + j of rows 4i .. 4i + 3 */
-    for (int i = 0; i < 4; i++) {
-        u[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
-        u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
-        u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
-        u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
-    }
-    /* t[j], t[4 + j]: columns j and 8 + j, 4 + j and 12 + j, of rows 0-7;
-     * t[8 + j], t[12 + j]: the same of rows 8-15 */
-    for (int j = 0; j < 4; j++) {
-        t[j] = _mm512_shuffle_f32x4(u[j], u[4 + j], 0x88);
-        t[4 + j] = _mm512_shuffle_f32x4(u[j], u[4 + j], 0xDD);
-        t[8 + j] = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0x88);
-        t[12 + j] = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0xDD);
-    }
-    for (int j = 0; j < 4; j++) {
-        r[j] = _mm512_shuffle_f32x4(t[j], t[8 + j], 0x88);
-        r[8 + j] = _mm512_shuffle_f32x4(t[j], t[8 + j], 0xDD);
-        r[4 + j] = _mm512_shuffle_f32x4(t[4 + j], t[12 + j], 0x88);
-        r[12 + j] = _mm512_shuffle_f32x4(t[4 + j], t[12 + j], 0xDD);
-    }
-}
-
 /* Steps [kk, kk + n) of one panel's `valid` rows (src, rows k apart) into
  * dst, MR values a step, rows past valid zero: 16 steps transposed at a
  * time. */
@@ -285,7 +254,7 @@ __attribute__((target("avx512f"))) static void pack_panel_step(const float *src,
         __m512 r[16];
         for (int i = 0; i < 16; i++)
             r[i] = i < valid ? _mm512_maskz_loadu_ps(lm, src + i * k + kk) : _mm512_setzero_ps();
-        transpose16(r);
+        kl_transpose16(r);
         for (int64_t j = 0; j < cols; j++)
             _mm512_mask_storeu_ps(dst + (kk + j) * MR, (__mmask16)((1u << MR) - 1), r[j]);
     }
