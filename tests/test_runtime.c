@@ -309,6 +309,72 @@ static void test_pack_rows_in_blocks(void)
                 check_packing(isa, sizes[i][0], sizes[i][1]);
 }
 
+/* Transpose against index arithmetic, bit for bit (NaN payloads and
+ * infinities included: it moves bits), on each instruction set's
+ * transpose_plane: planes whose sides are not multiples of 8 or 16, and
+ * ConvNeXt's NCHW -> NHWC and back. */
+typedef struct transpose_case {
+    int rank;
+    int64_t dims[4];
+    int64_t perm[4];
+} transpose_case;
+
+static void run_transpose_case(const transpose_case *t, int isa)
+{
+    int64_t n = 1, ydims[4], xstride[4];
+    for (int d = t->rank - 1; d >= 0; d--) {
+        xstride[d] = n;
+        n *= t->dims[d];
+    }
+    for (int d = 0; d < t->rank; d++)
+        ydims[d] = t->dims[t->perm[d]];
+    uint32_t *x = malloc((size_t)n * 4), *y = malloc((size_t)n * 4), *want = malloc((size_t)n * 4);
+    for (int64_t i = 0; i < n; i++)
+        x[i] = (uint32_t)(i * 2654435761u) | (i % 5 == 0 ? 0x7f800000u : 0); /* NaNs and infinities among them */
+    for (int64_t i = 0; i < n; i++) { /* output element i at its row-major index over ydims */
+        int64_t rest = i, at = 0;
+        for (int d = t->rank - 1; d >= 0; d--) {
+            at += rest % ydims[d] * xstride[t->perm[d]];
+            rest /= ydims[d];
+        }
+        want[i] = x[at];
+    }
+    tb_model *b = tb_new(8, 13);
+    tb_input(b, "x", KEEL_FLOAT, t->rank, t->dims, NULL);
+    tb_output(b, "y", KEEL_FLOAT, t->rank, ydims);
+    tb_attr_ints(b, tb_node(b, "Transpose", "t", "x", "y"), "perm", t->rank, t->perm);
+    keel_model *m = load(b, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    keel_options opt;
+    keel_options_init(&opt);
+    opt.isa = isa;
+    keel_session *s = NULL;
+    char err[1024];
+    CU_ASSERT_EQUAL_FATAL(keel_session_create(&s, m, &opt, NULL, 0, NULL, err, sizeof err), KEEL_OK);
+    keel_tensor in = {KEEL_FLOAT, t->rank, {0}, x}, out = {0};
+    memcpy(in.dims, t->dims, sizeof t->dims);
+    out.data = y;
+    CU_ASSERT_EQUAL(keel_session_run(s, &in, &out), KEEL_OK);
+    CU_ASSERT_EQUAL(memcmp(y, want, (size_t)n * 4), 0);
+    keel_session_free(s);
+    keel_model_free(m);
+    tb_free(b);
+    free(x), free(y), free(want);
+}
+
+static void test_transpose_planes(void)
+{
+    static const transpose_case cases[] = {
+        {2, {33, 17}, {1, 0}},           {2, {16, 48}, {1, 0}},        {3, {3, 40, 35}, {0, 2, 1}},
+        {4, {1, 96, 14, 14}, {0, 2, 3, 1}}, {4, {1, 14, 14, 96}, {0, 3, 1, 2}}, {4, {2, 7, 5, 19}, {3, 1, 0, 2}},
+        {2, {1, 9}, {1, 0}},             {3, {5, 1, 31}, {2, 1, 0}},
+    };
+    for (int isa = KEEL_ISA_GENERIC; isa <= KEEL_ISA_AVX512; isa++)
+        if (isa_runs(isa, "transpose planes"))
+            for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+                run_transpose_case(&cases[i], isa);
+}
+
 static void test_depthwise_kernels(void)
 {
     static const dw_case cases[] = {
@@ -1392,6 +1458,7 @@ void add_runtime_suite(void)
     CU_add_test(s, "custom op through the public API", test_custom_op);
     CU_add_test(s, "thread pool covers every item once", test_pool_covers_every_item_once);
     CU_add_test(s, "depthwise kernels match a direct loop", test_depthwise_kernels);
+    CU_add_test(s, "Transpose moves every bit where the permutation says", test_transpose_planes);
     CU_add_test(s, "conv kernels match a direct loop on every instruction set", test_conv_kernels);
     CU_add_test(s, "weights packed whole and in blocks of rows land where the layout says", test_pack_rows_in_blocks);
     CU_add_test(s, "MaxPool 3x3 stride 2 against window maxima", test_maxpool_3x3_stride2);

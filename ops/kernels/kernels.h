@@ -40,6 +40,10 @@ typedef void klk_pointwise12_fn(const kl_pw_span *s, int64_t p0, int64_t p1, int
 /* kl_pw_pack_rows for the 12x32 and the 6x16 tiles: rows [row0, row0 +
  * rows) of W [m][k], given as w [rows][k], into their panels of packed */
 typedef void klk_pack12_fn(int64_t m, int64_t k, int64_t row0, int64_t rows, const float *w, float *packed);
+/* dst[i * ld_dst + j] = src[i + j * ld_src] for i < rows, j < cols: a plane
+ * of 4-byte elements transposed (ops/drivers/eltwise.c's kl_copy_strided_with) */
+typedef void klk_transpose_plane_fn(uint32_t *dst, const uint32_t *src, int64_t rows, int64_t cols,
+                                    int64_t ld_dst, int64_t ld_src);
 /* dst[i] = src[2 i] for i < n, reading src[0 .. 2 n - 1) only */
 typedef void klk_take_even_fn(float *dst, const float *src, int64_t n);
 /* depthwise (ops/kernels/depthwise.c): a K x K stride-S plane on the
@@ -97,6 +101,7 @@ typedef klk_reduce_loop klk_reduce_fn(int kind, int dtype);
     X(pack12, none, none, avx512)                      \
     X(pack6, none, avx2, avx2)                         \
     X(take_even, generic, avx2, avx2)                  \
+    X(transpose_plane, generic, avx2, avx512)          \
     X(dw_rows, none, avx2, avx2)                       \
     X(dw_split_row, generic, avx2, avx2)               \
     X(dw_group8, none, avx2, avx2)                     \
