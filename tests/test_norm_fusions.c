@@ -1,0 +1,223 @@
+/* test_norm_fusions.c -- the normalization kernels: LayerNormalization
+ * as opset 17 has it, on every instruction set the CPU runs, on 1 and 2
+ * threads (which give the same bits), with rows of odd lengths, some
+ * holding NaN or an infinity, against plain double loops. */
+#include <CUnit/CUnit.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "inspect.h"
+#include "testutil.h"
+
+static const int64_t lens[] = {1, 7, 17, 768, 1000, 4096};
+#define N_LENS (sizeof lens / sizeof lens[0])
+
+static float lcg(uint32_t *s)
+{
+    *s = *s * 1664525u + 1013904223u;
+    return (float)((*s >> 8) & 0xffff) / 65536.0f - 0.5f;
+}
+
+/* Rows enough for the kernels to split them over the threads. */
+static int64_t rows_for(int64_t len)
+{
+    int64_t rows = 20000 / len + 1;
+    return rows < 8 ? 8 : rows;
+}
+
+/* x: each row its own offset and spread; rows 1, 2 and 3 hold NaN, +Inf
+ * and -Inf (where there are more than 3 rows). */
+static float *make_x(int64_t rows, int64_t len, uint32_t seed)
+{
+    float *x = malloc((size_t)(rows * len) * sizeof *x);
+    for (int64_t r = 0; r < rows; r++) {
+        const float offset = (float)(r % 5) - 2.0f, spread = 1.0f + (float)(r % 3);
+        for (int64_t i = 0; i < len; i++)
+            x[r * len + i] = offset + spread * 4.0f * lcg(&seed);
+    }
+    if (rows > 3) {
+        x[1 * len + len / 2] = NAN;
+        x[2 * len + len / 3] = INFINITY;
+        x[3 * len] = -INFINITY;
+    }
+    return x;
+}
+
+static float *random_vec(int64_t n, float lo, float hi, uint32_t seed)
+{
+    float *v = malloc((size_t)n * sizeof *v);
+    for (int64_t i = 0; i < n; i++)
+        v[i] = lo + (hi - lo) * (lcg(&seed) + 0.5f);
+    return v;
+}
+
+/* The largest |got - want| / max(floor, |want|), or NaN where one side is
+ * NaN and the other is not (compare as `err <= tol`). */
+static double max_rel_err(const float *got, const double *want, int64_t n, double floor)
+{
+    double worst = 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (!isnan(got[i]) != !isnan(want[i]))
+            return NAN;
+        if (isnan(want[i]) || (isinf(want[i]) && got[i] == want[i]))
+            continue;
+        const double e = fabs(got[i] - want[i]) / fmax(floor, fabs(want[i]));
+        worst = e > worst ? e : worst;
+    }
+    return worst;
+}
+
+/* ---- sessions ------------------------------------------------------------------ */
+
+typedef struct run_cfg {
+    int isa, threads;
+    const char *off;      /* keel_options.passes_off */
+} run_cfg;
+
+static keel_model *load(tb_model *b)
+{
+    size_t len;
+    uint8_t *buf = tb_pack(b, &len);
+    keel_model *m = NULL;
+    char err[512];
+    keel_status st = keel_model_load_buffer(&m, buf, len, NULL, "norm.onnx", NULL, err, sizeof err);
+    if (st)
+        fprintf(stderr, "\n  load: %s\n", err);
+    free(buf);
+    return m;
+}
+
+/* Runs m on input x into y[0..n_out) (n floats each, filled with NaN
+ * first); *n_type: the steps running op `type`, *n_steps all of them.
+ * False when creation or the run fails. */
+static bool run(const keel_model *m, const run_cfg *cfg, const keel_tensor *x, int64_t n, float **y, int n_out,
+                const char *type, int *n_type, int *n_steps)
+{
+    keel_options opt;
+    keel_options_init(&opt);
+    opt.isa = cfg->isa;
+    opt.threads = cfg->threads;
+    opt.passes_off = cfg->off;
+    keel_session *s = NULL;
+    char err[512];
+    if (keel_session_create(&s, m, &opt, NULL, 0, NULL, err, sizeof err) != KEEL_OK) {
+        fprintf(stderr, "\n  create: %s\n", err);
+        return false;
+    }
+    kl_plan_info plan;
+    kl_inspect_plan(s, &plan);
+    *n_steps = plan.n_steps;
+    *n_type = 0;
+    for (int k = 0; k < plan.n_steps; k++) {
+        kl_step_info st;
+        kl_inspect_step(s, k, &st);
+        *n_type += strcmp(st.op_type, type) == 0;
+    }
+    keel_tensor out[3];
+    memset(out, 0, sizeof out);
+    for (int k = 0; k < n_out; k++) {
+        tb_fill_nan(y[k], (size_t)n);
+        out[k].data = y[k];
+    }
+    keel_status st = keel_session_run(s, x, out);
+    if (st)
+        fprintf(stderr, "\n  run: %s\n", keel_session_errmsg(s));
+    keel_session_free(s);
+    return st == KEEL_OK;
+}
+
+static int n_isas(int *isas)
+{
+    int n = 0;
+    for (int isa = KEEL_ISA_GENERIC; isa <= KEEL_ISA_AVX512; isa++)
+        if ((int)keel_isa_available((keel_isa)isa) == isa)
+            isas[n++] = isa;
+    return n;
+}
+
+/* ---- LayerNormalization (opset 17) ------------------------------------------------------- */
+
+/* y = (x - mean) / sqrt(var + eps) * gamma + beta per row, in double. */
+static void ref_layernorm(const float *x, int64_t rows, int64_t len, const float *gamma, const float *beta,
+                          double eps, double *y)
+{
+    for (int64_t r = 0; r < rows; r++) {
+        const float *xr = x + r * len;
+        double mean = 0, var = 0;
+        for (int64_t i = 0; i < len; i++)
+            mean += xr[i];
+        mean /= (double)len;
+        for (int64_t i = 0; i < len; i++)
+            var += (xr[i] - mean) * (xr[i] - mean);
+        const double inv = 1.0 / sqrt(var / (double)len + eps);
+        for (int64_t i = 0; i < len; i++)
+            y[r * len + i] = (xr[i] - mean) * inv * (gamma ? gamma[i] : 1.0) + (beta ? beta[i] : 0.0);
+    }
+}
+
+/* Its three outputs over [rows, len], or [rows, 2, len / 2], from axis 1. */
+static void check_layernorm_op(int64_t len, int rank)
+{
+    const int64_t rows = rows_for(len), n = rows * len;
+    float *gamma = random_vec(len, 0.5f, 1.5f, 3), *beta = random_vec(len, -0.5f, 0.5f, 4);
+    float *x = make_x(rows, len, 99);
+    double *want = malloc((size_t)n * sizeof *want);
+    ref_layernorm(x, rows, len, gamma, beta, 1e-5, want);
+    tb_model *b = tb_new(8, 17);
+    const int64_t d2[2] = {rows, len}, d3[3] = {rows, 2, len / 2}, s2[2] = {2, len / 2}, st[3] = {rows, 1, 1};
+    const int64_t *xd = rank == 3 ? d3 : d2;
+    tb_input(b, "x", KEEL_FLOAT, rank, xd, NULL);
+    tb_output(b, "y", KEEL_FLOAT, rank, xd);
+    tb_output(b, "mean", KEEL_FLOAT, rank, st);
+    tb_output(b, "inv", KEEL_FLOAT, rank, st);
+    tb_init_f32(b, "gamma", rank - 1, rank == 3 ? s2 : &len, gamma);
+    tb_init_f32(b, "beta", rank - 1, rank == 3 ? s2 : &len, beta);
+    tb_attr_int(b, tb_node(b, "LayerNormalization", "ln", "x,gamma,beta", "y,mean,inv"), "axis", 1);
+    keel_model *m = load(b);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    float *y = malloc((size_t)n * sizeof *y), *mean = malloc((size_t)n * sizeof *mean);
+    float *inv = malloc((size_t)n * sizeof *inv), *y2 = malloc((size_t)n * sizeof *y2);
+    int isas[3], k = n_isas(isas);
+    for (int i = 0; i < k; i++)
+        for (int threads = 1; threads <= 2; threads++) {
+            float *outs[3] = {threads == 1 ? y : y2, mean, inv};
+            run_cfg c = {isas[i], threads, NULL};
+            int n_ln, n_steps;
+            keel_tensor in = {KEEL_FLOAT, rank, {rows, xd[1], rank == 3 ? xd[2] : 0}, x};
+            CU_ASSERT_FATAL(run(m, &c, &in, n, outs, 3, "LayerNormalization", &n_ln, &n_steps));
+            CU_ASSERT_EQUAL(n_ln, 1);
+            const double err = max_rel_err(outs[0], want, n, 1.0);
+            CU_ASSERT(err <= 1e-5);
+            for (int64_t r = 4; r < rows; r++) { /* the rows without NaN or infinities */
+                double mu = 0, var = 0;
+                for (int64_t j = 0; j < len; j++)
+                    mu += x[r * len + j];
+                mu /= (double)len;
+                for (int64_t j = 0; j < len; j++)
+                    var += (x[r * len + j] - mu) * (x[r * len + j] - mu);
+                CU_ASSERT(fabs(mean[r] - mu) <= 1e-6 * fmax(1.0, fabs(mu)));
+                CU_ASSERT(fabs(inv[r] - 1.0 / sqrt(var / (double)len + 1e-5)) <= 1e-5 * inv[r]);
+            }
+        }
+    CU_ASSERT(memcmp(y, y2, (size_t)n * sizeof *y) == 0);
+    keel_model_free(m);
+    tb_free(b);
+    free(gamma), free(beta), free(x), free(want), free(y), free(y2), free(mean), free(inv);
+}
+
+static void test_layernorm_op(void)
+{
+    for (size_t l = 0; l < N_LENS; l++)
+        check_layernorm_op(lens[l], 2);
+    check_layernorm_op(34, 3);
+    check_layernorm_op(1000, 3);
+}
+
+void add_norm_fusions_suite(void)
+{
+    CU_pSuite s = CU_add_suite("norm fusions", NULL, NULL);
+    CU_add_test(s, "LayerNormalization: outputs and statistics against double", test_layernorm_op);
+}
+
