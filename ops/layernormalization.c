@@ -4,6 +4,7 @@
  * with Scale and the optional B broadcast to X.shape[axis:].  Optional
  * outputs Mean and InvStdDev have X's rank with 1 for the normalized
  * dims.  Only stash_type 1 (float statistics) exists for float input.
+ * The pass fuse_norm makes it from the decomposed form of older opsets.
  * The slices go to the kernel table's layernorm, split over the
  * session's threads (each slice computed alike on any of them). */
 #include "drivers/eltwise.h"

@@ -9,6 +9,8 @@ const kl_pass kl_passes[] = {
     {.name = "fold", .does = "infer shapes; run nodes whose inputs are known at creation", .run = kl_pass_fold},
     {.name = "fuse_batchnorm", .does = "fold BatchNormalization into the Conv before it", .optional = true,
      .rewrite = true, .run = kl_pass_fuse_batchnorm},
+    {.name = "fuse_norm", .does = "LayerNorm spelt ReduceMean, Sub, Pow, Sqrt, Div becomes LayerNormalization",
+     .optional = true, .rewrite = true, .run = kl_pass_fuse_norm},
     {.name = "fuse_pad", .does = "a zero Pad becomes the padding of the Conv or AveragePool after it",
      .optional = true, .rewrite = true, .run = kl_pass_fuse_pad},
     {.name = "fuse_residual", .does = "an Add becomes the residual input of the product before it",

@@ -249,6 +249,7 @@ void kl_pass_note(kl_plan *s, const char *fmt, ...) KL_PRINTF(2, 3);
 
 keel_status kl_pass_fold(kl_plan *s);              /* fold.c */
 keel_status kl_pass_fuse_batchnorm(kl_plan *s);    /* fuse.c */
+keel_status kl_pass_fuse_norm(kl_plan *s);         /* fuse_norm.c */
 keel_status kl_pass_fuse_pad(kl_plan *s);
 keel_status kl_pass_fuse_residual(kl_plan *s);
 keel_status kl_pass_fuse_gated(kl_plan *s);

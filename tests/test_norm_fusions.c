@@ -1,7 +1,13 @@
-/* test_norm_fusions.c -- the normalization kernels: LayerNormalization
- * as opset 17 has it, on every instruction set the CPU runs, on 1 and 2
- * threads (which give the same bits), with rows of odd lengths, some
- * holding NaN or an infinity, against plain double loops. */
+/* test_norm_fusions.c -- the pass fuse_norm and the kernels behind it.
+ * LayerNorm as PyTorch exports it before opset 17 (ReduceMean, Sub, Pow,
+ * ReduceMean, Add, Sqrt, Div, then Mul by gamma and Add of beta) becomes
+ * one LayerNormalization.  The pattern runs fused and unfused
+ * (keel_options.passes_off), and LayerNormalization as opset 17 has it,
+ * on every instruction set the CPU runs, on 1 and 2 threads (which give
+ * the same bits), with rows of odd lengths, some holding NaN or an
+ * infinity, against plain double loops; where an intermediate has another
+ * reader, or the pattern is not exactly the normalization, nothing is
+ * fused. */
 #include <CUnit/CUnit.h>
 #include <math.h>
 #include <stdio.h>
@@ -128,6 +134,13 @@ static bool run(const keel_model *m, const run_cfg *cfg, const keel_tensor *x, i
     return st == KEEL_OK;
 }
 
+/* x as a tensor of rank 2 ([rows, len]) or 3 ([1, rows, len]). */
+static keel_tensor input(int rank, const float *x, int64_t rows, int64_t len)
+{
+    keel_tensor t = {KEEL_FLOAT, rank, {rank == 3 ? 1 : rows, rank == 3 ? rows : len, len}, (void *)x};
+    return t;
+}
+
 static int n_isas(int *isas)
 {
     int n = 0;
@@ -215,9 +228,135 @@ static void test_layernorm_op(void)
     check_layernorm_op(1000, 3);
 }
 
+/* ---- LayerNorm as exported ---------------------------------------------------------- */
+
+/* What a decomposed LayerNorm model differs in. */
+typedef struct ln_form {
+    int opset;            /* 18: ReduceMean takes its axes as an input */
+    int rank;             /* of x: 2 ([rows, len]) or 3 ([1, rows, len]) */
+    bool gamma, beta;
+    float eps;
+    float exponent;       /* of the Pow: 2 for a LayerNorm */
+    int64_t axis;         /* of both ReduceMeans */
+    bool extra_reader;    /* d = x - mean is a graph output too */
+} ln_form;
+
+static void mean_node(tb_model *b, const ln_form *f, const char *name, const char *in, const char *out)
+{
+    if (f->opset >= 18) {
+        char inputs[64];
+        snprintf(inputs, sizeof inputs, "%s,axes", in);
+        tb_node(b, "ReduceMean", name, inputs, out);
+    } else {
+        tb_attr_ints(b, tb_node(b, "ReduceMean", name, in, out), "axes", 1, &f->axis);
+    }
+}
+
+/* x -> mean -> d = x - mean -> d^e -> mean -> + eps -> sqrt -> d / . (n),
+ * then * gamma (g), + beta (y); the last value made is output y. */
+static tb_model *build_layernorm(const ln_form *f, int64_t rows, int64_t len, const float *gamma, const float *beta)
+{
+    tb_model *b = tb_new(8, f->opset);
+    const int64_t d3[3] = {1, rows, len}, d2[2] = {rows, len}, one = 1;
+    const int64_t *dims = f->rank == 3 ? d3 : d2;
+    tb_input(b, "x", KEEL_FLOAT, f->rank, dims, NULL);
+    tb_output(b, "y", KEEL_FLOAT, f->rank, dims);
+    if (f->extra_reader)
+        tb_output(b, "d", KEEL_FLOAT, f->rank, dims);
+    tb_init_f32(b, "e", 0, NULL, &f->exponent);
+    tb_init_f32(b, "eps", 0, NULL, &f->eps);
+    tb_init_raw(b, "axes", KEEL_INT64, 1, &one, &f->axis, sizeof f->axis);
+    tb_init_f32(b, "gamma", 1, &len, gamma);
+    tb_init_f32(b, "beta", 1, &len, beta);
+    mean_node(b, f, "mean", "x", "m");
+    tb_node(b, "Sub", "sub", "x,m", "d");
+    tb_node(b, "Pow", "pow", "d,e", "p");
+    mean_node(b, f, "var", "p", "v");
+    tb_node(b, "Add", "add_eps", "v,eps", "ve");
+    tb_node(b, "Sqrt", "sqrt", "ve", "sd");
+    const char *last = f->gamma || f->beta ? "n" : "y";
+    tb_node(b, "Div", "div", "d,sd", last);
+    if (f->gamma)
+        tb_node(b, "Mul", "mul", "gamma,n", f->beta ? "g" : "y"); /* gamma first: either order fuses */
+    if (f->beta)
+        tb_node(b, "Add", "add_beta", f->gamma ? "g,beta" : "n,beta", "y");
+    return b;
+}
+
+/* Form f over rows of len on every instruction set and 1 and 2 threads,
+ * with fuse_norm on (`fuses`: one LayerNormalization step, and nothing
+ * else unless an intermediate is an output) and off, against the double
+ * loop when f is a LayerNorm. */
+static void check_layernorm(const ln_form *f, int64_t len, bool fuses)
+{
+    const int64_t rows = rows_for(len), n = rows * len;
+    float *gamma = random_vec(len, 0.5f, 1.5f, 7), *beta = random_vec(len, -0.5f, 0.5f, 8);
+    float *x = make_x(rows, len, (uint32_t)len), *y1 = malloc((size_t)n * sizeof *y1);
+    float *y2 = malloc((size_t)n * sizeof *y2), *d = malloc((size_t)n * sizeof *d);
+    double *want = malloc((size_t)n * sizeof *want);
+    ref_layernorm(x, rows, len, f->gamma ? gamma : NULL, f->beta ? beta : NULL, f->eps, want);
+    tb_model *b = build_layernorm(f, rows, len, gamma, beta);
+    keel_model *m = load(b);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    int isas[3], k = n_isas(isas);
+    for (int i = 0; i < k; i++)
+        for (int fused = 0; fused < 2; fused++) {
+            int n_ln, n_steps;
+            float *out1[2] = {y1, d}, *out2[2] = {y2, d};
+            run_cfg c1 = {isas[i], 1, fused ? NULL : "fuse_norm"}, c2 = {isas[i], 2, c1.off};
+            const keel_tensor in = input(f->rank, x, rows, len);
+            CU_ASSERT_FATAL(run(m, &c1, &in, n, out1, 1 + f->extra_reader, "LayerNormalization", &n_ln, &n_steps));
+            CU_ASSERT_EQUAL(n_ln, fused && fuses ? 1 : 0);
+            if (fused && fuses && !f->extra_reader)
+                CU_ASSERT_EQUAL(n_steps, 1);
+            CU_ASSERT_FATAL(run(m, &c2, &in, n, out2, 1 + f->extra_reader, "LayerNormalization", &n_ln, &n_steps));
+            CU_ASSERT(memcmp(y1, y2, (size_t)n * sizeof *y1) == 0); /* the same bits on 2 threads */
+            if (f->exponent != 2.0f || (f->axis != -1 && f->axis != f->rank - 1))
+                continue; /* not a LayerNorm */
+            const double err = max_rel_err(y1, want, n, 1.0);
+            CU_ASSERT(err <= 1e-5);
+            if (!(err <= 1e-5))
+                fprintf(stderr, "\n  LayerNorm len %lld isa %d %s: error %g\n", (long long)len, isas[i],
+                        fused ? "fused" : "unfused", err);
+        }
+    keel_model_free(m);
+    tb_free(b);
+    free(gamma), free(beta), free(x), free(y1), free(y2), free(d), free(want);
+}
+
+static void test_layernorm_fused(void)
+{
+    for (size_t l = 0; l < N_LENS; l++) {
+        /* the affine parts, the opset and the rank in turn */
+        const ln_form f = {.opset = l % 2 ? 18 : 14, .rank = l % 3 ? 2 : 3, .gamma = l % 3 != 1, .beta = l % 3 != 2,
+                           .eps = l % 2 ? 1e-5f : 1e-6f, .exponent = 2.0f, .axis = l % 2 ? -1 : (l % 3 ? 1 : 2)};
+        check_layernorm(&f, lens[l], true);
+    }
+    const ln_form bare = {.opset = 13, .rank = 2, .eps = 1e-5f, .exponent = 2.0f, .axis = -1}; /* Scale: ones */
+    check_layernorm(&bare, 768, true);
+}
+
+/* Not the normalization, or an intermediate another node needs. */
+static void test_layernorm_not_fused(void)
+{
+    const ln_form plain = {.opset = 14, .rank = 2, .gamma = true, .beta = true, .eps = 1e-5f, .exponent = 2.0f,
+                           .axis = -1};
+    ln_form f = plain;
+    f.extra_reader = true;
+    check_layernorm(&f, 17, false);
+    f = plain;
+    f.exponent = 3.0f;
+    check_layernorm(&f, 17, false);
+    f = plain;
+    f.axis = 0; /* over the rows */
+    check_layernorm(&f, 17, false);
+}
+
 void add_norm_fusions_suite(void)
 {
     CU_pSuite s = CU_add_suite("norm fusions", NULL, NULL);
     CU_add_test(s, "LayerNormalization: outputs and statistics against double", test_layernorm_op);
+    CU_add_test(s, "decomposed LayerNorm: fused and not, every ISA, 1 and 2 threads", test_layernorm_fused);
+    CU_add_test(s, "decomposed LayerNorm: not fused where it must not be", test_layernorm_not_fused);
 }
 
