@@ -6,13 +6,17 @@
  *                 ReduceMean -> Add(eps) -> Sqrt -> Div(d, .), then
  *                 optionally Mul by a constant gamma and Add of a
  *                 constant beta, becomes one LayerNormalization node (the
- *                 op of opset 17, whatever the model imports).
+ *                 op of opset 17, whatever the model imports);
+ *   fuse_softmax  a Mul by a constant scalar (or a Div by a power of two,
+ *                 which is the same product) before a Softmax over the
+ *                 last axis becomes the Softmax's in_scale.
  *
  * A rewrite is made only where it computes what the nodes it replaces
  * compute: float values, the same axis throughout, epsilon a scalar
  * constant, an exponent of exactly 2, no broadcast that changes a shape,
  * and every intermediate read by the pattern alone and not a graph
  * output. */
+#include <math.h>
 #include <string.h>
 
 #include "session.h"
@@ -266,6 +270,57 @@ static keel_status fuse_layernorm(norm_ctx *o, int node)
     return rewrite_layernorm(o, &m);
 }
 
+/* ---- the scale before Softmax --------------------------------------------------------- */
+
+/* The factor that Mul or Div node p applies to its input v (a Mul by a
+ * finite nonzero scalar; a Div by a power of two whose reciprocal is a
+ * normal float, so that x / d and x * (1 / d) round alike), or 0. */
+static float scale_of(const norm_ctx *o, const kl_snode *p, int *v)
+{
+    float c;
+    if (p->n_in != 2 || p->in[0] < 0 || p->in[1] < 0)
+        return 0;
+    if (is_op(p, "Div") && const_scalar(o, p, 1, &c)) {
+        int e;
+        const float r = 1.0f / c;
+        *v = p->in[0];
+        return frexpf(c, &e) == (c < 0 ? -0.5f : 0.5f) && isnormal(r) ? r : 0;
+    }
+    for (int k = 0; is_op(p, "Mul") && k < 2; k++)
+        if (const_scalar(o, p, 1 - k, &c)) {
+            *v = p->in[k];
+            return isfinite(c) && c != 0 ? c : 0;
+        }
+    return 0;
+}
+
+static bool softmax_of_last_axis(const norm_ctx *o, const kl_snode *n)
+{
+    const int opset = n->opset ? n->opset : (int)kl_model_opset(o->s->model, "");
+    const kl_tensor *x = value(o, n->in[0]);
+    const int64_t axis = kl_attr_int(n->src, "axis", opset >= 13 ? -1 : 1);
+    return x->dtype == KEEL_FLOAT && x->rank >= 1 && (axis == -1 || axis == x->rank - 1);
+}
+
+static keel_status fuse_softmax_scale(norm_ctx *o, int node)
+{
+    kl_snode *n = &o->s->nodes[node];
+    if (!is_op(n, "Softmax") || n->n_in != 1 || n->in[0] < 0 || n->in_scale != 0 || !softmax_of_last_axis(o, n))
+        return KEEL_OK;
+    const int pv = n->in[0];
+    int p = producer(o, pv, "Mul", 1), v = -1;
+    if (p < 0)
+        p = producer(o, pv, "Div", 1);
+    const float scale = p >= 0 ? scale_of(o, &o->s->nodes[p], &v) : 0;
+    if (scale == 0 || !float_same_shape(o, v, pv))
+        return KEEL_OK;
+    n->in[0] = v;
+    n->in_scale = scale;
+    o->s->nodes[p].dead = true;
+    o->s->n_fused++;
+    return KEEL_OK;
+}
+
 /* ---- the passes -------------------------------------------------------------------- */
 
 typedef keel_status (*norm_fn)(norm_ctx *o, int node);
@@ -287,4 +342,9 @@ static keel_status each_live_node(kl_plan *s, norm_fn fn)
 keel_status kl_pass_fuse_norm(kl_plan *s)
 {
     return each_live_node(s, fuse_layernorm);
+}
+
+keel_status kl_pass_fuse_softmax(kl_plan *s)
+{
+    return each_live_node(s, fuse_softmax_scale);
 }

@@ -11,6 +11,8 @@ const kl_pass kl_passes[] = {
      .rewrite = true, .run = kl_pass_fuse_batchnorm},
     {.name = "fuse_norm", .does = "LayerNorm spelt ReduceMean, Sub, Pow, Sqrt, Div becomes LayerNormalization",
      .optional = true, .rewrite = true, .run = kl_pass_fuse_norm},
+    {.name = "fuse_softmax", .does = "a Mul or Div by a constant before Softmax becomes its input scale",
+     .optional = true, .rewrite = true, .run = kl_pass_fuse_softmax},
     {.name = "fuse_pad", .does = "a zero Pad becomes the padding of the Conv or AveragePool after it",
      .optional = true, .rewrite = true, .run = kl_pass_fuse_pad},
     {.name = "fuse_residual", .does = "an Add becomes the residual input of the product before it",

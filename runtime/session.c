@@ -242,6 +242,7 @@ keel_status kl_ctx_fill(kl_plan *s, const kl_snode *n, kl_opctx *c)
         c->n_in = r;
     }
     c->pre_pad = n->has_pre_pad ? n->pre_pad : NULL;
+    c->in_scale = n->in_scale;
     return KEEL_OK;
 }
 

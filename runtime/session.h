@@ -59,6 +59,7 @@ typedef struct kl_snode {
     kl_epilogue epi;      /* fused activation; a fused residual is input op->residual_input */
     bool has_pre_pad;
     int64_t pre_pad[6];   /* zero padding taken over from a Pad (kl_opctx.pre_pad) */
+    float in_scale;       /* 0, or a factor taken over from a Mul before it (kl_opctx.in_scale) */
     bool dynamic;         /* output shapes depend on run-time data */
     bool dead;            /* removed by the pass under way */
 } kl_snode;
@@ -250,6 +251,7 @@ void kl_pass_note(kl_plan *s, const char *fmt, ...) KL_PRINTF(2, 3);
 keel_status kl_pass_fold(kl_plan *s);              /* fold.c */
 keel_status kl_pass_fuse_batchnorm(kl_plan *s);    /* fuse.c */
 keel_status kl_pass_fuse_norm(kl_plan *s);         /* fuse_norm.c */
+keel_status kl_pass_fuse_softmax(kl_plan *s);
 keel_status kl_pass_fuse_pad(kl_plan *s);
 keel_status kl_pass_fuse_residual(kl_plan *s);
 keel_status kl_pass_fuse_gated(kl_plan *s);

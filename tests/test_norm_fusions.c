@@ -1,13 +1,14 @@
-/* test_norm_fusions.c -- the pass fuse_norm and the kernels behind it.
- * LayerNorm as PyTorch exports it before opset 17 (ReduceMean, Sub, Pow,
- * ReduceMean, Add, Sqrt, Div, then Mul by gamma and Add of beta) becomes
- * one LayerNormalization.  The pattern runs fused and unfused
- * (keel_options.passes_off), and LayerNormalization as opset 17 has it,
- * on every instruction set the CPU runs, on 1 and 2 threads (which give
- * the same bits), with rows of odd lengths, some holding NaN or an
- * infinity, against plain double loops; where an intermediate has another
- * reader, or the pattern is not exactly the normalization, nothing is
- * fused. */
+/* test_norm_fusions.c -- the passes fuse_norm and fuse_softmax and the
+ * kernels behind them.  LayerNorm as PyTorch exports it before opset 17
+ * (ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, then Mul by gamma
+ * and Add of beta) becomes one LayerNormalization, and a Mul or Div by a
+ * constant before Softmax the Softmax's input scale.  Each pattern runs
+ * fused and unfused (keel_options.passes_off), and LayerNormalization as
+ * opset 17 has it, on every instruction set the CPU runs, on 1 and 2
+ * threads (which give the same bits), with rows of odd lengths, some
+ * holding NaN or an infinity, against plain double loops; where an
+ * intermediate has another reader, or the pattern is not exactly the
+ * normalization, nothing is fused. */
 #include <CUnit/CUnit.h>
 #include <math.h>
 #include <stdio.h>
@@ -352,11 +353,113 @@ static void test_layernorm_not_fused(void)
     check_layernorm(&f, 17, false);
 }
 
+/* ---- the scale before Softmax ---------------------------------------------------------- */
+
+typedef struct sm_form {
+    const char *op;       /* "Mul" or "Div" */
+    float c;              /* its constant */
+    int opset;
+    int64_t axis;         /* of the Softmax */
+    bool extra_reader;    /* the scaled value is a graph output too */
+} sm_form;
+
+/* x -> op(x, c) (t) -> Softmax -> y. */
+static tb_model *build_softmax(const sm_form *f, int64_t rows, int64_t len)
+{
+    tb_model *b = tb_new(8, f->opset);
+    const int64_t dims[2] = {rows, len};
+    tb_input(b, "x", KEEL_FLOAT, 2, dims, NULL);
+    tb_output(b, "y", KEEL_FLOAT, 2, dims);
+    if (f->extra_reader)
+        tb_output(b, "t", KEEL_FLOAT, 2, dims);
+    tb_init_f32(b, "c", 0, NULL, &f->c);
+    tb_node(b, f->op, "scale", "x,c", "t");
+    tb_attr_int(b, tb_node(b, "Softmax", "softmax", "t", "y"), "axis", f->axis);
+    return b;
+}
+
+/* softmax(x * s) along rows (axis 1) or columns (axis 0), in double, the
+ * product rounded to float as the graph's Mul does. */
+static void ref_softmax(const float *x, int64_t rows, int64_t len, float s, int64_t axis, double *y)
+{
+    const int64_t lines = axis == 0 ? len : rows, count = axis == 0 ? rows : len;
+    const int64_t step = axis == 0 ? len : 1, start = axis == 0 ? 1 : len;
+    for (int64_t l = 0; l < lines; l++) {
+        const float *xl = x + l * start;
+        double m = -INFINITY, sum = 0;
+        for (int64_t i = 0; i < count; i++)
+            m = (float)(xl[i * step] * s) > m ? (float)(xl[i * step] * s) : m; /* NaN never wins */
+        for (int64_t i = 0; i < count; i++)
+            sum += exp((float)(xl[i * step] * s) - m);
+        for (int64_t i = 0; i < count; i++)
+            y[l * start + i * step] = exp((float)(xl[i * step] * s) - m) / sum;
+    }
+}
+
+static void check_softmax(const sm_form *f, int64_t len, bool fuses)
+{
+    const int64_t rows = rows_for(len), n = rows * len;
+    const float s = strcmp(f->op, "Div") == 0 ? 1.0f / f->c : f->c;
+    float *x = make_x(rows, len, 5), *y = malloc((size_t)n * sizeof *y), *y2 = malloc((size_t)n * sizeof *y2);
+    float *unfused = malloc((size_t)n * sizeof *unfused), *t = malloc((size_t)n * sizeof *t);
+    double *want = malloc((size_t)n * sizeof *want);
+    ref_softmax(x, rows, len, s, f->axis < 0 ? 1 : f->axis, want);
+    tb_model *b = build_softmax(f, rows, len);
+    keel_model *m = load(b);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    int isas[3], k = n_isas(isas);
+    for (int i = 0; i < k; i++) {
+        int n_sm, n_steps;
+        float *o1[2] = {y, t}, *o2[2] = {y2, t}, *o3[2] = {unfused, t};
+        run_cfg c1 = {isas[i], 1, NULL}, c2 = {isas[i], 2, NULL}, off = {isas[i], 1, "fuse_softmax"};
+        const keel_tensor in = input(2, x, rows, len);
+        CU_ASSERT_FATAL(run(m, &c1, &in, n, o1, 1 + f->extra_reader, "Softmax", &n_sm, &n_steps));
+        CU_ASSERT_EQUAL(n_steps, fuses ? 1 : 2);
+        CU_ASSERT_FATAL(run(m, &c2, &in, n, o2, 1 + f->extra_reader, "Softmax", &n_sm, &n_steps));
+        CU_ASSERT_FATAL(run(m, &off, &in, n, o3, 1 + f->extra_reader, "Softmax", &n_sm, &n_steps));
+        CU_ASSERT_EQUAL(n_steps, 2);
+        CU_ASSERT(memcmp(y, y2, (size_t)n * sizeof *y) == 0);
+        /* x * s rounds as the Mul did: the Softmax after it sees the same floats */
+        CU_ASSERT(memcmp(y, unfused, (size_t)n * sizeof *y) == 0);
+        const double err = max_rel_err(y, want, n, 1e-30);
+        CU_ASSERT(err <= 1e-5);
+        if (!(err <= 1e-5))
+            fprintf(stderr, "\n  Softmax %s %g len %lld isa %d: error %g\n", f->op, f->c, (long long)len, isas[i], err);
+    }
+    keel_model_free(m);
+    tb_free(b);
+    free(x), free(y), free(y2), free(unfused), free(t), free(want);
+}
+
+static void test_softmax_scale(void)
+{
+    for (size_t l = 0; l < N_LENS; l++) {
+        const sm_form mul = {"Mul", -0.3f, 13, -1, false}, div = {"Div", 8.0f, 13, 1, false};
+        check_softmax(&mul, lens[l], true);
+        check_softmax(&div, lens[l], true);
+    }
+    /* opset 11: the rows from axis 1 on, which is the last one here */
+    const sm_form old = {"Mul", 0.125f, 11, 1, false};
+    check_softmax(&old, 17, true);
+}
+
+static void test_softmax_scale_not_fused(void)
+{
+    const sm_form three = {"Div", 3.0f, 13, -1, false}; /* x / 3 and x * (1 / 3) round apart */
+    const sm_form columns = {"Mul", 0.5f, 13, 0, false};
+    const sm_form read = {"Mul", 0.5f, 13, -1, true};
+    check_softmax(&three, 17, false);
+    check_softmax(&columns, 17, false);
+    check_softmax(&read, 17, false);
+}
+
 void add_norm_fusions_suite(void)
 {
     CU_pSuite s = CU_add_suite("norm fusions", NULL, NULL);
     CU_add_test(s, "LayerNormalization: outputs and statistics against double", test_layernorm_op);
     CU_add_test(s, "decomposed LayerNorm: fused and not, every ISA, 1 and 2 threads", test_layernorm_fused);
     CU_add_test(s, "decomposed LayerNorm: not fused where it must not be", test_layernorm_not_fused);
+    CU_add_test(s, "scale before Softmax: fused, the same bits as unfused", test_softmax_scale);
+    CU_add_test(s, "scale before Softmax: not fused where it must not be", test_softmax_scale_not_fused);
 }
 
