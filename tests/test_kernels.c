@@ -11,11 +11,12 @@
 
 /* The entries written for x86 (ops/kernels/x86/): built for AVX2 (the
  * hand-written ones and the portable loops built again for AVX2), and
- * for AVX-512 (sigmoid, exp, erf, tanh, pow, pointwise12, dw_group16). */
-#define AVX2_ENTRIES 26
+ * for AVX-512 (sigmoid, exp, erf, tanh, pow, pointwise12, dw_group16,
+ * layernorm, softmax_row). */
+#define AVX2_ENTRIES 27
 /* and the portable ones: all but the packed products and depthwise rows and groups */
-#define GENERIC_ENTRIES 23
-#define AVX512_ENTRIES 7
+#define GENERIC_ENTRIES 24
+#define AVX512_ENTRIES 9
 
 /* Entries of k compiled for an instruction set above k's own. */
 static int above(const kl_kernels *k)

@@ -74,8 +74,14 @@ typedef void klk_bn_plane_fn(const float *x, float *y, int64_t n, float a, float
  * scaled into y = x * (bias + k * sum)^-beta */
 typedef void klk_lrn_plane_fn(float *y, const float *x, const float *xs, int64_t count, int64_t n, float bias,
                               float k, float beta);
-/* one row of n (kind: kl_softmax_kind), and w <= 64 strided rows */
-typedef void klk_softmax_row_fn(int kind, float *y, const float *x, int64_t n);
+/* LayerNormalization over rows of len: y = (x - mean) / sqrt(var + eps)
+ * * scale + bias per row (scale, bias: len each), with the row's mean and
+ * 1 / sqrt(var + eps) into mean[r] and inv[r] unless NULL */
+typedef void klk_layernorm_fn(const float *x, float *y, int64_t rows, int64_t len, const float *scale,
+                              const float *bias, float eps, float *mean, float *inv);
+/* one row of n (kind: kl_softmax_kind) of x times scale (y may be x), and
+ * w <= 64 strided rows */
+typedef void klk_softmax_row_fn(int kind, float *y, const float *x, int64_t n, float scale);
 typedef void klk_softmax_chunk_fn(int kind, float *y, const float *x, int64_t len, int64_t inner, int64_t w);
 /* the mean and the maximum (NaN never wins) of a plane of n */
 typedef float klk_plane_fn(const float *x, int64_t n);
@@ -114,7 +120,8 @@ typedef klk_reduce_loop klk_reduce_fn(int kind, int dtype);
     X(moments, generic, avx2, avx2)                    \
     X(bn_plane, generic, avx2, avx2)                   \
     X(lrn_plane, generic, avx2, avx2)                  \
-    X(softmax_row, generic, avx2, avx2)                \
+    X(layernorm, generic, avx2, avx512)                \
+    X(softmax_row, generic, avx2, avx512)              \
     X(softmax_chunk, generic, avx2, avx2)              \
     X(plane_mean, generic, avx2, avx2)                 \
     X(plane_max, generic, avx2, avx2)                  \
