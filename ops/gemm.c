@@ -79,7 +79,7 @@ static bool packed_path(const kl_opctx *c, const gemm_dims *d)
 static size_t gemm_scratch(kl_opctx *c)
 {
     gemm_dims d = {0};
-    return dims_of(c, &d) || !packed_path(c, &d) ? 0 : kl_pw_gemm_scratch(c, d.m, d.k, d.n);
+    return dims_of(c, &d) || !packed_path(c, &d) ? 0 : kl_pw_gemm_scratch(c, d.m, d.k, d.n, false);
 }
 
 /* A constant B packed once where that pays (drivers/packed_b.h); else

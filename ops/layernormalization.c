@@ -3,11 +3,12 @@
  * `axis` (default -1) on, y = (x - mean) / sqrt(var + epsilon) * Scale + B,
  * with Scale and the optional B broadcast to X.shape[axis:].  Optional
  * outputs Mean and InvStdDev have X's rank with 1 for the normalized
- * dims.  Only stash_type 1 (float statistics) exists for float input. */
-#include <math.h>
-
+ * dims.  Only stash_type 1 (float statistics) exists for float input.
+ * The pass fuse_norm makes it from the decomposed form of older opsets.
+ * The slices go to the kernel table's layernorm, split over the
+ * session's threads (each slice computed alike on any of them). */
 #include "drivers/eltwise.h"
-#include "drivers/norm.h"
+#include "kernels/kernels.h"
 
 typedef struct ln_geom {
     int axis;
@@ -74,14 +75,13 @@ static keel_status ln_infer(kl_opctx *c)
     return KEEL_OK;
 }
 
-/* Scratch: Scale and B expanded to len floats each, then mean and
- * variance per slice. */
+/* Scratch: Scale and B expanded to len floats each. */
 static size_t ln_scratch(kl_opctx *c)
 {
     ln_geom g;
     if (geometry(c, &g))
         return 0;
-    return (size_t)g.len * 2 * sizeof(float) + (size_t)g.groups * 2 * sizeof(double);
+    return (size_t)g.len * 2 * sizeof(float);
 }
 
 /* Input i broadcast to the normalized dims into dst (len floats); 0 when
@@ -106,36 +106,38 @@ static void expand(kl_opctx *c, int i, int axis, float *dst, int64_t len)
     kl_copy_strided(dst, t->data, rank, x->dims + axis, strides, sizeof(float));
 }
 
+/* Slices [lo, hi) of X through the kernel table's rows. */
+typedef struct ln_job {
+    const kl_kernels *kern;
+    const float *x, *scale, *bias;
+    float *y, *mean, *inv;
+    int64_t len;
+    float eps;
+} ln_job;
+
+static void ln_rows(void *arg, int64_t lo, int64_t hi)
+{
+    const ln_job *j = arg;
+    j->kern->layernorm.fn(j->x + lo * j->len, j->y + lo * j->len, hi - lo, j->len, j->scale, j->bias, j->eps,
+                          j->mean ? j->mean + lo : NULL, j->inv ? j->inv + lo : NULL);
+}
+
 static keel_status ln_run(kl_opctx *c)
 {
     ln_geom g;
     keel_status st = geometry(c, &g);
     if (st)
         return st;
-    const kl_tensor *x = c->in[0];
     float *scale = c->scratch, *bias = scale + g.len;
-    double *mean = (double *)(bias + g.len), *var = mean + g.groups;
     if (g.len == 0 || g.groups == 0)
         return KEEL_OK;
     expand(c, 1, g.axis, scale, g.len);
     expand(c, 2, g.axis, bias, g.len);
-    bool reduced[KL_MAX_RANK];
-    kl_reduce_trailing(reduced, x->rank, g.axis);
-    kl_group_moments(c->env->kern, x->data, x->rank, x->dims, reduced, mean, var);
-    const float eps = kl_attr_float(c->node, "epsilon", 1e-5f);
-    float *mean_out = c->n_out > 1 && c->out[1] ? c->out[1]->data : NULL;
-    float *inv_out = c->n_out > 2 && c->out[2] ? c->out[2]->data : NULL;
-    for (int64_t s = 0; s < g.groups; s++) {
-        const float m = (float)mean[s], inv = 1.0f / sqrtf((float)var[s] + eps);
-        const float *row = (const float *)x->data + s * g.len;
-        float *y = (float *)c->out[0]->data + s * g.len;
-        for (int64_t i = 0; i < g.len; i++)
-            y[i] = (row[i] - m) * inv * scale[i] + bias[i];
-        if (mean_out)
-            mean_out[s] = m;
-        if (inv_out)
-            inv_out[s] = inv;
-    }
+    /* the slices are contiguous: X's dims from axis on */
+    ln_job j = {c->env->kern, c->in[0]->data, scale, bias, c->out[0]->data,
+                c->n_out > 1 && c->out[1] ? c->out[1]->data : NULL, c->n_out > 2 && c->out[2] ? c->out[2]->data : NULL,
+                g.len, kl_attr_float(c->node, "epsilon", 1e-5f)};
+    kl_parallel_for(g.groups * g.len >= 16384 ? c->pool : NULL, g.groups, ln_rows, &j);
     return KEEL_OK;
 }
 

@@ -118,6 +118,23 @@ static bool packed_path(const kl_opctx *c, const mm_shape *s)
     return !c->env->reference && kl_pw_usable(c->env->kern) && product_rows(s) >= 2 && s->n >= 16 && s->k > 0;
 }
 
+static int64_t product_count(const mm_shape *s)
+{
+    return one_tall_product(s) ? 1 : s->n_batch;
+}
+
+/* Whether the threads take whole products, one batch each, instead of
+ * sharing each product: many small ones (attention's, per head and
+ * window: Swin-T's 49x32 by 32x49 ran at 2 GFLOP/s on two threads when
+ * both threads met at the end of every one). */
+#define SMALL_PRODUCT_MACS (1 << 22)
+
+static bool per_batch(const kl_opctx *c, const mm_shape *s)
+{
+    const int threads = kl_pool_threads(c->pool);
+    return threads > 1 && product_count(s) >= 2 * threads && s->m * s->n * s->k < SMALL_PRODUCT_MACS;
+}
+
 static size_t matmul_scratch(kl_opctx *c)
 {
     mm_shape s;
@@ -125,7 +142,7 @@ static size_t matmul_scratch(kl_opctx *c)
     int rank;
     if (shape_of(c, &s, dims, &rank) || !packed_path(c, &s))
         return 0;
-    return kl_pw_gemm_scratch(c, product_rows(&s), s.k, s.n);
+    return kl_pw_gemm_scratch(c, product_rows(&s), s.k, s.n, per_batch(c, &s));
 }
 
 static bool b_shared(const mm_shape *s)
@@ -151,6 +168,54 @@ static keel_status matmul_prepare(kl_opctx *c)
     return kl_packed_b_prepare(c, false);
 }
 
+/* Element offsets of A's and B's matrices for product bi (the batch
+ * index in row-major order over the output's batch dims). */
+static void product_offsets(const mm_shape *s, int64_t bi, int64_t *ao, int64_t *bo)
+{
+    *ao = *bo = 0;
+    if (product_count(s) == 1)
+        return;
+    for (int i = s->batch_rank - 1; i >= 0; i--) {
+        const int64_t idx = bi % s->batch[i];
+        bi /= s->batch[i];
+        *ao += idx * s->a_stride[i];
+        *bo += idx * s->b_stride[i];
+    }
+    *ao *= s->m * s->k;
+    *bo *= s->k * s->n;
+}
+
+/* The products [lo, hi), each on the calling thread. */
+typedef struct batch_job {
+    kl_opctx *c;
+    const mm_shape *s;
+    const float *a, *b, *xp;
+    float *y;
+} batch_job;
+
+static void run_batches(void *arg, int64_t lo, int64_t hi)
+{
+    const batch_job *j = arg;
+    const mm_shape *s = j->s;
+    for (int64_t bi = lo; bi < hi; bi++) {
+        int64_t ao, bo;
+        product_offsets(s, bi, &ao, &bo);
+        const size_t yo = (size_t)(bi * s->m * s->n);
+        kl_pw_gemm_here(j->c, s->m, s->k, s->n, j->a + ao, j->b + bo, s->n, j->xp, j->y + yo, yo);
+    }
+}
+
+/* One product through sgemv or sgemm, without the epilogue. */
+static void blas_product(kl_opctx *c, int64_t rows, int64_t n, int64_t k, const float *a, const float *b, float *y)
+{
+    if (k && rows == 1) /* one row (a TensorFlow classifier's MatMul): y = B^T a, no packing of B */
+        kl_sgemv(c, true, k, n, 1.0f, b, n, a, 0.0f, y);
+    else if (k)
+        kl_sgemm(c, false, false, rows, n, k, 1.0f, a, k, b, n, 0.0f, y, n);
+    else
+        memset(y, 0, (size_t)(rows * n) * sizeof *y);
+}
+
 static keel_status matmul_run(kl_opctx *c)
 {
     mm_shape s;
@@ -161,41 +226,28 @@ static keel_status matmul_run(kl_opctx *c)
         return kl_ref_matmul(c, &s);
     const float *a = c->in[0]->data, *b = c->in[1]->data;
     float *y = c->out[0]->data;
-    const int64_t a_mat = s.m * s.k, b_mat = s.k * s.n, y_mat = s.m * s.n;
     const bool packed = packed_path(c, &s);
     const kl_packed_b *st = c->state;
-    const int64_t rows = product_rows(&s), batches = one_tall_product(&s) ? 1 : s.n_batch;
-    int64_t idx[KL_MAX_RANK] = {0};
-    for (int64_t bi = 0; bi < batches; bi++) {
+    const float *xp = st ? st->xp : NULL;
+    if (packed && per_batch(c, &s)) {
+        batch_job j = {c, &s, a, b, xp, y};
+        kl_parallel_for(c->pool, s.n_batch, run_batches, &j);
+        return kl_op_check_cancel(c);
+    }
+    const int64_t rows = product_rows(&s), y_mat = rows * s.n;
+    for (int64_t bi = 0; bi < product_count(&s); bi++) {
         keel_status stop = kl_op_check_cancel(c);
         if (stop)
             return stop;
-        int64_t ao = 0, bo = 0;
-        for (int i = 0; i < s.batch_rank && batches > 1; i++) {
-            ao += idx[i] * s.a_stride[i];
-            bo += idx[i] * s.b_stride[i];
-        }
-        float *yb = y + bi * y_mat;
+        int64_t ao, bo;
+        product_offsets(&s, bi, &ao, &bo);
         if (packed)
-            kl_pw_gemm(c, rows, s.k, s.n, a + ao * a_mat, b + bo * b_mat, s.n, st ? st->xp : NULL, true, yb,
-                       (size_t)(bi * y_mat));
-        else if (rows && s.n) {
-            if (s.k && rows == 1) /* one row (a TensorFlow classifier's MatMul): y = B^T a, no packing of B */
-                kl_sgemv(c, true, s.k, s.n, 1.0f, b + bo * b_mat, s.n, a + ao * a_mat, 0.0f, yb);
-            else if (s.k)
-                kl_sgemm(c, false, false, rows, s.n, s.k, 1.0f, a + ao * a_mat, s.k, b + bo * b_mat, s.n, 0.0f, yb,
-                         s.n);
-            else
-                memset(yb, 0, (size_t)(rows * s.n) * sizeof *yb);
-        }
-        for (int i = s.batch_rank - 1; i >= 0; i--) /* next batch index */
-            if (++idx[i] < s.batch[i])
-                break;
-            else
-                idx[i] = 0;
+            kl_pw_gemm(c, rows, s.k, s.n, a + ao, b + bo, s.n, xp, true, y + bi * y_mat, (size_t)(bi * y_mat));
+        else if (rows && s.n)
+            blas_product(c, rows, s.n, s.k, a + ao, b + bo, y + bi * y_mat);
     }
     if (!packed)
-        kl_epilogue_apply(&c->epi, y, 0, (size_t)(s.n_batch * y_mat));
+        kl_epilogue_apply(&c->epi, y, 0, (size_t)(s.n_batch * s.m * s.n));
     return KEEL_OK;
 }
 

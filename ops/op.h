@@ -113,6 +113,10 @@ typedef struct kl_opctx {
      * pre_pad[3 + s] trailing for spatial dim s of the model's tensor,
      * added to the node's own pads; in[0] is then the Pad's input */
     const int64_t *pre_pad;
+    /* 0, or a factor the pass fuse_softmax took over from a Mul (or a Div
+     * by a power of two) before the node (Softmax): run() computes on
+     * in[0] times in_scale, rounded to float as the Mul did */
+    float in_scale;
     kl_pool *pool;        /* the session's threads for kl_parallel_for (NULL: one) */
     kl_env *env;          /* allocator and error text */
     struct kl_plan *plan;    /* the plan running it (for subgraphs and stopping) */

@@ -1,6 +1,7 @@
 /* transpose.c -- Transpose: permutes the dims of a tensor of any type;
  * perm defaults to reversing them.  The output is written in order while
- * the input is read through permuted strides. */
+ * the input is read through permuted strides, planes of 4-byte elements
+ * through the kernel table's transpose_plane. */
 #include "drivers/eltwise.h"
 
 static keel_status read_perm(kl_opctx *c, int *perm)
@@ -50,7 +51,7 @@ static keel_status transpose_run(kl_opctx *c)
     kl_row_major_strides(x->rank, x->dims, in_strides);
     for (int d = 0; d < x->rank; d++)
         read_strides[d] = in_strides[perm[d]] * (int64_t)esize;
-    kl_copy_strided(y->data, x->data, y->rank, y->dims, read_strides, esize);
+    kl_copy_strided_with(c->env->kern, y->data, x->data, y->rank, y->dims, read_strides, esize);
     return KEEL_OK;
 }
 

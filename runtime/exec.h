@@ -35,8 +35,9 @@ typedef void *(*kl_pack_fn)(kl_env *env, kl_opctx *c, int form, size_t *bytes);
 /* *out: input `input` of c in the form `form`, made by pack() once per
  * model and shared read-only by every session of it (freed with the
  * model), when that input is the model's own bytes (an initializer, or
- * weights a pass folded once per model); else NULL, and the op packs for
- * its own plan.  Fails only out of memory.  Thread-safe. */
+ * weights a pass folded once per model) and c's node is the model's;
+ * else NULL, and the op packs for its own plan.  Fails only out of
+ * memory.  Thread-safe. */
 keel_status kl_shared_pack(kl_opctx *c, int input, int form, kl_pack_fn pack, const void **out);
 
 #endif

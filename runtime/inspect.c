@@ -92,7 +92,7 @@ void kl_inspect_step(const keel_session *s, int k, kl_step_info *info)
 #define FUSED_MAX 16
 typedef struct fused_walk {
     const kl_plan *p;
-    int self;                 /* the session node's model node */
+    int self;                 /* the session node's model node (-1: a pass made it) */
     int seen[FUSED_MAX];      /* model nodes listed so far */
     int n_seen;
     char *buf;
@@ -160,7 +160,8 @@ static void walk_value(fused_walk *w, int v)
  * too. */
 static void fused_label(const kl_plan *p, const kl_snode *n, char *buf, size_t size)
 {
-    fused_walk w = {.p = p, .self = (int)(n->src - p->g->nodes), .buf = buf, .size = size};
+    const int self = kl_sgraph_made(p, n->src) ? -1 : (int)(n->src - p->g->nodes);
+    fused_walk w = {.p = p, .self = self, .buf = buf, .size = size};
     buf[0] = 0;
     kl_appendf(buf, size, &w.used, "%s%s", n->has_pre_pad ? "Pad+" : "", kl_snode_type(n));
     if (p->parent || n->n_out < 1 || n->out[0] < 0 || n->out[0] >= p->g->n_values ||

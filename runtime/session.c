@@ -220,7 +220,7 @@ keel_status kl_ctx_fill(kl_plan *s, const kl_snode *n, kl_opctx *c)
     memset(c, 0, sizeof *c);
     c->op = n->op;
     c->node = n->src;
-    c->opset = (int)kl_model_opset(s->model, n->src->domain);
+    c->opset = n->opset ? n->opset : (int)kl_model_opset(s->model, n->src->domain);
     c->env = &s->env;
     c->plan = s;
     c->n_in = n->n_in;
@@ -247,6 +247,7 @@ keel_status kl_ctx_fill(kl_plan *s, const kl_snode *n, kl_opctx *c)
         c->epi.bias_len = kl_numel(c->in[r + 1]);
     }
     c->pre_pad = n->has_pre_pad ? n->pre_pad : NULL;
+    c->in_scale = n->in_scale;
     return KEEL_OK;
 }
 

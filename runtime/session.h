@@ -48,8 +48,10 @@ typedef struct kl_slot {
 
 /* A node of the session graph. */
 typedef struct kl_snode {
-    const kl_node *src;   /* the model's node: name, type, attributes */
+    const kl_node *src;   /* the model's node: name, type, attributes; or one
+                             a pass made (kl_sgraph_new_node) */
     const kl_op *op;
+    int opset;            /* the version op was chosen for; 0: the model's import */
     int n_in, n_out;
     int n_deps;           /* n_in plus the values its subgraphs read, after them in `in` */
     int cap_in;           /* entries allocated for `in` */
@@ -57,6 +59,7 @@ typedef struct kl_snode {
     kl_epilogue epi;      /* fused activation; a fused residual is input op->residual_input */
     bool has_pre_pad;
     int64_t pre_pad[6];   /* zero padding taken over from a Pad (kl_opctx.pre_pad) */
+    float in_scale;       /* 0, or a factor taken over from a Mul before it (kl_opctx.in_scale) */
     bool dynamic;         /* output shapes depend on run-time data */
     bool dead;            /* removed by the pass under way */
 } kl_snode;
@@ -101,6 +104,8 @@ struct kl_plan {
     size_t sum_intermediates;  /* bytes if every computed value had a buffer of its own */
     int64_t macs;
     int n_folded, n_fused, n_dynamic;
+    int n_made, cap_made;
+    kl_node **made;       /* the nodes passes made, owned */
     unsigned passes_off;  /* bit k: pass k of passes.c is turned off */
     int n_records;
     kl_pass_record *records;  /* the graph as loaded, then after each pass run */
@@ -159,6 +164,22 @@ void kl_sgraph_compact(kl_plan *s);
 /* Adds a constant value holding the model's tensor t (borrowed); its id,
  * or -1 out of memory. */
 int kl_sgraph_add_shared(kl_plan *s, const kl_tensor *t, const char *name_fmt, const char *node_name);
+/* A node for a pass to put in a session node's src: op type `type` of the
+ * default domain, the name and file position of `like`, no inputs or
+ * outputs (the session node has them), a copy of attrs[0..n_attr) (INT and
+ * FLOAT ones); owned by s.  NULL out of memory. */
+kl_node *kl_sgraph_new_node(kl_plan *s, const kl_node *like, const char *type, const kl_attr *attrs, int n_attr);
+/* Whether n is a node a pass of s made (not the model's). */
+bool kl_sgraph_made(const kl_plan *s, const kl_node *n);
+/* Who produces and who reads each value, over the live nodes of a
+ * session graph. */
+typedef struct kl_sgraph_uses {
+    int *producer;        /* per value: node index, or -1 */
+    int *readers;         /* per value: node inputs reading it, plus 1 if a graph output */
+    int n_values;         /* entries of both (values added later are never looked up) */
+} kl_sgraph_uses;
+keel_status kl_sgraph_uses_init(kl_plan *s, kl_sgraph_uses *u);
+void kl_sgraph_uses_free(kl_plan *s, kl_sgraph_uses *u);
 /* The op node n runs: its op's type (which a pass may have changed, see
  * fuse_gelu), or the model's while unresolved. */
 static inline const char *kl_snode_type(const kl_snode *n)
@@ -177,8 +198,8 @@ typedef keel_status (*kl_make_fn)(kl_env *env, void *arg, kl_tensor **out);
  * (which reads those values' tensors) once per model and kernel table
  * `kern` (NULL when the result does not depend on it) and shared by the
  * model's sessions: out[k] are the model's, read-only.  When some value is
- * not the model's own bytes, or n_out > 4, out[] stays NULL (the pass
- * keeps its result with the plan). */
+ * not the model's own bytes, n_out > 4 or a pass made the node, out[]
+ * stays NULL (the pass keeps its result with the plan). */
 #define KL_SHARED_MAX_VALUES 16
 keel_status kl_shared_tensors(kl_plan *p, const kl_node *node, const void *kern, const int *values, int n_values,
                               int n_out, kl_make_fn make, void *arg, const kl_tensor **out);
@@ -235,6 +256,8 @@ void kl_pass_note(kl_plan *s, const char *fmt, ...) KL_PRINTF(2, 3);
 
 keel_status kl_pass_fold(kl_plan *s);              /* fold.c */
 keel_status kl_pass_fuse_batchnorm(kl_plan *s);    /* fuse.c */
+keel_status kl_pass_fuse_norm(kl_plan *s);         /* fuse_norm.c */
+keel_status kl_pass_fuse_softmax(kl_plan *s);
 keel_status kl_pass_fuse_pad(kl_plan *s);
 keel_status kl_pass_fuse_bias(kl_plan *s);
 keel_status kl_pass_fuse_residual(kl_plan *s);

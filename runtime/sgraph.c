@@ -88,6 +88,13 @@ void kl_sgraph_free(kl_plan *s)
         free_node(&s->env, &s->nodes[i]);
     kl_free(&s->env, s->nodes, (size_t)(s->g->n_nodes ? s->g->n_nodes : 1) * sizeof *s->nodes);
     s->nodes = NULL;
+    for (int i = 0; i < s->n_made; i++) {
+        kl_node_clear(&s->env, s->made[i]);
+        kl_free(&s->env, s->made[i], sizeof *s->made[i]);
+    }
+    kl_free(&s->env, s->made, (size_t)s->cap_made * sizeof *s->made);
+    s->made = NULL;
+    s->n_made = s->cap_made = 0;
     for (int v = 0; s->slots && v < s->n_values; v++) {
         kl_slot *sl = &s->slots[v];
         if (sl->owns_data)
@@ -184,6 +191,99 @@ void kl_sgraph_compact(kl_plan *s)
             s->nodes[n++] = s->nodes[i];
     }
     s->n_nodes = n;
+}
+
+/* Room in s->made for one more node. */
+static bool made_room(kl_plan *s)
+{
+    if (s->n_made < s->cap_made)
+        return true;
+    int cap = s->cap_made ? 2 * s->cap_made : 16;
+    kl_node **made = kl_alloc(&s->env, (size_t)cap * sizeof *made);
+    if (!made)
+        return false;
+    if (s->n_made)
+        memcpy(made, s->made, (size_t)s->n_made * sizeof *made);
+    kl_free(&s->env, s->made, (size_t)s->cap_made * sizeof *s->made);
+    s->made = made;
+    s->cap_made = cap;
+    return true;
+}
+
+static bool copy_attrs(kl_env *env, kl_node *n, const kl_attr *attrs, int n_attr)
+{
+    n->attr = kl_alloc(env, (size_t)(n_attr ? n_attr : 1) * sizeof *n->attr);
+    if (!n->attr)
+        return false;
+    n->n_attr = n_attr;
+    for (int a = 0; a < n_attr; a++) {
+        kl_attr *d = &n->attr[a];
+        d->type = attrs[a].type;
+        d->i = attrs[a].i;
+        d->f = attrs[a].f;
+        if (!(d->name = kl_strdup(env, attrs[a].name)))
+            return false;
+    }
+    return true;
+}
+
+kl_node *kl_sgraph_new_node(kl_plan *s, const kl_node *like, const char *type, const kl_attr *attrs, int n_attr)
+{
+    if (!made_room(s))
+        return NULL;
+    kl_node *n = kl_alloc(&s->env, sizeof *n);
+    if (!n)
+        return NULL;
+    n->file_index = like->file_index;
+    n->name = kl_strdup(&s->env, like->name);
+    n->op_type = kl_strdup(&s->env, type);
+    n->domain = kl_strdup(&s->env, "");
+    if (!n->name || !n->op_type || !n->domain || !copy_attrs(&s->env, n, attrs, n_attr)) {
+        kl_node_clear(&s->env, n);
+        kl_free(&s->env, n, sizeof *n);
+        return NULL;
+    }
+    s->made[s->n_made++] = n;
+    return n;
+}
+
+bool kl_sgraph_made(const kl_plan *s, const kl_node *n)
+{
+    for (int i = 0; i < s->n_made; i++)
+        if (s->made[i] == n)
+            return true;
+    return false;
+}
+
+keel_status kl_sgraph_uses_init(kl_plan *s, kl_sgraph_uses *u)
+{
+    u->n_values = s->n_values;
+    u->producer = kl_alloc(&s->env, (size_t)(s->n_values ? s->n_values : 1) * sizeof(int));
+    u->readers = kl_alloc(&s->env, (size_t)(s->n_values ? s->n_values : 1) * sizeof(int));
+    if (!u->producer || !u->readers)
+        return KEEL_ERR_NOMEM;
+    for (int v = 0; v < s->n_values; v++)
+        u->producer[v] = -1;
+    for (int i = 0; i < s->n_nodes; i++) {
+        const kl_snode *n = &s->nodes[i];
+        for (int k = 0; !n->dead && k < n->n_deps; k++)
+            if (n->in[k] >= 0)
+                u->readers[n->in[k]]++;
+        for (int k = 0; !n->dead && k < n->n_out; k++)
+            if (n->out[k] >= 0)
+                u->producer[n->out[k]] = i;
+    }
+    for (int k = 0; k < s->g->n_outputs; k++)
+        u->readers[s->g->outputs[k]]++;
+    return KEEL_OK;
+}
+
+void kl_sgraph_uses_free(kl_plan *s, kl_sgraph_uses *u)
+{
+    const size_t bytes = (size_t)(u->n_values ? u->n_values : 1) * sizeof(int);
+    kl_free(&s->env, u->producer, bytes);
+    kl_free(&s->env, u->readers, bytes);
+    u->producer = u->readers = NULL;
 }
 
 const char *kl_snode_str(const kl_snode *n, char *buf, size_t size)

@@ -116,7 +116,8 @@ keel_status kl_shared_pack(kl_opctx *c, int input, int form, kl_pack_fn pack, co
 {
     kl_slot *sl = slot_of(c, input);
     *out = NULL;
-    if (!sl || !sl->source)
+    /* entries are found by node: a node a pass made lives with its plan */
+    if (!sl || !sl->source || kl_sgraph_made(c->plan, c->node))
         return KEEL_OK;
     kl_plan *p = c->plan;
     keel_model *m = (keel_model *)p->model;
@@ -152,7 +153,7 @@ keel_status kl_shared_tensors(kl_plan *p, const kl_node *node, const void *kern,
     keel_model *m = (keel_model *)p->model;
     for (int k = 0; k < n_out; k++)
         out[k] = NULL;
-    if (n_out > 4)
+    if (n_out > 4 || kl_sgraph_made(p, node))
         return KEEL_OK;
     for (int k = 0; k < n_values; k++)
         if (values[k] >= 0 && !p->slots[values[k]].source)

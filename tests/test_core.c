@@ -17,6 +17,8 @@ void add_reference_suite(void);
 void add_kernels_suite(void);
 void add_shapes_suite(void);
 void add_vecmath_suite(void);
+void add_gemm_suite(void);
+void add_norm_fusions_suite(void);
 
 int main(void)
 {
@@ -38,6 +40,8 @@ int main(void)
     add_kernels_suite();
     add_shapes_suite();
     add_vecmath_suite();
+    add_gemm_suite();
+    add_norm_fusions_suite();
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

@@ -175,7 +175,7 @@ static void test_records(void)
     keel_session *s = NULL;
     CU_ASSERT_EQUAL_FATAL(keel_session_create(&s, m, NULL, NULL, 0, NULL, NULL, 0), KEEL_OK);
     int n = kl_inspect_pass_count(s), k = 0;
-    CU_ASSERT_EQUAL(n, 16); /* the model, then 15 passes */
+    CU_ASSERT_EQUAL(n, 18); /* the model, then 17 passes */
     for (int r = 0; r < n; r++) {
         kl_pass_info p;
         kl_inspect_pass(s, r, &p);
@@ -228,8 +228,8 @@ static void test_bad_lists(void)
     /* every optional pass at once, spaces and commas between */
     keel_options opt;
     keel_options_init(&opt);
-    opt.passes_off = "fuse_batchnorm, fuse_pad,fuse_bias,fuse_residual ,fuse_gelu,fuse_gated,fuse_activation,views,"
-                     "slices,in_place";
+    opt.passes_off = "fuse_batchnorm, fuse_norm,fuse_softmax,fuse_pad,fuse_bias,fuse_residual ,fuse_gelu,fuse_gated,"
+                     "fuse_activation,views,slices,in_place";
     keel_session *s = NULL;
     CU_ASSERT_EQUAL(keel_session_create(&s, m, &opt, NULL, 0, NULL, NULL, 0), KEEL_OK);
     keel_session_free(s);

@@ -94,6 +94,7 @@ static void test_run_chain(void)
  * instruction set's kernels. */
 typedef struct dw_case {
     int64_t n, c, h, w, k, stride, dil, pads[4]; /* pads: top, left, bottom, right */
+    bool specials;                               /* a NaN and an Inf in x */
 } dw_case;
 
 static void dw_reference(const dw_case *t, const float *x, const float *w, const float *bias, float *y,
@@ -133,6 +134,10 @@ static void run_dw_case(const dw_case *t, int isa, int threads)
         w[i] = (float)((r = r * 1103515245u + 12345u) >> 8) / 16777216.0f - 0.5f;
     for (int64_t i = 0; i < t->c; i++)
         bias[i] = 0.01f * (float)i;
+    if (t->specials) {
+        x[nx / 3] = NAN;
+        x[2 * nx / 3] = INFINITY;
+    }
     tb_model *b = tb_new(8, 13);
     tb_input(b, "x", KEEL_FLOAT, 4, xd, NULL);
     tb_output(b, "y", KEEL_FLOAT, 4, yd);
@@ -254,38 +259,120 @@ static void test_maxpool_3x3_stride2(void)
         run_maxpool_case(&cases[i]);
 }
 
-/* Winograd packs its transformed filters a block of rows at a time: the
- * blocks must land exactly where one whole-matrix packing puts them, the
- * zeroed rows past m included, on each instruction set's layout. */
+/* Where element (row, kk) of W [m][k] belongs in kern's packing: the
+ * layouts of kernels/conv.h, written out here from their definition. */
+static size_t packed_at(const kl_kernels *kern, int64_t m, int64_t k, int64_t row, int64_t kk)
+{
+    const int64_t mr = kl_pw_panel_rows(kern), p = row / mr, r = row % mr;
+    if (!kl_pw_wide(kern))
+        return (size_t)((p * k + kk) * mr + r);
+    const int64_t kb = kk / KL_PW12_KC * KL_PW12_KC, kc = k - kb < KL_PW12_KC ? k - kb : KL_PW12_KC;
+    return (size_t)(kl_pw12_panel_at(kl_pw12_panels(m), p, kb, kc) + (kk - kb) * mr + r);
+}
+
+/* W packed whole (the AVX-512 table packs with its own transposing
+ * kernel) puts every element where the layout says, zeros in the rows
+ * past m; Winograd packs its transformed filters a block of rows at a
+ * time, and the blocks must land exactly where one whole packing puts
+ * them.  On each instruction set this CPU runs; k over one step of the
+ * 12x32 tiles (256) and not a multiple of 16. */
+static void check_packing(int isa, int64_t m, int64_t k)
+{
+    const kl_kernels *kern = kl_kernels_for(isa);
+    float *w = malloc((size_t)(m * k) * sizeof *w);
+    for (int64_t i = 0; i < m * k; i++)
+        w[i] = (float)(i % 97) - 48.0f + 0.25f;
+    const size_t n = kl_pw_packed_floats(kern, m, k);
+    float *whole = malloc(n * sizeof *whole), *blocks = malloc(n * sizeof *blocks), *want = malloc(n * sizeof *want);
+    memset(whole, 0x7f, n * sizeof *whole);
+    memset(blocks, 0x7f, n * sizeof *blocks);
+    for (size_t i = 0; i < n; i++)
+        want[i] = 0.0f;
+    for (int64_t row = 0; row < m; row++)
+        for (int64_t kk = 0; kk < k; kk++)
+            want[packed_at(kern, m, k, row, kk)] = w[row * k + kk];
+    kl_pw_pack_into(kern, m, k, w, whole);
+    CU_ASSERT_EQUAL(memcmp(whole, want, n * sizeof *whole), 0);
+    const int64_t step = 2 * kl_pw_panel_rows(kern);
+    for (int64_t row0 = 0; row0 < m; row0 += step)
+        kl_pw_pack_rows(kern, m, k, row0, m - row0 < step ? m - row0 : step, w + row0 * k, blocks);
+    CU_ASSERT_EQUAL(memcmp(whole, blocks, n * sizeof *whole), 0);
+    free(w), free(whole), free(blocks), free(want);
+}
+
 static void test_pack_rows_in_blocks(void)
 {
-    const int64_t m = 35, k = 19;
-    float w[35 * 19];
-    for (int i = 0; i < 35 * 19; i++)
-        w[i] = (float)(i % 97) - 48.0f;
-#if defined(__x86_64__) && defined(__GNUC__)
-    const int last_isa = KEEL_ISA_AVX512; /* the AVX-512 layout is built on any x86-64 */
-#else
-    const int last_isa = KEEL_ISA_AVX2;
-#endif
-    for (int isa = KEEL_ISA_AVX2; isa <= last_isa; isa++) {
-        const kl_kernels *kern = kl_kernels_for(isa);
-        const size_t n = kl_pw_packed_floats(kern, m, k);
-        float *whole = malloc(n * sizeof *whole), *blocks = malloc(n * sizeof *blocks);
-        memset(whole, 0x7f, n * sizeof *whole);
-        memset(blocks, 0x7f, n * sizeof *blocks);
-        kl_pw_pack_into(kern, m, k, w, whole);
-        const int64_t step = 2 * kl_pw_panel_rows(kern);
-        for (int64_t row0 = 0; row0 < m; row0 += step)
-            kl_pw_pack_rows(kern, m, k, row0, m - row0 < step ? m - row0 : step, w + row0 * k, blocks);
-        CU_ASSERT_EQUAL(memcmp(whole, blocks, n * sizeof *whole), 0);
-        size_t nonzero = 0;
-        for (size_t i = 0; i < n; i++)
-            nonzero += whole[i] != 0.0f;
-        /* every weight but the zero ones (w == 0 at i % 97 == 48) is in the packing */
-        CU_ASSERT_EQUAL(nonzero, (size_t)(m * k - 7));
-        free(whole), free(blocks);
+    static const int64_t sizes[][2] = {{35, 19}, {12, 16}, {1, 1}, {13, 300}, {25, 513}, {7, 33}};
+    for (int isa = KEEL_ISA_AVX2; isa <= KEEL_ISA_AVX512; isa++)
+        if (isa_runs(isa, "packing of W"))
+            for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
+                check_packing(isa, sizes[i][0], sizes[i][1]);
+}
+
+/* Transpose against index arithmetic, bit for bit (NaN payloads and
+ * infinities included: it moves bits), on each instruction set's
+ * transpose_plane: planes whose sides are not multiples of 8 or 16, and
+ * ConvNeXt's NCHW -> NHWC and back. */
+typedef struct transpose_case {
+    int rank;
+    int64_t dims[4];
+    int64_t perm[4];
+} transpose_case;
+
+static void run_transpose_case(const transpose_case *t, int isa)
+{
+    int64_t n = 1, ydims[4], xstride[4];
+    for (int d = t->rank - 1; d >= 0; d--) {
+        xstride[d] = n;
+        n *= t->dims[d];
     }
+    for (int d = 0; d < t->rank; d++)
+        ydims[d] = t->dims[t->perm[d]];
+    uint32_t *x = malloc((size_t)n * 4), *y = malloc((size_t)n * 4), *want = malloc((size_t)n * 4);
+    for (int64_t i = 0; i < n; i++)
+        x[i] = (uint32_t)(i * 2654435761u) | (i % 5 == 0 ? 0x7f800000u : 0); /* NaNs and infinities among them */
+    for (int64_t i = 0; i < n; i++) { /* output element i at its row-major index over ydims */
+        int64_t rest = i, at = 0;
+        for (int d = t->rank - 1; d >= 0; d--) {
+            at += rest % ydims[d] * xstride[t->perm[d]];
+            rest /= ydims[d];
+        }
+        want[i] = x[at];
+    }
+    tb_model *b = tb_new(8, 13);
+    tb_input(b, "x", KEEL_FLOAT, t->rank, t->dims, NULL);
+    tb_output(b, "y", KEEL_FLOAT, t->rank, ydims);
+    tb_attr_ints(b, tb_node(b, "Transpose", "t", "x", "y"), "perm", t->rank, t->perm);
+    keel_model *m = load(b, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    keel_options opt;
+    keel_options_init(&opt);
+    opt.isa = isa;
+    keel_session *s = NULL;
+    char err[1024];
+    CU_ASSERT_EQUAL_FATAL(keel_session_create(&s, m, &opt, NULL, 0, NULL, err, sizeof err), KEEL_OK);
+    keel_tensor in = {KEEL_FLOAT, t->rank, {0}, x}, out = {0};
+    memcpy(in.dims, t->dims, sizeof t->dims);
+    out.data = y;
+    CU_ASSERT_EQUAL(keel_session_run(s, &in, &out), KEEL_OK);
+    CU_ASSERT_EQUAL(memcmp(y, want, (size_t)n * 4), 0);
+    keel_session_free(s);
+    keel_model_free(m);
+    tb_free(b);
+    free(x), free(y), free(want);
+}
+
+static void test_transpose_planes(void)
+{
+    static const transpose_case cases[] = {
+        {2, {33, 17}, {1, 0}},           {2, {16, 48}, {1, 0}},        {3, {3, 40, 35}, {0, 2, 1}},
+        {4, {1, 96, 14, 14}, {0, 2, 3, 1}}, {4, {1, 14, 14, 96}, {0, 3, 1, 2}}, {4, {2, 7, 5, 19}, {3, 1, 0, 2}},
+        {2, {1, 9}, {1, 0}},             {3, {5, 1, 31}, {2, 1, 0}},
+    };
+    for (int isa = KEEL_ISA_GENERIC; isa <= KEEL_ISA_AVX512; isa++)
+        if (isa_runs(isa, "transpose planes"))
+            for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+                run_transpose_case(&cases[i], isa);
 }
 
 static void test_depthwise_kernels(void)
@@ -297,6 +384,13 @@ static void test_depthwise_kernels(void)
         {2, 12, 9, 11, 3, 1, 1, {1, 1, 1, 1}},    {1, 12, 17, 17, 5, 2, 1, {2, 2, 2, 2}},
         {1, 8, 10, 10, 3, 1, 2, {2, 2, 2, 2}},    {1, 8, 5, 6, 3, 1, 1, {0, 0, 0, 0}},
         {1, 32, 15, 13, 3, 2, 1, {1, 1, 1, 1}},   {2, 48, 9, 11, 3, 1, 1, {1, 0, 1, 2}},
+        /* 7x7 (ConvNeXt) and sizes without a kernel of their own */
+        {1, 16, 14, 14, 7, 1, 1, {3, 3, 3, 3}},   {1, 24, 15, 13, 7, 2, 1, {3, 3, 3, 3}},
+        {1, 8, 60, 61, 7, 1, 1, {3, 3, 3, 3}},    {1, 8, 59, 60, 7, 2, 1, {3, 2, 3, 2}},
+        {2, 16, 12, 11, 9, 1, 1, {4, 4, 4, 4}},   {1, 16, 13, 13, 4, 3, 1, {1, 1, 2, 2}},
+        {1, 8, 9, 9, 11, 2, 1, {5, 5, 5, 5}},     {1, 32, 7, 7, 7, 1, 1, {3, 3, 3, 3}},
+        {1, 16, 14, 14, 7, 1, 1, {3, 3, 3, 3}, true}, {1, 8, 60, 61, 7, 1, 1, {3, 3, 3, 3}, true},
+        {1, 16, 11, 11, 9, 2, 1, {4, 4, 4, 4}, true}, {1, 12, 13, 13, 3, 1, 1, {1, 1, 1, 1}, true},
     };
     for (int isa = KEEL_ISA_GENERIC; isa <= KEEL_ISA_AVX512; isa++)
         if (isa_runs(isa, "depthwise kernels"))
@@ -447,6 +541,9 @@ static void test_conv_kernels(void)
         {24, 20, 17, 17, 1, 1, 0, 3, 7, 3}, {12, 14, 10, 9, 5, 1, 2, 1, 3, 0},
         /* groups (ShuffleNet v1's 1x1 in 3), with a residual; 3x3 in 2 */
         {60, 48, 14, 14, 1, 1, 0, 1, 0, 0, 3}, {24, 36, 9, 11, 3, 2, 1, 3, 0, 0, 2},
+        /* 196 columns (7 chunks of 32, 13 of 16) in two blocks: two threads
+         * share the rows, not the columns */
+        {16, 1024, 14, 14, 1, 1, 0, 1},
     };
     for (int isa = KEEL_ISA_GENERIC; isa <= KEEL_ISA_AVX512; isa++)
         if (isa_runs(isa, "conv kernels"))
@@ -1361,8 +1458,9 @@ void add_runtime_suite(void)
     CU_add_test(s, "custom op through the public API", test_custom_op);
     CU_add_test(s, "thread pool covers every item once", test_pool_covers_every_item_once);
     CU_add_test(s, "depthwise kernels match a direct loop", test_depthwise_kernels);
+    CU_add_test(s, "Transpose moves every bit where the permutation says", test_transpose_planes);
     CU_add_test(s, "conv kernels match a direct loop on every instruction set", test_conv_kernels);
-    CU_add_test(s, "weights packed in blocks of rows equal one packing", test_pack_rows_in_blocks);
+    CU_add_test(s, "weights packed whole and in blocks of rows land where the layout says", test_pack_rows_in_blocks);
     CU_add_test(s, "MaxPool 3x3 stride 2 against window maxima", test_maxpool_3x3_stride2);
     CU_add_test(s, "Concat planned in place", test_concat_in_place);
     CU_add_test(s, "Concat slice not written in place", test_concat_slice_not_in_place);

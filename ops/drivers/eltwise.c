@@ -1,6 +1,7 @@
 /* eltwise.c -- shared machinery of the elementwise and data-movement
  * operators (see eltwise.h). */
 #include "eltwise.h"
+#include "../kernels/kernels.h"
 
 /* ---- broadcasting ----------------------------------------------------------- */
 
@@ -306,18 +307,36 @@ static void copy_row(char *dst, const char *src, int64_t n, int64_t stride, size
 
 /* A 2-D block where dst[i][j] = src[i * esize + j * src_col_stride]: the
  * source's contiguous dim becomes an outer dim of the output (the heart of
- * a transpose).  Copied in small square tiles so that the cache lines read
- * along i serve every j of a tile; small because power-of-two strides map
- * a tile's lines to few cache sets. */
-static void copy_plane(char *dst, const char *src, int64_t rows, int64_t cols,
+ * a transpose), through kern's transpose_plane for 4-byte elements (the
+ * portable one when kern is NULL).  Other sizes in small square tiles, so
+ * that the cache lines read along i serve every j of a tile; small
+ * because power-of-two strides map a tile's lines to few cache sets. */
+static void copy_plane(const kl_kernels *kern, char *dst, const char *src, int64_t rows, int64_t cols,
                        int64_t dst_row_stride, int64_t src_col_stride, size_t esize)
 {
     enum { TILE = 8 };
-#define PLANE_AS(T)                                                                       {                                                                                         int64_t drs = dst_row_stride / (int64_t)sizeof(T);                                    int64_t scs = src_col_stride / (int64_t)sizeof(T);                                    for (int64_t i0 = 0; i0 < rows; i0 += TILE)                                               for (int64_t j0 = 0; j0 < cols; j0 += TILE) {                                             int64_t i_end = i0 + TILE < rows ? i0 + TILE : rows;                                  int64_t j_end = j0 + TILE < cols ? j0 + TILE : cols;                                  for (int64_t i = i0; i < i_end; i++)                                                      for (int64_t j = j0; j < j_end; j++)                                                      ((T *)dst)[i * drs + j] = ((const T *)src)[i + j * scs];                  }                                                                                 return;                                                                           }
+    if (esize == 4) {
+        (kern ? kern->transpose_plane.fn : klk_transpose_plane_generic)(
+            (uint32_t *)dst, (const uint32_t *)src, rows, cols, dst_row_stride / 4, src_col_stride / 4);
+        return;
+    }
+#define PLANE_AS(T)                                                                       \
+    {                                                                                     \
+        int64_t drs = dst_row_stride / (int64_t)sizeof(T);                                \
+        int64_t scs = src_col_stride / (int64_t)sizeof(T);                                \
+        for (int64_t i0 = 0; i0 < rows; i0 += TILE)                                       \
+            for (int64_t j0 = 0; j0 < cols; j0 += TILE) {                                 \
+                int64_t i_end = i0 + TILE < rows ? i0 + TILE : rows;                      \
+                int64_t j_end = j0 + TILE < cols ? j0 + TILE : cols;                      \
+                for (int64_t i = i0; i < i_end; i++)                                      \
+                    for (int64_t j = j0; j < j_end; j++)                                  \
+                        ((T *)dst)[i * drs + j] = ((const T *)src)[i + j * scs];          \
+            }                                                                             \
+        return;                                                                           \
+    }
     switch (esize) {
     case 1: PLANE_AS(uint8_t)
     case 2: PLANE_AS(uint16_t)
-    case 4: PLANE_AS(uint32_t)
     case 8: PLANE_AS(uint64_t)
     }
 #undef PLANE_AS
@@ -352,6 +371,12 @@ static bool collapse_view(int rank, const int64_t *dims, const int64_t *src_stri
 void kl_copy_strided(void *dst, const void *src, int rank, const int64_t *dims,
                      const int64_t *src_strides, size_t esize)
 {
+    kl_copy_strided_with(NULL, dst, src, rank, dims, src_strides, esize);
+}
+
+void kl_copy_strided_with(const kl_kernels *kern, void *dst, const void *src, int rank, const int64_t *dims,
+                          const int64_t *src_strides, size_t esize)
+{
     int64_t n[KL_MAX_RANK], stride[KL_MAX_RANK], dst_stride[KL_MAX_RANK];
     int r;
     if (!collapse_view(rank, dims, src_strides, &r, n, stride))
@@ -373,7 +398,7 @@ void kl_copy_strided(void *dst, const void *src, int rank, const int64_t *dims,
     int64_t idx[KL_MAX_RANK] = {0}, src_off = 0, dst_off = 0;
     for (;;) {
         if (plane >= 0)
-            copy_plane((char *)dst + dst_off, (const char *)src + src_off, n[plane], n[inner],
+            copy_plane(kern, (char *)dst + dst_off, (const char *)src + src_off, n[plane], n[inner],
                        dst_stride[plane], stride[inner], esize);
         else
             copy_row((char *)dst + dst_off, (const char *)src + src_off, n[inner], stride[inner],

@@ -255,6 +255,10 @@ keel_status kl_broadcast_copy(const kl_tensor *x, kl_tensor *out);
  * for reversed order).  Elements are `esize` bytes. */
 void kl_copy_strided(void *dst, const void *src, int rank, const int64_t *dims,
                      const int64_t *src_strides, size_t esize);
+/* The same with the planes of 4-byte elements that a transpose makes
+ * through kern's transpose_plane (kern NULL: the portable loop). */
+void kl_copy_strided_with(const struct kl_kernels *kern, void *dst, const void *src, int rank, const int64_t *dims,
+                          const int64_t *src_strides, size_t esize);
 
 /* Writes n copies of the esize-byte value at `value` to dst. */
 void kl_fill(void *dst, int64_t n, const void *value, size_t esize);

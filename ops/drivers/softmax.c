@@ -5,7 +5,8 @@
  * always so before opset 13) are handled one at a time with partial maxima
  * and sums in independent lanes; otherwise a chunk of up to CHUNK neighbouring rows is
  * handled together, with inner loops across the chunk.  Work is split
- * over the session's threads by rows or chunks.
+ * over the session's threads by rows or chunks.  A factor the pass
+ * fuse_softmax took over (c->in_scale) multiplies x first.
  *
  * The loops are the kernel table's (ops/kernels/softmax.c). */
 #include <math.h>
@@ -24,20 +25,32 @@ typedef struct softmax_job {
     const float *x;
     float *y;
     int64_t len, inner, chunks;   /* chunks: per block of len * inner (inner > 1) */
+    float scale;                  /* x's factor (c->in_scale; 1: none) */
     const kl_kernels *kern;
 } softmax_job;
+
+/* The w strided rows at x (elements inner apart) times s into y. */
+static const float *scaled_chunk(float *y, const float *x, int64_t len, int64_t inner, int64_t w, float s)
+{
+    for (int64_t a = 0; a < len; a++)
+        for (int64_t k = 0; k < w; k++)
+            y[a * inner + k] = x[a * inner + k] * s;
+    return y;
+}
 
 static void softmax_units(void *arg, int64_t lo, int64_t hi)
 {
     const softmax_job *j = arg;
     for (int64_t u = lo; u < hi; u++) {
         if (j->inner == 1) {
-            j->kern->softmax_row.fn(j->kind, j->y + u * j->len, j->x + u * j->len, j->len);
+            j->kern->softmax_row.fn(j->kind, j->y + u * j->len, j->x + u * j->len, j->len, j->scale);
         } else {
             int64_t block = u / j->chunks, first = (u % j->chunks) * CHUNK;
             int64_t w = j->inner - first < CHUNK ? j->inner - first : CHUNK;
             int64_t off = block * j->len * j->inner + first;
-            j->kern->softmax_chunk.fn(j->kind, j->y + off, j->x + off, j->len, j->inner, w);
+            const float *x = j->scale == 1.0f ? j->x + off
+                                              : scaled_chunk(j->y + off, j->x + off, j->len, j->inner, w, j->scale);
+            j->kern->softmax_chunk.fn(j->kind, j->y + off, x, j->len, j->inner, w);
         }
     }
 }
@@ -81,7 +94,8 @@ keel_status kl_softmax_run(kl_opctx *c, kl_softmax_kind kind)
         else
             inner *= x->dims[d];
     }
-    softmax_job j = {kind, x->data, c->out[0]->data, len, inner, (inner + CHUNK - 1) / CHUNK, c->env->kern};
+    softmax_job j = {kind, x->data, c->out[0]->data, len, inner, (inner + CHUNK - 1) / CHUNK,
+                     c->in_scale != 0 ? c->in_scale : 1.0f, c->env->kern};
     int64_t units = inner == 1 ? outer : outer * j.chunks;
     if (numel < ((int64_t)1 << 14))
         softmax_units(&j, 0, units);

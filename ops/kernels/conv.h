@@ -125,8 +125,6 @@ static inline int64_t kl_pw12_panel_at(int64_t panels, int64_t p, int64_t kb, in
     return kb * panels * KL_PW12_MR + p * kc * KL_PW12_MR;
 }
 
-/* W [m][k] packed once for env's kernels; kl_alloc'ed, *bytes set. */
-float *kl_pw_pack(kl_env *env, int64_t m, int64_t k, const float *w, size_t *bytes);
 /* Scratch of kl_pw_run and kl_pw_product for W [m][k] on hw columns. */
 size_t kl_pw_scratch(const struct kl_kernels *kern, int64_t m, int64_t k, int64_t hw, int threads);
 /* The same packing for kern into p, which holds kl_pw_packed_floats(kern, m, k). */
@@ -164,10 +162,15 @@ void kl_pw_xpack(const struct kl_kernels *kern, int64_t k, int64_t n, const floa
  * into c->scratch on c's threads: it is the activation) times B, read in
  * place (b, rows ldb apart) or packed by kl_pw_xpack (bp, else NULL);
  * c's epilogue applied block by block when `epilogue` is set.  c->scratch
- * holds kl_pw_gemm_scratch bytes. */
-size_t kl_pw_gemm_scratch(const kl_opctx *c, int64_t m, int64_t k, int64_t n);
+ * holds kl_pw_gemm_scratch bytes, for kl_pw_gemm_here when `per_thread`
+ * (each thread packs its own A). */
+size_t kl_pw_gemm_scratch(const kl_opctx *c, int64_t m, int64_t k, int64_t n, bool per_thread);
 void kl_pw_gemm(kl_opctx *c, int64_t m, int64_t k, int64_t n, const float *a, const float *b, int64_t ldb,
                 const float *bp, bool epilogue, float *y, size_t y_offset);
+/* kl_pw_gemm with its epilogue on the calling thread alone, from inside
+ * a kl_parallel_for over c's pool (a product per batch of MatMul). */
+void kl_pw_gemm_here(kl_opctx *c, int64_t m, int64_t k, int64_t n, const float *a, const float *b, int64_t ldb,
+                     const float *bp, float *y, size_t y_offset);
 /* kl_pw_run on X made step by step by fill (pointwise12 only: kl_pw_wide);
  * work holds kl_pw_scratch bytes. */
 void kl_pw_run_filled(kl_opctx *c, int64_t m, int64_t k, int64_t hw, kl_pw_fill_fn fill, const void *fill_arg,

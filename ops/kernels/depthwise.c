@@ -1,7 +1,7 @@
 /* depthwise.c -- convolution with one input and one output channel per
  * group (MobileNet, EfficientNet, ShuffleNet).  Each plane is copied once
  * into a zero-padded buffer so that the tap loops need no bounds checks;
- * the common shapes (3x3 and 5x5, stride 1 and 2) get loops whose sizes
+ * the common shapes (3x3, 5x5 and 7x7, stride 1 and 2) get loops whose sizes
  * are compile-time constants, which gcc unrolls over the taps and
  * vectorizes over the output row.  Where the kernel table has them, the
  * same shapes go to its x86 kernels instead (ops/kernels/x86/depthwise_*.c):
@@ -109,6 +109,8 @@ DW_PLANE(dw_3x3s1, 3, 1)
 DW_PLANE(dw_3x3s2, 3, 2)
 DW_PLANE(dw_5x5s1, 5, 1)
 DW_PLANE(dw_5x5s2, 5, 2)
+DW_PLANE(dw_7x7s1, 7, 1)
+DW_PLANE(dw_7x7s2, 7, 2)
 
 /* Any kernel size, stride and dilation. */
 static void dw_generic(const kl_conv_geom *g, const float *restrict buf, int64_t pw, const float *restrict w,
@@ -137,6 +139,8 @@ static dw_plane_fn fast_kernel(const kl_conv_geom *g)
         return s == 1 ? dw_3x3s1 : s == 2 ? dw_3x3s2 : NULL;
     if (k == 5)
         return s == 1 ? dw_5x5s1 : s == 2 ? dw_5x5s2 : NULL;
+    if (k == 7)
+        return s == 1 ? dw_7x7s1 : s == 2 ? dw_7x7s2 : NULL;
     return NULL;
 }
 
@@ -182,16 +186,24 @@ static void fill_interior(const kl_conv_geom *g, const float *restrict x, float 
 }
 
 
+/* Square kernels of one stride and no dilation: the channel-blocked
+ * kernels take any size (3x3, 5x5 and 7x7 at stride 1 and 2 with their
+ * loops unrolled, others with the size and stride as arguments). */
+static bool square_undilated(const kl_conv_geom *g)
+{
+    return g->k[1] == g->k[2] && g->stride[1] == g->stride[2] && g->dil[1] == 1 && g->dil[2] == 1;
+}
+
 /* The channel-blocked kernel of the table for this convolution and its
  * lanes (*lanes), or NULL: maps of at most 56x56 out (beyond, its buffers
- * outgrow L2 and the row kernel measured as fast) of 3x3/5x5 stride 1/2
- * with channels in groups of 16 (dw_group16) or 8 (dw_group8). */
+ * outgrow L2 and the row kernel measured as fast) of square undilated
+ * kernels with channels in groups of 16 (dw_group16) or 8 (dw_group8). */
 static klk_dw_group_fn *blocked_kernel(const kl_conv_geom *g, int *lanes)
 {
     const kl_kernels *k = g->kern;
     *lanes = k->dw_group16.fn && g->c % 16 == 0 ? 16 : 8;
     klk_dw_group_fn *fn = *lanes == 16 ? k->dw_group16.fn : k->dw_group8.fn;
-    if (!fn || !fast_kernel(g) || g->c % *lanes != 0 || g->out_size > 3136)
+    if (!fn || !square_undilated(g) || g->c % *lanes != 0 || g->out_size > 3136)
         return NULL;
     return fn;
 }

@@ -40,6 +40,13 @@ typedef void klk_pointwise6_fn(const kl_pw_span *s, int64_t p0, int64_t p1, int6
                                const float *bp, float *edge);
 typedef void klk_pointwise12_fn(const kl_pw_span *s, int64_t p0, int64_t p1, int64_t j0, int64_t j1,
                                 float *work);
+/* kl_pw_pack_rows for the 12x32 and the 6x16 tiles: rows [row0, row0 +
+ * rows) of W [m][k], given as w [rows][k], into their panels of packed */
+typedef void klk_pack12_fn(int64_t m, int64_t k, int64_t row0, int64_t rows, const float *w, float *packed);
+/* dst[i * ld_dst + j] = src[i + j * ld_src] for i < rows, j < cols: a plane
+ * of 4-byte elements transposed (ops/drivers/eltwise.c's kl_copy_strided_with) */
+typedef void klk_transpose_plane_fn(uint32_t *dst, const uint32_t *src, int64_t rows, int64_t cols,
+                                    int64_t ld_dst, int64_t ld_src);
 /* dst[i] = src[2 i] for i < n, reading src[0 .. 2 n - 1) only */
 typedef void klk_take_even_fn(float *dst, const float *src, int64_t n);
 /* depthwise (ops/kernels/depthwise.c): a K x K stride-S plane on the
@@ -70,8 +77,14 @@ typedef void klk_bn_plane_fn(const float *x, float *y, int64_t n, float a, float
  * scaled into y = x * (bias + k * sum)^-beta */
 typedef void klk_lrn_plane_fn(float *y, const float *x, const float *xs, int64_t count, int64_t n, float bias,
                               float k, float beta);
-/* one row of n (kind: kl_softmax_kind), and w <= 64 strided rows */
-typedef void klk_softmax_row_fn(int kind, float *y, const float *x, int64_t n);
+/* LayerNormalization over rows of len: y = (x - mean) / sqrt(var + eps)
+ * * scale + bias per row (scale, bias: len each), with the row's mean and
+ * 1 / sqrt(var + eps) into mean[r] and inv[r] unless NULL */
+typedef void klk_layernorm_fn(const float *x, float *y, int64_t rows, int64_t len, const float *scale,
+                              const float *bias, float eps, float *mean, float *inv);
+/* one row of n (kind: kl_softmax_kind) of x times scale (y may be x), and
+ * w <= 64 strided rows */
+typedef void klk_softmax_row_fn(int kind, float *y, const float *x, int64_t n, float scale);
 typedef void klk_softmax_chunk_fn(int kind, float *y, const float *x, int64_t len, int64_t inner, int64_t w);
 /* the mean and the maximum (NaN never wins) of a plane of n */
 typedef float klk_plane_fn(const float *x, int64_t n);
@@ -95,7 +108,10 @@ typedef klk_reduce_loop klk_reduce_fn(int kind, int dtype);
     X(pow, generic, avx2, avx512)                      \
     X(pointwise6, none, avx2, avx2)                    \
     X(pointwise12, none, none, avx512)                 \
+    X(pack12, none, none, avx512)                      \
+    X(pack6, none, avx2, avx2)                         \
     X(take_even, generic, avx2, avx2)                  \
+    X(transpose_plane, generic, avx2, avx512)          \
     X(dw_rows, none, avx2, avx2)                       \
     X(dw_split_row, generic, avx2, avx2)               \
     X(dw_group8, none, avx2, avx2)                     \
@@ -108,7 +124,8 @@ typedef klk_reduce_loop klk_reduce_fn(int kind, int dtype);
     X(moments, generic, avx2, avx2)                    \
     X(bn_plane, generic, avx2, avx2)                   \
     X(lrn_plane, generic, avx2, avx2)                  \
-    X(softmax_row, generic, avx2, avx2)                \
+    X(layernorm, generic, avx2, avx512)                \
+    X(softmax_row, generic, avx2, avx512)              \
     X(softmax_chunk, generic, avx2, avx2)              \
     X(plane_mean, generic, avx2, avx2)                 \
     X(plane_max, generic, avx2, avx2)                  \
@@ -120,6 +137,7 @@ typedef klk_reduce_loop klk_reduce_fn(int kind, int dtype);
 typedef klk_plane_fn klk_plane_mean_fn, klk_plane_max_fn;
 typedef klk_map_fn klk_exp_fn, klk_erf_fn, klk_tanh_fn;
 typedef klk_dw_group_fn klk_dw_group8_fn, klk_dw_group16_fn;
+typedef klk_pack12_fn klk_pack6_fn;
 
 #define KL_KERNEL_FIELD(NAME, G, A2, A5) \
     struct {                             \

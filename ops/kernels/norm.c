@@ -1,7 +1,8 @@
 /* norm.c -- the loops of the normalizations: a group's mean and variance
- * (ops/drivers/norm.c), BatchNormalization's planes and LRN's.  Portable
- * loops that the compiler vectorizes; ops/kernels/x86/norm_avx2.c builds
- * them again for AVX2. */
+ * (ops/drivers/norm.c), LayerNormalization's rows, BatchNormalization's
+ * planes and LRN's.  Portable loops that the compiler vectorizes;
+ * ops/kernels/x86/norm_avx2.c builds them again for AVX2, with a
+ * LayerNormalization of its own (as norm_avx512.c on 16 lanes). */
 #include <float.h>
 #include <math.h>
 #include <string.h>
@@ -44,6 +45,39 @@ void KL_KFN(moments)(const float *x, int64_t groups, int64_t len, double *mean, 
     }
 }
 
+/* ---- LayerNormalization's rows ------------------------------------------------ */
+
+/* y = (x - m) * inv * scale + bias over a row of n. */
+static inline void normalize_row(const float *restrict x, float *restrict y, int64_t n, float m, float inv,
+                                 const float *restrict scale, const float *restrict bias)
+{
+    for (int64_t i = 0; i < n; i++)
+        y[i] = (x[i] - m) * inv * scale[i] + bias[i];
+}
+
+/* The x86 twins write their own (KL_NORM_OWN_LAYERNORM). */
+#ifndef KL_NORM_OWN_LAYERNORM
+void KL_KFN(layernorm)(const float *x, float *y, int64_t rows, int64_t len, const float *scale, const float *bias,
+                       float eps, float *mean, float *inv)
+{
+    const double inv_len = 1.0 / (double)len;
+    for (int64_t r = 0; r < rows; r++) {
+        const float *xr = x + r * len;
+        /* the mean, then the squared deviations from it.  The x86 rows
+         * also correct the mean by the deviations' sum, in the same loop;
+         * here that would take a loop of its own (gcc vectorizes a loop
+         * of two sums badly), which costs more than the half of the error
+         * it saves when the mean is large against the spread */
+        const float m = (float)(lane_sum(xr, len, 0, false) * inv_len);
+        const float is = 1.0f / sqrtf((float)(lane_sum(xr, len, m, true) * inv_len) + eps);
+        normalize_row(xr, y + r * len, len, m, is, scale, bias);
+        if (mean)
+            mean[r] = m;
+        if (inv)
+            inv[r] = is;
+    }
+}
+#endif
 
 /* y = x * a + b over one plane of n (BatchNormalization); in place when
  * y == x. */

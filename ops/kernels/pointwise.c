@@ -2,7 +2,7 @@
  * X[c][hw] of 1x1 stride-1 convolutions (one group), of im2col's columns
  * and of Winograd's products, where the kernel table has its tiles
  * (kl_pw_usable).  What it saves over calling sgemm:
- *   - W is packed once (kl_pw_pack, at session creation) into panels,
+ *   - W is packed once (kl_pw_pack_into, at session creation) into panels,
  *     instead of at every call;
  *   - X is read in place, a chunk of columns of each of its rows per step
  *     of k (pointwise6 copies only a partial last chunk, zero-padded);
@@ -27,15 +27,6 @@
 static int64_t panels(int64_t m)
 {
     return (m + MR - 1) / MR;
-}
-
-float *kl_pw_pack(kl_env *env, int64_t m, int64_t k, const float *w, size_t *bytes)
-{
-    *bytes = kl_pw_packed_floats(env->kern, m, k) * sizeof(float);
-    float *p = kl_alloc(env, *bytes);
-    if (p)
-        kl_pw_pack_into(env->kern, m, k, w, p);
-    return p;
 }
 
 static int64_t block_cols(int64_t k, int64_t hw)
@@ -120,6 +111,7 @@ typedef struct pw_job {
     size_t slot_floats;     /* of each thread's part of work */
     const float *xp;        /* or NULL: X packed by kl_pw_xpack */
     bool no_epilogue;       /* c's epilogue left to the caller */
+    bool rows_outer;        /* items numbered group by group, not block by block */
 } pw_job;
 
 /* Columns [j0, j1) of X into 16-wide k-major chunks, the last one padded
@@ -170,7 +162,8 @@ static void pw_items(void *arg, int64_t lo, int64_t hi)
                              j->y_offset, j->fill, j->fill_arg, j->xp};
     int64_t packed = -1;
     for (int64_t item = lo; item < hi; item++) {
-        int64_t blk = item / j->groups, grp = item % j->groups;
+        int64_t blk = j->rows_outer ? item % j->blocks : item / j->groups;
+        int64_t grp = j->rows_outer ? item / j->blocks : item % j->groups;
         int64_t j0 = blk * j->nc, j1 = j0 + j->nc < hw ? j0 + j->nc : hw;
         if (j->zmm) {
             j->c->env->kern->pointwise12.fn(&span, np * grp / j->groups, np * (grp + 1) / j->groups, j0, j1, bp);
@@ -201,7 +194,11 @@ int kl_pw_panel_rows(const kl_kernels *kern)
 void kl_pw_pack_rows(const kl_kernels *kern, int64_t m, int64_t k, int64_t row0, int64_t rows, const float *w, float *p)
 {
     if (kl_pw_wide(kern)) {
-        wide_pack_rows(m, k, row0, rows, w, p);
+        (kern->pack12.fn ? kern->pack12.fn : wide_pack_rows)(m, k, row0, rows, w, p);
+        return;
+    }
+    if (kern->pack6.fn) {
+        kern->pack6.fn(m, k, row0, rows, w, p);
         return;
     }
     for (int64_t pi = row0 / MR; pi < (row0 + rows + MR - 1) / MR; pi++)
@@ -277,6 +274,18 @@ static void pw_run_on(kl_opctx *c, kl_pool *pool, int64_t m, int64_t k, int64_t 
                 work,       fill,  fill_arg, thread_floats(c->env->kern, m, k, sized_hw), xp, no_epilogue};
     j.blocks = (hw + j.nc - 1) / j.nc;
     int threads = kl_pool_threads(pool);
+    const int64_t np = zmm ? kl_pw12_panels(m) : panels(m), chunks = (hw + step - 1) / step;
+    /* few chunks of columns that do not share out evenly (a MatMul's 96
+     * columns as 64 and 32, a 14x14 map's 196 as 128 and 68) where there
+     * are rows to spare: the threads share the rows of W instead, each
+     * thread's items a range of rows over every block of columns (X read
+     * in place, not unfolded per thread) */
+    if (threads > 1 && !fill && chunks % threads != 0 && chunks < 8 * threads && np >= 2 * threads) {
+        j.groups = 2 * threads;
+        j.rows_outer = true;
+        kl_parallel_for(pool, j.blocks * j.groups, pw_items, &j);
+        return;
+    }
     /* AVX-512: a block per thread at least, where there are 32 columns
      * for each: threads sharing a block each copy (or unfold) its X
      * themselves (Inception-v3's 1x7 convs on 17x17 ran no faster on two
@@ -291,7 +300,6 @@ static void pw_run_on(kl_opctx *c, kl_pool *pool, int64_t m, int64_t k, int64_t 
         j.blocks = (hw + j.nc - 1) / j.nc;
     }
     /* too few blocks to share: split the rows of W as well */
-    const int64_t np = zmm ? kl_pw12_panels(m) : panels(m);
     if (j.blocks < (zmm ? threads : 2 * threads) && threads > 1) {
         /* each group unfolds the block's X again: one group per thread */
         const int64_t most = fill ? threads : 2 * threads;
@@ -332,9 +340,15 @@ static size_t gemm_work_bytes(const kl_opctx *c, int64_t m, int64_t k, int64_t n
     return round64(kl_pw_scratch(c->env->kern, m, k, n, kl_pool_threads(c->pool)));
 }
 
-size_t kl_pw_gemm_scratch(const kl_opctx *c, int64_t m, int64_t k, int64_t n)
+/* Bytes of one packed A. */
+static size_t packed_a_bytes(const kl_opctx *c, int64_t m, int64_t k)
 {
-    return gemm_work_bytes(c, m, k, n) + kl_pw_packed_floats(c->env->kern, m, k) * sizeof(float);
+    return round64(kl_pw_packed_floats(c->env->kern, m, k) * sizeof(float));
+}
+
+size_t kl_pw_gemm_scratch(const kl_opctx *c, int64_t m, int64_t k, int64_t n, bool per_thread)
+{
+    return gemm_work_bytes(c, m, k, n) + packed_a_bytes(c, m, k) * (per_thread ? kl_pool_threads(c->pool) : 1);
 }
 
 typedef struct pack_job {
@@ -361,4 +375,14 @@ void kl_pw_gemm(kl_opctx *c, int64_t m, int64_t k, int64_t n, const float *a, co
     kl_parallel_for(m * k >= 65536 ? c->pool : NULL, np, pack_panels, &j);
     pw_run_on(c, kl_conv_pool(c, m * n * k), m, k, n, n, bp ? NULL : b, ldb, j.packed, NULL, y, n, y_offset, work,
               NULL, NULL, bp, !epilogue);
+}
+
+void kl_pw_gemm_here(kl_opctx *c, int64_t m, int64_t k, int64_t n, const float *a, const float *b, int64_t ldb,
+                     const float *bp, float *y, size_t y_offset)
+{
+    const int slot = kl_pool_slot(c->pool, 0, 0);
+    float *packed = (float *)((char *)c->scratch + gemm_work_bytes(c, m, k, n) + (size_t)slot * packed_a_bytes(c, m, k));
+    kl_pw_pack_rows(c->env->kern, m, k, 0, m, a, packed);
+    pw_run_on(c, NULL, m, k, n, n, bp ? NULL : b, ldb, packed, NULL, y, n, y_offset, c->scratch, NULL, NULL, bp,
+              false);
 }

@@ -2,7 +2,9 @@
  * (ops/drivers/softmax.c): one contiguous row with partial maxima and sums
  * in independent lanes, or a chunk of up to KL_SOFTMAX_CHUNK strided rows
  * together.  exp() is kl_expf (ops/kernels/mathfn.h), which vectorizes;
- * ops/kernels/x86/softmax_avx2.c builds them again for AVX2. */
+ * ops/kernels/x86/softmax_avx2.c builds them again for AVX2, with a
+ * Softmax row of its own on the kernel table's exponential (as
+ * softmax_avx512.c on 16 lanes). */
 #include <math.h>
 #include <string.h>
 
@@ -85,7 +87,9 @@ static inline void scale_row(float *restrict y, int64_t n, float s)
         y[i] *= s;
 }
 
-void KL_KFN(softmax_row)(int kind, float *y, const float *x, int64_t n)
+/* One row of kind `kind` (ops/kernels/x86/softmax_avx2.c calls it for
+ * LogSoftmax and Hardmax). */
+static void portable_row(int kind, float *y, const float *x, int64_t n)
 {
     if (kind == KL_HARDMAX) {
         int64_t at = 0;
@@ -102,6 +106,25 @@ void KL_KFN(softmax_row)(int kind, float *y, const float *x, int64_t n)
     else
         sub_store(y, x, n, m, logf(exp_sum(x, n, m)));
 }
+
+/* y = x * s (y may be x) */
+static inline void scale_into(float *y, const float *x, int64_t n, float s)
+{
+    for (int64_t i = 0; i < n; i++)
+        y[i] = x[i] * s;
+}
+
+/* The x86 twins write their own row (KL_SOFTMAX_OWN_ROW). */
+#ifndef KL_SOFTMAX_OWN_ROW
+void KL_KFN(softmax_row)(int kind, float *y, const float *x, int64_t n, float scale)
+{
+    if (scale != 1.0f) { /* x * 1 is x */
+        scale_into(y, x, n, scale);
+        x = y;
+    }
+    portable_row(kind, y, x, n);
+}
+#endif
 
 /* ---- strided rows: a chunk of w <= CHUNK neighbouring rows -------------------- */
 

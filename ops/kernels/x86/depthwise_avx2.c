@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "depthwise.h"
+#include "transpose.h"
 
 /* Up to DW_ROWS output rows, 8 columns, of a K x K stride-S plane: one
  * accumulator per row so that the FMA chains of the taps overlap.  For
@@ -85,15 +86,19 @@ DW_AVX2_PLANE(dw8_3x3s1, 3, 1)
 DW_AVX2_PLANE(dw8_3x3s2, 3, 2)
 DW_AVX2_PLANE(dw8_5x5s1, 5, 1)
 DW_AVX2_PLANE(dw8_5x5s2, 5, 2)
+DW_AVX2_PLANE(dw8_7x7s1, 7, 1)
+DW_AVX2_PLANE(dw8_7x7s2, 7, 2)
 
-/* Rows of 8 columns of a 3x3 or 5x5, stride 1 or 2 plane. */
+/* Rows of 8 columns of a 3x3, 5x5 or 7x7, stride 1 or 2 plane. */
 void klk_dw_rows_avx2(int K, int S, const float *e, const float *o, int64_t ld, const float *w, float bias, float *y,
                       int64_t oh, int64_t ow)
 {
     if (K == 3)
         (S == 1 ? dw8_3x3s1 : dw8_3x3s2)(e, o, ld, w, bias, y, oh, ow);
-    else
+    else if (K == 5)
         (S == 1 ? dw8_5x5s1 : dw8_5x5s2)(e, o, ld, w, bias, y, oh, ow);
+    else
+        (S == 1 ? dw8_7x7s1 : dw8_7x7s2)(e, o, ld, w, bias, y, oh, ow);
 }
 
 /* klk_dw_split_row_generic, 16 columns at a time from the first even column. */
@@ -132,27 +137,6 @@ KL_AVX2 void klk_take_even_avx2(float *dst, const float *src, int64_t n)
  * AVX-512), so every tap is one full-width FMA over L channels and no
  * lane is wasted. */
 
-/* Rows r[0..8) (8 floats each) transposed in place. */
-__attribute__((target("avx2,fma"))) static inline void transpose8(__m256 r[8])
-{
-    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-    r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
-    r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
-    r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
-    r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
-    r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
-    r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
-    r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
-    r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
-}
-
 /* n consecutive floats of 8 rows (src, row stride lds) into n positions
  * of 8 channels, positions L floats apart (dst[i * L + c] = src[c * lds +
  * i]). */
@@ -164,7 +148,7 @@ __attribute__((target("avx2,fma"))) static void interleave8(const float *src, in
         __m256 r[8];
         for (int c = 0; c < 8; c++)
             r[c] = _mm256_loadu_ps(src + c * lds + i);
-        transpose8(r);
+        kl_transpose8(r);
         for (int k = 0; k < 8; k++)
             _mm256_storeu_ps(dst + (i + k) * L, r[k]);
     }
@@ -183,7 +167,7 @@ __attribute__((target("avx2,fma"))) static void deinterleave8(const float *src, 
         __m256 r[8];
         for (int k = 0; k < 8; k++)
             r[k] = _mm256_loadu_ps(src + (i + k) * L);
-        transpose8(r);
+        kl_transpose8(r);
         for (int c = 0; c < 8; c++)
             _mm256_storeu_ps(dst + c * ldd + i, r[c]);
     }
@@ -227,19 +211,45 @@ dw8c_row(const float *pad, int64_t pw, const float *w8, __m256 vb, float *out, i
     }
 }
 
-#define DW8C(NAME, K, S)                                                                                  \
-    __attribute__((target("avx2,fma"))) static void NAME(const float *pad, int64_t pw, const float *w8,  \
-                                                         const float *b8, float *out, int64_t oh,         \
-                                                         int64_t ow)                                      \
-    {                                                                                                     \
-        __m256 vb = _mm256_loadu_ps(b8);                                                                  \
-        for (int64_t oy = 0; oy < oh; oy++)                                                               \
-            dw8c_row(pad, pw, w8, vb, out, oy, ow, K, S);                                                 \
+/* A plane for kernel size K and stride S: constants in the functions
+ * DW8C defines, the arguments in dw8c_any. */
+static inline __attribute__((always_inline, target("avx2,fma"))) void
+dw8c_plane(const float *pad, int64_t pw, const float *w8, const float *b8, float *out, int64_t oh, int64_t ow, int K,
+           int S)
+{
+    __m256 vb = _mm256_loadu_ps(b8);
+    for (int64_t oy = 0; oy < oh; oy++)
+        dw8c_row(pad, pw, w8, vb, out, oy, ow, K, S);
+}
+
+#define DW8C(NAME, K, S)                                                                                    \
+    __attribute__((target("avx2,fma"))) static void NAME(const float *pad, int64_t pw, const float *w8,    \
+                                                         const float *b8, float *out, int64_t oh,           \
+                                                         int64_t ow, int k, int s)                          \
+    {                                                                                                       \
+        (void)k, (void)s;                                                                                   \
+        dw8c_plane(pad, pw, w8, b8, out, oh, ow, K, S);                                                     \
     }
 DW8C(dw8c_3x3s1, 3, 1)
 DW8C(dw8c_3x3s2, 3, 2)
 DW8C(dw8c_5x5s1, 5, 1)
 DW8C(dw8c_5x5s2, 5, 2)
+DW8C(dw8c_7x7s1, 7, 1)
+DW8C(dw8c_7x7s2, 7, 2)
+
+__attribute__((target("avx2,fma"))) static void dw8c_any(const float *pad, int64_t pw, const float *w8,
+                                                          const float *b8, float *out, int64_t oh, int64_t ow, int k,
+                                                          int s)
+{
+    dw8c_plane(pad, pw, w8, b8, out, oh, ow, k, s);
+}
+
+static kl_dw_lanes_fn lanes8_for(int k, int s)
+{
+    static const kl_dw_lanes_fn built[3][2] = {{dw8c_3x3s1, dw8c_3x3s2}, {dw8c_5x5s1, dw8c_5x5s2},
+                                               {dw8c_7x7s1, dw8c_7x7s2}};
+    return (k == 3 || k == 5 || k == 7) && (s == 1 || s == 2) ? built[(k - 3) / 2][s - 1] : dw8c_any;
+}
 
 
 /* Planes [p, p + L) of the job (one group of L channels of one image). */
@@ -263,7 +273,7 @@ void kl_dw_group_lanes(const kl_conv_geom *g, kl_dw_lanes_fn fn, int L, const fl
             wl[t * L + c] = w[(ch0 + c) * ksize + t];
     for (int c = 0; c < L; c++)
         bl[c] = bias ? bias[ch0 + c] : 0.0f;
-    fn(pad, pw, wl, bl, out, g->out[1], g->out[2]);
+    fn(pad, pw, wl, bl, out, g->out[1], g->out[2], (int)g->k[1], (int)g->stride[1]);
     for (int c8 = 0; c8 < L; c8 += 8)
         deinterleave8(out + c8, g->out_size, y + c8 * g->out_size, g->out_size, L);
 }
@@ -271,7 +281,5 @@ void kl_dw_group_lanes(const kl_conv_geom *g, kl_dw_lanes_fn fn, int L, const fl
 void klk_dw_group8_avx2(const kl_conv_geom *g, const float *x, const float *w, const float *bias, float *y,
                         int64_t ch0, float *buf)
 {
-    const int k = (int)g->k[1], s = (int)g->stride[1];
-    kl_dw_lanes_fn fn = k == 3 ? (s == 1 ? dw8c_3x3s1 : dw8c_3x3s2) : (s == 1 ? dw8c_5x5s1 : dw8c_5x5s2);
-    kl_dw_group_lanes(g, fn, 8, x, w, bias, y, ch0, buf);
+    kl_dw_group_lanes(g, lanes8_for((int)g->k[1], (int)g->stride[1]), 8, x, w, bias, y, ch0, buf);
 }

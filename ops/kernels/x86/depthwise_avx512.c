@@ -31,25 +31,49 @@ dw16c_row(const float *pad, int64_t pw, const float *w16, __m512 vb, float *out,
 }
 #undef DW16_STEP
 
-#define DW16C(NAME, K, S)                                                                                 \
-    __attribute__((target("avx512f"))) static void NAME(const float *pad, int64_t pw, const float *w16,  \
-                                                        const float *b16, float *out, int64_t oh,         \
-                                                        int64_t ow)                                       \
-    {                                                                                                     \
-        __m512 vb = _mm512_loadu_ps(b16);                                                                 \
-        for (int64_t oy = 0; oy < oh; oy++)                                                               \
-            dw16c_row(pad, pw, w16, vb, out, oy, ow, K, S);                                               \
+/* A plane for kernel size K and stride S: constants in the functions
+ * DW16C defines, the arguments in dw16c_any. */
+static inline __attribute__((always_inline, target("avx512f"))) void
+dw16c_plane(const float *pad, int64_t pw, const float *w16, const float *b16, float *out, int64_t oh, int64_t ow,
+            int K, int S)
+{
+    __m512 vb = _mm512_loadu_ps(b16);
+    for (int64_t oy = 0; oy < oh; oy++)
+        dw16c_row(pad, pw, w16, vb, out, oy, ow, K, S);
+}
+
+#define DW16C(NAME, K, S)                                                                                   \
+    __attribute__((target("avx512f"))) static void NAME(const float *pad, int64_t pw, const float *w16,    \
+                                                        const float *b16, float *out, int64_t oh,           \
+                                                        int64_t ow, int k, int s)                           \
+    {                                                                                                       \
+        (void)k, (void)s;                                                                                   \
+        dw16c_plane(pad, pw, w16, b16, out, oh, ow, K, S);                                                  \
     }
 DW16C(dw16c_3x3s1, 3, 1)
 DW16C(dw16c_3x3s2, 3, 2)
 DW16C(dw16c_5x5s1, 5, 1)
 DW16C(dw16c_5x5s2, 5, 2)
+DW16C(dw16c_7x7s1, 7, 1)
+DW16C(dw16c_7x7s2, 7, 2)
 
+__attribute__((target("avx512f"))) static void dw16c_any(const float *pad, int64_t pw, const float *w16,
+                                                         const float *b16, float *out, int64_t oh, int64_t ow, int k,
+                                                         int s)
+{
+    dw16c_plane(pad, pw, w16, b16, out, oh, ow, k, s);
+}
+
+static kl_dw_lanes_fn lanes16_for(int k, int s)
+{
+    static const kl_dw_lanes_fn built[3][2] = {{dw16c_3x3s1, dw16c_3x3s2},
+                                               {dw16c_5x5s1, dw16c_5x5s2},
+                                               {dw16c_7x7s1, dw16c_7x7s2}};
+    return (k == 3 || k == 5 || k == 7) && (s == 1 || s == 2) ? built[(k - 3) / 2][s - 1] : dw16c_any;
+}
 
 void klk_dw_group16_avx512(const kl_conv_geom *g, const float *x, const float *w, const float *bias, float *y,
                            int64_t ch0, float *buf)
 {
-    const int k = (int)g->k[1], s = (int)g->stride[1];
-    kl_dw_lanes_fn fn = k == 3 ? (s == 1 ? dw16c_3x3s1 : dw16c_3x3s2) : (s == 1 ? dw16c_5x5s1 : dw16c_5x5s2);
-    kl_dw_group_lanes(g, fn, 16, x, w, bias, y, ch0, buf);
+    kl_dw_group_lanes(g, lanes16_for((int)g->k[1], (int)g->stride[1]), 16, x, w, bias, y, ch0, buf);
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../kernels.h"
+#include "transpose.h"
 
 #define MR KL_PW6_MR
 #define NR KL_PW6_NR
@@ -128,3 +129,32 @@ void klk_pointwise6_avx2(const kl_pw_span *s, int64_t p0, int64_t p1, int64_t j0
     }
 }
 
+/* ---- packing W into the panels ---- */
+
+/* kl_pw_pack_rows for the 6x16 tiles: panel by panel, 8 steps of k at a
+ * time through an 8x8 register transpose (rows past the panel's valid
+ * ones zero).  Each step's 8-float store spills two floats into the next
+ * step's place, which that step then overwrites: the last steps go one by
+ * one, so that nothing lands past the panel. */
+__attribute__((target("avx2,fma"))) void klk_pack6_avx2(int64_t m, int64_t k, int64_t row0, int64_t rows,
+                                                         const float *w, float *packed)
+{
+    (void)m;
+    for (int64_t p = row0 / MR; p < (row0 + rows + MR - 1) / MR; p++) {
+        const int64_t first = p * MR - row0, valid = rows - first < MR ? rows - first : MR;
+        const float *src = w + first * k;
+        float *dst = packed + p * k * MR;
+        int64_t kk = 0;
+        for (; kk + 8 < k; kk += 8) {
+            __m256 r[8];
+            for (int i = 0; i < 8; i++)
+                r[i] = i < valid ? _mm256_loadu_ps(src + i * k + kk) : _mm256_setzero_ps();
+            kl_transpose8(r);
+            for (int j = 0; j < 8; j++)
+                _mm256_storeu_ps(dst + (kk + j) * MR, r[j]);
+        }
+        for (; kk < k; kk++)
+            for (int r = 0; r < MR; r++)
+                dst[kk * MR + r] = r < valid ? src[r * k + kk] : 0.0f;
+    }
+}

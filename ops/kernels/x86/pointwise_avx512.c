@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "../kernels.h"
+#include "transpose.h"
 
 #define MR KL_PW12_MR /* rows of a packed panel of W */
 #define KC KL_PW12_KC /* steps of k per pass over a tile */
@@ -248,6 +249,39 @@ void klk_pointwise12_avx512(const kl_pw_span *s, int64_t p0, int64_t p1, int64_t
             }
             if (last && e && !in_tile)
                 kl_epilogue_apply_rows(e, s->y + r0 * ldy, s->y_offset + (size_t)(r0 * ldy), t.rows, ldy, j0, j1);
+        }
+    }
+}
+
+/* ---- packing W into the panels ---- */
+
+/* Steps [kk, kk + n) of one panel's `valid` rows (src, rows k apart) into
+ * dst, MR values a step, rows past valid zero: 16 steps transposed at a
+ * time. */
+__attribute__((target("avx512f"))) static void pack_panel_step(const float *src, int64_t k, int valid, int64_t n,
+                                                               float *dst)
+{
+    for (int64_t kk = 0; kk < n; kk += 16) {
+        const int64_t cols = n - kk < 16 ? n - kk : 16;
+        const __mmask16 lm = lane_mask(cols);
+        __m512 r[16];
+        for (int i = 0; i < 16; i++)
+            r[i] = i < valid ? _mm512_maskz_loadu_ps(lm, src + i * k + kk) : _mm512_setzero_ps();
+        kl_transpose16(r);
+        for (int64_t j = 0; j < cols; j++)
+            _mm512_mask_storeu_ps(dst + (kk + j) * MR, (__mmask16)((1u << MR) - 1), r[j]);
+    }
+}
+
+void klk_pack12_avx512(int64_t m, int64_t k, int64_t row0, int64_t rows, const float *w, float *packed)
+{
+    const int64_t np = kl_pw12_panels(m), p0 = row0 / MR, p1 = (row0 + rows + MR - 1) / MR;
+    for (int64_t kb = 0; kb < k; kb += KC) {
+        const int64_t kc = k - kb < KC ? k - kb : KC;
+        for (int64_t p = p0; p < p1; p++) {
+            const int64_t first = p * MR - row0, left = rows - first;
+            pack_panel_step(w + first * k + kb, k, (int)(left < MR ? left : MR), kc,
+                            packed + kl_pw12_panel_at(np, p, kb, kc));
         }
     }
 }
