@@ -8,6 +8,7 @@
  * fused, and a value read outside the pattern keeps it from fusing. */
 #include <CUnit/CUnit.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
