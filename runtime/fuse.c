@@ -17,7 +17,10 @@
  *                    input (the op's residual_input);
  *   fuse_gated       x * sigmoid(x) and x * hardsigmoid(x) (SiLU, and
  *                    HardSwish as opset 13 exports spell it);
- *   fuse_activation  Relu, Clip, LeakyRelu, Sigmoid, HardSigmoid, HardSwish.
+ *   fuse_activation  Relu, Clip, LeakyRelu, Sigmoid, HardSigmoid, HardSwish;
+ *   drop_unread      outputs past the first of a reshaping op that nothing
+ *                    reads (Dropout's mask, named in PyTorch's exports):
+ *                    the node stops making them, and becomes a view.
  *
  * fuse_gelu (fuse_gelu.c) makes a spelled-out GELU an activation too.
  *
@@ -190,6 +193,32 @@ static keel_status fuse_activation(kl_fuse_ctx *o, int node)
 keel_status kl_pass_fuse_activation(kl_plan *s)
 {
     return kl_fuse_each_node(s, fuse_activation);
+}
+
+/* ---- drop_unread ---- */
+
+/* Outputs past the first of a reshaping op (Dropout's mask) that nothing
+ * reads and that are not graph outputs: the node no longer makes them, so
+ * that the views pass can make output 0 its input's bytes instead of a
+ * copy.  The value leaves the arena. */
+static keel_status drop_unread(kl_fuse_ctx *o, int node)
+{
+    kl_snode *n = &o->s->nodes[node];
+    if (!n->op || !(n->op->flags & KL_OP_VIEW))
+        return KEEL_OK;
+    for (int k = 1; k < n->n_out; k++) {
+        const int v = n->out[k];
+        if (v < 0 || v >= o->n_values || o->readers[v] != 0)
+            continue;
+        n->out[k] = -1;
+        o->s->slots[v].computed = false;
+    }
+    return KEEL_OK;
+}
+
+keel_status kl_pass_drop_unread(kl_plan *s)
+{
+    return kl_fuse_each_node(s, drop_unread);
 }
 
 /* The activation x * gate(x) where node `gate` computes gate(x): SiLU for

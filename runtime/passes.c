@@ -25,6 +25,8 @@ const kl_pass kl_passes[] = {
      .optional = true, .rewrite = true, .run = kl_pass_fuse_gated},
     {.name = "fuse_activation", .does = "activations become the product's epilogue", .optional = true,
      .rewrite = true, .run = kl_pass_fuse_activation},
+    {.name = "drop_unread", .does = "outputs nothing reads leave reshaping ops (Dropout's mask)",
+     .optional = true, .rewrite = true, .run = kl_pass_drop_unread},
     {.name = "schedule", .does = "one step per node, in order", .run = kl_pass_schedule},
     {.name = "views", .does = "reshaping ops share their input's storage", .optional = true,
      .run = kl_pass_views},

@@ -264,6 +264,7 @@ keel_status kl_pass_fuse_residual(kl_plan *s);
 keel_status kl_pass_fuse_gelu(kl_plan *s);         /* fuse_gelu.c */
 keel_status kl_pass_fuse_gated(kl_plan *s);        /* fuse.c */
 keel_status kl_pass_fuse_activation(kl_plan *s);
+keel_status kl_pass_drop_unread(kl_plan *s);
 keel_status kl_pass_schedule(kl_plan *s);          /* plan.c */
 keel_status kl_pass_views(kl_plan *s);
 keel_status kl_pass_lifetimes(kl_plan *s);

@@ -65,7 +65,8 @@ static tb_model *build_model(void)
     tb_node(b, "Mul", "silu", "c3,g3", "m3");
     tb_attr_ints(b, tb_node(b, "Conv", "conv4", "a2,w4", "c4"), "kernel_shape", 2, ks1);
     tb_attr_int(b, tb_node(b, "Concat", "cat", "m3,c4", "cat"), "axis", 1);
-    tb_node(b, "Reshape", "flat", "cat,shape", "flat");
+    tb_node(b, "Dropout", "drop", "cat", "dropped,mask"); /* the mask named, as PyTorch names it, and unread */
+    tb_node(b, "Reshape", "flat", "dropped,shape", "flat");
     tb_node(b, "Relu", "relu_out", "flat", "y");
     return b;
 }
@@ -126,19 +127,20 @@ static void test_each_pass_off(void)
     static outcome ref, all, one;
     /* every node runs as the file has it */
     CU_ASSERT_FATAL(run_with(m, "views,slices,in_place", 0, &ref));
-    CU_ASSERT_EQUAL(ref.steps, 13);
-    CU_ASSERT_EQUAL(ref.kernels, 13);
+    CU_ASSERT_EQUAL(ref.steps, 14);
+    CU_ASSERT_EQUAL(ref.kernels, 14);
     CU_ASSERT_FATAL(run_with(m, NULL, 1, &all));
     /* Conv1 (Pad, BN, Relu fused), Conv2 (+residual), Conv3 (SiLU),
-     * Conv4, Concat, Reshape (a view), Relu */
-    CU_ASSERT_EQUAL(all.steps, 7);
+     * Conv4, Concat, Dropout and Reshape (views), Relu */
+    CU_ASSERT_EQUAL(all.steps, 8);
     CU_ASSERT_EQUAL(all.kernels, 6);
     CU_ASSERT(tb_max_abs_err(all.y, ref.y, N_OUT) < 1e-4);
     static const struct { const char *off; int steps, kernels; } cases[] = {
-        {"fuse_pad", 8, 7},       {"fuse_batchnorm", 9, 8}, /* BN stays, and the Relu after it */
-        {"fuse_residual", 8, 7},  {"fuse_gated", 9, 8},     {"fuse_activation", 8, 7},
-        {"fuse_bias", 7, 6},      {"fuse_gelu", 7, 6}, /* nothing of theirs here (tests/test_fusions.c) */
-        {"views", 7, 7},          {"slices", 7, 6},         {"in_place", 7, 6},
+        {"fuse_pad", 9, 7},       {"fuse_batchnorm", 10, 8}, /* BN stays, and the Relu after it */
+        {"fuse_residual", 9, 7},  {"fuse_gated", 10, 8},    {"fuse_activation", 9, 7},
+        {"fuse_bias", 8, 6},      {"fuse_gelu", 8, 6}, /* nothing of theirs here (tests/test_fusions.c) */
+        {"drop_unread", 8, 7}, /* the Dropout makes its mask, so it runs */
+        {"views", 8, 8},          {"slices", 8, 6},         {"in_place", 8, 6},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         CU_ASSERT_FATAL(run_with(m, cases[k].off, 1, &one));
@@ -175,14 +177,14 @@ static void test_records(void)
     keel_session *s = NULL;
     CU_ASSERT_EQUAL_FATAL(keel_session_create(&s, m, NULL, NULL, 0, NULL, NULL, 0), KEEL_OK);
     int n = kl_inspect_pass_count(s), k = 0;
-    CU_ASSERT_EQUAL(n, 18); /* the model, then 17 passes */
+    CU_ASSERT_EQUAL(n, 19); /* the model, then 18 passes */
     for (int r = 0; r < n; r++) {
         kl_pass_info p;
         kl_inspect_pass(s, r, &p);
         const char *want = r == 0 ? "model" : keel_pass_name(k++);
         CU_ASSERT_STRING_EQUAL(p.pass, want);
         if (r == 0)
-            CU_ASSERT_EQUAL(p.n_nodes, 13);
+            CU_ASSERT_EQUAL(p.n_nodes, 14);
         if (strcmp(p.pass, "fuse_batchnorm") == 0)
             CU_ASSERT(count_of(s, r, "BatchNormalization") == 0 && count_of(s, r - 1, "BatchNormalization") == 1);
         if (strcmp(p.pass, "fuse_pad") == 0)
@@ -194,7 +196,7 @@ static void test_records(void)
         if (strcmp(p.pass, "fuse_activation") == 0)
             CU_ASSERT(count_of(s, r, "Relu") == 1 && count_of(s, r - 1, "Relu") == 2);
         if (strcmp(p.pass, "views") == 0)
-            CU_ASSERT_STRING_EQUAL(p.note, "1 views");
+            CU_ASSERT_STRING_EQUAL(p.note, "2 views"); /* the Dropout, its mask dropped, and the Reshape */
         if (strcmp(p.pass, "slices") == 0)
             CU_ASSERT_STRING_EQUAL(p.note, "2 inputs written in place");
         if (strcmp(p.pass, "in_place") == 0)
