@@ -274,17 +274,6 @@ static void ref_epilogue(gcase *g, res_kind res, act_kind act, const float *r)
 
 /* ---- running a case everywhere ----------------------------------------------------- */
 
-/* Whether this CPU runs the kernels of `isa`; one it lacks is reported
- * and not run (a session asking for it would quietly get a lower one). */
-static bool isa_runs(int isa, const char *what)
-{
-    if (keel_isa_available((keel_isa)isa) == (keel_isa)isa)
-        return true;
-    printf("\n  skipped: %s not available (%s)\n", keel_isa_name((keel_isa)isa), what);
-    fflush(stdout);
-    return false;
-}
-
 /* Whether got matches want element by element (see the top of the file),
  * `scale` the largest sum; reports the first element that does not. */
 static bool matches(const char *label, const float *got, const double *want, int64_t n, int64_t cols, double scale)
@@ -382,7 +371,7 @@ static float *run_on(const gcase *g, const keel_model *m, int isa, int threads, 
 static void check_isas(const gcase *g, const keel_model *m, const char *off, int fused)
 {
     for (int isa = KEEL_ISA_GENERIC; isa <= KEEL_ISA_AVX512; isa++) {
-        if (!isa_runs(isa, g->what))
+        if (!tb_isa_runs(isa, g->what))
             continue;
         float *one = run_on(g, m, isa, 1, off, fused), *two = run_on(g, m, isa, 2, off, fused);
         if (one && two) {

@@ -29,18 +29,6 @@ static keel_model *load(tb_model *b, const keel_options *opt)
     return m;
 }
 
-/* Whether this CPU runs the kernels of `isa`.  One it lacks is not run
- * (a session asking for it would quietly get a lower one): its loop
- * iteration is reported as skipped, and counts as no pass. */
-static bool isa_runs(int isa, const char *what)
-{
-    if (keel_isa_available((keel_isa)isa) == (keel_isa)isa)
-        return true;
-    printf("\n  skipped: %s not available (%s)\n", keel_isa_name((keel_isa)isa), what);
-    fflush(stdout);
-    return false;
-}
-
 /* out = relu(relu(x + w) * w): a chain for the planner */
 static tb_model *chain_model(const int64_t *xdims, const char *sym)
 {
@@ -304,7 +292,7 @@ static void test_pack_rows_in_blocks(void)
 {
     static const int64_t sizes[][2] = {{35, 19}, {12, 16}, {1, 1}, {13, 300}, {25, 513}, {7, 33}};
     for (int isa = KEEL_ISA_AVX2; isa <= KEEL_ISA_AVX512; isa++)
-        if (isa_runs(isa, "packing of W"))
+        if (tb_isa_runs(isa, "packing of W"))
             for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
                 check_packing(isa, sizes[i][0], sizes[i][1]);
 }
@@ -370,7 +358,7 @@ static void test_transpose_planes(void)
         {2, {1, 9}, {1, 0}},             {3, {5, 1, 31}, {2, 1, 0}},
     };
     for (int isa = KEEL_ISA_GENERIC; isa <= KEEL_ISA_AVX512; isa++)
-        if (isa_runs(isa, "transpose planes"))
+        if (tb_isa_runs(isa, "transpose planes"))
             for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
                 run_transpose_case(&cases[i], isa);
 }
@@ -393,7 +381,7 @@ static void test_depthwise_kernels(void)
         {1, 16, 11, 11, 9, 2, 1, {4, 4, 4, 4}, true}, {1, 12, 13, 13, 3, 1, 1, {1, 1, 1, 1}, true},
     };
     for (int isa = KEEL_ISA_GENERIC; isa <= KEEL_ISA_AVX512; isa++)
-        if (isa_runs(isa, "depthwise kernels"))
+        if (tb_isa_runs(isa, "depthwise kernels"))
             for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
                 for (int threads = 1; threads <= 2; threads++)
                     run_dw_case(&cases[i], isa, threads);
@@ -546,7 +534,7 @@ static void test_conv_kernels(void)
         {16, 1024, 14, 14, 1, 1, 0, 1},
     };
     for (int isa = KEEL_ISA_GENERIC; isa <= KEEL_ISA_AVX512; isa++)
-        if (isa_runs(isa, "conv kernels"))
+        if (tb_isa_runs(isa, "conv kernels"))
             for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
                 for (int threads = 1; threads <= 2; threads++)
                     run_conv_case(&cases[i], isa, threads);
@@ -603,7 +591,7 @@ static void run_sigmoid_blocks(int isa)
 static void test_sigmoid_blocks(void)
 {
     for (int isa = KEEL_ISA_GENERIC; isa <= KEEL_ISA_AVX512; isa++)
-        if (isa_runs(isa, "Sigmoid blocks"))
+        if (tb_isa_runs(isa, "Sigmoid blocks"))
             run_sigmoid_blocks(isa);
 }
 

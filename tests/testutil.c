@@ -346,3 +346,12 @@ void tb_naive_conv(const float *x, int c, int h, int w, const float *wt, int m, 
                 y[(o * h + i) * w + j] = (float)acc;
             }
 }
+
+bool tb_isa_runs(int isa, const char *what)
+{
+    if (keel_isa_available((keel_isa)isa) == (keel_isa)isa)
+        return true;
+    printf("\n  skipped: %s not available (%s)\n", keel_isa_name((keel_isa)isa), what);
+    fflush(stdout);
+    return false;
+}

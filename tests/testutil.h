@@ -3,6 +3,7 @@
 #ifndef KEEL_TESTUTIL_H
 #define KEEL_TESTUTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -69,6 +70,11 @@ void tb_fill_nan(float *p, size_t n);
  * is not (or the reverse); an element NaN on both sides matches.  Compare
  * as `err <= tol`, which NaN fails. */
 double tb_max_abs_err(const float *got, const float *want, size_t n);
+
+/* Whether this CPU runs the kernels of `isa` (a keel_isa); one it lacks
+ * is reported as skipped, with `what`, and not run: a session asking for
+ * it would quietly get a lower one. */
+bool tb_isa_runs(int isa, const char *what);
 
 /* A fresh empty folder under /tmp; the returned string is static per call
  * site-free (caller frees). */
