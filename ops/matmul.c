@@ -96,12 +96,14 @@ static int64_t matmul_macs(kl_opctx *c)
 }
 
 /* Rows of A taken in one product: B shared by every batch and A
- * contiguous make one tall product of all the batches' rows. */
+ * contiguous make one tall product of all the batches' rows.  A batch
+ * dim of 1 ([1, 14, 14, 384], ConvNeXt's channels-last activations)
+ * breaks neither. */
 static bool one_tall_product(const mm_shape *s)
 {
     bool b_shared = s->batch_rank > 0;
     for (int i = 0; i < s->batch_rank; i++)
-        b_shared &= s->b_stride[i] == 0 && s->a_stride[i] != 0;
+        b_shared &= s->b_stride[i] == 0 && (s->a_stride[i] != 0 || s->batch[i] == 1);
     return b_shared;
 }
 

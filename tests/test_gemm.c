@@ -565,6 +565,11 @@ static void test_matmul_batched(void)
         {3, 2, {2, 5, 17}, {17, 31}, B_INPUT_UNALIGNED},
         {3, 2, {3, 1, 17}, {17, 31}, B_CONST},       /* one row a batch, three in all */
         {3, 3, {2, 5, 17}, {1, 17, 33}, B_CONST},    /* B's batch dim of 1 */
+        /* A's batch dims of 1 among others: still one tall product,
+         * its 329 and 600 rows taken in groups */
+        {4, 2, {1, 7, 47, 40}, {40, 100}, B_CONST},
+        {4, 2, {1, 3, 200, 17}, {17, 64}, B_INPUT},
+        {4, 2, {3, 1, 13, 17}, {17, 33}, B_CONST},
         /* attention: one product per batch, both operands inputs */
         {4, 4, {1, 3, 13, 17}, {1, 3, 17, 47}, B_INPUT},
         {4, 4, {1, 3, 5, 257}, {1, 3, 257, 33}, B_INPUT_UNALIGNED},
@@ -718,6 +723,7 @@ static void test_matmul_epilogues(void)
     const mm_spec plain = matmul_2d(13, 300, 47, B_CONST), wide = matmul_2d(197, 64, 100, B_INPUT);
     const mm_spec tall = {3, 2, {3, 13, 257}, {257, 33}, B_CONST};
     const mm_spec attention = {4, 4, {1, 3, 97, 64}, {1, 3, 64, 100}, B_INPUT};
+    const mm_spec grouped = {4, 2, {1, 5, 130, 64}, {64, 48}, B_CONST}; /* 650 rows in groups */
     const mm_spec broadcast = {4, 3, {2, 1, 13, 17}, {3, 17, 47}, B_INPUT_UNALIGNED};
     const mm_spec specs[] = {
         with_epilogue(plain, RES_NONE, ACT_RELU),      with_epilogue(plain, RES_NONE, ACT_CLIP),
@@ -726,7 +732,8 @@ static void test_matmul_epilogues(void)
         with_epilogue(wide, RES_NONE, ACT_SIGMOID),    with_epilogue(tall, RES_INPUT, ACT_CLIP),
         with_epilogue(tall, RES_EARLIER, ACT_SIGMOID), with_epilogue(attention, RES_EARLIER, ACT_RELU),
         with_epilogue(attention, RES_INPUT, ACT_NONE), with_epilogue(broadcast, RES_INPUT, ACT_SIGMOID),
-        with_epilogue(broadcast, RES_NONE, ACT_RELU),
+        with_epilogue(broadcast, RES_NONE, ACT_RELU),  with_epilogue(grouped, RES_INPUT, ACT_SIGMOID),
+        with_epilogue(grouped, RES_EARLIER, ACT_CLIP),
     };
     uint32_t seed = 1300;
     for (size_t i = 0; i < sizeof specs / sizeof *specs; i++)

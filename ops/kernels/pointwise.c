@@ -261,20 +261,38 @@ void kl_pw_xpack(const kl_kernels *kern, int64_t k, int64_t n, const float *x, i
     }
 }
 
+/* A product's rows taken together by the tiles (pointwise12): all of
+ * them, or for MatMul's tall products (ConvNeXt's 3136 rows) groups of
+ * TALL_ROWS, so that a group's Y rows beside a step of X leave the block
+ * of columns wide (wide_cols) and the epilogue runs on long rows. */
+#define TALL_ROWS 288
+
+static int64_t group_rows(int64_t m, bool tall)
+{
+    return tall && m > TALL_ROWS ? TALL_ROWS : m;
+}
+
 static void pw_run_on(kl_opctx *c, kl_pool *pool, int64_t m, int64_t k, int64_t hw, int64_t sized_hw,
                       const float *x, int64_t ldx, const float *packed, const float *bias, float *y, int64_t ldy,
                       size_t y_offset, float *work, kl_pw_fill_fn fill, const void *fill_arg, const float *xp,
-                      bool no_epilogue)
+                      bool no_epilogue, bool tall)
 {
     const bool zmm = kl_pw_wide(c->env->kern);
-    const int64_t step = zmm ? 32 : NR; /* columns of a tile */
-    pw_job j = {c,          m,     k,       hw, zmm ? wide_cols(m, k, hw) : block_cols(k, hw),
+    const int64_t step = zmm ? 32 : NR, mb = group_rows(m, tall); /* columns of a tile, rows of a group */
+    pw_job j = {c,          m,     k,       hw, zmm ? wide_cols(mb, k, hw) : block_cols(k, hw),
                 0,          ldx,   ldy,     1,  zmm,
                 x,          packed, bias,   y,  y_offset,
-                work,       fill,  fill_arg, thread_floats(c->env->kern, m, k, sized_hw), xp, no_epilogue};
+                work,       fill,  fill_arg, thread_floats(c->env->kern, mb, k, sized_hw), xp, no_epilogue};
     j.blocks = (hw + j.nc - 1) / j.nc;
     int threads = kl_pool_threads(pool);
     const int64_t np = zmm ? kl_pw12_panels(m) : panels(m), chunks = (hw + step - 1) / step;
+    if (zmm && mb < m) { /* groups of rows, as many per thread, each over every block of columns */
+        j.groups = (m + mb - 1) / mb;
+        j.groups = (j.groups + threads - 1) / threads * threads;
+        j.rows_outer = true;
+        kl_parallel_for(pool, j.blocks * j.groups, pw_items, &j);
+        return;
+    }
     /* few chunks of columns that do not share out evenly (a MatMul's 96
      * columns as 64 and 32, a 14x14 map's 196 as 128 and 68) where there
      * are rows to spare: the threads share the rows of W instead, each
@@ -311,20 +329,20 @@ static void pw_run_on(kl_opctx *c, kl_pool *pool, int64_t m, int64_t k, int64_t 
 void kl_pw_run(kl_opctx *c, int64_t m, int64_t k, int64_t hw, const float *x, int64_t ldx, const float *packed,
                const float *bias, float *y, int64_t ldy, size_t y_offset, float *work)
 {
-    pw_run_on(c, kl_conv_pool(c, m * hw * k), m, k, hw, hw, x, ldx, packed, bias, y, ldy, y_offset, work, NULL, NULL, NULL, false);
+    pw_run_on(c, kl_conv_pool(c, m * hw * k), m, k, hw, hw, x, ldx, packed, bias, y, ldy, y_offset, work, NULL, NULL, NULL, false, false);
 }
 
 void kl_pw_run_filled(kl_opctx *c, int64_t m, int64_t k, int64_t hw, kl_pw_fill_fn fill, const void *fill_arg,
                       const float *packed, const float *bias, float *y, int64_t ldy, size_t y_offset, float *work)
 {
     pw_run_on(c, kl_conv_pool(c, m * hw * k), m, k, hw, hw, NULL, 0, packed, bias, y, ldy, y_offset, work, fill,
-              fill_arg, NULL, false);
+              fill_arg, NULL, false, false);
 }
 
 void kl_pw_run_here(kl_opctx *c, int64_t m, int64_t k, int64_t hw, int64_t sized_hw, const float *x, int64_t ldx,
                     const float *packed, const float *bias, float *y, int64_t ldy, size_t y_offset, float *work)
 {
-    pw_run_on(c, NULL, m, k, hw, sized_hw, x, ldx, packed, bias, y, ldy, y_offset, work, NULL, NULL, NULL, false);
+    pw_run_on(c, NULL, m, k, hw, sized_hw, x, ldx, packed, bias, y, ldy, y_offset, work, NULL, NULL, NULL, false, false);
 }
 
 /* ---- MatMul's and Gemm's products ---- */
@@ -337,7 +355,7 @@ static size_t round64(size_t n)
 /* kl_pw_gemm's scratch: the tiles' work, then A packed. */
 static size_t gemm_work_bytes(const kl_opctx *c, int64_t m, int64_t k, int64_t n)
 {
-    return round64(kl_pw_scratch(c->env->kern, m, k, n, kl_pool_threads(c->pool)));
+    return round64(kl_pw_scratch(c->env->kern, group_rows(m, true), k, n, kl_pool_threads(c->pool)));
 }
 
 /* Bytes of one packed A. */
@@ -374,7 +392,7 @@ void kl_pw_gemm(kl_opctx *c, int64_t m, int64_t k, int64_t n, const float *a, co
     const int64_t np = (m + j.panel_rows - 1) / j.panel_rows;
     kl_parallel_for(m * k >= 65536 ? c->pool : NULL, np, pack_panels, &j);
     pw_run_on(c, kl_conv_pool(c, m * n * k), m, k, n, n, bp ? NULL : b, ldb, j.packed, NULL, y, n, y_offset, work,
-              NULL, NULL, bp, !epilogue);
+              NULL, NULL, bp, !epilogue, true);
 }
 
 void kl_pw_gemm_here(kl_opctx *c, int64_t m, int64_t k, int64_t n, const float *a, const float *b, int64_t ldb,
@@ -384,5 +402,5 @@ void kl_pw_gemm_here(kl_opctx *c, int64_t m, int64_t k, int64_t n, const float *
     float *packed = (float *)((char *)c->scratch + gemm_work_bytes(c, m, k, n) + (size_t)slot * packed_a_bytes(c, m, k));
     kl_pw_pack_rows(c->env->kern, m, k, 0, m, a, packed);
     pw_run_on(c, NULL, m, k, n, n, bp ? NULL : b, ldb, packed, NULL, y, n, y_offset, c->scratch, NULL, NULL, bp,
-              false);
+              false, true);
 }

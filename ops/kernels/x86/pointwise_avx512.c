@@ -199,16 +199,66 @@ static void copy_step(const kl_pw_span *s, int64_t kb, int64_t kc, int64_t j0, i
         memcpy(dst + kk * ld, s->x + (kb + kk) * s->ldx + j0, (size_t)(j1 - j0) * sizeof(float));
 }
 
+/* One tile: panel p of the step at kb (t's kc, acc and finish set) by
+ * the chunk of columns at c0. */
+static void run_tile(const kl_pw_span *s, ztile *t, int64_t p, int64_t kb, int64_t c0, int64_t j0, int64_t j1,
+                     const float *work, bool copy, const float *pf)
+{
+    const int64_t r0 = p * MR, cols = j1 - c0 < 32 ? j1 - c0 : 32;
+    const kl_epilogue *e = s->epi;
+    float bias[MR] = {0};
+    t->rows = (int)(s->m - r0 < MR ? s->m - r0 : MR);
+    for (int r = 0; r < t->rows && s->bias; r++)
+        bias[r] = s->bias[r0 + r];
+    t->bias = bias;
+    t->a = s->packed + kl_pw12_panel_at(kl_pw12_panels(s->m), p, kb, t->kc);
+    t->pf = pf ? pf : t->a + 32 * MR;
+    t->b = s->xp ? s->xp + c0 * s->k + kb * 32 : copy ? work + (c0 - j0) : s->x + kb * t->ldb + c0;
+    t->c = s->y + r0 * s->ldy + c0;
+    t->m0 = lane_mask(cols);
+    t->m1 = lane_mask(cols - 16);
+    t->res = e && e->residual ? (const float *)e->residual->data + s->y_offset + r0 * s->ldy + c0 : NULL;
+    t->cb = e && e->bias ? e->bias + c0 : NULL;
+    const bool pair = t->rows > 6;
+    (cols > 16 ? (pair ? ztile_12x32 : ztile_6x32) : (pair ? ztile_12x16 : ztile_6x16))(t);
+}
+
+/* Bytes of packed W that a pass over packed X keeps in L2: panels
+ * [pb, pb + PANEL_BYTES / (48 kc)) of a step. */
+#define PANEL_BYTES (256u << 10)
+
+/* X packed (s->xp, [chunk][k][32]): a chunk's step of X (kc x 32, 32 KB
+ * at most, contiguous) stays in L1 while a block of panels of W streams
+ * past it from L2, 48 bytes a step of k; the reverse order would stream
+ * 128 bytes of X a step.  A small product (attention's, the last stage's
+ * 49 rows) so reads its W once from L2 per chunk. */
+static void xp_pass(const kl_pw_span *s, ztile *t, int64_t p0, int64_t p1, int64_t kb, int64_t j0, int64_t j1,
+                    bool after)
+{
+    const int64_t block = PANEL_BYTES / (MR * sizeof(float) * t->kc) > 0 ? PANEL_BYTES / (MR * sizeof(float) * t->kc) : 1;
+    for (int64_t pb = p0; pb < p1; pb += block) {
+        const int64_t pe = pb + block < p1 ? pb + block : p1;
+        for (int64_t c0 = j0; c0 < j1; c0 += 32)
+            for (int64_t p = pb; p < pe; p++)
+                run_tile(s, t, p, kb, c0, j0, j1, NULL, false, NULL);
+        for (int64_t p = pb; after && p < pe; p++) {
+            const int64_t r0 = p * MR, rows = s->m - r0 < MR ? s->m - r0 : MR;
+            kl_epilogue_apply_rows(s->epi, s->y + r0 * s->ldy, s->y_offset + (size_t)(r0 * s->ldy), rows, s->ldy,
+                                   j0, j1);
+        }
+    }
+}
+
 /* Steps of k outside, so that a step's rows of X serve every panel: the
  * columns' K x n would not stay in L2 for long K. */
 void klk_pointwise12_avx512(const kl_pw_span *s, int64_t p0, int64_t p1, int64_t j0, int64_t j1, float *work)
 {
-    const int64_t k = s->k, ldy = s->ldy, np = kl_pw12_panels(s->m);
+    const int64_t k = s->k;
     const bool copy = !s->xp && (s->fill || ((uintptr_t)s->x % 64 | (uintptr_t)(s->ldx % 16)) != 0);
     const int64_t ldx = s->xp ? 32 : copy ? round16(j1 - j0) : s->ldx;
     const kl_epilogue *e = s->epi;
     const bool in_tile = fused_in_tile(s, e);
-    ztile t = {.ldb = ldx, .ldc = ldy, .lo = -INFINITY, .hi = INFINITY};
+    ztile t = {.ldb = ldx, .ldc = s->ldy, .lo = -INFINITY, .hi = INFINITY};
     if (e && e->act == KL_ACT_RELU)
         t.lo = 0.0f;
     if (e && e->act == KL_ACT_CLIP)
@@ -218,37 +268,28 @@ void klk_pointwise12_avx512(const kl_pw_span *s, int64_t p0, int64_t p1, int64_t
         t.acc = kb > 0;
         const bool last = kb + t.kc == k;
         t.finish = last && in_tile;
+        if (s->xp) {
+            xp_pass(s, &t, p0, p1, kb, j0, j1, last && e && !in_tile);
+            continue;
+        }
         if (s->fill)
             s->fill(s->fill_arg, kb, t.kc, j0, j1, work, ldx);
         else if (copy)
             copy_step(s, kb, t.kc, j0, j1, work, ldx);
         for (int64_t p = p0; p < p1; p++) {
-            const int64_t r0 = p * MR;
-            t.rows = (int)(s->m - r0 < MR ? s->m - r0 : MR);
-            float bias[MR] = {0};
-            for (int r = 0; r < t.rows && s->bias; r++)
-                bias[r] = s->bias[r0 + r];
-            t.bias = bias;
-            t.a = s->packed + kl_pw12_panel_at(np, p, kb, t.kc);
-            for (int64_t c0 = j0; c0 < j1; c0 += 32) {
-                /* the first chunk of columns streams the panel's W (from
-                 * memory, for the widest layers), fetching 32 steps ahead;
-                 * the others find it in cache and fetch the next panel's
-                 * instead, so that the stream goes on while they compute
-                 * (7x7 maps: 49 columns, two chunks) */
-                t.pf = t.a + (c0 == j0 ? 0 : t.kc * MR) + 32 * MR;
-                const int64_t cols = j1 - c0 < 32 ? j1 - c0 : 32;
-                t.b = s->xp ? s->xp + c0 * k + kb * 32 : copy ? work + (c0 - j0) : s->x + kb * ldx + c0;
-                t.c = s->y + r0 * ldy + c0;
-                t.m0 = lane_mask(cols);
-                t.m1 = lane_mask(cols - 16);
-                t.res = e && e->residual ? (const float *)e->residual->data + s->y_offset + r0 * ldy + c0 : NULL;
-                t.cb = e && e->bias ? e->bias + c0 : NULL;
-                const bool pair = t.rows > 6;
-                (cols > 16 ? (pair ? ztile_12x32 : ztile_6x32) : (pair ? ztile_12x16 : ztile_6x16))(&t);
+            const float *a = s->packed + kl_pw12_panel_at(kl_pw12_panels(s->m), p, kb, t.kc);
+            /* the first chunk of columns streams the panel's W (from
+             * memory, for the widest layers), fetching 32 steps ahead;
+             * the others find it in cache and fetch the next panel's
+             * instead, so that the stream goes on while they compute
+             * (7x7 maps: 49 columns, two chunks) */
+            for (int64_t c0 = j0; c0 < j1; c0 += 32)
+                run_tile(s, &t, p, kb, c0, j0, j1, work, copy, a + (c0 == j0 ? 0 : t.kc * MR) + 32 * MR);
+            if (last && e && !in_tile) {
+                const int64_t r0 = p * MR;
+                kl_epilogue_apply_rows(e, s->y + r0 * s->ldy, s->y_offset + (size_t)(r0 * s->ldy), t.rows, s->ldy,
+                                       j0, j1);
             }
-            if (last && e && !in_tile)
-                kl_epilogue_apply_rows(e, s->y + r0 * ldy, s->y_offset + (size_t)(r0 * ldy), t.rows, ldy, j0, j1);
         }
     }
 }
