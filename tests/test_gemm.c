@@ -564,6 +564,7 @@ static void test_matmul_batched(void)
         {3, 2, {4, 197, 100}, {100, 17}, B_CONST},   /* A packed on both threads */
         {3, 2, {2, 5, 17}, {17, 31}, B_INPUT_UNALIGNED},
         {3, 2, {3, 1, 17}, {17, 31}, B_CONST},       /* one row a batch, three in all */
+        {3, 2, {1, 97, 1030}, {1030, 256}, B_CONST}, /* long k onto a large B: rows split over threads */
         {3, 3, {2, 5, 17}, {1, 17, 33}, B_CONST},    /* B's batch dim of 1 */
         /* A's batch dims of 1 among others: still one tall product,
          * its 329 and 600 rows taken in groups */
