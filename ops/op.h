@@ -135,6 +135,10 @@ typedef void (*kl_release_fn)(kl_env *env, void *state);
  * -1 (Concat); the planner may then have the producers write each input
  * in place as a slice of the output, and run() skips inputs already there. */
 typedef int (*kl_slice_axis_fn)(const kl_opctx *c);
+/* Whether output 0 is input 0's bytes in the same order at the shapes the
+ * node has now (a Transpose that moves only dims of 1); the planner then
+ * makes the node a view, as it does KL_OP_VIEW ops always. */
+typedef bool (*kl_keeps_order_fn)(const kl_opctx *c);
 
 typedef struct kl_op {
     const char *type;     /* "Conv" */
@@ -156,6 +160,7 @@ typedef struct kl_op {
      * before them */
     int residual_input;
     kl_slice_axis_fn slice_axis;  /* may be NULL */
+    kl_keeps_order_fn keeps_order; /* may be NULL */
 } kl_op;
 
 /* ---- ops only the passes make (not in the registry: no model names them) -- */

@@ -55,7 +55,25 @@ static keel_status transpose_run(kl_opctx *c)
     return KEEL_OK;
 }
 
+/* The dims larger than 1 stay in their order ([1, 197, 768] to [197, 1,
+ * 768], ViT's batch-first swaps): the bytes do not move. */
+static bool transpose_keeps_order(const kl_opctx *c)
+{
+    const kl_tensor *x = c->in[0];
+    int perm[KL_MAX_RANK];
+    if (read_perm((kl_opctx *)c, perm) != KEEL_OK)
+        return false;
+    for (int d = 0, last = -1; d < x->rank; d++) {
+        if (x->dims[perm[d]] == 1)
+            continue;
+        if (perm[d] < last)
+            return false;
+        last = perm[d];
+    }
+    return true;
+}
+
 static const kl_op transpose = {.type = "Transpose", .since = 1, .min_inputs = 1, .max_inputs = 1,
-                                .infer = transpose_infer, .run = transpose_run};
+                                .infer = transpose_infer, .run = transpose_run, .keeps_order = transpose_keeps_order};
 
 const kl_op *const kl_opfile_transpose[] = {&transpose, NULL};

@@ -238,10 +238,73 @@ static void test_bad_lists(void)
     keel_model_free(m);
 }
 
+/* Whether the session's step for node `name` runs a kernel. */
+static bool runs_kernel(const keel_session *s, const char *name)
+{
+    kl_plan_info plan;
+    kl_inspect_plan(s, &plan);
+    for (int k = 0; k < plan.n_steps; k++) {
+        kl_step_info st;
+        kl_inspect_step(s, k, &st);
+        if (strcmp(st.node_name, name) == 0)
+            return st.runs_kernel;
+    }
+    CU_FAIL("no such step");
+    return false;
+}
+
+/* x [N, 3, 4] -> Transpose (1, 0, 2) -> Relu -> y [3, N, 4], and x ->
+ * Transpose (2, 1, 0) -> z [4, 3, N], in one session at N = 1, 2, 1: the
+ * first Transpose moves only a dim of 1 at N = 1 and becomes a view, and
+ * copies at N = 2; the second copies at every N.  Outputs against the
+ * permutations written out. */
+static void test_transpose_views(void)
+{
+    tb_model *b = tb_new(8, 13);
+    const int64_t xd[3] = {-1, 3, 4}, yd[3] = {3, -1, 4}, zd[3] = {4, 3, -1}, swap[3] = {1, 0, 2}, rev[3] = {2, 1, 0};
+    tb_input(b, "x", KEEL_FLOAT, 3, xd, "N");
+    tb_output(b, "y", KEEL_FLOAT, 3, yd);
+    tb_output(b, "z", KEEL_FLOAT, 3, zd);
+    tb_attr_ints(b, tb_node(b, "Transpose", "swap", "x", "t"), "perm", 3, swap);
+    tb_node(b, "Relu", "relu", "t", "y");
+    tb_attr_ints(b, tb_node(b, "Transpose", "rev", "x", "z"), "perm", 3, rev);
+    size_t len;
+    uint8_t *buf = tb_pack(b, &len);
+    keel_model *m = NULL;
+    CU_ASSERT_EQUAL_FATAL(keel_model_load_buffer(&m, buf, len, NULL, "transpose_views.onnx", NULL, NULL, 0), KEEL_OK);
+    free(buf);
+    tb_free(b);
+    keel_session *s = NULL;
+    CU_ASSERT_EQUAL_FATAL(keel_session_create(&s, m, NULL, NULL, 0, NULL, NULL, 0), KEEL_OK);
+    static const int64_t ns[3] = {1, 2, 1};
+    for (int r = 0; r < 3; r++) {
+        const int64_t n = ns[r];
+        float x[2 * 12], y[2 * 12], z[2 * 12];
+        for (int i = 0; i < n * 12; i++)
+            x[i] = (float)(i % 5) - 2.0f + 0.25f * (float)i;
+        tb_fill_nan(y, 24);
+        tb_fill_nan(z, 24);
+        keel_tensor in = {KEEL_FLOAT, 3, {n, 3, 4}, x}, out[2] = {{.data = y}, {.data = z}};
+        CU_ASSERT_EQUAL_FATAL(keel_session_run(s, &in, out), KEEL_OK);
+        CU_ASSERT_EQUAL(runs_kernel(s, "swap"), n != 1);
+        CU_ASSERT(runs_kernel(s, "rev"));
+        for (int a = 0; a < n; a++)
+            for (int c = 0; c < 3; c++)
+                for (int w = 0; w < 4; w++) {
+                    const float v = x[(a * 3 + c) * 4 + w];
+                    CU_ASSERT_EQUAL(y[(c * n + a) * 4 + w], v > 0.0f ? v : 0.0f);
+                    CU_ASSERT_EQUAL(z[(w * 3 + c) * n + a], v);
+                }
+    }
+    keel_session_free(s);
+    keel_model_free(m);
+}
+
 void add_passes_suite(void)
 {
     CU_pSuite s = CU_add_suite("passes", NULL, NULL);
     CU_add_test(s, "each optional pass off alone: same outputs, its steps kept", test_each_pass_off);
     CU_add_test(s, "the graph after each pass", test_records);
     CU_add_test(s, "bad passes_off lists are refused by name", test_bad_lists);
+    CU_add_test(s, "a Transpose that moves only dims of 1 is a view, at each shape", test_transpose_views);
 }
