@@ -141,8 +141,8 @@ static keel_status slice_run(kl_opctx *c)
         /* a step larger than the dim is only ever taken zero times */
         byte_strides[d] = p.count[d] > 1 ? p.step[d] * elem_strides[d] * esize : 0;
     }
-    kl_copy_strided(c->out[0]->data, (const char *)x->data + offset, x->rank, p.count,
-                    byte_strides, (size_t)esize);
+    kl_copy_strided_on(c, c->out[0]->data, (const char *)x->data + offset, x->rank, p.count, byte_strides,
+                       (size_t)esize);
     return KEEL_OK;
 }
 

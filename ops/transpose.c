@@ -51,7 +51,7 @@ static keel_status transpose_run(kl_opctx *c)
     kl_row_major_strides(x->rank, x->dims, in_strides);
     for (int d = 0; d < x->rank; d++)
         read_strides[d] = in_strides[perm[d]] * (int64_t)esize;
-    kl_copy_strided_with(c->env->kern, y->data, x->data, y->rank, y->dims, read_strides, esize);
+    kl_copy_strided_on(c, y->data, x->data, y->rank, y->dims, read_strides, esize);
     return KEEL_OK;
 }
 

@@ -299,15 +299,16 @@ static void test_pack_rows_in_blocks(void)
 
 /* Transpose against index arithmetic, bit for bit (NaN payloads and
  * infinities included: it moves bits), on each instruction set's
- * transpose_plane: planes whose sides are not multiples of 8 or 16, and
- * ConvNeXt's NCHW -> NHWC and back. */
+ * transpose_plane, on one thread and two: planes whose sides are not
+ * multiples of 8 or 16, ConvNeXt's NCHW -> NHWC and back, and attention's
+ * heads (large enough to be shared out over the threads). */
 typedef struct transpose_case {
     int rank;
     int64_t dims[4];
     int64_t perm[4];
 } transpose_case;
 
-static void run_transpose_case(const transpose_case *t, int isa)
+static void run_transpose_case(const transpose_case *t, int isa, int threads)
 {
     int64_t n = 1, ydims[4], xstride[4];
     for (int d = t->rank - 1; d >= 0; d--) {
@@ -336,6 +337,7 @@ static void run_transpose_case(const transpose_case *t, int isa)
     keel_options opt;
     keel_options_init(&opt);
     opt.isa = isa;
+    opt.threads = threads;
     keel_session *s = NULL;
     char err[1024];
     CU_ASSERT_EQUAL_FATAL(keel_session_create(&s, m, &opt, NULL, 0, NULL, err, sizeof err), KEEL_OK);
@@ -356,11 +358,81 @@ static void test_transpose_planes(void)
         {2, {33, 17}, {1, 0}},           {2, {16, 48}, {1, 0}},        {3, {3, 40, 35}, {0, 2, 1}},
         {4, {1, 96, 14, 14}, {0, 2, 3, 1}}, {4, {1, 14, 14, 96}, {0, 3, 1, 2}}, {4, {2, 7, 5, 19}, {3, 1, 0, 2}},
         {2, {1, 9}, {1, 0}},             {3, {5, 1, 31}, {2, 1, 0}},
+        {3, {197, 12, 64}, {1, 0, 2}},   {3, {197, 12, 64}, {1, 2, 0}}, {4, {1, 29, 57, 96}, {0, 3, 1, 2}},
+        {3, {1, 301, 129}, {2, 0, 1}},
     };
     for (int isa = KEEL_ISA_GENERIC; isa <= KEEL_ISA_AVX512; isa++)
         if (tb_isa_runs(isa, "transpose planes"))
             for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
-                run_transpose_case(&cases[i], isa);
+                for (int threads = 1; threads <= 2; threads++)
+                    run_transpose_case(&cases[i], isa, threads);
+}
+
+/* Slice against index arithmetic, bit for bit, on one thread and two:
+ * attention's q, k and v out of the in-projection's output (a third of
+ * the last axis), and a reversed, strided slice; both large enough to be
+ * shared out over the threads. */
+typedef struct slice_case {
+    int64_t dims[3];
+    int64_t start, end, axis, step;
+} slice_case;
+
+static void run_slice_case(const slice_case *t, int threads)
+{
+    const int64_t n = t->dims[0] * t->dims[1] * t->dims[2], len = t->dims[t->axis];
+    int64_t count = 0, ydims[3];
+    for (int64_t i = t->start; t->step > 0 ? i < t->end : i > t->end; i += t->step)
+        count++;
+    memcpy(ydims, t->dims, sizeof ydims);
+    ydims[t->axis] = count;
+    const int64_t yn = n / len * count;
+    uint32_t *x = malloc((size_t)n * 4), *y = malloc((size_t)yn * 4), *want = malloc((size_t)yn * 4);
+    for (int64_t i = 0; i < n; i++)
+        x[i] = (uint32_t)(i * 2654435761u) | (i % 7 == 0 ? 0x7f800000u : 0);
+    for (int64_t i = 0; i < yn; i++) {
+        int64_t idx[3], rest = i;
+        for (int d = 2; d >= 0; d--) {
+            idx[d] = rest % ydims[d];
+            rest /= ydims[d];
+        }
+        idx[t->axis] = t->start + idx[t->axis] * t->step;
+        want[i] = x[(idx[0] * t->dims[1] + idx[1]) * t->dims[2] + idx[2]];
+    }
+    tb_model *b = tb_new(8, 13);
+    const int64_t one[1] = {1};
+    tb_input(b, "x", KEEL_FLOAT, 3, t->dims, NULL);
+    tb_output(b, "y", KEEL_FLOAT, 3, ydims);
+    tb_init_raw(b, "starts", KEEL_INT64, 1, one, &t->start, sizeof t->start);
+    tb_init_raw(b, "ends", KEEL_INT64, 1, one, &t->end, sizeof t->end);
+    tb_init_raw(b, "axes", KEEL_INT64, 1, one, &t->axis, sizeof t->axis);
+    tb_init_raw(b, "steps", KEEL_INT64, 1, one, &t->step, sizeof t->step);
+    tb_node(b, "Slice", "s", "x,starts,ends,axes,steps", "y");
+    keel_model *m = load(b, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    keel_options opt;
+    keel_options_init(&opt);
+    opt.threads = threads;
+    keel_session *s = NULL;
+    CU_ASSERT_EQUAL_FATAL(keel_session_create(&s, m, &opt, NULL, 0, NULL, NULL, 0), KEEL_OK);
+    keel_tensor in = {KEEL_FLOAT, 3, {t->dims[0], t->dims[1], t->dims[2]}, x}, out = {.data = y};
+    CU_ASSERT_EQUAL(keel_session_run(s, &in, &out), KEEL_OK);
+    CU_ASSERT_EQUAL(memcmp(y, want, (size_t)yn * 4), 0);
+    keel_session_free(s);
+    keel_model_free(m);
+    tb_free(b);
+    free(x), free(y), free(want);
+}
+
+static void test_slice_threads(void)
+{
+    static const slice_case cases[] = {
+        {{197, 1, 2304}, 768, 1536, 2, 1},
+        {{301, 3, 130}, 299, 0, 0, -2},
+        {{5, 2, 9}, 1, 8, 2, 3},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        for (int threads = 1; threads <= 2; threads++)
+            run_slice_case(&cases[i], threads);
 }
 
 static void test_depthwise_kernels(void)
@@ -1447,6 +1519,7 @@ void add_runtime_suite(void)
     CU_add_test(s, "thread pool covers every item once", test_pool_covers_every_item_once);
     CU_add_test(s, "depthwise kernels match a direct loop", test_depthwise_kernels);
     CU_add_test(s, "Transpose moves every bit where the permutation says", test_transpose_planes);
+    CU_add_test(s, "Slice moves every bit where its starts and steps say", test_slice_threads);
     CU_add_test(s, "conv kernels match a direct loop on every instruction set", test_conv_kernels);
     CU_add_test(s, "weights packed whole and in blocks of rows land where the layout says", test_pack_rows_in_blocks);
     CU_add_test(s, "MaxPool 3x3 stride 2 against window maxima", test_maxpool_3x3_stride2);

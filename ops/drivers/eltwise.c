@@ -420,6 +420,47 @@ void kl_copy_strided_with(const kl_kernels *kern, void *dst, const void *src, in
     }
 }
 
+/* Bytes from which kl_copy_strided_on shares a copy out. */
+#define COPY_SPLIT_BYTES (128 << 10)
+
+typedef struct copy_job {
+    const kl_kernels *kern;
+    char *dst;
+    const char *src;
+    int rank, axis;             /* the dim split */
+    const int64_t *dims, *src_strides;
+    int64_t dst_step;           /* bytes of the output per index of axis */
+    size_t esize;
+} copy_job;
+
+static void copy_part(void *arg, int64_t lo, int64_t hi)
+{
+    const copy_job *j = arg;
+    int64_t dims[KL_MAX_RANK];
+    memcpy(dims, j->dims, (size_t)j->rank * sizeof *dims);
+    dims[j->axis] = hi - lo;
+    kl_copy_strided_with(j->kern, j->dst + lo * j->dst_step, j->src + lo * j->src_strides[j->axis], j->rank, dims,
+                         j->src_strides, j->esize);
+}
+
+void kl_copy_strided_on(const kl_opctx *c, void *dst, const void *src, int rank, const int64_t *dims,
+                        const int64_t *src_strides, size_t esize)
+{
+    int axis = -1;
+    int64_t total = (int64_t)esize;
+    for (int d = 0; d < rank; d++) {
+        total *= dims[d];
+        if (axis < 0 && dims[d] > 1)
+            axis = d;
+    }
+    if (axis < 0 || total < COPY_SPLIT_BYTES || kl_pool_threads(c->pool) < 2) {
+        kl_copy_strided_with(c->env->kern, dst, src, rank, dims, src_strides, esize);
+        return;
+    }
+    copy_job j = {c->env->kern, dst, src, rank, axis, dims, src_strides, total / dims[axis], esize};
+    kl_parallel_for(c->pool, dims[axis], copy_part, &j);
+}
+
 void kl_fill(void *dst, int64_t n, const void *value, size_t esize)
 {
     if (n <= 0)

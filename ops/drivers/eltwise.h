@@ -259,6 +259,11 @@ void kl_copy_strided(void *dst, const void *src, int rank, const int64_t *dims,
  * through kern's transpose_plane (kern NULL: the portable loop). */
 void kl_copy_strided_with(const struct kl_kernels *kern, void *dst, const void *src, int rank, const int64_t *dims,
                           const int64_t *src_strides, size_t esize);
+/* kl_copy_strided_with split over c's threads along the first dim larger
+ * than 1, for copies large enough to pay for waking them (Transpose and
+ * Slice of attention's and shifted windows' activations). */
+void kl_copy_strided_on(const kl_opctx *c, void *dst, const void *src, int rank, const int64_t *dims,
+                        const int64_t *src_strides, size_t esize);
 
 /* Writes n copies of the esize-byte value at `value` to dst. */
 void kl_fill(void *dst, int64_t n, const void *value, size_t esize);
