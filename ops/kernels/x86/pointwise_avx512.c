@@ -42,6 +42,8 @@ typedef struct ztile {
     const float *pf;            /* W to prefetch, MR values per step (see kl_pw_panels_avx512) */
     const float *b;             /* X at the first step and column, rows ldb apart */
     int64_t ldb;
+    int64_t pfb;                /* (ztile_12x32_far) X to prefetch at each step: the 32 values pfb
+                                 * after b, instead of the 32 right after */
     float *c;                   /* Y, rows ldc apart */
     int64_t ldc;
     int rows;                   /* rows of c to store (the rest are padding) */
@@ -61,12 +63,12 @@ typedef struct ztile {
  * accumulators vanish.  masked: loads of X through m0/m1 (a partial
  * chunk); full chunks load without masks, which kept gcc from reloading
  * the mask registers at every step. */
-ZT_ATTR void ztile_body(const ztile *t, const int pair, const int wide)
+ZT_ATTR void ztile_body(const ztile *t, const int pair, const int wide, const int far)
 {
     const int rows = t->rows;
     const __mmask16 m0 = t->m0, m1 = t->m1;
     const float *a = t->a, *b = t->b, *pf = t->pf;
-    const int64_t ldb = t->ldb, ldc = t->ldc;
+    const int64_t ldb = t->ldb, ldc = t->ldc, pfb = far ? t->pfb : 32;
     float *c = t->c;
 #define Z_INIT(r)                                                                    \
     __m512 x##r = _mm512_setzero_ps(), y##r = _mm512_setzero_ps();                   \
@@ -90,10 +92,10 @@ ZT_ATTR void ztile_body(const ztile *t, const int pair, const int wide)
     } while (0)
 #define Z_STEP                                                                                          \
     do {                                                                                                \
-        _mm_prefetch((const char *)(b + 32), _MM_HINT_T0);                                              \
+        _mm_prefetch((const char *)(b + pfb), _MM_HINT_T0);                                             \
         _mm_prefetch((const char *)pf, _MM_HINT_T0);                                                    \
         if (wide)                                                                                       \
-            _mm_prefetch((const char *)(b + 48), _MM_HINT_T0);                                          \
+            _mm_prefetch((const char *)(b + pfb + 16), _MM_HINT_T0);                                    \
         Z_FMA(0, a, 0); Z_FMA(1, a, 1); Z_FMA(2, a, 2); Z_FMA(3, a, 3); Z_FMA(4, a, 4); Z_FMA(5, a, 5); \
         if (pair) {                                                                                     \
             Z_FMA(6, a, 6); Z_FMA(7, a, 7); Z_FMA(8, a, 8);                                             \
@@ -147,22 +149,28 @@ ZT_ATTR void ztile_body(const ztile *t, const int pair, const int wide)
 
 __attribute__((target("avx512f"))) static void ztile_12x32(const ztile *t)
 {
-    ztile_body(t, 1, 1);
+    ztile_body(t, 1, 1, 0);
+}
+
+/* X packed: the next chunk's steps are far ahead (t->pfb) */
+__attribute__((target("avx512f"))) static void ztile_12x32_far(const ztile *t)
+{
+    ztile_body(t, 1, 1, 1);
 }
 
 __attribute__((target("avx512f"))) static void ztile_6x32(const ztile *t)
 {
-    ztile_body(t, 0, 1);
+    ztile_body(t, 0, 1, 0);
 }
 
 __attribute__((target("avx512f"))) static void ztile_12x16(const ztile *t)
 {
-    ztile_body(t, 1, 0);
+    ztile_body(t, 1, 0, 0);
 }
 
 __attribute__((target("avx512f"))) static void ztile_6x16(const ztile *t)
 {
-    ztile_body(t, 0, 0);
+    ztile_body(t, 0, 0, 0);
 }
 
 static __mmask16 lane_mask(int64_t n)
@@ -214,13 +222,19 @@ static void run_tile(const kl_pw_span *s, ztile *t, int64_t p, int64_t kb, int64
     t->a = s->packed + kl_pw12_panel_at(kl_pw12_panels(s->m), p, kb, t->kc);
     t->pf = pf ? pf : t->a + 32 * MR;
     t->b = s->xp ? s->xp + c0 * s->k + kb * 32 : copy ? work + (c0 - j0) : s->x + kb * t->ldb + c0;
+    /* the next chunk of columns: in place, the rest of the row; packed,
+     * the next chunk's same steps */
+    t->pfb = s->xp ? 32 * s->k : 32;
     t->c = s->y + r0 * s->ldy + c0;
     t->m0 = lane_mask(cols);
     t->m1 = lane_mask(cols - 16);
     t->res = e && e->residual ? (const float *)e->residual->data + s->y_offset + r0 * s->ldy + c0 : NULL;
     t->cb = e && e->bias ? e->bias + c0 : NULL;
     const bool pair = t->rows > 6;
-    (cols > 16 ? (pair ? ztile_12x32 : ztile_6x32) : (pair ? ztile_12x16 : ztile_6x16))(t);
+    if (s->xp && pair && cols > 16)
+        ztile_12x32_far(t);
+    else
+        (cols > 16 ? (pair ? ztile_12x32 : ztile_6x32) : (pair ? ztile_12x16 : ztile_6x16))(t);
 }
 
 /* Bytes of packed W that a pass over packed X keeps in L2: panels
