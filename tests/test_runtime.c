@@ -308,6 +308,29 @@ typedef struct transpose_case {
     int64_t perm[4];
 } transpose_case;
 
+/* Runs the model b (freed here) of one float input x [dims] at isa and
+ * threads; its one output, n 4-byte values into y, must be want's bits. */
+static void expect_bits(tb_model *b, int rank, const int64_t *dims, const uint32_t *x, uint32_t *y,
+                        const uint32_t *want, int64_t n, int isa, int threads)
+{
+    keel_model *m = load(b, NULL);
+    tb_free(b);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    keel_options opt;
+    keel_options_init(&opt);
+    opt.isa = isa;
+    opt.threads = threads;
+    keel_session *s = NULL;
+    char err[1024];
+    CU_ASSERT_EQUAL_FATAL(keel_session_create(&s, m, &opt, NULL, 0, NULL, err, sizeof err), KEEL_OK);
+    keel_tensor in = {KEEL_FLOAT, rank, {0}, (void *)x}, out = {.data = y};
+    memcpy(in.dims, dims, (size_t)rank * sizeof *dims);
+    CU_ASSERT_EQUAL(keel_session_run(s, &in, &out), KEEL_OK);
+    CU_ASSERT_EQUAL(memcmp(y, want, (size_t)n * 4), 0);
+    keel_session_free(s);
+    keel_model_free(m);
+}
+
 static void run_transpose_case(const transpose_case *t, int isa, int threads)
 {
     int64_t n = 1, ydims[4], xstride[4];
@@ -332,23 +355,7 @@ static void run_transpose_case(const transpose_case *t, int isa, int threads)
     tb_input(b, "x", KEEL_FLOAT, t->rank, t->dims, NULL);
     tb_output(b, "y", KEEL_FLOAT, t->rank, ydims);
     tb_attr_ints(b, tb_node(b, "Transpose", "t", "x", "y"), "perm", t->rank, t->perm);
-    keel_model *m = load(b, NULL);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-    keel_options opt;
-    keel_options_init(&opt);
-    opt.isa = isa;
-    opt.threads = threads;
-    keel_session *s = NULL;
-    char err[1024];
-    CU_ASSERT_EQUAL_FATAL(keel_session_create(&s, m, &opt, NULL, 0, NULL, err, sizeof err), KEEL_OK);
-    keel_tensor in = {KEEL_FLOAT, t->rank, {0}, x}, out = {0};
-    memcpy(in.dims, t->dims, sizeof t->dims);
-    out.data = y;
-    CU_ASSERT_EQUAL(keel_session_run(s, &in, &out), KEEL_OK);
-    CU_ASSERT_EQUAL(memcmp(y, want, (size_t)n * 4), 0);
-    keel_session_free(s);
-    keel_model_free(m);
-    tb_free(b);
+    expect_bits(b, t->rank, t->dims, x, y, want, n, isa, threads);
     free(x), free(y), free(want);
 }
 
@@ -407,19 +414,7 @@ static void run_slice_case(const slice_case *t, int threads)
     tb_init_raw(b, "axes", KEEL_INT64, 1, one, &t->axis, sizeof t->axis);
     tb_init_raw(b, "steps", KEEL_INT64, 1, one, &t->step, sizeof t->step);
     tb_node(b, "Slice", "s", "x,starts,ends,axes,steps", "y");
-    keel_model *m = load(b, NULL);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-    keel_options opt;
-    keel_options_init(&opt);
-    opt.threads = threads;
-    keel_session *s = NULL;
-    CU_ASSERT_EQUAL_FATAL(keel_session_create(&s, m, &opt, NULL, 0, NULL, NULL, 0), KEEL_OK);
-    keel_tensor in = {KEEL_FLOAT, 3, {t->dims[0], t->dims[1], t->dims[2]}, x}, out = {.data = y};
-    CU_ASSERT_EQUAL(keel_session_run(s, &in, &out), KEEL_OK);
-    CU_ASSERT_EQUAL(memcmp(y, want, (size_t)yn * 4), 0);
-    keel_session_free(s);
-    keel_model_free(m);
-    tb_free(b);
+    expect_bits(b, 3, t->dims, x, y, want, yn, KEEL_ISA_AUTO, threads);
     free(x), free(y), free(want);
 }
 
