@@ -178,8 +178,9 @@ static int64_t mp_out(int64_t in, int64_t lo, int64_t hi, bool ceil)
 }
 
 /* keel's 3-wide stride-2 rows (a row maximum, then even/odd columns)
- * against the window maximum taken element by element; NaN never wins. */
-static void run_maxpool_case(const mp_case *t)
+ * against the window maximum taken element by element, on each
+ * instruction set; NaN never wins, infinities do. */
+static void run_maxpool_case(const mp_case *t, int isa)
 {
     const int64_t c = 3, oh = mp_out(t->h, t->pads[0], t->pads[2], t->ceil), ow = mp_out(t->w, t->pads[1], t->pads[3], t->ceil);
     size_t nx = (size_t)(c * t->h * t->w), ny = (size_t)(c * oh * ow);
@@ -189,6 +190,9 @@ static void run_maxpool_case(const mp_case *t)
     for (size_t i = 0; i < nx; i++)
         x[i] = (float)((r = r * 1103515245u + 12345u) >> 8) / 16777216.0f - 0.5f;
     x[5] = NAN;
+    x[nx / 2] = INFINITY;
+    x[nx - 1] = NAN;
+    x[nx - 2] = -INFINITY;
     for (int64_t p = 0; p < c; p++)
         for (int64_t oy = 0; oy < oh; oy++)
             for (int64_t ox = 0; ox < ow; ox++) {
@@ -212,9 +216,12 @@ static void run_maxpool_case(const mp_case *t)
     tb_attr_int(b, node, "ceil_mode", t->ceil);
     keel_model *m = load(b, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    keel_options opt;
+    keel_options_init(&opt);
+    opt.isa = isa;
     keel_session *s = NULL;
     char err[1024];
-    CU_ASSERT_EQUAL_FATAL(keel_session_create(&s, m, NULL, NULL, 0, NULL, err, sizeof err), KEEL_OK);
+    CU_ASSERT_EQUAL_FATAL(keel_session_create(&s, m, &opt, NULL, 0, NULL, err, sizeof err), KEEL_OK);
     keel_tensor in = {KEEL_FLOAT, 4, {1, c, t->h, t->w}, x}, out = {0};
     out.data = y;
     CU_ASSERT_EQUAL(keel_session_run(s, &in, &out), KEEL_OK);
@@ -242,9 +249,14 @@ static void test_maxpool_3x3_stride2(void)
         {9, 16, {0, 1, 1, 0}, true},
         {5, 4, {1, 0, 0, 1}, false},
         {7, 1200, {0, 0, 0, 0}, false}, /* rows wider than the row path takes */
+        {8, 33, {2, 2, 2, 2}, true},
+        {4, 3, {2, 1, 2, 2}, false},
+        {3, 1, {1, 2, 1, 2}, true},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
-        run_maxpool_case(&cases[i]);
+    for (int isa = KEEL_ISA_GENERIC; isa <= KEEL_ISA_AVX512; isa++)
+        if (tb_isa_runs(isa, "MaxPool 3x3 stride 2"))
+            for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+                run_maxpool_case(&cases[i], isa);
 }
 
 /* Where element (row, kk) of W [m][k] belongs in kern's packing: the
