@@ -37,31 +37,12 @@
 static keel_status fuse_begin(kl_plan *s, kl_fuse_ctx *o)
 {
     o->s = s;
-    o->n_values = s->n_values;
-    o->producer = kl_alloc(&s->env, (size_t)s->n_values * sizeof(int));
-    o->readers = kl_alloc(&s->env, (size_t)s->n_values * sizeof(int));
-    if (!o->producer || !o->readers)
-        return KEEL_ERR_NOMEM;
-    for (int v = 0; v < s->n_values; v++)
-        o->producer[v] = -1;
-    for (int i = 0; i < s->n_nodes; i++) {
-        const kl_snode *n = &s->nodes[i];
-        for (int k = 0; k < n->n_deps; k++)
-            if (n->in[k] >= 0)
-                o->readers[n->in[k]]++;
-        for (int k = 0; k < n->n_out; k++)
-            if (n->out[k] >= 0)
-                o->producer[n->out[k]] = i;
-    }
-    for (int k = 0; k < s->g->n_outputs; k++)
-        o->readers[s->g->outputs[k]]++;
-    return KEEL_OK;
+    return kl_sgraph_uses_init(s, &o->u);
 }
 
 static void fuse_end(kl_fuse_ctx *o)
 {
-    kl_free(&o->s->env, o->producer, (size_t)o->n_values * sizeof(int));
-    kl_free(&o->s->env, o->readers, (size_t)o->n_values * sizeof(int));
+    kl_sgraph_uses_free(o->s, &o->u);
     kl_sgraph_compact(o->s);
 }
 
@@ -93,9 +74,9 @@ const kl_slot *kl_fuse_slot(const kl_fuse_ctx *o, const kl_snode *n, int k)
 
 int kl_fuse_producer_of(const kl_fuse_ctx *o, int v, int readers)
 {
-    if (v < 0 || v >= o->n_values || o->readers[v] != readers)
+    if (v < 0 || v >= o->u.n_values || o->u.readers[v] != readers)
         return -1;
-    int p = o->producer[v];
+    int p = o->u.producer[v];
     if (!kl_fuse_live(o, p))
         return -1;
     const kl_snode *pn = &o->s->nodes[p];
@@ -120,7 +101,7 @@ void kl_fuse_take_over(kl_fuse_ctx *o, int p, kl_snode *n)
 {
     kl_snode *pn = &o->s->nodes[p];
     pn->out[0] = n->out[0];
-    o->producer[n->out[0]] = p;
+    o->u.producer[n->out[0]] = p;
     n->dead = true;
     o->s->n_fused++;
 }
@@ -208,7 +189,7 @@ static keel_status drop_unread(kl_fuse_ctx *o, int node)
         return KEEL_OK;
     for (int k = 1; k < n->n_out; k++) {
         const int v = n->out[k];
-        if (v < 0 || v >= o->n_values || o->readers[v] != 0)
+        if (v < 0 || v >= o->u.n_values || o->u.readers[v] != 0)
             continue;
         n->out[k] = -1;
         o->s->slots[v].computed = false;
@@ -241,11 +222,11 @@ static keel_status fuse_gated(kl_fuse_ctx *o, int node)
     if (!kl_fuse_is_op(n, "Mul") || n->n_in != 2 || n->in[0] < 0 || n->in[1] < 0)
         return KEEL_OK;
     for (int k = 0; k < 2; k++) {
-        const int a = n->in[k], sv = n->in[1 - k], sig = o->producer[sv];
+        const int a = n->in[k], sv = n->in[1 - k], sig = o->u.producer[sv];
         if (!kl_fuse_live(o, sig) || gated_act(&o->s->nodes[sig]) == KL_ACT_NONE || o->s->nodes[sig].in[0] != a ||
-            o->readers[sv] != 1 || o->readers[a] != 2)
+            o->u.readers[sv] != 1 || o->u.readers[a] != 2)
             continue;
-        const int p = o->producer[a];
+        const int p = o->u.producer[a];
         if (!kl_fuse_live(o, p) || !(o->s->nodes[p].op->flags & KL_OP_EPILOGUE) || o->s->nodes[p].out[0] != a ||
             o->s->nodes[p].epi.act != KL_ACT_NONE || o->s->slots[a].t.dtype != KEEL_FLOAT)
             continue;
@@ -328,9 +309,9 @@ static bool takes_pad(const kl_snode *n)
 static keel_status fuse_pad(kl_fuse_ctx *o, int node)
 {
     kl_snode *n = &o->s->nodes[node];
-    if (!takes_pad(n) || n->n_in < 1 || n->in[0] < 0 || o->readers[n->in[0]] != 1)
+    if (!takes_pad(n) || n->n_in < 1 || n->in[0] < 0 || o->u.readers[n->in[0]] != 1)
         return KEEL_OK;
-    const int p = o->producer[n->in[0]];
+    const int p = o->u.producer[n->in[0]];
     if (!kl_fuse_live(o, p) || !kl_fuse_is_op(&o->s->nodes[p], "Pad") || o->s->nodes[p].in[0] < 0)
         return KEEL_OK;
     kl_snode *pad = &o->s->nodes[p];
@@ -371,7 +352,7 @@ static keel_status fuse_residual(kl_fuse_ctx *o, int node)
         if (ot->dtype != KEEL_FLOAT || !kl_same_shape(ot, out) || !kl_same_shape(pt, out))
             continue;
         /* the other operand must exist when p runs */
-        if (o->producer[other] >= p)
+        if (o->u.producer[other] >= p)
             continue;
         keel_status st = kl_snode_set_input(o->s, &o->s->nodes[p], o->s->nodes[p].op->residual_input, other);
         if (st)

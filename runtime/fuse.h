@@ -10,9 +10,7 @@
 /* Who produces and who reads each value, over the live nodes. */
 typedef struct kl_fuse_ctx {
     kl_plan *s;
-    int *producer;        /* per value: node index, or -1 */
-    int *readers;         /* per value: nodes reading it, plus 1 if a graph output */
-    int n_values;         /* entries of both (values a pass adds are never looked up) */
+    kl_sgraph_uses u;
 } kl_fuse_ctx;
 
 /* One fusion tried at one node. */

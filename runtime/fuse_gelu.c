@@ -43,9 +43,9 @@ static bool near(float v, double want)
  * chain), added to the chain; else -1. */
 static int take(const kl_fuse_ctx *o, gelu_chain *g, int v, const char *type)
 {
-    if (v < 0 || v >= o->n_values || o->readers[v] != 1 || g->n_nodes == CHAIN_MAX)
+    if (v < 0 || v >= o->u.n_values || o->u.readers[v] != 1 || g->n_nodes == CHAIN_MAX)
         return -1;
-    const int p = o->producer[v];
+    const int p = o->u.producer[v];
     if (!kl_fuse_live(o, p) || !kl_fuse_is_op(&o->s->nodes[p], type) || o->s->nodes[p].n_out != 1)
         return -1;
     g->nodes[g->n_nodes++] = p;
@@ -250,8 +250,8 @@ static keel_status fuse_gelu(kl_fuse_ctx *o, int node)
     core->op = &kl_op_gelu;
     core->epi.act = g.act;
     core->out[0] = last->out[0];
-    o->producer[last->out[0]] = g.core;
-    o->readers[g.x] -= g.reads - 1;
+    o->u.producer[last->out[0]] = g.core;
+    o->u.readers[g.x] -= g.reads - 1;
     drop_chain(o, &g, g.core);
     return KEEL_OK;
 }

@@ -19,37 +19,27 @@
 #include <math.h>
 #include <string.h>
 
-#include "session.h"
+#include "fuse.h"
 #include "../ops/registry.h"
-
-typedef struct norm_ctx {
-    kl_plan *s;
-    kl_sgraph_uses u;
-} norm_ctx;
 
 static bool is_op(const kl_snode *n, const char *type)
 {
     return n->src->domain[0] == 0 && strcmp(n->src->op_type, type) == 0;
 }
 
-static bool live(const norm_ctx *o, int node)
-{
-    return node >= 0 && !o->s->nodes[node].dead && !o->s->nodes[node].dynamic;
-}
-
-static const kl_tensor *value(const norm_ctx *o, int v)
+static const kl_tensor *value(const kl_fuse_ctx *o, int v)
 {
     return &o->s->slots[v].t;
 }
 
 /* The live node of type `type` whose only output is v, when v is read
  * `reads` times in all (by the pattern), and is not a graph output; else -1. */
-static int producer(const norm_ctx *o, int v, const char *type, int reads)
+static int producer(const kl_fuse_ctx *o, int v, const char *type, int reads)
 {
     if (v < 0 || v >= o->u.n_values || o->u.readers[v] != reads)
         return -1;
     const int p = o->u.producer[v];
-    if (!live(o, p))
+    if (!kl_fuse_live(o, p))
         return -1;
     const kl_snode *n = &o->s->nodes[p];
     return is_op(n, type) && n->n_out == 1 && n->out[0] == v ? p : -1;
@@ -57,13 +47,13 @@ static int producer(const norm_ctx *o, int v, const char *type, int reads)
 
 /* The live node of type `type`, after node `from`, that is the one reader
  * of v (v not a graph output); else -1. */
-static int sole_reader(const norm_ctx *o, int v, int from, const char *type)
+static int sole_reader(const kl_fuse_ctx *o, int v, int from, const char *type)
 {
     if (v < 0 || v >= o->u.n_values || o->u.readers[v] != 1)
         return -1;
     for (int i = from + 1; i < o->s->n_nodes; i++) {
         const kl_snode *n = &o->s->nodes[i];
-        for (int k = 0; live(o, i) && k < n->n_in; k++)
+        for (int k = 0; kl_fuse_live(o, i) && k < n->n_in; k++)
             if (n->in[k] == v)
                 return is_op(n, type) && n->n_out == 1 ? i : -1;
     }
@@ -71,7 +61,7 @@ static int sole_reader(const norm_ctx *o, int v, int from, const char *type)
 }
 
 /* The value of a constant scalar (one element) input k of n, if float. */
-static bool const_scalar(const norm_ctx *o, const kl_snode *n, int k, float *v)
+static bool const_scalar(const kl_fuse_ctx *o, const kl_snode *n, int k, float *v)
 {
     if (k >= n->n_in || n->in[k] < 0)
         return false;
@@ -84,7 +74,7 @@ static bool const_scalar(const norm_ctx *o, const kl_snode *n, int k, float *v)
 
 /* Whether input k of n is a constant equal to 2 (Pow's exponent may be
  * any numeric type). */
-static bool const_two(const norm_ctx *o, const kl_snode *n, int k)
+static bool const_two(const kl_fuse_ctx *o, const kl_snode *n, int k)
 {
     if (k >= n->n_in || n->in[k] < 0)
         return false;
@@ -100,7 +90,7 @@ static bool const_two(const norm_ctx *o, const kl_snode *n, int k)
     }
 }
 
-static bool float_same_shape(const norm_ctx *o, int a, int b)
+static bool float_same_shape(const kl_fuse_ctx *o, int a, int b)
 {
     return value(o, a)->dtype == KEEL_FLOAT && value(o, b)->dtype == KEEL_FLOAT &&
            kl_same_shape(value(o, a), value(o, b));
@@ -111,7 +101,7 @@ static bool float_same_shape(const norm_ctx *o, int a, int b)
 /* Whether ReduceMean node n averages its float input over the last axis
  * alone, keeping it (axes from the attribute, or from input 1 since
  * opset 18). */
-static bool mean_of_last_axis(const norm_ctx *o, const kl_snode *n)
+static bool mean_of_last_axis(const kl_fuse_ctx *o, const kl_snode *n)
 {
     const kl_tensor *x = value(o, n->in[0]);
     if (x->dtype != KEEL_FLOAT || x->rank < 1 || kl_attr_int(n->src, "keepdims", 1) != 1)
@@ -138,7 +128,7 @@ typedef struct ln_match {
 } ln_match;
 
 /* Add(var, eps) in either order: var's id and eps, or -1. */
-static int variance_plus_eps(const norm_ctx *o, const kl_snode *add, float *eps)
+static int variance_plus_eps(const kl_fuse_ctx *o, const kl_snode *add, float *eps)
 {
     for (int k = 0; k < 2; k++)
         if (add->n_in == 2 && const_scalar(o, add, 1 - k, eps) && add->in[k] >= 0 &&
@@ -149,7 +139,7 @@ static int variance_plus_eps(const norm_ctx *o, const kl_snode *add, float *eps)
 
 /* The statistics half, from Sqrt node sq back to the Sub: Add(eps) <-
  * ReduceMean <- Pow(d, 2), and d = Sub(x, ReduceMean(x)). */
-static bool match_statistics(const norm_ctx *o, int sq, int d, ln_match *m)
+static bool match_statistics(const kl_fuse_ctx *o, int sq, int d, ln_match *m)
 {
     const int add = producer(o, o->s->nodes[sq].in[0], "Add", 1);
     const int var = add >= 0 ? variance_plus_eps(o, &o->s->nodes[add], &m->eps) : -1;
@@ -172,7 +162,7 @@ static bool match_statistics(const norm_ctx *o, int sq, int d, ln_match *m)
 }
 
 /* Div(d, Sqrt(..)) at node `div`: the core of the pattern. */
-static bool match_core(const norm_ctx *o, int div, ln_match *m)
+static bool match_core(const kl_fuse_ctx *o, int div, ln_match *m)
 {
     const kl_snode *n = &o->s->nodes[div];
     if (!is_op(n, "Div") || n->n_in != 2 || n->n_out != 1 || n->in[0] < 0 || n->in[1] < 0)
@@ -188,7 +178,7 @@ static bool match_core(const norm_ctx *o, int div, ln_match *m)
 /* A constant float of rank 1 or less with the last dim's size (or one
  * element) that node n (a Mul or Add of the pattern's value v) takes as
  * its other input, without changing v's shape: its id, else -1. */
-static int affine_operand(const norm_ctx *o, const kl_snode *n, int v, int64_t len)
+static int affine_operand(const kl_fuse_ctx *o, const kl_snode *n, int v, int64_t len)
 {
     if (n->n_in != 2 || !float_same_shape(o, v, n->out[0]))
         return -1;
@@ -202,7 +192,7 @@ static int affine_operand(const norm_ctx *o, const kl_snode *n, int v, int64_t l
 }
 
 /* The Mul by gamma and the Add of beta after the Div, when there. */
-static void match_affine(const norm_ctx *o, ln_match *m)
+static void match_affine(const kl_fuse_ctx *o, ln_match *m)
 {
     const int64_t len = value(o, m->x)->dims[value(o, m->x)->rank - 1];
     int last = m->nodes[m->n_nodes - 1], v = o->s->nodes[last].out[0];
@@ -231,7 +221,7 @@ static int ones(kl_plan *s, int64_t len, const char *name)
 
 /* The last node of the chain becomes the LayerNormalization; the others
  * leave the graph. */
-static keel_status rewrite_layernorm(norm_ctx *o, const ln_match *m)
+static keel_status rewrite_layernorm(kl_fuse_ctx *o, const ln_match *m)
 {
     kl_plan *s = o->s;
     kl_snode *n = &s->nodes[m->nodes[m->n_nodes - 1]];
@@ -261,7 +251,7 @@ static keel_status rewrite_layernorm(norm_ctx *o, const ln_match *m)
     return KEEL_OK;
 }
 
-static keel_status fuse_layernorm(norm_ctx *o, int node)
+static keel_status fuse_layernorm(kl_fuse_ctx *o, int node)
 {
     ln_match m;
     if (!match_core(o, node, &m))
@@ -275,7 +265,7 @@ static keel_status fuse_layernorm(norm_ctx *o, int node)
 /* The factor that Mul or Div node p applies to its input v (a Mul by a
  * finite nonzero scalar; a Div by a power of two whose reciprocal is a
  * normal float, so that x / d and x * (1 / d) round alike), or 0. */
-static float scale_of(const norm_ctx *o, const kl_snode *p, int *v)
+static float scale_of(const kl_fuse_ctx *o, const kl_snode *p, int *v)
 {
     float c;
     if (p->n_in != 2 || p->in[0] < 0 || p->in[1] < 0)
@@ -294,7 +284,7 @@ static float scale_of(const norm_ctx *o, const kl_snode *p, int *v)
     return 0;
 }
 
-static bool softmax_of_last_axis(const norm_ctx *o, const kl_snode *n)
+static bool softmax_of_last_axis(const kl_fuse_ctx *o, const kl_snode *n)
 {
     const int opset = n->opset ? n->opset : (int)kl_model_opset(o->s->model, "");
     const kl_tensor *x = value(o, n->in[0]);
@@ -302,7 +292,7 @@ static bool softmax_of_last_axis(const norm_ctx *o, const kl_snode *n)
     return x->dtype == KEEL_FLOAT && x->rank >= 1 && (axis == -1 || axis == x->rank - 1);
 }
 
-static keel_status fuse_softmax_scale(norm_ctx *o, int node)
+static keel_status fuse_softmax_scale(kl_fuse_ctx *o, int node)
 {
     kl_snode *n = &o->s->nodes[node];
     if (!is_op(n, "Softmax") || n->n_in != 1 || n->in[0] < 0 || n->in_scale != 0 || !softmax_of_last_axis(o, n))
@@ -323,28 +313,12 @@ static keel_status fuse_softmax_scale(norm_ctx *o, int node)
 
 /* ---- the passes -------------------------------------------------------------------- */
 
-typedef keel_status (*norm_fn)(norm_ctx *o, int node);
-
-/* fn at every live node, in order; then the nodes whose work was taken
- * over leave the graph. */
-static keel_status each_live_node(kl_plan *s, norm_fn fn)
-{
-    norm_ctx o = {.s = s};
-    keel_status st = kl_sgraph_uses_init(s, &o.u);
-    for (int i = 0; !st && i < s->n_nodes; i++)
-        if (live(&o, i))
-            st = fn(&o, i);
-    kl_sgraph_uses_free(s, &o.u);
-    kl_sgraph_compact(s);
-    return st;
-}
-
 keel_status kl_pass_fuse_norm(kl_plan *s)
 {
-    return each_live_node(s, fuse_layernorm);
+    return kl_fuse_each_node(s, fuse_layernorm);
 }
 
 keel_status kl_pass_fuse_softmax(kl_plan *s)
 {
-    return each_live_node(s, fuse_softmax_scale);
+    return kl_fuse_each_node(s, fuse_softmax_scale);
 }
