@@ -277,9 +277,8 @@ static int64_t group_rows(int64_t m, bool tall)
  * 197x3072 by 3072x768, ConvNeXt's 196x1536 by 1536x384), where each
  * thread's rows are those of A it packed itself; measured 9-13 % faster
  * on two threads there, and slower with few panels or a small B. */
-static bool rows_pay(bool tall, int64_t m, int64_t k, int64_t n, int64_t np, int threads)
+static bool rows_pay(bool tall, int64_t k, int64_t n, int64_t np, int threads)
 {
-    (void)m;
     return tall && threads > 1 && k >= 2 * n && np >= 4 * threads && k * n >= (1 << 18);
 }
 
@@ -309,7 +308,7 @@ static void pw_run_on(kl_opctx *c, kl_pool *pool, int64_t m, int64_t k, int64_t 
      * are rows to spare: the threads share the rows of W instead, each
      * thread's items a range of rows over every block of columns (X read
      * in place, not unfolded per thread) */
-    if (threads > 1 && !fill && ((chunks % threads != 0 && chunks < 8 * threads) || rows_pay(tall, m, k, hw, np, threads)) &&
+    if (threads > 1 && !fill && ((chunks % threads != 0 && chunks < 8 * threads) || rows_pay(tall, k, hw, np, threads)) &&
         np >= 2 * threads) {
         j.groups = 2 * threads;
         j.rows_outer = true;

@@ -207,20 +207,26 @@ static void copy_step(const kl_pw_span *s, int64_t kb, int64_t kc, int64_t j0, i
         memcpy(dst + kk * ld, s->x + (kb + kk) * s->ldx + j0, (size_t)(j1 - j0) * sizeof(float));
 }
 
-/* One tile: panel p of the step at kb (t's kc, acc and finish set) by
- * the chunk of columns at c0. */
+/* t's rows, bias (kept in bias[MR]) and W for panel p of the step at kb
+ * (t's kc set). */
+static void set_panel(const kl_pw_span *s, ztile *t, int64_t p, int64_t kb, float *bias)
+{
+    const int64_t r0 = p * MR;
+    t->rows = (int)(s->m - r0 < MR ? s->m - r0 : MR);
+    for (int r = 0; r < MR; r++)
+        bias[r] = r < t->rows && s->bias ? s->bias[r0 + r] : 0.0f;
+    t->bias = bias;
+    t->a = s->packed + kl_pw12_panel_at(kl_pw12_panels(s->m), p, kb, t->kc);
+}
+
+/* One tile: the panel set_panel put in t (p its index; t's acc and finish
+ * set) by the chunk of columns at c0, prefetching W at pf. */
 static void run_tile(const kl_pw_span *s, ztile *t, int64_t p, int64_t kb, int64_t c0, int64_t j0, int64_t j1,
                      const float *work, bool copy, const float *pf)
 {
     const int64_t r0 = p * MR, cols = j1 - c0 < 32 ? j1 - c0 : 32;
     const kl_epilogue *e = s->epi;
-    float bias[MR] = {0};
-    t->rows = (int)(s->m - r0 < MR ? s->m - r0 : MR);
-    for (int r = 0; r < t->rows && s->bias; r++)
-        bias[r] = s->bias[r0 + r];
-    t->bias = bias;
-    t->a = s->packed + kl_pw12_panel_at(kl_pw12_panels(s->m), p, kb, t->kc);
-    t->pf = pf ? pf : t->a + 32 * MR;
+    t->pf = pf;
     t->b = s->xp ? s->xp + c0 * s->k + kb * 32 : copy ? work + (c0 - j0) : s->x + kb * t->ldb + c0;
     /* the next chunk of columns: in place, the rest of the row; packed,
      * the next chunk's same steps */
@@ -235,6 +241,14 @@ static void run_tile(const kl_pw_span *s, ztile *t, int64_t p, int64_t kb, int64
         ztile_12x32_far(t);
     else
         (cols > 16 ? (pair ? ztile_12x32 : ztile_6x32) : (pair ? ztile_12x16 : ztile_6x16))(t);
+}
+
+/* The epilogue that the tile could not apply in its registers, on panel
+ * p's rows of the block's columns, after their last step. */
+static void epilogue_after(const kl_pw_span *s, int64_t p, int64_t j0, int64_t j1)
+{
+    const int64_t r0 = p * MR, rows = s->m - r0 < MR ? s->m - r0 : MR;
+    kl_epilogue_apply_rows(s->epi, s->y + r0 * s->ldy, s->y_offset + (size_t)(r0 * s->ldy), rows, s->ldy, j0, j1);
 }
 
 /* Bytes of packed W that a pass over packed X keeps in L2: panels
@@ -253,13 +267,13 @@ static void xp_pass(const kl_pw_span *s, ztile *t, int64_t p0, int64_t p1, int64
     for (int64_t pb = p0; pb < p1; pb += block) {
         const int64_t pe = pb + block < p1 ? pb + block : p1;
         for (int64_t c0 = j0; c0 < j1; c0 += 32)
-            for (int64_t p = pb; p < pe; p++)
-                run_tile(s, t, p, kb, c0, j0, j1, NULL, false, NULL);
-        for (int64_t p = pb; after && p < pe; p++) {
-            const int64_t r0 = p * MR, rows = s->m - r0 < MR ? s->m - r0 : MR;
-            kl_epilogue_apply_rows(s->epi, s->y + r0 * s->ldy, s->y_offset + (size_t)(r0 * s->ldy), rows, s->ldy,
-                                   j0, j1);
-        }
+            for (int64_t p = pb; p < pe; p++) {
+                float bias[MR];
+                set_panel(s, t, p, kb, bias);
+                run_tile(s, t, p, kb, c0, j0, j1, NULL, false, t->a + 32 * MR);
+            }
+        for (int64_t p = pb; after && p < pe; p++)
+            epilogue_after(s, p, j0, j1);
     }
 }
 
@@ -291,19 +305,17 @@ void klk_pointwise12_avx512(const kl_pw_span *s, int64_t p0, int64_t p1, int64_t
         else if (copy)
             copy_step(s, kb, t.kc, j0, j1, work, ldx);
         for (int64_t p = p0; p < p1; p++) {
-            const float *a = s->packed + kl_pw12_panel_at(kl_pw12_panels(s->m), p, kb, t.kc);
+            float bias[MR];
+            set_panel(s, &t, p, kb, bias);
             /* the first chunk of columns streams the panel's W (from
              * memory, for the widest layers), fetching 32 steps ahead;
              * the others find it in cache and fetch the next panel's
              * instead, so that the stream goes on while they compute
              * (7x7 maps: 49 columns, two chunks) */
             for (int64_t c0 = j0; c0 < j1; c0 += 32)
-                run_tile(s, &t, p, kb, c0, j0, j1, work, copy, a + (c0 == j0 ? 0 : t.kc * MR) + 32 * MR);
-            if (last && e && !in_tile) {
-                const int64_t r0 = p * MR;
-                kl_epilogue_apply_rows(e, s->y + r0 * s->ldy, s->y_offset + (size_t)(r0 * s->ldy), t.rows, s->ldy,
-                                       j0, j1);
-            }
+                run_tile(s, &t, p, kb, c0, j0, j1, work, copy, t.a + (c0 == j0 ? 0 : t.kc * MR) + 32 * MR);
+            if (last && e && !in_tile)
+                epilogue_after(s, p, j0, j1);
         }
     }
 }
