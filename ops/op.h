@@ -138,7 +138,7 @@ typedef int (*kl_slice_axis_fn)(const kl_opctx *c);
 /* Whether output 0 is input 0's bytes in the same order at the shapes the
  * node has now (a Transpose that moves only dims of 1); the planner then
  * makes the node a view, as it does KL_OP_VIEW ops always. */
-typedef bool (*kl_keeps_order_fn)(const kl_opctx *c);
+typedef bool (*kl_keeps_order_fn)(kl_opctx *c);
 
 typedef struct kl_op {
     const char *type;     /* "Conv" */

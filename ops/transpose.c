@@ -57,11 +57,11 @@ static keel_status transpose_run(kl_opctx *c)
 
 /* The dims larger than 1 stay in their order ([1, 197, 768] to [197, 1,
  * 768], ViT's batch-first swaps): the bytes do not move. */
-static bool transpose_keeps_order(const kl_opctx *c)
+static bool transpose_keeps_order(kl_opctx *c)
 {
     const kl_tensor *x = c->in[0];
     int perm[KL_MAX_RANK];
-    if (read_perm((kl_opctx *)c, perm) != KEEL_OK)
+    if (read_perm(c, perm) != KEEL_OK)
         return false;
     for (int d = 0, last = -1; d < x->rank; d++) {
         if (x->dims[perm[d]] == 1)

@@ -77,9 +77,9 @@ keel_status kl_pass_views(kl_plan *s)
         const kl_tensor *in0 = st->ctx.n_in ? st->ctx.in[0] : NULL, *out0 = st->ctx.out[0];
         /* a view only when nothing else is asked of the node (Dropout's mask) */
         bool single_output = n->n_out == 1 || (n->n_out > 1 && n->out[1] < 0);
-        const bool reshapes = (st->op->flags & KL_OP_VIEW) || (st->op->keeps_order && st->op->keeps_order(&st->ctx));
-        st->view = !st->dynamic && reshapes && in0 && out0 && single_output && kl_nbytes(in0) == kl_nbytes(out0) &&
-                   in0->dtype == out0->dtype;
+        st->view = !st->dynamic && in0 && out0 && single_output && kl_nbytes(in0) == kl_nbytes(out0) &&
+                   in0->dtype == out0->dtype &&
+                   ((st->op->flags & KL_OP_VIEW) || (st->op->keeps_order && st->op->keeps_order(&st->ctx)));
         n_views += st->view;
     }
     kl_pass_note(s, "%d views", n_views);
