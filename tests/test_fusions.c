@@ -346,14 +346,9 @@ static bool plan_runs(const keel_session *s, const char *op)
 static keel_session *session_for(const char *name, const keel_model *m, int isa, int threads, const char *off,
                                  int *steps)
 {
-    keel_options opt;
-    keel_options_init(&opt);
-    opt.isa = isa;
-    opt.threads = threads;
-    opt.passes_off = off;
-    keel_session *s = NULL;
+    keel_session *s;
     char err[512];
-    if (keel_session_create(&s, m, &opt, NULL, 0, NULL, err, sizeof err) != KEEL_OK) {
+    if (tb_session(&s, m, isa, threads, off, err, sizeof err) != KEEL_OK) {
         fprintf(stderr, "\n  %s: %s\n", name, err);
         return NULL;
     }

@@ -340,13 +340,8 @@ static float *run_on(const gcase *g, const keel_model *m, int isa, int threads, 
     char label[448], err[1024] = "";
     snprintf(label, sizeof label, "%s [%s, %d thread%s%s%s]", g->what, keel_isa_name((keel_isa)isa), threads,
              threads > 1 ? "s" : "", off ? ", off: " : "", off ? off : "");
-    keel_options opt;
-    keel_options_init(&opt);
-    opt.isa = isa;
-    opt.threads = threads;
-    opt.passes_off = off;
-    keel_session *s = NULL;
-    keel_status st = keel_session_create(&s, m, &opt, NULL, 0, NULL, err, sizeof err);
+    keel_session *s;
+    keel_status st = tb_session(&s, m, isa, threads, off, err, sizeof err);
     float *y = malloc((size_t)g->n_out * sizeof *y);
     tb_fill_nan(y, (size_t)g->n_out); /* an element left unwritten fails */
     keel_tensor out = {.data = y};

@@ -102,14 +102,9 @@ static keel_model *load(tb_model *b)
 static bool run(const keel_model *m, const run_cfg *cfg, const keel_tensor *x, int64_t n, float **y, int n_out,
                 const char *type, int *n_type, int *n_steps)
 {
-    keel_options opt;
-    keel_options_init(&opt);
-    opt.isa = cfg->isa;
-    opt.threads = cfg->threads;
-    opt.passes_off = cfg->off;
-    keel_session *s = NULL;
+    keel_session *s;
     char err[512];
-    if (keel_session_create(&s, m, &opt, NULL, 0, NULL, err, sizeof err) != KEEL_OK) {
+    if (tb_session(&s, m, cfg->isa, cfg->threads, cfg->off, err, sizeof err) != KEEL_OK) {
         fprintf(stderr, "\n  create: %s\n", err);
         return false;
     }

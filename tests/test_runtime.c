@@ -140,13 +140,9 @@ static void run_dw_case(const dw_case *t, int isa, int threads)
     tb_attr_int(b, node, "group", t->c);
     keel_model *m = load(b, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-    keel_options opt;
-    keel_options_init(&opt);
-    opt.threads = threads;
-    opt.isa = isa;
-    keel_session *s = NULL;
+    keel_session *s;
     char err[1024];
-    CU_ASSERT_EQUAL_FATAL(keel_session_create(&s, m, &opt, NULL, 0, NULL, err, sizeof err), KEEL_OK);
+    CU_ASSERT_EQUAL_FATAL(tb_session(&s, m, isa, threads, NULL, err, sizeof err), KEEL_OK);
     CU_ASSERT_EQUAL(s->env.isa, isa); /* the kernels asked for, not a fallback */
     keel_tensor in = {KEEL_FLOAT, 4, {t->n, t->c, t->h, t->w}, x}, out = {0};
     out.data = y;
@@ -216,12 +212,9 @@ static void run_maxpool_case(const mp_case *t, int isa)
     tb_attr_int(b, node, "ceil_mode", t->ceil);
     keel_model *m = load(b, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-    keel_options opt;
-    keel_options_init(&opt);
-    opt.isa = isa;
-    keel_session *s = NULL;
+    keel_session *s;
     char err[1024];
-    CU_ASSERT_EQUAL_FATAL(keel_session_create(&s, m, &opt, NULL, 0, NULL, err, sizeof err), KEEL_OK);
+    CU_ASSERT_EQUAL_FATAL(tb_session(&s, m, isa, 1, NULL, err, sizeof err), KEEL_OK);
     keel_tensor in = {KEEL_FLOAT, 4, {1, c, t->h, t->w}, x}, out = {0};
     out.data = y;
     CU_ASSERT_EQUAL(keel_session_run(s, &in, &out), KEEL_OK);
@@ -328,13 +321,9 @@ static void expect_bits(tb_model *b, int rank, const int64_t *dims, const uint32
     keel_model *m = load(b, NULL);
     tb_free(b);
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-    keel_options opt;
-    keel_options_init(&opt);
-    opt.isa = isa;
-    opt.threads = threads;
-    keel_session *s = NULL;
+    keel_session *s;
     char err[1024];
-    CU_ASSERT_EQUAL_FATAL(keel_session_create(&s, m, &opt, NULL, 0, NULL, err, sizeof err), KEEL_OK);
+    CU_ASSERT_EQUAL_FATAL(tb_session(&s, m, isa, threads, NULL, err, sizeof err), KEEL_OK);
     keel_tensor in = {KEEL_FLOAT, rank, {0}, (void *)x}, out = {.data = y};
     memcpy(in.dims, dims, (size_t)rank * sizeof *dims);
     CU_ASSERT_EQUAL(keel_session_run(s, &in, &out), KEEL_OK);

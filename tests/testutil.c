@@ -355,3 +355,15 @@ bool tb_isa_runs(int isa, const char *what)
     fflush(stdout);
     return false;
 }
+
+keel_status tb_session(keel_session **s, const keel_model *m, int isa, int threads, const char *off, char *err,
+                       size_t err_len)
+{
+    keel_options opt;
+    keel_options_init(&opt);
+    opt.isa = isa;
+    opt.threads = threads;
+    opt.passes_off = off;
+    *s = NULL;
+    return keel_session_create(s, m, &opt, NULL, 0, NULL, err, err_len);
+}

@@ -76,6 +76,11 @@ double tb_max_abs_err(const float *got, const float *want, size_t n);
  * it would quietly get a lower one. */
 bool tb_isa_runs(int isa, const char *what);
 
+/* keel_session_create for m at isa and threads, with the passes `off`
+ * (NULL: none) turned off; its message in err. */
+keel_status tb_session(keel_session **s, const keel_model *m, int isa, int threads, const char *off, char *err,
+                       size_t err_len);
+
 /* A fresh empty folder under /tmp; the returned string is static per call
  * site-free (caller frees). */
 char *tb_tempdir(void);
