@@ -111,7 +111,7 @@ void kl_fuse_take_over(kl_fuse_ctx *o, int p, kl_snode *n)
 bool kl_fuse_const_scalar(const kl_fuse_ctx *o, const kl_snode *n, int k, float *v)
 {
     const kl_slot *sl = kl_fuse_slot(o, n, k);
-    if (!sl || !sl->is_const || sl->t.dtype != KEEL_FLOAT || kl_numel(&sl->t) != 1)
+    if (!sl || !sl->is_const || !sl->t.data || sl->t.dtype != KEEL_FLOAT || kl_numel(&sl->t) != 1)
         return false;
     *v = *(const float *)sl->t.data;
     return true;

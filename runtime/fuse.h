@@ -27,7 +27,8 @@ bool kl_fuse_is_op(const kl_snode *n, const char *type);
 bool kl_fuse_live(const kl_fuse_ctx *o, int node);
 /* The slot of n's input k, or NULL when absent. */
 const kl_slot *kl_fuse_slot(const kl_fuse_ctx *o, const kl_snode *n, int k);
-/* Whether n's input k is a float constant of one element: its value in *v. */
+/* Whether n's input k is a float constant of one element whose value is
+ * known now: the value in *v. */
 bool kl_fuse_const_scalar(const kl_fuse_ctx *o, const kl_snode *n, int k, float *v);
 
 /* The producer of float value v that can take fused work: an epilogue op

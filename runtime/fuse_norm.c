@@ -61,17 +61,6 @@ static int sole_reader(const kl_fuse_ctx *o, int v, int from, const char *type)
 }
 
 /* The value of a constant scalar (one element) input k of n, if float. */
-static bool const_scalar(const kl_fuse_ctx *o, const kl_snode *n, int k, float *v)
-{
-    if (k >= n->n_in || n->in[k] < 0)
-        return false;
-    const kl_slot *sl = &o->s->slots[n->in[k]];
-    if (!sl->is_const || !sl->t.data || sl->t.dtype != KEEL_FLOAT || kl_numel(&sl->t) != 1)
-        return false;
-    *v = *(const float *)sl->t.data;
-    return true;
-}
-
 /* Whether input k of n is a constant equal to 2 (Pow's exponent may be
  * any numeric type). */
 static bool const_two(const kl_fuse_ctx *o, const kl_snode *n, int k)
@@ -131,7 +120,7 @@ typedef struct ln_match {
 static int variance_plus_eps(const kl_fuse_ctx *o, const kl_snode *add, float *eps)
 {
     for (int k = 0; k < 2; k++)
-        if (add->n_in == 2 && const_scalar(o, add, 1 - k, eps) && add->in[k] >= 0 &&
+        if (add->n_in == 2 && kl_fuse_const_scalar(o, add, 1 - k, eps) && add->in[k] >= 0 &&
             kl_same_shape(value(o, add->in[k]), value(o, add->out[0])))
             return add->in[k];
     return -1;
@@ -270,14 +259,14 @@ static float scale_of(const kl_fuse_ctx *o, const kl_snode *p, int *v)
     float c;
     if (p->n_in != 2 || p->in[0] < 0 || p->in[1] < 0)
         return 0;
-    if (is_op(p, "Div") && const_scalar(o, p, 1, &c)) {
+    if (is_op(p, "Div") && kl_fuse_const_scalar(o, p, 1, &c)) {
         int e;
         const float r = 1.0f / c;
         *v = p->in[0];
         return frexpf(c, &e) == (c < 0 ? -0.5f : 0.5f) && isnormal(r) ? r : 0;
     }
     for (int k = 0; is_op(p, "Mul") && k < 2; k++)
-        if (const_scalar(o, p, 1 - k, &c)) {
+        if (kl_fuse_const_scalar(o, p, 1 - k, &c)) {
             *v = p->in[k];
             return isfinite(c) && c != 0 ? c : 0;
         }
