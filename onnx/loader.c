@@ -213,7 +213,9 @@ typedef struct nest_frame {
     const uint8_t *end;
 } nest_frame;
 
-static keel_status check_nesting(load_ctx *x, const uint8_t *bytes, size_t size)
+/* root: the message the bytes hold (a ModelProto but for test data) */
+static keel_status check_nesting(load_ctx *x, const uint8_t *bytes, size_t size,
+                                 const ProtobufCMessageDescriptor *root)
 {
     nest_frame *stack = kl_alloc(x->env, (KEEL_MAX_MESSAGE_DEPTH + 1) * sizeof *stack);
     if (!stack)
@@ -221,7 +223,7 @@ static keel_status check_nesting(load_ctx *x, const uint8_t *bytes, size_t size)
     keel_status st = KEEL_OK;
     int depth = 0, graphs = 0; /* graphs: GraphProto messages on the stack */
     const uint8_t *p = bytes;
-    stack[0] = (nest_frame){&onnx__model_proto__descriptor, bytes + size};
+    stack[0] = (nest_frame){root, bytes + size};
     for (;;) {
         while (depth > 0 && p == stack[depth].end)
             graphs -= stack[depth--].desc == &onnx__graph_proto__descriptor;
@@ -587,6 +589,46 @@ static uint8_t *weights_slot(load_ctx *x, const raw_ref *ref, size_t nbytes)
     return slot;
 }
 
+/* A string tensor's string_data into t's block (kl_box_bytes), each
+ * string terminated; t's dtype and dims are set, numel its count. */
+static keel_status decode_strings(load_ctx *x, const Onnx__TensorProto *tp, kl_tensor *t, int64_t numel)
+{
+    const char *name = tp->name ? tp->name : "";
+    if (tp->has_raw_data || (tp->has_data_location &&
+                             tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL))
+        return FAIL(x, KEEL_ERR_INVALID, "%s: string tensor '%s' has raw or external data; strings are "
+                    "stored in string_data", x->file, name);
+    if (tp->n_string_data != (size_t)numel)
+        return FAIL(x, KEEL_ERR_INVALID, "%s: string tensor '%s' has %zu strings, its dims say %lld", x->file,
+                    name, tp->n_string_data, (long long)numel);
+    uint64_t bytes = (uint64_t)numel * sizeof(char *);
+    for (size_t i = 0; i < tp->n_string_data; i++) {
+        const ProtobufCBinaryData *b = &tp->string_data[i];
+        if (b->len && memchr(b->data, 0, b->len))
+            return FAIL(x, KEEL_ERR_INVALID, "%s: string tensor '%s': string %zu holds a NUL byte", x->file,
+                        name, i);
+        bytes += b->len + 1;
+        if (bytes > x->env->max_tensor_bytes)
+            return FAIL(x, KEEL_ERR_LIMIT, "%s: string tensor '%s' exceeds the tensor size limit (%llu bytes)",
+                        x->file, name, (unsigned long long)x->env->max_tensor_bytes);
+    }
+    uint8_t *block = bytes ? kl_alloc(x->env, (size_t)bytes) : NULL;
+    if (bytes && !block)
+        return FAIL(x, KEEL_ERR_NOMEM, "%s: string tensor '%s': out of memory", x->file, name);
+    char **ptrs = (char **)block;
+    char *chars = (char *)(block + (size_t)numel * sizeof(char *));
+    for (size_t i = 0; i < tp->n_string_data; i++) {
+        const ProtobufCBinaryData *b = &tp->string_data[i];
+        if (b->len)
+            memcpy(chars, b->data, b->len);
+        chars[b->len] = 0;
+        ptrs[i] = chars;
+        chars += b->len + 1;
+    }
+    t->data = block;
+    return KEEL_OK;
+}
+
 /* Decodes a TensorProto.  `ref` is the stripped raw_data of an initializer
  * of the main graph (NULL otherwise).  On success *out owns the tensor. */
 static keel_status decode_tensor(load_ctx *x, const Onnx__TensorProto *tp, const raw_ref *ref,
@@ -612,6 +654,21 @@ static keel_status decode_tensor(load_ctx *x, const Onnx__TensorProto *tp, const
         return FAIL(x, KEEL_ERR_LIMIT, "%s: tensor '%s' of %lld elements exceeds the tensor size limit (%llu bytes)",
                     x->file, name, (long long)numel, (unsigned long long)x->env->max_tensor_bytes);
     size_t nbytes = (size_t)numel * esize;
+    if (tp->data_type == KEEL_STRING) {
+        kl_tensor *t = kl_alloc(x->env, sizeof *t);
+        if (!t)
+            return KEEL_ERR_NOMEM;
+        t->dtype = KEEL_STRING;
+        t->rank = (int)tp->n_dims;
+        for (size_t i = 0; i < tp->n_dims; i++)
+            t->dims[i] = tp->dims[i];
+        keel_status st = decode_strings(x, tp, t, numel);
+        if (st)
+            kl_free(x->env, t, sizeof *t);
+        else
+            *out = t;
+        return st;
+    }
     /* the data must be there before its room is allocated: a few bytes
      * of file must not buy gigabytes of memory */
     const uint8_t *raw = NULL;
@@ -684,10 +741,27 @@ static keel_status decode_decl(load_ctx *x, const Onnx__ValueInfoProto *vi, kl_d
         kl_strfree(x->env, d->params[i]);
         d->params[i] = NULL;
     }
-    d->has_type = false;
+    d->has_type = d->optional = false;
     d->rank = -1;
+    d->elem_dtype = 0;
+    if (tp && tp->value_case == ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE) {
+        d->optional = true;
+        tp = tp->optional_type->elem_type;
+        if (tp && tp->value_case == ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE)
+            return FAIL(x, KEEL_ERR_INVALID, "%s: value '%s' is declared an optional of an optional; ONNX "
+                        "allows an optional of a tensor or of a sequence", x->file, vi->name);
+    }
+    if (tp && tp->value_case == ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE) {
+        const Onnx__TypeProto *e = tp->sequence_type->elem_type;
+        if (e && e->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE)
+            return KEEL_OK; /* sequences of sequences or maps: no type keel holds (refused where used) */
+        d->has_type = true;
+        d->dtype = KEEL_SEQUENCE;
+        d->elem_dtype = e && e->tensor_type->has_elem_type ? e->tensor_type->elem_type : 0;
+        return KEEL_OK;
+    }
     if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE)
-        return KEEL_OK; /* sequences, maps, optionals: no tensor type to record */
+        return KEEL_OK; /* maps, sparse tensors: no type to record */
     const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
     d->has_type = true;
     d->dtype = tt->has_elem_type ? tt->elem_type : 0;
@@ -1284,7 +1358,7 @@ static keel_status convert_model(load_ctx *x, const Onnx__ModelProto *mp)
 static keel_status parse_bytes(load_ctx *x, const uint8_t *bytes, size_t size)
 {
     kl_env *env = x->env;
-    keel_status nest = check_nesting(x, bytes, size);
+    keel_status nest = check_nesting(x, bytes, size, &onnx__model_proto__descriptor);
     if (nest)
         return nest;
     strip_state s = {.base = bytes};
@@ -1415,3 +1489,175 @@ keel_status kl_tensor_to_pb(const kl_tensor *t, const char *name, void *buf, siz
     return KEEL_OK;
 }
 
+
+/* ---- sequences and optional values (test data files) --------------------------- */
+
+/* A SequenceProto's tensors as one sequence value (kl_value_new). */
+static keel_status decode_sequence(load_ctx *x, const Onnx__SequenceProto *sp, kl_tensor **out)
+{
+    const char *name = sp->name ? sp->name : "";
+    *out = NULL;
+    if (sp->n_sequence_values || sp->n_optional_values || sp->n_sparse_tensor_values ||
+        (sp->has_elem_type && sp->elem_type != 1 && sp->elem_type != 0))
+        return FAIL(x, KEEL_ERR_UNSUPPORTED, "%s: sequence '%s' holds values that are not tensors (elem_type %d); "
+                    "keel holds sequences of tensors", x->file, name, sp->has_elem_type ? sp->elem_type : 0);
+    if (sp->n_tensor_values > INT32_MAX)
+        return FAIL(x, KEEL_ERR_LIMIT, "%s: sequence '%s' has too many items", x->file, name);
+    size_t n = sp->n_tensor_values;
+    kl_tensor **items = kl_alloc(x->env, (n ? n : 1) * sizeof *items);
+    kl_tensor *flat = kl_alloc(x->env, (n ? n : 1) * sizeof *flat);
+    keel_status st = items && flat ? KEEL_OK : KEEL_ERR_NOMEM;
+    for (size_t i = 0; i < n && !st; i++) {
+        st = decode_tensor(x, sp->tensor_values[i], NULL, &items[i]);
+        if (!st && items[i]->dtype != items[0]->dtype)
+            st = FAIL(x, KEEL_ERR_INVALID, "%s: sequence '%s' mixes element types: item 0 is %s, item %zu is %s",
+                      x->file, name, kl_dtype_name(items[0]->dtype), i, kl_dtype_name(items[i]->dtype));
+        if (!st)
+            flat[i] = *items[i];
+    }
+    if (!st) {
+        kl_tensor seq = {.dtype = KEEL_SEQUENCE, .rank = 1, .dims = {(int64_t)n}, .data = flat};
+        if (!(*out = kl_value_new(x->env, &seq)))
+            st = KEEL_ERR_NOMEM;
+    }
+    for (size_t i = 0; items && i < n; i++)
+        kl_tensor_free(x->env, items[i]);
+    kl_free(x->env, items, (n ? n : 1) * sizeof *items);
+    kl_free(x->env, flat, (n ? n : 1) * sizeof *flat);
+    return st;
+}
+
+/* An OptionalProto: its tensor or sequence, or KEEL_NONE. */
+static keel_status decode_optional(load_ctx *x, const Onnx__OptionalProto *op, kl_tensor **out)
+{
+    const char *name = op->name ? op->name : "";
+    int elem = op->has_elem_type ? op->elem_type : 0;
+    *out = NULL;
+    if (op->optional_value || elem == 5)
+        return FAIL(x, KEEL_ERR_INVALID, "%s: optional '%s' holds an optional; ONNX allows an optional of a "
+                    "tensor or of a sequence", x->file, name);
+    if (elem == 1 && op->tensor_value)
+        return decode_tensor(x, op->tensor_value, NULL, out);
+    if (elem == 3 && op->sequence_value)
+        return decode_sequence(x, op->sequence_value, out);
+    if (elem == 0 && !op->tensor_value && !op->sequence_value && !op->sparse_tensor_value) {
+        kl_tensor none = {.dtype = KEEL_NONE};
+        return (*out = kl_value_new(x->env, &none)) ? KEEL_OK : KEEL_ERR_NOMEM;
+    }
+    return FAIL(x, KEEL_ERR_INVALID, "%s: optional '%s' has elem_type %d and %s", x->file, name, elem,
+                op->tensor_value ? "a tensor" : op->sequence_value ? "a sequence" : "no value of that kind");
+}
+
+keel_status kl_value_from_pb(kl_env *env, const void *data, size_t size, const char *file, int kind,
+                             kl_tensor **out)
+{
+    if (kind != KEEL_SEQUENCE && kind != KEEL_OPTIONAL)
+        return kl_tensor_from_pb(env, data, size, file, out, NULL);
+    keel_model dummy;
+    memset(&dummy, 0, sizeof dummy);
+    dummy.name = (char *)file;
+    load_ctx x = {.m = &dummy, .env = env, .file = file};
+    *out = NULL;
+    keel_status st = check_nesting(&x, data, size,
+                                   kind == KEEL_SEQUENCE ? &onnx__sequence_proto__descriptor
+                                                         : &onnx__optional_proto__descriptor);
+    if (st)
+        return st;
+    ProtobufCAllocator pa = {pb_alloc, pb_free, env};
+    const char *what = kind == KEEL_SEQUENCE ? "SequenceProto" : "OptionalProto";
+    ProtobufCMessage *msg = kind == KEEL_SEQUENCE
+                                ? (ProtobufCMessage *)onnx__sequence_proto__unpack(&pa, size, data)
+                                : (ProtobufCMessage *)onnx__optional_proto__unpack(&pa, size, data);
+    if (!msg)
+        return env->status == KEEL_ERR_NOMEM ? KEEL_ERR_NOMEM
+             : FAIL(&x, KEEL_ERR_FORMAT, "%s: not a %s (protobuf decoding failed)", file, what);
+    st = kind == KEEL_SEQUENCE ? decode_sequence(&x, (Onnx__SequenceProto *)msg, out)
+                               : decode_optional(&x, (Onnx__OptionalProto *)msg, out);
+    protobuf_c_message_free_unpacked(msg, &pa);
+    return st;
+}
+
+/* t as a TensorProto message whose pointers borrow t's (strings: a
+ * string_data array the caller frees with free_strings). */
+static bool tensor_message(kl_env *env, const kl_tensor *t, const char *name, Onnx__TensorProto *tp)
+{
+    onnx__tensor_proto__init(tp);
+    tp->n_dims = (size_t)t->rank;
+    tp->dims = (int64_t *)t->dims;
+    tp->has_data_type = 1;
+    tp->data_type = t->dtype;
+    tp->name = (char *)name;
+    if (t->dtype != KEEL_STRING) {
+        tp->has_raw_data = 1;
+        tp->raw_data.len = kl_nbytes(t);
+        tp->raw_data.data = t->data;
+        return true;
+    }
+    size_t n = (size_t)kl_numel(t);
+    tp->n_string_data = n;
+    if (!(tp->string_data = kl_alloc(env, (n ? n : 1) * sizeof *tp->string_data)))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char *str = ((char **)t->data)[i];
+        tp->string_data[i].data = (uint8_t *)str;
+        tp->string_data[i].len = strlen(str);
+    }
+    return true;
+}
+
+keel_status kl_value_to_pb(kl_env *env, const kl_tensor *t, const char *name, void *buf, size_t cap, size_t *size)
+{
+    if (t->dtype != KEEL_STRING && t->dtype != KEEL_SEQUENCE && t->dtype != KEEL_NONE)
+        return kl_tensor_to_pb(t, name, buf, cap, size);
+    keel_status st = KEEL_OK;
+    if (t->dtype == KEEL_NONE) {
+        Onnx__OptionalProto op = ONNX__OPTIONAL_PROTO__INIT;
+        op.name = (char *)name;
+        op.has_elem_type = 1;
+        op.elem_type = 0;
+        *size = onnx__optional_proto__get_packed_size(&op);
+        if (buf && cap >= *size)
+            onnx__optional_proto__pack(&op, buf);
+    } else if (t->dtype == KEEL_STRING) {
+        Onnx__TensorProto tp;
+        if (!tensor_message(env, t, name, &tp))
+            return KEEL_ERR_NOMEM;
+        *size = onnx__tensor_proto__get_packed_size(&tp);
+        if (buf && cap >= *size)
+            onnx__tensor_proto__pack(&tp, buf);
+        kl_free(env, tp.string_data, (tp.n_string_data ? tp.n_string_data : 1) * sizeof *tp.string_data);
+    } else {
+        size_t n = (size_t)t->dims[0];
+        const kl_tensor *items = t->data;
+        Onnx__SequenceProto sp = ONNX__SEQUENCE_PROTO__INIT;
+        Onnx__TensorProto *msgs = kl_alloc(env, (n ? n : 1) * sizeof *msgs);
+        Onnx__TensorProto **ptrs = kl_alloc(env, (n ? n : 1) * sizeof *ptrs);
+        size_t made = 0;
+        if (!msgs || !ptrs)
+            st = KEEL_ERR_NOMEM;
+        for (; !st && made < n; made++) {
+            if (!tensor_message(env, &items[made], "", &msgs[made]))
+                st = KEEL_ERR_NOMEM;
+            ptrs[made] = &msgs[made];
+        }
+        if (!st) {
+            sp.name = (char *)name;
+            sp.has_elem_type = 1;
+            sp.elem_type = 1;
+            sp.n_tensor_values = n;
+            sp.tensor_values = ptrs;
+            *size = onnx__sequence_proto__get_packed_size(&sp);
+            if (buf && cap >= *size)
+                onnx__sequence_proto__pack(&sp, buf);
+        }
+        for (size_t i = 0; msgs && i < made; i++)
+            if (items[i].dtype == KEEL_STRING)
+                kl_free(env, msgs[i].string_data,
+                        (msgs[i].n_string_data ? msgs[i].n_string_data : 1) * sizeof *msgs[i].string_data);
+        kl_free(env, msgs, (n ? n : 1) * sizeof *msgs);
+        kl_free(env, ptrs, (n ? n : 1) * sizeof *ptrs);
+    }
+    if (!st && buf && cap < *size)
+        st = KEEL_ERR_LIMIT;
+    return st;
+}

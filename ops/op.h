@@ -54,7 +54,12 @@ enum {
     KL_OP_ANY_OUTPUT = 1u << 5,
     /* run() honours c->pre_pad, zero padding of input 0 a pass took over
      * from a Pad before the node (Conv, AveragePool). */
-    KL_OP_PRE_PAD = 1u << 6
+    KL_OP_PRE_PAD = 1u << 6,
+    /* The op takes or gives string tensors, sequences or empty optionals
+     * (keel.h), and handles each input's kind itself; it gives such
+     * outputs with kl_out_value (runtime/exec.h).  Without this flag the
+     * runtime refuses such values at the node. */
+    KL_OP_VALUES = 1u << 7
 };
 
 /* What an operator that accepts fused work (flag KL_OP_EPILOGUE) applies to

@@ -77,12 +77,48 @@ keel_status keel_tensor_decode(keel_tensor *out, const void *data, size_t size, 
     return KEEL_OK;
 }
 
+keel_status keel_value_decode(keel_tensor *out, int kind, const void *data, size_t size, const char *file,
+                              const keel_allocator *allocator, char *err, size_t err_size)
+{
+    if (!out || (!data && size)) {
+        if (err && err_size)
+            snprintf(err, err_size, "keel_value_decode: NULL argument");
+        return KEEL_ERR_ARGUMENT;
+    }
+    memset(out, 0, sizeof *out);
+    kl_env env;
+    tensor_env(&env, allocator);
+    kl_tensor *t = NULL;
+    keel_status st = kl_value_from_pb(&env, data, size, file ? file : "<memory>", kind, &t);
+    if (st) {
+        if (err && err_size)
+            snprintf(err, err_size, "%s", env.msg[0] ? env.msg : keel_status_string(st));
+        return st;
+    }
+    *out = *t;
+    kl_free(&env, t, sizeof *t);
+    return KEEL_OK;
+}
+
 keel_status keel_tensor_encode(const keel_tensor *t, const char *name, void *buf, size_t cap, size_t *size)
 {
     if (!t || !size || (!t->data && kl_nbytes(t)) || !kl_dtype_supported(t->dtype) || t->rank < 0 ||
         t->rank > KEEL_MAX_RANK)
         return KEEL_ERR_ARGUMENT;
-    return kl_tensor_to_pb(t, name, buf, cap, size);
+    kl_env env;
+    tensor_env(&env, NULL);
+    return kl_value_to_pb(&env, t, name, buf, cap, size);
+}
+
+keel_status keel_value_encode(const keel_tensor *t, const char *name, void *buf, size_t cap, size_t *size)
+{
+    if (!t || !size)
+        return KEEL_ERR_ARGUMENT;
+    kl_env env;
+    tensor_env(&env, NULL);
+    if (kl_value_check(&env, t, "value"))
+        return KEEL_ERR_ARGUMENT;
+    return kl_value_to_pb(&env, t, name, buf, cap, size);
 }
 
 void keel_tensor_release(keel_tensor *t, const keel_allocator *allocator)
@@ -91,7 +127,7 @@ void keel_tensor_release(keel_tensor *t, const keel_allocator *allocator)
         return;
     kl_env env;
     tensor_env(&env, allocator);
-    kl_free(&env, t->data, kl_nbytes(t));
+    kl_free(&env, t->data, kl_value_bytes(t));
     t->data = NULL;
 }
 
@@ -275,6 +311,8 @@ static keel_status decl_info(const kl_value *v, keel_tensor *info, const char **
         return KEEL_OK;
     }
     info->rank = v->decl.rank;
+    if (v->decl.optional)
+        info->dtype = KEEL_OPTIONAL;
     for (int d = 0; d < v->decl.rank; d++) {
         info->dims[d] = v->decl.dims[d];
         if (symbolic)

@@ -86,6 +86,28 @@ keel_status kl_tensor_alloc_data(kl_env *env, kl_tensor *t);
 kl_tensor *kl_tensor_new(kl_env *env, int dtype, int rank, const int64_t *dims);
 void kl_tensor_free(kl_env *env, kl_tensor *t);
 
+/* ---- strings, sequences and empty optionals (box.c) -------------------- */
+
+/* Values that are not dense tensors (keel.h): inside keel each lives in
+ * one block, its array first and what that points at after it. */
+static inline bool kl_dtype_boxed(int dtype)
+{
+    return dtype == KEEL_STRING || dtype == KEEL_SEQUENCE || dtype == KEEL_NONE;
+}
+/* Bytes of the block holding boxed value t whole (0 for others). */
+size_t kl_box_bytes(const kl_tensor *t);
+/* kl_box_bytes for boxed values, kl_nbytes for dense ones. */
+size_t kl_value_bytes(const kl_tensor *t);
+/* Copies t whole into block (kl_value_bytes(t) bytes); *dst is the copy. */
+void kl_box_copy(const kl_tensor *t, void *block, kl_tensor *dst);
+/* A heap tensor struct and one block holding a copy of t, of any kind;
+ * freed with kl_tensor_free.  NULL out of memory. */
+kl_tensor *kl_value_new(kl_env *env, const kl_tensor *t);
+/* Checks a value given from outside (a run's input): a tensor with its
+ * data, each string present and terminated within the size limit, a
+ * sequence of tensors of one element type.  `what` names it in messages. */
+keel_status kl_value_check(kl_env *env, const kl_tensor *t, const char *what);
+
 /* float16 <-> float32 */
 float kl_half_to_float(uint16_t h);
 uint16_t kl_float_to_half(float f);

@@ -97,22 +97,98 @@ static keel_status grow(kl_env *env, void **buf, size_t *cap, size_t need)
     return KEEL_OK;
 }
 
+/* The slot whose tensor t is, in c's plan (NULL if t is not one). */
+static kl_slot *slot_of(const kl_opctx *c, const kl_tensor *t)
+{
+    kl_plan *p = c->plan;
+    if (!p || !t || !p->n_values)
+        return NULL;
+    const char *at = (const char *)t - offsetof(kl_slot, t);
+    const char *first = (const char *)p->slots, *end = (const char *)(p->slots + p->n_values);
+    if (at < first || at >= end || (size_t)(at - first) % sizeof(kl_slot))
+        return NULL;
+    return (kl_slot *)at;
+}
+
+keel_status kl_out_value(kl_opctx *c, int k, const kl_tensor *v)
+{
+    kl_slot *sl = slot_of(c, c->out[k]);
+    if (!sl || !sl->dynamic)
+        return kl_op_fail(c, KEEL_ERR_RUNTIME, "output %d is not a value planned at run time", k);
+    if (v->dtype == KEEL_NONE) { /* no data: nothing to keep */
+        kl_free(c->env, sl->dyn_cap ? sl->t.data : NULL, sl->dyn_cap);
+        sl->dyn_cap = 0;
+        sl->t = *v;
+        sl->t.data = NULL;
+        return KEEL_OK;
+    }
+    size_t bytes = kl_value_bytes(v);
+    keel_status st = grow(c->env, &sl->t.data, &sl->dyn_cap, bytes);
+    if (st)
+        return kl_op_fail(c, st, "out of memory for output %d (%zu bytes)", k, bytes);
+    void *block = sl->t.data;
+    kl_box_copy(v, block, &sl->t);
+    sl->t.data = block; /* (also for an empty sequence: the buffer is kept) */
+    return KEEL_OK;
+}
+
+keel_status kl_out_sequence(kl_opctx *c, int k, const kl_tensor *items, int64_t n)
+{
+    kl_tensor seq = {.dtype = KEEL_SEQUENCE, .rank = 1, .dims = {n}, .data = (void *)items};
+    return kl_out_value(c, k, &seq);
+}
+
+static const char *value_name(const kl_opctx *c, const kl_tensor *t)
+{
+    const kl_slot *sl = slot_of(c, t);
+    return sl && sl->name ? sl->name : "?";
+}
+
+/* Whether c's inputs and outputs are of kinds its op takes: string
+ * tensors, sequences and empty optionals only where the op says so. */
+static keel_status check_kinds(kl_opctx *c)
+{
+    if (c->op->flags & KL_OP_VALUES)
+        return KEEL_OK;
+    for (int k = 0; k < c->n_in; k++)
+        if (c->in[k] && kl_dtype_boxed(c->in[k]->dtype))
+            return kl_op_fail(c, KEEL_ERR_UNSUPPORTED, "input %d '%s' is a %s value; this op takes tensors of "
+                              "numbers", k, value_name(c, c->in[k]), kl_dtype_name(c->in[k]->dtype));
+    for (int k = 0; k < c->n_out; k++)
+        if (c->out[k] && kl_dtype_boxed(c->out[k]->dtype))
+            return kl_op_fail(c, KEEL_ERR_UNSUPPORTED, "output %d '%s' would be a %s value; this op gives "
+                              "tensors of numbers", k, value_name(c, c->out[k]), kl_dtype_name(c->out[k]->dtype));
+    return KEEL_OK;
+}
+
+keel_status kl_ctx_check_kinds(kl_opctx *c)
+{
+    return check_kinds(c);
+}
+
 /* A step whose shapes depend on this run's data: infer now, size its
- * buffers (kept and reused by later runs), then run it. */
+ * buffers (kept and reused by later runs), then run it.  Outputs that are
+ * strings, sequences or empty optionals get theirs from run()
+ * (kl_out_value). */
 static keel_status run_dynamic(kl_plan *s, kl_step *stp)
 {
     kl_opctx *c = &stp->ctx;
-    keel_status st = c->op->infer(c);
+    keel_status st = check_kinds(c);
+    if (!st)
+        st = c->op->infer(c);
     if (st == KL_DEFERRED) /* an input it needs has no data even now */
         st = KEEL_ERR_UNSUPPORTED;
     if (!st)
         st = kl_ctx_check_outputs(s, c);
+    if (!st)
+        st = check_kinds(c);
     const kl_snode *n = &s->nodes[stp->node];
     for (int k = 0; !st && k < n->n_out; k++) {
         if (n->out[k] < 0)
             continue;
         kl_slot *o = &s->slots[n->out[k]];
-        st = grow(&s->env, &o->t.data, &o->dyn_cap, kl_nbytes(&o->t));
+        if (!kl_dtype_boxed(o->t.dtype))
+            st = grow(&s->env, &o->t.data, &o->dyn_cap, kl_nbytes(&o->t));
     }
     if (!st && c->op->scratch) {
         c->scratch_size = c->op->scratch(c);
@@ -230,13 +306,9 @@ static keel_status run_steps(kl_plan *s, const step_clock *clock, run_watch *wat
 static keel_status take_outputs(kl_plan *sub, kl_env *env, kl_tensor **outs)
 {
     const kl_graph *g = sub->g;
-    for (int k = 0; k < g->n_outputs; k++) {
-        const kl_tensor *t = &sub->slots[g->outputs[k]].t;
-        if (!(outs[k] = kl_tensor_new(env, t->dtype, t->rank, t->dims)))
+    for (int k = 0; k < g->n_outputs; k++)
+        if (!(outs[k] = kl_value_new(env, &sub->slots[g->outputs[k]].t)))
             return KEEL_ERR_NOMEM;
-        if (kl_nbytes(t))
-            memcpy(outs[k]->data, t->data, kl_nbytes(t));
-    }
     return KEEL_OK;
 }
 
@@ -292,6 +364,9 @@ static keel_status give_output(keel_session *s, const kl_plan *p, int k, keel_te
         *o = sl->t;
         return KEEL_OK;
     }
+    if (kl_dtype_boxed(sl->t.dtype))
+        return kl_error(&s->env, KEEL_ERR_ARGUMENT, "%s: output '%s' is a %s value; pass data = NULL to receive it",
+                        s->model->name, p->g->values[p->g->outputs[k]].name, kl_dtype_name(sl->t.dtype));
     if (sl->dynamic)
         return kl_error(&s->env, KEEL_ERR_ARGUMENT,
                         "%s: output '%s' has a shape that depends on the data; pass data = NULL to receive it",
@@ -311,7 +386,9 @@ static keel_status run_plan(keel_session *s, kl_plan *p, const keel_tensor *inpu
     const kl_graph *g = p->g;
     for (int k = 0; k < g->n_inputs; k++) {
         kl_slot *sl = &p->slots[g->inputs[k]];
-        if (!sl->is_const)
+        if (kl_decl_at_run(&g->values[g->inputs[k]].decl))
+            sl->t = inputs[k];
+        else if (!sl->is_const)
             sl->t.data = inputs[k].data;
     }
     p->env.status = KEEL_OK;
@@ -326,6 +403,28 @@ static keel_status run_plan(keel_session *s, kl_plan *p, const keel_tensor *inpu
     return rc;
 }
 
+/* A string, sequence or optional input: valid, and of its declared kind. */
+static keel_status check_run_value(keel_session *s, const kl_value *v, const keel_tensor *in)
+{
+    char what[KL_ERRMSG / 2];
+    snprintf(what, sizeof what, "%s: input '%s'", s->model->name, v->name);
+    const kl_decl *d = &v->decl;
+    if (in->dtype == KEEL_NONE && !d->optional)
+        return kl_error(&s->env, KEEL_ERR_ARGUMENT, "%s is empty (KEEL_NONE); it is not optional", what);
+    keel_status st = kl_value_check(&s->env, in, what);
+    if (st || in->dtype == KEEL_NONE)
+        return st;
+    if ((d->dtype == KEEL_SEQUENCE) != (in->dtype == KEEL_SEQUENCE) ||
+        (d->dtype && d->dtype != KEEL_SEQUENCE && d->dtype != in->dtype))
+        return kl_error(&s->env, KEEL_ERR_ARGUMENT, "%s is a %s value; the model declares %s%s", what,
+                        kl_dtype_name(in->dtype), d->optional ? "an optional " : "", kl_dtype_name(d->dtype));
+    const kl_tensor *items = in->data;
+    if (in->dtype == KEEL_SEQUENCE && d->elem_dtype && in->dims[0] && items[0].dtype != d->elem_dtype)
+        return kl_error(&s->env, KEEL_ERR_ARGUMENT, "%s holds %s tensors; the model declares a sequence of %s", what,
+                        kl_dtype_name(items[0].dtype), kl_dtype_name(d->elem_dtype));
+    return KEEL_OK;
+}
+
 /* The plan for these inputs, after checking what no plan checks: that
  * each is there with its data. */
 static keel_status plan_of_run(keel_session *s, const keel_tensor *inputs, kl_plan **out)
@@ -333,6 +432,13 @@ static keel_status plan_of_run(keel_session *s, const keel_tensor *inputs, kl_pl
     const kl_graph *g = s->g;
     for (int k = 0; k < g->n_inputs; k++) {
         const keel_tensor *in = &inputs[k];
+        const kl_value *v = &g->values[g->inputs[k]];
+        if (kl_decl_at_run(&v->decl)) {
+            keel_status st = check_run_value(s, v, in);
+            if (st)
+                return st;
+            continue;
+        }
         if (in->rank < 0 || in->rank > KL_MAX_RANK)
             return kl_error(&s->env, KEEL_ERR_ARGUMENT, "%s: input '%s' has rank %d", s->model->name,
                             g->values[g->inputs[k]].name, in->rank);

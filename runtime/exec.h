@@ -15,6 +15,13 @@
 keel_status kl_run_subgraph(kl_opctx *c, const kl_graph *g, const kl_tensor *const *inputs,
                             int n_inputs, kl_tensor **outs);
 
+/* Output k of c (a string tensor, a sequence or an empty optional, which
+ * make their node a dynamic step) becomes a copy of v, of any kind, in a
+ * buffer its value keeps between runs. */
+keel_status kl_out_value(kl_opctx *c, int k, const kl_tensor *v);
+/* Output k of c becomes a sequence of items[0..n) (copied). */
+keel_status kl_out_sequence(kl_opctx *c, int k, const kl_tensor *items, int64_t n);
+
 /* KEEL_ERR_CANCELLED, failing the node with a message, once the run (or
  * the session's creation) was cancelled or its time limit has passed;
  * else KEEL_OK.  Long kernels call it in their outer loops. */

@@ -179,6 +179,16 @@ static keel_status check_node(kl_plan *s, const kl_snode *n)
     return KEEL_OK;
 }
 
+/* Whether the node gives a string tensor, a sequence or an empty
+ * optional: those are made at each run, in buffers of their own. */
+static bool gives_values(const kl_opctx *c)
+{
+    for (int k = 0; k < c->n_out; k++)
+        if (c->out[k] && kl_dtype_boxed(c->out[k]->dtype))
+            return true;
+    return false;
+}
+
 static keel_status infer_node(kl_plan *s, kl_snode *n)
 {
     keel_status st = check_node(s, n);
@@ -191,14 +201,18 @@ static keel_status infer_node(kl_plan *s, kl_snode *n)
     kl_opctx c;
     st = kl_ctx_fill(s, n, &c);
     if (!st)
+        st = kl_ctx_check_kinds(&c);
+    if (!st)
         st = n->op->infer(&c);
-    if (st == KL_DEFERRED) {
+    if (st == KL_DEFERRED || (!st && gives_values(&c))) {
         kl_ctx_free(s, n, &c);
         defer_node(s, n);
         return KEEL_OK;
     }
     if (!st)
         st = kl_ctx_check_outputs(s, &c);
+    if (!st)
+        st = kl_ctx_check_kinds(&c);
     bool done = false;
     if (!st && foldable(s, n))
         st = fold_shared(s, n, &c, &done);

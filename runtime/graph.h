@@ -66,11 +66,20 @@ typedef enum kl_value_kind {
 /* What a ValueInfo declared about a value. */
 typedef struct kl_decl {
     bool has_type;
-    int dtype;
+    bool optional;        /* an optional value: dtype (and elem_dtype) are its element's */
+    int dtype;            /* a tensor's element type, or KEEL_SEQUENCE */
+    int elem_dtype;       /* a sequence's items' element type (0: not declared) */
     int rank;             /* -1: shape not declared */
     int64_t dims[KL_MAX_RANK];      /* -1 for symbolic or unknown */
     char *params[KL_MAX_RANK];      /* symbolic names, NULL where none */
 } kl_decl;
+
+/* Whether a value so declared is known only at run time whatever the
+ * shapes: a string tensor, a sequence or an optional value. */
+static inline bool kl_decl_at_run(const kl_decl *d)
+{
+    return d->has_type && (d->optional || d->dtype == KEEL_SEQUENCE || d->dtype == KEEL_STRING);
+}
 
 typedef struct kl_value {
     char *name;

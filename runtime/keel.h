@@ -85,12 +85,21 @@ typedef enum keel_dtype {
     KEEL_DOUBLE = 11,
     KEEL_UINT32 = 12,
     KEEL_UINT64 = 13,
-    KEEL_BFLOAT16 = 16    /* the top half of a float32's bits */
+    KEEL_BFLOAT16 = 16,   /* the top half of a float32's bits */
+    /* Values that are not dense tensors, carried in a keel_tensor (see
+     * "Strings, sequences and optional values" below): */
+    KEEL_SEQUENCE = 100,  /* a sequence of tensors */
+    KEEL_NONE = 101,      /* an optional value that holds nothing */
+    KEEL_OPTIONAL = 102   /* only in a declaration (keel_model_input_info):
+                             an optional value, passed as its element or
+                             as KEEL_NONE */
 } keel_dtype;
 
-/* Name of an element type ("float", "int64", ...), "?" if unknown. */
+/* Name of an element type ("float", "int64", "string", "sequence", ...),
+ * "?" if unknown. */
 KEEL_API const char *keel_dtype_name(int dtype);
-/* Bytes per element, 0 for types without a fixed size. */
+/* Bytes per element: for KEEL_STRING a pointer, for KEEL_SEQUENCE a
+ * keel_tensor; 0 for KEEL_NONE and unknown types. */
 KEEL_API size_t keel_dtype_size(int dtype);
 
 #define KEEL_MAX_RANK 8
@@ -250,7 +259,26 @@ typedef struct keel_tensor {
     void *data;
 } keel_tensor;
 
-/* Number of elements (1 for rank 0) and of bytes. */
+/* Strings, sequences and optional values travel in a keel_tensor too:
+ *   KEEL_STRING    a tensor of strings: `data` is an array of numel
+ *                  `char *`, each a NUL-terminated byte string (UTF-8 in
+ *                  ONNX's text ops; a NUL ends a string).
+ *   KEEL_SEQUENCE  rank 1, dims[0] items; `data` is an array of dims[0]
+ *                  keel_tensor, each a tensor (strings included; items of
+ *                  one sequence share one dtype).  Sequences do not nest.
+ *   KEEL_NONE      an optional value holding nothing: rank 0, data NULL.
+ *                  An optional value that holds something is passed and
+ *                  received as that tensor or sequence.
+ * Inputs of these kinds are read during keel_session_run and not kept:
+ * the caller owns every string, item and array.  Outputs of these kinds
+ * must be received with data = NULL: keel points them at the session's
+ * own value (strings and items included), valid until the next run or
+ * keel_session_free.  keel_tensor_decode and keel_value_decode give a
+ * value that is one allocation (its arrays, items and strings inside it),
+ * freed whole by keel_tensor_release. */
+
+/* Number of elements (1 for rank 0) and of bytes (of the array `data`
+ * points at, for strings and sequences). */
 KEEL_API int64_t keel_tensor_numel(const keel_tensor *t);
 KEEL_API size_t keel_tensor_bytes(const keel_tensor *t);
 
@@ -269,6 +297,15 @@ KEEL_API keel_status keel_tensor_decode(keel_tensor *out, const void *data, size
 KEEL_API keel_status keel_tensor_encode(const keel_tensor *t, const char *name, void *buf,
                                         size_t cap, size_t *size);
 KEEL_API void keel_tensor_release(keel_tensor *t, const keel_allocator *allocator);
+/* keel_tensor_decode for a value of any kind: `kind` KEEL_SEQUENCE reads
+ * a serialized SequenceProto, KEEL_OPTIONAL an OptionalProto (giving its
+ * element, or KEEL_NONE), anything else a TensorProto.  keel_value_encode
+ * writes the proto of t's kind (KEEL_NONE: an empty OptionalProto). */
+KEEL_API keel_status keel_value_decode(keel_tensor *out, int kind, const void *data, size_t size,
+                                       const char *file, const keel_allocator *allocator,
+                                       char *err, size_t err_size);
+KEEL_API keel_status keel_value_encode(const keel_tensor *t, const char *name, void *buf,
+                                       size_t cap, size_t *size);
 
 /* ---- sessions --------------------------------------------------------- */
 /* A value for a symbolic dimension name, e.g. {"N", 4}. */

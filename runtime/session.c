@@ -158,6 +158,12 @@ static keel_status bind_inputs(kl_plan *s, const keel_dim_binding *dims, int n_d
         kl_slot *slot = &s->slots[g->inputs[k]];
         const kl_decl *d = &v->decl;
         const keel_tensor *given = shapes && shapes[k].dtype ? &shapes[k] : NULL;
+        if (kl_decl_at_run(d)) { /* strings, sequences, optionals: read at each run */
+            slot->t.dtype = d->dtype;
+            slot->t.rank = -1;
+            slot->known = slot->dynamic = true;
+            continue;
+        }
         if (!d->has_type || !kl_dtype_supported(d->dtype))
             return kl_error(&s->env, KEEL_ERR_UNSUPPORTED,
                             "%s: graph input '%s' is not a tensor of a type keel supports (%s)",
@@ -270,6 +276,8 @@ keel_status kl_ctx_check_outputs(kl_plan *s, kl_opctx *c)
         if (!t)
             continue;
         int64_t numel;
+        if (t->dtype == KEEL_NONE || (t->dtype == KEEL_SEQUENCE && t->rank == 1))
+            continue;
         if (!kl_dtype_supported(t->dtype) || t->rank < 0 || t->rank > KL_MAX_RANK)
             return kl_op_fail(c, KEEL_ERR_SHAPE, "output %d has no valid type after inference", k);
         if (!kl_checked_numel(t->rank, t->dims, &numel))
@@ -453,6 +461,8 @@ static bool plan_fits(const kl_plan *p, const keel_tensor *inputs)
     for (int k = 0; k < g->n_inputs; k++) {
         const kl_slot *sl = &p->slots[g->inputs[k]];
         const keel_tensor *in = &inputs[k];
+        if (kl_decl_at_run(&g->values[g->inputs[k]].decl))
+            continue;
         if (in->dtype != sl->t.dtype || !kl_same_shape(in, &sl->t))
             return false;
         if (sl->is_const && kl_nbytes(in) && (!in->data || memcmp(in->data, sl->t.data, kl_nbytes(in))))
@@ -517,7 +527,7 @@ static bool shapes_known(const keel_session *s, const keel_tensor *shapes)
     const kl_graph *g = s->g;
     for (int k = 0; k < g->n_inputs; k++) {
         const kl_decl *d = &g->values[g->inputs[k]].decl;
-        if (shapes && shapes[k].dtype)
+        if ((shapes && shapes[k].dtype) || kl_decl_at_run(d))
             continue;
         if (d->rank < 0)
             return false;

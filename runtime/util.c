@@ -251,6 +251,8 @@ size_t kl_dtype_size(int dtype)
     case KEEL_UINT8: case KEEL_INT8: case KEEL_BOOL: return 1;
     case KEEL_UINT16: case KEEL_INT16: case KEEL_FLOAT16: case KEEL_BFLOAT16: return 2;
     case KEEL_INT64: case KEEL_DOUBLE: case KEEL_UINT64: return 8;
+    case KEEL_STRING: return sizeof(char *);
+    case KEEL_SEQUENCE: return sizeof(kl_tensor);
     default: return 0;
     }
 }
@@ -263,12 +265,17 @@ const char *kl_dtype_name(int dtype)
         "complex128", "bfloat16"};
     if (dtype >= 0 && dtype < (int)(sizeof names / sizeof names[0]))
         return names[dtype];
-    return "?";
+    switch (dtype) {
+    case KEEL_SEQUENCE: return "sequence";
+    case KEEL_NONE: return "none";
+    case KEEL_OPTIONAL: return "optional";
+    default: return "?";
+    }
 }
 
 bool kl_dtype_supported(int dtype)
 {
-    return kl_dtype_size(dtype) != 0;
+    return kl_dtype_size(dtype) != 0 && dtype != KEEL_SEQUENCE;
 }
 
 /* ---- shapes -------------------------------------------------------------- */
@@ -373,7 +380,7 @@ void kl_tensor_free(kl_env *env, kl_tensor *t)
 {
     if (!t)
         return;
-    kl_free(env, t->data, kl_nbytes(t));
+    kl_free(env, t->data, kl_value_bytes(t));
     kl_free(env, t, sizeof *t);
 }
 
