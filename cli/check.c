@@ -120,6 +120,52 @@ static void compare(const keel_tensor *got, const keel_tensor *want, const check
     }
 }
 
+/* Compares values of any kind: for a sequence item by item, for strings
+ * byte for byte; a difference of kind, count or shape goes into `why`
+ * (r->bad set).  `what` names the value. */
+static void compare_value(const keel_tensor *got, const keel_tensor *want, const check_opts *o, compare_result *r,
+                          const char *what, char *why, size_t wn)
+{
+    char gs[256], ws[256]; /* room for a dtype and KEEL_MAX_RANK dims */
+    memset(r, 0, sizeof *r);
+    r->first_bad = -1;
+    if (got->dtype != want->dtype ||
+        strcmp(kl_shape_str(got, gs, sizeof gs), kl_shape_str(want, ws, sizeof ws)) != 0) {
+        snprintf(why, wn, "%s: got %s, expected %s", what, kl_shape_str(got, gs, sizeof gs),
+                 kl_shape_str(want, ws, sizeof ws));
+        r->bad = 1;
+        return;
+    }
+    if (want->dtype == KEEL_SEQUENCE) {
+        const keel_tensor *g = got->data, *w = want->data;
+        for (int64_t i = 0; i < want->dims[0]; i++) {
+            char item[512];
+            snprintf(item, sizeof item, "%.400s item %lld", what, (long long)i);
+            compare_value(&g[i], &w[i], o, r, item, why, wn);
+            if (r->bad)
+                return;
+        }
+        return;
+    }
+    if (want->dtype == KEEL_STRING) {
+        int64_t n = keel_tensor_numel(want);
+        for (int64_t i = 0; i < n; i++)
+            if (strcmp(((char *const *)got->data)[i], ((char *const *)want->data)[i]) != 0) {
+                if (!r->bad++)
+                    snprintf(why, wn, "%s: string %lld is \"%.200s\", expected \"%.200s\"", what, (long long)i,
+                             ((char *const *)got->data)[i], ((char *const *)want->data)[i]);
+            }
+        return;
+    }
+    if (want->dtype == KEEL_NONE)
+        return;
+    compare(got, want, o, r);
+    if (r->bad)
+        snprintf(why, wn, "%s: %lld of %lld elements out of tolerance; first at %lld: got %.9g, expected %.9g "
+                 "(max abs err %.3g)", what, (long long)r->bad, (long long)keel_tensor_numel(want),
+                 (long long)r->first_bad, r->got, r->want, r->max_abs);
+}
+
 /* ---- one case -------------------------------------------------------------------- */
 
 typedef struct data_set {
@@ -172,7 +218,7 @@ static int file_index(const char *name, const char *prefix)
 /* Loads every input_K.pb and output_K.pb of the set's folder; fails on a
  * folder that cannot be read, an index of MAX_IO or more, or a file that
  * does not decode. */
-static bool load_set(data_set *ds, char *why, size_t wn)
+static bool load_set(const keel_model *m, data_set *ds, char *why, size_t wn)
 {
     DIR *d = opendir(ds->path);
     if (!d) {
@@ -194,7 +240,10 @@ static bool load_set(data_set *ds, char *why, size_t wn)
         keel_tensor *slot = ki >= 0 ? &ds->in[k] : &ds->out[k];
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", ds->path, e->d_name);
-        if (cli_load_tensor(path, slot, why, wn) != KEEL_OK) {
+        keel_tensor decl = {0};
+        if (ki >= 0 ? keel_model_input_info(m, k, &decl, NULL) : keel_model_output_info(m, k, &decl, NULL))
+            decl.dtype = 0; /* no such input or output: exact_files says so */
+        if (cli_load_value(path, decl.dtype, slot, why, wn) != KEEL_OK) {
             ok = false;
             break;
         }
@@ -211,13 +260,13 @@ static bool exact_files(const data_set *ds, const keel_tensor *t, int n, int wan
                         const char *graph_kind, char *why, size_t wn)
 {
     for (int k = 0; k < want; k++)
-        if (!t[k].data) {
+        if (!t[k].dtype) {
             snprintf(why, wn, "%s: %s_%d.pb missing (the model has %d %s%s)", ds->path, kind, k, want,
                      graph_kind, want == 1 ? "" : "s");
             return false;
         }
     for (int k = want; k < n; k++)
-        if (t[k].data) {
+        if (t[k].dtype) {
             snprintf(why, wn, "%s: %s_%d.pb has no counterpart: the model has %d %s%s", ds->path, kind, k,
                      want, graph_kind, want == 1 ? "" : "s");
             return false;
@@ -385,26 +434,17 @@ static bool run_set(const keel_model *m, keel_session **sp, data_set *ds, const 
         ok = false;
     }
     for (int k = 0; ok && k < n_out; k++) {
-        const keel_tensor *want = &ds->out[k];
-        char gs[256], ws[256]; /* room for a dtype and KEEL_MAX_RANK dims */
-        if (outs[k].dtype != want->dtype ||
-            strcmp(kl_shape_str(&outs[k], gs, sizeof gs), kl_shape_str(want, ws, sizeof ws)) != 0) {
-            snprintf(why, wn, "output %d '%s': got %s, expected %s", k, keel_session_output_name(s, k), gs, ws);
-            ok = false;
-            break;
-        }
+        char what[400];
+        snprintf(what, sizeof what, "output %d '%.300s'", k, keel_session_output_name(s, k));
         compare_result r;
-        compare(&outs[k], want, o, &r);
+        compare_value(&outs[k], &ds->out[k], o, &r, what, why, wn);
         if (r.max_abs > *worst_abs)
             *worst_abs = r.max_abs;
         if (r.max_rel > *worst_rel)
             *worst_rel = r.max_rel;
         if (r.bad) {
-            snprintf(why, wn, "output %d '%s': %lld of %lld elements out of tolerance; first at %lld: got %.9g, expected %.9g (max abs err %.3g)",
-                     k, keel_session_output_name(s, k), (long long)r.bad, (long long)keel_tensor_numel(want),
-                     (long long)r.first_bad, r.got, r.want, r.max_abs);
             ok = false;
-            mismatch = true;
+            mismatch = r.first_bad >= 0;
         }
     }
     bool want_trace = o->trace == TRACE_ALWAYS ? !trace[0] : o->trace == TRACE_FAILURES && mismatch;
@@ -438,7 +478,7 @@ static bool run_case(const char *dir, const check_opts *o, case_report *rep)
     for (int i = 0; i < n_sets; i++) {
         data_set ds = {.path = sets[i]};
         if (ok)
-            ok = load_set(&ds, rep->why, sizeof rep->why);
+            ok = load_set(m, &ds, rep->why, sizeof rep->why);
         if (ok)
             ok = run_set(m, &s, &ds, o, rep->why, sizeof rep->why, &rep->max_abs, &rep->max_rel, rep->trace,
                          sizeof rep->trace);

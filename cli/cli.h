@@ -49,6 +49,9 @@ bool cli_read_file(const char *path, void **data, size_t *size, char *err, size_
  * CLI's (64-byte aligned, never NULL once loaded): free it with
  * cli_tensor_free.  On failure writes a message naming the file. */
 keel_status cli_load_tensor(const char *path, keel_tensor *t, char *err, size_t err_size);
+/* cli_load_tensor for a .pb of kind KEEL_SEQUENCE (a SequenceProto) or
+ * KEEL_OPTIONAL (an OptionalProto); other kinds as cli_load_tensor. */
+keel_status cli_load_value(const char *path, int kind, keel_tensor *t, char *err, size_t err_size);
 void cli_tensor_free(keel_tensor *t);
 keel_status cli_save_pb(const char *path, const keel_tensor *t, const char *name, char *err, size_t n);
 keel_status cli_save_npy(const char *path, const keel_tensor *t, char *err, size_t n);

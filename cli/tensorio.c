@@ -184,6 +184,20 @@ static keel_status load_npy(const char *path, const uint8_t *b, size_t n, keel_t
     return KEEL_OK;
 }
 
+keel_status cli_load_value(const char *path, int kind, keel_tensor *t, char *err, size_t err_size)
+{
+    void *data;
+    size_t size;
+    memset(t, 0, sizeof *t);
+    if (kind != KEEL_SEQUENCE && kind != KEEL_OPTIONAL)
+        return cli_load_tensor(path, t, err, err_size);
+    if (!cli_read_file(path, &data, &size, err, err_size))
+        return KEEL_ERR_IO;
+    keel_status st = keel_value_decode(t, kind, data, size, path, &cli_allocator, err, err_size);
+    free(data);
+    return st;
+}
+
 keel_status cli_load_tensor(const char *path, keel_tensor *t, char *err, size_t err_size)
 {
     void *data;
@@ -201,12 +215,12 @@ keel_status cli_load_tensor(const char *path, keel_tensor *t, char *err, size_t 
 keel_status cli_save_pb(const char *path, const keel_tensor *t, const char *name, char *err, size_t n)
 {
     size_t len = 0;
-    keel_status st = keel_tensor_encode(t, name, NULL, 0, &len);
+    keel_status st = keel_value_encode(t, name, NULL, 0, &len);
     uint8_t *buf = st == KEEL_OK ? malloc(len ? len : 1) : NULL;
     if (st == KEEL_OK && !buf)
         st = KEEL_ERR_NOMEM;
     if (st == KEEL_OK)
-        st = keel_tensor_encode(t, name, buf, len, &len);
+        st = keel_value_encode(t, name, buf, len, &len);
     if (st != KEEL_OK) {
         free(buf);
         snprintf(err, n, "%s: cannot encode %s tensor: %s", path, keel_dtype_name(t->dtype),

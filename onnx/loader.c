@@ -733,9 +733,16 @@ static keel_status decode_tensor(load_ctx *x, const Onnx__TensorProto *tp, const
 
 /* ---- declared types ---------------------------------------------------------- */
 
+static keel_status decode_type(load_ctx *x, const char *name, const Onnx__TypeProto *tp, kl_decl *d);
+
 static keel_status decode_decl(load_ctx *x, const Onnx__ValueInfoProto *vi, kl_decl *d)
 {
-    const Onnx__TypeProto *tp = vi->type;
+    return decode_type(x, vi->name, vi->type, d);
+}
+
+/* What TypeProto tp declares of value `name` into d. */
+static keel_status decode_type(load_ctx *x, const char *name, const Onnx__TypeProto *tp, kl_decl *d)
+{
     /* a name may be declared twice (input and output): the last one counts */
     for (int i = 0; i < KL_MAX_RANK; i++) {
         kl_strfree(x->env, d->params[i]);
@@ -749,7 +756,7 @@ static keel_status decode_decl(load_ctx *x, const Onnx__ValueInfoProto *vi, kl_d
         tp = tp->optional_type->elem_type;
         if (tp && tp->value_case == ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE)
             return FAIL(x, KEEL_ERR_INVALID, "%s: value '%s' is declared an optional of an optional; ONNX "
-                        "allows an optional of a tensor or of a sequence", x->file, vi->name);
+                        "allows an optional of a tensor or of a sequence", x->file, name);
     }
     if (tp && tp->value_case == ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE) {
         const Onnx__TypeProto *e = tp->sequence_type->elem_type;
@@ -771,7 +778,7 @@ static keel_status decode_decl(load_ctx *x, const Onnx__ValueInfoProto *vi, kl_d
     }
     if (tt->shape->n_dim > KL_MAX_RANK)
         return FAIL(x, KEEL_ERR_UNSUPPORTED, "%s: value '%s' has rank %zu; keel supports up to %d",
-                    x->file, vi->name, tt->shape->n_dim, KL_MAX_RANK);
+                    x->file, name, tt->shape->n_dim, KL_MAX_RANK);
     d->rank = (int)tt->shape->n_dim;
     for (int i = 0; i < d->rank; i++) {
         const Onnx__TensorShapeProto__Dimension *dim = tt->shape->dim[i];
@@ -779,7 +786,7 @@ static keel_status decode_decl(load_ctx *x, const Onnx__ValueInfoProto *vi, kl_d
         if (dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) {
             if (dim->dim_value < 0)
                 return FAIL(x, KEEL_ERR_INVALID, "%s: value '%s' declares dim %d as %lld",
-                            x->file, vi->name, i, (long long)dim->dim_value);
+                            x->file, name, i, (long long)dim->dim_value);
             d->dims[i] = dim->dim_value;
         } else if (dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM &&
                    dim->dim_param && dim->dim_param[0]) {
@@ -892,8 +899,16 @@ static keel_status convert_attr(load_ctx *x, const Onnx__NodeProto *np, size_t i
             st = convert_graph(x, ap->graphs[i], false, &a->graphs[i]);
         x->nesting--;
         break;
+    case KL_ATTR_TYPE_PROTO:
+        if (!ap->tp)
+            goto missing;
+        if (!(a->tp = kl_alloc(env, sizeof *a->tp)))
+            return KEEL_ERR_NOMEM;
+        a->tp->rank = -1;
+        st = decode_type(x, ap->name, ap->tp, a->tp);
+        break;
     default:
-        snprintf(what, sizeof what, "attribute '%s' is of kind %d (sparse tensor or type proto), which keel does not support",
+        snprintf(what, sizeof what, "attribute '%s' is of kind %d (sparse tensor or list of types), which keel does not support",
                  ap->name, type);
         return node_fail(x, np, idx, KEEL_ERR_UNSUPPORTED, what);
     }

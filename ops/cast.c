@@ -1,16 +1,24 @@
-/* cast.c -- Cast: converts between float, double, float16, bool and the
- * 8- to 64-bit integer types.  Float to integer truncates toward zero and
- * saturates (NaN gives 0), integer to narrower integer wraps, anything to
- * bool is "not zero".  Opsets 1-5 name the target type with a string.
+/* cast.c -- Cast: converts between float, double, float16, bool, the
+ * 8- to 64-bit integer types and strings.  Float to integer truncates
+ * toward zero and saturates (NaN gives 0), integer to narrower integer
+ * wraps, anything to bool is "not zero".  Numbers become the shortest
+ * decimal that reads back to the same value ("NaN", "INF", "-INF" for the
+ * special ones); strings are read as decimal or scientific numbers, with
+ * "INF", "+INF", "-INF" and "NaN" in any case.  Opsets 1-5 name the target
+ * type with a string.
  *
  * Elements go through a small buffer in chunks: loaded into the carrier
  * that holds every value of the source type exactly (double, int64 or
  * uint64), then stored from it to the target type.  That takes one loop
  * per type and direction instead of one per pair of types. */
+#include <errno.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <strings.h>
 
 #include "drivers/eltwise.h"
+#include "../runtime/exec.h"
 
 #define CHUNK 256
 
@@ -152,6 +160,16 @@ static int target_type(const kl_opctx *c)
 static keel_status check_types(kl_opctx *c, int to)
 {
     const kl_tensor *x = c->in[0];
+    if (x->dtype == KEEL_STRING && to == KEEL_STRING) {
+        kl_set_shape(c->out[0], to, x->rank, x->dims);
+        return KEEL_OK;
+    }
+    if ((x->dtype == KEEL_STRING || to == KEEL_STRING) && (castable(x->dtype) || castable(to))) {
+        if (x->dtype == KEEL_STRING && x->rank >= 0 && !x->data && kl_numel(x))
+            return kl_op_needs_data(c, 0);
+        kl_set_shape(c->out[0], to, x->rank, x->dims);
+        return KEEL_OK;
+    }
     if (!castable(x->dtype))
         return kl_op_fail(c, KEEL_ERR_UNSUPPORTED, "cannot cast from %s",
                           kl_dtype_name(x->dtype));
@@ -173,10 +191,113 @@ static keel_status castlike_infer(kl_opctx *c)
     return check_types(c, c->in[1]->dtype);
 }
 
+/* ---- strings ---------------------------------------------------------------- */
+
+#define NUMBER_CHARS 32
+
+/* The shortest of %.1g .. %.{max}g that reads back as v (a float when
+ * `single`), with ".0" added to what reads as an integer. */
+static void format_real(double v, bool single, char *out)
+{
+    if (v != v) {
+        snprintf(out, NUMBER_CHARS, "NaN");
+        return;
+    }
+    if (isinf(v)) {
+        snprintf(out, NUMBER_CHARS, v < 0 ? "-INF" : "INF");
+        return;
+    }
+    int max = single ? 9 : 17;
+    for (int p = 1; p <= max; p++) {
+        snprintf(out, NUMBER_CHARS, "%.*g", p, v);
+        double back = strtod(out, NULL);
+        if (single ? (float)back == (float)v : back == v)
+            break;
+    }
+    if (!strpbrk(out, ".e"))
+        strcat(out, ".0");
+}
+
+/* Element i of x as text into out (NUMBER_CHARS bytes). */
+static void format_number(const kl_tensor *x, int64_t i, char *out)
+{
+    chunk one;
+    one.i[0] = 0;
+    load(x->dtype, (const char *)x->data + (size_t)i * kl_dtype_size(x->dtype), 1, &one);
+    switch (carrier_of(x->dtype)) {
+    case AS_DOUBLE: format_real(one.f[0], x->dtype != KEEL_DOUBLE, out); break;
+    case AS_INT64: snprintf(out, NUMBER_CHARS, "%lld", (long long)one.i[0]); break;
+    default: snprintf(out, NUMBER_CHARS, "%llu", (unsigned long long)one.u[0]); break;
+    }
+}
+
+static keel_status to_strings(kl_opctx *c)
+{
+    const kl_tensor *x = c->in[0];
+    size_t n = (size_t)kl_numel(x), bytes = (n ? n : 1) * (sizeof(char *) + NUMBER_CHARS);
+    char **ptrs = kl_alloc(c->env, bytes);
+    if (!ptrs)
+        return kl_op_fail(c, KEEL_ERR_NOMEM, "out of memory for %zu strings", n);
+    char *text = (char *)(ptrs + n);
+    for (size_t i = 0; i < n; i++) {
+        ptrs[i] = text + i * NUMBER_CHARS;
+        format_number(x, (int64_t)i, ptrs[i]);
+    }
+    kl_tensor t = *x;
+    t.dtype = KEEL_STRING;
+    t.data = ptrs;
+    keel_status st = kl_out_value(c, 0, &t);
+    kl_free(c->env, ptrs, bytes);
+    return st;
+}
+
+/* String s as a number: into f (and into i when it is an integer). */
+static bool parse_number(const char *s, double *f, int64_t *i, bool *integer)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    *integer = end != s && !*end && !errno;
+    *i = v;
+    *f = strtod(s, &end);
+    return *integer || (end != s && !*end);
+}
+
+static keel_status from_strings(kl_opctx *c)
+{
+    const kl_tensor *x = c->in[0], *y = c->out[0];
+    int64_t n = kl_numel(x);
+    bool to_int = carrier_of(y->dtype) != AS_DOUBLE && y->dtype != KEEL_BOOL;
+    size_t es = kl_dtype_size(y->dtype);
+    chunk one;
+    for (int64_t k = 0; k < n; k++) {
+        const char *s = ((char *const *)x->data)[k];
+        double f;
+        int64_t i;
+        bool integer;
+        if (!parse_number(s, &f, &i, &integer))
+            return kl_op_fail(c, KEEL_ERR_RUNTIME, "string %lld \"%.64s\" is not a number", (long long)k, s);
+        if (to_int) {
+            one.i[0] = integer ? i : sat_i64(f);
+            store(y->dtype, AS_INT64, &one, 1, (char *)y->data + (size_t)k * es);
+        } else {
+            one.f[0] = f;
+            store(y->dtype, AS_DOUBLE, &one, 1, (char *)y->data + (size_t)k * es);
+        }
+    }
+    return KEEL_OK;
+}
+
 static keel_status cast_run(kl_opctx *c)
 {
     const kl_tensor *x = c->in[0], *y = c->out[0];
     int64_t n = kl_numel(x);
+    if (x->dtype == KEEL_STRING && y->dtype == KEEL_STRING)
+        return kl_out_value(c, 0, x);
+    if (y->dtype == KEEL_STRING)
+        return to_strings(c);
+    if (x->dtype == KEEL_STRING)
+        return from_strings(c);
     if (x->dtype == y->dtype) {
         if (x->data != y->data)
             memcpy(y->data, x->data, kl_nbytes(x));
@@ -198,8 +319,8 @@ void kl_convert(int from, const void *src, int to, void *dst, int64_t n)
 }
 
 static const kl_op cast = {.type = "Cast", .since = 1, .min_inputs = 1, .max_inputs = 1,
-                           .infer = cast_infer, .run = cast_run};
+                           .flags = KL_OP_VALUES, .infer = cast_infer, .run = cast_run};
 static const kl_op castlike = {.type = "CastLike", .since = 15, .min_inputs = 2, .max_inputs = 2,
-                               .infer = castlike_infer, .run = cast_run};
+                               .flags = KL_OP_VALUES, .infer = castlike_infer, .run = cast_run};
 
 const kl_op *const kl_opfile_cast[] = {&cast, &castlike, NULL};

@@ -14,6 +14,8 @@ static const kl_graph *branch_of(kl_opctx *c, bool cond)
 static keel_status if_infer(kl_opctx *c)
 {
     const kl_tensor *cond = c->in[0];
+    if (kl_dtype_boxed(cond->dtype))
+        return kl_op_fail(c, KEEL_ERR_SHAPE, "cond is a %s value; a bool tensor expected", kl_dtype_name(cond->dtype));
     if (kl_numel(cond) != 1)
         return kl_op_fail(c, KEEL_ERR_SHAPE, "cond must hold one value, not %lld", (long long)kl_numel(cond));
     if (!branch_of(c, true) || !branch_of(c, false))
@@ -36,7 +38,7 @@ static keel_status if_infer(kl_opctx *c)
 }
 
 static const kl_op if_op = {.type = "If", .since = 1, .min_inputs = 1, .max_inputs = 1,
-                            .infer = if_infer, .run = kl_results_copy_out,
+                            .flags = KL_OP_VALUES, .infer = if_infer, .run = kl_results_copy_out,
                             .release = kl_results_free};
 
 const kl_op *const kl_opfile_if[] = {&if_op, NULL};

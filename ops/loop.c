@@ -45,6 +45,9 @@ static keel_status stack_scan(loop_run *L, const scan_list *l, kl_tensor **out)
     kl_opctx *c = L->c;
     if (l->n == 0) /* no iteration ran: an empty float vector */
         *out = kl_tensor_new(c->env, KEEL_FLOAT, 1, (int64_t[]){0});
+    else if (kl_dtype_boxed(l->items[0]->dtype))
+        return kl_op_fail(c, KEEL_ERR_UNSUPPORTED, "a scan output is a %s value; keel stacks tensors of numbers",
+                          kl_dtype_name(l->items[0]->dtype));
     else {
         keel_status st = kl_check_same_shapes(c, l->items, l->n, "a scan output");
         if (st)
@@ -122,8 +125,12 @@ static keel_status loop_infer(kl_opctx *c)
     if (st)
         return st;
     for (int k = 0; k < c->n_in; k++)
-        if (c->in[k] && !c->in[k]->data && kl_nbytes(c->in[k]))
+        if (c->in[k] && (c->in[k]->rank < 0 || (!c->in[k]->data && kl_nbytes(c->in[k]))))
             return kl_op_needs_data(c, k);
+    for (int k = 0; k < 2 && k < c->n_in; k++)
+        if (c->in[k] && kl_dtype_boxed(c->in[k]->dtype))
+            return kl_op_fail(c, KEEL_ERR_SHAPE, "input %d is a %s value; M and cond are tensors", k,
+                              kl_dtype_name(c->in[k]->dtype));
     const kl_tensor *m = c->in[0], *cond = c->n_in > 1 ? c->in[1] : NULL;
     if ((m && (kl_numel(m) != 1 || m->dtype != KEEL_INT64)) || (cond && kl_numel(cond) != 1))
         return kl_op_fail(c, KEEL_ERR_SHAPE, "M must be one int64 and cond one bool");
@@ -134,7 +141,7 @@ static keel_status loop_infer(kl_opctx *c)
     L.scans = kl_alloc(c->env, (size_t)(n_scan + 1) * sizeof *L.scans);
     st = r && L.carried && L.scans ? KEEL_OK : KEEL_ERR_NOMEM;
     for (int k = 0; !st && k < n_carried; k++)
-        if (!(L.carried[k] = kl_tensor_copy(c->env, c->in[2 + k])))
+        if (!(L.carried[k] = kl_value_new(c->env, c->in[2 + k])))
             st = KEEL_ERR_NOMEM;
     if (!st)
         st = run_loop(&L, m ? *(const int64_t *)m->data : INT64_MAX, cond ? kl_tensor_truth(cond) : true, r);
@@ -155,7 +162,7 @@ static keel_status loop_infer(kl_opctx *c)
 }
 
 static const kl_op loop_op = {.type = "Loop", .since = 1, .min_inputs = 2, .max_inputs = -1,
-                              .infer = loop_infer, .run = kl_results_copy_out,
+                              .flags = KL_OP_VALUES, .infer = loop_infer, .run = kl_results_copy_out,
                               .release = kl_results_free};
 
 const kl_op *const kl_opfile_loop[] = {&loop_op, NULL};

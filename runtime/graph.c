@@ -123,6 +123,11 @@ static void free_attr(kl_env *env, kl_attr *a)
             kl_tensor_free(env, a->tensors[i]);
         kl_free(env, a->tensors, (size_t)a->n * sizeof *a->tensors);
     }
+    if (a->tp) {
+        for (int i = 0; i < KL_MAX_RANK; i++)
+            kl_strfree(env, a->tp->params[i]);
+        kl_free(env, a->tp, sizeof *a->tp);
+    }
     if (a->graphs) {
         for (int i = 0; i < a->n; i++)
             if (a->graphs[i])

@@ -18,10 +18,12 @@ typedef enum kl_attr_type {
     KL_ATTR_INTS = 7,
     KL_ATTR_STRINGS = 8,
     KL_ATTR_TENSORS = 9,
-    KL_ATTR_GRAPHS = 10
+    KL_ATTR_GRAPHS = 10,
+    KL_ATTR_TYPE_PROTO = 13
 } kl_attr_type;
 
 struct kl_graph;
+struct kl_decl;
 
 typedef struct kl_attr {
     char *name;
@@ -38,6 +40,7 @@ typedef struct kl_attr {
     char **strings;
     kl_tensor **tensors;
     struct kl_graph **graphs;
+    struct kl_decl *tp;   /* a TYPE_PROTO attribute's type (Optional's `type`) */
 } kl_attr;
 
 typedef struct kl_node {

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "control.h"
+#include "../../runtime/exec.h"
 
 kl_results *kl_results_new(kl_env *env, int n)
 {
@@ -43,12 +44,15 @@ keel_status kl_results_copy_out(kl_opctx *c)
     kl_results *r = c->state;
     if (!r)
         return kl_op_fail(c, KEEL_ERR_RUNTIME, "ran without its results (infer did not run first)");
-    for (int k = 0; k < c->n_out && k < r->n; k++)
-        if (c->out[k] && kl_nbytes(r->t[k]))
+    keel_status st = KEEL_OK;
+    for (int k = 0; k < c->n_out && k < r->n && !st; k++)
+        if (c->out[k] && kl_dtype_boxed(r->t[k]->dtype))
+            st = kl_out_value(c, k, r->t[k]);
+        else if (c->out[k] && kl_nbytes(r->t[k]))
             memcpy(c->out[k]->data, r->t[k]->data, kl_nbytes(r->t[k]));
     kl_results_free(c->env, r);
     c->state = NULL;
-    return KEEL_OK;
+    return st;
 }
 
 bool kl_tensor_truth(const kl_tensor *t)
@@ -67,10 +71,7 @@ bool kl_tensor_truth(const kl_tensor *t)
 
 kl_tensor *kl_tensor_copy(kl_env *env, const kl_tensor *src)
 {
-    kl_tensor *t = kl_tensor_new(env, src->dtype, src->rank, src->dims);
-    if (t && kl_nbytes(src))
-        memcpy(t->data, src->data, kl_nbytes(src));
-    return t;
+    return kl_value_new(env, src);
 }
 
 kl_tensor *kl_tensor_slice(kl_env *env, const kl_tensor *t, int axis, int64_t index)
