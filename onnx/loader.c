@@ -1651,7 +1651,7 @@ keel_status kl_value_to_pb(kl_env *env, const kl_tensor *t, const char *name, vo
         if (!msgs || !ptrs)
             st = KEEL_ERR_NOMEM;
         for (; !st && made < n; made++) {
-            if (!tensor_message(env, &items[made], "", &msgs[made]))
+            if (!tensor_message(env, &items[made], NULL, &msgs[made]))
                 st = KEEL_ERR_NOMEM;
             ptrs[made] = &msgs[made];
         }

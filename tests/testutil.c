@@ -113,6 +113,47 @@ void tb_input(tb_model *b, const char *name, int dtype, int rank, const int64_t 
     APPEND(b, b->graph.input, b->graph.n_input, vi);
 }
 
+/* A TypeProto: `kind` KEEL_SEQUENCE (of elem tensors), KEEL_OPTIONAL
+ * (of what `inner` says, recursively), else a tensor of elem. */
+static Onnx__TypeProto *kind_type(tb_model *b, const int *kinds, int n_kinds, int elem)
+{
+    Onnx__TypeProto *tp = tb_alloc(b, sizeof *tp);
+    onnx__type_proto__init(tp);
+    if (n_kinds && kinds[0] == KEEL_SEQUENCE) {
+        Onnx__TypeProto__Sequence *sq = tb_alloc(b, sizeof *sq);
+        onnx__type_proto__sequence__init(sq);
+        sq->elem_type = kind_type(b, kinds + 1, n_kinds - 1, elem);
+        tp->value_case = ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE;
+        tp->sequence_type = sq;
+    } else if (n_kinds && kinds[0] == KEEL_OPTIONAL) {
+        Onnx__TypeProto__Optional *op = tb_alloc(b, sizeof *op);
+        onnx__type_proto__optional__init(op);
+        op->elem_type = kind_type(b, kinds + 1, n_kinds - 1, elem);
+        tp->value_case = ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE;
+        tp->optional_type = op;
+    } else {
+        Onnx__TypeProto__Tensor *tt = tb_alloc(b, sizeof *tt);
+        onnx__type_proto__tensor__init(tt);
+        tt->has_elem_type = 1;
+        tt->elem_type = elem;
+        tp->value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+        tp->tensor_type = tt;
+    }
+    return tp;
+}
+
+void tb_value_kind(tb_model *b, bool input, const char *name, const int *kinds, int n_kinds, int elem)
+{
+    Onnx__ValueInfoProto *vi = tb_alloc(b, sizeof *vi);
+    onnx__value_info_proto__init(vi);
+    vi->name = tb_str(b, name);
+    vi->type = kind_type(b, kinds, n_kinds, elem);
+    if (input)
+        APPEND(b, b->graph.input, b->graph.n_input, vi);
+    else
+        APPEND(b, b->graph.output, b->graph.n_output, vi);
+}
+
 void tb_output(tb_model *b, const char *name, int dtype, int rank, const int64_t *dims)
 {
     Onnx__ValueInfoProto *vi = value_info(b, name, dtype, rank, dims, NULL);

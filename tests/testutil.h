@@ -21,6 +21,10 @@ void tb_free(tb_model *b);
  * name `sym`, which may be NULL for an unnamed unknown dim). */
 void tb_input(tb_model *b, const char *name, int dtype, int rank, const int64_t *dims, const char *sym);
 void tb_output(tb_model *b, const char *name, int dtype, int rank, const int64_t *dims);
+/* A graph input (or output) of kinds[0] of kinds[1] ... of tensors of
+ * elem: KEEL_SEQUENCE and KEEL_OPTIONAL, e.g. {KEEL_OPTIONAL,
+ * KEEL_SEQUENCE} for an optional sequence. */
+void tb_value_kind(tb_model *b, bool input, const char *name, const int *kinds, int n_kinds, int elem);
 
 /* An initializer from raw little-endian bytes (copied). */
 Onnx__TensorProto *tb_init_raw(tb_model *b, const char *name, int dtype, int rank,
