@@ -324,14 +324,21 @@ _DTYPES = {code: np.dtype(t) for code, t in _DTYPES.items()}
 _CODES = {dt: code for code, dt in _DTYPES.items()}
 
 
+_STRING, _SEQUENCE, _NONE, _OPTIONAL = 8, 100, 101, 102
+_KINDS = {_SEQUENCE: "sequence", _OPTIONAL: "optional"}
+
+
 def _to_numpy_dtype(code):
-    """NumPy dtype of a keel_dtype code; None for undefined or string."""
-    return _DTYPES.get(code)
+    """NumPy dtype of a keel_dtype code (object for strings); None for
+    undefined ones, sequences and optionals."""
+    return np.dtype(object) if code == _STRING else _DTYPES.get(code)
 
 
 def _to_code(dtype):
     """keel_dtype code of a dtype-like (np.float32, "float32", a dtype...)."""
     dt = np.dtype(dtype)
+    if dt.kind in "OUS":
+        return _STRING
     try:
         return _CODES[dt]
     except KeyError:
@@ -373,18 +380,89 @@ def _view(t, writable):
     return arr
 
 
+def _strings_in(arr, name, keep):
+    """A C array of NUL-terminated UTF-8 copies of arr's strings (kept
+    alive in `keep`)."""
+    flat = arr.ravel()
+    ptrs = (ctypes.c_char_p * max(flat.size, 1))()
+    for i, v in enumerate(flat):
+        b = v.encode("utf-8") if isinstance(v, str) else bytes(v) if isinstance(v, (bytes, bytearray)) else None
+        if b is None:
+            raise Error(Status.ERR_ARGUMENT, f"input '{name}': element {i} is {type(v).__name__}; "
+                        "a string tensor holds str or bytes")
+        if b"\0" in b:
+            raise Error(Status.ERR_ARGUMENT, f"input '{name}': string {i} holds a NUL character")
+        ptrs[i] = b
+    keep.append(ptrs)
+    return ctypes.cast(ptrs, ctypes.c_void_p).value
+
+
+def _tensor_in(t, value, name, keep, dtype=None):
+    """Fills keel_tensor t from an array-like (strings: str or bytes)."""
+    arr = value if isinstance(value, np.ndarray) else np.asarray(value, dtype=dtype)
+    arr = np.asarray(arr, order="C")    # (0-d stays 0-d)
+    try:
+        code = _to_code(arr.dtype)
+    except TypeError as exc:
+        raise Error(Status.ERR_ARGUMENT, f"input '{name}': {exc}") from None
+    keep.append(arr)
+    data = _strings_in(arr, name, keep) if code == _STRING else arr.ctypes.data
+    _fill_tensor(t, code, arr.shape, data)
+
+
+def _value_in(t, value, declared_code, dtype, name, keep):
+    """Fills keel_tensor t from a feed of any kind: a list of arrays for a
+    sequence, None for an empty optional, else an array."""
+    if value is None:
+        if declared_code != _OPTIONAL:
+            raise Error(Status.ERR_ARGUMENT, f"input '{name}' is None; it is not optional")
+        _fill_tensor(t, _NONE, (), None)
+    elif declared_code == _SEQUENCE or (declared_code == _OPTIONAL and isinstance(value, (list, tuple))):
+        if not isinstance(value, (list, tuple)):
+            raise Error(Status.ERR_ARGUMENT, f"input '{name}' is a sequence: pass a list of arrays")
+        items = (_Tensor * max(len(value), 1))()
+        for i, v in enumerate(value):
+            _tensor_in(items[i], v, f"{name}[{i}]", keep)
+        keep.append(items)
+        _fill_tensor(t, _SEQUENCE, (len(value),), ctypes.cast(items, ctypes.c_void_p).value)
+    else:
+        _tensor_in(t, value, name, keep, dtype)
+
+
+def _value_out(t):
+    """A copy of keel_tensor t: an ndarray (object array of str for
+    strings), a list of them for a sequence, None for an empty optional."""
+    if t.dtype == _NONE:
+        return None
+    if t.dtype == _SEQUENCE:
+        items = ctypes.cast(t.data, ctypes.POINTER(_Tensor)) if t.data else None
+        return [_value_out(items[i]) for i in range(t.dims[0])]
+    if t.dtype == _STRING:
+        shape = _shape_of(t)
+        n = int(np.prod(shape, dtype=np.int64))
+        ptrs = ctypes.cast(t.data, ctypes.POINTER(ctypes.c_char_p)) if n else None
+        out = np.empty(n, dtype=object)
+        for i in range(n):
+            out[i] = ptrs[i].decode("utf-8", "surrogateescape")
+        return out.reshape(shape)
+    return _view(t, False).copy()
+
+
 # A dim: its size, its symbolic name (declared shapes only) or None (unknown).
 Dim = Union[int, str, None]
 
 
 class TensorInfo(NamedTuple):
-    """An input or output: name, dtype (NumPy dtype; None if undefined or
-    string) and shape, a tuple whose entries are ints, symbolic names (str)
-    or None (unknown); a session's shape is None when even the rank is
-    only known at run time."""
+    """An input or output: name, dtype (NumPy dtype: object for strings;
+    None if undefined, and for sequences and optionals) and shape, a tuple
+    whose entries are ints, symbolic names (str) or None (unknown); a
+    session's shape is None when even the rank is only known at run time.
+    kind: "tensor", "sequence" (fed and returned as a list of arrays) or
+    "optional" (a value of its element's kind, or None)."""
     name: str
     dtype: Optional[np.dtype]
     shape: Optional[Tuple[Dim, ...]]
+    kind: str = "tensor"
 
     @property
     def dims(self) -> Optional[Tuple[Dim, ...]]:
@@ -536,8 +614,21 @@ class Model:
                     shape.append(None)
                 else:
                     shape.append(t.dims[k])
-            infos.append(TensorInfo(name_of(m, i).decode(), _to_numpy_dtype(t.dtype), tuple(shape)))
+            infos.append(TensorInfo(name_of(m, i).decode(), _to_numpy_dtype(t.dtype), tuple(shape),
+                                    _KINDS.get(t.dtype, "tensor")))
         return infos
+
+    def _codes(self, side):
+        """The declared keel_dtype code of each input or output (sequences
+        and optionals: their kind's code)."""
+        m = self._handle()
+        info_of = getattr(_lib, f"keel_model_{side}_info")
+        codes = []
+        for i in range(getattr(_lib, f"keel_model_{side}_count")(m)):
+            t = _Tensor()
+            _check(info_of(m, i, ctypes.byref(t), None), f"keel: cannot read {side} {i}")
+            codes.append(t.dtype)
+        return codes
 
     @property
     def inputs(self) -> List[TensorInfo]:
@@ -877,6 +968,7 @@ class Session:
         model._sessions[id(self._h)] = self._h
 
         self._declared_inputs = model.inputs
+        self._declared_codes = model._codes("input")
 
     @property
     def inputs(self) -> List[TensorInfo]:
@@ -976,26 +1068,21 @@ class Session:
         s = self._handle()
         declared = self._declared_inputs
         arrays = [None] * len(declared)
+        given = set()
         for i, value in self._per_input(declared, feeds, "feeds"):
             arrays[i] = value
-        missing = [info.name for info, a in zip(declared, arrays) if a is None]
+            given.add(i)
+        missing = [info.name for i, (info, a) in enumerate(zip(declared, arrays))
+                   if a is None and i not in given]
         if missing:
             raise Error(Status.ERR_ARGUMENT, "feeds: missing input " +
                         ", ".join(f"'{n}'" for n in missing))
 
         c_in = (_Tensor * max(len(arrays), 1))()
+        keep = []                   # what c_in points at, alive through the run
         for i, value in enumerate(arrays):
             info = declared[i]
-            if isinstance(value, np.ndarray):
-                arr = np.asarray(value, order="C")
-            else:
-                arr = np.asarray(value, dtype=info.dtype, order="C")
-            arrays[i] = arr         # keep alive (asarray may copy); 0-d stays 0-d
-            try:
-                code = _to_code(arr.dtype)
-            except TypeError as exc:
-                raise Error(Status.ERR_ARGUMENT, f"input '{info.name}': {exc}") from None
-            _fill_tensor(c_in[i], code, arr.shape, arr.ctypes.data)
+            _value_in(c_in[i], value, self._declared_codes[i], info.dtype, info.name, keep)
 
         # keel lends its own buffers (data NULL), whatever the shapes; they
         # are copied out below
@@ -1009,10 +1096,11 @@ class Session:
         out = {}
         for i in range(_lib.keel_session_output_count(s)):
             name = _lib.keel_session_output_name(s, i).decode()
-            if _to_numpy_dtype(c_out[i].dtype) is None:
+            code = c_out[i].dtype
+            if _to_numpy_dtype(code) is None and code not in (_SEQUENCE, _NONE):
                 raise Error(Status.ERR_UNSUPPORTED, f"output '{name}' has an element "
                             "type with no NumPy equivalent")
-            out[name] = _view(c_out[i], False).copy()
+            out[name] = _value_out(c_out[i])
         return out
 
     __call__ = run

@@ -325,6 +325,82 @@ def loop_feeds(trips):
     return {"M": np.array(trips, np.int64), "cond": np.array(True), "v0": np.zeros(1, np.float32)}
 
 
+def values_model():
+    """seq = SequenceInsert(items, x); n = SequenceLength(seq);
+    has = OptionalHasElement(o); words = Cast(x, to=string);
+    same = Equal(text, "b")."""
+    float_seq = helper.make_sequence_type_proto(helper.make_tensor_type_proto(TensorProto.FLOAT, None))
+    opt = helper.make_optional_type_proto(helper.make_tensor_type_proto(TensorProto.FLOAT, None))
+    nodes = [helper.make_node("SequenceInsert", ["items", "x"], ["seq"]),
+             helper.make_node("SequenceLength", ["seq"], ["n"]),
+             helper.make_node("OptionalHasElement", ["o"], ["has"]),
+             helper.make_node("Cast", ["x"], ["words"], to=TensorProto.STRING),
+             helper.make_node("Equal", ["text", "b"], ["same"])]
+    graph = helper.make_graph(
+        nodes, "values",
+        [helper.make_value_info("items", float_seq),
+         helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n"]),
+         helper.make_value_info("o", opt),
+         helper.make_tensor_value_info("text", TensorProto.STRING, [3])],
+        [helper.make_value_info("seq", float_seq),
+         helper.make_tensor_value_info("n", TensorProto.INT64, []),
+         helper.make_tensor_value_info("has", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("words", TensorProto.STRING, ["n"]),
+         helper.make_tensor_value_info("same", TensorProto.BOOL, [3])],
+        [helper.make_tensor("b", TensorProto.STRING, [1], [b"b"])])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]).SerializeToString()
+
+
+class TestValues(unittest.TestCase):
+    """Sequences as lists of arrays, empty optionals as None, strings as
+    object arrays of str."""
+
+    def setUp(self):
+        self.model = keel.Model(values_model())
+
+    def test_declared_kinds(self):
+        kinds = {i.name: (i.kind, i.dtype) for i in self.model.inputs}
+        self.assertEqual(kinds["items"], ("sequence", None))
+        self.assertEqual(kinds["o"], ("optional", None))
+        self.assertEqual(kinds["text"], ("tensor", np.dtype(object)))
+
+    def test_run(self):
+        items = [np.array([1, 2], np.float32), np.zeros((2, 2), np.float32)]
+        text = np.array(["a", "b", "\u00e9"], dtype=object)
+        with self.model.session() as s:
+            for o, has in ((None, False), (np.ones(3, np.float32), True)):
+                out = s.run({"items": items, "x": np.array([0.5, -3], np.float32), "o": o, "text": text})
+                self.assertEqual(len(out["seq"]), 3)
+                np.testing.assert_array_equal(out["seq"][0], items[0])
+                self.assertEqual(out["seq"][1].shape, (2, 2))
+                np.testing.assert_array_equal(out["seq"][2], [0.5, -3])
+                self.assertEqual(int(out["n"]), 3)
+                self.assertEqual(bool(out["has"]), has)
+                self.assertEqual(out["words"].dtype, np.dtype(object))
+                self.assertEqual(list(out["words"]), ["0.5", "-3.0"])
+                self.assertEqual(list(out["same"]), [False, True, False])
+            out = s.run({"items": [], "x": np.zeros(0, np.float32), "o": None, "text": text})
+            self.assertEqual(len(out["seq"]), 1)
+            self.assertEqual(out["words"].shape, (0,))
+
+    def test_bad_values(self):
+        text = np.array(["a", "b", "c"], dtype=object)
+        feeds = {"items": [], "x": np.zeros(1, np.float32), "o": None, "text": text}
+        with self.model.session() as s:
+            with self.assertRaisesRegex(keel.Error, "mixes element types"):
+                s.run(dict(feeds, items=[np.zeros(1, np.float32), np.zeros(1, np.int64)]))
+            with self.assertRaisesRegex(keel.Error, "input 'items' is a sequence: pass a list"):
+                s.run(dict(feeds, items=np.zeros(1, np.float32)))
+            with self.assertRaisesRegex(keel.Error, "input 'o' is a sequence value; the model declares an optional float"):
+                s.run(dict(feeds, o=[]))
+            with self.assertRaisesRegex(keel.Error, "input 'x' is None; it is not optional"):
+                s.run(dict(feeds, x=None))
+            with self.assertRaisesRegex(keel.Error, "input 'text': element 1 is int"):
+                s.run(dict(feeds, text=np.array(["a", 3, "c"], dtype=object)))
+            with self.assertRaisesRegex(keel.Error, "NUL"):
+                s.run(dict(feeds, text=np.array(["a", "b\0c", "c"], dtype=object)))
+
+
 class TestCancel(unittest.TestCase):
     """A never-ending Loop stopped by Session.cancel() from another thread
     and by a Model's timeout; the session runs correctly afterwards."""
