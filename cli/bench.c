@@ -524,7 +524,7 @@ int cmd_bench(int argc, char **argv)
         if (cli_assign_inputs(m, o.specs, o.n_specs, files))
             goto done;
         for (int k = 0; k < n_in; k++) {
-            if (cli_load_tensor(files[k], &ins[k], err, sizeof err)) {
+            if (cli_load_input(m, k, files[k], &ins[k], err, sizeof err)) {
                 fprintf(stderr, "keel bench: %s\n", err);
                 goto done;
             }

@@ -52,6 +52,9 @@ keel_status cli_load_tensor(const char *path, keel_tensor *t, char *err, size_t 
 /* cli_load_tensor for a .pb of kind KEEL_SEQUENCE (a SequenceProto) or
  * KEEL_OPTIONAL (an OptionalProto); other kinds as cli_load_tensor. */
 keel_status cli_load_value(const char *path, int kind, keel_tensor *t, char *err, size_t err_size);
+/* Input k of m from `path`, read as the kind m declares for it. */
+keel_status cli_load_input(const keel_model *m, int k, const char *path, keel_tensor *t, char *err,
+                           size_t err_size);
 void cli_tensor_free(keel_tensor *t);
 keel_status cli_save_pb(const char *path, const keel_tensor *t, const char *name, char *err, size_t n);
 keel_status cli_save_npy(const char *path, const keel_tensor *t, char *err, size_t n);

@@ -99,7 +99,7 @@ static bool make_inputs(const compare_opts *o, const keel_model *m, keel_tensor 
         bool ok = files && cli_assign_inputs(m, specs, o->n_specs, files) == 0;
         for (int k = 0; ok && k < n; k++) {
             char err[CLI_ERRMSG];
-            if (cli_load_tensor(files[k], &inputs[k], err, sizeof err) != KEEL_OK) {
+            if (cli_load_input(m, k, files[k], &inputs[k], err, sizeof err) != KEEL_OK) {
                 fprintf(stderr, "keel compare: %s\n", err);
                 ok = false;
             }

@@ -80,7 +80,10 @@ static int save_outputs(const keel_session *s, keel_tensor *outs, const char *di
             fprintf(stderr, "keel: %s\n", err);
             return -1;
         }
-        if (npy) {
+        int dt = outs[k].dtype;
+        if (npy && (dt == KEEL_SEQUENCE || dt == KEEL_NONE || dt == KEEL_STRING))
+            fprintf(stderr, "keel: output '%s' is a %s value: written as .pb only\n", name, keel_dtype_name(dt));
+        else if (npy) {
             snprintf(path, sizeof path, "%s/%s.npy", dir, safe);
             if (cli_save_npy(path, &outs[k], err, sizeof err) != KEEL_OK) {
                 fprintf(stderr, "keel: %s\n", err);
@@ -182,7 +185,7 @@ int cmd_run(int argc, char **argv)
     if (!files || !inputs || !outs || cli_assign_inputs(m, specs, n_specs, files))
         goto done;
     for (int k = 0; k < n_in; k++) {
-        if (cli_load_tensor(files[k], &inputs[k], err, sizeof err) != KEEL_OK) {
+        if (cli_load_input(m, k, files[k], &inputs[k], err, sizeof err) != KEEL_OK) {
             fprintf(stderr, "keel: %s\n", err);
             goto done;
         }

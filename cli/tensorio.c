@@ -198,6 +198,15 @@ keel_status cli_load_value(const char *path, int kind, keel_tensor *t, char *err
     return st;
 }
 
+keel_status cli_load_input(const keel_model *m, int k, const char *path, keel_tensor *t, char *err,
+                           size_t err_size)
+{
+    keel_tensor decl;
+    if (keel_model_input_info(m, k, &decl, NULL) != KEEL_OK)
+        decl.dtype = 0;
+    return cli_load_value(path, decl.dtype, t, err, err_size);
+}
+
 keel_status cli_load_tensor(const char *path, keel_tensor *t, char *err, size_t err_size)
 {
     void *data;
