@@ -86,7 +86,7 @@ typedef enum keel_dtype {
     KEEL_UINT32 = 12,
     KEEL_UINT64 = 13,
     KEEL_BFLOAT16 = 16,   /* the top half of a float32's bits */
-    /* Values that are not dense tensors, carried in a keel_tensor (see
+    /* Values that are not dense tensors, which a keel_tensor also carries (see
      * "Strings, sequences and optional values" below): */
     KEEL_SEQUENCE = 100,  /* a sequence of tensors */
     KEEL_NONE = 101,      /* an optional value that holds nothing */
