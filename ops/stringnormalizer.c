@@ -85,7 +85,8 @@ static size_t map_unit(const unsigned char *s, bool upper, unsigned char out[2])
         out[1] = (unsigned char)(0x80 | (cp & 0x3F));
         return 2;
     }
-    out[0] = (unsigned char)map_cp(s[0], upper);
+    /* a byte of a longer sequence (or an invalid one) is no code point */
+    out[0] = s[0] < 0x80 ? (unsigned char)map_cp(s[0], upper) : s[0];
     return 1;
 }
 

@@ -28,8 +28,8 @@ typedef enum { MODE_TF, MODE_IDF, MODE_TFIDF } tf_mode;
 
 /* Pool n-grams keel takes: their hash table's slots fit a uint32_t. */
 #define MAX_GRAMS (1 << 28)
-/* Starts of n-grams counted between checks for a stop. */
-#define CANCEL_EVERY 4096
+/* N-grams looked up between checks for a stop. */
+#define CANCEL_EVERY ((int64_t)1 << 20)
 
 /* The attributes, checked against each other. */
 typedef struct tfv {
@@ -389,10 +389,15 @@ static keel_status count_row(kl_opctx *c, const tfv *v, const kl_tensor *x, tf_t
     memset(t->count, 0, (size_t)v->n_grams * sizeof *t->count);
     /* n-grams of two items or more: no pool n-gram is longer than n_counts */
     int64_t max_n = v->max_n < v->n_counts ? v->max_n : v->n_counts, min_n = v->min_n > 2 ? v->min_n : 2;
+    int64_t looked = 0; /* n-grams looked up since the last check */
     for (int64_t i = 0; i < len; i++) {
-        keel_status st = (i + 1) % CANCEL_EVERY ? KEEL_OK : kl_op_check_cancel(c);
-        if (st)
-            return st;
+        if (looked >= CANCEL_EVERY) {
+            keel_status st = kl_op_check_cancel(c);
+            if (st)
+                return st;
+            looked = 0;
+        }
+        looked++;
         if (v->min_n == 1)
             count_gram(v, x, t, row + i, 1, 1);
         if (min_n > max_n)
@@ -400,7 +405,7 @@ static keel_status count_row(kl_opctx *c, const tfv *v, const kl_tensor *x, tf_t
         /* items after i; the shortest n-gram's last item is (min_n - 1) strides on */
         int64_t left = len - 1 - i, max_stride = left / (min_n - 1);
         for (int64_t stride = 1; stride <= max_stride && stride - 1 <= v->max_skip; stride++)
-            for (int64_t n = min_n; n <= max_n && n - 1 <= left / stride; n++)
+            for (int64_t n = min_n; n <= max_n && n - 1 <= left / stride; n++, looked++)
                 count_gram(v, x, t, row + i, stride, n);
     }
     return KEEL_OK;
