@@ -262,6 +262,25 @@ void tb_attr_str(tb_model *b, Onnx__NodeProto *n, const char *name, const char *
     a->s.data = (uint8_t *)tb_str(b, v);
 }
 
+void tb_attr_floats(tb_model *b, Onnx__NodeProto *n, const char *name, int count, const float *v)
+{
+    Onnx__AttributeProto *a = new_attr(b, n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS);
+    a->n_floats = (size_t)count;
+    a->floats = tb_alloc(b, (size_t)count * sizeof(float));
+    memcpy(a->floats, v, (size_t)count * sizeof(float));
+}
+
+void tb_attr_strs(tb_model *b, Onnx__NodeProto *n, const char *name, int count, const char *const *v)
+{
+    Onnx__AttributeProto *a = new_attr(b, n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRINGS);
+    a->n_strings = (size_t)count;
+    a->strings = tb_alloc(b, (size_t)count * sizeof *a->strings);
+    for (int i = 0; i < count; i++) {
+        a->strings[i].len = strlen(v[i]);
+        a->strings[i].data = (uint8_t *)tb_str(b, v[i]);
+    }
+}
+
 void tb_attr_graph(tb_model *b, Onnx__NodeProto *n, const char *name, tb_model *sub)
 {
     Onnx__AttributeProto *a = new_attr(b, n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH);

@@ -39,6 +39,8 @@ void tb_attr_int(tb_model *b, Onnx__NodeProto *n, const char *name, int64_t v);
 void tb_attr_float(tb_model *b, Onnx__NodeProto *n, const char *name, float v);
 void tb_attr_ints(tb_model *b, Onnx__NodeProto *n, const char *name, int count, const int64_t *v);
 void tb_attr_str(tb_model *b, Onnx__NodeProto *n, const char *name, const char *v);
+void tb_attr_floats(tb_model *b, Onnx__NodeProto *n, const char *name, int count, const float *v);
+void tb_attr_strs(tb_model *b, Onnx__NodeProto *n, const char *name, int count, const char *const *v);
 
 /* A GRAPH attribute: the graph of `sub` (a tb_model used for its graph
  * only), which must outlive b's packing. */
