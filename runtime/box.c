@@ -55,7 +55,7 @@ static void copy_into(const kl_tensor *t, uint8_t *at, kl_tensor *dst)
 {
     *dst = *t;
     dst->data = at;
-    if (t->dtype == KEEL_NONE) {
+    if (!at || t->dtype == KEEL_NONE) { /* nothing to hold (an empty value) */
         dst->data = NULL;
     } else if (t->dtype == KEEL_STRING) {
         int64_t n = kl_numel(t);
