@@ -107,8 +107,15 @@ bool cli_is_float(int dtype);
 typedef struct cli_value {
     char *name, *node, *op_type;
     int node_index, output_index, order;
-    keel_tensor t;
+    keel_tensor t;        /* a tensor's copy; strings, sequences and empty
+                             optionals: data holds their encoded proto */
+    size_t pb_len;        /* bytes of that proto (0 for numeric tensors) */
 } cli_value;
+/* Whether t is a string tensor, a sequence or an empty optional. */
+bool cli_is_boxed(int dtype);
+/* Value t encoded as its proto, in a malloc'd buffer (*len bytes); NULL
+ * when it cannot be encoded. */
+uint8_t *cli_encode_value(const keel_tensor *t, size_t *len);
 typedef struct cli_values {
     int n, cap;
     cli_value *v;         /* in the order the run made them */

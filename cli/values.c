@@ -80,6 +80,24 @@ void cli_values_free(cli_values *vals)
     memset(vals, 0, sizeof *vals);
 }
 
+bool cli_is_boxed(int dtype)
+{
+    return dtype == KEEL_STRING || dtype == KEEL_SEQUENCE || dtype == KEEL_NONE;
+}
+
+uint8_t *cli_encode_value(const keel_tensor *t, size_t *len)
+{
+    *len = 0;
+    if (keel_value_encode(t, "", NULL, 0, len) != KEEL_OK)
+        return NULL;
+    uint8_t *buf = malloc(*len ? *len : 1);
+    if (buf && keel_value_encode(t, "", buf, *len, len) != KEEL_OK) {
+        free(buf);
+        buf = NULL;
+    }
+    return buf;
+}
+
 /* A copy of event ev and its tensor t, appended to vals. */
 static keel_status add_value(cli_values *vals, const keel_value_event *ev, const keel_tensor *t)
 {
@@ -97,12 +115,15 @@ static keel_status add_value(cli_values *vals, const keel_value_event *ev, const
     v->output_index = ev->output_index;
     v->order = ev->order;
     v->t = *t;
-    v->t.data = malloc(bytes ? bytes : 1);
+    if (cli_is_boxed(t->dtype)) /* compared as their encoded bytes */
+        v->t.data = cli_encode_value(t, &v->pb_len);
+    else
+        v->t.data = malloc(bytes ? bytes : 1);
     if (!v->name || !v->node || !v->op_type || !v->t.data) {
         value_free(v);
         return KEEL_ERR_NOMEM;
     }
-    if (bytes)
+    if (bytes && !cli_is_boxed(t->dtype))
         memcpy(v->t.data, t->data, bytes);
     vals->n++;
     return KEEL_OK;
@@ -223,6 +244,18 @@ static keel_status add_diff(cli_comparison *c, int a, const keel_value_event *ev
         return KEEL_ERR_NOMEM;
     const keel_tensor *want = &c->a->v[a].t;
     char ws[256], gs[256];
+    if (cli_is_boxed(want->dtype) || cli_is_boxed(got->dtype)) { /* equal or not, byte for byte */
+        size_t len = 0;
+        uint8_t *bytes = cli_encode_value(got, &len);
+        d->bad = !bytes || len != c->a->v[a].pb_len || memcmp(bytes, want->data, len) != 0;
+        free(bytes);
+        if (d->bad) {
+            snprintf(d->why, sizeof d->why, "%s differs from %s", kl_shape_str(got, gs, sizeof gs),
+                     kl_shape_str(want, ws, sizeof ws));
+            d->ratio = d->max_abs = d->max_rel = d->max_ulp = INFINITY;
+        }
+        return KEEL_OK;
+    }
     if (want->rank < 0 || got->rank < 0 || !same_shape(want, got) ||
         cli_is_float(want->dtype) != cli_is_float(got->dtype)) {
         snprintf(d->why, sizeof d->why, "%s against %s", kl_shape_str(got, gs, sizeof gs),
@@ -567,7 +600,7 @@ static bool dump_index_entry(cli_dump *d, const keel_value_event *ev, const keel
     cli_json_str(d->index, ev->value);
     fputs(", \"file\": ", d->index);
     char fname[300];
-    snprintf(fname, sizeof fname, "%s.npy", file);
+    snprintf(fname, sizeof fname, "%s.%s", file, cli_is_boxed(t->dtype) ? "pb" : "npy");
     cli_json_str(d->index, fname);
     fputs(", \"node\": ", d->index);
     if (ev->node_index < 0)
@@ -592,8 +625,10 @@ static keel_status dump_value(void *user, const keel_value_event *ev, const keel
     cli_dump *d = user;
     char file[256], path[4096];
     safe_name(ev->value, ev->order, d, file, sizeof file);
-    snprintf(path, sizeof path, "%s/%s.npy", d->dir, file);
-    if (cli_save_npy(path, t, d->err, sizeof d->err) != KEEL_OK)
+    bool boxed = cli_is_boxed(t->dtype); /* no .npy form: written as .pb */
+    snprintf(path, sizeof path, "%s/%s.%s", d->dir, file, boxed ? "pb" : "npy");
+    if ((boxed ? cli_save_pb(path, t, ev->value, d->err, sizeof d->err)
+               : cli_save_npy(path, t, d->err, sizeof d->err)) != KEEL_OK)
         return KEEL_ERR_IO;
     if (!dump_index_entry(d, ev, t, file)) {
         snprintf(d->err, sizeof d->err, "out of memory");

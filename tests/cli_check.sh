@@ -172,5 +172,38 @@ expect_usage "--threads without a value" "$tmp/$one" --threads
 expect_usage "--rtol that is not a number" --rtol abc "$tmp/$one"
 expect_usage "no case given" --quiet
 
+# strings and sequences: a wrong expected string fails the case naming it;
+# keel run --dump writes them as .pb, which decode back to the outputs
+str=$data/test_strnormalizer_export_monday_casesensintive_lower
+seq=$data/../simple/test_sequence_model2
+if [ -d "$str" ] && [ -d "$seq" ]; then
+    cp -R "$str" "$tmp/strcase"
+    /usr/bin/python3 - "$tmp/strcase/test_data_set_0/output_0.pb" <<'PY'
+import sys
+from onnx import TensorProto
+t = TensorProto()
+t.ParseFromString(open(sys.argv[1], "rb").read())
+t.string_data[1] = b"changed"
+open(sys.argv[1], "wb").write(t.SerializeToString())
+PY
+    out=$("$keel" check "$tmp/strcase" 2>&1)
+    case "$out" in *"string 1 is \"wednesday\", expected \"changed\""*) ok "a wrong string named" ;;
+                   *) bad "a wrong string: $out" ;; esac
+    set -- $(for k in 0 1 2; do echo -i "$seq/test_data_set_0/input_$k.pb"; done)
+    if "$keel" run "$seq/model.onnx" "$@" -o "$tmp/seqout" --dump "$tmp/seqdump" >/dev/null 2>&1 &&
+       [ -s "$tmp/seqdump/seq_2.pb" ] && grep -q '"seq_2.pb"' "$tmp/seqdump/index.json" &&
+       /usr/bin/python3 -c "
+import sys
+from onnx import SequenceProto
+s = SequenceProto(); s.ParseFromString(open(sys.argv[1], 'rb').read())
+assert len(s.tensor_values) == 2, len(s.tensor_values)" "$tmp/seqdump/seq_2.pb"; then
+        ok "--dump writes a sequence as SequenceProto"
+    else
+        bad "--dump of a sequence"
+    fi
+else
+    bad "libonnx-testdata's string and sequence cases missing"
+fi
+
 echo "cli_check: $passed passed, $failed failed"
 [ $failed -eq 0 ] && [ $passed -gt 0 ]
