@@ -195,27 +195,61 @@ static keel_status castlike_infer(kl_opctx *c)
 
 #define NUMBER_CHARS 32
 
-/* The shortest of %.1g .. %.{max}g that reads back as v (a float when
- * `single`), with ".0" added to what reads as an integer. */
+/* Digits d (no point) times 10^e as positional text ("1000.0", "0.05"). */
+static void positional(bool neg, const char *d, int e, char *out)
+{
+    int n = (int)strlen(d), at = 0;
+    if (neg)
+        out[at++] = '-';
+    if (e < 0) {
+        at += snprintf(out + at, NUMBER_CHARS - at, "0.");
+        for (int k = 0; k < -e - 1; k++)
+            out[at++] = '0';
+        snprintf(out + at, NUMBER_CHARS - at, "%s", d);
+        return;
+    }
+    for (int k = 0; k <= e; k++)
+        out[at++] = k < n ? d[k] : '0';
+    out[at++] = '.';
+    if (n <= e + 1)
+        out[at++] = '0';
+    for (int k = e + 1; k < n; k++)
+        out[at++] = d[k];
+    out[at] = 0;
+}
+
+/* The fewest significant digits that read back as v (a float when
+ * `single`): positional for 1e-4 <= |v| < 1e16, else scientific
+ * ("1000.0", "0.039187793", "1e-05"), as NumPy prints them. */
 static void format_real(double v, bool single, char *out)
 {
-    if (v != v) {
-        snprintf(out, NUMBER_CHARS, "NaN");
+    if (v != v || isinf(v)) {
+        snprintf(out, NUMBER_CHARS, "%s", v != v ? "NaN" : v < 0 ? "-INF" : "INF");
         return;
     }
-    if (isinf(v)) {
-        snprintf(out, NUMBER_CHARS, v < 0 ? "-INF" : "INF");
-        return;
-    }
+    char sci[NUMBER_CHARS];
     int max = single ? 9 : 17;
     for (int p = 1; p <= max; p++) {
-        snprintf(out, NUMBER_CHARS, "%.*g", p, v);
-        double back = strtod(out, NULL);
+        snprintf(sci, sizeof sci, "%.*e", p - 1, v);
+        double back = strtod(sci, NULL);
         if (single ? (float)back == (float)v : back == v)
             break;
     }
-    if (!strpbrk(out, ".e"))
-        strcat(out, ".0");
+    char *e_at = strchr(sci, 'e');
+    int e = atoi(e_at + 1);
+    if (v != 0 && (fabs(v) < 1e-4 || fabs(v) >= 1e16)) {
+        snprintf(out, NUMBER_CHARS, "%s", sci);
+        return;
+    }
+    char digits[NUMBER_CHARS];
+    int n = 0;
+    for (const char *c = sci; c < e_at; c++)
+        if (*c >= '0' && *c <= '9')
+            digits[n++] = *c;
+    while (n > 1 && digits[n - 1] == '0')
+        n--;
+    digits[n] = 0;
+    positional(sci[0] == '-', digits, v == 0 ? 0 : e, out);
 }
 
 /* Element i of x as text into out (NUMBER_CHARS bytes). */

@@ -1,6 +1,9 @@
 /* constant.c -- Constant: outputs the tensor held by attribute `value`,
- * or (opset 12+) by value_float, value_floats, value_int or value_ints. */
+ * or (opset 12+) by value_float, value_floats, value_int, value_ints,
+ * value_string or value_strings (strings: a node planned at each run, its
+ * value copied into a buffer of its own). */
 #include "drivers/eltwise.h"
+#include "../runtime/exec.h"
 
 /* Points *v (dtype, shape, data) at the node's value attribute. */
 static keel_status constant_value(kl_opctx *c, kl_tensor *v)
@@ -43,6 +46,14 @@ static keel_status constant_value(kl_opctx *c, kl_tensor *v)
         kl_set_shape(v, KEEL_INT64, 1, &(int64_t){a->n});
         v->data = a->ints;
         return KEEL_OK;
+    case KL_ATTR_STRING:
+        v->dtype = KEEL_STRING;
+        v->data = (void *)&a->s;
+        return KEEL_OK;
+    case KL_ATTR_STRINGS:
+        kl_set_shape(v, KEEL_STRING, 1, &(int64_t){a->n});
+        v->data = a->strings;
+        return KEEL_OK;
     default:
         break;
     }
@@ -63,12 +74,14 @@ static keel_status constant_run(kl_opctx *c)
 {
     kl_tensor v;
     keel_status st = constant_value(c, &v);
+    if (st == KEEL_OK && v.dtype == KEEL_STRING)
+        return kl_out_value(c, 0, &v);
     if (st == KEEL_OK && kl_nbytes(&v) > 0)
         memcpy(c->out[0]->data, v.data, kl_nbytes(&v));
     return st;
 }
 
-static const kl_op constant = {.type = "Constant", .since = 1, .infer = constant_infer,
-                               .run = constant_run};
+static const kl_op constant = {.type = "Constant", .since = 1, .flags = KL_OP_VALUES,
+                               .infer = constant_infer, .run = constant_run};
 
 const kl_op *const kl_opfile_constant[] = {&constant, NULL};

@@ -358,6 +358,46 @@ static void test_strings(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "cut.pb"));
 }
 
+/* Strings made in the graph: a Constant's value_strings and a Cast to
+ * string, compared with Equal against an input and given out; a numeric
+ * input cast from strings that are not numbers fails naming the string. */
+static void test_strings_in_graph(void)
+{
+    tb_model *b = tb_new(8, 13);
+    tb_input(b, "s", KEEL_STRING, 1, (int64_t[]){2}, NULL);
+    tb_input(b, "x", KEEL_FLOAT, 1, (int64_t[]){2}, NULL);
+    static const char *const words[2] = {"0.5", "yy"};
+    tb_attr_strs(b, tb_node(b, "Constant", "words", NULL, "c"), "value_strings", 2, words);
+    tb_attr_int(b, tb_node(b, "Cast", "text", "x", "t"), "to", KEEL_STRING);
+    tb_node(b, "Equal", "eq_c", "c,s", "same_c");
+    tb_node(b, "Equal", "eq_t", "t,s", "same_t");
+    tb_attr_int(b, tb_node(b, "Cast", "num", "s", "n"), "to", KEEL_DOUBLE);
+    tb_output(b, "same_c", KEEL_BOOL, 1, (int64_t[]){2});
+    tb_output(b, "same_t", KEEL_BOOL, 1, (int64_t[]){2});
+    tb_output(b, "t", KEEL_STRING, 1, (int64_t[]){2});
+    tb_output(b, "n", KEEL_DOUBLE, 1, (int64_t[]){2});
+    keel_model *m;
+    keel_session *s;
+    char err[512];
+    CU_ASSERT_EQUAL_FATAL(open_model(b, NULL, &m, &s, err, sizeof err), KEEL_OK);
+    const char *in_s[2] = {"0.5", "-1e3"};
+    float in_x[2] = {0.5f, -1000};
+    keel_tensor in[2] = {{KEEL_STRING, 1, {2}, (void *)in_s}, {KEEL_FLOAT, 1, {2}, in_x}}, out[4];
+    memset(out, 0, sizeof out);
+    CU_ASSERT_EQUAL_FATAL(keel_session_run(s, in, out), KEEL_OK);
+    const uint8_t *same_c = out[0].data, *same_t = out[1].data;
+    CU_ASSERT(same_c[0] == 1 && same_c[1] == 0);
+    CU_ASSERT(same_t[0] == 1 && same_t[1] == 0); /* "-1000.0" is not "-1e3" */
+    CU_ASSERT_STRING_EQUAL(((char **)out[2].data)[1], "-1000.0");
+    CU_ASSERT_EQUAL(((double *)out[3].data)[1], -1000.0);
+    in_s[1] = "12abc";
+    memset(out, 0, sizeof out);
+    CU_ASSERT_EQUAL(keel_session_run(s, in, out), KEEL_ERR_RUNTIME);
+    CU_ASSERT_PTR_NOT_NULL(strstr(keel_session_errmsg(s), "'num' (Cast): string 1 \"12abc\" is not a number"));
+    keel_session_free(s);
+    keel_model_free(m);
+}
+
 void add_values_suite(void)
 {
     CU_pSuite s = CU_add_suite("strings, sequences and optional values", NULL, NULL);
@@ -369,4 +409,5 @@ void add_values_suite(void)
     CU_add_test(s, "an optional of an optional refused", test_optional_of_optional);
     CU_add_test(s, "SequenceProto data: mixed, nested, round trip", test_sequence_proto);
     CU_add_test(s, "strings: copied, lent, unterminated, NULL, cut", test_strings);
+    CU_add_test(s, "strings made in the graph: Constant, Cast, Equal", test_strings_in_graph);
 }

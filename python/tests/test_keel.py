@@ -383,6 +383,22 @@ class TestValues(unittest.TestCase):
             self.assertEqual(len(out["seq"]), 1)
             self.assertEqual(out["words"].shape, (0,))
 
+    def test_cast_to_string_as_numpy_prints(self):
+        """Cast to string gives the text NumPy's str() gives (the fewest
+        digits that read back), over magnitudes 1e-8 to 1e20."""
+        rng = np.random.default_rng(1)
+        for ft, npt in ((TensorProto.FLOAT, np.float32), (TensorProto.DOUBLE, np.float64)):
+            graph = helper.make_graph(
+                [helper.make_node("Cast", ["x"], ["y"], to=TensorProto.STRING)], "cast",
+                [helper.make_tensor_value_info("x", ft, ["n"])],
+                [helper.make_tensor_value_info("y", TensorProto.STRING, ["n"])])
+            data = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString()
+            v = np.concatenate([rng.standard_normal(500) * 10.0 ** rng.integers(-8, 20, 500),
+                                [0.0, 1e16, 9.999e15, 1e-4, 9.9e-5, 123456789, 100, 0.1]]).astype(npt)
+            with keel.Model(data) as m:
+                got = m.run({"x": v})["y"]
+            self.assertEqual([str(a) for a in v], list(got))
+
     def test_bad_values(self):
         text = np.array(["a", "b", "c"], dtype=object)
         feeds = {"items": [], "x": np.zeros(1, np.float32), "o": None, "text": text}
