@@ -612,8 +612,12 @@ static keel_status decode_strings(load_ctx *x, const Onnx__TensorProto *tp, kl_t
             return FAIL(x, KEEL_ERR_LIMIT, "%s: string tensor '%s' exceeds the tensor size limit (%llu bytes)",
                         x->file, name, (unsigned long long)x->env->max_tensor_bytes);
     }
-    uint8_t *block = bytes ? kl_alloc(x->env, (size_t)bytes) : NULL;
-    if (bytes && !block)
+    if (!bytes) { /* no strings: no block */
+        t->data = NULL;
+        return KEEL_OK;
+    }
+    uint8_t *block = kl_alloc(x->env, (size_t)bytes);
+    if (!block)
         return FAIL(x, KEEL_ERR_NOMEM, "%s: string tensor '%s': out of memory", x->file, name);
     char **ptrs = (char **)block;
     char *chars = (char *)(block + (size_t)numel * sizeof(char *));
