@@ -184,12 +184,17 @@ static int64_t count_kept(const sn_attrs *a, const kl_tensor *x)
     return kept;
 }
 
+/* The node's attributes into *a, and its input checked. */
+static keel_status read_node(kl_opctx *c, sn_attrs *a)
+{
+    keel_status st = read_attrs(c, a);
+    return st ? st : check_input(c);
+}
+
 static keel_status sn_infer(kl_opctx *c)
 {
     sn_attrs a;
-    keel_status st = read_attrs(c, &a);
-    if (!st)
-        st = check_input(c);
+    keel_status st = read_node(c, &a);
     if (st)
         return st;
     const kl_tensor *x = c->in[0];
@@ -229,9 +234,7 @@ static void fill_output(const sn_attrs *a, const kl_tensor *x, kl_tensor *out)
 static keel_status sn_run(kl_opctx *c)
 {
     sn_attrs a;
-    keel_status st = read_attrs(c, &a);
-    if (!st)
-        st = check_input(c);
+    keel_status st = read_node(c, &a);
     if (st)
         return st;
     const kl_tensor *x = c->in[0];

@@ -199,12 +199,17 @@ static keel_status check_input(kl_opctx *c, const tfv *v)
     return KEEL_OK;
 }
 
+/* The node's attributes into *v, and its input checked against them. */
+static keel_status read_node(kl_opctx *c, tfv *v)
+{
+    keel_status st = read_attrs(c, v);
+    return st ? st : check_input(c, v);
+}
+
 static keel_status tf_infer(kl_opctx *c)
 {
     tfv v;
-    keel_status st = read_attrs(c, &v);
-    if (!st)
-        st = check_input(c, &v);
+    keel_status st = read_node(c, &v);
     if (st)
         return st;
     const kl_tensor *x = c->in[0];
@@ -427,9 +432,7 @@ static void write_row(const tfv *v, const tf_tables *t, float *y)
 static keel_status tf_run(kl_opctx *c)
 {
     tfv v;
-    keel_status st = read_attrs(c, &v);
-    if (!st)
-        st = check_input(c, &v);
+    keel_status st = read_node(c, &v);
     if (st)
         return st;
     const kl_tensor *x = c->in[0];
