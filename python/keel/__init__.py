@@ -222,6 +222,7 @@ _declare("keel_model_describe", None, _P, ctypes.POINTER(_About))
 _declare("keel_model_metadata", _I, _P, _I, ctypes.POINTER(_S), ctypes.POINTER(_S))
 _declare("keel_tensor_numel", ctypes.c_int64, _T)
 _declare("keel_tensor_bytes", _SZ, _T)
+_declare("keel_value_encode", _I, _T, _S, _P, _SZ, ctypes.POINTER(ctypes.c_size_t))
 for _side in ("input", "output"):
     _declare(f"keel_model_{_side}_count", _I, _P)
     _declare(f"keel_model_{_side}_name", _S, _P, _I)
@@ -429,6 +430,16 @@ def _value_in(t, value, declared_code, dtype, name, keep):
         _tensor_in(t, value, name, keep, dtype)
 
 
+def _encode(t):
+    """keel_value_encode's bytes of keel_tensor t (its proto)."""
+    size = ctypes.c_size_t(0)
+    _check(_lib.keel_value_encode(ctypes.byref(t), b"", None, 0, ctypes.byref(size)), "keel: cannot encode a value")
+    buf = ctypes.create_string_buffer(max(size.value, 1))
+    _check(_lib.keel_value_encode(ctypes.byref(t), b"", buf, size.value, ctypes.byref(size)),
+           "keel: cannot encode a value")
+    return buf.raw[:size.value]
+
+
 def _value_out(t):
     """A copy of keel_tensor t: an ndarray (object array of str for
     strings), a list of them for a sequence, None for an empty optional."""
@@ -473,6 +484,9 @@ class TensorInfo(NamedTuple):
 # What Session.run and Model.run take: a dict name -> array (or list or
 # scalar), or a list in input order.
 Feeds = Union[Mapping[str, Any], Sequence[Any]]
+# An output: an ndarray (object array of str for strings), a list of them
+# for a sequence, None for an empty optional.
+Value = Union[np.ndarray, List[np.ndarray], None]
 # An entry of Model.session()'s input_shapes: a shape or an array.
 ShapeEntry = Union[Sequence[int], np.ndarray]
 
@@ -682,7 +696,7 @@ class Model:
         """
         return Session(self, dims, input_shapes)
 
-    def run(self, feeds: Feeds) -> Dict[str, np.ndarray]:
+    def run(self, feeds: Feeds) -> Dict[str, Value]:
         """Runs once on the calling thread's session (made at its first call)
         and returns a dict name -> ndarray; see Session.run."""
         s = getattr(self._per_thread, "session", None)
@@ -1051,7 +1065,7 @@ class Session:
     # -- running
 
     def run(self, feeds: Feeds, dump: Union[str, os.PathLike, None] = None,
-            watch: Optional[Callable[[ValueEvent, np.ndarray], None]] = None) -> Dict[str, np.ndarray]:
+            watch: Optional[Callable[[ValueEvent, np.ndarray], None]] = None) -> Dict[str, Value]:
         """Runs once.  `feeds` is a dict name -> array (every input) or a list
         in input order.  ndarrays are passed with their own dtype, which must
         be the planned one (keel reports a mismatch naming the input); other
@@ -1120,10 +1134,17 @@ class Session:
                                    ev.node_index, ev.output_index, ev.order,
                                    ev.step_node.decode("utf-8", "replace") if ev.node_index >= 0 else None,
                                    ev.step_op_type.decode("utf-8", "replace") if ev.node_index >= 0 else None)
-                array = _view(tensor_p.contents, False)
-                array.flags.writeable = False
-                if writer is not None:
-                    writer.add(event, array)
+                t = tensor_p.contents
+                if t.dtype in (_STRING, _SEQUENCE, _NONE):   # a copy: a list, None or str array
+                    array = _value_out(t)
+                    if writer is not None:
+                        writer.add_encoded(event, _encode(t), _lib.keel_dtype_name(t.dtype).decode(),
+                                           list(_shape_of(t) or ()))
+                else:
+                    array = _view(t, False)
+                    array.flags.writeable = False
+                    if writer is not None:
+                        writer.add(event, array)
                 if watch is not None:
                     watch(event, array)
                 return Status.OK

@@ -29,7 +29,8 @@ def dump_file_name(name: str, order: int, taken: set) -> str:
 
 
 class DumpWriter:
-    """Writes each value it is given as DIR/FILE.npy, then DIR/index.json."""
+    """Writes each value it is given as DIR/FILE.npy (strings, sequences and
+    empty optionals as DIR/FILE.pb), then DIR/index.json."""
 
     def __init__(self, folder: Union[str, os.PathLike], model_path: Optional[str]) -> None:
         self.folder = os.fspath(folder)
@@ -47,6 +48,17 @@ class DumpWriter:
                              "output_index": event.output_index,
                              "dtype": _lib.keel_dtype_name(_to_code(array.dtype)).decode(),
                              "shape": list(array.shape)})
+
+    def add_encoded(self, event: ValueEvent, data: bytes, dtype: str, shape: List[int]) -> None:
+        """A string tensor, sequence or empty optional, as its proto (FILE.pb),
+        as `keel run --dump` writes them."""
+        file = dump_file_name(event.value, event.order, self.taken)
+        self.taken.add(file)
+        with open(os.path.join(self.folder, file + ".pb"), "wb") as f:
+            f.write(data)
+        self.entries.append({"name": event.value, "file": file + ".pb", "node": event.node,
+                             "op_type": event.op_type, "node_index": event.node_index,
+                             "output_index": event.output_index, "dtype": dtype, "shape": shape})
 
     def close(self) -> None:
         with open(os.path.join(self.folder, "index.json"), "w") as f:

@@ -399,6 +399,27 @@ class TestValues(unittest.TestCase):
                 got = m.run({"x": v})["y"]
             self.assertEqual([str(a) for a in v], list(got))
 
+    def test_dump_and_watch(self):
+        """dump= writes strings and sequences as .pb (as keel run --dump
+        does); watch sees them as Python values."""
+        text = np.array(["a", "b", "c"], dtype=object)
+        seen = {}
+        folder = tempfile.mkdtemp()
+        with self.model.session() as s:
+            s.run({"items": [np.ones(1, np.float32)], "x": np.zeros(1, np.float32), "o": None, "text": text},
+                  dump=folder, watch=lambda ev, v: seen.__setitem__(ev.value, v))
+        self.assertEqual(len(seen["seq"]), 2)
+        self.assertEqual(list(seen["text"]), ["a", "b", "c"])
+        self.assertIsNone(seen["o"])
+        seq = onnx.SequenceProto()
+        with open(os.path.join(folder, "seq.pb"), "rb") as f:
+            seq.ParseFromString(f.read())
+        self.assertEqual(len(seq.tensor_values), 2)
+        words = onnx.TensorProto()
+        with open(os.path.join(folder, "words.pb"), "rb") as f:
+            words.ParseFromString(f.read())
+        self.assertEqual(list(words.string_data), [b"0.0"])
+
     def test_bad_values(self):
         text = np.array(["a", "b", "c"], dtype=object)
         feeds = {"items": [], "x": np.zeros(1, np.float32), "o": None, "text": text}

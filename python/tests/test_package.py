@@ -154,8 +154,8 @@ class TestTypeHints(unittest.TestCase):
             hints = typing.get_type_hints(fn)
             self.assertIn("return", hints, f"{fn.__qualname__} has no return annotation")
         self.assertEqual(typing.get_type_hints(keel.Session.run)["return"],
-                         typing.Dict[str, keel.np.ndarray])
-        self.assertEqual(keel.TensorInfo._fields, ("name", "dtype", "shape"))
+                         typing.Dict[str, keel.Value])
+        self.assertEqual(keel.TensorInfo._fields, ("name", "dtype", "shape", "kind"))
 
 
 class TestMain(PackageTest):
