@@ -251,7 +251,8 @@ void tb_attr_ints(tb_model *b, Onnx__NodeProto *n, const char *name, int count, 
     Onnx__AttributeProto *a = new_attr(b, n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
     a->n_ints = (size_t)count;
     a->ints = tb_alloc(b, (size_t)count * sizeof(int64_t));
-    memcpy(a->ints, v, (size_t)count * sizeof(int64_t));
+    if (count)
+        memcpy(a->ints, v, (size_t)count * sizeof(int64_t));
 }
 
 void tb_attr_str(tb_model *b, Onnx__NodeProto *n, const char *name, const char *v)
@@ -267,7 +268,8 @@ void tb_attr_floats(tb_model *b, Onnx__NodeProto *n, const char *name, int count
     Onnx__AttributeProto *a = new_attr(b, n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS);
     a->n_floats = (size_t)count;
     a->floats = tb_alloc(b, (size_t)count * sizeof(float));
-    memcpy(a->floats, v, (size_t)count * sizeof(float));
+    if (count)
+        memcpy(a->floats, v, (size_t)count * sizeof(float));
 }
 
 void tb_attr_strs(tb_model *b, Onnx__NodeProto *n, const char *name, int count, const char *const *v)
