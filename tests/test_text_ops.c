@@ -408,6 +408,7 @@ static void test_tfidf_hostile(void)
         {"max_skip_count -1", 9, NULL, 0, KEEL_ERR_INVALID},
         {"pool_strings for numbers", 10, NULL, 0, KEEL_ERR_INVALID},
     };
+    static const float two_weights[] = {1, 1};
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         tf_attrs a = bigrams();
         switch (cases[k].field) {
@@ -415,7 +416,7 @@ static void test_tfidf_hostile(void)
         case 1: a.indexes = cases[k].ints; a.n_indexes = cases[k].n; break;
         case 2: a.pool_ints = cases[k].ints; a.n_ints = cases[k].n; break;
         case 3: a.pool_strs = spool; a.n_strs = 6; break;
-        case 4: a.weights = (const float[]){1, 1}; a.n_weights = 2; break;
+        case 4: a.weights = two_weights; a.n_weights = 2; break;
         case 5: a.mode = "BM25"; break;
         case 6: a.mode = NULL; break;
         case 7: a.min_n = 0; break;
