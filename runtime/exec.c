@@ -144,9 +144,10 @@ static const char *value_name(const kl_opctx *c, const kl_tensor *t)
     return sl && sl->name ? sl->name : "?";
 }
 
-/* Whether c's inputs and outputs are of kinds its op takes: string
- * tensors, sequences and empty optionals only where the op says so. */
-static keel_status check_kinds(kl_opctx *c)
+/* Whether c's inputs (and with `outputs`, its outputs as inferred) are
+ * of kinds its op takes: string tensors, sequences and empty optionals
+ * only where the op says so. */
+static keel_status check_kinds(kl_opctx *c, bool outputs)
 {
     if (c->op->flags & KL_OP_VALUES)
         return KEEL_OK;
@@ -154,16 +155,16 @@ static keel_status check_kinds(kl_opctx *c)
         if (c->in[k] && kl_dtype_boxed(c->in[k]->dtype))
             return kl_op_fail(c, KEEL_ERR_UNSUPPORTED, "input %d '%s' is a %s value; this op takes tensors of "
                               "numbers", k, value_name(c, c->in[k]), kl_dtype_name(c->in[k]->dtype));
-    for (int k = 0; k < c->n_out; k++)
+    for (int k = 0; outputs && k < c->n_out; k++)
         if (c->out[k] && kl_dtype_boxed(c->out[k]->dtype))
             return kl_op_fail(c, KEEL_ERR_UNSUPPORTED, "output %d '%s' would be a %s value; this op gives "
                               "tensors of numbers", k, value_name(c, c->out[k]), kl_dtype_name(c->out[k]->dtype));
     return KEEL_OK;
 }
 
-keel_status kl_ctx_check_kinds(kl_opctx *c)
+keel_status kl_ctx_check_kinds(kl_opctx *c, bool outputs)
 {
-    return check_kinds(c);
+    return check_kinds(c, outputs);
 }
 
 /* A step whose shapes depend on this run's data: infer now, size its
@@ -173,7 +174,7 @@ keel_status kl_ctx_check_kinds(kl_opctx *c)
 static keel_status run_dynamic(kl_plan *s, kl_step *stp)
 {
     kl_opctx *c = &stp->ctx;
-    keel_status st = check_kinds(c);
+    keel_status st = check_kinds(c, false);
     if (!st)
         st = c->op->infer(c);
     if (st == KL_DEFERRED) /* an input it needs has no data even now */
@@ -181,7 +182,7 @@ static keel_status run_dynamic(kl_plan *s, kl_step *stp)
     if (!st)
         st = kl_ctx_check_outputs(s, c);
     if (!st)
-        st = check_kinds(c);
+        st = check_kinds(c, true);
     const kl_snode *n = &s->nodes[stp->node];
     for (int k = 0; !st && k < n->n_out; k++) {
         if (n->out[k] < 0)

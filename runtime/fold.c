@@ -201,7 +201,7 @@ static keel_status infer_node(kl_plan *s, kl_snode *n)
     kl_opctx c;
     st = kl_ctx_fill(s, n, &c);
     if (!st)
-        st = kl_ctx_check_kinds(&c);
+        st = kl_ctx_check_kinds(&c, false);
     if (!st)
         st = n->op->infer(&c);
     if (st == KL_DEFERRED || (!st && gives_values(&c))) {
@@ -212,7 +212,7 @@ static keel_status infer_node(kl_plan *s, kl_snode *n)
     if (!st)
         st = kl_ctx_check_outputs(s, &c);
     if (!st)
-        st = kl_ctx_check_kinds(&c);
+        st = kl_ctx_check_kinds(&c, true);
     bool done = false;
     if (!st && foldable(s, n))
         st = fold_shared(s, n, &c, &done);

@@ -228,8 +228,9 @@ double kl_now_ns(void);
 /* c for node n: its tensors, node data and the session's services. */
 keel_status kl_ctx_fill(kl_plan *s, const kl_snode *n, kl_opctx *c);
 void kl_ctx_free(kl_plan *s, const kl_snode *n, kl_opctx *c);
-/* String, sequence and optional values only at ops flagged KL_OP_VALUES. */
-keel_status kl_ctx_check_kinds(kl_opctx *c);
+/* String, sequence and optional values only at ops flagged KL_OP_VALUES:
+ * c's inputs, and with `outputs` its outputs as inferred. */
+keel_status kl_ctx_check_kinds(kl_opctx *c, bool outputs);
 /* Outputs of c have valid dtypes and shapes within the limits. */
 keel_status kl_ctx_check_outputs(kl_plan *s, kl_opctx *c);
 

@@ -398,6 +398,32 @@ static void test_strings_in_graph(void)
     keel_model_free(m);
 }
 
+/* An output declared a string that a numeric op, planned at each run,
+ * gives as numbers: the declaration does not stop the run (the op's own
+ * inference decides the kind). */
+static void test_declared_string_numeric_output(void)
+{
+    tb_model *b = tb_new(8, 13);
+    tb_input(b, "x", KEEL_FLOAT, 1, (int64_t[]){4}, NULL);
+    tb_node(b, "NonZero", "nz", "x", "idx");
+    tb_attr_int(b, tb_node(b, "Cast", "to_float", "idx", "f"), "to", KEEL_FLOAT);
+    tb_node(b, "Relu", "relu", "f", "y");
+    tb_output(b, "y", KEEL_STRING, 2, (int64_t[]){1, -1});
+    keel_model *m;
+    keel_session *s;
+    char err[512];
+    CU_ASSERT_EQUAL_FATAL(open_model(b, NULL, &m, &s, err, sizeof err), KEEL_OK);
+    float x[4] = {0, 2, 0, 3};
+    keel_tensor in = {KEEL_FLOAT, 1, {4}, x}, out;
+    memset(&out, 0, sizeof out);
+    CU_ASSERT_EQUAL(keel_session_run(s, &in, &out), KEEL_OK);
+    CU_ASSERT_EQUAL(out.dtype, KEEL_FLOAT);
+    CU_ASSERT_EQUAL(out.dims[1], 2);
+    CU_ASSERT(out.data && ((float *)out.data)[0] == 1 && ((float *)out.data)[1] == 3);
+    keel_session_free(s);
+    keel_model_free(m);
+}
+
 void add_values_suite(void)
 {
     CU_pSuite s = CU_add_suite("strings, sequences and optional values", NULL, NULL);
@@ -410,4 +436,5 @@ void add_values_suite(void)
     CU_add_test(s, "SequenceProto data: mixed, nested, round trip", test_sequence_proto);
     CU_add_test(s, "strings: copied, lent, unterminated, NULL, cut", test_strings);
     CU_add_test(s, "strings made in the graph: Constant, Cast, Equal", test_strings_in_graph);
+    CU_add_test(s, "an output declared a string, given as numbers", test_declared_string_numeric_output);
 }
