@@ -17,8 +17,9 @@
  * Y from the count c of pool n-gram k: TF c; IDF weights[k] (1 without
  * weights) where c > 0, else 0; TFIDF c * weights[k] (c without them),
  * added up where ngram_indexes repeat a position.  weights[k] is the
- * weight of pool n-gram k, as the spec says (onnxruntime reads it at the
- * output position; the two agree when ngram_indexes is 0, 1, 2, ...). */
+ * weight of pool n-gram k, as the spec says and ONNX Runtime 1.31 does
+ * (pool 1 2 3 to positions 2 0 1 with weights 0.5 2 3, IDF of 1 1 2 3:
+ * 2 3 0.5 from both). */
 #include <stdbool.h>
 #include <string.h>
 

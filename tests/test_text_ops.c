@@ -350,6 +350,15 @@ static void test_tfidf_weights(void)
         tr_go(&r, tf_model(KEEL_INT64, 1, (int64_t[]){3}, &a), &(keel_tensor){KEEL_INT64, 1, {3}, (void *)x});
         expect_floats(&r, 1, (int64_t[]){3}, 3, cases[k].want, what);
     }
+    /* weights go with pool n-grams, not output positions: pool 1 2 3 to
+     * positions 2 0 1, weights 0.5 2 3, IDF of X = 1 1 2 3 gives
+     * y[2] = 0.5, y[0] = 2, y[1] = 3 (ONNX Runtime 1.31 gives the same) */
+    static const int64_t to201[] = {2, 0, 1}, pool123[] = {1, 2, 3}, x1123[] = {1, 1, 2, 3};
+    a = (tf_attrs){.mode = "IDF", .min_n = 1, .max_n = 1, .skip = 0, .n_counts = 1, .counts = counts,
+                   .n_indexes = 3, .indexes = to201, .n_ints = 3, .pool_ints = pool123, .n_strs = -1,
+                   .n_weights = 3, .weights = w};
+    tr_go(&r, tf_model(KEEL_INT64, 1, (int64_t[]){4}, &a), &(keel_tensor){KEEL_INT64, 1, {4}, (void *)x1123});
+    expect_floats(&r, 1, (int64_t[]){3}, 3, (const float[]){2, 3, 0.5f}, "weights follow pool n-grams");
     /* 2-grams only: the 1-grams are in the pool but not counted */
     a = (tf_attrs){.mode = "TF", .min_n = 2, .max_n = 2, .skip = 1, .n_counts = 2, .counts = counts,
                    .n_indexes = 3, .indexes = indexes, .n_ints = 4, .pool_ints = pool, .n_strs = -1,
