@@ -5,10 +5,10 @@ one run, and checks that their outputs agree.
 
 usage: scripts/compare_ort.py [--threads N] [--blocks N] [--block-runs N] [--drop N] [--warmup N]
                               [--first keel|ort] [--loads N] [--cpus LIST] [--keel PATH]
-                              (MODEL.onnx | backbone-name)...
+                              (MODEL.onnx | zoo-name)...
 
-A backbone name (from scripts/backbones.txt, e.g. resnet50_op13) is exported
-first with scripts/export_backbones.py.  ONNX Runtime is installed once into
+A backbone name of the zoo (backbone_zoo/zoo.yaml, e.g. resnet50) is
+exported first with `keel zoo export` (cached by content).  ONNX Runtime is installed once into
 $KEEL_CACHE/ort, or $KEEL_ORT_DIR when set (npm install --ignore-scripts;
 its binary ships inside the package).
 
@@ -57,14 +57,13 @@ def ensure_ort():
     return ort_dir
 
 
-def resolve(model):
+def resolve(model, keel):
     if model.endswith(".onnx"):
-        # the zoo's and the export cache's folders are NAME-<content hash>
+        # the zoo's folders are NAME-<content hash>
         folder = os.path.basename(os.path.dirname(os.path.abspath(model)))
         return model, re.sub(r"-[0-9a-f]{12}$", "", folder) or model
-    out = subprocess.run(["/usr/bin/python3", os.path.join(HERE, "export_backbones.py"), "--strict",
-                          "--cache", os.path.join(CACHE, "backbones"), model],
-                         check=True, capture_output=True, text=True).stdout.split()
+    # `keel zoo export NAME` prints "NAME  FOLDER" once the case is exported
+    out = subprocess.run([keel, "zoo", "export", model], check=True, capture_output=True, text=True).stdout.split()
     return os.path.join(out[-1], "model.onnx"), model
 
 
@@ -195,7 +194,7 @@ def main():
     ort_env = dict(os.environ, KEEL_ORT_DIR=ensure_ort())
     rows = []
     for model in args.models:
-        path, name = resolve(model)
+        path, name = resolve(model, args.keel)
         (k, k_load, k_rss), (o, o_load, o_rss) = time_side_by_side(args.keel, ort_env, path, args)
         with tempfile.TemporaryDirectory() as tmp:
             diff = compare_outputs(args.keel, ort_env, path, tmp, args.threads)
