@@ -80,9 +80,9 @@ static int save_outputs(const keel_session *s, keel_tensor *outs, const char *di
             fprintf(stderr, "keel: %s\n", err);
             return -1;
         }
-        int dt = outs[k].dtype;
-        if (npy && (dt == KEEL_SEQUENCE || dt == KEEL_NONE || dt == KEEL_STRING))
-            fprintf(stderr, "keel: output '%s' is a %s value: written as .pb only\n", name, keel_dtype_name(dt));
+        if (npy && cli_is_boxed(outs[k].dtype))
+            fprintf(stderr, "keel: output '%s' is a %s value: written as .pb only\n", name,
+                    keel_dtype_name(outs[k].dtype));
         else if (npy) {
             snprintf(path, sizeof path, "%s/%s.npy", dir, safe);
             if (cli_save_npy(path, &outs[k], err, sizeof err) != KEEL_OK) {

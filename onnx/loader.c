@@ -1490,24 +1490,6 @@ keel_status kl_tensor_from_pb(kl_env *env, const void *data, size_t size, const 
     return st;
 }
 
-keel_status kl_tensor_to_pb(const kl_tensor *t, const char *name, void *buf, size_t cap, size_t *size)
-{
-    Onnx__TensorProto tp = ONNX__TENSOR_PROTO__INIT;
-    tp.n_dims = (size_t)t->rank;
-    tp.dims = (int64_t *)t->dims;
-    tp.has_data_type = 1;
-    tp.data_type = t->dtype;
-    tp.name = (char *)name;
-    tp.has_raw_data = 1;
-    tp.raw_data.len = kl_nbytes(t);
-    tp.raw_data.data = t->data;
-    *size = onnx__tensor_proto__get_packed_size(&tp);
-    if (!buf || cap < *size)
-        return buf ? KEEL_ERR_LIMIT : KEEL_OK;
-    onnx__tensor_proto__pack(&tp, buf);
-    return KEEL_OK;
-}
-
 
 /* ---- sequences and optional values (test data files) --------------------------- */
 
@@ -1568,10 +1550,12 @@ static keel_status decode_optional(load_ctx *x, const Onnx__OptionalProto *op, k
 }
 
 keel_status kl_value_from_pb(kl_env *env, const void *data, size_t size, const char *file, int kind,
-                             kl_tensor **out)
+                             kl_tensor **out, char **name)
 {
     if (kind != KEEL_SEQUENCE && kind != KEEL_OPTIONAL)
-        return kl_tensor_from_pb(env, data, size, file, out, NULL);
+        return kl_tensor_from_pb(env, data, size, file, out, name);
+    if (name)
+        *name = NULL;
     keel_model dummy;
     memset(&dummy, 0, sizeof dummy);
     dummy.name = (char *)file;
@@ -1596,8 +1580,8 @@ keel_status kl_value_from_pb(kl_env *env, const void *data, size_t size, const c
     return st;
 }
 
-/* t as a TensorProto message whose pointers borrow t's (strings: a
- * string_data array the caller frees with free_strings). */
+/* t as a TensorProto message whose pointers borrow t's (raw data, or for
+ * strings a string_data array release_message frees). */
 static bool tensor_message(kl_env *env, const kl_tensor *t, const char *name, Onnx__TensorProto *tp)
 {
     onnx__tensor_proto__init(tp);
@@ -1624,10 +1608,14 @@ static bool tensor_message(kl_env *env, const kl_tensor *t, const char *name, On
     return true;
 }
 
+static void release_message(kl_env *env, Onnx__TensorProto *tp)
+{
+    if (tp->string_data)
+        kl_free(env, tp->string_data, (tp->n_string_data ? tp->n_string_data : 1) * sizeof *tp->string_data);
+}
+
 keel_status kl_value_to_pb(kl_env *env, const kl_tensor *t, const char *name, void *buf, size_t cap, size_t *size)
 {
-    if (t->dtype != KEEL_STRING && t->dtype != KEEL_SEQUENCE && t->dtype != KEEL_NONE)
-        return kl_tensor_to_pb(t, name, buf, cap, size);
     keel_status st = KEEL_OK;
     if (t->dtype == KEEL_NONE) {
         Onnx__OptionalProto op = ONNX__OPTIONAL_PROTO__INIT;
@@ -1637,14 +1625,14 @@ keel_status kl_value_to_pb(kl_env *env, const kl_tensor *t, const char *name, vo
         *size = onnx__optional_proto__get_packed_size(&op);
         if (buf && cap >= *size)
             onnx__optional_proto__pack(&op, buf);
-    } else if (t->dtype == KEEL_STRING) {
+    } else if (t->dtype != KEEL_SEQUENCE) {
         Onnx__TensorProto tp;
         if (!tensor_message(env, t, name, &tp))
             return KEEL_ERR_NOMEM;
         *size = onnx__tensor_proto__get_packed_size(&tp);
         if (buf && cap >= *size)
             onnx__tensor_proto__pack(&tp, buf);
-        kl_free(env, tp.string_data, (tp.n_string_data ? tp.n_string_data : 1) * sizeof *tp.string_data);
+        release_message(env, &tp);
     } else {
         size_t n = (size_t)t->dims[0];
         const kl_tensor *items = t->data;
@@ -1670,9 +1658,7 @@ keel_status kl_value_to_pb(kl_env *env, const kl_tensor *t, const char *name, vo
                 onnx__sequence_proto__pack(&sp, buf);
         }
         for (size_t i = 0; msgs && i < made; i++)
-            if (items[i].dtype == KEEL_STRING)
-                kl_free(env, msgs[i].string_data,
-                        (msgs[i].n_string_data ? msgs[i].n_string_data : 1) * sizeof *msgs[i].string_data);
+            release_message(env, &msgs[i]);
         kl_free(env, msgs, (n ? n : 1) * sizeof *msgs);
         kl_free(env, ptrs, (n ? n : 1) * sizeof *ptrs);
     }

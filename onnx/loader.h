@@ -12,16 +12,16 @@ keel_status kl_load_buffer(keel_model *m, const void *data, size_t size);
  * the caller. */
 keel_status kl_tensor_from_pb(kl_env *env, const void *data, size_t size, const char *file,
                               kl_tensor **out, char **name);
-/* t (raw data) as a TensorProto named `name`: into buf when its cap bytes
- * suffice; the bytes it takes into *size (KEEL_ERR_LIMIT if cap is short). */
-keel_status kl_tensor_to_pb(const kl_tensor *t, const char *name, void *buf, size_t cap, size_t *size);
 /* A serialized value of any kind (keel_value_decode): a SequenceProto for
  * kind KEEL_SEQUENCE, an OptionalProto for KEEL_OPTIONAL, else a
- * TensorProto; *out is one block (kl_value_new), owned by the caller. */
+ * TensorProto (kl_tensor_from_pb, *name its name when asked; NULL for the
+ * others); *out is owned by the caller. */
 keel_status kl_value_from_pb(kl_env *env, const void *data, size_t size, const char *file, int kind,
-                             kl_tensor **out);
-/* kl_tensor_to_pb for a value of any kind: strings in string_data, a
- * sequence as a SequenceProto, KEEL_NONE as an empty OptionalProto. */
+                             kl_tensor **out, char **name);
+/* t as its proto named `name`: a TensorProto (raw data; strings in
+ * string_data), a SequenceProto, or for KEEL_NONE an empty OptionalProto.
+ * Into buf when its cap bytes suffice; the bytes it takes into *size
+ * (KEEL_ERR_LIMIT if cap is short). */
 keel_status kl_value_to_pb(kl_env *env, const kl_tensor *t, const char *name, void *buf, size_t cap, size_t *size);
 
 #endif

@@ -31,7 +31,7 @@ static keel_status scan_once(kl_opctx *c, const kl_graph *body, const scan_spec 
     kl_tensor **ys = kl_alloc(c->env, (size_t)(ny * steps + 1) * sizeof *ys);
     keel_status st = ys ? KEEL_OK : KEEL_ERR_NOMEM;
     for (int k = 0; !st && k < ns; k++)
-        if (!(cur[k] = kl_tensor_copy(c->env, states[k])))
+        if (!(cur[k] = kl_value_new(c->env, states[k])))
             st = KEEL_ERR_NOMEM;
     for (int64_t t = 0; !st && t < steps; t++) {
         const kl_tensor *ins[2 * MAX_VALUES];

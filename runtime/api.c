@@ -49,13 +49,16 @@ static void tensor_env(kl_env *env, const keel_allocator *allocator)
     kl_env_init(env, &opt);
 }
 
-keel_status keel_tensor_decode(keel_tensor *out, const void *data, size_t size, const char *file,
-                               const keel_allocator *allocator, char *name, size_t name_size, char *err,
-                               size_t err_size)
+/* keel_tensor_decode and keel_value_decode (`fn` names the caller): kind
+ * KEEL_SEQUENCE or KEEL_OPTIONAL reads that proto, any other a TensorProto
+ * (whose name goes to `name` when asked). */
+static keel_status decode(const char *fn, keel_tensor *out, int kind, const void *data, size_t size,
+                          const char *file, const keel_allocator *allocator, char *name, size_t name_size,
+                          char *err, size_t err_size)
 {
     if (!out || (!data && size)) {
         if (err && err_size)
-            snprintf(err, err_size, "keel_tensor_decode: NULL argument");
+            snprintf(err, err_size, "%s: NULL argument", fn);
         return KEEL_ERR_ARGUMENT;
     }
     memset(out, 0, sizeof *out);
@@ -63,7 +66,7 @@ keel_status keel_tensor_decode(keel_tensor *out, const void *data, size_t size, 
     tensor_env(&env, allocator);
     kl_tensor *t = NULL;
     char *tname = NULL;
-    keel_status st = kl_tensor_from_pb(&env, data, size, file ? file : "<memory>", &t, name ? &tname : NULL);
+    keel_status st = kl_value_from_pb(&env, data, size, file ? file : "<memory>", kind, &t, name ? &tname : NULL);
     if (st) {
         if (err && err_size)
             snprintf(err, err_size, "%s", env.msg[0] ? env.msg : keel_status_string(st));
@@ -77,27 +80,17 @@ keel_status keel_tensor_decode(keel_tensor *out, const void *data, size_t size, 
     return KEEL_OK;
 }
 
+keel_status keel_tensor_decode(keel_tensor *out, const void *data, size_t size, const char *file,
+                               const keel_allocator *allocator, char *name, size_t name_size, char *err,
+                               size_t err_size)
+{
+    return decode("keel_tensor_decode", out, 0, data, size, file, allocator, name, name_size, err, err_size);
+}
+
 keel_status keel_value_decode(keel_tensor *out, int kind, const void *data, size_t size, const char *file,
                               const keel_allocator *allocator, char *err, size_t err_size)
 {
-    if (!out || (!data && size)) {
-        if (err && err_size)
-            snprintf(err, err_size, "keel_value_decode: NULL argument");
-        return KEEL_ERR_ARGUMENT;
-    }
-    memset(out, 0, sizeof *out);
-    kl_env env;
-    tensor_env(&env, allocator);
-    kl_tensor *t = NULL;
-    keel_status st = kl_value_from_pb(&env, data, size, file ? file : "<memory>", kind, &t);
-    if (st) {
-        if (err && err_size)
-            snprintf(err, err_size, "%s", env.msg[0] ? env.msg : keel_status_string(st));
-        return st;
-    }
-    *out = *t;
-    kl_free(&env, t, sizeof *t);
-    return KEEL_OK;
+    return decode("keel_value_decode", out, kind, data, size, file, allocator, NULL, 0, err, err_size);
 }
 
 keel_status keel_tensor_encode(const keel_tensor *t, const char *name, void *buf, size_t cap, size_t *size)

@@ -98,7 +98,8 @@ static inline bool kl_dtype_boxed(int dtype)
 size_t kl_box_bytes(const kl_tensor *t);
 /* kl_box_bytes for boxed values, kl_nbytes for dense ones. */
 size_t kl_value_bytes(const kl_tensor *t);
-/* Copies t whole into block (kl_value_bytes(t) bytes); *dst is the copy. */
+/* Copies t whole into block (kl_value_bytes(t) bytes; NULL when that is
+ * 0): its array, then what the array points at; *dst is the copy. */
 void kl_box_copy(const kl_tensor *t, void *block, kl_tensor *dst);
 /* A heap tensor struct and one block holding a copy of t, of any kind;
  * freed with kl_tensor_free.  NULL out of memory. */

@@ -50,9 +50,9 @@ size_t kl_value_bytes(const kl_tensor *t)
     return kl_dtype_boxed(t->dtype) ? kl_box_bytes(t) : kl_nbytes(t);
 }
 
-/* Copies t whole to `at`: its array, then what the array points at. */
-static void copy_into(const kl_tensor *t, uint8_t *at, kl_tensor *dst)
+void kl_box_copy(const kl_tensor *t, void *block, kl_tensor *dst)
 {
+    uint8_t *at = block;
     *dst = *t;
     dst->data = at;
     if (!at || t->dtype == KEEL_NONE) { /* nothing to hold (an empty value) */
@@ -72,17 +72,12 @@ static void copy_into(const kl_tensor *t, uint8_t *at, kl_tensor *dst)
         kl_tensor *out = (kl_tensor *)at;
         uint8_t *next = at + align_up((size_t)t->dims[0] * sizeof(kl_tensor));
         for (int64_t i = 0; i < t->dims[0]; i++) {
-            copy_into(&items[i], next, &out[i]);
+            kl_box_copy(&items[i], next, &out[i]);
             next += align_up(kl_value_bytes(&items[i]));
         }
     } else if (kl_nbytes(t)) {
         memcpy(at, t->data, kl_nbytes(t));
     }
-}
-
-void kl_box_copy(const kl_tensor *t, void *block, kl_tensor *dst)
-{
-    copy_into(t, block, dst);
 }
 
 kl_tensor *kl_value_new(kl_env *env, const kl_tensor *t)
@@ -96,11 +91,11 @@ kl_tensor *kl_value_new(kl_env *env, const kl_tensor *t)
         kl_free(env, out, sizeof *out);
         return NULL;
     }
-    copy_into(t, block, out);
+    kl_box_copy(t, block, out);
     return out;
 }
 
-/* A tensor from outside keel (not an item of a sequence when `item`). */
+/* A tensor from outside keel: `item` is its index in a sequence, or -1. */
 static keel_status check_one(kl_env *env, const kl_tensor *t, const char *what, int item, uint64_t *total)
 {
     char at[48] = "";

@@ -147,7 +147,7 @@ static const char *value_name(const kl_opctx *c, const kl_tensor *t)
 /* Whether c's inputs (and with `outputs`, its outputs as inferred) are
  * of kinds its op takes: string tensors, sequences and empty optionals
  * only where the op says so. */
-static keel_status check_kinds(kl_opctx *c, bool outputs)
+keel_status kl_ctx_check_kinds(kl_opctx *c, bool outputs)
 {
     if (c->op->flags & KL_OP_VALUES)
         return KEEL_OK;
@@ -162,11 +162,6 @@ static keel_status check_kinds(kl_opctx *c, bool outputs)
     return KEEL_OK;
 }
 
-keel_status kl_ctx_check_kinds(kl_opctx *c, bool outputs)
-{
-    return check_kinds(c, outputs);
-}
-
 /* A step whose shapes depend on this run's data: infer now, size its
  * buffers (kept and reused by later runs), then run it.  Outputs that are
  * strings, sequences or empty optionals get theirs from run()
@@ -174,7 +169,7 @@ keel_status kl_ctx_check_kinds(kl_opctx *c, bool outputs)
 static keel_status run_dynamic(kl_plan *s, kl_step *stp)
 {
     kl_opctx *c = &stp->ctx;
-    keel_status st = check_kinds(c, false);
+    keel_status st = kl_ctx_check_kinds(c, false);
     if (!st)
         st = c->op->infer(c);
     if (st == KL_DEFERRED) /* an input it needs has no data even now */
@@ -182,7 +177,7 @@ static keel_status run_dynamic(kl_plan *s, kl_step *stp)
     if (!st)
         st = kl_ctx_check_outputs(s, c);
     if (!st)
-        st = check_kinds(c, true);
+        st = kl_ctx_check_kinds(c, true);
     const kl_snode *n = &s->nodes[stp->node];
     for (int k = 0; !st && k < n->n_out; k++) {
         if (n->out[k] < 0)

@@ -60,7 +60,6 @@ static int sole_reader(const kl_fuse_ctx *o, int v, int from, const char *type)
     return -1;
 }
 
-/* The value of a constant scalar (one element) input k of n, if float. */
 /* Whether input k of n is a constant equal to 2 (Pow's exponent may be
  * any numeric type). */
 static bool const_two(const kl_fuse_ctx *o, const kl_snode *n, int k)

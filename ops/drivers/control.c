@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "control.h"
-#include "../../runtime/exec.h"
+#include "sequence.h"
 
 kl_results *kl_results_new(kl_env *env, int n)
 {
@@ -46,10 +46,8 @@ keel_status kl_results_copy_out(kl_opctx *c)
         return kl_op_fail(c, KEEL_ERR_RUNTIME, "ran without its results (infer did not run first)");
     keel_status st = KEEL_OK;
     for (int k = 0; k < c->n_out && k < r->n && !st; k++)
-        if (c->out[k] && kl_dtype_boxed(r->t[k]->dtype))
-            st = kl_out_value(c, k, r->t[k]);
-        else if (c->out[k] && kl_nbytes(r->t[k]))
-            memcpy(c->out[k]->data, r->t[k]->data, kl_nbytes(r->t[k]));
+        if (c->out[k])
+            st = kl_value_give(c, k, r->t[k]);
     kl_results_free(c->env, r);
     c->state = NULL;
     return st;
@@ -67,11 +65,6 @@ bool kl_tensor_truth(const kl_tensor *t)
     case KEEL_DOUBLE: return ((const double *)t->data)[0] != 0;
     default: return false;
     }
-}
-
-kl_tensor *kl_tensor_copy(kl_env *env, const kl_tensor *src)
-{
-    return kl_value_new(env, src);
 }
 
 kl_tensor *kl_tensor_slice(kl_env *env, const kl_tensor *t, int axis, int64_t index)

@@ -22,8 +22,6 @@ void kl_results_free(kl_env *env, void *state);
 keel_status kl_results_publish(kl_opctx *c, kl_results *r);
 /* run(): copies the kept results into the outputs and frees them. */
 keel_status kl_results_copy_out(kl_opctx *c);
-/* A new tensor holding a copy of t. */
-kl_tensor *kl_tensor_copy(kl_env *env, const kl_tensor *t);
 /* A new tensor: t's sub-tensor at `index` along `axis` (that axis removed). */
 kl_tensor *kl_tensor_slice(kl_env *env, const kl_tensor *t, int axis, int64_t index);
 /* A new tensor stacking n same-shaped tensors along a new axis `axis`
