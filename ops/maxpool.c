@@ -31,7 +31,7 @@ typedef struct maxpool_job {
     const void *x;
     void *y;
     int64_t *idx;             /* NULL without the Indices output */
-    klk_maxpool_fn *plane;    /* the session's kernel (ops/kernels/pool.c) */
+    klk_maxpool_fn *plane;    /* the session's kernel (ops/kernels/pool.c), on a range of planes */
 } maxpool_job;
 
 static void maxpool_planes(void *arg, int64_t lo, int64_t hi)
@@ -39,9 +39,8 @@ static void maxpool_planes(void *arg, int64_t lo, int64_t hi)
     const maxpool_job *j = arg;
     const pool_geom *g = &j->g;
     const size_t es = kl_dtype_size(j->dtype);
-    for (int64_t p = lo; p < hi; p++)
-        j->plane(j->dtype, g, (const char *)j->x + (size_t)(p * g->in_size) * es, (char *)j->y + (size_t)(p * g->out_size) * es,
-                 j->idx ? j->idx + p * g->out_size : NULL, p * g->in_size);
+    j->plane(j->dtype, g, hi - lo, (const char *)j->x + (size_t)(lo * g->in_size) * es,
+             (char *)j->y + (size_t)(lo * g->out_size) * es, j->idx ? j->idx + lo * g->out_size : NULL, lo * g->in_size);
 }
 
 static keel_status maxpool_geometry(kl_opctx *c, pool_geom *g)

@@ -160,31 +160,40 @@ static void run_dw_case(const dw_case *t, int isa, int threads)
     free(x), free(w), free(bias), free(y), free(want);
 }
 
-/* ---- MaxPool 3x3 stride 2 --------------------------------------------------- */
+/* ---- MaxPool 3x3, stride 2 and stride 1 --------------------------------------- */
 
 typedef struct mp_case {
     int64_t h, w, pads[4];
     bool ceil;
+    int64_t stride, c;
 } mp_case;
 
-static int64_t mp_out(int64_t in, int64_t lo, int64_t hi, bool ceil)
+static int64_t mp_out(int64_t in, int64_t lo, int64_t hi, bool ceil, int64_t s)
 {
-    int64_t span = in + lo + hi - 3, o = (ceil ? span + 1 : span) / 2 + 1;
-    return ceil && (o - 1) * 2 >= in + lo ? o - 1 : o; /* no window starting in the right padding */
+    int64_t span = in + lo + hi - 3, o = (ceil ? span + s - 1 : span) / s + 1;
+    return ceil && (o - 1) * s >= in + lo ? o - 1 : o; /* no window starting in the right padding */
 }
 
-/* keel's 3-wide stride-2 rows (a row maximum, then even/odd columns)
- * against the window maximum taken element by element, on each
- * instruction set; NaN never wins, infinities do. */
+/* keel's 3-wide stride-2 rows (a row maximum, then even/odd columns) and
+ * its stride-1 "same" pools (row maxima, then column maxima, flat across
+ * rows and planes) against the window maximum taken element by element,
+ * on each instruction set and thread count: NaN never wins, infinities
+ * do (zeros of either sign are equal here: which one a window of them
+ * gives depends on the order of its taps). */
 static void run_maxpool_case(const mp_case *t, int isa)
 {
-    const int64_t c = 3, oh = mp_out(t->h, t->pads[0], t->pads[2], t->ceil), ow = mp_out(t->w, t->pads[1], t->pads[3], t->ceil);
+    const int64_t c = t->c, s = t->stride;
+    const int64_t oh = mp_out(t->h, t->pads[0], t->pads[2], t->ceil, s), ow = mp_out(t->w, t->pads[1], t->pads[3], t->ceil, s);
     size_t nx = (size_t)(c * t->h * t->w), ny = (size_t)(c * oh * ow);
     float *x = malloc(nx * sizeof *x), *y = malloc(ny * sizeof *y), *want = malloc(ny * sizeof *want);
     tb_fill_nan(y, ny); /* an element the kernel leaves unwritten fails */
     uint32_t r = 777;
-    for (size_t i = 0; i < nx; i++)
-        x[i] = (float)((r = r * 1103515245u + 12345u) >> 8) / 16777216.0f - 0.5f;
+    for (size_t i = 0; i < nx; i++) {
+        r = r * 1103515245u + 12345u;
+        /* one in eight a zero of either sign, where windows of zeros and
+         * negatives meet */
+        x[i] = (r >> 29) == 0 ? ((r >> 8) & 1 ? -0.0f : 0.0f) : (float)(r >> 8) / 16777216.0f - 0.75f;
+    }
     x[5] = NAN;
     x[nx / 2] = INFINITY;
     x[nx - 1] = NAN;
@@ -195,13 +204,13 @@ static void run_maxpool_case(const mp_case *t, int isa)
                 float best = -INFINITY;
                 for (int64_t ky = 0; ky < 3; ky++)
                     for (int64_t kx = 0; kx < 3; kx++) {
-                        int64_t iy = oy * 2 - t->pads[0] + ky, ix = ox * 2 - t->pads[1] + kx;
+                        int64_t iy = oy * s - t->pads[0] + ky, ix = ox * s - t->pads[1] + kx;
                         if (iy >= 0 && iy < t->h && ix >= 0 && ix < t->w && x[(p * t->h + iy) * t->w + ix] > best)
                             best = x[(p * t->h + iy) * t->w + ix];
                     }
                 want[(p * oh + oy) * ow + ox] = best;
             }
-    int64_t xd[4] = {1, c, t->h, t->w}, yd[4] = {1, c, oh, ow}, ks[2] = {3, 3}, st[2] = {2, 2};
+    int64_t xd[4] = {1, c, t->h, t->w}, yd[4] = {1, c, oh, ow}, ks[2] = {3, 3}, st[2] = {s, s};
     tb_model *b = tb_new(8, 13);
     tb_input(b, "x", KEEL_FLOAT, 4, xd, NULL);
     tb_output(b, "y", KEEL_FLOAT, 4, yd);
@@ -212,42 +221,57 @@ static void run_maxpool_case(const mp_case *t, int isa)
     tb_attr_int(b, node, "ceil_mode", t->ceil);
     keel_model *m = load(b, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-    keel_session *s;
-    char err[1024];
-    CU_ASSERT_EQUAL_FATAL(tb_session(&s, m, isa, 1, NULL, err, sizeof err), KEEL_OK);
-    keel_tensor in = {KEEL_FLOAT, 4, {1, c, t->h, t->w}, x}, out = {0};
-    out.data = y;
-    CU_ASSERT_EQUAL(keel_session_run(s, &in, &out), KEEL_OK);
-    CU_ASSERT_EQUAL(out.dims[2], oh);
-    CU_ASSERT_EQUAL(out.dims[3], ow);
-    int wrong = 0;
-    for (size_t i = 0; i < ny; i++)
-        wrong += y[i] != want[i];
-    if (wrong)
-        fprintf(stderr, "\n  maxpool %lldx%lld pads %lld,%lld ceil %d: %d of %zu outputs wrong\n", (long long)t->h,
-                (long long)t->w, (long long)t->pads[0], (long long)t->pads[1], t->ceil, wrong, ny);
-    CU_ASSERT_EQUAL(wrong, 0);
-    keel_session_free(s);
+    for (int threads = 1; threads <= 2; threads++) {
+        keel_session *ses;
+        char err[1024];
+        CU_ASSERT_EQUAL_FATAL(tb_session(&ses, m, isa, threads, NULL, err, sizeof err), KEEL_OK);
+        keel_tensor in = {KEEL_FLOAT, 4, {1, c, t->h, t->w}, x}, out = {0};
+        out.data = y;
+        CU_ASSERT_EQUAL(keel_session_run(ses, &in, &out), KEEL_OK);
+        CU_ASSERT_EQUAL(out.dims[2], oh);
+        CU_ASSERT_EQUAL(out.dims[3], ow);
+        int wrong = 0;
+        for (size_t i = 0; i < ny; i++)
+            wrong += !(y[i] == want[i] || (isnan(y[i]) && isnan(want[i])));
+        if (wrong)
+            fprintf(stderr, "\n  maxpool %lldx%lld stride %lld pads %lld,%lld ceil %d, %s, %d threads: %d of %zu outputs wrong\n",
+                    (long long)t->h, (long long)t->w, (long long)s, (long long)t->pads[0], (long long)t->pads[1],
+                    t->ceil, keel_isa_name((keel_isa)isa), threads, wrong, ny);
+        CU_ASSERT_EQUAL(wrong, 0);
+        keel_session_free(ses);
+        tb_fill_nan(y, ny);
+    }
     keel_model_free(m);
     tb_free(b);
     free(x), free(y), free(want);
 }
 
-static void test_maxpool_3x3_stride2(void)
+static void test_maxpool_3x3(void)
 {
     static const mp_case cases[] = {
-        {111, 111, {0, 0, 0, 0}, true},  /* SqueezeNet's */
-        {112, 112, {1, 1, 1, 1}, false}, /* ResNet's */
-        {147, 147, {0, 0, 0, 0}, false}, /* Inception-v3's */
-        {9, 16, {0, 1, 1, 0}, true},
-        {5, 4, {1, 0, 0, 1}, false},
-        {7, 1200, {0, 0, 0, 0}, false}, /* rows wider than the row path takes */
-        {8, 33, {2, 2, 2, 2}, true},
-        {4, 3, {2, 1, 2, 2}, false},
-        {3, 1, {1, 2, 1, 2}, true},
+        {111, 111, {0, 0, 0, 0}, true, 2, 3},  /* SqueezeNet's */
+        {112, 112, {1, 1, 1, 1}, false, 2, 3}, /* ResNet's */
+        {147, 147, {0, 0, 0, 0}, false, 2, 3}, /* Inception-v3's */
+        {9, 16, {0, 1, 1, 0}, true, 2, 3},
+        {5, 4, {1, 0, 0, 1}, false, 2, 3},
+        {7, 1200, {0, 0, 0, 0}, false, 2, 3}, /* rows wider than the row path takes */
+        {8, 33, {2, 2, 2, 2}, true, 2, 3},
+        {4, 3, {2, 1, 2, 2}, false, 2, 3},
+        {3, 1, {1, 2, 1, 2}, true, 2, 3},
+        /* stride 1, padding 1: GoogLeNet's branch pools, planes taken
+         * together (7x7: 41 at a time, 100 of them in three passes) */
+        {7, 7, {1, 1, 1, 1}, true, 1, 100},
+        {28, 28, {1, 1, 1, 1}, true, 1, 5},
+        {14, 14, {1, 1, 1, 1}, false, 1, 33},
+        {2, 2, {1, 1, 1, 1}, false, 1, 700},
+        {2, 9, {1, 1, 1, 1}, false, 1, 3},
+        {45, 45, {1, 1, 1, 1}, false, 1, 2}, /* 2025 floats: one plane a pass */
+        {46, 46, {1, 1, 1, 1}, false, 1, 2}, /* too large for a pass: the row path */
+        {1, 5, {1, 1, 1, 1}, false, 1, 4},   /* one row: the row path */
+        {6, 5, {0, 1, 1, 1}, false, 1, 4},   /* asymmetric padding: the row path */
     };
     for (int isa = KEEL_ISA_GENERIC; isa <= KEEL_ISA_AVX512; isa++)
-        if (tb_isa_runs(isa, "MaxPool 3x3 stride 2"))
+        if (tb_isa_runs(isa, "MaxPool 3x3"))
             for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
                 run_maxpool_case(&cases[i], isa);
 }
@@ -1518,7 +1542,7 @@ void add_runtime_suite(void)
     CU_add_test(s, "Slice moves every bit where its starts and steps say", test_slice_threads);
     CU_add_test(s, "conv kernels match a direct loop on every instruction set", test_conv_kernels);
     CU_add_test(s, "weights packed whole and in blocks of rows land where the layout says", test_pack_rows_in_blocks);
-    CU_add_test(s, "MaxPool 3x3 stride 2 against window maxima", test_maxpool_3x3_stride2);
+    CU_add_test(s, "MaxPool 3x3 stride 2 and 1 against window maxima", test_maxpool_3x3);
     CU_add_test(s, "Concat planned in place", test_concat_in_place);
     CU_add_test(s, "Concat slice not written in place", test_concat_slice_not_in_place);
     CU_add_test(s, "Pad fused into Conv and AveragePool", test_pad_fusion);

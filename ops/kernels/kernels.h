@@ -91,7 +91,8 @@ typedef float klk_plane_fn(const float *x, int64_t n);
 /* one plane of AveragePool; of MaxPool (idx: NULL, or its Indices, which
  * are idx_base plus the offset in the plane) */
 typedef void klk_avgpool_fn(const struct pool_geom *g, bool include_pad, const float *x, float *y);
-typedef void klk_maxpool_fn(int dtype, const struct pool_geom *g, const void *x, void *y, int64_t *idx, int64_t idx_base);
+typedef void klk_maxpool_fn(int dtype, const struct pool_geom *g, int64_t planes, const void *x, void *y, int64_t *idx,
+                            int64_t idx_base);
 /* The reduction loop of ops/drivers/reduce.c for a kind and dtype:
  * y[k] = comb(y[k], map(x[k * n + i])), see there. */
 typedef void (*klk_reduce_loop)(void *y, const void *x, int64_t n, bool run, int64_t runs, const void *shift);

@@ -236,20 +236,20 @@ void KL_KFN(avgpool)(const pool_geom *g, bool include_pad, const float *x, float
     {                                                                                           \
         if (dil == 1 && k == 3 && s == 1) {                                                     \
             for (int64_t i = 0; i < n; i++) {                                                   \
-                T v = x[i + 1] > x[i] ? x[i + 1] : x[i];                                        \
-                v = x[i + 2] > v ? x[i + 2] : v;                                                \
-                y[i] = v > y[i] ? v : y[i];                                                     \
+                T v = x[i] > y[i] ? x[i] : y[i];                                                \
+                v = x[i + 1] > v ? x[i + 1] : v;                                                \
+                y[i] = x[i + 2] > v ? x[i + 2] : v;                                             \
             }                                                                                   \
         } else if (dil == 1 && k == 3 && s == 2) {                                              \
             for (int64_t i = 0; i < n; i++) {                                                   \
-                T v = x[2 * i + 1] > x[2 * i] ? x[2 * i + 1] : x[2 * i];                        \
-                v = x[2 * i + 2] > v ? x[2 * i + 2] : v;                                        \
-                y[i] = v > y[i] ? v : y[i];                                                     \
+                T v = x[2 * i] > y[i] ? x[2 * i] : y[i];                                        \
+                v = x[2 * i + 1] > v ? x[2 * i + 1] : v;                                        \
+                y[i] = x[2 * i + 2] > v ? x[2 * i + 2] : v;                                     \
             }                                                                                   \
         } else if (dil == 1 && k == 2 && s == 2) {                                              \
             for (int64_t i = 0; i < n; i++) {                                                   \
-                const T v = x[2 * i + 1] > x[2 * i] ? x[2 * i + 1] : x[2 * i];                  \
-                y[i] = v > y[i] ? v : y[i];                                                     \
+                const T v = x[2 * i] > y[i] ? x[2 * i] : y[i];                                  \
+                y[i] = x[2 * i + 1] > v ? x[2 * i + 1] : v;                                     \
             }                                                                                   \
         } else {                                                                                \
             for (int64_t t = 0; t < k; t++)                                                     \
@@ -408,20 +408,95 @@ MAXPOOL_KERNELS(f64, double, -INFINITY)
 MAXPOOL_KERNELS(i8, int8_t, INT8_MIN)
 MAXPOOL_KERNELS(u8, uint8_t, 0)
 
-/* One plane of MaxPool of dtype (float, double, int8, uint8), with its
- * Indices when idx is not NULL. */
-void KL_KFN(maxpool)(int dtype, const pool_geom *g, const void *x, void *y, int64_t *idx, int64_t idx_base)
+/* ---- MaxPool 3x3, stride 1, padding 1 on small planes ---- */
+
+#define SAME3_FLOATS 2048 /* the planes one pass takes: their row maxima, 8 KB on the stack */
+
+/* Inception's branch pools: output planes the size of the input ones.
+ * Several planes (c of them, contiguous, n = c h w floats) go through two
+ * flat loops whose vectors run on across rows and planes (7x7 and 14x14
+ * rows are too short for vectors of their own): the row maxima
+ * r[q] = max(x[q - 1], x[q], x[q + 1]), then y[q] = max(r[q - w], r[q],
+ * r[q + w]).  The elements where a window meets the plane's edge (each
+ * row's first and last, each plane's first and last row) are done again
+ * without the taps that fall outside.  Each maximum starts at -inf and
+ * takes its values with v > m ? v : m, so that NaN never wins. */
+static bool same3_applies(const pool_geom *g)
 {
-#define MAXPOOL_PLANE(SUF, T)                                        \
-    do {                                                             \
-        if (idx)                                                     \
-            maxpool_idx_##SUF(g, x, y, idx, idx_base);               \
-        else                                                         \
-            maxpool_rows_##SUF(g, x, y);                             \
-    } while (0)
+    const pool_dim *dz = &g->d[0], *dy = &g->d[1], *dx = &g->d[2];
+    for (int i = 1; i < 3; i++) {
+        const pool_dim *d = &g->d[i];
+        if (d->k != 3 || d->stride != 1 || d->dil != 1 || d->pad != 1 || d->out != d->in || d->in < 2)
+            return false;
+    }
+    return dz->in == 1 && dz->k == 1 && dz->out == 1 && dy->in * dx->in <= SAME3_FLOATS;
+}
+
+static inline float max_first(float m, float v)
+{
+    return v > m ? v : m;
+}
+
+/* r[i] for i < n: the maximum of the row taps of x[i] (rows w long). */
+static void same3_rows(const float *restrict x, int64_t n, int64_t w, float *restrict r)
+{
+    for (int64_t i = 1; i + 1 < n; i++)
+        r[i] = max_first(max_first(max_first(-INFINITY, x[i - 1]), x[i]), x[i + 1]);
+    for (int64_t i = 0; i < n; i += w) {
+        r[i] = max_first(max_first(-INFINITY, x[i]), x[i + 1]);
+        r[i + w - 1] = max_first(max_first(-INFINITY, x[i + w - 2]), x[i + w - 1]);
+    }
+}
+
+/* y[i] for i < n: the maximum of r over the column taps (planes h rows of w). */
+static void same3_cols(const float *restrict r, int64_t n, int64_t h, int64_t w, float *restrict y)
+{
+    const float *restrict above = r, *restrict at = r + w, *restrict below = r + 2 * w;
+    float *restrict out = y + w;
+    for (int64_t i = 0; i < n - 2 * w; i++)
+        out[i] = max_first(max_first(max_first(-INFINITY, above[i]), at[i]), below[i]);
+    for (int64_t p = 0; p < n; p += h * w) {
+        const float *restrict top = r + p, *restrict bottom = r + p + (h - 1) * w;
+        float *restrict first = y + p, *restrict last = y + p + (h - 1) * w;
+        for (int64_t j = 0; j < w; j++)
+            first[j] = max_first(max_first(-INFINITY, top[j]), top[j + w]);
+        for (int64_t j = 0; j < w; j++)
+            last[j] = max_first(max_first(-INFINITY, bottom[j - w]), bottom[j]);
+    }
+}
+
+static void maxpool_same3(const pool_geom *g, int64_t planes, const float *x, float *y)
+{
+    const int64_t size = g->in_size, per_pass = SAME3_FLOATS / size;
+    float r[SAME3_FLOATS];
+    for (int64_t c = 0; c < planes; c += per_pass) {
+        const int64_t n = (c + per_pass < planes ? per_pass : planes - c) * size;
+        same3_rows(x + c * size, n, g->d[2].in, r);
+        same3_cols(r, n, g->d[1].in, g->d[2].in, y + c * size);
+    }
+}
+
+/* `planes` planes of MaxPool of dtype (float, double, int8, uint8), with
+ * their Indices when idx is not NULL (idx_base: the first plane's offset
+ * in the input). */
+void KL_KFN(maxpool)(int dtype, const pool_geom *g, int64_t planes, const void *x, void *y, int64_t *idx,
+                     int64_t idx_base)
+{
+#define MAXPOOL_PLANE(SUF, T)                                                                 \
+    for (int64_t p = 0; p < planes; p++) {                                                    \
+        const T *xp = (const T *)x + p * g->in_size;                                          \
+        T *yp = (T *)y + p * g->out_size;                                                     \
+        if (idx)                                                                              \
+            maxpool_idx_##SUF(g, xp, yp, idx + p * g->out_size, idx_base + p * g->in_size);   \
+        else                                                                                  \
+            maxpool_rows_##SUF(g, xp, yp);                                                    \
+    }
     switch (dtype) {
     case KEEL_FLOAT:
-        MAXPOOL_PLANE(f32, float);
+        if (!idx && same3_applies(g))
+            maxpool_same3(g, planes, x, y);
+        else
+            MAXPOOL_PLANE(f32, float);
         break;
     case KEEL_DOUBLE:
         MAXPOOL_PLANE(f64, double);
