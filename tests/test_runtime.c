@@ -166,11 +166,12 @@ typedef struct mp_case {
     int64_t h, w, pads[4];
     bool ceil;
     int64_t stride, c;
+    int64_t k; /* 0: 3 */
 } mp_case;
 
-static int64_t mp_out(int64_t in, int64_t lo, int64_t hi, bool ceil, int64_t s)
+static int64_t mp_out(int64_t in, int64_t lo, int64_t hi, bool ceil, int64_t s, int64_t k)
 {
-    int64_t span = in + lo + hi - 3, o = (ceil ? span + s - 1 : span) / s + 1;
+    int64_t span = in + lo + hi - k, o = (ceil ? span + s - 1 : span) / s + 1;
     return ceil && (o - 1) * s >= in + lo ? o - 1 : o; /* no window starting in the right padding */
 }
 
@@ -182,8 +183,8 @@ static int64_t mp_out(int64_t in, int64_t lo, int64_t hi, bool ceil, int64_t s)
  * gives depends on the order of its taps). */
 static void run_maxpool_case(const mp_case *t, int isa)
 {
-    const int64_t c = t->c, s = t->stride;
-    const int64_t oh = mp_out(t->h, t->pads[0], t->pads[2], t->ceil, s), ow = mp_out(t->w, t->pads[1], t->pads[3], t->ceil, s);
+    const int64_t c = t->c, s = t->stride, k = t->k ? t->k : 3;
+    const int64_t oh = mp_out(t->h, t->pads[0], t->pads[2], t->ceil, s, k), ow = mp_out(t->w, t->pads[1], t->pads[3], t->ceil, s, k);
     size_t nx = (size_t)(c * t->h * t->w), ny = (size_t)(c * oh * ow);
     float *x = malloc(nx * sizeof *x), *y = malloc(ny * sizeof *y), *want = malloc(ny * sizeof *want);
     tb_fill_nan(y, ny); /* an element the kernel leaves unwritten fails */
@@ -202,15 +203,15 @@ static void run_maxpool_case(const mp_case *t, int isa)
         for (int64_t oy = 0; oy < oh; oy++)
             for (int64_t ox = 0; ox < ow; ox++) {
                 float best = -INFINITY;
-                for (int64_t ky = 0; ky < 3; ky++)
-                    for (int64_t kx = 0; kx < 3; kx++) {
+                for (int64_t ky = 0; ky < k; ky++)
+                    for (int64_t kx = 0; kx < k; kx++) {
                         int64_t iy = oy * s - t->pads[0] + ky, ix = ox * s - t->pads[1] + kx;
                         if (iy >= 0 && iy < t->h && ix >= 0 && ix < t->w && x[(p * t->h + iy) * t->w + ix] > best)
                             best = x[(p * t->h + iy) * t->w + ix];
                     }
                 want[(p * oh + oy) * ow + ox] = best;
             }
-    int64_t xd[4] = {1, c, t->h, t->w}, yd[4] = {1, c, oh, ow}, ks[2] = {3, 3}, st[2] = {s, s};
+    int64_t xd[4] = {1, c, t->h, t->w}, yd[4] = {1, c, oh, ow}, ks[2] = {k, k}, st[2] = {s, s};
     tb_model *b = tb_new(8, 13);
     tb_input(b, "x", KEEL_FLOAT, 4, xd, NULL);
     tb_output(b, "y", KEEL_FLOAT, 4, yd);
@@ -234,8 +235,8 @@ static void run_maxpool_case(const mp_case *t, int isa)
         for (size_t i = 0; i < ny; i++)
             wrong += !(y[i] == want[i] || (isnan(y[i]) && isnan(want[i])));
         if (wrong)
-            fprintf(stderr, "\n  maxpool %lldx%lld stride %lld pads %lld,%lld ceil %d, %s, %d threads: %d of %zu outputs wrong\n",
-                    (long long)t->h, (long long)t->w, (long long)s, (long long)t->pads[0], (long long)t->pads[1],
+            fprintf(stderr, "\n  maxpool %lldx%lld kernel %lld stride %lld pads %lld,%lld ceil %d, %s, %d threads: %d of %zu outputs wrong\n",
+                    (long long)t->h, (long long)t->w, (long long)k, (long long)s, (long long)t->pads[0], (long long)t->pads[1],
                     t->ceil, keel_isa_name((keel_isa)isa), threads, wrong, ny);
         CU_ASSERT_EQUAL(wrong, 0);
         keel_session_free(ses);
@@ -246,7 +247,7 @@ static void run_maxpool_case(const mp_case *t, int isa)
     free(x), free(y), free(want);
 }
 
-static void test_maxpool_3x3(void)
+static void test_maxpool(void)
 {
     static const mp_case cases[] = {
         {111, 111, {0, 0, 0, 0}, true, 2, 3},  /* SqueezeNet's */
@@ -269,9 +270,16 @@ static void test_maxpool_3x3(void)
         {46, 46, {1, 1, 1, 1}, false, 1, 2}, /* too large for a pass: the row path */
         {1, 5, {1, 1, 1, 1}, false, 1, 4},   /* one row: the row path */
         {6, 5, {0, 1, 1, 1}, false, 1, 4},   /* asymmetric padding: the row path */
+        /* 2x2 stride 2 (GoogLeNet's last pool; AVX-512: 16 outputs of a
+         * row at a time, from 32 columns) */
+        {14, 14, {0, 0, 0, 0}, true, 2, 5, 2},
+        {13, 45, {0, 0, 0, 0}, true, 2, 3, 2},
+        {9, 33, {1, 1, 1, 1}, false, 2, 3, 2},
+        {3, 3, {0, 0, 0, 0}, true, 2, 3, 2},  /* ceil: the last window half outside */
+        {28, 100, {1, 0, 0, 1}, true, 2, 2},  /* 3x3, outputs past 16 and 32 in a row */
     };
     for (int isa = KEEL_ISA_GENERIC; isa <= KEEL_ISA_AVX512; isa++)
-        if (tb_isa_runs(isa, "MaxPool 3x3"))
+        if (tb_isa_runs(isa, "MaxPool"))
             for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
                 run_maxpool_case(&cases[i], isa);
 }
@@ -1542,7 +1550,7 @@ void add_runtime_suite(void)
     CU_add_test(s, "Slice moves every bit where its starts and steps say", test_slice_threads);
     CU_add_test(s, "conv kernels match a direct loop on every instruction set", test_conv_kernels);
     CU_add_test(s, "weights packed whole and in blocks of rows land where the layout says", test_pack_rows_in_blocks);
-    CU_add_test(s, "MaxPool 3x3 stride 2 and 1 against window maxima", test_maxpool_3x3);
+    CU_add_test(s, "MaxPool 3x3 and 2x2, stride 2 and 1, against window maxima", test_maxpool);
     CU_add_test(s, "Concat planned in place", test_concat_in_place);
     CU_add_test(s, "Concat slice not written in place", test_concat_slice_not_in_place);
     CU_add_test(s, "Pad fused into Conv and AveragePool", test_pad_fusion);

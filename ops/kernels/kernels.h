@@ -131,7 +131,7 @@ typedef klk_reduce_loop klk_reduce_fn(int kind, int dtype);
     X(plane_mean, generic, avx2, avx2)                 \
     X(plane_max, generic, avx2, avx2)                  \
     X(avgpool, generic, avx2, avx2)                    \
-    X(maxpool, generic, avx2, avx2)                    \
+    X(maxpool, generic, avx2, avx512)                  \
     X(reduce, generic, avx2, avx2)
 
 /* entries that share a type */
