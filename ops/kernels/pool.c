@@ -482,6 +482,10 @@ static void maxpool_same3(const pool_geom *g, int64_t planes, const float *x, fl
 void KL_KFN(maxpool)(int dtype, const pool_geom *g, int64_t planes, const void *x, void *y, int64_t *idx,
                      int64_t idx_base)
 {
+#ifdef KL_MAXPOOL_FIRST /* an x86 twin's own path for some windows */
+    if (KL_MAXPOOL_FIRST(dtype, g, planes, x, y, idx))
+        return;
+#endif
 #define MAXPOOL_PLANE(SUF, T)                                                                 \
     for (int64_t p = 0; p < planes; p++) {                                                    \
         const T *xp = (const T *)x + p * g->in_size;                                          \

@@ -1,6 +1,97 @@
-/* pool_avx2.c -- ops/kernels/pool.c built for AVX2. */
+/* pool_avx2.c -- ops/kernels/pool.c built for AVX2, with MaxPool's
+ * downsampling windows (2 or 3 rows by 2 or 3 columns at stride 2:
+ * ResNet's, SqueezeNet's, GoogLeNet's and Inception's pools) 8 outputs of
+ * a row at a time, as ops/kernels/x86/pool_avx512.c takes 16: the window
+ * rows' maximum of the 17 input columns under 8 outputs first (columns
+ * outside the plane read as -inf, through masked loads that never touch
+ * them), then its even, odd and next even columns side by side.  Each
+ * maximum starts at -inf and takes values with max_ps(v, m), which keeps
+ * m when v is NaN: NaN never wins. */
 #include "avx2_loops.h"
 #include "../../drivers/pool.h"
 #include "../mathfn.h"
+#include <immintrin.h>
+
+static bool s2_applies(int dtype, const pool_geom *g, const int64_t *idx)
+{
+    const pool_dim *dz = &g->d[0];
+    if (dtype != KEEL_FLOAT || idx || dz->in != 1 || dz->k != 1 || dz->out != 1)
+        return false;
+    for (int i = 1; i < 3; i++) {
+        const pool_dim *d = &g->d[i];
+        if (d->stride != 2 || d->dil != 1 || d->k < 2 || d->k > 3)
+            return false;
+    }
+    return true;
+}
+
+/* All ones in the lanes j < 8 whose column c0 + j lies in [0, w). */
+static __m256i lanes_inside(int64_t c0, int64_t w)
+{
+    const int64_t lo = c0 < 0 ? -c0 : 0, hi = w - c0 < 8 ? w - c0 : 8;
+    const __m256i j = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    if (hi <= lo)
+        return _mm256_setzero_si256();
+    return _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32((int)lo), j),
+                               _mm256_cmpgt_epi32(_mm256_set1_epi32((int)hi), j));
+}
+
+/* Columns [c0, c0 + 8) of row, -inf where mask is clear. */
+static inline __m256 load_inside(const float *row, int64_t c0, __m256i mask)
+{
+    return _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), _mm256_maskload_ps(row + c0, mask), _mm256_castsi256_ps(mask));
+}
+
+/* [v0, v2, v4, v6] of a then of b, in order: even (0) or odd (1) columns. */
+static inline __m256 pick(__m256 a, __m256 b, int odd)
+{
+    const __m256 t = odd ? _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1)) : _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+
+/* Outputs [ox0, ox0 + n) of output row oy (n <= 8), into out. */
+static void s2_chunk(const pool_geom *g, const float *x, int64_t oy, int64_t ox0, int64_t n, float *out)
+{
+    const pool_dim *dy = &g->d[1], *dx = &g->d[2];
+    const int64_t w = dx->in, c0 = ox0 * 2 - dx->pad;
+    const __m256i ma = lanes_inside(c0, w), mb = lanes_inside(c0 + 8, w);
+    const bool last_inside = c0 + 16 >= 0 && c0 + 16 < w;
+    __m256 va = _mm256_set1_ps(-INFINITY), vb = va;
+    float vc = -INFINITY;
+    int64_t t0, t1;
+    pool_taps(dy, oy, 0, dy->in, &t0, &t1);
+    for (int64_t ty = t0; ty < t1; ty++) {
+        const float *row = x + (oy * 2 - dy->pad + ty) * w;
+        va = _mm256_max_ps(load_inside(row, c0, ma), va);
+        vb = _mm256_max_ps(load_inside(row, c0 + 8, mb), vb);
+        if (dx->k == 3 && last_inside)
+            vc = row[c0 + 16] > vc ? row[c0 + 16] : vc;
+    }
+    const __m256 e = pick(va, vb, 0);
+    __m256 m = _mm256_max_ps(pick(va, vb, 1), e);
+    if (dx->k == 3) { /* the next even column: e shifted down a lane, vc at the top */
+        const __m256 next = _mm256_permutevar8x32_ps(e, _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 7));
+        m = _mm256_max_ps(_mm256_blend_ps(next, _mm256_set1_ps(vc), 0x80), m);
+    }
+    _mm256_maskstore_ps(out, lanes_inside(0, n), m);
+}
+
+/* The stride-2 windows of `planes` planes, or false where they do not apply. */
+static bool maxpool_s2_avx2(int dtype, const pool_geom *g, int64_t planes, const void *x, void *y,
+                            const int64_t *idx)
+{
+    if (!s2_applies(dtype, g, idx))
+        return false;
+    const int64_t oh = g->d[1].out, ow = g->d[2].out;
+    const float *xp = x;
+    float *yp = y;
+    for (int64_t p = 0; p < planes; p++, xp += g->in_size, yp += g->out_size)
+        for (int64_t oy = 0; oy < oh; oy++)
+            for (int64_t ox0 = 0; ox0 < ow; ox0 += 8)
+                s2_chunk(g, xp, oy, ox0, ow - ox0 < 8 ? ow - ox0 : 8, yp + oy * ow + ox0);
+    return true;
+}
+
+#define KL_MAXPOOL_FIRST maxpool_s2_avx2
 #include "../pool.c"
 #include "avx2_loops_end.h"
