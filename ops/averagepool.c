@@ -28,14 +28,13 @@ typedef struct avgpool_job {
     bool include_pad;
     const float *x;
     float *y;
-    klk_avgpool_fn *plane;    /* the session's kernel (ops/kernels/pool.c) */
+    klk_avgpool_fn *plane;    /* the session's kernel (ops/kernels/pool.c), on a range of planes */
 } avgpool_job;
 
 static void avgpool_planes(void *arg, int64_t lo, int64_t hi)
 {
     const avgpool_job *j = arg;
-    for (int64_t p = lo; p < hi; p++)
-        j->plane(&j->g, j->include_pad, j->x + p * j->g.in_size, j->y + p * j->g.out_size);
+    j->plane(&j->g, j->include_pad, hi - lo, j->x + lo * j->g.in_size, j->y + lo * j->g.out_size);
 }
 
 static keel_status avgpool_geometry(kl_opctx *c, pool_geom *g, bool *include_pad)

@@ -284,6 +284,76 @@ static void test_maxpool(void)
                 run_maxpool_case(&cases[i], isa);
 }
 
+/* ---- AveragePool 3x3, stride 1, padding 1, padding counted -------------------- */
+
+/* Inception-v3's branch pools (row sums, then column sums, flat across
+ * rows and planes; larger planes a row at a time) against the window sum
+ * in double over 9, on each instruction set and thread count; NaN and
+ * infinities reach the windows they are in. */
+static void run_avgpool_same_case(int64_t c, int64_t h, int64_t w, int isa)
+{
+    const size_t n = (size_t)(c * h * w);
+    float *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y), *want = malloc(n * sizeof *want);
+    uint32_t r = 4242;
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)((r = r * 1103515245u + 12345u) >> 8) / 16777216.0f - 0.5f;
+    x[n / 3] = NAN;
+    x[n / 2] = INFINITY;
+    for (int64_t p = 0; p < c; p++)
+        for (int64_t oy = 0; oy < h; oy++)
+            for (int64_t ox = 0; ox < w; ox++) {
+                double sum = 0;
+                for (int64_t iy = oy - 1; iy <= oy + 1; iy++)
+                    for (int64_t ix = ox - 1; ix <= ox + 1; ix++)
+                        if (iy >= 0 && iy < h && ix >= 0 && ix < w)
+                            sum += x[(p * h + iy) * w + ix];
+                want[(p * h + oy) * w + ox] = (float)(sum / 9.0);
+            }
+    int64_t xd[4] = {1, c, h, w}, ks[2] = {3, 3}, st[2] = {1, 1}, pads[4] = {1, 1, 1, 1};
+    tb_model *b = tb_new(8, 13);
+    tb_input(b, "x", KEEL_FLOAT, 4, xd, NULL);
+    tb_output(b, "y", KEEL_FLOAT, 4, xd);
+    Onnx__NodeProto *node = tb_node(b, "AveragePool", "pool", "x", "y");
+    tb_attr_ints(b, node, "kernel_shape", 2, ks);
+    tb_attr_ints(b, node, "strides", 2, st);
+    tb_attr_ints(b, node, "pads", 4, pads);
+    tb_attr_int(b, node, "count_include_pad", 1);
+    keel_model *m = load(b, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    for (int threads = 1; threads <= 2; threads++) {
+        keel_session *ses;
+        char err[1024];
+        CU_ASSERT_EQUAL_FATAL(tb_session(&ses, m, isa, threads, NULL, err, sizeof err), KEEL_OK);
+        tb_fill_nan(y, n); /* an element the kernel leaves unwritten fails */
+        keel_tensor in = {KEEL_FLOAT, 4, {1, c, h, w}, x}, out = {0};
+        out.data = y;
+        CU_ASSERT_EQUAL(keel_session_run(ses, &in, &out), KEEL_OK);
+        int wrong = 0;
+        for (size_t i = 0; i < n; i++)
+            wrong += isnan(want[i]) ? !isnan(y[i])
+                                    : !(y[i] == want[i] || fabsf(y[i] - want[i]) <= 1e-6f * (1.0f + fabsf(want[i])));
+        if (wrong)
+            fprintf(stderr, "\n  avgpool %lldx%lldx%lld, %s, %d threads: %d of %zu outputs wrong\n", (long long)c,
+                    (long long)h, (long long)w, keel_isa_name((keel_isa)isa), threads, wrong, n);
+        CU_ASSERT_EQUAL(wrong, 0);
+        keel_session_free(ses);
+    }
+    keel_model_free(m);
+    tb_free(b);
+    free(x), free(y), free(want);
+}
+
+static void test_avgpool_same(void)
+{
+    /* 17x17 and 8x8: Inception-v3's; 2x2 and 2x9: the smallest planes; 45x45
+     * one plane a pass; 46x46 and 35x70 a row at a time */
+    static const int64_t cases[][3] = {{40, 17, 17}, {70, 8, 8}, {600, 2, 2}, {5, 2, 9}, {3, 45, 45}, {2, 46, 46}, {3, 35, 70}};
+    for (int isa = KEEL_ISA_GENERIC; isa <= KEEL_ISA_AVX512; isa++)
+        if (tb_isa_runs(isa, "AveragePool"))
+            for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+                run_avgpool_same_case(cases[i][0], cases[i][1], cases[i][2], isa);
+}
+
 /* Where element (row, kk) of W [m][k] belongs in kern's packing: the
  * layouts of kernels/conv.h, written out here from their definition. */
 static size_t packed_at(const kl_kernels *kern, int64_t m, int64_t k, int64_t row, int64_t kk)
@@ -1551,6 +1621,7 @@ void add_runtime_suite(void)
     CU_add_test(s, "conv kernels match a direct loop on every instruction set", test_conv_kernels);
     CU_add_test(s, "weights packed whole and in blocks of rows land where the layout says", test_pack_rows_in_blocks);
     CU_add_test(s, "MaxPool 3x3 and 2x2, stride 2 and 1, against window maxima", test_maxpool);
+    CU_add_test(s, "AveragePool 3x3 stride 1 padding 1 against window sums", test_avgpool_same);
     CU_add_test(s, "Concat planned in place", test_concat_in_place);
     CU_add_test(s, "Concat slice not written in place", test_concat_slice_not_in_place);
     CU_add_test(s, "Pad fused into Conv and AveragePool", test_pad_fusion);

@@ -90,7 +90,7 @@ typedef void klk_softmax_chunk_fn(int kind, float *y, const float *x, int64_t le
 typedef float klk_plane_fn(const float *x, int64_t n);
 /* one plane of AveragePool; of MaxPool (idx: NULL, or its Indices, which
  * are idx_base plus the offset in the plane) */
-typedef void klk_avgpool_fn(const struct pool_geom *g, bool include_pad, const float *x, float *y);
+typedef void klk_avgpool_fn(const struct pool_geom *g, bool include_pad, int64_t planes, const float *x, float *y);
 typedef void klk_maxpool_fn(int dtype, const struct pool_geom *g, int64_t planes, const void *x, void *y, int64_t *idx,
                             int64_t idx_base);
 /* The reduction loop of ops/drivers/reduce.c for a kind and dtype:

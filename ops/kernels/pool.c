@@ -152,18 +152,25 @@ static void avgpool_3x3s1_plane(const pool_geom *g, const float *restrict x, flo
     }
 }
 
-/* 3x3, stride 1, one row and column of zeros around, zeros counted (the
- * same pools with their Pad fused in by the optimizer): the same ring of
- * row sums, rows outside the plane zero. */
+/* 3x3, stride 1, one row and column of zeros around, zeros counted
+ * (Inception-v3's branch pools, and the same pools with their Pad fused in
+ * by the optimizer), on planes of up to SAME3_FLOATS: row sums
+ * h[i] = x[i - 1] + x[i] + x[i + 1], then (above + h + below) / 9, each
+ * one loop across the rows and planes of a pass (17x17 and 8x8 rows are
+ * too short for vectors of their own), the edges done again with zeros
+ * for the values outside the plane, added in the same order. */
+#define SAME3_FLOATS 2048 /* the planes one pass takes: their row sums or maxima, 8 KB on the stack */
+
 static bool is_3x3s1_same(const pool_geom *g, bool include_pad)
 {
     const pool_dim *dz = &g->d[0], *dy = &g->d[1], *dx = &g->d[2];
     return include_pad && dz->k == 1 && dz->in == 1 && dy->k == 3 && dx->k == 3 && dy->stride == 1 &&
            dx->stride == 1 && dy->dil == 1 && dx->dil == 1 && dy->pad == 1 && dx->pad == 1 && dy->out == dy->in &&
-           dx->out == dx->in && dx->in >= 2 && dx->out <= RING_MAX;
+           dx->out == dx->in && dx->in >= 2 && dy->in >= 2;
 }
 
-/* h[i] = x[i - 1] + x[i] + x[i + 1] over a row of w >= 2, zero outside it. */
+/* Larger planes, a row at a time: a ring of three rows' sums (rows
+ * outside the plane zero), the same sums in the same order. */
 static void row_sums_padded(const float *restrict x, int64_t w, float *restrict h)
 {
     h[0] = x[0] + x[1];
@@ -191,15 +198,63 @@ static void avgpool_3x3s1_same_plane(const pool_geom *g, const float *restrict x
     }
 }
 
-/* One plane of AveragePool: the 3x3 stride-1 rings where they apply. */
-void KL_KFN(avgpool)(const pool_geom *g, bool include_pad, const float *x, float *y)
+/* h[i] for i < n: the sum of the row taps of x[i] (rows w long). */
+static void sum3_rows(const float *restrict x, int64_t n, int64_t w, float *restrict h)
 {
-    if (is_3x3s1_valid(g))
-        avgpool_3x3s1_plane(g, x, y);
-    else if (is_3x3s1_same(g, include_pad))
-        avgpool_3x3s1_same_plane(g, x, y);
-    else
-        avgpool_plane(g, include_pad, x, y);
+    const float *restrict left = x, *restrict mid = x + 1, *restrict right = x + 2;
+    float *restrict out = h + 1;
+    for (int64_t i = 0; i < n - 2; i++)
+        out[i] = left[i] + mid[i] + right[i];
+    for (int64_t i = 0; i < n; i += w) {
+        h[i] = x[i] + x[i + 1];
+        h[i + w - 1] = x[i + w - 2] + x[i + w - 1];
+    }
+}
+
+/* y[i] for i < n: the mean over the column taps of h (planes rows of w). */
+static void mean3_cols(const float *restrict h, int64_t n, int64_t rows, int64_t w, float *restrict y)
+{
+    const float ninth = 1.0f / 9.0f, zero = 0.0f;
+    const float *restrict above = h, *restrict at = h + w, *restrict below = h + 2 * w;
+    float *restrict out = y + w;
+    for (int64_t i = 0; i < n - 2 * w; i++)
+        out[i] = (above[i] + at[i] + below[i]) * ninth;
+    for (int64_t p = 0; p < n; p += rows * w) {
+        const float *restrict top = h + p, *restrict bottom = h + p + (rows - 1) * w;
+        float *restrict first = y + p, *restrict last = y + p + (rows - 1) * w;
+        for (int64_t j = 0; j < w; j++)
+            first[j] = (zero + top[j] + top[j + w]) * ninth;
+        for (int64_t j = 0; j < w; j++)
+            last[j] = (bottom[j - w] + bottom[j] + zero) * ninth;
+    }
+}
+
+static void avgpool_3x3s1_same(const pool_geom *g, int64_t planes, const float *x, float *y)
+{
+    const int64_t size = g->in_size, per_pass = SAME3_FLOATS / size;
+    float h[SAME3_FLOATS];
+    for (int64_t c = 0; c < planes; c += per_pass) {
+        const int64_t n = (c + per_pass < planes ? per_pass : planes - c) * size;
+        sum3_rows(x + c * size, n, g->d[2].in, h);
+        mean3_cols(h, n, g->d[1].in, g->d[2].in, y + c * size);
+    }
+}
+
+/* `planes` planes of AveragePool: the 3x3 stride-1 paths where they apply. */
+void KL_KFN(avgpool)(const pool_geom *g, bool include_pad, int64_t planes, const float *x, float *y)
+{
+    const bool same = is_3x3s1_same(g, include_pad);
+    if (same && g->in_size <= SAME3_FLOATS) {
+        avgpool_3x3s1_same(g, planes, x, y);
+        return;
+    }
+    for (int64_t p = 0; p < planes; p++, x += g->in_size, y += g->out_size)
+        if (is_3x3s1_valid(g))
+            avgpool_3x3s1_plane(g, x, y);
+        else if (same && g->d[2].in <= RING_MAX)
+            avgpool_3x3s1_same_plane(g, x, y);
+        else
+            avgpool_plane(g, include_pad, x, y);
 }
 
 /* ---- MaxPool ---------------------------------------------------------------- */
@@ -410,7 +465,6 @@ MAXPOOL_KERNELS(u8, uint8_t, 0)
 
 /* ---- MaxPool 3x3, stride 1, padding 1 on small planes ---- */
 
-#define SAME3_FLOATS 2048 /* the planes one pass takes: their row maxima, 8 KB on the stack */
 
 /* Inception's branch pools: output planes the size of the input ones.
  * Several planes (c of them, contiguous, n = c h w floats) go through two
