@@ -162,6 +162,38 @@ static void run_dw_case(const dw_case *t, int isa, int threads)
 
 /* ---- MaxPool 3x3, stride 2 and stride 1 --------------------------------------- */
 
+/* A model of one pooling node, x of dims xd to y of dims yd, a k x k
+ * window at stride s with pads; *node takes further attributes. */
+static tb_model *pool_model(const char *op, const int64_t xd[4], const int64_t yd[4], int64_t k, int64_t s,
+                            const int64_t pads[4], Onnx__NodeProto **node)
+{
+    int64_t ks[2] = {k, k}, st[2] = {s, s};
+    tb_model *b = tb_new(8, 13);
+    tb_input(b, "x", KEEL_FLOAT, 4, xd, NULL);
+    tb_output(b, "y", KEEL_FLOAT, 4, yd);
+    *node = tb_node(b, op, "pool", "x", "y");
+    tb_attr_ints(b, *node, "kernel_shape", 2, ks);
+    tb_attr_ints(b, *node, "strides", 2, st);
+    tb_attr_ints(b, *node, "pads", 4, pads);
+    return b;
+}
+
+/* One run of the pooling model m on x (dims xd) into y (ny floats, set
+ * to NaN first: an element the kernel leaves unwritten fails), in a
+ * session of isa and threads; the output's description. */
+static keel_tensor run_pool(keel_model *m, int isa, int threads, const int64_t xd[4], float *x, float *y, size_t ny)
+{
+    keel_session *ses;
+    char err[1024];
+    keel_tensor in = {KEEL_FLOAT, 4, {xd[0], xd[1], xd[2], xd[3]}, x}, out = {0};
+    out.data = y;
+    tb_fill_nan(y, ny);
+    CU_ASSERT_EQUAL_FATAL(tb_session(&ses, m, isa, threads, NULL, err, sizeof err), KEEL_OK);
+    CU_ASSERT_EQUAL(keel_session_run(ses, &in, &out), KEEL_OK);
+    keel_session_free(ses);
+    return out;
+}
+
 typedef struct mp_case {
     int64_t h, w, pads[4];
     bool ceil;
@@ -187,7 +219,6 @@ static void run_maxpool_case(const mp_case *t, int isa)
     const int64_t oh = mp_out(t->h, t->pads[0], t->pads[2], t->ceil, s, k), ow = mp_out(t->w, t->pads[1], t->pads[3], t->ceil, s, k);
     size_t nx = (size_t)(c * t->h * t->w), ny = (size_t)(c * oh * ow);
     float *x = malloc(nx * sizeof *x), *y = malloc(ny * sizeof *y), *want = malloc(ny * sizeof *want);
-    tb_fill_nan(y, ny); /* an element the kernel leaves unwritten fails */
     uint32_t r = 777;
     for (size_t i = 0; i < nx; i++) {
         r = r * 1103515245u + 12345u;
@@ -211,24 +242,14 @@ static void run_maxpool_case(const mp_case *t, int isa)
                     }
                 want[(p * oh + oy) * ow + ox] = best;
             }
-    int64_t xd[4] = {1, c, t->h, t->w}, yd[4] = {1, c, oh, ow}, ks[2] = {k, k}, st[2] = {s, s};
-    tb_model *b = tb_new(8, 13);
-    tb_input(b, "x", KEEL_FLOAT, 4, xd, NULL);
-    tb_output(b, "y", KEEL_FLOAT, 4, yd);
-    Onnx__NodeProto *node = tb_node(b, "MaxPool", "pool", "x", "y");
-    tb_attr_ints(b, node, "kernel_shape", 2, ks);
-    tb_attr_ints(b, node, "strides", 2, st);
-    tb_attr_ints(b, node, "pads", 4, t->pads);
+    int64_t xd[4] = {1, c, t->h, t->w}, yd[4] = {1, c, oh, ow};
+    Onnx__NodeProto *node;
+    tb_model *b = pool_model("MaxPool", xd, yd, k, s, t->pads, &node);
     tb_attr_int(b, node, "ceil_mode", t->ceil);
     keel_model *m = load(b, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
     for (int threads = 1; threads <= 2; threads++) {
-        keel_session *ses;
-        char err[1024];
-        CU_ASSERT_EQUAL_FATAL(tb_session(&ses, m, isa, threads, NULL, err, sizeof err), KEEL_OK);
-        keel_tensor in = {KEEL_FLOAT, 4, {1, c, t->h, t->w}, x}, out = {0};
-        out.data = y;
-        CU_ASSERT_EQUAL(keel_session_run(ses, &in, &out), KEEL_OK);
+        keel_tensor out = run_pool(m, isa, threads, xd, x, y, ny);
         CU_ASSERT_EQUAL(out.dims[2], oh);
         CU_ASSERT_EQUAL(out.dims[3], ow);
         int wrong = 0;
@@ -239,8 +260,6 @@ static void run_maxpool_case(const mp_case *t, int isa)
                     (long long)t->h, (long long)t->w, (long long)k, (long long)s, (long long)t->pads[0], (long long)t->pads[1],
                     t->ceil, keel_isa_name((keel_isa)isa), threads, wrong, ny);
         CU_ASSERT_EQUAL(wrong, 0);
-        keel_session_free(ses);
-        tb_fill_nan(y, ny);
     }
     keel_model_free(m);
     tb_free(b);
@@ -309,25 +328,14 @@ static void run_avgpool_same_case(int64_t c, int64_t h, int64_t w, int isa)
                             sum += x[(p * h + iy) * w + ix];
                 want[(p * h + oy) * w + ox] = (float)(sum / 9.0);
             }
-    int64_t xd[4] = {1, c, h, w}, ks[2] = {3, 3}, st[2] = {1, 1}, pads[4] = {1, 1, 1, 1};
-    tb_model *b = tb_new(8, 13);
-    tb_input(b, "x", KEEL_FLOAT, 4, xd, NULL);
-    tb_output(b, "y", KEEL_FLOAT, 4, xd);
-    Onnx__NodeProto *node = tb_node(b, "AveragePool", "pool", "x", "y");
-    tb_attr_ints(b, node, "kernel_shape", 2, ks);
-    tb_attr_ints(b, node, "strides", 2, st);
-    tb_attr_ints(b, node, "pads", 4, pads);
+    int64_t xd[4] = {1, c, h, w}, pads[4] = {1, 1, 1, 1};
+    Onnx__NodeProto *node;
+    tb_model *b = pool_model("AveragePool", xd, xd, 3, 1, pads, &node);
     tb_attr_int(b, node, "count_include_pad", 1);
     keel_model *m = load(b, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
     for (int threads = 1; threads <= 2; threads++) {
-        keel_session *ses;
-        char err[1024];
-        CU_ASSERT_EQUAL_FATAL(tb_session(&ses, m, isa, threads, NULL, err, sizeof err), KEEL_OK);
-        tb_fill_nan(y, n); /* an element the kernel leaves unwritten fails */
-        keel_tensor in = {KEEL_FLOAT, 4, {1, c, h, w}, x}, out = {0};
-        out.data = y;
-        CU_ASSERT_EQUAL(keel_session_run(ses, &in, &out), KEEL_OK);
+        run_pool(m, isa, threads, xd, x, y, n);
         int wrong = 0;
         for (size_t i = 0; i < n; i++)
             wrong += isnan(want[i]) ? !isnan(y[i])
@@ -336,7 +344,6 @@ static void run_avgpool_same_case(int64_t c, int64_t h, int64_t w, int isa)
             fprintf(stderr, "\n  avgpool %lldx%lldx%lld, %s, %d threads: %d of %zu outputs wrong\n", (long long)c,
                     (long long)h, (long long)w, keel_isa_name((keel_isa)isa), threads, wrong, n);
         CU_ASSERT_EQUAL(wrong, 0);
-        keel_session_free(ses);
     }
     keel_model_free(m);
     tb_free(b);
@@ -627,7 +634,6 @@ static void run_conv_case(const conv_case *t, int isa, int threads)
     size_t nx = (size_t)(t->c * t->h * t->w), nw = (size_t)(t->m * cg * t->k * kw), ny = (size_t)(t->m * oh * ow);
     float *x = malloc(nx * sizeof *x), *w = malloc(nw * sizeof *w), *bias = malloc((size_t)t->m * sizeof *bias);
     float *res = malloc(ny * sizeof *res), *y = malloc(ny * sizeof *y), *want = malloc(ny * sizeof *want);
-    tb_fill_nan(y, ny); /* an element the kernel leaves unwritten fails */
     uint32_t r = 777;
 #define NEXT_UNIT() ((float)((r = r * 1103515245u + 12345u) >> 8) / 16777216.0f - 0.5f)
     for (size_t i = 0; i < nx; i++)

@@ -55,6 +55,22 @@ static inline void pool_interior(const pool_dim *d, int64_t *a, int64_t *b)
     *b = end > d->out ? d->out : end < *a ? *a : end;
 }
 
+/* MaxPool's downsampling windows that ops/kernels/x86's kernels take
+ * a row of outputs at a time: float, no Indices, 2-D, 2 or 3 taps at
+ * stride 2 and no dilation along both axes. */
+static inline bool pool_stride2_small(int dtype, const pool_geom *g, const int64_t *idx)
+{
+    const pool_dim *dz = &g->d[0];
+    if (dtype != KEEL_FLOAT || idx || dz->in != 1 || dz->k != 1 || dz->out != 1)
+        return false;
+    for (int i = 1; i < SP; i++) {
+        const pool_dim *d = &g->d[i];
+        if (d->stride != 2 || d->dil != 1 || d->k < 2 || d->k > 3)
+            return false;
+    }
+    return true;
+}
+
 /* Reads and checks the window attributes against input 0.  `dilations` and
  * `ceil_mode` say whether the node's opset has those attributes. */
 keel_status pool_geometry(kl_opctx *c, pool_geom *g, bool dilations, bool ceil_mode);

@@ -229,14 +229,21 @@ static void mean3_cols(const float *restrict h, int64_t n, int64_t rows, int64_t
     }
 }
 
-static void avgpool_3x3s1_same(const pool_geom *g, int64_t planes, const float *x, float *y)
+/* The two loops of a 3x3 stride-1 "same" pool over planes, as many at a
+ * time as SAME3_FLOATS holds: rows (x into the pass's row results r),
+ * then cols (r into y). */
+typedef void same3_rows_fn(const float *restrict x, int64_t n, int64_t w, float *restrict r);
+typedef void same3_cols_fn(const float *restrict r, int64_t n, int64_t h, int64_t w, float *restrict y);
+
+static void same3_passes(const pool_geom *g, int64_t planes, const float *x, float *y, same3_rows_fn *rows,
+                         same3_cols_fn *cols)
 {
     const int64_t size = g->in_size, per_pass = SAME3_FLOATS / size;
-    float h[SAME3_FLOATS];
+    float r[SAME3_FLOATS];
     for (int64_t c = 0; c < planes; c += per_pass) {
         const int64_t n = (c + per_pass < planes ? per_pass : planes - c) * size;
-        sum3_rows(x + c * size, n, g->d[2].in, h);
-        mean3_cols(h, n, g->d[1].in, g->d[2].in, y + c * size);
+        rows(x + c * size, n, g->d[2].in, r);
+        cols(r, n, g->d[1].in, g->d[2].in, y + c * size);
     }
 }
 
@@ -245,7 +252,7 @@ void KL_KFN(avgpool)(const pool_geom *g, bool include_pad, int64_t planes, const
 {
     const bool same = is_3x3s1_same(g, include_pad);
     if (same && g->in_size <= SAME3_FLOATS) {
-        avgpool_3x3s1_same(g, planes, x, y);
+        same3_passes(g, planes, x, y, sum3_rows, mean3_cols);
         return;
     }
     for (int64_t p = 0; p < planes; p++, x += g->in_size, y += g->out_size)
@@ -519,17 +526,6 @@ static void same3_cols(const float *restrict r, int64_t n, int64_t h, int64_t w,
     }
 }
 
-static void maxpool_same3(const pool_geom *g, int64_t planes, const float *x, float *y)
-{
-    const int64_t size = g->in_size, per_pass = SAME3_FLOATS / size;
-    float r[SAME3_FLOATS];
-    for (int64_t c = 0; c < planes; c += per_pass) {
-        const int64_t n = (c + per_pass < planes ? per_pass : planes - c) * size;
-        same3_rows(x + c * size, n, g->d[2].in, r);
-        same3_cols(r, n, g->d[1].in, g->d[2].in, y + c * size);
-    }
-}
-
 /* `planes` planes of MaxPool of dtype (float, double, int8, uint8), with
  * their Indices when idx is not NULL (idx_base: the first plane's offset
  * in the input). */
@@ -552,7 +548,7 @@ void KL_KFN(maxpool)(int dtype, const pool_geom *g, int64_t planes, const void *
     switch (dtype) {
     case KEEL_FLOAT:
         if (!idx && same3_applies(g))
-            maxpool_same3(g, planes, x, y);
+            same3_passes(g, planes, x, y, same3_rows, same3_cols);
         else
             MAXPOOL_PLANE(f32, float);
         break;

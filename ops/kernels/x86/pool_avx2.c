@@ -12,19 +12,6 @@
 #include "../mathfn.h"
 #include <immintrin.h>
 
-static bool s2_applies(int dtype, const pool_geom *g, const int64_t *idx)
-{
-    const pool_dim *dz = &g->d[0];
-    if (dtype != KEEL_FLOAT || idx || dz->in != 1 || dz->k != 1 || dz->out != 1)
-        return false;
-    for (int i = 1; i < 3; i++) {
-        const pool_dim *d = &g->d[i];
-        if (d->stride != 2 || d->dil != 1 || d->k < 2 || d->k > 3)
-            return false;
-    }
-    return true;
-}
-
 /* All ones in the lanes j < 8 whose column c0 + j lies in [0, w). */
 static __m256i lanes_inside(int64_t c0, int64_t w)
 {
@@ -80,7 +67,7 @@ static void s2_chunk(const pool_geom *g, const float *x, int64_t oy, int64_t ox0
 static bool maxpool_s2_avx2(int dtype, const pool_geom *g, int64_t planes, const void *x, void *y,
                             const int64_t *idx)
 {
-    if (!s2_applies(dtype, g, idx))
+    if (!pool_stride2_small(dtype, g, idx))
         return false;
     const int64_t oh = g->d[1].out, ow = g->d[2].out;
     const float *xp = x;

@@ -11,19 +11,6 @@
 #include "../kernels.h"
 #include "vmath.h"
 
-static bool s2_applies(int dtype, const pool_geom *g, const int64_t *idx)
-{
-    const pool_dim *dz = &g->d[0];
-    if (dtype != KEEL_FLOAT || idx || dz->in != 1 || dz->k != 1 || dz->out != 1)
-        return false;
-    for (int i = 1; i < 3; i++) {
-        const pool_dim *d = &g->d[i];
-        if (d->stride != 2 || d->dil != 1 || d->k < 2 || d->k > 3)
-            return false;
-    }
-    return true;
-}
-
 /* Lanes j < 16 whose column c0 + j lies in [0, w). */
 static __mmask16 lanes_inside(int64_t c0, int64_t w)
 {
@@ -73,7 +60,7 @@ KL_AVX512 static void s2_planes(const pool_geom *g, int64_t planes, const float 
 void klk_maxpool_avx512(int dtype, const pool_geom *g, int64_t planes, const void *x, void *y, int64_t *idx,
                         int64_t idx_base)
 {
-    if (s2_applies(dtype, g, idx))
+    if (pool_stride2_small(dtype, g, idx))
         s2_planes(g, planes, x, y);
     else
         klk_maxpool_avx2(dtype, g, planes, x, y, idx, idx_base);
