@@ -88,8 +88,8 @@ typedef void klk_softmax_row_fn(int kind, float *y, const float *x, int64_t n, f
 typedef void klk_softmax_chunk_fn(int kind, float *y, const float *x, int64_t len, int64_t inner, int64_t w);
 /* the mean and the maximum (NaN never wins) of a plane of n */
 typedef float klk_plane_fn(const float *x, int64_t n);
-/* one plane of AveragePool; of MaxPool (idx: NULL, or its Indices, which
- * are idx_base plus the offset in the plane) */
+/* `planes` consecutive planes of AveragePool; of MaxPool (idx: NULL, or
+ * their Indices, which are idx_base plus the offset from the first plane) */
 typedef void klk_avgpool_fn(const struct pool_geom *g, bool include_pad, int64_t planes, const float *x, float *y);
 typedef void klk_maxpool_fn(int dtype, const struct pool_geom *g, int64_t planes, const void *x, void *y, int64_t *idx,
                             int64_t idx_base);

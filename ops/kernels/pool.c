@@ -161,12 +161,18 @@ static void avgpool_3x3s1_plane(const pool_geom *g, const float *restrict x, flo
  * for the values outside the plane, added in the same order. */
 #define SAME3_FLOATS 2048 /* the planes one pass takes: their row sums or maxima, 8 KB on the stack */
 
-static bool is_3x3s1_same(const pool_geom *g, bool include_pad)
+/* A 2-D 3x3 window at stride 1 with one row and column of padding
+ * around: output planes the size of the input ones, 2x2 or larger (the
+ * geometry of the "same" paths of AveragePool and MaxPool). */
+static bool is_3x3s1_same(const pool_geom *g)
 {
-    const pool_dim *dz = &g->d[0], *dy = &g->d[1], *dx = &g->d[2];
-    return include_pad && dz->k == 1 && dz->in == 1 && dy->k == 3 && dx->k == 3 && dy->stride == 1 &&
-           dx->stride == 1 && dy->dil == 1 && dx->dil == 1 && dy->pad == 1 && dx->pad == 1 && dy->out == dy->in &&
-           dx->out == dx->in && dx->in >= 2 && dy->in >= 2;
+    const pool_dim *dz = &g->d[0];
+    for (int i = 1; i < 3; i++) {
+        const pool_dim *d = &g->d[i];
+        if (d->k != 3 || d->stride != 1 || d->dil != 1 || d->pad != 1 || d->out != d->in || d->in < 2)
+            return false;
+    }
+    return dz->in == 1 && dz->k == 1 && dz->out == 1;
 }
 
 /* Larger planes, a row at a time: a ring of three rows' sums (rows
@@ -250,7 +256,7 @@ static void same3_passes(const pool_geom *g, int64_t planes, const float *x, flo
 /* `planes` planes of AveragePool: the 3x3 stride-1 paths where they apply. */
 void KL_KFN(avgpool)(const pool_geom *g, bool include_pad, int64_t planes, const float *x, float *y)
 {
-    const bool same = is_3x3s1_same(g, include_pad);
+    const bool same = include_pad && is_3x3s1_same(g);
     if (same && g->in_size <= SAME3_FLOATS) {
         same3_passes(g, planes, x, y, sum3_rows, mean3_cols);
         return;
@@ -472,26 +478,16 @@ MAXPOOL_KERNELS(u8, uint8_t, 0)
 
 /* ---- MaxPool 3x3, stride 1, padding 1 on small planes ---- */
 
-
-/* Inception's branch pools: output planes the size of the input ones.
- * Several planes (c of them, contiguous, n = c h w floats) go through two
- * flat loops whose vectors run on across rows and planes (7x7 and 14x14
- * rows are too short for vectors of their own): the row maxima
+/* Inception's branch pools (is_3x3s1_same), on planes of up to
+ * SAME3_FLOATS.  Several planes (c of them, contiguous, n = c h w
+ * floats) go through two flat loops whose vectors run on across rows
+ * and planes (7x7 and 14x14 rows are too short for vectors of their
+ * own): the row maxima
  * r[q] = max(x[q - 1], x[q], x[q + 1]), then y[q] = max(r[q - w], r[q],
  * r[q + w]).  The elements where a window meets the plane's edge (each
  * row's first and last, each plane's first and last row) are done again
  * without the taps that fall outside.  Each maximum starts at -inf and
  * takes its values with v > m ? v : m, so that NaN never wins. */
-static bool same3_applies(const pool_geom *g)
-{
-    const pool_dim *dz = &g->d[0], *dy = &g->d[1], *dx = &g->d[2];
-    for (int i = 1; i < 3; i++) {
-        const pool_dim *d = &g->d[i];
-        if (d->k != 3 || d->stride != 1 || d->dil != 1 || d->pad != 1 || d->out != d->in || d->in < 2)
-            return false;
-    }
-    return dz->in == 1 && dz->k == 1 && dz->out == 1 && dy->in * dx->in <= SAME3_FLOATS;
-}
 
 static inline float max_first(float m, float v)
 {
@@ -547,7 +543,7 @@ void KL_KFN(maxpool)(int dtype, const pool_geom *g, int64_t planes, const void *
     }
     switch (dtype) {
     case KEEL_FLOAT:
-        if (!idx && same3_applies(g))
+        if (!idx && is_3x3s1_same(g) && g->in_size <= SAME3_FLOATS)
             same3_passes(g, planes, x, y, same3_rows, same3_cols);
         else
             MAXPOOL_PLANE(f32, float);
