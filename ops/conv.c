@@ -8,6 +8,10 @@
  *   - 3x3 stride 1 with enough channels and outputs: Winograd F(2x2, 3x3)
  *     on filters transformed once in prepare() (ops/kernels/winograd.c; its
  *     F(4x4, 3x3) is built only with -DKL_WINOGRAD_F4);
+ *   - maps of up to CV_MAX_OUTPUTS positions, where the table has them:
+ *     products whose vectors run along the output channels
+ *     (ops/kernels/x86/cvprod_avx512.c), on the input for 1x1, else on
+ *     its unfolded columns;
  *   - pointwise (1x1, stride 1, no padding): sgemm straight on the input;
  *   - everything else: im2col into scratch, then sgemm per group.
  * The sgemm kernels work on blocks of output columns small enough to stay
@@ -85,6 +89,79 @@ static bool is_depthwise(const conv_geom *g)
     return kl_dw_applies(g);
 }
 
+/* Maps of at most this many positions go to the channel-vector products:
+ * there the 12x32 tiles, whose vectors run along the positions, leave
+ * lanes empty (a 7x7 map's 49 columns as 64, a 14x14 map's 196 as 208)
+ * and the unfolding of strided convs took a fifth of their time. */
+#define CV_MAX_OUTPUTS 1024
+/* Shorter products stay on the 12x32 tiles, which apply the epilogue in
+ * their registers: with K = 32 (MobileNet-v2's expansions from 32
+ * channels on 28x28) the transposes out of the sums cost more than the
+ * lanes they save. */
+#define CV_MIN_K 64
+/* at most this many floats of unfolded input, made whole before the product */
+#define CV_MAX_COLUMNS ((int64_t)1 << 20)
+
+static bool cv_applies(const conv_geom *g)
+{
+    return g->kern->cvprod.fn && g->group == 1 && g->m % 16 == 0 && g->in[0] == 1 && g->k[0] == 1 &&
+           g->out_size <= CV_MAX_OUTPUTS && !kl_wino_applies(g) &&
+           g->c * g->k_size >= CV_MIN_K && (is_pointwise(g) || g->c * g->k_size * g->out_size <= CV_MAX_COLUMNS);
+}
+
+/* Whether cv_image's threads share the blocks of W, each over every
+ * position, as the 12x32 tiles' products share their rows (and for the
+ * same shapes, so that a layer's threads keep reading what they wrote):
+ * 1x1 (X read in place), blocks that share out evenly, positions that do
+ * not as 32-column chunks (MobileNet-v2's expansions on 14x14, read by a
+ * depthwise conv split by channels, ran 15-25 % slower on two threads
+ * split by positions). */
+static bool cv_by_blocks(const conv_geom *g, int threads)
+{
+    const int64_t blocks = (g->m + KL_CV_NB - 1) / KL_CV_NB, chunks = (g->out_size + 31) / 32;
+    return threads > 1 && is_pointwise(g) && blocks % threads == 0 && chunks % threads != 0 &&
+           chunks < 8 * threads;
+}
+
+/* Ranges of positions of cv_image on `threads` threads: one on one
+ * thread or split by blocks, else as many as give each thread one. */
+static int64_t cv_ranges(const conv_geom *g, int threads)
+{
+    return threads > 1 && !cv_by_blocks(g, threads) && g->out_size >= 8 * threads ? threads : 1;
+}
+
+/* Start of range r of n positions in `ranges`: an even share, at a
+ * multiple of 16 (a cache line of Y's rows written by one thread) where
+ * ranges are long, else of 4 (a 7x7 map's 49 as 24 and 25). */
+static int64_t cv_range_at(int64_t n, int64_t ranges, int64_t r)
+{
+    if (r >= ranges)
+        return n;
+    const int64_t even = n * r / ranges, a = n / ranges >= 64 ? 16 : 4;
+    return (even + a / 2) / a * a;
+}
+
+/* Floats of one thread's scratch in cv_image: its range's unfolded
+ * columns, then its sums. */
+static size_t cv_thread_floats(const conv_geom *g, int threads)
+{
+    const int64_t ranges = cv_ranges(g, threads), n = g->out_size;
+    int64_t most = 0;
+    for (int64_t r = 0; r < ranges; r++) {
+        int64_t len = cv_range_at(n, ranges, r + 1) - cv_range_at(n, ranges, r);
+        most = len > most ? len : most;
+    }
+    const size_t cols = is_pointwise(g) ? 0 : (size_t)(g->c * g->k_size * most);
+    return (cols + kl_cv_range_floats(most) + 15) / 16 * 16;
+}
+
+/* cv_image's scratch, for its run on the session's threads or on one */
+static size_t cv_scratch(const conv_geom *g, int threads)
+{
+    const size_t all = (size_t)threads * cv_thread_floats(g, threads), one = cv_thread_floats(g, 1);
+    return (all > one ? all : one) * sizeof(float);
+}
+
 static keel_status conv_infer(kl_opctx *c)
 {
     conv_geom g;
@@ -138,6 +215,10 @@ static size_t conv_scratch(kl_opctx *c)
         if (!is_pointwise(&g))
             bytes = unfolds_in_product(&g) ? 0 : col_bytes * (size_t)kl_pool_threads(c->pool);
         bytes += kl_pw_scratch(g.kern, one.m, one.c * g.k_size, g.out_size, kl_pool_threads(c->pool));
+    }
+    if (cv_applies(&g) && kl_input_const(c, 1)) {
+        size_t cv = cv_scratch(&g, kl_pool_threads(c->pool));
+        bytes = cv > bytes ? cv : bytes;
     }
     if (kl_wino_applies(&g)) { /* run() uses it when prepare() packed the filters */
         size_t wino = kl_wino_scratch(&g, kl_pool_threads(c->pool));
@@ -294,19 +375,74 @@ static void own_gemm_image(kl_opctx *c, const conv_geom *g, const float *x, cons
     kl_parallel_for_fine(kl_conv_pool(c, g->m * g->out_size * ck), (oh + j.rows - 1) / j.rows, 4, igemm_blocks, &j);
 }
 
+/* One image's channel-vector product: items are ranges of positions,
+ * each with its columns unfolded by the thread that multiplies them
+ * (unless 1x1), or (by_blocks) blocks of W over every position. */
+typedef struct cv_job {
+    const kl_cv_span *s;
+    const conv_geom *g;
+    const float *x;
+    kl_pool *pool;
+    bool by_blocks;        /* items are blocks of W over every position, not ranges */
+    int64_t ranges;
+    float *scratch;        /* each thread's cv_thread_floats */
+    size_t per_thread;
+} cv_job;
+
+static void cv_items(void *arg, int64_t lo, int64_t hi)
+{
+    const cv_job *j = arg;
+    const conv_geom *g = j->g;
+    const int64_t n = g->out_size, ck = g->c * g->k_size, blocks = (g->m + KL_CV_NB - 1) / KL_CV_NB;
+    float *cols = j->scratch + (size_t)kl_pool_slot(j->pool, 0, lo) * j->per_thread;
+    if (j->by_blocks) {
+        g->kern->cvprod.fn(j->s, j->x, n, lo, hi, 0, n, cols);
+        return;
+    }
+    for (int64_t r = lo; r < hi; r++) {
+        const int64_t j0 = cv_range_at(n, j->ranges, r), j1 = cv_range_at(n, j->ranges, r + 1);
+        const float *x = j->x + j0;
+        int64_t ldx = n;
+        float *sums = cols;
+        if (!is_pointwise(g)) {
+            g->kern->im2col.fn(g, j->x, 0, ck, j0, j1, cols, j1 - j0);
+            x = cols, ldx = j1 - j0;
+            sums += ck * ldx;
+        }
+        g->kern->cvprod.fn(j->s, x, ldx, 0, blocks, j0, j1, sums);
+    }
+}
+
+/* One image through the channel-vector product, on the input for 1x1,
+ * else on its unfolded columns; each thread takes a range of positions
+ * (its own columns, unfolded by itself) through every block of W, or
+ * blocks of W (cv_by_blocks). */
+static void cv_image(kl_opctx *c, const conv_geom *g, const float *x, const float *packed, const float *bias, float *y,
+                     size_t y_offset)
+{
+    kl_pool *pool = kl_conv_pool(c, g->m * g->out_size * g->c * g->k_size);
+    const int threads = kl_pool_threads(pool);
+    const kl_cv_span s = {.m = g->m, .k = g->c * g->k_size, .n = g->out_size, .packed = packed, .bias = bias,
+                          .y = y, .y_offset = y_offset, .epi = &c->epi};
+    cv_job j = {&s, g, x, pool, cv_by_blocks(g, threads), cv_ranges(g, threads), c->scratch,
+                cv_thread_floats(g, threads)};
+    kl_parallel_for(pool, j.by_blocks ? (g->m + KL_CV_NB - 1) / KL_CV_NB : j.ranges, cv_items, &j);
+}
+
 typedef struct conv_state {
     const float *wino;    /* Winograd-transformed filters, or NULL */
+    const float *cv;      /* weights packed for the channel-vector products, or NULL */
     const float *pw;      /* weights packed for the pointwise kernel, or NULL */
     float *own;           /* whichever is set when this plan owns it (bytes) */
     size_t bytes;
 } conv_state;
 
 /* The forms prepare() packs the weights in (kl_pack_fn's `form`). */
-enum { FORM_PANELS = 1, FORM_WINOGRAD = 2 };
+enum { FORM_PANELS = 1, FORM_WINOGRAD = 2, FORM_CV = 3 };
 
 static int form_of(const conv_geom *g)
 {
-    return kl_wino_applies(g) ? FORM_WINOGRAD : FORM_PANELS;
+    return kl_wino_applies(g) ? FORM_WINOGRAD : cv_applies(g) ? FORM_CV : FORM_PANELS;
 }
 
 /* The weights in `form` (kl_pack_fn), each group's panels apart. */
@@ -316,6 +452,13 @@ static void *pack_weights(kl_env *env, kl_opctx *c, int form, size_t *bytes)
     geometry(c, &g);
     if (form == FORM_WINOGRAD)
         return kl_wino_pack(env, &g, c->in[1]->data, bytes);
+    if (form == FORM_CV) {
+        *bytes = kl_cv_packed_floats(g.m, g.c * g.k_size) * sizeof(float);
+        float *p = kl_alloc(env, *bytes);
+        if (p)
+            kl_cv_pack(g.m, g.c * g.k_size, c->in[1]->data, p);
+        return p;
+    }
     const conv_geom one = one_group(&g);
     const int64_t ck = one.c * g.k_size;
     const size_t per = kl_pw_packed_floats(g.kern, one.m, ck);
@@ -336,7 +479,7 @@ static keel_status conv_prepare(kl_opctx *c)
     conv_geom g;
     if (geometry(c, &g) || !kl_input_const(c, 1))
         return KEEL_OK;
-    if (c->env->reference || is_depthwise(&g) || !(kl_wino_applies(&g) || own_gemm(&g)))
+    if (c->env->reference || is_depthwise(&g) || !(kl_wino_applies(&g) || cv_applies(&g) || own_gemm(&g)))
         return kl_input_hold(c, 1); /* run() reads them as they are */
     conv_state *st = kl_alloc(c->env, sizeof *st);
     if (!st)
@@ -353,6 +496,8 @@ static keel_status conv_prepare(kl_opctx *c)
     }
     if (form == FORM_WINOGRAD)
         st->wino = packed;
+    else if (form == FORM_CV)
+        st->cv = packed;
     else
         st->pw = packed;
     c->state = st;
@@ -384,6 +529,16 @@ static keel_status conv_run(kl_opctx *c)
     }
     if (st && st->wino) {
         kl_wino_run(c, &g, x, st->wino, bias, y);
+        return KEEL_OK;
+    }
+    if (st && st->cv) {
+        for (int64_t n = 0; n < g.n; n++) {
+            keel_status stop = kl_op_check_cancel(c);
+            if (stop)
+                return stop;
+            const size_t at = (size_t)(n * g.m * g.out_size);
+            cv_image(c, &g, x + n * g.c * g.in_size, st->cv, bias, y + at, at);
+        }
         return KEEL_OK;
     }
     if (st && st->pw) {

@@ -576,6 +576,7 @@ typedef struct conv_case {
     int epi;                /* 0 none, 1 residual + Relu, 2 Sigmoid, 3 residual */
     int64_t kw, pad_w;      /* when kw > 0: a k x kw kernel, pads pad (H) and pad_w (W) */
     int64_t group;          /* 0: one */
+    bool special;           /* a NaN and infinities of both signs in x */
 } conv_case;
 
 static int64_t case_kw(const conv_case *t)
@@ -610,13 +611,13 @@ static double conv_reference(const conv_case *t, const float *x, const float *w,
                                 continue;
                             double p = (double)w[((m * cg + c % cg) * t->k + a) * kw + b] * x[(c * t->h + iy) * t->w + ix];
                             s += p;
-                            mag += fabs(p);
+                            mag += isfinite(p) ? fabs(p) : 0.0; /* the scale of the finite outputs */
                         }
                 size_t i = (size_t)((m * oh + oy) * ow + ox);
                 if (t->epi == 1 || t->epi == 3)
                     s += res[i], mag += fabs(res[i]);
                 if (t->epi == 1)
-                    s = s > 0 ? s : 0;
+                    s = s > 0 || isnan(s) ? s : 0; /* Relu keeps NaN */
                 if (t->epi == 2)
                     s = 1.0 / (1.0 + exp(-s));
                 y[i] = (float)s;
@@ -643,6 +644,8 @@ static void run_conv_case(const conv_case *t, int isa, int threads)
     for (size_t i = 0; i < ny; i++)
         res[i] = NEXT_UNIT();
 #undef NEXT_UNIT
+    if (t->special) /* in the first, a middle and the last channel */
+        x[nx / 3] = NAN, x[0] = INFINITY, x[nx - 1] = -INFINITY;
     for (int64_t i = 0; i < t->m; i++)
         bias[i] = 0.01f * (float)(i % 17) - 0.05f;
     tb_model *b = tb_new(8, 13);
@@ -708,6 +711,18 @@ static void test_conv_kernels(void)
         /* 196 columns (7 chunks of 32, 13 of 16) in two blocks: two threads
          * share the rows, not the columns */
         {16, 1024, 14, 14, 1, 1, 0, 1},
+        /* the channel-vector products (out channels a multiple of 16, at
+         * most 1024 positions): blocks of 64 with 16, 32 and 48 left; 1-5
+         * positions past the tiles of 6; K from 64 (below, the 12x32
+         * tiles) over several steps of 128; two threads on ranges of
+         * positions (one block, blocks that share out unevenly, unfolded
+         * columns) and on blocks (1x1, an even count); 1x1, strided 1x1,
+         * 3x3 stride 2, 3x3 stride 1 below Winograd's 49 outputs; every
+         * epilogue; NaN and infinities */
+        {300, 80, 7, 7, 1, 1, 0, 1},   {33, 48, 15, 15, 3, 2, 1, 2},  {96, 32, 1, 1, 1, 1, 0, 3},
+        {70, 112, 1, 5, 1, 1, 0, 0},   {20, 128, 6, 6, 3, 1, 1, 3},   {64, 192, 14, 14, 1, 1, 0, 1},
+        {130, 64, 13, 13, 1, 2, 0, 2}, {24, 16, 11, 9, 3, 2, 1, 0},   {72, 128, 9, 9, 1, 1, 0, 2},
+        {72, 64, 7, 7, 1, 1, 0, 1, 0, 0, 0, true}, {17, 48, 9, 9, 3, 2, 1, 0, 0, 0, 0, true},
     };
     for (int isa = KEEL_ISA_GENERIC; isa <= KEEL_ISA_AVX512; isa++)
         if (tb_isa_runs(isa, "conv kernels"))

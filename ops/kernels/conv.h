@@ -82,6 +82,30 @@ typedef struct kl_pw_span {
     const float *xp;        /* X packed by kl_pw_xpack instead of x, or NULL */
 } kl_pw_span;
 
+/* ---- channel-vector products (ops/kernels/x86/cvprod_avx512.c): Y = W X
+ * for maps of few positions, the vectors along the output channels ---- */
+
+#define KL_CV_NB 64  /* output channels of a packed block of W */
+#define KL_CV_KC 128 /* steps of k per pass over a range of positions */
+
+/* Y [m][n] (rows n apart, at element y_offset of the output) = W [m][k]
+ * packed by kl_cv_pack times X [k][n] + bias, then epi when not NULL; m
+ * a multiple of 16.  X comes with each call (cvprod of kernels.h). */
+typedef struct kl_cv_span {
+    int64_t m, k, n;
+    const float *packed, *bias;
+    float *y;
+    size_t y_offset;
+    const kl_epilogue *epi;
+} kl_cv_span;
+
+/* W [m][k] as blocks of KL_CV_NB rows, each [k][KL_CV_NB] (rows past m
+ * zero): p holds kl_cv_packed_floats(m, k). */
+size_t kl_cv_packed_floats(int64_t m, int64_t k);
+void kl_cv_pack(int64_t m, int64_t k, const float *w, float *p);
+/* Floats of the scratch cvprod takes for a range of n positions. */
+size_t kl_cv_range_floats(int64_t n);
+
 /* ---- transposed convolution (ops/convtranspose.c) ---- */
 
 typedef struct ct_geom {

@@ -40,6 +40,11 @@ typedef void klk_pointwise6_fn(const kl_pw_span *s, int64_t p0, int64_t p1, int6
                                const float *bp, float *edge);
 typedef void klk_pointwise12_fn(const kl_pw_span *s, int64_t p0, int64_t p1, int64_t j0, int64_t j1,
                                 float *work);
+/* channel-vector products (conv.h): blocks [b0, b1) of KL_CV_NB output
+ * channels at positions [j0, j1), X's column j0 at x (rows ldx apart); t
+ * holds kl_cv_range_floats(j1 - j0) */
+typedef void klk_cvprod_fn(const kl_cv_span *s, const float *x, int64_t ldx, int64_t b0, int64_t b1, int64_t j0,
+                           int64_t j1, float *t);
 /* kl_pw_pack_rows for the 12x32 and the 6x16 tiles: rows [row0, row0 +
  * rows) of W [m][k], given as w [rows][k], into their panels of packed */
 typedef void klk_pack12_fn(int64_t m, int64_t k, int64_t row0, int64_t rows, const float *w, float *packed);
@@ -110,6 +115,7 @@ typedef klk_reduce_loop klk_reduce_fn(int kind, int dtype);
     X(pointwise6, none, avx2, avx2)                    \
     X(pointwise12, none, none, avx512)                 \
     X(pack12, none, none, avx512)                      \
+    X(cvprod, none, none, avx512)                      \
     X(pack6, none, avx2, avx2)                         \
     X(take_even, generic, avx2, avx2)                  \
     X(transpose_plane, generic, avx2, avx512)          \
