@@ -2,16 +2,16 @@
  * pads, auto_pad) for float32.
  *
  * Every shape is handled as 3-D (D, H, W) with unit dims filling in for
- * lower ranks.  Four kernels:
+ * lower ranks.  Five kernels:
  *   - depthwise (one input and one output channel per group): direct
  *     vectorized loops (ops/kernels/depthwise.c);
- *   - 3x3 stride 1 with enough channels and outputs: Winograd F(2x2, 3x3)
- *     on filters transformed once in prepare() (ops/kernels/winograd.c; its
- *     F(4x4, 3x3) is built only with -DKL_WINOGRAD_F4);
  *   - maps of up to CV_MAX_OUTPUTS positions, where the table has them:
  *     products whose vectors run along the output channels
  *     (ops/kernels/x86/cvprod_avx512.c), on the input for 1x1, else on
  *     its unfolded columns;
+ *   - 3x3 stride 1 with enough channels and outputs: Winograd F(2x2, 3x3)
+ *     on filters transformed once in prepare() (ops/kernels/winograd.c; its
+ *     F(4x4, 3x3) is built only with -DKL_WINOGRAD_F4);
  *   - pointwise (1x1, stride 1, no padding): sgemm straight on the input;
  *   - everything else: im2col into scratch, then sgemm per group.
  * The sgemm kernels work on blocks of output columns small enough to stay
@@ -99,14 +99,24 @@ static bool is_depthwise(const conv_geom *g)
  * channels on 28x28) the transposes out of the sums cost more than the
  * lanes they save. */
 #define CV_MIN_K 64
-/* at most this many floats of unfolded input, made whole before the product */
+/* Out channels not a multiple of 16 leave lanes of the last vector
+ * empty: taken from this many (SqueezeNet's 1000 classes), where that is
+ * little and the 12x32 tiles' 49 or 169 columns waste more; ShuffleNet's
+ * 116 channels ran slower on two threads split into blocks of 64 and 52. */
+#define CV_PADDED_M 512
+/* Winograd's transforms weigh most with few channels: from at most this
+ * many, 3x3 stride-1 convs on the maps above take the channel-vector
+ * products instead (SqueezeNet's expansions on 27x27 and 13x13). */
+#define CV_OVER_WINOGRAD_C 64
+/* at most this many floats of X (K x positions), unfolded or not */
 #define CV_MAX_COLUMNS ((int64_t)1 << 20)
 
 static bool cv_applies(const conv_geom *g)
 {
-    return g->kern->cvprod.fn && g->group == 1 && g->m % 16 == 0 && g->in[0] == 1 && g->k[0] == 1 &&
-           g->out_size <= CV_MAX_OUTPUTS && !kl_wino_applies(g) &&
-           g->c * g->k_size >= CV_MIN_K && (is_pointwise(g) || g->c * g->k_size * g->out_size <= CV_MAX_COLUMNS);
+    const int64_t k = g->c * g->k_size;
+    return g->kern->cvprod.fn && g->group == 1 && g->in[0] == 1 && g->k[0] == 1 && g->out_size <= CV_MAX_OUTPUTS &&
+           (g->m % 16 == 0 || g->m >= CV_PADDED_M) && k >= CV_MIN_K && k * g->out_size <= CV_MAX_COLUMNS &&
+           (!kl_wino_applies(g) || g->c <= CV_OVER_WINOGRAD_C);
 }
 
 /* Whether cv_image's threads share the blocks of W, each over every
@@ -442,7 +452,7 @@ enum { FORM_PANELS = 1, FORM_WINOGRAD = 2, FORM_CV = 3 };
 
 static int form_of(const conv_geom *g)
 {
-    return kl_wino_applies(g) ? FORM_WINOGRAD : cv_applies(g) ? FORM_CV : FORM_PANELS;
+    return cv_applies(g) ? FORM_CV : kl_wino_applies(g) ? FORM_WINOGRAD : FORM_PANELS;
 }
 
 /* The weights in `form` (kl_pack_fn), each group's panels apart. */

@@ -723,6 +723,11 @@ static void test_conv_kernels(void)
         {70, 112, 1, 5, 1, 1, 0, 0},   {20, 128, 6, 6, 3, 1, 1, 3},   {64, 192, 14, 14, 1, 1, 0, 1},
         {130, 64, 13, 13, 1, 2, 0, 2}, {24, 16, 11, 9, 3, 2, 1, 0},   {72, 128, 9, 9, 1, 1, 0, 2},
         {72, 64, 7, 7, 1, 1, 0, 1, 0, 0, 0, true}, {17, 48, 9, 9, 3, 2, 1, 0, 0, 0, 0, true},
+        /* out channels not a multiple of 16 (the last 16 lanes part
+         * padding); 3x3 stride 1 from 64 channels or fewer, which take
+         * the path before Winograd */
+        {70, 520, 5, 5, 1, 1, 0, 1},   {48, 64, 13, 13, 3, 1, 1, 1},
+        {64, 530, 8, 8, 3, 2, 1, 3, 0, 0, 0, true},
     };
     for (int isa = KEEL_ISA_GENERIC; isa <= KEEL_ISA_AVX512; isa++)
         if (tb_isa_runs(isa, "conv kernels"))

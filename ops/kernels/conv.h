@@ -89,8 +89,8 @@ typedef struct kl_pw_span {
 #define KL_CV_KC 128 /* steps of k per pass over a range of positions */
 
 /* Y [m][n] (rows n apart, at element y_offset of the output) = W [m][k]
- * packed by kl_cv_pack times X [k][n] + bias, then epi when not NULL; m
- * a multiple of 16.  X comes with each call (cvprod of kernels.h). */
+ * packed by kl_cv_pack times X [k][n] + bias, then epi when not NULL.  X
+ * comes with each call (cvprod of kernels.h). */
 typedef struct kl_cv_span {
     int64_t m, k, n;
     const float *packed, *bias;

@@ -131,10 +131,10 @@ typedef struct cv_out {
     float lo, hi;       /* Relu/Clip bounds (-inf, inf: none) */
 } cv_out;
 
-/* Y's rows [0, 16 nz) of the block, columns [0, n) (y at column j0 of
- * the block's first row, rows ld apart) from t [n][NB]. */
-__attribute__((target("avx512f"))) static void cv_store(const float *t, int64_t n, int nz, const cv_out *o, float *y,
-                                                        int64_t ld)
+/* Y's rows [0, rows) of the block (rows <= 16 nz), columns [0, n) (y at
+ * column j0 of the block's first row, rows ld apart) from t [n][NB]. */
+__attribute__((target("avx512f"))) static void cv_store(const float *t, int64_t n, int nz, int64_t rows,
+                                                        const cv_out *o, float *y, int64_t ld)
 {
     const __m512 lo = _mm512_set1_ps(o->lo), hi = _mm512_set1_ps(o->hi);
     const bool clamp = o->lo != -INFINITY || o->hi != INFINITY;
@@ -146,7 +146,7 @@ __attribute__((target("avx512f"))) static void cv_store(const float *t, int64_t 
             for (int i = 0; i < 16; i++)
                 r[i] = i < cols ? _mm512_loadu_ps(t + (j + i) * NB + 16 * z) : _mm512_setzero_ps();
             kl_transpose16(r);
-            for (int i = 0; i < 16; i++) {
+            for (int i = 0; i < 16 && 16 * z + i < rows; i++) {
                 const int64_t row = 16 * z + i;
                 __m512 v = r[i];
                 if (o->bias)
@@ -181,7 +181,7 @@ void klk_cvprod_avx512(const kl_cv_span *s, const float *x, int64_t ldx, int64_t
     const int64_t n = j1 - j0;
     for (int64_t b = b0; b < b1; b++) {
         const int64_t ch = b * NB, rows = s->m - ch < NB ? s->m - ch : NB;
-        const int nz = (int)(rows / 16);
+        const int nz = (int)((rows + 15) / 16);
         for (int64_t kb = 0; kb < s->k; kb += KC) {
             const int64_t kc = s->k - kb < KC ? s->k - kb : KC;
             cv_ranges[nz](x + kb * ldx, ldx, s->packed + (b * s->k + kb) * NB, kc, n, t, kb > 0);
@@ -190,7 +190,7 @@ void klk_cvprod_avx512(const kl_cv_span *s, const float *x, int64_t ldx, int64_t
         const size_t at = s->y_offset + (size_t)(ch * s->n + j0);
         o.bias = s->bias ? s->bias + ch : NULL;
         o.res = e && in_store && e->residual ? (const float *)e->residual->data + at : NULL;
-        cv_store(t, n, nz, &o, y, s->n);
+        cv_store(t, n, nz, rows, &o, y, s->n);
         if (e && !in_store)
             kl_epilogue_apply_rows(e, s->y + ch * s->n, s->y_offset + (size_t)(ch * s->n), rows, s->n, j0, j1);
     }
