@@ -120,17 +120,19 @@ static bool cv_applies(const conv_geom *g)
 }
 
 /* Whether cv_image's threads share the blocks of W, each over every
- * position, as the 12x32 tiles' products share their rows (and for the
- * same shapes, so that a layer's threads keep reading what they wrote):
- * 1x1 (X read in place), blocks that share out evenly, positions that do
- * not as 32-column chunks (MobileNet-v2's expansions on 14x14, read by a
- * depthwise conv split by channels, ran 15-25 % slower on two threads
- * split by positions). */
+ * position, rather than the positions: for 1x1 (X read in place) where
+ * W is the larger operand (more out channels than positions), so that
+ * each thread streams only its part of it, and the blocks share out
+ * evenly.  Split by positions, both threads read all of W: EfficientNet-
+ * B0's expansions on 14x14 and 7x7 ran 20-45 % slower on two threads,
+ * ResNet-50's 1x1s on 7x7 30 %.  Unfolded convs stay split by positions:
+ * each thread unfolding all of X (ResNet-50's 3x3 stride 2 onto 14x14)
+ * cost more than the half of W it saved. */
 static bool cv_by_blocks(const conv_geom *g, int threads)
 {
-    const int64_t blocks = (g->m + KL_CV_NB - 1) / KL_CV_NB, chunks = (g->out_size + 31) / 32;
-    return threads > 1 && is_pointwise(g) && blocks % threads == 0 && chunks % threads != 0 &&
-           chunks < 8 * threads;
+    const int64_t blocks = (g->m + KL_CV_NB - 1) / KL_CV_NB;
+    return threads > 1 && is_pointwise(g) && g->m >= g->out_size && blocks >= threads &&
+           (blocks % threads == 0 || blocks >= 4 * threads);
 }
 
 /* Ranges of positions of cv_image on `threads` threads: one on one
@@ -405,7 +407,7 @@ static void cv_items(void *arg, int64_t lo, int64_t hi)
     const conv_geom *g = j->g;
     const int64_t n = g->out_size, ck = g->c * g->k_size, blocks = (g->m + KL_CV_NB - 1) / KL_CV_NB;
     float *cols = j->scratch + (size_t)kl_pool_slot(j->pool, 0, lo) * j->per_thread;
-    if (j->by_blocks) {
+    if (j->by_blocks) { /* 1x1: X in place */
         g->kern->cvprod.fn(j->s, j->x, n, lo, hi, 0, n, cols);
         return;
     }
