@@ -5,7 +5,7 @@ one run, and checks that their outputs agree.
 
 usage: scripts/compare_ort.py [--threads N] [--blocks N] [--block-runs N] [--drop N] [--warmup N]
                               [--first keel|ort] [--loads N] [--cpus LIST] [--keel PATH]
-                              (MODEL.onnx | zoo-name)...
+                              [--dim NAME=N]... (MODEL.onnx | zoo-name)...
 
 A backbone name of the zoo (backbone_zoo/zoo.yaml, e.g. resnet50) is
 exported first with `keel zoo export` (cached by content).  ONNX Runtime is installed once into
@@ -26,7 +26,9 @@ keel and ORT median latency over all timed runs, their ratio, the median
 of --loads load times, each in a fresh process, the two engines taking
 turns (keel: model load plus session creation, which packs the weights;
 ORT: InferenceSession.create), peak RSS, and the largest difference
-between the two outputs.
+between the two outputs.  --dim gives both engines the value of a
+symbolic input dimension (a model exported with a dynamic batch: --dim
+N=8); others are 1.
 
 Both engines run on the same CPUs: --cpus (e.g. 0 or 0,1), by default the
 first N of the CPUs this process may use for --threads N, so that on a
@@ -80,10 +82,15 @@ def run_json(cmd, env=None):
     return json.loads(out.strip().splitlines()[-1])
 
 
-def compare_outputs(keel, ort_env, path, tmp, threads):
+def dim_args(dims):
+    """--dim NAME=N for each symbolic dimension given, as both engines take it."""
+    return [a for d in dims for a in ("--dim", d)]
+
+
+def compare_outputs(keel, ort_env, path, tmp, threads, dims):
     inp, ort_out, keel_dir = (os.path.join(tmp, n) for n in ("input.npy", "ort_out.npy", "keel_out"))
     run_json(["node", os.path.join(HERE, "ort_bench.js"), path, "--runs", "1", "--warmup", "0",
-              "--threads", str(threads), "--save-input", inp, "--output-npy", ort_out], ort_env)
+              "--threads", str(threads), "--save-input", inp, "--output-npy", ort_out] + dim_args(dims), ort_env)
     subprocess.run([keel, "run", path, "-i", inp, "-o", keel_dir, "--npy"], check=True, capture_output=True)
     got = [f for f in os.listdir(keel_dir) if f.endswith(".npy")]
     a, b = np.load(os.path.join(keel_dir, sorted(got)[0])), np.load(ort_out)
@@ -138,7 +145,7 @@ def load_ms(server):
 def time_side_by_side(keel, ort_env, path, args):
     """Median ms, median load ms and peak RSS KB of keel and of ORT, turn by turn."""
     def start(engine, warmup):
-        common = ["--threads", str(args.threads), "--warmup", str(warmup), "--serve"]
+        common = ["--threads", str(args.threads), "--warmup", str(warmup), "--serve"] + dim_args(args.dim)
         if engine == "ort":
             return Server(["node", os.path.join(HERE, "ort_bench.js"), path] + common, ort_env)
         return Server([keel, "bench", path] + common)
@@ -180,6 +187,8 @@ def main():
     ap.add_argument("--loads", type=int, default=5, help="loads of each engine, in fresh processes")
     ap.add_argument("--cpus", help="comma-separated CPU numbers both engines run on")
     ap.add_argument("--keel", default=os.path.join(ROOT, "cli", "keel"))
+    ap.add_argument("--dim", action="append", default=[], metavar="NAME=N",
+                    help="a value for a symbolic input dimension, for both engines (a dynamic batch: --dim N=8)")
     ap.add_argument("models", nargs="+")
     args = ap.parse_args()
     if args.blocks < 1 or args.block_runs < 1 or args.blocks * args.block_runs < 7:
@@ -197,13 +206,13 @@ def main():
         path, name = resolve(model, args.keel)
         (k, k_load, k_rss), (o, o_load, o_rss) = time_side_by_side(args.keel, ort_env, path, args)
         with tempfile.TemporaryDirectory() as tmp:
-            diff = compare_outputs(args.keel, ort_env, path, tmp, args.threads)
+            diff = compare_outputs(args.keel, ort_env, path, tmp, args.threads, args.dim)
         rows.append((name, k, o, k / o, k_load, o_load, k_rss / 1024, o_rss / 1024, diff))
         print(f"{name}: keel {k:.2f} ms, ORT {o:.2f} ms", file=sys.stderr)
     print(f"threads {args.threads} on CPUs {','.join(map(str, sorted(CPUS)))}; {args.blocks} turns each of "
           f"{args.drop} untimed + {args.block_runs} timed runs, alternating ({args.first} first), the other engine "
           f"frozen, after {args.warmup} warm-up; median of {args.blocks * args.block_runs} runs; "
-          f"load: median of {args.loads} loads")
+          f"load: median of {args.loads} loads" + (f"; {' '.join(args.dim)}" if args.dim else ""))
     print("| model | keel ms | ORT ms | keel/ORT | keel load ms | ORT load ms | keel RSS MB | ORT RSS MB | max abs diff |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:

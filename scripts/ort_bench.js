@@ -3,10 +3,11 @@
 //
 //   node ort_bench.js MODEL [--threads N] [--runs N] [--warmup N]
 //        [--input-npy FILE] [--output-npy FILE] [--save-input FILE]
-//        [--profile PREFIX] [--serve]
+//        [--profile PREFIX] [--serve] [--dim NAME=N]...
 //
 // The input is FILE (a .npy of float32) or deterministic pseudo-random data
-// (the xorshift of keel bench).  Prints one JSON line: load_ms, min_ms,
+// (the xorshift of keel bench); a symbolic dimension takes its value from
+// --dim NAME=N, as keel bench's does, else 1.  Prints one JSON line: load_ms, min_ms,
 // median_ms, max_ms, peak_rss_kb.  With --output-npy, writes output 0;
 // with --profile, ONNX Runtime's own per-node trace goes to PREFIX*.json
 // (scripts/ort_profile.py sums it per node, to set beside keel bench --top).
@@ -21,7 +22,7 @@ const ortDir = process.env.KEEL_ORT_DIR;
 const ort = require(ortDir ? path.join(ortDir, 'node_modules', 'onnxruntime-node') : 'onnxruntime-node');
 
 function parseArgs(argv) {
-  const o = { threads: 1, runs: 10, warmup: 2 };
+  const o = { threads: 1, runs: 10, warmup: 2, dims: {} };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--threads') o.threads = +argv[++i];
@@ -32,6 +33,11 @@ function parseArgs(argv) {
     else if (a === '--save-input') o.saveInput = argv[++i];
     else if (a === '--profile') o.profile = argv[++i];
     else if (a === '--serve') o.serve = true;
+    else if (a === '--dim') {
+      const m = /^([^=]+)=([0-9]+)$/.exec(argv[++i] || '');
+      if (!m || !(+m[2] >= 1)) throw new Error(`--dim wants NAME=N (N >= 1), got '${argv[i]}'`);
+      o.dims[m[1]] = +m[2];
+    }
     else o.model = a;
   }
   if (!o.model) throw new Error('usage: ort_bench.js MODEL [--threads N] [--runs N] [--warmup N]');
@@ -111,7 +117,8 @@ async function main() {
       return;
     }
     const info = Array.isArray(meta) ? meta[k] : meta[name];
-    const dims = (info && info.shape ? info.shape : [1, 3, 224, 224]).map(d => (typeof d === 'number' && d > 0 ? d : 1));
+    const dims = (info && info.shape ? info.shape : [1, 3, 224, 224])
+      .map(d => (typeof d === 'number' && d > 0 ? d : typeof d === 'string' && o.dims[d] ? o.dims[d] : 1));
     const n = dims.reduce((a, b) => a * b, 1);
     const data = randomFloats(n, k + 1);
     if (o.saveInput && k === 0) writeNpy(o.saveInput, dims, data);
