@@ -23,6 +23,7 @@
 
 #include "../kernels.h"
 #include "transpose.h"
+#include "vmath.h"
 
 #include <immintrin.h>
 
@@ -119,11 +120,6 @@ CV_RANGE(4)
 typedef void cv_range_fn(const float *x, int64_t ldx, const float *w, int64_t kc, int64_t n, float *t, bool acc);
 static cv_range_fn *const cv_ranges[5] = {NULL, cv_range_1, cv_range_2, cv_range_3, cv_range_4};
 
-static __mmask16 lane_mask(int64_t n)
-{
-    return n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
-}
-
 /* What the transpose out of t applies on the way. */
 typedef struct cv_out {
     const float *bias;  /* the block's first channel's bias, or NULL */
@@ -140,7 +136,7 @@ __attribute__((target("avx512f"))) static void cv_store(const float *t, int64_t 
     const bool clamp = o->lo != -INFINITY || o->hi != INFINITY;
     for (int64_t j = 0; j < n; j += 16) {
         const int64_t cols = n - j < 16 ? n - j : 16;
-        const __mmask16 m = lane_mask(cols);
+        const __mmask16 m = kl_lanes16(cols);
         for (int z = 0; z < nz; z++) {
             __m512 r[16];
             for (int i = 0; i < 16; i++)

@@ -10,11 +10,6 @@
 
 #define BLOCK 512 /* as ops/kernels/norm.c's */
 
-KL_AVX512 static inline __mmask16 tail16(int64_t left)
-{
-    return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
-}
-
 /* The sum of a and b's 32 lanes. */
 KL_AVX512 static inline float total16(__m512 a, __m512 b)
 {
@@ -34,7 +29,7 @@ KL_AVX512 static double row_sum16(const float *x, int64_t n)
             b = _mm512_add_ps(b, _mm512_loadu_ps(x + i + 16));
         }
         for (; i < end; i += 16)
-            a = _mm512_add_ps(a, _mm512_maskz_loadu_ps(tail16(end - i), x + i));
+            a = _mm512_add_ps(a, _mm512_maskz_loadu_ps(kl_lanes16(end - i), x + i));
         total += total16(a, b);
     }
     return total;
@@ -57,7 +52,7 @@ KL_AVX512 static void row_deviations16(const float *x, int64_t n, float m, doubl
             q1 = _mm512_fmadd_ps(d1, d1, q1);
         }
         for (; i < end; i += 16) {
-            const __mmask16 k = tail16(end - i);
+            const __mmask16 k = kl_lanes16(end - i);
             __m512 d = _mm512_maskz_sub_ps(k, _mm512_maskz_loadu_ps(k, x + i), mv);
             s0 = _mm512_add_ps(s0, d);
             q0 = _mm512_fmadd_ps(d, d, q0);
@@ -78,7 +73,7 @@ KL_AVX512 static void normalize_row16(const float *x, float *y, int64_t n, float
         _mm512_storeu_ps(y + i, _mm512_fmadd_ps(t, _mm512_loadu_ps(scale + i), _mm512_loadu_ps(bias + i)));
     }
     if (i < n) {
-        const __mmask16 k = tail16(n - i);
+        const __mmask16 k = kl_lanes16(n - i);
         __m512 t = _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + i), mv), iv);
         _mm512_mask_storeu_ps(y + i, k,
                               _mm512_fmadd_ps(t, _mm512_maskz_loadu_ps(k, scale + i), _mm512_maskz_loadu_ps(k, bias + i)));

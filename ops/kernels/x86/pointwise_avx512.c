@@ -29,6 +29,7 @@
 
 #include "../kernels.h"
 #include "transpose.h"
+#include "vmath.h"
 
 #define MR KL_PW12_MR /* rows of a packed panel of W */
 #define KC KL_PW12_KC /* steps of k per pass over a tile */
@@ -173,11 +174,6 @@ __attribute__((target("avx512f"))) static void ztile_6x16(const ztile *t)
     ztile_body(t, 0, 0, 0);
 }
 
-static __mmask16 lane_mask(int64_t n)
-{
-    return n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
-}
-
 /* Whether the epilogue fits in the tile's registers: bias, residual and a
  * clamp; other activations need their own pass, and so does a bias along
  * Y's rows unless a row of Y is the bias' row (the tile then adds the
@@ -232,8 +228,8 @@ static void run_tile(const kl_pw_span *s, ztile *t, int64_t p, int64_t kb, int64
      * the next chunk's same steps */
     t->pfb = s->xp ? 32 * s->k : 32;
     t->c = s->y + r0 * s->ldy + c0;
-    t->m0 = lane_mask(cols);
-    t->m1 = lane_mask(cols - 16);
+    t->m0 = kl_lanes16(cols);
+    t->m1 = kl_lanes16(cols - 16);
     t->res = e && e->residual ? (const float *)e->residual->data + s->y_offset + r0 * s->ldy + c0 : NULL;
     t->cb = e && e->bias ? e->bias + c0 : NULL;
     const bool pair = t->rows > 6;
@@ -330,7 +326,7 @@ __attribute__((target("avx512f"))) static void pack_panel_step(const float *src,
 {
     for (int64_t kk = 0; kk < n; kk += 16) {
         const int64_t cols = n - kk < 16 ? n - kk : 16;
-        const __mmask16 lm = lane_mask(cols);
+        const __mmask16 lm = kl_lanes16(cols);
         __m512 r[16];
         for (int i = 0; i < 16; i++)
             r[i] = i < valid ? _mm512_maskz_loadu_ps(lm, src + i * k + kk) : _mm512_setzero_ps();

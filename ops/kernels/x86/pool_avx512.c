@@ -45,7 +45,7 @@ KL_AVX512 static void s2_chunk(const pool_geom *g, const float *x, int64_t oy, i
         const __m512i next = _mm512_set_epi32(16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1);
         m = _mm512_max_ps(_mm512_permutex2var_ps(e, next, vc), m);
     }
-    _mm512_mask_storeu_ps(out, (__mmask16)(((uint32_t)1 << n) - 1), m);
+    _mm512_mask_storeu_ps(out, kl_lanes16(n), m);
 }
 
 KL_AVX512 static void s2_planes(const pool_geom *g, int64_t planes, const float *x, float *y)

@@ -7,11 +7,6 @@
 #include "../kernels.h"
 #include "vmath.h"
 
-KL_AVX512 static inline __mmask16 tail16(int64_t left)
-{
-    return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
-}
-
 /* The largest x[i] * s (-inf for none; NaN never wins: max_ps keeps its
  * second operand when either is NaN). */
 KL_AVX512 static float max_scaled16(const float *x, int64_t n, __m512 s)
@@ -24,7 +19,7 @@ KL_AVX512 static float max_scaled16(const float *x, int64_t n, __m512 s)
         m1 = _mm512_max_ps(_mm512_mul_ps(_mm512_loadu_ps(x + i + 16), s), m1);
     }
     for (; i < n; i += 16) {
-        const __mmask16 k = tail16(n - i);
+        const __mmask16 k = kl_lanes16(n - i);
         m0 = _mm512_max_ps(_mm512_mask_mul_ps(none, k, _mm512_maskz_loadu_ps(k, x + i), s), m0);
     }
     return _mm512_reduce_max_ps(_mm512_max_ps(m0, m1));
@@ -45,7 +40,7 @@ KL_AVX512 static float exp_scaled16(float *y, const float *x, int64_t n, __m512 
         a1 = _mm512_add_ps(a1, e1);
     }
     for (; i < n; i += 16) {
-        const __mmask16 k = tail16(n - i);
+        const __mmask16 k = kl_lanes16(n - i);
         __m512 e = kl_exp16(_mm512_sub_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(k, x + i), s), mv));
         e = _mm512_maskz_mov_ps(k, e);
         _mm512_mask_storeu_ps(y + i, k, e);
@@ -58,7 +53,7 @@ KL_AVX512 static void times16(float *y, int64_t n, float f)
 {
     const __m512 fv = _mm512_set1_ps(f);
     for (int64_t i = 0; i < n; i += 16) {
-        const __mmask16 k = tail16(n - i);
+        const __mmask16 k = kl_lanes16(n - i);
         _mm512_mask_storeu_ps(y + i, k, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, y + i), fv));
     }
 }

@@ -21,6 +21,13 @@
 #define KL_AVX2 __attribute__((target("avx2,fma")))
 #define KL_AVX512 __attribute__((target("avx512f")))
 
+/* The lanes j < n of 16 (none for n <= 0, all for n >= 16): a row's last
+ * partial vector, for masked loads and stores. */
+static inline __mmask16 kl_lanes16(int64_t n)
+{
+    return n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
+}
+
 /* y[i] = EXPR(v_) for v_ = x[i .. i + 8) (y may be x).  The last n % 8
  * go through a padded copy, so that every element takes the same path
  * wherever it sits (results do not depend on how the array was split). */
