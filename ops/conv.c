@@ -130,7 +130,7 @@ static bool cv_applies(const conv_geom *g)
  * cost more than the half of W it saved. */
 static bool cv_by_blocks(const conv_geom *g, int threads)
 {
-    const int64_t blocks = (g->m + KL_CV_NB - 1) / KL_CV_NB;
+    const int64_t blocks = kl_cv_blocks(g->m);
     return threads > 1 && is_pointwise(g) && g->m >= g->out_size && blocks >= threads &&
            (blocks % threads == 0 || blocks >= 4 * threads);
 }
@@ -405,7 +405,7 @@ static void cv_items(void *arg, int64_t lo, int64_t hi)
 {
     const cv_job *j = arg;
     const conv_geom *g = j->g;
-    const int64_t n = g->out_size, ck = g->c * g->k_size, blocks = (g->m + KL_CV_NB - 1) / KL_CV_NB;
+    const int64_t n = g->out_size, ck = g->c * g->k_size, blocks = kl_cv_blocks(g->m);
     float *cols = j->scratch + (size_t)kl_pool_slot(j->pool, 0, lo) * j->per_thread;
     if (j->by_blocks) { /* 1x1: X in place */
         g->kern->cvprod.fn(j->s, j->x, n, lo, hi, 0, n, cols);
@@ -438,7 +438,7 @@ static void cv_image(kl_opctx *c, const conv_geom *g, const float *x, const floa
                           .y = y, .y_offset = y_offset, .epi = &c->epi};
     cv_job j = {&s, g, x, pool, cv_by_blocks(g, threads), cv_ranges(g, threads), c->scratch,
                 cv_thread_floats(g, threads)};
-    kl_parallel_for(pool, j.by_blocks ? (g->m + KL_CV_NB - 1) / KL_CV_NB : j.ranges, cv_items, &j);
+    kl_parallel_for(pool, j.by_blocks ? kl_cv_blocks(g->m) : j.ranges, cv_items, &j);
 }
 
 typedef struct conv_state {

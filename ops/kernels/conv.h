@@ -99,6 +99,12 @@ typedef struct kl_cv_span {
     const kl_epilogue *epi;
 } kl_cv_span;
 
+/* Blocks of KL_CV_NB output channels for m of them. */
+static inline int64_t kl_cv_blocks(int64_t m)
+{
+    return (m + KL_CV_NB - 1) / KL_CV_NB;
+}
+
 /* W [m][k] as blocks of KL_CV_NB rows, each [k][KL_CV_NB] (rows past m
  * zero): p holds kl_cv_packed_floats(m, k). */
 size_t kl_cv_packed_floats(int64_t m, int64_t k);

@@ -5,14 +5,9 @@
 
 #include "kernels.h"
 
-static int64_t blocks(int64_t m)
-{
-    return (m + KL_CV_NB - 1) / KL_CV_NB;
-}
-
 size_t kl_cv_packed_floats(int64_t m, int64_t k)
 {
-    return (size_t)(blocks(m) * k * KL_CV_NB);
+    return (size_t)(kl_cv_blocks(m) * k * KL_CV_NB);
 }
 
 void kl_cv_pack(int64_t m, int64_t k, const float *w, float *p)

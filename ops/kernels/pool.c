@@ -256,13 +256,13 @@ static void same3_passes(const pool_geom *g, int64_t planes, const float *x, flo
 /* `planes` planes of AveragePool: the 3x3 stride-1 paths where they apply. */
 void KL_KFN(avgpool)(const pool_geom *g, bool include_pad, int64_t planes, const float *x, float *y)
 {
-    const bool same = include_pad && is_3x3s1_same(g);
+    const bool same = include_pad && is_3x3s1_same(g), valid = is_3x3s1_valid(g);
     if (same && g->in_size <= SAME3_FLOATS) {
         same3_passes(g, planes, x, y, sum3_rows, mean3_cols);
         return;
     }
     for (int64_t p = 0; p < planes; p++, x += g->in_size, y += g->out_size)
-        if (is_3x3s1_valid(g))
+        if (valid)
             avgpool_3x3s1_plane(g, x, y);
         else if (same && g->d[2].in <= RING_MAX)
             avgpool_3x3s1_same_plane(g, x, y);
