@@ -211,30 +211,58 @@ static int64_t col_stride(int64_t cols)
     return (cols + 15) / 16 * 16;
 }
 
+/* Whether run() gives the session's threads whole images, each on one
+ * thread, rather than splitting each image's conv over them: for every
+ * group of `threads` images of a batch (the images left over are split).
+ * Not depthwise, whose planes share out over the whole batch already. */
+static bool by_images(const conv_geom *g, int threads)
+{
+    return threads > 1 && g->n >= threads && !is_depthwise(g);
+}
+
+/* Scratch of one image's conv on `threads` threads (kl_opctx's pool). */
+static size_t image_scratch(kl_opctx *c, const conv_geom *g, int threads)
+{
+    if (is_depthwise(g))
+        return kl_dw_scratch(g, threads);
+    size_t col_bytes = (size_t)(g->c / g->group * g->k_size * col_stride(block_cols(g))) * sizeof(float);
+    size_t bytes = is_pointwise(g) ? 0 : col_bytes;
+    /* run() uses it when prepare() packs the weights (constant ones): a
+     * column buffer per thread, then the product's; else the buffer above */
+    if (own_gemm(g) && kl_input_const(c, 1)) {
+        const conv_geom one = one_group(g);
+        if (!is_pointwise(g))
+            bytes = unfolds_in_product(g) ? 0 : col_bytes * (size_t)threads;
+        bytes += kl_pw_scratch(g->kern, one.m, one.c * g->k_size, g->out_size, threads);
+    }
+    if (cv_applies(g) && kl_input_const(c, 1)) {
+        size_t cv = cv_scratch(g, threads);
+        bytes = cv > bytes ? cv : bytes;
+    }
+    if (kl_wino_applies(g)) { /* run() uses it when prepare() packed the filters */
+        size_t wino = kl_wino_scratch(g, threads);
+        bytes = wino > bytes ? wino : bytes;
+    }
+    return bytes;
+}
+
+/* Bytes of each thread's part of the scratch when it runs whole images:
+ * a one-thread conv's, a whole number of cache lines. */
+static size_t image_slot_bytes(kl_opctx *c, const conv_geom *g)
+{
+    return (image_scratch(c, g, 1) + 63) / 64 * 64;
+}
+
 static size_t conv_scratch(kl_opctx *c)
 {
     conv_geom g;
     if (geometry(c, &g) || c->env->reference) /* the reference needs none */
         return 0;
-    if (is_depthwise(&g))
-        return kl_dw_scratch(&g, kl_pool_threads(c->pool));
-    size_t col_bytes = (size_t)(g.c / g.group * g.k_size * col_stride(block_cols(&g))) * sizeof(float);
-    size_t bytes = is_pointwise(&g) ? 0 : col_bytes;
-    /* run() uses it when prepare() packs the weights (constant ones): a
-     * column buffer per thread, then the product's; else the buffer above */
-    if (own_gemm(&g) && kl_input_const(c, 1)) {
-        const conv_geom one = one_group(&g);
-        if (!is_pointwise(&g))
-            bytes = unfolds_in_product(&g) ? 0 : col_bytes * (size_t)kl_pool_threads(c->pool);
-        bytes += kl_pw_scratch(g.kern, one.m, one.c * g.k_size, g.out_size, kl_pool_threads(c->pool));
-    }
-    if (cv_applies(&g) && kl_input_const(c, 1)) {
-        size_t cv = cv_scratch(&g, kl_pool_threads(c->pool));
-        bytes = cv > bytes ? cv : bytes;
-    }
-    if (kl_wino_applies(&g)) { /* run() uses it when prepare() packed the filters */
-        size_t wino = kl_wino_scratch(&g, kl_pool_threads(c->pool));
-        bytes = wino > bytes ? wino : bytes;
+    const int threads = kl_pool_threads(c->pool);
+    size_t bytes = image_scratch(c, &g, threads);
+    if (by_images(&g, threads)) {
+        size_t all = (size_t)threads * image_slot_bytes(c, &g);
+        bytes = all > bytes ? all : bytes;
     }
     return bytes;
 }
@@ -525,60 +553,80 @@ static void conv_release(kl_env *env, void *state)
     kl_free(env, st, sizeof *st);
 }
 
+/* Images [n0, n1) of the batch, each on c's threads (all on the calling
+ * thread when c->pool is NULL); stops early, without a message, once the
+ * run must stop (kl_op_stopping). */
+static void run_images(kl_opctx *c, const conv_geom *g, int64_t n0, int64_t n1)
+{
+    const float *x = c->in[0]->data, *w = c->in[1]->data;
+    const float *bias = c->n_in > 2 && c->in[2] ? c->in[2]->data : NULL;
+    float *y = c->out[0]->data;
+    const conv_state *st = c->state;
+    const conv_geom one = one_group(g);
+    const int64_t ck = one.c * g->k_size;
+    const size_t per = st && st->pw ? kl_pw_packed_floats(g->kern, one.m, ck) : 0;
+    for (int64_t n = n0; n < n1 && !kl_op_stopping(c); n++) {
+        const size_t at = (size_t)(n * g->m * g->out_size);
+        if (st && st->wino) {
+            kl_wino_run(c, g, x, st->wino, bias, y, n, n + 1);
+            continue;
+        }
+        if (st && st->cv) {
+            cv_image(c, g, x + n * g->c * g->in_size, st->cv, bias, y + at, at);
+            continue;
+        }
+        for (int64_t gi = 0; gi < g->group; gi++) {
+            const int64_t ng = n * g->group + gi;
+            const size_t y_offset = (size_t)(ng * one.m * g->out_size);
+            const float *xg = x + ng * one.c * g->in_size;
+            const float *bg = bias ? bias + gi * one.m : NULL;
+            if (st && st->pw)
+                own_gemm_image(c, &one, xg, st->pw + (size_t)gi * per, bg, y + y_offset, y_offset);
+            else
+                gemm_group(c, g, xg, w + gi * one.m * ck, bg, y + y_offset, y_offset);
+        }
+    }
+}
+
+/* Whole images, each on one thread with its own part of the scratch. */
+typedef struct images_job {
+    kl_opctx *c;
+    const conv_geom *g;
+    kl_pool *pool;     /* the pool the images share out on (NULL: inline) */
+    size_t slot_bytes; /* image_slot_bytes */
+} images_job;
+
+static void image_range(void *arg, int64_t lo, int64_t hi)
+{
+    const images_job *j = arg;
+    kl_opctx one = *j->c;
+    one.pool = NULL;
+    one.scratch = (char *)j->c->scratch + (size_t)kl_pool_slot(j->pool, 0, lo) * j->slot_bytes;
+    one.scratch_size = j->slot_bytes;
+    run_images(&one, j->g, lo, hi);
+}
+
 static keel_status conv_run(kl_opctx *c)
 {
     conv_geom g;
     geometry(c, &g); /* validated by infer */
     if (c->env->reference)
         return kl_ref_conv(c, &g);
-    const float *x = c->in[0]->data, *w = c->in[1]->data;
-    const float *bias = c->n_in > 2 && c->in[2] ? c->in[2]->data : NULL;
-    float *y = c->out[0]->data;
-    const conv_state *st = c->state;
     if (is_depthwise(&g)) {
-        kl_dw_run(c, &g, x, w, bias, y);
+        const float *bias = c->n_in > 2 && c->in[2] ? c->in[2]->data : NULL;
+        kl_dw_run(c, &g, c->in[0]->data, c->in[1]->data, bias, c->out[0]->data);
         return KEEL_OK;
     }
-    if (st && st->wino) {
-        kl_wino_run(c, &g, x, st->wino, bias, y);
-        return KEEL_OK;
+    const int threads = kl_pool_threads(c->pool);
+    int64_t split_from = 0; /* images from here on are split over the threads */
+    if (by_images(&g, threads)) {
+        split_from = g.n / threads * threads;
+        const int64_t macs = split_from * g.m * g.out_size * (g.c / g.group) * g.k_size;
+        images_job j = {c, &g, kl_conv_pool(c, macs), image_slot_bytes(c, &g)};
+        kl_parallel_for(j.pool, split_from, image_range, &j);
     }
-    if (st && st->cv) {
-        for (int64_t n = 0; n < g.n; n++) {
-            keel_status stop = kl_op_check_cancel(c);
-            if (stop)
-                return stop;
-            const size_t at = (size_t)(n * g.m * g.out_size);
-            cv_image(c, &g, x + n * g.c * g.in_size, st->cv, bias, y + at, at);
-        }
-        return KEEL_OK;
-    }
-    if (st && st->pw) {
-        const conv_geom one = one_group(&g);
-        const size_t per = kl_pw_packed_floats(g.kern, one.m, one.c * g.k_size);
-        for (int64_t n = 0; n < g.n; n++)
-            for (int64_t gi = 0; gi < g.group; gi++) {
-                keel_status stop = kl_op_check_cancel(c);
-                if (stop)
-                    return stop;
-                const int64_t ng = n * g.group + gi;
-                own_gemm_image(c, &one, x + ng * one.c * g.in_size, st->pw + (size_t)gi * per,
-                               bias ? bias + gi * one.m : NULL, y + ng * one.m * g.out_size,
-                               (size_t)(ng * one.m * g.out_size));
-            }
-        return KEEL_OK;
-    }
-    const int64_t cg = g.c / g.group, mg = g.m / g.group, ck = cg * g.k_size;
-    for (int64_t n = 0; n < g.n; n++)
-        for (int64_t gi = 0; gi < g.group; gi++) {
-            keel_status stop = kl_op_check_cancel(c);
-            if (stop)
-                return stop;
-            size_t y_offset = (size_t)((n * g.group + gi) * mg * g.out_size);
-            gemm_group(c, &g, x + (n * g.group + gi) * cg * g.in_size, w + gi * mg * ck,
-                       bias ? bias + gi * mg : NULL, y + y_offset, y_offset);
-        }
-    return KEEL_OK;
+    run_images(c, &g, split_from, g.n);
+    return kl_op_check_cancel(c);
 }
 
 static const kl_op conv_op = {.type = "Conv", .since = 1, .min_inputs = 2, .max_inputs = 3,

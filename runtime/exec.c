@@ -43,6 +43,12 @@ keel_status kl_op_check_cancel(kl_opctx *c)
     return kl_op_fail(c, KEEL_ERR_CANCELLED, "%s", why);
 }
 
+bool kl_op_stopping(const kl_opctx *c)
+{
+    char why[96];
+    return c->plan && *stop_reason(c->plan, why, sizeof why);
+}
+
 void kl_session_arm_deadline(keel_session *s)
 {
     s->deadline_ns = s->env.time_limit_ms ? kl_now_ns() + (double)s->env.time_limit_ms * 1e6 : 0;

@@ -26,6 +26,10 @@ keel_status kl_out_sequence(kl_opctx *c, int k, const kl_tensor *items, int64_t 
  * the session's creation) was cancelled or its time limit has passed;
  * else KEEL_OK.  Long kernels call it in their outer loops. */
 keel_status kl_op_check_cancel(kl_opctx *c);
+/* Whether kl_op_check_cancel would fail now, without failing the node:
+ * for work on the session's worker threads, which leave the message to
+ * the thread that runs the node. */
+bool kl_op_stopping(const kl_opctx *c);
 
 /* Whether input k of c is a constant (its data known at creation), also
  * when it is a weight the model keeps released until a plan holds it. */

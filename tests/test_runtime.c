@@ -577,7 +577,13 @@ typedef struct conv_case {
     int64_t kw, pad_w;      /* when kw > 0: a k x kw kernel, pads pad (H) and pad_w (W) */
     int64_t group;          /* 0: one */
     bool special;           /* a NaN and infinities of both signs in x */
+    int64_t batch;          /* 0: one image */
 } conv_case;
+
+static int64_t case_batch(const conv_case *t)
+{
+    return t->batch ? t->batch : 1;
+}
 
 static int64_t case_kw(const conv_case *t)
 {
@@ -626,13 +632,16 @@ static double conv_reference(const conv_case *t, const float *x, const float *w,
     return worst_scale;
 }
 
-static void run_conv_case(const conv_case *t, int isa, int threads)
+/* The outputs of t's model on `threads` threads (malloc'ed), checked
+ * against conv_reference image by image. */
+static float *run_conv_case(const conv_case *t, int isa, int threads)
 {
     const int64_t kw = case_kw(t), pw = case_pad_w(t);
     const int64_t oh = (t->h + 2 * t->pad - t->k) / t->stride + 1, ow = (t->w + 2 * pw - kw) / t->stride + 1;
-    const int64_t cg = t->c / case_group(t);
-    int64_t xd[4] = {1, t->c, t->h, t->w}, wd[4] = {t->m, cg, t->k, kw}, bd[1] = {t->m}, yd[4] = {1, t->m, oh, ow};
-    size_t nx = (size_t)(t->c * t->h * t->w), nw = (size_t)(t->m * cg * t->k * kw), ny = (size_t)(t->m * oh * ow);
+    const int64_t cg = t->c / case_group(t), nb = case_batch(t);
+    int64_t xd[4] = {nb, t->c, t->h, t->w}, wd[4] = {t->m, cg, t->k, kw}, bd[1] = {t->m}, yd[4] = {nb, t->m, oh, ow};
+    const size_t image_x = (size_t)(t->c * t->h * t->w), image_y = (size_t)(t->m * oh * ow);
+    size_t nx = image_x * (size_t)nb, nw = (size_t)(t->m * cg * t->k * kw), ny = image_y * (size_t)nb;
     float *x = malloc(nx * sizeof *x), *w = malloc(nw * sizeof *w), *bias = malloc((size_t)t->m * sizeof *bias);
     float *res = malloc(ny * sizeof *res), *y = malloc(ny * sizeof *y), *want = malloc(ny * sizeof *want);
     uint32_t r = 777;
@@ -679,22 +688,27 @@ static void run_conv_case(const conv_case *t, int isa, int threads)
     char err[1024];
     CU_ASSERT_EQUAL_FATAL(keel_session_create(&s, m, &opt, NULL, 0, NULL, err, sizeof err), KEEL_OK);
     CU_ASSERT_EQUAL(s->env.isa, isa); /* the kernels asked for, not a fallback */
-    keel_tensor in[2] = {{KEEL_FLOAT, 4, {1, t->c, t->h, t->w}, x}, {KEEL_FLOAT, 4, {1, t->m, oh, ow}, res}};
+    keel_tensor in[2] = {{KEEL_FLOAT, 4, {nb, t->c, t->h, t->w}, x}, {KEEL_FLOAT, 4, {nb, t->m, oh, ow}, res}};
     keel_tensor out = {.data = y};
     CU_ASSERT_EQUAL(keel_session_run(s, in, &out), KEEL_OK);
-    double scale = conv_reference(t, x, w, bias, res, want, oh, ow);
+    double scale = 0;
+    for (size_t i = 0; i < (size_t)nb; i++) {
+        double image_scale = conv_reference(t, x + i * image_x, w, bias, res + i * image_y, want + i * image_y, oh, ow);
+        scale = image_scale > scale ? image_scale : scale;
+    }
     double worst = tb_max_abs_err(y, want, ny); /* NaN where y is NaN */
     /* float32 sums of K products: a few ulps of the sum of magnitudes */
     if (!(worst <= 1e-6 * scale))
-        fprintf(stderr, "\n  conv c=%lld m=%lld g=%lld %lldx%lld k=%lldx%lld s=%lld epi=%d isa=%s threads=%d: error %g of %g\n",
-                (long long)t->c, (long long)t->m, (long long)case_group(t), (long long)t->h, (long long)t->w,
+        fprintf(stderr, "\n  conv n=%lld c=%lld m=%lld g=%lld %lldx%lld k=%lldx%lld s=%lld epi=%d isa=%s threads=%d: error %g of %g\n",
+                (long long)nb, (long long)t->c, (long long)t->m, (long long)case_group(t), (long long)t->h, (long long)t->w,
                 (long long)t->k, (long long)kw, (long long)t->stride, t->epi, keel_isa_name((keel_isa)s->env.isa),
                 threads, worst, scale);
     CU_ASSERT(worst <= 1e-6 * scale);
     keel_session_free(s);
     keel_model_free(m);
     tb_free(b);
-    free(x), free(w), free(bias), free(res), free(y), free(want);
+    free(x), free(w), free(bias), free(res), free(want);
+    return y;
 }
 
 static void test_conv_kernels(void)
@@ -728,12 +742,31 @@ static void test_conv_kernels(void)
          * the path before Winograd */
         {70, 520, 5, 5, 1, 1, 0, 1},   {48, 64, 13, 13, 3, 1, 1, 1},
         {64, 530, 8, 8, 3, 2, 1, 3, 0, 0, 0, true},
+        /* batches of 3: on two threads, two images one per thread and the
+         * third split; on three, one each.  Winograd, the channel-vector
+         * products on the input and unfolded, the 12x32 tiles on the
+         * input and unfolded, groups, OpenBLAS on columns (K over 4608) */
+        {96, 64, 14, 14, 3, 1, 1, 1, 0, 0, 0, false, 3}, {300, 80, 7, 7, 1, 1, 0, 3, 0, 0, 0, false, 3},
+        {33, 48, 15, 15, 3, 2, 1, 2, 0, 0, 0, false, 3}, {64, 64, 33, 17, 1, 1, 0, 3, 0, 0, 0, false, 3},
+        {3, 16, 31, 29, 7, 2, 3, 1, 0, 0, 0, false, 3},  {60, 48, 14, 14, 1, 1, 0, 1, 0, 0, 3, false, 3},
+        {520, 20, 9, 9, 3, 1, 1, 3, 0, 0, 0, false, 3},
     };
+    /* every case at 1, 2 and (batches) 3 threads: the same bytes at each */
     for (int isa = KEEL_ISA_GENERIC; isa <= KEEL_ISA_AVX512; isa++)
         if (tb_isa_runs(isa, "conv kernels"))
-            for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
-                for (int threads = 1; threads <= 2; threads++)
-                    run_conv_case(&cases[i], isa, threads);
+            for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+                const conv_case *t = &cases[i];
+                const int64_t oh = (t->h + 2 * t->pad - t->k) / t->stride + 1;
+                const int64_t ow = (t->w + 2 * case_pad_w(t) - case_kw(t)) / t->stride + 1;
+                const size_t bytes = (size_t)(case_batch(t) * t->m * oh * ow) * sizeof(float);
+                float *one = run_conv_case(t, isa, 1);
+                for (int threads = 2; threads <= (t->batch ? 3 : 2); threads++) {
+                    float *more = run_conv_case(t, isa, threads);
+                    CU_ASSERT(memcmp(one, more, bytes) == 0);
+                    free(more);
+                }
+                free(one);
+            }
 }
 
 /* Sigmoid's float path: blocks of 4096 split over two threads, the last

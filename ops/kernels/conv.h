@@ -56,8 +56,9 @@ size_t kl_wino_scratch(const kl_conv_geom *g, int threads);
  * each [m][c] packed for ops/pointwise.c's kernel when it does the
  * products; kl_alloc'ed, *bytes set. */
 float *kl_wino_pack(kl_env *env, const kl_conv_geom *g, const float *w, size_t *bytes);
+/* Images [n0, n1) of the batch x (all of g's images) into y. */
 void kl_wino_run(kl_opctx *c, const kl_conv_geom *g, const float *x, const float *packed, const float *bias,
-                 float *y);
+                 float *y, int64_t n0, int64_t n1);
 
 /* ---- W X products for one group (ops/kernels/pointwise.c): 1x1 convs on the
  * input, other convs on im2col's columns ---- */

@@ -240,7 +240,7 @@ static void own_product_range(void *arg, int64_t lo, int64_t hi)
 }
 
 void kl_wino_run(kl_opctx *c, const kl_conv_geom *g, const float *x, const float *packed, const float *bias,
-                 float *y)
+                 float *y, int64_t n0, int64_t n1)
 {
     wino_job j = {.c = c, .g = g, .s = shape_of(g), .bias = bias};
     const int64_t e_count = j.s.k->a * j.s.k->a;
@@ -250,7 +250,7 @@ void kl_wino_run(kl_opctx *c, const kl_conv_geom *g, const float *x, const float
     j.pw_work = j.work + kl_pool_threads(c->pool) * work_floats(&j.s);
     j.packed = packed;
     const bool own = own_products(g);
-    for (int64_t n = 0; n < g->n; n++) {
+    for (int64_t n = n0; n < n1; n++) {
         j.x = x + n * g->c * g->in_size;
         j.y = y + n * g->m * g->out_size;
         j.y_offset = (size_t)(n * g->m * g->out_size);
