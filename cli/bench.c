@@ -577,9 +577,9 @@ int cmd_bench(int argc, char **argv)
         printf(", \"isa\": \"%s\"", keel_isa_name(plan.isa));
         printf(", \"threads\": %d, \"runs\": %d, \"warmup\": %d, \"load_ms\": %.3f, \"session_ms\": %.3f, "
                "\"min_ms\": %.3f, \"median_ms\": %.3f, \"max_ms\": %.3f, \"peak_rss_kb\": %ld, "
-               "\"arena_bytes\": %zu, \"macs\": %lld, \"sessions\": %d, \"replan_ms\": %.3f",
+               "\"arena_bytes\": %zu, \"macs\": %lld, \"sessions\": %d, \"replan_ms\": %.3f, \"split_batch\": %lld",
                o.threads, o.runs, o.warmup, load_ms, session_ms, lat[0], median, lat[o.runs - 1],
-               ru.ru_maxrss, plan.arena_bytes, (long long)plan.macs, o.sessions, replan);
+               ru.ru_maxrss, plan.arena_bytes, (long long)plan.macs, o.sessions, replan, (long long)plan.split_batch);
         int n_steps, n_kernel = kernel_steps(s, &n_steps);
         printf(", \"steps\": %d, \"kernel_steps\": %d", n_steps, n_kernel);
         if (o.trace) {
@@ -601,6 +601,11 @@ int cmd_bench(int argc, char **argv)
         printf("peak RSS:   %ld KB   arena: %.2f MiB   sessions: %d\n", ru.ru_maxrss,
                (double)plan.arena_bytes / 1048576.0, o.sessions);
         printf("re-plan:    %.3f ms (planning these shapes again, weights already packed)\n", replan);
+        if (plan.split_batch)
+            printf("batch:      %lld images, one at a time per thread through %d plans of one image (arena %.2f MiB "
+                   "each)%s\n",
+                   (long long)plan.split_batch, plan.n_image_plans, (double)plan.image_arena_bytes / 1048576.0,
+                   o.profile || o.trace ? "; timed per node, the batch ran as a whole, layer by layer" : "");
         if (o.trace)
             printf("trace:      %s\n", o.trace);
         if (o.profile)

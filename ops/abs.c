@@ -38,6 +38,6 @@ static keel_status abs_run(kl_opctx *c)
 }
 
 static const kl_op abs_op = {.type = "Abs", .since = 1, .min_inputs = 1, .max_inputs = 1,
-                             .flags = KL_OP_INPLACE, .infer = abs_infer, .run = abs_run};
+                             .flags = KL_OP_INPLACE, .infer = abs_infer, .run = abs_run, .batch = KL_BATCH_ELEMENTWISE};
 
 const kl_op *const kl_opfile_abs[] = {&abs_op, NULL};

@@ -87,7 +87,7 @@ static keel_status avgpool_run(kl_opctx *c)
 #define AVGPOOL_OP(NAME, SINCE, UNTIL)                                                          \
     static const kl_op NAME = {.type = "AveragePool", .since = SINCE, .until = UNTIL,           \
                                .min_inputs = 1, .max_inputs = 1, .flags = KL_OP_PRE_PAD,        \
-                               .infer = avgpool_infer, .run = avgpool_run}
+                               .infer = avgpool_infer, .run = avgpool_run, .batch = KL_BATCH_PER_IMAGE}
 
 AVGPOOL_OP(avgpool_v1, 1, 6);    /* pads never counted */
 AVGPOOL_OP(avgpool_v7, 7, 9);    /* + count_include_pad */

@@ -135,10 +135,17 @@ static keel_status bn_run(kl_opctx *c)
     return KEEL_OK;
 }
 
+/* In training mode the statistics are the batch's. */
+static bool bn_images_apart(const kl_opctx *c)
+{
+    return c->opset < 14 || kl_attr_int(c->node, "training_mode", 0) == 0;
+}
+
 #define BN_OP(NAME, SINCE, UNTIL)                                                               \
     static const kl_op NAME = {.type = "BatchNormalization", .since = SINCE, .until = UNTIL,    \
                                .min_inputs = 5, .max_inputs = 5, .flags = KL_OP_INPLACE,        \
-                               .infer = bn_infer, .run = bn_run, .scratch = bn_scratch}
+                               .infer = bn_infer, .run = bn_run, .scratch = bn_scratch,        \
+                               .batch = KL_BATCH_PER_IMAGE, .images_apart = bn_images_apart}
 
 BN_OP(bn_v1, 1, 5);    /* spatial, is_test, consumed_inputs (opset 1) */
 BN_OP(bn_v6, 6, 6);    /* spatial, is_test */

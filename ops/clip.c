@@ -120,9 +120,9 @@ static keel_status clip_run_v11(kl_opctx *c)
 
 static const kl_op clip_v1 = {.type = "Clip", .since = 1, .until = 10, .min_inputs = 1,
                               .max_inputs = 1, .flags = KL_OP_INPLACE, .infer = clip_infer_v1,
-                              .run = clip_run_v1};
+                              .run = clip_run_v1, .batch = KL_BATCH_ELEMENTWISE};
 static const kl_op clip_v11 = {.type = "Clip", .since = 11, .min_inputs = 1, .max_inputs = 3,
                                .flags = KL_OP_INPLACE, .infer = clip_infer_v11,
-                               .run = clip_run_v11};
+                               .run = clip_run_v11, .batch = KL_BATCH_ELEMENTWISE};
 
 const kl_op *const kl_opfile_clip[] = {&clip_v1, &clip_v11, NULL};

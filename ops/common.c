@@ -17,6 +17,12 @@ keel_status kl_op_fail(kl_opctx *c, keel_status status, const char *fmt, ...)
                     n->op_type, what);
 }
 
+bool kl_axis_not_batch(const kl_opctx *c, int64_t dflt)
+{
+    const int64_t axis = kl_attr_int(c->node, "axis", dflt), rank = c->in[0]->rank;
+    return (axis < 0 ? axis + rank : axis) != 0;
+}
+
 int64_t kl_attr_int(const kl_node *n, const char *name, int64_t dflt)
 {
     const kl_attr *a = kl_node_attr(n, name);

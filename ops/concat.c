@@ -86,7 +86,13 @@ static int concat_slice_axis(const kl_opctx *c)
     return axis >= 0 && axis < rank ? (int)axis : -1;
 }
 
+static bool concat_images_apart(const kl_opctx *c)
+{
+    return kl_axis_not_batch(c, 0);
+}
+
 static const kl_op concat = {.type = "Concat", .since = 1, .min_inputs = 1, .max_inputs = -1,
-                             .infer = concat_infer, .run = concat_run, .slice_axis = concat_slice_axis};
+                             .infer = concat_infer, .run = concat_run, .slice_axis = concat_slice_axis,
+                             .batch = KL_BATCH_ELEMENTWISE, .images_apart = concat_images_apart};
 
 const kl_op *const kl_opfile_concat[] = {&concat, NULL};

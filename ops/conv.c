@@ -632,6 +632,6 @@ static keel_status conv_run(kl_opctx *c)
 static const kl_op conv_op = {.type = "Conv", .since = 1, .min_inputs = 2, .max_inputs = 3,
                               .flags = KL_OP_EPILOGUE | KL_OP_PRE_PAD, .infer = conv_infer, .run = conv_run,
                               .scratch = conv_scratch, .macs = conv_macs, .prepare = conv_prepare,
-                              .release = conv_release, .residual_input = 3};
+                              .release = conv_release, .residual_input = 3, .batch = KL_BATCH_PER_IMAGE};
 
 const kl_op *const kl_opfile_conv[] = {&conv_op, NULL};

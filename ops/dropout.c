@@ -111,8 +111,9 @@ static keel_status dropout_run(kl_opctx *c)
 
 static const kl_op dropout_v1 = {.type = "Dropout", .since = 1, .until = 11, .min_inputs = 1,
                                  .max_inputs = 1, .flags = KL_OP_VIEW, .infer = dropout_infer,
-                                 .run = dropout_run};
+                                 .run = dropout_run, .batch = KL_BATCH_ELEMENTWISE};
 static const kl_op dropout_v12 = {.type = "Dropout", .since = 12, .min_inputs = 1, .max_inputs = 3,
-                                  .flags = KL_OP_VIEW, .infer = dropout_infer, .run = dropout_run};
+                                  .flags = KL_OP_VIEW, .infer = dropout_infer, .run = dropout_run,
+                                  .batch = KL_BATCH_ELEMENTWISE};
 
 const kl_op *const kl_opfile_dropout[] = {&dropout_v1, &dropout_v12, NULL};

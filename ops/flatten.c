@@ -19,6 +19,7 @@ static keel_status flatten_infer(kl_opctx *c)
 }
 
 static const kl_op flatten = {.type = "Flatten", .since = 1, .min_inputs = 1, .max_inputs = 1,
-                              .flags = KL_OP_VIEW, .infer = flatten_infer, .run = kl_copy_input0};
+                              .flags = KL_OP_VIEW, .infer = flatten_infer, .run = kl_copy_input0,
+                              .batch = KL_BATCH_PER_IMAGE};
 
 const kl_op *const kl_opfile_flatten[] = {&flatten, NULL};

@@ -37,4 +37,4 @@ static keel_status gelu_run(kl_opctx *c)
 }
 
 const kl_op kl_op_gelu = {.type = "Gelu", .domain = "ai.keel", .since = 1, .min_inputs = 1, .max_inputs = 1,
-                          .flags = KL_OP_INPLACE, .infer = gelu_infer, .run = gelu_run};
+                          .flags = KL_OP_INPLACE, .infer = gelu_infer, .run = gelu_run, .batch = KL_BATCH_ELEMENTWISE};

@@ -158,7 +158,8 @@ static keel_status gemm_run(kl_opctx *c)
     static const kl_op name = {.type = "Gemm", .since = lo, .until = hi, .min_inputs = min_in, \
                                .max_inputs = 3, .flags = KL_OP_EPILOGUE, .infer = gemm_infer,  \
                                .run = gemm_run, .scratch = gemm_scratch, .prepare = gemm_prepare,     \
-                               .release = kl_packed_b_release, .macs = gemm_macs, .residual_input = 3}
+                               .release = kl_packed_b_release, .macs = gemm_macs, .residual_input = 3, \
+                               .batch = KL_BATCH_PRODUCT}
 /* C is required before opset 11 */
 GEMM_OP(gemm_1, 1, 10, 3);
 GEMM_OP(gemm_11, 11, 0, 2);

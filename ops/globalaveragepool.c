@@ -16,6 +16,6 @@ static keel_status gap_run(kl_opctx *c)
 }
 
 static const kl_op gap_op = {.type = "GlobalAveragePool", .since = 1, .min_inputs = 1,
-                             .max_inputs = 1, .infer = gap_infer, .run = gap_run};
+                             .max_inputs = 1, .infer = gap_infer, .run = gap_run, .batch = KL_BATCH_PER_IMAGE};
 
 const kl_op *const kl_opfile_globalaveragepool[] = {&gap_op, NULL};

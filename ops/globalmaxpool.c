@@ -18,6 +18,6 @@ static keel_status gmp_run(kl_opctx *c)
 }
 
 static const kl_op gmp_op = {.type = "GlobalMaxPool", .since = 1, .min_inputs = 1, .max_inputs = 1,
-                             .infer = gmp_infer, .run = gmp_run};
+                             .infer = gmp_infer, .run = gmp_run, .batch = KL_BATCH_PER_IMAGE};
 
 const kl_op *const kl_opfile_globalmaxpool[] = {&gmp_op, NULL};

@@ -20,6 +20,6 @@ static keel_status hardsigmoid_run(kl_opctx *c)
 
 static const kl_op hardsigmoid = {.type = "HardSigmoid", .since = 1, .min_inputs = 1,
                                   .max_inputs = 1, .flags = KL_OP_INPLACE,
-                                  .infer = hardsigmoid_infer, .run = hardsigmoid_run};
+                                  .infer = hardsigmoid_infer, .run = hardsigmoid_run, .batch = KL_BATCH_ELEMENTWISE};
 
 const kl_op *const kl_opfile_hardsigmoid[] = {&hardsigmoid, NULL};

@@ -18,6 +18,6 @@ static keel_status hardswish_run(kl_opctx *c)
 
 static const kl_op hardswish = {.type = "HardSwish", .since = 14, .min_inputs = 1, .max_inputs = 1,
                                 .flags = KL_OP_INPLACE, .infer = hardswish_infer,
-                                .run = hardswish_run};
+                                .run = hardswish_run, .batch = KL_BATCH_ELEMENTWISE};
 
 const kl_op *const kl_opfile_hardswish[] = {&hardswish, NULL};

@@ -17,6 +17,7 @@ static keel_status identity_run(kl_opctx *c)
 }
 
 static const kl_op identity = {.type = "Identity", .since = 1, .min_inputs = 1, .max_inputs = 1,
-                               .flags = KL_OP_VIEW | KL_OP_VALUES, .infer = identity_infer, .run = identity_run};
+                               .flags = KL_OP_VIEW | KL_OP_VALUES, .infer = identity_infer, .run = identity_run,
+                               .batch = KL_BATCH_ELEMENTWISE};
 
 const kl_op *const kl_opfile_identity[] = {&identity, NULL};

@@ -141,8 +141,14 @@ static keel_status ln_run(kl_opctx *c)
     return KEEL_OK;
 }
 
+static bool ln_images_apart(const kl_opctx *c)
+{
+    return kl_axis_not_batch(c, -1);
+}
+
 static const kl_op ln_v17 = {.type = "LayerNormalization", .since = 17, .min_inputs = 2,
                              .max_inputs = 3, .infer = ln_infer, .run = ln_run,
-                             .scratch = ln_scratch};
+                             .scratch = ln_scratch, .batch = KL_BATCH_PER_IMAGE,
+                             .images_apart = ln_images_apart};
 
 const kl_op *const kl_opfile_layernormalization[] = {&ln_v17, NULL};

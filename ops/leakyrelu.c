@@ -18,6 +18,6 @@ static keel_status leakyrelu_run(kl_opctx *c)
 
 static const kl_op leakyrelu = {.type = "LeakyRelu", .since = 1, .min_inputs = 1, .max_inputs = 1,
                                 .flags = KL_OP_INPLACE, .infer = leakyrelu_infer,
-                                .run = leakyrelu_run};
+                                .run = leakyrelu_run, .batch = KL_BATCH_ELEMENTWISE};
 
 const kl_op *const kl_opfile_leakyrelu[] = {&leakyrelu, NULL};

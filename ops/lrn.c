@@ -76,6 +76,6 @@ static keel_status lrn_run(kl_opctx *c)
 }
 
 static const kl_op lrn_op = {.type = "LRN", .since = 1, .min_inputs = 1, .max_inputs = 1,
-                             .infer = lrn_infer, .run = lrn_run};
+                             .infer = lrn_infer, .run = lrn_run, .batch = KL_BATCH_PER_IMAGE};
 
 const kl_op *const kl_opfile_lrn[] = {&lrn_op, NULL};

@@ -256,6 +256,7 @@ static keel_status matmul_run(kl_opctx *c)
 static const kl_op matmul_op = {.type = "MatMul", .since = 1, .min_inputs = 2, .max_inputs = 2,
                                 .flags = KL_OP_EPILOGUE, .infer = matmul_infer, .run = matmul_run,
                                 .scratch = matmul_scratch, .prepare = matmul_prepare,
-                                .release = kl_packed_b_release, .macs = matmul_macs, .residual_input = 2};
+                                .release = kl_packed_b_release, .macs = matmul_macs, .residual_input = 2,
+                                .batch = KL_BATCH_PRODUCT};
 
 const kl_op *const kl_opfile_matmul[] = {&matmul_op, NULL};

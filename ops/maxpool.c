@@ -121,10 +121,17 @@ static keel_status maxpool_run(kl_opctx *c)
     return KEEL_OK;
 }
 
+/* Indices count the images before (an index into the whole batch). */
+static bool maxpool_images_apart(const kl_opctx *c)
+{
+    return c->n_out < 2 || !c->out[1];
+}
+
 #define MAXPOOL_OP(NAME, SINCE, UNTIL)                                                          \
     static const kl_op NAME = {.type = "MaxPool", .since = SINCE, .until = UNTIL,               \
                                .min_inputs = 1, .max_inputs = 1, .infer = maxpool_infer,        \
-                               .run = maxpool_run}
+                               .run = maxpool_run, .batch = KL_BATCH_PER_IMAGE,                 \
+                               .images_apart = maxpool_images_apart}
 
 MAXPOOL_OP(maxpool_v1, 1, 7);    /* Y only */
 MAXPOOL_OP(maxpool_v8, 8, 9);    /* + Indices, storage_order */

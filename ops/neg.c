@@ -31,6 +31,6 @@ static keel_status neg_run(kl_opctx *c)
 }
 
 static const kl_op neg_op = {.type = "Neg", .since = 1, .min_inputs = 1, .max_inputs = 1,
-                             .flags = KL_OP_INPLACE, .infer = neg_infer, .run = neg_run};
+                             .flags = KL_OP_INPLACE, .infer = neg_infer, .run = neg_run, .batch = KL_BATCH_ELEMENTWISE};
 
 const kl_op *const kl_opfile_neg[] = {&neg_op, NULL};

@@ -145,6 +145,20 @@ typedef int (*kl_slice_axis_fn)(const kl_opctx *c);
  * makes the node a view, as it does KL_OP_VIEW ops always. */
 typedef bool (*kl_keeps_order_fn)(kl_opctx *c);
 
+/* How an op's outputs depend on the images of a batch (the leading dim of
+ * its inputs and outputs), for the batch split (runtime/split.c). */
+typedef enum kl_batch_role {
+    KL_BATCH_MIXES = 0,   /* not said: the images may mix */
+    KL_BATCH_ELEMENTWISE, /* image i of the output from image i of each batched input
+                             (of the output's rank) and constants that broadcast over
+                             the batch (Add, Relu, Concat off the batch's axis) */
+    KL_BATCH_PER_IMAGE,   /* image i of the outputs from image i of input 0 and
+                             constant inputs (Conv, pools; Reshape keeping the
+                             leading dim; Softmax off the batch's axis) */
+    KL_BATCH_PRODUCT,     /* rows of input 0 (not transposed) by a constant, or by
+                             batched matrices of rank 3 and more (Gemm, MatMul) */
+} kl_batch_role;
+
 typedef struct kl_op {
     const char *type;     /* "Conv" */
     const char *domain;   /* NULL (or "") for ai.onnx: compared through kl_domain() */
@@ -166,6 +180,11 @@ typedef struct kl_op {
     int residual_input;
     kl_slice_axis_fn slice_axis;  /* may be NULL */
     kl_keeps_order_fn keeps_order; /* may be NULL */
+    kl_batch_role batch;
+    /* May be NULL: whether the node, at its attributes and outputs, keeps
+     * the images apart as `batch` says (Softmax off axis 0, a MaxPool
+     * without the indices that count the images before) */
+    bool (*images_apart)(const kl_opctx *c);
 } kl_op;
 
 /* ---- ops only the passes make (not in the registry: no model names them) -- */
@@ -178,6 +197,10 @@ extern const kl_op kl_op_gelu;
 
 /* Sets the error "node 'NAME' (OP): <message>" and returns status. */
 keel_status kl_op_fail(kl_opctx *c, keel_status status, const char *fmt, ...) KL_PRINTF(3, 4);
+
+/* For images_apart: whether the node's attribute `axis` (dflt when
+ * absent), counted on input 0's rank, is not the batch's (0). */
+bool kl_axis_not_batch(const kl_opctx *c, int64_t dflt);
 
 /* Attributes, with defaults when absent. */
 int64_t kl_attr_int(const kl_node *n, const char *name, int64_t dflt);

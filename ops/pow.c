@@ -104,6 +104,6 @@ static keel_status pow_run(kl_opctx *c)
 }
 
 static const kl_op pow_op = {.type = "Pow", .since = 1, .min_inputs = 2, .max_inputs = 2,
-                             .infer = pow_infer, .run = pow_run, .scratch = pow_scratch};
+                             .infer = pow_infer, .run = pow_run, .scratch = pow_scratch, .batch = KL_BATCH_ELEMENTWISE};
 
 const kl_op *const kl_opfile_pow[] = {&pow_op, NULL};

@@ -57,6 +57,7 @@ static keel_status prelu_run(kl_opctx *c)
 }
 
 static const kl_op prelu = {.type = "PRelu", .since = 1, .min_inputs = 2, .max_inputs = 2,
-                            .flags = KL_OP_INPLACE, .infer = prelu_infer, .run = prelu_run};
+                            .flags = KL_OP_INPLACE, .infer = prelu_infer, .run = prelu_run,
+                            .batch = KL_BATCH_ELEMENTWISE};
 
 const kl_op *const kl_opfile_prelu[] = {&prelu, NULL};

@@ -25,6 +25,6 @@ static keel_status relu_run(kl_opctx *c)
 }
 
 static const kl_op relu = {.type = "Relu", .since = 1, .min_inputs = 1, .max_inputs = 1,
-                           .flags = KL_OP_INPLACE, .infer = relu_infer, .run = relu_run};
+                           .flags = KL_OP_INPLACE, .infer = relu_infer, .run = relu_run, .batch = KL_BATCH_ELEMENTWISE};
 
 const kl_op *const kl_opfile_relu[] = {&relu, NULL};

@@ -61,9 +61,9 @@ static keel_status reshape_infer(kl_opctx *c)
 
 static const kl_op reshape_v1 = {.type = "Reshape", .since = 1, .until = 4, .min_inputs = 1,
                                  .max_inputs = 1, .flags = KL_OP_VIEW, .infer = reshape_infer,
-                                 .run = kl_copy_input0};
+                                 .run = kl_copy_input0, .batch = KL_BATCH_PER_IMAGE};
 static const kl_op reshape_v5 = {.type = "Reshape", .since = 5, .min_inputs = 2, .max_inputs = 2,
                                  .flags = KL_OP_VIEW, .infer = reshape_infer,
-                                 .run = kl_copy_input0};
+                                 .run = kl_copy_input0, .batch = KL_BATCH_PER_IMAGE};
 
 const kl_op *const kl_opfile_reshape[] = {&reshape_v1, &reshape_v5, NULL};

@@ -39,6 +39,7 @@ static keel_status sigmoid_run(kl_opctx *c)
 }
 
 static const kl_op sigmoid = {.type = "Sigmoid", .since = 1, .min_inputs = 1, .max_inputs = 1,
-                              .flags = KL_OP_INPLACE, .infer = sigmoid_infer, .run = sigmoid_run};
+                              .flags = KL_OP_INPLACE, .infer = sigmoid_infer, .run = sigmoid_run,
+                              .batch = KL_BATCH_ELEMENTWISE};
 
 const kl_op *const kl_opfile_sigmoid[] = {&sigmoid, NULL};

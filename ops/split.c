@@ -100,13 +100,22 @@ static keel_status split_run(kl_opctx *c)
     return KEEL_OK;
 }
 
+static bool split_images_apart(const kl_opctx *c)
+{
+    return kl_axis_not_batch(c, 0);
+}
+
 static const kl_op split_v1 = {.type = "Split", .since = 1, .until = 1, .min_inputs = 1,
-                               .max_inputs = 2, .infer = split_infer, .run = split_run};
+                               .max_inputs = 2, .infer = split_infer, .run = split_run,
+                               .batch = KL_BATCH_PER_IMAGE, .images_apart = split_images_apart};
 static const kl_op split_v2 = {.type = "Split", .since = 2, .until = 12, .min_inputs = 1,
-                               .max_inputs = 1, .infer = split_infer, .run = split_run};
+                               .max_inputs = 1, .infer = split_infer, .run = split_run,
+                               .batch = KL_BATCH_PER_IMAGE, .images_apart = split_images_apart};
 static const kl_op split_v13 = {.type = "Split", .since = 13, .until = 17, .min_inputs = 1,
-                                .max_inputs = 2, .infer = split_infer, .run = split_run};
+                                .max_inputs = 2, .infer = split_infer, .run = split_run,
+                                .batch = KL_BATCH_PER_IMAGE, .images_apart = split_images_apart};
 static const kl_op split_v18 = {.type = "Split", .since = 18, .min_inputs = 1, .max_inputs = 2,
-                                .infer = split_infer, .run = split_run};
+                                .infer = split_infer, .run = split_run,
+                                .batch = KL_BATCH_PER_IMAGE, .images_apart = split_images_apart};
 
 const kl_op *const kl_opfile_split[] = {&split_v1, &split_v2, &split_v13, &split_v18, NULL};

@@ -55,9 +55,9 @@ static keel_status squeeze_infer(kl_opctx *c)
 
 static const kl_op squeeze_v1 = {.type = "Squeeze", .since = 1, .until = 12, .min_inputs = 1,
                                  .max_inputs = 1, .flags = KL_OP_VIEW, .infer = squeeze_infer,
-                                 .run = kl_copy_input0};
+                                 .run = kl_copy_input0, .batch = KL_BATCH_PER_IMAGE};
 static const kl_op squeeze_v13 = {.type = "Squeeze", .since = 13, .min_inputs = 1, .max_inputs = 2,
                                   .flags = KL_OP_VIEW, .infer = squeeze_infer,
-                                  .run = kl_copy_input0};
+                                  .run = kl_copy_input0, .batch = KL_BATCH_PER_IMAGE};
 
 const kl_op *const kl_opfile_squeeze[] = {&squeeze_v1, &squeeze_v13, NULL};

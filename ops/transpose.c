@@ -73,7 +73,15 @@ static bool transpose_keeps_order(kl_opctx *c)
     return true;
 }
 
+/* The batch's dim stays first. */
+static bool transpose_images_apart(const kl_opctx *c)
+{
+    const int64_t *perm;
+    return kl_attr_ints(c->node, "perm", &perm) >= 1 ? perm[0] == 0 : c->in[0]->rank == 1;
+}
+
 static const kl_op transpose = {.type = "Transpose", .since = 1, .min_inputs = 1, .max_inputs = 1,
-                                .infer = transpose_infer, .run = transpose_run, .keeps_order = transpose_keeps_order};
+                                .infer = transpose_infer, .run = transpose_run, .keeps_order = transpose_keeps_order,
+                                .batch = KL_BATCH_PER_IMAGE, .images_apart = transpose_images_apart};
 
 const kl_op *const kl_opfile_transpose[] = {&transpose, NULL};

@@ -45,9 +45,9 @@ static keel_status unsqueeze_infer(kl_opctx *c)
 
 static const kl_op unsqueeze_v1 = {.type = "Unsqueeze", .since = 1, .until = 12, .min_inputs = 1,
                                    .max_inputs = 1, .flags = KL_OP_VIEW, .infer = unsqueeze_infer,
-                                   .run = kl_copy_input0};
+                                   .run = kl_copy_input0, .batch = KL_BATCH_PER_IMAGE};
 static const kl_op unsqueeze_v13 = {.type = "Unsqueeze", .since = 13, .min_inputs = 2,
                                     .max_inputs = 2, .flags = KL_OP_VIEW, .infer = unsqueeze_infer,
-                                    .run = kl_copy_input0};
+                                    .run = kl_copy_input0, .batch = KL_BATCH_PER_IMAGE};
 
 const kl_op *const kl_opfile_unsqueeze[] = {&unsqueeze_v1, &unsqueeze_v13, NULL};

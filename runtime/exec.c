@@ -7,6 +7,7 @@
 
 #include "exec.h"
 #include "session.h"
+#include "split.h"
 
 double kl_now_ns(void)
 {
@@ -304,6 +305,11 @@ static keel_status run_steps(kl_plan *s, const step_clock *clock, run_watch *wat
     return KEEL_OK;
 }
 
+keel_status kl_plan_run_steps(kl_plan *p)
+{
+    return run_steps(p, NULL, NULL);
+}
+
 /* Copies the outputs of a finished subgraph run into new tensors. */
 static keel_status take_outputs(kl_plan *sub, kl_env *env, kl_tensor **outs)
 {
@@ -395,7 +401,8 @@ static keel_status run_plan(keel_session *s, kl_plan *p, const keel_tensor *inpu
     }
     p->env.status = KEEL_OK;
     p->env.msg[0] = 0;
-    keel_status rc = run_steps(p, clock, watch);
+    /* a clock or a watcher sees the plan's own steps */
+    keel_status rc = p->n_image_plans && !clock && !watch ? kl_split_run(p) : run_steps(p, clock, watch);
     if (rc) {
         kl_session_take_error(s, p, rc);
         return rc;

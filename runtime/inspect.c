@@ -71,6 +71,9 @@ void kl_inspect_plan(const keel_session *s, kl_plan_info *info)
     info->n_fused = p->n_fused;
     info->n_dynamic = p->n_dynamic;
     info->n_values = p->n_values;
+    info->split_batch = p->batch;
+    info->n_image_plans = p->n_image_plans;
+    info->image_arena_bytes = p->n_image_plans ? p->image_plans[0]->arena_size : 0;
 }
 
 void kl_inspect_step(const keel_session *s, int k, kl_step_info *info)

@@ -50,6 +50,9 @@ typedef struct kl_plan_info {
     size_t intermediate_bytes;        /* if every computed value had its own buffer */
     int n_folded, n_fused, n_dynamic; /* nodes folded at creation, fused away, planned at each run */
     int n_values;
+    int64_t split_batch;              /* images of a split batch (split.h), else 0 */
+    int n_image_plans;                /* its plans of one image */
+    size_t image_arena_bytes;         /* the arena of each */
 } kl_plan_info;
 void kl_inspect_plan(const keel_session *s, kl_plan_info *info);
 

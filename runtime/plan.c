@@ -338,7 +338,7 @@ keel_status kl_pass_arena(kl_plan *s)
     if (total > s->env.max_arena_bytes)
         st = kl_error(&s->env, KEEL_ERR_LIMIT, "%s: the planned arena of %zu bytes exceeds the limit of %llu",
                       s->model->name, total, (unsigned long long)s->env.max_arena_bytes);
-    else if (s->owner) /* a session's plans share its arena */
+    else if (s->owner && !s->image) /* a session's plans share its arena */
         st = kl_session_arena(s->owner, total, &s->arena);
     else if (!(s->arena = kl_alloc(&s->env, total ? total : ARENA_ALIGN)))
         st = KEEL_ERR_NOMEM;

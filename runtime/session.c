@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "session.h"
+#include "split.h"
 #include "../ops/registry.h"
 
 #define KL_MAX_BOUND_VALUES 64
@@ -178,7 +179,8 @@ static keel_status bind_inputs(kl_plan *s, const keel_dim_binding *dims, int n_d
                                 kl_dtype_name(d->dtype), d->rank);
             slot->t.rank = given->rank;
             for (int i = 0; i < given->rank; i++) {
-                if (given->dims[i] < 0 || (d->rank >= 0 && d->dims[i] >= 0 && d->dims[i] != given->dims[i]))
+                if (given->dims[i] < 0 ||
+                    (d->rank >= 0 && d->dims[i] >= 0 && d->dims[i] != given->dims[i] && !(s->image && i == 0)))
                     return kl_error(&s->env, KEEL_ERR_SHAPE,
                                     "%s: input '%s' dim %d was given as %lld; the model declares %lld",
                                     s->model->name, v->name, i, (long long)given->dims[i],
@@ -367,7 +369,8 @@ void kl_plan_free(kl_plan *p)
         kl_plan_unhold(p, v);
     kl_passes_free(p);
     kl_sgraph_free(p);
-    if (!p->owner) /* a subgraph's plan owns its arena */
+    kl_split_free(p);
+    if (!p->owner || p->image) /* a subgraph's plan owns its arena */
         kl_free(&env, p->arena, p->arena_size ? p->arena_size : 64);
     kl_free(&env, p, sizeof *p);
 }
@@ -415,15 +418,22 @@ static kl_plan *plan_alloc(keel_session *s)
 }
 
 /* A new plan of s for these shapes (see bind_inputs); on failure the
- * message is s's. */
-static keel_status plan_new(keel_session *s, const keel_tensor *shapes, kl_plan **out)
+ * message is s's.  image: a plan of one image (kl_session_image_plan). */
+static keel_status plan_made(keel_session *s, const keel_tensor *shapes, bool image, kl_plan **out)
 {
     *out = NULL;
     double t0 = kl_now_ns();
     kl_plan *p = plan_alloc(s);
     if (!p)
         return kl_error(&s->env, KEEL_ERR_NOMEM, "%s: out of memory", s->model->name);
+    if (image) {
+        p->pool = NULL;
+        p->env.threads = 1;
+        p->image = true;
+    }
     keel_status st = build(p, s->dims, s->n_dims, shapes, NULL, 0);
+    if (!st && !image)
+        kl_split_prepare(s, p);
     if (st) {
         if (st == KEEL_ERR_NOMEM && !p->env.msg[0])
             kl_error(&p->env, st, "%s: out of memory", s->model->name);
@@ -431,11 +441,23 @@ static keel_status plan_new(keel_session *s, const keel_tensor *shapes, kl_plan 
         kl_plan_free(p);
         return st;
     }
+    if (image)
+        return *out = p, KEEL_OK;
     p->plan_ns = s->last_plan_ns = kl_now_ns() - t0;
     s->plans_made++;
     log_notes(p);
     *out = p;
     return KEEL_OK;
+}
+
+static keel_status plan_new(keel_session *s, const keel_tensor *shapes, kl_plan **out)
+{
+    return plan_made(s, shapes, false, out);
+}
+
+keel_status kl_session_image_plan(keel_session *s, const keel_tensor *shapes, kl_plan **out)
+{
+    return plan_made(s, shapes, true, out);
 }
 
 keel_status kl_session_arena(keel_session *s, size_t size, uint8_t **arena)

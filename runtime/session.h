@@ -111,6 +111,15 @@ struct kl_plan {
     kl_pass_record *records;  /* the graph as loaded, then after each pass run */
     kl_pool *pool;        /* the session's worker threads (NULL with one thread) */
     double plan_ns;       /* time making it took */
+    bool image;           /* a plan of one image of a split batch (split.h): on
+                             one thread, with an arena of its own, its inputs'
+                             leading dim 1 whatever the model declares */
+    /* Batch split (split.c): when every step treats the images of the batch
+     * apart, they run one by one through plans of one image, one per thread
+     * (n_image_plans of them; 0: the plan runs its own steps) */
+    int64_t batch;        /* images in the batch when split */
+    int n_image_plans;
+    kl_plan **image_plans;
 };
 
 /* A session: its plans, shared arena and threads, and how to stop it. */
@@ -140,6 +149,11 @@ struct keel_session {
  * one fits; it becomes the most recently used.  inputs: one per graph
  * input, data read only for plans that bound values. */
 keel_status kl_session_plan_for(keel_session *s, const keel_tensor *inputs, kl_plan **out);
+/* A plan of s for these shapes, for one image of a split batch: on one
+ * thread, with an arena of its own; on failure the message is s's. */
+keel_status kl_session_image_plan(keel_session *s, const keel_tensor *shapes, kl_plan **out);
+/* Runs p's steps once on the data its input slots point at (exec.c). */
+keel_status kl_plan_run_steps(kl_plan *p);
 /* Places the values and scratch of p in the session's arena (again, after
  * the arena moved). */
 void kl_plan_place(kl_plan *p, uint8_t *arena);

@@ -21,6 +21,7 @@ void add_gemm_suite(void);
 void add_norm_fusions_suite(void);
 void add_values_suite(void);
 void add_text_ops_suite(void);
+void add_split_suite(void);
 
 int main(void)
 {
@@ -46,6 +47,7 @@ int main(void)
     add_norm_fusions_suite();
     add_values_suite();
     add_text_ops_suite();
+    add_split_suite();
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

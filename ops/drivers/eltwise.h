@@ -135,9 +135,11 @@ kl_binary_fn kl_binary_find(const kl_binary_kernel *kernels, int dtype);
     }                                                                                     \
     static const kl_op OP##_v1 = {.type = TYPE, .since = 1, .until = 6, .min_inputs = 2,  \
                                   .max_inputs = 2, .flags = FLAGS,                        \
+                                  .batch = KL_BATCH_ELEMENTWISE,                          \
                                   .infer = OP##_infer_v1, .run = OP##_run_v1};            \
     static const kl_op OP##_v7 = {.type = TYPE, .since = 7, .min_inputs = 2,              \
                                   .max_inputs = 2, .flags = FLAGS,                        \
+                                  .batch = KL_BATCH_ELEMENTWISE,                          \
                                   .infer = OP##_infer_v7, .run = OP##_run_v7};            \
     const kl_op *const kl_opfile_##OP[] = {&OP##_v1, &OP##_v7, NULL};
 

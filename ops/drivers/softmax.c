@@ -103,3 +103,8 @@ keel_status kl_softmax_run(kl_opctx *c, kl_softmax_kind kind)
         kl_parallel_for(c->pool, units, softmax_units, &j);
     return KEEL_OK;
 }
+
+bool kl_softmax_images_apart(const kl_opctx *c)
+{
+    return kl_axis_not_batch(c, c->opset < 13 ? 1 : -1);
+}

@@ -18,6 +18,8 @@ typedef enum kl_softmax_kind { KL_SOFTMAX, KL_LOGSOFTMAX, KL_HARDMAX } kl_softma
 
 keel_status kl_softmax_infer(kl_opctx *c);
 keel_status kl_softmax_run(kl_opctx *c, kl_softmax_kind kind);
+/* The axis is not the batch's (kl_op.images_apart). */
+bool kl_softmax_images_apart(const kl_opctx *c);
 
 /* Defines the descriptors of TYPE (opsets 1-10, 11-12: coerced to 2-D;
  * 13+: along one axis) computing KIND, and the file's list kl_opfile_OP. */
@@ -28,13 +30,19 @@ keel_status kl_softmax_run(kl_opctx *c, kl_softmax_kind kind);
     }                                                                                        \
     static const kl_op OP##_v1 = {.type = TYPE, .since = 1, .until = 10, .min_inputs = 1,    \
                                   .max_inputs = 1, .flags = KL_OP_INPLACE,                   \
-                                  .infer = kl_softmax_infer, .run = OP##_run};               \
+                                  .infer = kl_softmax_infer, .run = OP##_run,                \
+                                  .batch = KL_BATCH_PER_IMAGE,                               \
+                                  .images_apart = kl_softmax_images_apart};                  \
     static const kl_op OP##_v11 = {.type = TYPE, .since = 11, .until = 12, .min_inputs = 1,  \
                                    .max_inputs = 1, .flags = KL_OP_INPLACE,                  \
-                                   .infer = kl_softmax_infer, .run = OP##_run};              \
+                                   .infer = kl_softmax_infer, .run = OP##_run,               \
+                                   .batch = KL_BATCH_PER_IMAGE,                              \
+                                   .images_apart = kl_softmax_images_apart};                 \
     static const kl_op OP##_v13 = {.type = TYPE, .since = 13, .min_inputs = 1,               \
                                    .max_inputs = 1, .flags = KL_OP_INPLACE,                  \
-                                   .infer = kl_softmax_infer, .run = OP##_run};              \
+                                   .infer = kl_softmax_infer, .run = OP##_run,               \
+                                   .batch = KL_BATCH_PER_IMAGE,                              \
+                                   .images_apart = kl_softmax_images_apart};                 \
     const kl_op *const kl_opfile_##OP[] = {&OP##_v1, &OP##_v11, &OP##_v13, NULL};
 
 #endif

@@ -27,7 +27,8 @@
         return kl_unary_run(c, OP##_kernels, &args);                                                \
     }                                                                                               \
     static const kl_op OP##_op = {.type = TYPE, .since = 1, .min_inputs = 1, .max_inputs = 1,       \
-                                  .flags = KL_OP_INPLACE, .infer = OP##_infer, .run = OP##_run};    \
+                                  .flags = KL_OP_INPLACE, .infer = OP##_infer, .run = OP##_run,     \
+                                  .batch = KL_BATCH_ELEMENTWISE};                                   \
     const kl_op *const kl_opfile_##OP[] = {&OP##_op, NULL};
 
 /* KL_UNARY_FLOAT_OPFILE without attributes, whose float32 goes through
@@ -54,7 +55,8 @@
         return kl_unary_run(c, OP##_kernels, &none);                                                \
     }                                                                                               \
     static const kl_op OP##_op = {.type = TYPE, .since = 1, .min_inputs = 1, .max_inputs = 1,       \
-                                  .flags = KL_OP_INPLACE, .infer = OP##_infer, .run = OP##_run};    \
+                                  .flags = KL_OP_INPLACE, .infer = OP##_infer, .run = OP##_run,     \
+                                  .batch = KL_BATCH_ELEMENTWISE};                                   \
     const kl_op *const kl_opfile_##OP[] = {&OP##_op, NULL};
 
 #endif

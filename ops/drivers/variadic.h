@@ -22,7 +22,7 @@ keel_status kl_variadic_run(kl_opctx *c, const kl_binary_kernel *kernels, bool m
     }                                                                                   \
     static const kl_op OP##_op = {.type = TYPE, .since = 1, .min_inputs = 1,            \
                                   .max_inputs = -1, .infer = OP##_infer,                \
-                                  .run = OP##_run};                                     \
+                                  .run = OP##_run, .batch = KL_BATCH_ELEMENTWISE};      \
     const kl_op *const kl_opfile_##OP[] = {&OP##_op, NULL};
 
 #endif
