@@ -44,6 +44,7 @@ struct kl_pool {
     kl_range_fn fn;
     void *arg;
     int64_t n, chunk;
+    bool pinned;                   /* thread t runs range t alone (kl_parallel_for_each_thread) */
     _Atomic int64_t next;          /* the first item no thread has claimed yet */
     _Atomic uint64_t generation;   /* bumped per job; workers wait for a new one */
     _Atomic int pending;           /* workers still busy with this job */
@@ -122,6 +123,10 @@ static _Thread_local int current_slot;
 static void run_share(kl_pool *pool, int slot)
 {
     current_slot = slot;
+    if (pool->pinned) {
+        pool->fn(pool->arg, slot, slot + 1);
+        return;
+    }
     for (;;) {
         int64_t lo = atomic_fetch_add_explicit(&pool->next, pool->chunk, memory_order_relaxed);
         if (lo >= pool->n)
@@ -256,6 +261,22 @@ void kl_parallel_for(kl_pool *pool, int64_t n, kl_range_fn fn, void *arg)
     kl_parallel_for_fine(pool, n, 1, fn, arg);
 }
 
+static void post_and_run(kl_pool *pool);
+
+void kl_parallel_for_each_thread(kl_pool *pool, kl_range_fn fn, void *arg)
+{
+    if (!pool) {
+        fn(arg, 0, 1);
+        return;
+    }
+    pool->fn = fn;
+    pool->arg = arg;
+    pool->n = pool->n_threads;
+    pool->chunk = 1;
+    pool->pinned = true;
+    post_and_run(pool);
+}
+
 void kl_parallel_for_fine(kl_pool *pool, int64_t n, int ranges_per_thread, kl_range_fn fn, void *arg)
 {
     if (!pool || n < 2) {
@@ -267,6 +288,7 @@ void kl_parallel_for_fine(kl_pool *pool, int64_t n, int ranges_per_thread, kl_ra
     pool->fn = fn;
     pool->arg = arg;
     pool->n = n;
+    pool->pinned = false;
     /* ranges_per_thread ranges per thread, claimed, not dealt: a thread
      * that is ready takes the ranges of one that is late to wake or has
      * lost its core for a while.  Kernels whose ranges each cost a set-up
@@ -274,6 +296,13 @@ void kl_parallel_for_fine(kl_pool *pool, int64_t n, int ranges_per_thread, kl_ra
      * kl_parallel_for does: four made MobileNet-v2 on two threads slower. */
     int64_t parts = (int64_t)pool->n_threads * (ranges_per_thread > 1 ? ranges_per_thread : 1);
     pool->chunk = (n + parts - 1) / parts;
+    post_and_run(pool);
+}
+
+/* Posts the job set up in pool, runs the caller's share and waits for the
+ * workers'. */
+static void post_and_run(kl_pool *pool)
+{
     atomic_store_explicit(&pool->next, 0, memory_order_relaxed);
     atomic_store_explicit(&pool->pending, pool->n_threads - 1, memory_order_relaxed);
 #ifdef __linux__

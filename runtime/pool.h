@@ -26,6 +26,13 @@ void kl_parallel_for(kl_pool *pool, int64_t n, kl_range_fn fn, void *arg);
  * take over the work of one that lost its core for a while. */
 void kl_parallel_for_fine(kl_pool *pool, int64_t n, int ranges_per_thread, kl_range_fn fn, void *arg);
 
+/* Runs fn(arg, t, t + 1) on thread t (kl_pool_slot t) for each of the
+ * pool's threads (fn(arg, 0, 1) inline when pool is NULL), and waits for
+ * all.  No thread takes over another's range, so a late worker holds up
+ * the step: for kernels whose threads keep their own part of the data in
+ * their own caches from one step to the next. */
+void kl_parallel_for_each_thread(kl_pool *pool, kl_range_fn fn, void *arg);
+
 /* Inside fn of a kl_parallel_for: which thread (0 .. kl_pool_threads - 1)
  * runs this range, for kernels that give each thread its own part of the
  * scratch (0 when pool is NULL).  n and lo are not needed any more: the

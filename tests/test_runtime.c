@@ -750,6 +750,9 @@ static void test_conv_kernels(void)
         {33, 48, 15, 15, 3, 2, 1, 2, 0, 0, 0, false, 3}, {64, 64, 33, 17, 1, 1, 0, 3, 0, 0, 0, false, 3},
         {3, 16, 31, 29, 7, 2, 3, 1, 0, 0, 0, false, 3},  {60, 48, 14, 14, 1, 1, 0, 1, 0, 0, 3, false, 3},
         {520, 20, 9, 9, 3, 1, 1, 3, 0, 0, 0, false, 3},
+        /* Winograd on maps two threads run in bands of tile rows (21 rows
+         * of 20 tiles: 11 and 10), alone and the third image of a batch */
+        {20, 48, 41, 39, 3, 1, 1, 3}, {20, 48, 41, 39, 3, 1, 1, 1, 0, 0, 0, false, 3},
     };
     /* every case at 1, 2 and (batches) 3 threads: the same bytes at each */
     for (int isa = KEEL_ISA_GENERIC; isa <= KEEL_ISA_AVX512; isa++)
@@ -1611,6 +1614,43 @@ static void test_pool_covers_every_item_once(void)
     }
 }
 
+typedef struct slot_job {
+    kl_pool *pool;
+    int ranges[4], slots[4];
+} slot_job;
+
+static void record_slot(void *arg, int64_t lo, int64_t hi)
+{
+    slot_job *j = arg;
+    j->ranges[lo] += (int)(hi - lo);
+    j->slots[lo] = kl_pool_slot(j->pool, 0, lo);
+}
+
+/* kl_parallel_for_each_thread: thread t runs range t, and only it, every
+ * time, mixed with kl_parallel_for's claimed ranges. */
+static void test_pool_each_thread_its_range(void)
+{
+    kl_env env;
+    kl_env_init(&env, NULL);
+    for (int threads = 1; threads <= 4; threads++) {
+        kl_pool *pool = kl_pool_new(&env, threads);
+        for (int round = 0; round < 20; round++) {
+            slot_job j = {pool, {0}, {-1, -1, -1, -1}};
+            kl_parallel_for_each_thread(pool, record_slot, &j);
+            for (int t = 0; t < 4; t++) {
+                CU_ASSERT_EQUAL(j.ranges[t], t < threads ? 1 : 0);
+                CU_ASSERT_EQUAL(j.slots[t], t < threads ? t : -1);
+            }
+            int hits[7] = {0};
+            fill_job f = {hits};
+            kl_parallel_for(pool, 7, mark_range, &f);
+            for (int i = 0; i < 7; i++)
+                CU_ASSERT_EQUAL(hits[i], 1);
+        }
+        kl_pool_free(pool);
+    }
+}
+
 /* ---- threads: two sessions of one model, run at once ------------------------------ */
 
 typedef struct runner {
@@ -1674,6 +1714,7 @@ void add_runtime_suite(void)
     CU_add_test(s, "If and Loop planned at run time", test_if_and_loop_at_run_time);
     CU_add_test(s, "custom op through the public API", test_custom_op);
     CU_add_test(s, "thread pool covers every item once", test_pool_covers_every_item_once);
+    CU_add_test(s, "each thread runs its own range", test_pool_each_thread_its_range);
     CU_add_test(s, "depthwise kernels match a direct loop", test_depthwise_kernels);
     CU_add_test(s, "Transpose moves every bit where the permutation says", test_transpose_planes);
     CU_add_test(s, "Slice moves every bit where its starts and steps say", test_slice_threads);

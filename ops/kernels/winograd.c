@@ -86,12 +86,60 @@ static int64_t work_floats(const wino_shape *s)
     return ((in > out ? in : out) + 15) / 16 * 16;
 }
 
+/* Bytes of the scratch of blocks of s.rows tile rows on `threads` threads:
+ * V and M of a block, each thread's work rows, the products' areas. */
+static size_t scratch_of(const kl_conv_geom *g, const wino_shape *s, int threads)
+{
+    const int64_t e = s->k->a * s->k->a, ldt = tile_stride(s, s->rows);
+    size_t own = own_products(g) ? kl_pw_scratch(g->kern, g->m, g->c, ldt, threads) : 0;
+    return (size_t)(e * (g->c + g->m) * ldt + threads * work_floats(s)) * sizeof(float) + own;
+}
+
+/* Two threads or more run a map in bands of tile rows, one per thread,
+ * each through all three steps on V and M of its own, when a band has at
+ * least this many tiles (a 56x56 map's 392 on two threads): the input a
+ * thread reads (written by its band of the conv before), V, M and its rows
+ * of Y then stay in its own caches.  Split step by step, each step by
+ * another dim, V and M changed cores twice per conv, and ResNet-18's
+ * 56x56 convs ran no faster on two threads than on one.  Bands of a
+ * 28x28 map (98 tiles) ran slower than the steps split. */
+#define BAND_MIN_TILES 192
+
+/* Tile rows per band of g on `threads` threads, or 0 when the map runs
+ * step by step on all of them. */
+static int64_t band_rows(const kl_conv_geom *g, const wino_shape *s, int threads)
+{
+    if (threads < 2 || !own_products(g))
+        return 0;
+    const int64_t rows = (s->th + threads - 1) / threads;
+    return rows * s->tw >= BAND_MIN_TILES ? rows : 0;
+}
+
+/* The shape of one band's blocks: at most a band's rows. */
+static wino_shape band_shape(const wino_shape *s, int64_t rows)
+{
+    wino_shape b = *s;
+    b.rows = s->rows < rows ? s->rows : rows;
+    return b;
+}
+
+/* Bytes of each thread's part of the scratch when a map runs in bands. */
+static size_t band_slot_bytes(const kl_conv_geom *g, const wino_shape *s, int64_t rows)
+{
+    const wino_shape b = band_shape(s, rows);
+    return (scratch_of(g, &b, 1) + 63) / 64 * 64;
+}
+
 size_t kl_wino_scratch(const kl_conv_geom *g, int threads)
 {
-    wino_shape s = shape_of(g);
-    int64_t e = s.k->a * s.k->a;
-    size_t own = own_products(g) ? kl_pw_scratch(g->kern, g->m, g->c, tile_stride(&s, s.rows), threads) : 0;
-    return (size_t)(e * (g->c + g->m) * tile_stride(&s, s.rows) + threads * work_floats(&s)) * sizeof(float) + own;
+    const wino_shape s = shape_of(g);
+    size_t bytes = scratch_of(g, &s, threads);
+    const int64_t rows = band_rows(g, &s, threads);
+    if (rows) {
+        size_t bands = (size_t)threads * band_slot_bytes(g, &s, rows);
+        bytes = bands > bytes ? bands : bytes;
+    }
+    return bytes;
 }
 
 /* Built with -DKL_WINOGRAD_F4 only (see kind_of). */
@@ -151,7 +199,9 @@ typedef struct wino_job {
     kl_opctx *c;
     const kl_conv_geom *g;
     wino_shape s;
-    const float *x, *bias;
+    const float *x0, *bias; /* the batch's input */
+    float *y0;              /* the batch's output */
+    const float *x;         /* the image's input and output */
     float *y;
     float *v, *mm;          /* V[a*a][c][tiles] and M[a*a][m][tiles] of the block */
     float *work;            /* per-thread rows for the transforms */
@@ -239,34 +289,73 @@ static void own_product_range(void *arg, int64_t lo, int64_t hi)
                       j->mm + e * g->m * ldt, ldt, work);
 }
 
+/* Tile rows [r0, r1) of image n in blocks of j->s.rows, each block's
+ * steps split over c's threads (run inline when c->pool is NULL); j holds
+ * the conv's operands, and its areas are laid out here in c's scratch. */
+static void run_rows(kl_opctx *c, wino_job *j, int64_t n, int64_t r0, int64_t r1)
+{
+    const kl_conv_geom *g = j->g;
+    const int64_t e_count = j->s.k->a * j->s.k->a;
+    j->c = c;
+    j->v = c->scratch;
+    j->mm = j->v + e_count * g->c * tile_stride(&j->s, j->s.rows);
+    j->work = j->mm + e_count * g->m * tile_stride(&j->s, j->s.rows);
+    j->pw_work = j->work + kl_pool_threads(c->pool) * work_floats(&j->s);
+    j->x = j->x0 + n * g->c * g->in_size;
+    j->y = j->y0 + n * g->m * g->out_size;
+    j->y_offset = (size_t)(n * g->m * g->out_size);
+    const bool own = own_products(g);
+    for (j->row0 = r0; j->row0 < r1; j->row0 += j->s.rows) {
+        j->nrows = r1 - j->row0 < j->s.rows ? r1 - j->row0 : j->s.rows;
+        j->ldt = tile_stride(&j->s, j->nrows);
+        const int tiles = (int)(j->nrows * j->s.tw);
+        kl_pool *pool = kl_conv_pool(c, e_count * g->c * g->m * tiles);
+        kl_parallel_for_fine(pool, g->c, 4, input_channels, j);
+        if (own)
+            kl_parallel_for_fine(pool, e_count, 4, own_product_range, j);
+        else
+            for (int64_t e = 0; e < e_count; e++)
+                kl_sgemm(c, false, false, g->m, tiles, g->c, 1.0f, j->packed + e * g->m * g->c, g->c,
+                         j->v + e * g->c * j->ldt, j->ldt, 0.0f, j->mm + e * g->m * j->ldt, j->ldt);
+        kl_parallel_for_fine(pool, g->m, 4, output_channels, j);
+    }
+}
+
+/* One image's map in bands of tile rows, one per thread. */
+typedef struct band_job {
+    kl_opctx *c;
+    const wino_job *conv;
+    int64_t n, rows;     /* the image; tile rows per band */
+    size_t slot_bytes;   /* band_slot_bytes */
+} band_job;
+
+static void run_band(void *arg, int64_t lo, int64_t hi)
+{
+    const band_job *b = arg;
+    (void)hi;
+    kl_opctx one = *b->c;
+    one.pool = NULL;
+    one.scratch = (char *)b->c->scratch + (size_t)lo * b->slot_bytes;
+    one.scratch_size = b->slot_bytes;
+    wino_job j = *b->conv;
+    j.s = band_shape(&b->conv->s, b->rows);
+    const int64_t r0 = lo * b->rows, r1 = r0 + b->rows < j.s.th ? r0 + b->rows : j.s.th;
+    if (r0 < r1)
+        run_rows(&one, &j, b->n, r0, r1);
+}
+
 void kl_wino_run(kl_opctx *c, const kl_conv_geom *g, const float *x, const float *packed, const float *bias,
                  float *y, int64_t n0, int64_t n1)
 {
-    wino_job j = {.c = c, .g = g, .s = shape_of(g), .bias = bias};
-    const int64_t e_count = j.s.k->a * j.s.k->a;
-    j.v = c->scratch;
-    j.mm = j.v + e_count * g->c * tile_stride(&j.s, j.s.rows);
-    j.work = j.mm + e_count * g->m * tile_stride(&j.s, j.s.rows);
-    j.pw_work = j.work + kl_pool_threads(c->pool) * work_floats(&j.s);
-    j.packed = packed;
-    const bool own = own_products(g);
+    wino_job j = {.g = g, .s = shape_of(g), .bias = bias, .x0 = x, .y0 = y, .packed = packed};
+    const int threads = kl_pool_threads(c->pool);
+    const int64_t rows = band_rows(g, &j.s, threads);
     for (int64_t n = n0; n < n1; n++) {
-        j.x = x + n * g->c * g->in_size;
-        j.y = y + n * g->m * g->out_size;
-        j.y_offset = (size_t)(n * g->m * g->out_size);
-        for (j.row0 = 0; j.row0 < j.s.th; j.row0 += j.s.rows) {
-            j.nrows = j.s.th - j.row0 < j.s.rows ? j.s.th - j.row0 : j.s.rows;
-            j.ldt = tile_stride(&j.s, j.nrows);
-            const int tiles = (int)(j.nrows * j.s.tw);
-            kl_pool *pool = kl_conv_pool(c, e_count * g->c * g->m * tiles);
-            kl_parallel_for_fine(pool, g->c, 4, input_channels, &j);
-            if (own)
-                kl_parallel_for_fine(pool, e_count, 4, own_product_range, &j);
-            else
-                for (int64_t e = 0; e < e_count; e++)
-                    kl_sgemm(c, false, false, g->m, tiles, g->c, 1.0f, packed + e * g->m * g->c, g->c,
-                             j.v + e * g->c * j.ldt, j.ldt, 0.0f, j.mm + e * g->m * j.ldt, j.ldt);
-            kl_parallel_for_fine(pool, g->m, 4, output_channels, &j);
+        if (!rows) {
+            run_rows(c, &j, n, 0, j.s.th);
+            continue;
         }
+        band_job b = {c, &j, n, rows, band_slot_bytes(g, &j.s, rows)};
+        kl_parallel_for_each_thread(c->pool, run_band, &b);
     }
 }
