@@ -1651,6 +1651,67 @@ static void test_pool_each_thread_its_range(void)
     }
 }
 
+/* A binary op with x [3, 40, 30, 30] and b of `bdims` (graph inputs both,
+ * so that the batch does not split), at 1 and 2 threads (its rows split
+ * over them from 32768 outputs), against a plain loop over the broadcast. */
+static void check_binary_split(const char *op, int brank, const int64_t *bdims)
+{
+    static const int64_t xd[4] = {3, 40, 30, 30};
+    const size_t nx = 3 * 40 * 30 * 30;
+    size_t nb = 1;
+    for (int i = 0; i < brank; i++)
+        nb *= (size_t)bdims[i];
+    float *x = malloc(nx * sizeof *x), *bv = malloc(nb * sizeof *bv), *y = malloc(nx * sizeof *y);
+    for (size_t i = 0; i < nx; i++)
+        x[i] = (float)(i % 97) * 0.125f - 6.0f;
+    for (size_t i = 0; i < nb; i++)
+        bv[i] = (float)(i % 13) * 0.25f + 0.5f;
+    for (int threads = 1; threads <= 2; threads++) {
+        tb_model *b = tb_new(8, 13);
+        tb_input(b, "x", KEEL_FLOAT, 4, xd, NULL);
+        tb_output(b, "y", KEEL_FLOAT, 4, xd);
+        tb_input(b, "b", KEEL_FLOAT, brank, bdims, NULL);
+        tb_node(b, op, "op", "x,b", "y");
+        keel_options opt;
+        keel_options_init(&opt);
+        opt.threads = threads;
+        keel_model *m = load(b, &opt);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+        keel_session *s = NULL;
+        char err[256];
+        CU_ASSERT_EQUAL_FATAL(keel_session_create(&s, m, &opt, NULL, 0, NULL, err, sizeof err), KEEL_OK);
+        keel_tensor in[2] = {{KEEL_FLOAT, 4, {3, 40, 30, 30}, x}, {KEEL_FLOAT, brank, {0}, bv}}, out = {.data = y};
+        memcpy(in[1].dims, bdims, (size_t)brank * sizeof *bdims);
+        CU_ASSERT_EQUAL(keel_session_run(s, in, &out), KEEL_OK);
+        CU_ASSERT_EQUAL(s->plans[0]->batch, 0);
+        size_t wrong = 0;
+        for (size_t i = 0; i < nx; i++) {
+            const int64_t at[4] = {(int64_t)(i / 36000), (int64_t)(i / 900 % 40), (int64_t)(i / 30 % 30),
+                                   (int64_t)(i % 30)};
+            size_t k = 0;
+            for (int d = 0; d < brank; d++) {
+                const int64_t dim = bdims[d], pos = at[4 - brank + d];
+                k = k * (size_t)dim + (size_t)(dim == 1 ? 0 : pos);
+            }
+            const float want = !strcmp(op, "Mul") ? x[i] * bv[k] : !strcmp(op, "Add") ? x[i] + bv[k] : x[i] - bv[k];
+            wrong += y[i] != want;
+        }
+        CU_ASSERT_EQUAL(wrong, 0);
+        keel_session_free(s);
+        keel_model_free(m);
+        tb_free(b);
+    }
+    free(x), free(bv), free(y);
+}
+
+static void test_binary_split_rows(void)
+{
+    static const int64_t per_channel[4] = {1, 40, 1, 1}, per_column[1] = {30}, rows[3] = {40, 30, 1};
+    check_binary_split("Mul", 4, per_channel);
+    check_binary_split("Add", 1, per_column);
+    check_binary_split("Sub", 3, rows);
+}
+
 /* ---- threads: two sessions of one model, run at once ------------------------------ */
 
 typedef struct runner {
@@ -1715,6 +1776,7 @@ void add_runtime_suite(void)
     CU_add_test(s, "custom op through the public API", test_custom_op);
     CU_add_test(s, "thread pool covers every item once", test_pool_covers_every_item_once);
     CU_add_test(s, "each thread runs its own range", test_pool_each_thread_its_range);
+    CU_add_test(s, "binary ops split their rows over two threads", test_binary_split_rows);
     CU_add_test(s, "depthwise kernels match a direct loop", test_depthwise_kernels);
     CU_add_test(s, "Transpose moves every bit where the permutation says", test_transpose_planes);
     CU_add_test(s, "Slice moves every bit where its starts and steps say", test_slice_threads);

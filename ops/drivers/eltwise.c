@@ -132,8 +132,9 @@ static void collapse(const operand_shapes *s, loop_nest *nest)
     nest->rank = r;
 }
 
-static void run_nest(const loop_nest *nest, kl_binary_fn fn, size_t esize, size_t out_esize, char *out,
-                     const char *a, const char *b)
+/* Rows [r0, r1) of the nest: its inner dim's runs, one call of fn each. */
+static void run_rows(const loop_nest *nest, kl_binary_fn fn, size_t esize, size_t out_esize, char *out,
+                     const char *a, const char *b, int64_t r0, int64_t r1)
 {
     if (nest->rank == 0) { /* every dim is 1: one element */
         fn(out, a, b, 1, KL_BOTH_VECTORS);
@@ -147,9 +148,14 @@ static void run_nest(const loop_nest *nest, kl_binary_fn fn, size_t esize, size_
      * output may be wider than both: Sum of [1], [1] and [13]): one value
      * per element */
     const bool both_scalar = !nest->a_stride[inner] && !nest->b_stride[inner];
-    int64_t rows = kl_dims_product(nest->dims, 0, inner);
     int64_t idx[KL_MAX_RANK] = {0}, a_off = 0, b_off = 0;
-    for (int64_t row = 0; row < rows; row++) {
+    for (int64_t d = inner - 1, rest = r0; d >= 0; d--) { /* the odometer at row r0 */
+        idx[d] = rest % nest->dims[d];
+        rest /= nest->dims[d];
+        a_off += idx[d] * nest->a_stride[d];
+        b_off += idx[d] * nest->b_stride[d];
+    }
+    for (int64_t row = r0; row < r1; row++) {
         if (both_scalar)
             for (int64_t i = 0; i < n; i++)
                 fn(out + (size_t)(row * n + i) * out_esize, a + (size_t)a_off * esize, b + (size_t)b_off * esize,
@@ -170,6 +176,37 @@ static void run_nest(const loop_nest *nest, kl_binary_fn fn, size_t esize, size_
     }
 }
 
+static int64_t nest_rows(const loop_nest *nest)
+{
+    return nest->rank ? kl_dims_product(nest->dims, 0, nest->rank - 1) : 1;
+}
+
+static void run_nest(const loop_nest *nest, kl_binary_fn fn, size_t esize, size_t out_esize, char *out,
+                     const char *a, const char *b)
+{
+    run_rows(nest, fn, esize, out_esize, out, a, b, 0, nest_rows(nest));
+}
+
+typedef struct nest_job {
+    const loop_nest *nest;
+    kl_binary_fn fn;
+    size_t esize, out_esize;
+    char *out;
+    const char *a, *b;
+} nest_job;
+
+static void nest_rows_range(void *arg, int64_t lo, int64_t hi)
+{
+    const nest_job *j = arg;
+    run_rows(j->nest, j->fn, j->esize, j->out_esize, j->out, j->a, j->b, lo, hi);
+}
+
+/* Outputs from which a binary op splits its rows over the session's
+ * threads.  On one thread, EfficientNet-B0's squeeze-excite Muls on two
+ * threads read the half of their input the other core's depthwise conv
+ * had written: 0.035 -> 0.124 ms for 144x56x56. */
+#define BINARY_SPLIT_ELEMENTS 32768
+
 keel_status kl_binary_run(kl_opctx *c, const kl_binary_kernel *kernels,
                           kl_binary_check_fn check, bool legacy)
 {
@@ -188,8 +225,11 @@ keel_status kl_binary_run(kl_opctx *c, const kl_binary_kernel *kernels,
     loop_nest nest;
     collapse(&s, &nest);
     int in_dtype = c->in[0]->dtype;
-    run_nest(&nest, find_binary(kernels, in_dtype), kl_dtype_size(in_dtype), kl_dtype_size(out->dtype),
-             out->data, c->in[0]->data, c->in[1]->data);
+    const nest_job j = {&nest, find_binary(kernels, in_dtype), kl_dtype_size(in_dtype), kl_dtype_size(out->dtype),
+                        out->data, c->in[0]->data, c->in[1]->data};
+    const int64_t rows = nest_rows(&nest);
+    kl_parallel_for(kl_numel(out) >= BINARY_SPLIT_ELEMENTS && rows > 1 ? c->pool : NULL, rows, nest_rows_range,
+                    (void *)&j);
     return KEEL_OK;
 }
 
