@@ -33,19 +33,27 @@
 #define WORKER_SPIN_NS 200000   /* how long an idle worker watches for a job */
 #define CALLER_SPIN_NS 2000000  /* how long the caller watches for the workers' end */
 
+/* Thread t's home segment of a job, items [t * span, (t + 1) * span),
+ * claimed chunk by chunk through `next`; a cache line each. */
+typedef struct home_segment {
+    _Atomic int64_t next;
+    char pad[64 - sizeof(int64_t)];
+} home_segment;
+
 struct kl_pool {
     kl_env *env;
     int n_threads;                 /* including the caller */
     pthread_t *workers;
-    size_t workers_bytes;          /* the allocation behind workers */
+    size_t workers_bytes;          /* the allocation behind homes and workers */
     pthread_mutex_t lock;
     pthread_cond_t work_ready, work_done;
     /* the current job: written before generation is bumped, read after */
     kl_range_fn fn;
     void *arg;
     int64_t n, chunk;
+    int64_t span;                  /* items of each thread's home segment */
     bool pinned;                   /* thread t runs range t alone (kl_parallel_for_each_thread) */
-    _Atomic int64_t next;          /* the first item no thread has claimed yet */
+    home_segment *homes;           /* per thread: the next item of its segment no thread has claimed */
     _Atomic uint64_t generation;   /* bumped per job; workers wait for a new one */
     _Atomic int pending;           /* workers still busy with this job */
     _Atomic bool stop;
@@ -117,9 +125,15 @@ static uint64_t next_job(kl_pool *pool, uint64_t seen)
 static _Thread_local int current_slot;
 
 /* Runs ranges of the current job, claimed one at a time, until none is
- * left.  Claimed, not dealt out in advance: a worker that is slow to wake
- * (a sleeping vCPU wakes through the hypervisor) no longer holds up a
- * step whose every range the caller could have run. */
+ * left: first those of the thread's home segment, then those left in the
+ * others'.  Claimed, not dealt out in advance: a worker that is slow to
+ * wake (a sleeping vCPU wakes through the hypervisor) no longer holds up a
+ * step whose every range the caller could have run.  Homes first: thread
+ * t takes the same part of each step (its share of the channels, or of the
+ * positions) when all are awake, so that a step reads what the step before
+ * wrote on the same core; claimed from one counter, the caller or the
+ * worker took the first part by turns, and EfficientNet-B0's depthwise
+ * convs read half of the expansions' output from the other core. */
 static void run_share(kl_pool *pool, int slot)
 {
     current_slot = slot;
@@ -127,12 +141,16 @@ static void run_share(kl_pool *pool, int slot)
         pool->fn(pool->arg, slot, slot + 1);
         return;
     }
-    for (;;) {
-        int64_t lo = atomic_fetch_add_explicit(&pool->next, pool->chunk, memory_order_relaxed);
-        if (lo >= pool->n)
-            break;
-        int64_t hi = lo + pool->chunk < pool->n ? lo + pool->chunk : pool->n;
-        pool->fn(pool->arg, lo, hi);
+    for (int i = 0; i < pool->n_threads; i++) {
+        const int home = (slot + i) % pool->n_threads;
+        const int64_t end = (home + 1) * pool->span < pool->n ? (home + 1) * pool->span : pool->n;
+        for (;;) {
+            int64_t lo = atomic_fetch_add_explicit(&pool->homes[home].next, pool->chunk, memory_order_relaxed);
+            if (lo >= end)
+                break;
+            int64_t hi = lo + pool->chunk < end ? lo + pool->chunk : end;
+            pool->fn(pool->arg, lo, hi);
+        }
     }
 }
 
@@ -188,7 +206,6 @@ kl_pool *kl_pool_new(kl_env *env, int n_threads)
     pool->n_threads = n_threads;
     atomic_init(&pool->generation, 0);
     atomic_init(&pool->pending, 0);
-    atomic_init(&pool->next, 0);
     atomic_init(&pool->stop, false);
 #ifdef __linux__
     atomic_init(&pool->caller_cpu, -1);
@@ -196,13 +213,16 @@ kl_pool *kl_pool_new(kl_env *env, int n_threads)
     pthread_mutex_init(&pool->lock, NULL);
     pthread_cond_init(&pool->work_ready, NULL);
     pthread_cond_init(&pool->work_done, NULL);
-    size_t bytes = (size_t)n_threads * (sizeof(pthread_t) + sizeof(worker_arg));
-    pool->workers = kl_alloc(env, bytes);
+    size_t bytes = (size_t)n_threads * (sizeof(home_segment) + sizeof(pthread_t) + sizeof(worker_arg));
+    pool->homes = kl_alloc(env, bytes); /* lines apart with the default allocator's 64-byte alignment */
     pool->workers_bytes = bytes;
-    if (!pool->workers) {
+    if (!pool->homes) {
         kl_pool_free(pool);
         return NULL;
     }
+    for (int t = 0; t < n_threads; t++)
+        atomic_init(&pool->homes[t].next, 0);
+    pool->workers = (pthread_t *)(pool->homes + n_threads);
     worker_arg *args = (worker_arg *)(pool->workers + n_threads);
     pthread_attr_t attr;
     pthread_attr_t *attrp = pthread_attr_init(&attr) == 0 ? &attr : NULL;
@@ -241,7 +261,7 @@ void kl_pool_free(kl_pool *pool)
     pthread_cond_destroy(&pool->work_ready);
     pthread_cond_destroy(&pool->work_done);
     kl_env *env = pool->env;
-    kl_free(env, pool->workers, pool->workers_bytes);
+    kl_free(env, pool->homes, pool->workers_bytes);
     kl_free(env, pool, sizeof *pool);
 }
 
@@ -272,7 +292,7 @@ void kl_parallel_for_each_thread(kl_pool *pool, kl_range_fn fn, void *arg)
     pool->fn = fn;
     pool->arg = arg;
     pool->n = pool->n_threads;
-    pool->chunk = 1;
+    pool->chunk = pool->span = 1;
     pool->pinned = true;
     post_and_run(pool);
 }
@@ -296,6 +316,7 @@ void kl_parallel_for_fine(kl_pool *pool, int64_t n, int ranges_per_thread, kl_ra
      * kl_parallel_for does: four made MobileNet-v2 on two threads slower. */
     int64_t parts = (int64_t)pool->n_threads * (ranges_per_thread > 1 ? ranges_per_thread : 1);
     pool->chunk = (n + parts - 1) / parts;
+    pool->span = pool->chunk * (ranges_per_thread > 1 ? ranges_per_thread : 1);
     post_and_run(pool);
 }
 
@@ -303,7 +324,8 @@ void kl_parallel_for_fine(kl_pool *pool, int64_t n, int ranges_per_thread, kl_ra
  * workers'. */
 static void post_and_run(kl_pool *pool)
 {
-    atomic_store_explicit(&pool->next, 0, memory_order_relaxed);
+    for (int t = 0; t < pool->n_threads; t++)
+        atomic_store_explicit(&pool->homes[t].next, t * pool->span, memory_order_relaxed);
     atomic_store_explicit(&pool->pending, pool->n_threads - 1, memory_order_relaxed);
 #ifdef __linux__
     if (pool->spread)
