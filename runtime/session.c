@@ -370,7 +370,7 @@ void kl_plan_free(kl_plan *p)
     kl_passes_free(p);
     kl_sgraph_free(p);
     kl_split_free(p);
-    if (!p->owner || p->image) /* a subgraph's plan owns its arena */
+    if (!p->owner || p->image) /* a subgraph's plan and a plan of one image own their arenas */
         kl_free(&env, p->arena, p->arena_size ? p->arena_size : 64);
     kl_free(&env, p, sizeof *p);
 }

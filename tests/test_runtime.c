@@ -1672,14 +1672,11 @@ static void check_binary_split(const char *op, int brank, const int64_t *bdims)
         tb_output(b, "y", KEEL_FLOAT, 4, xd);
         tb_input(b, "b", KEEL_FLOAT, brank, bdims, NULL);
         tb_node(b, op, "op", "x,b", "y");
-        keel_options opt;
-        keel_options_init(&opt);
-        opt.threads = threads;
-        keel_model *m = load(b, &opt);
+        keel_model *m = load(b, NULL);
         CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-        keel_session *s = NULL;
+        keel_session *s;
         char err[256];
-        CU_ASSERT_EQUAL_FATAL(keel_session_create(&s, m, &opt, NULL, 0, NULL, err, sizeof err), KEEL_OK);
+        CU_ASSERT_EQUAL_FATAL(tb_session(&s, m, KEEL_ISA_AUTO, threads, NULL, err, sizeof err), KEEL_OK);
         keel_tensor in[2] = {{KEEL_FLOAT, 4, {3, 40, 30, 30}, x}, {KEEL_FLOAT, brank, {0}, bv}}, out = {.data = y};
         memcpy(in[1].dims, bdims, (size_t)brank * sizeof *bdims);
         CU_ASSERT_EQUAL(keel_session_run(s, in, &out), KEEL_OK);

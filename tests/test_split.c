@@ -90,12 +90,9 @@ static tb_model *separable_net(void)
 
 static keel_session *session(const keel_model *m, int threads)
 {
-    keel_options opt;
-    keel_options_init(&opt);
-    opt.threads = threads;
-    keel_session *s = NULL;
+    keel_session *s;
     char err[1024];
-    if (keel_session_create(&s, m, &opt, NULL, 0, NULL, err, sizeof err))
+    if (tb_session(&s, m, KEEL_ISA_AUTO, threads, NULL, err, sizeof err))
         fprintf(stderr, "\n  session failed: %s\n", err);
     return s;
 }
