@@ -91,7 +91,9 @@ static const command_help commands[] = {
               "           [--passes-off LIST] [--sessions N] [--json] [--profile] [--top N] [--trace FILE.json]\n"
               "           [--serve] [-i NAME=FILE]... [--dim NAME=N]...",
      .does = "Times the model: load and session time, latency min/median/max, peak memory, and the time to plan\n"
-             "its shapes again once its weights are packed (re-plan).  Symbolic dims not given are planned as 1.",
+             "its shapes again once its weights are packed (re-plan).  Symbolic dims not given are planned as 1.\n"
+             "A batch whose images stay apart runs one image at a time per thread (the batch: line; --profile\n"
+             "and --trace time the batch's own steps, layer by layer).",
      .options = THREADS "  --runs N            timed runs (default 10)\n"
                         "  --warmup N          untimed runs first (default 2)\n" ISA TIMEOUT PASSES_OFF
                         "  --json              one JSON object\n"
