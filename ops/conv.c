@@ -247,10 +247,10 @@ static size_t image_scratch(kl_opctx *c, const conv_geom *g, int threads)
 }
 
 /* Bytes of each thread's part of the scratch when it runs whole images:
- * a one-thread conv's, a whole number of cache lines. */
+ * a one-thread conv's. */
 static size_t image_slot_bytes(kl_opctx *c, const conv_geom *g)
 {
-    return (image_scratch(c, g, 1) + 63) / 64 * 64;
+    return kl_conv_slot_bytes(image_scratch(c, g, 1));
 }
 
 static size_t conv_scratch(kl_opctx *c)
@@ -599,10 +599,7 @@ typedef struct images_job {
 static void image_range(void *arg, int64_t lo, int64_t hi)
 {
     const images_job *j = arg;
-    kl_opctx one = *j->c;
-    one.pool = NULL;
-    one.scratch = (char *)j->c->scratch + (size_t)kl_pool_slot(j->pool, 0, lo) * j->slot_bytes;
-    one.scratch_size = j->slot_bytes;
+    kl_opctx one = kl_conv_ctx_alone(j->c, kl_pool_slot(j->pool, 0, lo), j->slot_bytes);
     run_images(&one, j->g, lo, hi);
 }
 

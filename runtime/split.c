@@ -237,7 +237,7 @@ static void run_lanes(void *arg, int64_t lo, int64_t hi)
                 const kl_tensor *t = value(q, g->outputs[k]);
                 const size_t bytes = kl_nbytes(t);
                 if (bytes)
-                    memcpy(output_bytes(p, g->outputs[k]) + (size_t)i * bytes, t->data, bytes);
+                    memcpy((uint8_t *)value(p, g->outputs[k])->data + (size_t)i * bytes, t->data, bytes);
             }
         }
     }
@@ -245,7 +245,8 @@ static void run_lanes(void *arg, int64_t lo, int64_t hi)
 
 keel_status kl_split_run(kl_plan *p)
 {
-    for (int k = 0; k < p->g->n_outputs; k++) /* (an output that is a view: its step does not run) */
+    /* each output's bytes, where the lanes write (a view's: its step does not run) */
+    for (int k = 0; k < p->g->n_outputs; k++)
         p->slots[p->g->outputs[k]].t.data = output_bytes(p, p->g->outputs[k]);
     split_job j = {.p = p};
     atomic_init(&j.failed, -1);

@@ -31,6 +31,24 @@ static inline kl_pool *kl_conv_pool(const kl_opctx *c, int64_t macs)
     return macs >= 65536 ? c->pool : NULL;
 }
 
+/* Work a kl_parallel_for hands to each thread whole (a conv's images, a
+ * Winograd map's bands) runs as one thread sees c: without the pool, so
+ * that what it calls runs inline, on slot `slot` of c's scratch, which
+ * holds one kl_conv_slot_bytes(bytes) slot per thread. */
+static inline size_t kl_conv_slot_bytes(size_t bytes)
+{
+    return (bytes + 63) / 64 * 64; /* a whole number of cache lines */
+}
+
+static inline kl_opctx kl_conv_ctx_alone(const kl_opctx *c, int slot, size_t slot_bytes)
+{
+    kl_opctx one = *c;
+    one.pool = NULL;
+    one.scratch = (char *)c->scratch + (size_t)slot * slot_bytes;
+    one.scratch_size = slot_bytes;
+    return one;
+}
+
 /* Sets out to [N, M, output spatial dims] of type dtype. */
 void kl_conv_set_output(const kl_conv_geom *g, kl_tensor *out, int dtype);
 

@@ -127,7 +127,7 @@ static wino_shape band_shape(const wino_shape *s, int64_t rows)
 static size_t band_slot_bytes(const kl_conv_geom *g, const wino_shape *s, int64_t rows)
 {
     const wino_shape b = band_shape(s, rows);
-    return (scratch_of(g, &b, 1) + 63) / 64 * 64;
+    return kl_conv_slot_bytes(scratch_of(g, &b, 1));
 }
 
 size_t kl_wino_scratch(const kl_conv_geom *g, int threads)
@@ -333,10 +333,7 @@ static void run_band(void *arg, int64_t lo, int64_t hi)
 {
     const band_job *b = arg;
     (void)hi;
-    kl_opctx one = *b->c;
-    one.pool = NULL;
-    one.scratch = (char *)b->c->scratch + (size_t)lo * b->slot_bytes;
-    one.scratch_size = b->slot_bytes;
+    kl_opctx one = kl_conv_ctx_alone(b->c, (int)lo, b->slot_bytes);
     wino_job j = *b->conv;
     j.s = band_shape(&b->conv->s, b->rows);
     const int64_t r0 = lo * b->rows, r1 = r0 + b->rows < j.s.th ? r0 + b->rows : j.s.th;
