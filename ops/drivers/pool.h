@@ -71,6 +71,37 @@ static inline bool pool_stride2_small(int dtype, const pool_geom *g, const int64
     return true;
 }
 
+/* One output row of a stride-2 window: `rows` input rows from `row`, the
+ * row's width apart, into out (an ISA's kernel). */
+typedef void pool_s2_row_fn(const pool_dim *dx, const float *row, int64_t rows, float *out);
+
+#define POOL_S2_AHEAD 4 /* output rows between a row's input being fetched and used */
+
+/* The windows of pool_stride2_small's geometries, row by row.  While
+ * output row oy is computed, the two input rows that row oy + AHEAD adds
+ * are fetched: the planes stream in from L3 or memory, where the hardware
+ * prefetcher, following three rows at a time, fell behind (Inception-v3's
+ * first MaxPool ran at a third of the speed of a plane in L2). */
+static inline void pool_s2_planes(const pool_geom *g, int64_t planes, const float *x, float *y,
+                                  pool_s2_row_fn *row_fn)
+{
+    const pool_dim *dy = &g->d[1], *dx = &g->d[2];
+    const int64_t w = dx->in, ow = dx->out, all = planes * g->in_size;
+    for (int64_t p = 0; p < planes; p++) {
+        const float *plane = x + p * g->in_size;
+        for (int64_t oy = 0; oy < dy->out; oy++) {
+            const int64_t from = p * g->in_size + (2 * (oy + POOL_S2_AHEAD) + 1) * w;
+            const int64_t to = from + 2 * w < all ? from + 2 * w : all;
+            for (int64_t i = from; i < to; i += 16)
+                __builtin_prefetch(x + i);
+            int64_t t0, t1;
+            pool_taps(dy, oy, 0, dy->in, &t0, &t1);
+            const float *row = t1 > t0 ? plane + (oy * 2 - dy->pad + t0) * w : plane;
+            row_fn(dx, row, t1 - t0, y + p * g->out_size + oy * ow);
+        }
+    }
+}
+
 /* Reads and checks the window attributes against input 0.  `dilations` and
  * `ceil_mode` say whether the node's opset has those attributes. */
 keel_status pool_geometry(kl_opctx *c, pool_geom *g, bool dilations, bool ceil_mode);

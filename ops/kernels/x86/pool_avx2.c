@@ -36,31 +36,36 @@ static inline __m256 pick(__m256 a, __m256 b, int odd)
     return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), _MM_SHUFFLE(3, 1, 2, 0)));
 }
 
-/* Outputs [ox0, ox0 + n) of output row oy (n <= 8), into out. */
-static void s2_chunk(const pool_geom *g, const float *x, int64_t oy, int64_t ox0, int64_t n, float *out)
+/* Output row of `rows` input rows from `row`, w floats apart.  Chunks of
+ * 8 outputs whose 17 columns lie in the row load them whole; the others
+ * mask the columns outside. */
+static void s2_row(const pool_dim *dx, const float *row, int64_t rows, float *out)
 {
-    const pool_dim *dy = &g->d[1], *dx = &g->d[2];
-    const int64_t w = dx->in, c0 = ox0 * 2 - dx->pad;
-    const __m256i ma = lanes_inside(c0, w), mb = lanes_inside(c0 + 8, w);
-    const bool last_inside = c0 + 16 >= 0 && c0 + 16 < w;
-    __m256 va = _mm256_set1_ps(-INFINITY), vb = va;
-    float vc = -INFINITY;
-    int64_t t0, t1;
-    pool_taps(dy, oy, 0, dy->in, &t0, &t1);
-    for (int64_t ty = t0; ty < t1; ty++) {
-        const float *row = x + (oy * 2 - dy->pad + ty) * w;
-        va = _mm256_max_ps(load_inside(row, c0, ma), va);
-        vb = _mm256_max_ps(load_inside(row, c0 + 8, mb), vb);
-        if (dx->k == 3 && last_inside)
-            vc = row[c0 + 16] > vc ? row[c0 + 16] : vc;
+    const int64_t w = dx->in, ow = dx->out, k = dx->k;
+    for (int64_t ox0 = 0; ox0 < ow; ox0 += 8) {
+        const int64_t c0 = ox0 * 2 - dx->pad, n = ow - ox0 < 8 ? ow - ox0 : 8;
+        const bool whole = c0 >= 0 && c0 + 16 <= w, last_inside = c0 + 16 >= 0 && c0 + 16 < w;
+        const __m256i ma = lanes_inside(c0, w), mb = lanes_inside(c0 + 8, w);
+        __m256 va = _mm256_set1_ps(-INFINITY), vb = va;
+        float vc = -INFINITY;
+        for (int64_t r = 0; r < rows; r++) {
+            const float *at = row + r * w;
+            va = _mm256_max_ps(whole ? _mm256_loadu_ps(at + c0) : load_inside(at, c0, ma), va);
+            vb = _mm256_max_ps(whole ? _mm256_loadu_ps(at + c0 + 8) : load_inside(at, c0 + 8, mb), vb);
+            if (k == 3 && last_inside)
+                vc = at[c0 + 16] > vc ? at[c0 + 16] : vc;
+        }
+        const __m256 e = pick(va, vb, 0);
+        __m256 m = _mm256_max_ps(pick(va, vb, 1), e);
+        if (k == 3) { /* the next even column: e shifted down a lane, vc at the top */
+            const __m256 next = _mm256_permutevar8x32_ps(e, _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 7));
+            m = _mm256_max_ps(_mm256_blend_ps(next, _mm256_set1_ps(vc), 0x80), m);
+        }
+        if (n == 8)
+            _mm256_storeu_ps(out + ox0, m);
+        else
+            _mm256_maskstore_ps(out + ox0, lanes_inside(0, n), m);
     }
-    const __m256 e = pick(va, vb, 0);
-    __m256 m = _mm256_max_ps(pick(va, vb, 1), e);
-    if (dx->k == 3) { /* the next even column: e shifted down a lane, vc at the top */
-        const __m256 next = _mm256_permutevar8x32_ps(e, _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 7));
-        m = _mm256_max_ps(_mm256_blend_ps(next, _mm256_set1_ps(vc), 0x80), m);
-    }
-    _mm256_maskstore_ps(out, lanes_inside(0, n), m);
 }
 
 /* The stride-2 windows of `planes` planes, or false where they do not apply. */
@@ -69,13 +74,7 @@ static bool maxpool_s2_avx2(int dtype, const pool_geom *g, int64_t planes, const
 {
     if (!pool_stride2_small(dtype, g, idx))
         return false;
-    const int64_t oh = g->d[1].out, ow = g->d[2].out;
-    const float *xp = x;
-    float *yp = y;
-    for (int64_t p = 0; p < planes; p++, xp += g->in_size, yp += g->out_size)
-        for (int64_t oy = 0; oy < oh; oy++)
-            for (int64_t ox0 = 0; ox0 < ow; ox0 += 8)
-                s2_chunk(g, xp, oy, ox0, ow - ox0 < 8 ? ow - ox0 : 8, yp + oy * ow + ox0);
+    pool_s2_planes(g, planes, x, y, s2_row);
     return true;
 }
 
