@@ -31,6 +31,51 @@ static inline void unfold_row(const kl_conv_geom *g, const float *restrict row, 
         col[xo - xo0] = 0.0f;
 }
 
+/* Whether output row r reads input rows r + shift at stride 1 along both
+ * axes with rows as wide as the input's ("same" padding, 2-D): then
+ * output position j reads input element j + shift of the plane, or zero
+ * where the tap falls outside it. */
+static bool same_rows(const kl_conv_geom *g)
+{
+    return g->stride[2] == 1 && g->stride[1] == 1 && g->out[2] == g->in[2] && g->in[0] == 1 && g->k[0] == 1 &&
+           g->out[0] == 1;
+}
+
+/* One unfolded row of a same_rows geometry, positions [j0, j1): tap row kh,
+ * tap column at input offset ix0, inside the row for output columns
+ * [lo, hi).  One copy over all the rows the tap's input rows cover, then
+ * zeros where it read across a row's edge: no call per output row (rows
+ * of 17 or 35 floats made the per-row work most of the unfolding). */
+static void unfold_same(const kl_conv_geom *g, const float *restrict plane, int64_t kh, int64_t ix0, int64_t lo,
+                        int64_t hi, int64_t j0, int64_t j1, float *restrict col)
+{
+    const int64_t ow = g->out[2], dy = kh * g->dil[1] - g->pad[1], shift = dy * ow + ix0;
+    /* positions whose input row lies inside the plane, then inside its elements */
+    int64_t ja = -dy * ow, jb = (g->in[1] - dy) * ow;
+    ja = ja > j0 ? ja : j0;
+    jb = jb < j1 ? jb : j1;
+    jb = jb > ja ? jb : ja;
+    int64_t ca = -shift > ja ? -shift : ja, cb = g->in_size - shift < jb ? g->in_size - shift : jb;
+    cb = cb > ca ? cb : ca;
+    for (int64_t j = j0; j < ca; j++)
+        col[j - j0] = 0.0f;
+    for (int64_t j = ca; j < cb; j++)
+        col[j - j0] = plane[j + shift];
+    for (int64_t j = cb; j < j1; j++)
+        col[j - j0] = 0.0f;
+    if (lo == 0 && hi == ow)
+        return;
+    for (int64_t r = ja / ow; r * ow < jb; r++) {
+        const int64_t row = r * ow;
+        for (int64_t c = 0; c < lo; c++)
+            if (row + c >= ja && row + c < jb)
+                col[row + c - j0] = 0.0f;
+        for (int64_t c = hi; c < ow; c++)
+            if (row + c >= ja && row + c < jb)
+                col[row + c - j0] = 0.0f;
+    }
+}
+
 /* Rows [kb, kb + kc) of one group's unfolded input (row k for input
  * channel k / K, kernel tap k % K; x is [cg, D, H, W]), output positions
  * [j0, j1) of it, into cols, rows ldc apart. */
@@ -49,24 +94,27 @@ void KL_KFN(im2col)(const kl_conv_geom *g, const float *restrict x, int64_t kb, 
         hi = hi < ow ? hi : ow;
         hi = hi > lo ? hi : lo;
         float *col = cols;
-        if (ix0 == 0 && s == 1 && ow == g->in[2] && g->stride[1] == 1 && g->in[0] == 1 && g->k[0] == 1) {
-            /* the tap reads whole rows (a 7x1 kernel's): output position j
-             * is input element j + shift of the plane, or zero outside it */
-            const int64_t shift = (kh * g->dil[1] - g->pad[1]) * g->in[2];
-            for (int64_t j = j0; j < j1; j++) {
-                int64_t i = j + shift;
-                col[j - j0] = i >= 0 && i < g->in_size ? plane[i] : 0.0f;
-            }
+        if (same_rows(g)) {
+            unfold_same(g, plane, kh, ix0, lo, hi, j0, j1, col);
             continue;
         }
+        /* the output row (rz, ry) of position j0, then row after row:
+         * no division per row */
+        const int64_t r0 = j0 / ow, iy_step = g->stride[1], ih = g->in[1], iw = g->in[2];
+        int64_t rz = r0 / oh, ry = r0 % oh, xo0 = j0 % ow;
+        int64_t iy = ry * iy_step - g->pad[1] + kh * g->dil[1];
+        const int64_t iy_first = -g->pad[1] + kh * g->dil[1];
         for (int64_t j = j0; j < j1;) {
-            const int64_t r = j / ow, xo0 = j % ow, xo1 = ow - xo0 < j1 - j ? ow : xo0 + (j1 - j);
-            const int64_t iz = r / oh * g->stride[0] - g->pad[0] + kd * g->dil[0];
-            const int64_t iy = r % oh * g->stride[1] - g->pad[1] + kh * g->dil[1];
-            const bool inside = iz >= 0 && iz < g->in[0] && iy >= 0 && iy < g->in[1];
-            unfold_row(g, inside ? plane + (iz * g->in[1] + iy) * g->in[2] : NULL, ix0, s, lo, hi, xo0, xo1, col);
+            const int64_t xo1 = ow - xo0 < j1 - j ? ow : xo0 + (j1 - j);
+            const int64_t iz = rz * g->stride[0] - g->pad[0] + kd * g->dil[0];
+            const bool inside = iz >= 0 && iz < g->in[0] && iy >= 0 && iy < ih;
+            unfold_row(g, inside ? plane + (iz * ih + iy) * iw : NULL, ix0, s, lo, hi, xo0, xo1, col);
             col += xo1 - xo0;
             j += xo1 - xo0;
+            xo0 = 0;
+            iy += iy_step;
+            if (++ry == oh)
+                ry = 0, rz++, iy = iy_first;
         }
     }
 }
