@@ -115,18 +115,28 @@ static int64_t band_rows(const kl_conv_geom *g, const wino_shape *s, int threads
     return rows * s->tw >= BAND_MIN_TILES ? rows : 0;
 }
 
-/* The shape of one band's blocks: at most a band's rows. */
-static wino_shape band_shape(const wino_shape *s, int64_t rows)
+/* V and M of one block of a band: a thread's band runs in blocks that
+ * stay in its own L2 (2 MB on the EPYCs measured).  A whole band as one
+ * block (3.2 MB for half a 56x56 map at 64 channels) went through L3,
+ * which the two threads share.  One thread keeps BLOCK_BYTES: its
+ * products ran best on the largest blocks. */
+#define BAND_BLOCK_BYTES (1536u << 10)
+
+/* The shape of one band's blocks: at most a band's rows, in L2. */
+static wino_shape band_shape(const kl_conv_geom *g, const wino_shape *s, int64_t rows)
 {
     wino_shape b = *s;
+    const int64_t row_bytes = s->k->a * s->k->a * (g->c + g->m) * s->tw * (int64_t)sizeof(float);
+    const int64_t fit = BAND_BLOCK_BYTES / row_bytes > 1 ? BAND_BLOCK_BYTES / row_bytes : 1;
     b.rows = s->rows < rows ? s->rows : rows;
+    b.rows = b.rows < fit ? b.rows : fit;
     return b;
 }
 
 /* Bytes of each thread's part of the scratch when a map runs in bands. */
 static size_t band_slot_bytes(const kl_conv_geom *g, const wino_shape *s, int64_t rows)
 {
-    const wino_shape b = band_shape(s, rows);
+    const wino_shape b = band_shape(g, s, rows);
     return kl_conv_slot_bytes(scratch_of(g, &b, 1));
 }
 
@@ -335,7 +345,7 @@ static void run_band(void *arg, int64_t lo, int64_t hi)
     (void)hi;
     kl_opctx one = kl_conv_ctx_alone(b->c, (int)lo, b->slot_bytes);
     wino_job j = *b->conv;
-    j.s = band_shape(&b->conv->s, b->rows);
+    j.s = band_shape(b->conv->g, &b->conv->s, b->rows);
     const int64_t r0 = lo * b->rows, r1 = r0 + b->rows < j.s.th ? r0 + b->rows : j.s.th;
     if (r0 < r1)
         run_rows(&one, &j, b->n, r0, r1);
