@@ -71,6 +71,10 @@ typedef void klk_col2im_fn(const ct_geom *g, const float *cols, int64_t mg, floa
 /* Winograd F(t x t, 3x3) transforms (ops/kernels/winograd_transform.c) */
 typedef void klk_wino_input_fn(int t, const float *rows, float *cols, int64_t width, int64_t tw, float *v,
                                int64_t estride);
+/* F(2x2, 3x3)'s input transform of one tile row straight from a plane of
+ * ih x iw: input rows iy0 .. iy0 + 3, columns from ix0, zero outside */
+typedef void klk_wino_input_plane_fn(const float *plane, int64_t ih, int64_t iw, int64_t iy0, int64_t ix0,
+                                     int64_t tw, float *v, int64_t estride);
 typedef void klk_wino_output_fn(int t, const float *mm, int64_t estride, int64_t tw, float bias, float *part,
                                 float *out);
 typedef void klk_wino_filters_fn(const kl_conv_geom *g, int t, const float *w, int64_t m0, int64_t rows, float *u);
@@ -126,6 +130,7 @@ typedef klk_reduce_loop klk_reduce_fn(int kind, int dtype);
     X(im2col, generic, avx2, avx2)                     \
     X(col2im, generic, avx2, avx2)                     \
     X(wino_input, generic, avx2, avx2)                 \
+    X(wino_input_plane, none, none, avx512)            \
     X(wino_output, generic, avx2, avx2)                \
     X(wino_filters, generic, avx2, avx2)               \
     X(moments, generic, avx2, avx2)                    \

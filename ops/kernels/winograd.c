@@ -252,9 +252,13 @@ static void input_channels(void *arg, int64_t lo, int64_t hi)
     const wino_kind *k = j->s.k;
     const int64_t tw = j->s.tw, width = tw * k->t + 2, ldt = j->ldt, estride = g->c * ldt;
     float *rows = thread_work(j, g->c, lo), *cols = rows + k->a * width;
+    klk_wino_input_plane_fn *direct = k->t == 2 ? g->kern->wino_input_plane.fn : NULL;
     for (int64_t ch = lo; ch < hi; ch++) {
         const float *plane = j->x + ch * g->in_size;
-        for (int64_t r = 0; r < j->nrows; r++) {
+        for (int64_t r = 0; direct && r < j->nrows; r++)
+            direct(plane, g->in[1], g->in[2], (j->row0 + r) * k->t - g->pad[1], -g->pad[2], tw,
+                   j->v + ch * ldt + r * tw, estride);
+        for (int64_t r = 0; !direct && r < j->nrows; r++) {
             load_rows(g, plane, (j->row0 + r) * k->t - g->pad[1], -g->pad[2], width, k->a, rows);
             j->g->kern->wino_input.fn(k->t, rows, cols, width, tw, j->v + ch * ldt + r * tw, estride);
         }

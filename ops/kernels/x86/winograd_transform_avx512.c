@@ -1,0 +1,69 @@
+/* winograd_transform_avx512.c -- the input transform of Winograd's
+ * F(2x2, 3x3) (ops/kernels/winograd.c) on AVX-512, straight from the
+ * input plane (wino_input_plane of the avx512 table): 16 tiles of a tile
+ * row at a time.  The four input rows' 34 columns under 16 tiles are combined
+ * down the columns first (Bt on rows, three vectors per row), then each
+ * transformed row's columns 2t, 2t + 1, 2t + 2 and 2t + 3 are picked side
+ * by side and combined along the row: the operations of
+ * ops/kernels/winograd_transform.c in the same order, so the same bytes.
+ * Columns outside the row read as zero through masked loads and rows
+ * outside the plane are zeros, so the input needs no padded copy (the
+ * other builds' wino_input takes padded rows).  Columns past the last
+ * tile's reach only lanes of tiles past tw, which are not stored. */
+#include "../kernels.h"
+#include "vmath.h"
+
+/* Lanes j < 16 whose column c0 + j lies in [0, w). */
+static __mmask16 columns_inside(int64_t c0, int64_t w)
+{
+    const int64_t lo = c0 < 0 ? -c0 : 0, hi = w - c0 < 16 ? w - c0 : 16;
+    if (hi <= lo)
+        return 0;
+    return (__mmask16)((((uint32_t)1 << hi) - 1) & ~(((uint32_t)1 << lo) - 1));
+}
+
+/* V's 16 rows of tiles [t0, t0 + n) (n <= 16) from the four input rows
+ * under them (NULL: a row of zeros), their columns c0 .. c0 + 33 inside
+ * [0, w) read, the others zero. */
+KL_AVX512 static void input_chunk2(const float *const row[4], int64_t c0, int64_t w, int64_t t0, int64_t n,
+                                   float *v, int64_t estride)
+{
+    __m512 col[4][3]; /* Bt down the columns: transformed row k, vectors of columns c0 + 16 j */
+    for (int j = 0; j < 3; j++) {
+        const int64_t at = c0 + 16 * j;
+        const __mmask16 m = columns_inside(at, w) & (j < 2 ? 0xffff : 0x3);
+        __m512 r[4];
+        for (int i = 0; i < 4; i++)
+            r[i] = row[i] ? _mm512_maskz_loadu_ps(m, row[i] + at) : _mm512_setzero_ps();
+        col[0][j] = _mm512_sub_ps(r[0], r[2]);
+        col[1][j] = _mm512_add_ps(r[1], r[2]);
+        col[2][j] = _mm512_sub_ps(r[2], r[1]);
+        col[3][j] = _mm512_sub_ps(r[1], r[3]);
+    }
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    const __m512i next0 = _mm512_set_epi32(16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1);
+    const __m512i next1 = _mm512_set_epi32(17, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1);
+    const __mmask16 out = kl_lanes16(n);
+    for (int k = 0; k < 4; k++) {
+        const __m512 d0 = _mm512_permutex2var_ps(col[k][0], even, col[k][1]);
+        const __m512 d1 = _mm512_permutex2var_ps(col[k][0], odd, col[k][1]);
+        const __m512 d2 = _mm512_permutex2var_ps(d0, next0, col[k][2]); /* columns 2t + 2 */
+        const __m512 d3 = _mm512_permutex2var_ps(d1, next1, col[k][2]); /* columns 2t + 3 */
+        float *vk = v + 4 * k * estride + t0;
+        _mm512_mask_storeu_ps(vk, out, _mm512_sub_ps(d0, d2));
+        _mm512_mask_storeu_ps(vk + estride, out, _mm512_add_ps(d1, d2));
+        _mm512_mask_storeu_ps(vk + 2 * estride, out, _mm512_sub_ps(d2, d1));
+        _mm512_mask_storeu_ps(vk + 3 * estride, out, _mm512_sub_ps(d1, d3));
+    }
+}
+
+void klk_wino_input_plane_avx512(const float *plane, int64_t ih, int64_t iw, int64_t iy0, int64_t ix0, int64_t tw,
+                                 float *v, int64_t estride)
+{
+    const float *row[4];
+    for (int i = 0; i < 4; i++)
+        row[i] = iy0 + i >= 0 && iy0 + i < ih ? plane + (iy0 + i) * iw : NULL;
+    for (int64_t t0 = 0; t0 < tw; t0 += 16)
+        input_chunk2(row, ix0 + 2 * t0, iw, t0, tw - t0 < 16 ? tw - t0 : 16, v, estride);
+}
