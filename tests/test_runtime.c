@@ -753,6 +753,10 @@ static void test_conv_kernels(void)
         /* Winograd on maps two threads run in bands of tile rows (21 rows
          * of 20 tiles: 11 and 10), alone and the third image of a batch */
         {20, 48, 41, 39, 3, 1, 1, 3}, {20, 48, 41, 39, 3, 1, 1, 1, 0, 0, 0, false, 3},
+        /* Winograd rows of 53 outputs (27 tiles: AVX-512's transforms take
+         * 16 and 11, the output's second store 5 columns) and a last tile
+         * row of one output row */
+        {24, 40, 11, 53, 3, 1, 1, 1},
     };
     /* every case at 1, 2 and (batches) 3 threads: the same bytes at each */
     for (int isa = KEEL_ISA_GENERIC; isa <= KEEL_ISA_AVX512; isa++)

@@ -77,6 +77,10 @@ typedef void klk_wino_input_plane_fn(const float *plane, int64_t ih, int64_t iw,
                                      int64_t tw, float *v, int64_t estride);
 typedef void klk_wino_output_fn(int t, const float *mm, int64_t estride, int64_t tw, float bias, float *part,
                                 float *out);
+/* F(2x2, 3x3)'s output transform of one tile row straight into `rows`
+ * (1 or 2) rows of an output plane ow wide, at y, plus bias */
+typedef void klk_wino_output_plane_fn(const float *mm, int64_t estride, int64_t tw, float bias, float *y, int64_t ow,
+                                      int64_t rows);
 typedef void klk_wino_filters_fn(const kl_conv_geom *g, int t, const float *w, int64_t m0, int64_t rows, float *u);
 /* mean and variance of `groups` rows of len */
 typedef void klk_moments_fn(const float *x, int64_t groups, int64_t len, double *mean, double *var);
@@ -131,6 +135,7 @@ typedef klk_reduce_loop klk_reduce_fn(int kind, int dtype);
     X(col2im, generic, avx2, avx2)                     \
     X(wino_input, generic, avx2, avx2)                 \
     X(wino_input_plane, none, none, avx512)            \
+    X(wino_output_plane, none, none, avx512)           \
     X(wino_output, generic, avx2, avx2)                \
     X(wino_filters, generic, avx2, avx2)               \
     X(moments, generic, avx2, avx2)                    \

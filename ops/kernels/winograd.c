@@ -274,10 +274,15 @@ static void output_channels(void *arg, int64_t lo, int64_t hi)
     const int64_t oh = g->out[1], ow = g->out[2], t = k->t;
     const int64_t y0 = j->row0 * t, y1 = (j->row0 + j->nrows) * t < oh ? (j->row0 + j->nrows) * t : oh;
     float *part = thread_work(j, g->m, lo), *out = part + t * k->a * tw;
+    klk_wino_output_plane_fn *direct = t == 2 ? g->kern->wino_output_plane.fn : NULL;
     for (int64_t m = lo; m < hi; m++) {
         float *plane = j->y + m * g->out_size;
         const float bias = j->bias ? j->bias[m] : 0.0f;
-        for (int64_t r = 0; r < j->nrows; r++) {
+        for (int64_t r = 0; direct && r < j->nrows; r++) {
+            const int64_t oy0 = (j->row0 + r) * t;
+            direct(j->mm + m * ldt + r * tw, estride, tw, bias, plane + oy0 * ow, ow, oh - oy0 < t ? oh - oy0 : t);
+        }
+        for (int64_t r = 0; !direct && r < j->nrows; r++) {
             j->g->kern->wino_output.fn(k->t, j->mm + m * ldt + r * tw, estride, tw, bias, part, out);
             int64_t oy0 = (j->row0 + r) * t, nr = oh - oy0 < t ? oh - oy0 : t;
             for (int64_t i = 0; i < nr; i++)
