@@ -82,8 +82,8 @@ typedef void pool_s2_row_fn(const pool_dim *dx, const float *row, int64_t rows, 
  * are fetched: the planes stream in from L3 or memory, where the hardware
  * prefetcher, following three rows at a time, fell behind (Inception-v3's
  * first MaxPool ran at a third of the speed of a plane in L2). */
-static inline void pool_s2_planes(const pool_geom *g, int64_t planes, const float *x, float *y,
-                                  pool_s2_row_fn *row_fn)
+static inline __attribute__((always_inline)) void pool_s2_planes(const pool_geom *g, int64_t planes, const float *x,
+                                                                 float *y, pool_s2_row_fn *row_fn)
 {
     const pool_dim *dy = &g->d[1], *dx = &g->d[2];
     const int64_t w = dx->in, ow = dx->out, all = planes * g->in_size;

@@ -39,7 +39,7 @@ KL_AVX512 static inline __m512 s2_columns(__m512 va, __m512 vb, __m512 vc, int64
 /* Output row oy: `rows` input rows from `row`, w floats apart.  Chunks of
  * 16 outputs whose 33 columns lie in the row load them whole; the others
  * mask the columns outside (read as -inf, never touched). */
-KL_AVX512 static void s2_row(const pool_dim *dx, const float *row, int64_t rows, float *out)
+KL_AVX512 static inline void s2_row(const pool_dim *dx, const float *row, int64_t rows, float *out)
 {
     const int64_t w = dx->in, ow = dx->out, k = dx->k;
     const __m512 none = _mm512_set1_ps(-INFINITY);
@@ -60,8 +60,8 @@ KL_AVX512 static void s2_row(const pool_dim *dx, const float *row, int64_t rows,
     }
 }
 
-void klk_maxpool_avx512(int dtype, const pool_geom *g, int64_t planes, const void *x, void *y, int64_t *idx,
-                        int64_t idx_base)
+KL_AVX512 void klk_maxpool_avx512(int dtype, const pool_geom *g, int64_t planes, const void *x, void *y, int64_t *idx,
+                                  int64_t idx_base)
 {
     if (pool_stride2_small(dtype, g, idx))
         pool_s2_planes(g, planes, x, y, s2_row);
