@@ -134,8 +134,8 @@ typedef klk_reduce_loop klk_reduce_fn(int kind, int dtype);
     X(im2col, generic, avx2, avx2)                     \
     X(col2im, generic, avx2, avx2)                     \
     X(wino_input, generic, avx2, avx2)                 \
-    X(wino_input_plane, none, none, avx512)            \
-    X(wino_output_plane, none, none, avx512)           \
+    X(wino_input_plane, none, avx2, avx512)            \
+    X(wino_output_plane, none, avx2, avx512)           \
     X(wino_output, generic, avx2, avx2)                \
     X(wino_filters, generic, avx2, avx2)               \
     X(moments, generic, avx2, avx2)                    \
