@@ -81,7 +81,7 @@ typedef void pool_s2_row_fn(const pool_dim *dx, const float *row, int64_t rows, 
  * output row oy is computed, the two input rows that row oy + AHEAD adds
  * are fetched: the planes stream in from L3 or memory, where the hardware
  * prefetcher, following three rows at a time, fell behind (Inception-v3's
- * first MaxPool ran at a third of the speed of a plane in L2). */
+ * first MaxPool took 0.9 ms after its conv, 0.25 ms alone). */
 static inline __attribute__((always_inline)) void pool_s2_planes(const pool_geom *g, int64_t planes, const float *x,
                                                                  float *y, pool_s2_row_fn *row_fn)
 {

@@ -15,7 +15,10 @@
  * that the transformed inputs V[a*a][c][tiles] and products
  * M[a*a][m][tiles] of a block stay near the cache; the output transform
  * adds the bias and applies the fused epilogue to the block's rows while
- * they are hot. */
+ * they are hot.  Where the kernel table has them (x86), F(2x2)'s
+ * transforms read the input plane and write the output plane in place
+ * (wino_input_plane, wino_output_plane); elsewhere they go through padded
+ * rows in the thread's work area. */
 #include <string.h>
 
 #include "blas.h"
