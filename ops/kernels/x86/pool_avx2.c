@@ -10,30 +10,13 @@
 #include "avx2_loops.h"
 #include "../../drivers/pool.h"
 #include "../mathfn.h"
+#include "vmath.h"
 #include <immintrin.h>
-
-/* All ones in the lanes j < 8 whose column c0 + j lies in [0, w). */
-static __m256i lanes_inside(int64_t c0, int64_t w)
-{
-    const int64_t lo = c0 < 0 ? -c0 : 0, hi = w - c0 < 8 ? w - c0 : 8;
-    const __m256i j = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    if (hi <= lo)
-        return _mm256_setzero_si256();
-    return _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32((int)lo), j),
-                               _mm256_cmpgt_epi32(_mm256_set1_epi32((int)hi), j));
-}
 
 /* Columns [c0, c0 + 8) of row, -inf where mask is clear. */
 static inline __m256 load_inside(const float *row, int64_t c0, __m256i mask)
 {
     return _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), _mm256_maskload_ps(row + c0, mask), _mm256_castsi256_ps(mask));
-}
-
-/* [v0, v2, v4, v6] of a then of b, in order: even (0) or odd (1) columns. */
-static inline __m256 pick(__m256 a, __m256 b, int odd)
-{
-    const __m256 t = odd ? _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1)) : _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
-    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), _MM_SHUFFLE(3, 1, 2, 0)));
 }
 
 /* Output row of `rows` input rows from `row`, w floats apart.  Chunks of
@@ -45,7 +28,7 @@ static void s2_row(const pool_dim *dx, const float *row, int64_t rows, float *ou
     for (int64_t ox0 = 0; ox0 < ow; ox0 += 8) {
         const int64_t c0 = ox0 * 2 - dx->pad, n = ow - ox0 < 8 ? ow - ox0 : 8;
         const bool whole = c0 >= 0 && c0 + 16 <= w, last_inside = c0 + 16 >= 0 && c0 + 16 < w;
-        const __m256i ma = lanes_inside(c0, w), mb = lanes_inside(c0 + 8, w);
+        const __m256i ma = kl_inside8(c0, w), mb = kl_inside8(c0 + 8, w);
         __m256 va = _mm256_set1_ps(-INFINITY), vb = va;
         float vc = -INFINITY;
         for (int64_t r = 0; r < rows; r++) {
@@ -55,8 +38,8 @@ static void s2_row(const pool_dim *dx, const float *row, int64_t rows, float *ou
             if (k == 3 && last_inside)
                 vc = at[c0 + 16] > vc ? at[c0 + 16] : vc;
         }
-        const __m256 e = pick(va, vb, 0);
-        __m256 m = _mm256_max_ps(pick(va, vb, 1), e);
+        const __m256 e = kl_pick8(va, vb, 0);
+        __m256 m = _mm256_max_ps(kl_pick8(va, vb, 1), e);
         if (k == 3) { /* the next even column: e shifted down a lane, vc at the top */
             const __m256 next = _mm256_permutevar8x32_ps(e, _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 7));
             m = _mm256_max_ps(_mm256_blend_ps(next, _mm256_set1_ps(vc), 0x80), m);
@@ -64,7 +47,7 @@ static void s2_row(const pool_dim *dx, const float *row, int64_t rows, float *ou
         if (n == 8)
             _mm256_storeu_ps(out + ox0, m);
         else
-            _mm256_maskstore_ps(out + ox0, lanes_inside(0, n), m);
+            _mm256_maskstore_ps(out + ox0, kl_inside8(0, n), m);
     }
 }
 

@@ -11,28 +11,15 @@
 #include "../kernels.h"
 #include "vmath.h"
 
-/* Lanes j < 16 whose column c0 + j lies in [0, w). */
-static __mmask16 lanes_inside(int64_t c0, int64_t w)
-{
-    const int64_t lo = c0 < 0 ? -c0 : 0, hi = w - c0 < 16 ? w - c0 : 16;
-    if (hi <= lo)
-        return 0;
-    return (__mmask16)((((uint32_t)1 << hi) - 1) & ~(((uint32_t)1 << lo) - 1));
-}
-
 /* The window rows' maximum of 16 outputs from their input columns'
  * maxima: va and vb hold the columns under the outputs' first two taps,
  * vc's first lane the column after (k == 3). */
 KL_AVX512 static inline __m512 s2_columns(__m512 va, __m512 vb, __m512 vc, int64_t k)
 {
-    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-    const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
-    const __m512 e = _mm512_permutex2var_ps(va, even, vb);
-    __m512 m = _mm512_max_ps(_mm512_permutex2var_ps(va, odd, vb), e);
-    if (k == 3) { /* the next even column: e shifted down a lane, vc's first at the top */
-        const __m512i next = _mm512_set_epi32(16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1);
-        m = _mm512_max_ps(_mm512_permutex2var_ps(e, next, vc), m);
-    }
+    const __m512 e = kl_pick16(va, vb, 0);
+    __m512 m = _mm512_max_ps(kl_pick16(va, vb, 1), e);
+    if (k == 3) /* the next even column: e shifted down a lane, vc's first at the top */
+        m = _mm512_max_ps(kl_shift_in16(e, vc, 0), m);
     return m;
 }
 
@@ -46,8 +33,8 @@ KL_AVX512 static inline void s2_row(const pool_dim *dx, const float *row, int64_
     for (int64_t ox0 = 0; ox0 < ow; ox0 += 16) {
         const int64_t c0 = ox0 * 2 - dx->pad, n = ow - ox0 < 16 ? ow - ox0 : 16;
         const bool whole = c0 >= 0 && c0 + 33 <= w;
-        const __mmask16 ma = whole ? 0xffff : lanes_inside(c0, w), mb = whole ? 0xffff : lanes_inside(c0 + 16, w);
-        const __mmask16 mc = whole ? 1 : lanes_inside(c0 + 32, w) & 1;
+        const __mmask16 ma = whole ? 0xffff : kl_inside16(c0, w), mb = whole ? 0xffff : kl_inside16(c0 + 16, w);
+        const __mmask16 mc = whole ? 1 : kl_inside16(c0 + 32, w) & 1;
         __m512 va = none, vb = none, vc = none;
         for (int64_t r = 0; r < rows; r++) {
             const float *at = row + r * w + c0;

@@ -28,6 +28,56 @@ static inline __mmask16 kl_lanes16(int64_t n)
     return n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
 }
 
+/* The lanes j < 16 (8) whose column c0 + j lies in [0, w): the columns of
+ * a row that masked loads from column c0 may touch (c0 may be negative:
+ * a padded edge). */
+static inline __mmask16 kl_inside16(int64_t c0, int64_t w)
+{
+    const int64_t lo = c0 < 0 ? -c0 : 0, hi = w - c0 < 16 ? w - c0 : 16;
+    if (hi <= lo)
+        return 0;
+    return (__mmask16)((((uint32_t)1 << hi) - 1) & ~(((uint32_t)1 << lo) - 1));
+}
+
+KL_AVX2 static inline __m256i kl_inside8(int64_t c0, int64_t w)
+{
+    const int64_t lo = c0 < 0 ? -c0 : 0, hi = w - c0 < 8 ? w - c0 : 8;
+    const __m256i j = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    if (hi <= lo)
+        return _mm256_setzero_si256();
+    return _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32((int)lo), j),
+                               _mm256_cmpgt_epi32(_mm256_set1_epi32((int)hi), j));
+}
+
+/* The even columns of a then b, in order (odd: the odd ones): a stride-2
+ * window's first or second taps over 32 (16) columns. */
+KL_AVX512 static inline __m512 kl_pick16(__m512 a, __m512 b, int odd)
+{
+    const __m512i even_idx = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i odd_idx = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    return _mm512_permutex2var_ps(a, odd ? odd_idx : even_idx, b);
+}
+
+KL_AVX2 static inline __m256 kl_pick8(__m256 a, __m256 b, int odd)
+{
+    const __m256 t = odd ? _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1)) : _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+
+/* v shifted down a lane, its top lane taken from lane `from` (0 or 1) of
+ * c: picked columns moved on by one, the next after them from c. */
+KL_AVX512 static inline __m512 kl_shift_in16(__m512 v, __m512 c, int from)
+{
+    const __m512i idx = _mm512_set_epi32(16 + from, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1);
+    return _mm512_permutex2var_ps(v, idx, c);
+}
+
+KL_AVX2 static inline __m256 kl_shift_in8(__m256 v, __m256 c, int from)
+{
+    const __m256 down = _mm256_permutevar8x32_ps(v, _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 7));
+    return _mm256_blend_ps(down, _mm256_permutevar8x32_ps(c, _mm256_set1_epi32(from)), 0x80);
+}
+
 /* y[i] = EXPR(v_) for v_ = x[i .. i + 8) (y may be x).  The last n % 8
  * go through a padded copy, so that every element takes the same path
  * wherever it sits (results do not depend on how the array was split). */

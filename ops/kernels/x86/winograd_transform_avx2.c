@@ -6,30 +6,7 @@
  * transforms' operations in their order, so the same bytes. */
 #include "avx2_loops.h"
 #include "../winograd_transform.c"
-#include <immintrin.h>
-
-/* All ones in the lanes j < 8 whose column c0 + j lies in [lo, hi). */
-static __m256i lanes_between(int64_t c0, int64_t lo, int64_t hi)
-{
-    const __m256i j = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    const int64_t a = lo - c0 < 0 ? 0 : lo - c0 > 8 ? 8 : lo - c0, b = hi - c0 < 0 ? 0 : hi - c0 > 8 ? 8 : hi - c0;
-    return _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32((int)a), j),
-                               _mm256_cmpgt_epi32(_mm256_set1_epi32((int)b), j));
-}
-
-/* [v0, v2, v4, v6] of a then of b (odd: [v1, v3, v5, v7]). */
-static inline __m256 pick(__m256 a, __m256 b, int odd)
-{
-    const __m256 t = odd ? _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1)) : _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
-    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), _MM_SHUFFLE(3, 1, 2, 0)));
-}
-
-/* v shifted down a lane, lane 7 taken from lane `from` of c. */
-static inline __m256 shift_in(__m256 v, __m256 c, int from)
-{
-    const __m256 down = _mm256_permutevar8x32_ps(v, _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 7));
-    return _mm256_blend_ps(down, _mm256_permutevar8x32_ps(c, _mm256_set1_epi32(from)), 0x80);
-}
+#include "vmath.h"
 
 /* V's 16 rows of tiles [t0, t0 + n) (n <= 8) from the four input rows
  * under them (NULL: zeros), their columns c0 .. c0 + 17 inside [0, w). */
@@ -39,7 +16,7 @@ static void input_chunk2(const float *const row[4], int64_t c0, int64_t w, int64
     __m256 col[4][3];
     for (int j = 0; j < 3; j++) {
         const int64_t at = c0 + 8 * j;
-        const __m256i m = lanes_between(at, 0, j < 2 ? w : (w < at + 2 ? w : at + 2));
+        const __m256i m = kl_inside8(at, j < 2 ? w : (w < at + 2 ? w : at + 2));
         __m256 r[4];
         for (int i = 0; i < 4; i++)
             r[i] = row[i] ? _mm256_maskload_ps(row[i] + at, m) : _mm256_setzero_ps();
@@ -48,10 +25,10 @@ static void input_chunk2(const float *const row[4], int64_t c0, int64_t w, int64
         col[2][j] = _mm256_sub_ps(r[2], r[1]);
         col[3][j] = _mm256_sub_ps(r[1], r[3]);
     }
-    const __m256i out = lanes_between(0, 0, n);
+    const __m256i out = kl_inside8(0, n);
     for (int k = 0; k < 4; k++) {
-        const __m256 d0 = pick(col[k][0], col[k][1], 0), d1 = pick(col[k][0], col[k][1], 1);
-        const __m256 d2 = shift_in(d0, col[k][2], 0), d3 = shift_in(d1, col[k][2], 1);
+        const __m256 d0 = kl_pick8(col[k][0], col[k][1], 0), d1 = kl_pick8(col[k][0], col[k][1], 1);
+        const __m256 d2 = kl_shift_in8(d0, col[k][2], 0), d3 = kl_shift_in8(d1, col[k][2], 1);
         float *vk = v + 4 * k * estride + t0;
         _mm256_maskstore_ps(vk, out, _mm256_sub_ps(d0, d2));
         _mm256_maskstore_ps(vk + estride, out, _mm256_add_ps(d1, d2));
@@ -74,7 +51,7 @@ void klk_wino_input_plane_avx2(const float *plane, int64_t ih, int64_t iw, int64
 static void output_chunk2(const float *mm, int64_t estride, int64_t t0, int64_t n, float bias, float *y, int64_t ow,
                           int64_t rows)
 {
-    const __m256i in = lanes_between(0, 0, n);
+    const __m256i in = kl_inside8(0, n);
     __m256 p[2][4];
     for (int col = 0; col < 4; col++) {
         const float *e = mm + col * estride + t0;
@@ -90,8 +67,8 @@ static void output_chunk2(const float *mm, int64_t estride, int64_t t0, int64_t 
         const __m256 q1 = _mm256_add_ps(_mm256_sub_ps(_mm256_sub_ps(p[r][1], p[r][2]), p[r][3]), b);
         const __m256 lo = _mm256_unpacklo_ps(q0, q1), hi = _mm256_unpackhi_ps(q0, q1);
         float *at = y + r * ow + c0;
-        _mm256_maskstore_ps(at, lanes_between(c0, 0, ow), _mm256_permute2f128_ps(lo, hi, 0x20));
-        _mm256_maskstore_ps(at + 8, lanes_between(c0 + 8, 0, ow), _mm256_permute2f128_ps(lo, hi, 0x31));
+        _mm256_maskstore_ps(at, kl_inside8(c0, ow), _mm256_permute2f128_ps(lo, hi, 0x20));
+        _mm256_maskstore_ps(at + 8, kl_inside8(c0 + 8, ow), _mm256_permute2f128_ps(lo, hi, 0x31));
     }
 }
 

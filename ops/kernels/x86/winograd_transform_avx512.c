@@ -14,15 +14,6 @@
 #include "../kernels.h"
 #include "vmath.h"
 
-/* Lanes j < 16 whose column c0 + j lies in [0, w). */
-static __mmask16 columns_inside(int64_t c0, int64_t w)
-{
-    const int64_t lo = c0 < 0 ? -c0 : 0, hi = w - c0 < 16 ? w - c0 : 16;
-    if (hi <= lo)
-        return 0;
-    return (__mmask16)((((uint32_t)1 << hi) - 1) & ~(((uint32_t)1 << lo) - 1));
-}
-
 /* V's 16 rows of tiles [t0, t0 + n) (n <= 16) from the four input rows
  * under them (NULL: a row of zeros), their columns c0 .. c0 + 33 inside
  * [0, w) read, the others zero. */
@@ -32,7 +23,7 @@ KL_AVX512 static void input_chunk2(const float *const row[4], int64_t c0, int64_
     __m512 col[4][3]; /* Bt down the columns: transformed row k, vectors of columns c0 + 16 j */
     for (int j = 0; j < 3; j++) {
         const int64_t at = c0 + 16 * j;
-        const __mmask16 m = columns_inside(at, w) & (j < 2 ? 0xffff : 0x3);
+        const __mmask16 m = kl_inside16(at, w) & (j < 2 ? 0xffff : 0x3);
         __m512 r[4];
         for (int i = 0; i < 4; i++)
             r[i] = row[i] ? _mm512_maskz_loadu_ps(m, row[i] + at) : _mm512_setzero_ps();
@@ -41,16 +32,11 @@ KL_AVX512 static void input_chunk2(const float *const row[4], int64_t c0, int64_
         col[2][j] = _mm512_sub_ps(r[2], r[1]);
         col[3][j] = _mm512_sub_ps(r[1], r[3]);
     }
-    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-    const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
-    const __m512i next0 = _mm512_set_epi32(16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1);
-    const __m512i next1 = _mm512_set_epi32(17, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1);
     const __mmask16 out = kl_lanes16(n);
     for (int k = 0; k < 4; k++) {
-        const __m512 d0 = _mm512_permutex2var_ps(col[k][0], even, col[k][1]);
-        const __m512 d1 = _mm512_permutex2var_ps(col[k][0], odd, col[k][1]);
-        const __m512 d2 = _mm512_permutex2var_ps(d0, next0, col[k][2]); /* columns 2t + 2 */
-        const __m512 d3 = _mm512_permutex2var_ps(d1, next1, col[k][2]); /* columns 2t + 3 */
+        const __m512 d0 = kl_pick16(col[k][0], col[k][1], 0), d1 = kl_pick16(col[k][0], col[k][1], 1);
+        const __m512 d2 = kl_shift_in16(d0, col[k][2], 0); /* columns 2t + 2 */
+        const __m512 d3 = kl_shift_in16(d1, col[k][2], 1); /* columns 2t + 3 */
         float *vk = v + 4 * k * estride + t0;
         _mm512_mask_storeu_ps(vk, out, _mm512_sub_ps(d0, d2));
         _mm512_mask_storeu_ps(vk + estride, out, _mm512_add_ps(d1, d2));
