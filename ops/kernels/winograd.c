@@ -59,14 +59,18 @@ typedef struct wino_shape {
     int64_t rows;         /* tile rows per block */
 } wino_shape;
 
+/* Tile rows whose V and M fit in `bytes`, at least one. */
+static int64_t rows_within(const kl_conv_geom *g, const wino_shape *s, int64_t bytes)
+{
+    const int64_t row_bytes = s->k->a * s->k->a * (g->c + g->m) * s->tw * (int64_t)sizeof(float);
+    return bytes / row_bytes > 1 ? bytes / row_bytes : 1;
+}
+
 static wino_shape shape_of(const kl_conv_geom *g)
 {
     const wino_kind *k = kind_of(g);
     wino_shape s = {k, (g->out[1] + k->t - 1) / k->t, (g->out[2] + k->t - 1) / k->t, 1};
-    int64_t row_bytes = k->a * k->a * (g->c + g->m) * s.tw * (int64_t)sizeof(float);
-    s.rows = BLOCK_BYTES / row_bytes;
-    if (s.rows < 1)
-        s.rows = 1;
+    s.rows = rows_within(g, &s, BLOCK_BYTES);
     if (s.rows > s.th)
         s.rows = s.th;
     return s;
@@ -129,8 +133,7 @@ static int64_t band_rows(const kl_conv_geom *g, const wino_shape *s, int threads
 static wino_shape band_shape(const kl_conv_geom *g, const wino_shape *s, int64_t rows)
 {
     wino_shape b = *s;
-    const int64_t row_bytes = s->k->a * s->k->a * (g->c + g->m) * s->tw * (int64_t)sizeof(float);
-    const int64_t fit = BAND_BLOCK_BYTES / row_bytes > 1 ? BAND_BLOCK_BYTES / row_bytes : 1;
+    const int64_t fit = rows_within(g, s, BAND_BLOCK_BYTES);
     b.rows = s->rows < rows ? s->rows : rows;
     b.rows = b.rows < fit ? b.rows : fit;
     return b;
@@ -258,12 +261,15 @@ static void input_channels(void *arg, int64_t lo, int64_t hi)
     klk_wino_input_plane_fn *direct = k->t == 2 ? g->kern->wino_input_plane.fn : NULL;
     for (int64_t ch = lo; ch < hi; ch++) {
         const float *plane = j->x + ch * g->in_size;
-        for (int64_t r = 0; direct && r < j->nrows; r++)
-            direct(plane, g->in[1], g->in[2], (j->row0 + r) * k->t - g->pad[1], -g->pad[2], tw,
-                   j->v + ch * ldt + r * tw, estride);
-        for (int64_t r = 0; !direct && r < j->nrows; r++) {
-            load_rows(g, plane, (j->row0 + r) * k->t - g->pad[1], -g->pad[2], width, k->a, rows);
-            j->g->kern->wino_input.fn(k->t, rows, cols, width, tw, j->v + ch * ldt + r * tw, estride);
+        for (int64_t r = 0; r < j->nrows; r++) {
+            const int64_t iy0 = (j->row0 + r) * k->t - g->pad[1];
+            float *v = j->v + ch * ldt + r * tw;
+            if (direct) {
+                direct(plane, g->in[1], g->in[2], iy0, -g->pad[2], tw, v, estride);
+                continue;
+            }
+            load_rows(g, plane, iy0, -g->pad[2], width, k->a, rows);
+            g->kern->wino_input.fn(k->t, rows, cols, width, tw, v, estride);
         }
     }
 }
@@ -281,13 +287,14 @@ static void output_channels(void *arg, int64_t lo, int64_t hi)
     for (int64_t m = lo; m < hi; m++) {
         float *plane = j->y + m * g->out_size;
         const float bias = j->bias ? j->bias[m] : 0.0f;
-        for (int64_t r = 0; direct && r < j->nrows; r++) {
-            const int64_t oy0 = (j->row0 + r) * t;
-            direct(j->mm + m * ldt + r * tw, estride, tw, bias, plane + oy0 * ow, ow, oh - oy0 < t ? oh - oy0 : t);
-        }
-        for (int64_t r = 0; !direct && r < j->nrows; r++) {
-            j->g->kern->wino_output.fn(k->t, j->mm + m * ldt + r * tw, estride, tw, bias, part, out);
-            int64_t oy0 = (j->row0 + r) * t, nr = oh - oy0 < t ? oh - oy0 : t;
+        for (int64_t r = 0; r < j->nrows; r++) {
+            const int64_t oy0 = (j->row0 + r) * t, nr = oh - oy0 < t ? oh - oy0 : t;
+            const float *mm = j->mm + m * ldt + r * tw;
+            if (direct) {
+                direct(mm, estride, tw, bias, plane + oy0 * ow, ow, nr);
+                continue;
+            }
+            g->kern->wino_output.fn(t, mm, estride, tw, bias, part, out);
             for (int64_t i = 0; i < nr; i++)
                 memcpy(plane + (oy0 + i) * ow, out + i * tw * t, (size_t)ow * sizeof *out);
         }
