@@ -192,6 +192,10 @@ typedef struct kl_op {
 /* ai.keel's Gelu (ops/gelu.c): out[0] = GELU(in[0]) in the form of the
  * node's epilogue act (KL_ACT_GELU or KL_ACT_GELU_TANH), set by fuse_gelu. */
 extern const kl_op kl_op_gelu;
+/* ai.keel's ops of the blocked layout (ops/kernels/conv.h), which the pass
+ * blocked_layout (runtime/layout.c) makes: BlockedConv (ops/blockedconv.c),
+ * BlockedMaxPool (ops/blockedmaxpool.c), FromBlocked (ops/fromblocked.c). */
+extern const kl_op kl_op_blocked_conv, kl_op_blocked_maxpool, kl_op_from_blocked;
 
 /* ---- helpers for op implementations (ops/common.c) ---------------------- */
 

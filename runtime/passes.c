@@ -27,6 +27,8 @@ const kl_pass kl_passes[] = {
      .rewrite = true, .run = kl_pass_fuse_activation},
     {.name = "drop_unread", .does = "outputs nothing reads leave reshaping ops (Dropout's mask)",
      .optional = true, .rewrite = true, .run = kl_pass_drop_unread},
+    {.name = "blocked_layout", .does = "runs of convolutions carry their values in channel blocks of 16",
+     .optional = true, .rewrite = true, .run = kl_pass_blocked_layout},
     {.name = "schedule", .does = "one step per node, in order", .run = kl_pass_schedule},
     {.name = "views", .does = "reshaping ops share their input's storage", .optional = true,
      .run = kl_pass_views},

@@ -95,7 +95,7 @@ struct kl_plan {
     const kl_plan *parent;  /* a subgraph's enclosing plan, else NULL */
     int n_values, cap_values;
     kl_slot *slots;       /* one per value */
-    int n_nodes;
+    int n_nodes, cap_nodes;
     kl_snode *nodes;      /* the session graph, in run order */
     int n_steps;
     kl_step *steps;
@@ -183,6 +183,15 @@ int kl_sgraph_add_shared(kl_plan *s, const kl_tensor *t, const char *name_fmt, c
  * outputs (the session node has them), a copy of attrs[0..n_attr) (INT and
  * FLOAT ones); owned by s.  NULL out of memory. */
 kl_node *kl_sgraph_new_node(kl_plan *s, const kl_node *like, const char *type, const kl_attr *attrs, int n_attr);
+/* Opens `count` nodes before node `at` (all zero: the pass fills them
+ * with kl_snode_init), moving the later ones along. */
+keel_status kl_sgraph_insert(kl_plan *s, int at, int count);
+/* Makes n a node of op `op` (node src) with n_in inputs and n_out
+ * outputs, all -1. */
+keel_status kl_snode_init(kl_plan *s, kl_snode *n, const kl_node *src, const kl_op *op, int n_in, int n_out);
+/* Adds a value a node of the pass computes, named from name_fmt and
+ * node_name, shape unknown; its id, or -1 out of memory. */
+int kl_sgraph_add_value(kl_plan *s, const char *name_fmt, const char *node_name);
 /* Whether n is a node a pass of s made (not the model's). */
 bool kl_sgraph_made(const kl_plan *s, const kl_node *n);
 /* Who produces and who reads each value, over the live nodes of a
@@ -282,6 +291,7 @@ keel_status kl_pass_fuse_gelu(kl_plan *s);         /* fuse_gelu.c */
 keel_status kl_pass_fuse_gated(kl_plan *s);        /* fuse.c */
 keel_status kl_pass_fuse_activation(kl_plan *s);
 keel_status kl_pass_drop_unread(kl_plan *s);
+keel_status kl_pass_blocked_layout(kl_plan *s);    /* layout.c */
 keel_status kl_pass_schedule(kl_plan *s);          /* plan.c */
 keel_status kl_pass_views(kl_plan *s);
 keel_status kl_pass_lifetimes(kl_plan *s);

@@ -36,8 +36,9 @@ keel_status kl_sgraph_init(kl_plan *s)
     s->cap_values = g->n_values + 16;
     s->n_values = g->n_values;
     s->n_nodes = g->n_nodes;
+    s->cap_nodes = g->n_nodes ? g->n_nodes : 1;
     s->slots = kl_alloc(&s->env, (size_t)s->cap_values * sizeof *s->slots);
-    s->nodes = kl_alloc(&s->env, (size_t)(g->n_nodes ? g->n_nodes : 1) * sizeof *s->nodes);
+    s->nodes = kl_alloc(&s->env, (size_t)s->cap_nodes * sizeof *s->nodes);
     if (!s->slots || !s->nodes)
         return KEEL_ERR_NOMEM;
     for (int v = 0; v < g->n_values; v++) {
@@ -86,7 +87,7 @@ void kl_sgraph_free(kl_plan *s)
 {
     for (int i = 0; s->nodes && i < s->n_nodes; i++)
         free_node(&s->env, &s->nodes[i]);
-    kl_free(&s->env, s->nodes, (size_t)(s->g->n_nodes ? s->g->n_nodes : 1) * sizeof *s->nodes);
+    kl_free(&s->env, s->nodes, (size_t)s->cap_nodes * sizeof *s->nodes);
     s->nodes = NULL;
     for (int i = 0; i < s->n_made; i++) {
         kl_node_clear(&s->env, s->made[i]);
@@ -146,20 +147,43 @@ int kl_sgraph_add_shared(kl_plan *s, const kl_tensor *t, const char *name_fmt, c
     return add_value(s, (kl_tensor *)t, false, name_fmt, node_name);
 }
 
-static int add_value(kl_plan *s, kl_tensor *t, bool owned, const char *name_fmt, const char *node_name)
+/* Room for one more value. */
+static bool value_room(kl_plan *s)
 {
     if (s->n_values == s->cap_values) {
         int cap = s->cap_values * 2;
         kl_slot *slots = kl_alloc(&s->env, (size_t)cap * sizeof *slots);
-        if (!slots) {
-            if (owned)
-                kl_tensor_free(&s->env, t);
-            return -1;
-        }
+        if (!slots)
+            return false;
         memcpy(slots, s->slots, (size_t)s->n_values * sizeof *slots);
         kl_free(&s->env, s->slots, (size_t)s->cap_values * sizeof *s->slots);
         s->slots = slots;
         s->cap_values = cap;
+    }
+    return true;
+}
+
+int kl_sgraph_add_value(kl_plan *s, const char *name_fmt, const char *node_name)
+{
+    if (!value_room(s))
+        return -1;
+    char name[256];
+    snprintf(name, sizeof name, name_fmt, node_name);
+    kl_slot *sl = &s->slots[s->n_values];
+    memset(sl, 0, sizeof *sl);
+    if (!(sl->own_name = kl_strdup(&s->env, name)))
+        return -1;
+    sl->name = sl->own_name;
+    sl->computed = true;
+    return s->n_values++;
+}
+
+static int add_value(kl_plan *s, kl_tensor *t, bool owned, const char *name_fmt, const char *node_name)
+{
+    if (!value_room(s)) {
+        if (owned)
+            kl_tensor_free(&s->env, t);
+        return -1;
     }
     char name[256];
     snprintf(name, sizeof name, name_fmt, node_name);
@@ -191,6 +215,44 @@ void kl_sgraph_compact(kl_plan *s)
             s->nodes[n++] = s->nodes[i];
     }
     s->n_nodes = n;
+}
+
+keel_status kl_sgraph_insert(kl_plan *s, int at, int count)
+{
+    if (s->n_nodes + count > s->cap_nodes) {
+        int cap = 2 * s->cap_nodes > s->n_nodes + count ? 2 * s->cap_nodes : s->n_nodes + count;
+        kl_snode *nodes = kl_alloc(&s->env, (size_t)cap * sizeof *nodes);
+        if (!nodes)
+            return KEEL_ERR_NOMEM;
+        memcpy(nodes, s->nodes, (size_t)s->n_nodes * sizeof *nodes);
+        kl_free(&s->env, s->nodes, (size_t)s->cap_nodes * sizeof *s->nodes);
+        s->nodes = nodes;
+        s->cap_nodes = cap;
+    }
+    memmove(s->nodes + at + count, s->nodes + at, (size_t)(s->n_nodes - at) * sizeof *s->nodes);
+    memset(s->nodes + at, 0, (size_t)count * sizeof *s->nodes);
+    s->n_nodes += count;
+    return KEEL_OK;
+}
+
+keel_status kl_snode_init(kl_plan *s, kl_snode *n, const kl_node *src, const kl_op *op, int n_in, int n_out)
+{
+    memset(n, 0, sizeof *n);
+    n->src = src;
+    n->op = op;
+    n->n_in = n->n_deps = n->cap_in = n_in;
+    n->n_out = n_out;
+    n->in = kl_alloc(&s->env, (size_t)(n_in ? n_in : 1) * sizeof *n->in);
+    n->out = kl_alloc(&s->env, (size_t)(n_out ? n_out : 1) * sizeof *n->out);
+    if (!n->in || !n->out) {
+        free_node(&s->env, n);
+        return KEEL_ERR_NOMEM;
+    }
+    for (int k = 0; k < n_in; k++)
+        n->in[k] = -1;
+    for (int k = 0; k < n_out; k++)
+        n->out[k] = -1;
+    return KEEL_OK;
 }
 
 /* Room in s->made for one more node. */

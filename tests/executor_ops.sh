@@ -1,7 +1,7 @@
 #!/bin/sh
 # The executor knows no operator: no source file of runtime/ names an ONNX
 # operator in a string literal, except the passes' own pattern definitions
-# (runtime/fuse.c and runtime/fuse_*.c, and the passes' descriptions in
+# (runtime/fuse.c, runtime/fuse_*.c and runtime/layout.c, and the passes' descriptions in
 # runtime/passes.c).
 # What the runtime needs to know about an op is descriptor data (ops/op.h).
 src="${KEEL_SRCDIR:-.}"
@@ -17,7 +17,7 @@ trap 'rm -f "$quoted"' EXIT
 echo "$names" | sed 's/.*/"&"/' >"$quoted"
 found=0
 for f in "$src"/runtime/*.c "$src"/runtime/*.h; do
-    case "$(basename "$f")" in fuse.c | fuse_*.c | passes.c) continue ;; esac
+    case "$(basename "$f")" in fuse.c | fuse_*.c | layout.c | passes.c) continue ;; esac
     if grep -nwFf "$quoted" "$f" >/dev/null; then
         grep -noFf "$quoted" "$f" | sed "s|^|executor_ops: $(basename "$f"):|"
         found=1

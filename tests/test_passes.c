@@ -88,14 +88,15 @@ typedef struct outcome {
     float y[N_OUT];
 } outcome;
 
-/* Creates a session with these passes off (and optimize), runs it on a
- * fixed input; false when creation or the run fails. */
-static bool run_with(const keel_model *m, const char *off, int optimize, outcome *o)
+/* Creates a session at isa with these passes off (and optimize), runs it
+ * on a fixed input; false when creation or the run fails. */
+static bool run_at(const keel_model *m, int isa, const char *off, int optimize, outcome *o)
 {
     keel_options opt;
     keel_options_init(&opt);
     opt.passes_off = off;
     opt.optimize = optimize;
+    opt.isa = isa;
     keel_session *s = NULL;
     char err[512];
     if (keel_session_create(&s, m, &opt, NULL, 0, NULL, err, sizeof err) != KEEL_OK)
@@ -120,6 +121,13 @@ static bool run_with(const keel_model *m, const char *off, int optimize, outcome
     return st == KEEL_OK;
 }
 
+/* The counts below are the plain layout's: at AVX2, whose kernels have
+ * none of the blocked layout (test_blocked_layout counts it). */
+static bool run_with(const keel_model *m, const char *off, int optimize, outcome *o)
+{
+    return run_at(m, KEEL_ISA_AVX2, off, optimize, o);
+}
+
 static void test_each_pass_off(void)
 {
     keel_model *m = load_model();
@@ -141,6 +149,7 @@ static void test_each_pass_off(void)
         {"fuse_bias", 8, 6},      {"fuse_gelu", 8, 6}, /* nothing of theirs here (tests/test_fusions.c) */
         {"drop_unread", 8, 7}, /* the Dropout makes its mask, so it runs */
         {"views", 8, 8},          {"slices", 8, 6},         {"in_place", 8, 6},
+        {"blocked_layout", 8, 6},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         CU_ASSERT_FATAL(run_with(m, cases[k].off, 1, &one));
@@ -177,7 +186,10 @@ static void test_records(void)
     keel_session *s = NULL;
     CU_ASSERT_EQUAL_FATAL(keel_session_create(&s, m, NULL, NULL, 0, NULL, NULL, 0), KEEL_OK);
     int n = kl_inspect_pass_count(s), k = 0;
-    CU_ASSERT_EQUAL(n, 19); /* the model, then 18 passes */
+    kl_plan_info plan;
+    kl_inspect_plan(s, &plan);
+    const bool blocks = plan.isa == KEEL_ISA_AVX512;
+    CU_ASSERT_EQUAL(n, 20); /* the model, then 19 passes */
     for (int r = 0; r < n; r++) {
         kl_pass_info p;
         kl_inspect_pass(s, r, &p);
@@ -201,9 +213,30 @@ static void test_records(void)
             CU_ASSERT_STRING_EQUAL(p.note, "2 inputs written in place");
         if (strcmp(p.pass, "in_place") == 0)
             CU_ASSERT_STRING_EQUAL(p.note, "1 outputs in place");
+        if (strcmp(p.pass, "blocked_layout") == 0) /* test_blocked_layout */
+            CU_ASSERT_STRING_EQUAL(p.note, blocks ? "4 convs would run in blocks: too few" : "no blocked kernels");
     }
     CU_ASSERT_PTR_NULL(keel_pass_name(k));
     keel_session_free(s);
+    keel_model_free(m);
+}
+
+/* At AVX-512 the model's four convs could run in the blocked layout, but
+ * that is too few for it (tests/test_runtime.c's test_blocked_conv runs
+ * graphs in it): the steps and outputs of the pass turned off. */
+static void test_blocked_layout(void)
+{
+    if (!tb_isa_runs(KEEL_ISA_AVX512, "the blocked layout"))
+        return;
+    keel_model *m = load_model();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    static outcome plain, blocked;
+    CU_ASSERT_FATAL(run_at(m, KEEL_ISA_AVX512, "blocked_layout", 1, &plain));
+    CU_ASSERT_FATAL(run_at(m, KEEL_ISA_AVX512, NULL, 1, &blocked));
+    CU_ASSERT_EQUAL(plain.steps, 8);
+    CU_ASSERT_EQUAL(blocked.steps, 8);
+    CU_ASSERT_EQUAL(blocked.kernels, 6);
+    CU_ASSERT(memcmp(blocked.y, plain.y, sizeof plain.y) == 0);
     keel_model_free(m);
 }
 
@@ -305,6 +338,7 @@ void add_passes_suite(void)
     CU_pSuite s = CU_add_suite("passes", NULL, NULL);
     CU_add_test(s, "each optional pass off alone: same outputs, its steps kept", test_each_pass_off);
     CU_add_test(s, "the graph after each pass", test_records);
+    CU_add_test(s, "the blocked layout: four convs are too few for it", test_blocked_layout);
     CU_add_test(s, "bad passes_off lists are refused by name", test_bad_lists);
     CU_add_test(s, "a Transpose that moves only dims of 1 is a view, at each shape", test_transpose_views);
 }

@@ -776,6 +776,189 @@ static void test_conv_kernels(void)
             }
 }
 
+/* The blocked layout (AVX-512): a stem conv reads x's 1 to 3 channels in
+ * the plain layout and writes blocks of 16, the conv under test reads
+ * them, then (pool) a MaxPool 3x3 stride 2 in blocks, and four 1x1 convs,
+ * two joined by a Concat or an Add, all in blocks.  Against the same
+ * model with the pass blocked_layout off (the plain kernels, which
+ * test_conv_kernels holds to a direct loop), and the same bytes on two
+ * threads.  The cases take: channels not whole blocks, in and out; out
+ * blocks past the tiles' four (one, two, three left); 1x1 over two passes
+ * of input blocks; 3x3, 5x5, 1x7 and 7x7 kernels, stride 2, pads at each
+ * edge and none; rows of 6 tiles and partial ones; every epilogue: the
+ * residual with Relu, Clip, Sigmoid (applied over the rows), none; a
+ * Winograd conv of more than 64 channels, which stays plain (and with it
+ * the whole graph: a stem alone is too little for the layout); two
+ * images. */
+typedef struct blocked_case {
+    int64_t xc, c, m, h, w, k, kw, stride, pad, pad_w;
+    int epi;        /* 0 none, 1 residual (the stem's output) + Relu, 2 Clip(0, 6), 3 Sigmoid */
+    bool pool;
+    int64_t batch;  /* 0: one image */
+    int64_t stem_k; /* 0: 3x3 stride 1 pad 1; 7: 7x7 stride 2 pad 3 */
+} blocked_case;
+
+/* The model of t, its output's element count in *ny. */
+static tb_model *blocked_model(const blocked_case *t, size_t *ny, int64_t *yd)
+{
+    const int64_t nb = t->batch ? t->batch : 1, sk = t->stem_k ? t->stem_k : 3, ss = t->stem_k ? 2 : 1, sp = sk / 2;
+    const int64_t sh = (t->h + 2 * sp - sk) / ss + 1, sw = (t->w + 2 * sp - sk) / ss + 1;
+    const int64_t oh = (sh + 2 * t->pad - t->k) / t->stride + 1, ow = (sw + 2 * t->pad_w - t->kw) / t->stride + 1;
+    int64_t xd[4] = {nb, t->xc, t->h, t->w}, w0d[4] = {t->c, t->xc, sk, sk}, b0d[1] = {t->c};
+    int64_t w1d[4] = {t->m, t->c, t->k, t->kw}, b1d[1] = {t->m};
+    yd[0] = nb, yd[1] = t->m, yd[2] = t->pool ? (oh + 2 - 3) / 2 + 1 : oh, yd[3] = t->pool ? (ow + 2 - 3) / 2 + 1 : ow;
+    *ny = (size_t)(yd[0] * yd[1] * yd[2] * yd[3]);
+    const size_t n0 = (size_t)(t->c * t->xc * sk * sk), n1 = (size_t)(t->m * t->c * t->k * t->kw);
+    float *w0 = malloc(n0 * sizeof *w0), *w1 = malloc(n1 * sizeof *w1);
+    float *b0 = malloc((size_t)t->c * sizeof *b0), *b1 = malloc((size_t)t->m * sizeof *b1);
+    uint32_t r = 4242;
+#define NEXT_UNIT() ((float)((r = r * 1103515245u + 12345u) >> 8) / 16777216.0f - 0.5f)
+    for (size_t i = 0; i < n0; i++)
+        w0[i] = NEXT_UNIT();
+    for (size_t i = 0; i < n1; i++)
+        w1[i] = NEXT_UNIT() * 0.5f;
+    for (int64_t i = 0; i < t->c; i++)
+        b0[i] = NEXT_UNIT();
+    for (int64_t i = 0; i < t->m; i++)
+        b1[i] = NEXT_UNIT();
+#undef NEXT_UNIT
+    tb_model *b = tb_new(8, 13);
+    tb_input(b, "x", KEEL_FLOAT, 4, xd, NULL);
+    tb_output(b, "y", KEEL_FLOAT, 4, yd);
+    tb_init_f32(b, "w0", 4, w0d, w0);
+    tb_init_f32(b, "b0", 1, b0d, b0);
+    tb_init_f32(b, "w1", 4, w1d, w1);
+    tb_init_f32(b, "b1", 1, b1d, b1);
+    free(w0), free(w1), free(b0), free(b1);
+    int64_t ks0[2] = {sk, sk}, st0[2] = {ss, ss}, p0[4] = {sp, sp, sp, sp};
+    Onnx__NodeProto *stem = tb_node(b, "Conv", "stem", "x,w0,b0", "s0");
+    tb_attr_ints(b, stem, "kernel_shape", 2, ks0);
+    tb_attr_ints(b, stem, "strides", 2, st0);
+    tb_attr_ints(b, stem, "pads", 4, p0);
+    tb_node(b, "Relu", "stem_relu", "s0", "a");
+    const char *out = "c", *conv_out = t->epi ? "c0" : out;
+    Onnx__NodeProto *conv = tb_node(b, "Conv", "conv", "a,w1,b1", conv_out);
+    int64_t ks[2] = {t->k, t->kw}, st[2] = {t->stride, t->stride}, pads[4] = {t->pad, t->pad_w, t->pad, t->pad_w};
+    tb_attr_ints(b, conv, "kernel_shape", 2, ks);
+    tb_attr_ints(b, conv, "strides", 2, st);
+    tb_attr_ints(b, conv, "pads", 4, pads);
+    if (t->epi == 1) {
+        tb_node(b, "Add", "add", "c0,a", "c1");
+        tb_node(b, "Relu", "relu", "c1", out);
+    } else if (t->epi == 2) {
+        Onnx__NodeProto *clip = tb_node(b, "Clip", "clip", "c0", out);
+        tb_attr_float(b, clip, "min", 0.0f);
+        tb_attr_float(b, clip, "max", 6.0f);
+    } else if (t->epi == 3)
+        tb_node(b, "Sigmoid", "sigmoid", "c0", out);
+    if (t->pool) {
+        int64_t pk[2] = {3, 3}, ps[2] = {2, 2}, pp[4] = {1, 1, 1, 1};
+        Onnx__NodeProto *pool = tb_node(b, "MaxPool", "pool", "c", "p");
+        tb_attr_ints(b, pool, "kernel_shape", 2, pk);
+        tb_attr_ints(b, pool, "strides", 2, ps);
+        tb_attr_ints(b, pool, "pads", 4, pp);
+    }
+    /* the tail: four 1x1 convs, two of them joined by a Concat (whole
+     * blocks) or an Add */
+    const bool cat = t->m % 16 == 0;
+    int64_t td[4] = {t->m, t->m, 1, 1}, t3d[4] = {t->m, cat ? 2 * t->m : t->m, 1, 1}, ks1[2] = {1, 1};
+    const size_t nt = (size_t)(t->m * t->m * 2);
+    float *wt = malloc(nt * sizeof *wt);
+    for (int k = 0; k < 4; k++) {
+        for (size_t i = 0; i < nt; i++)
+            wt[i] = (float)((i * 2654435761u + (size_t)k * 97) % 1000) / 1000.0f / (float)t->m - 0.5f / (float)t->m;
+        char name[8];
+        snprintf(name, sizeof name, "t%d", k);
+        tb_init_f32(b, name, 4, k == 2 ? t3d : td, wt);
+    }
+    free(wt);
+    tb_attr_ints(b, tb_node(b, "Conv", "tail0", t->pool ? "p,t0" : "c,t0", "u0"), "kernel_shape", 2, ks1);
+    tb_attr_ints(b, tb_node(b, "Conv", "tail1", t->pool ? "p,t1" : "c,t1", "u1"), "kernel_shape", 2, ks1);
+    if (cat)
+        tb_attr_int(b, tb_node(b, "Concat", "cat", "u0,u1", "j"), "axis", 1);
+    else
+        tb_node(b, "Add", "join", "u0,u1", "j");
+    tb_attr_ints(b, tb_node(b, "Conv", "tail2", "j,t2", "u2"), "kernel_shape", 2, ks1);
+    tb_attr_ints(b, tb_node(b, "Conv", "tail3", "u2,t3", "y"), "kernel_shape", 2, ks1);
+    return b;
+}
+
+/* t's output at AVX-512 on `threads` threads, the pass blocked_layout
+ * off or not (malloc'ed); *blocked_nodes: the BlockedConv steps. */
+static float *run_blocked_case(const blocked_case *t, const char *off, int threads, int *blocked_nodes)
+{
+    size_t ny;
+    int64_t yd[4];
+    tb_model *b = blocked_model(t, &ny, yd);
+    const int64_t nb = t->batch ? t->batch : 1;
+    const size_t nx = (size_t)(nb * t->xc * t->h * t->w);
+    float *x = malloc(nx * sizeof *x), *y = malloc(ny * sizeof *y);
+    for (size_t i = 0; i < nx; i++)
+        x[i] = (float)((i * 7919) % 997) / 997.0f - 0.4f;
+    keel_options opt;
+    keel_options_init(&opt);
+    opt.threads = threads;
+    opt.isa = KEEL_ISA_AVX512;
+    opt.passes_off = off;
+    keel_model *m = load(b, &opt);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    keel_session *s = NULL;
+    char err[512] = "";
+    keel_status st = keel_session_create(&s, m, &opt, NULL, 0, NULL, err, sizeof err);
+    if (st)
+        fprintf(stderr, "\n  %s\n", err);
+    CU_ASSERT_EQUAL_FATAL(st, KEEL_OK);
+    *blocked_nodes = 0;
+    for (int i = 0; i < s->plans[0]->n_nodes; i++)
+        *blocked_nodes += s->plans[0]->nodes[i].op == &kl_op_blocked_conv;
+    keel_tensor in = {KEEL_FLOAT, 4, {nb, t->xc, t->h, t->w}, x};
+    keel_tensor out = {.data = y};
+    tb_fill_nan(y, ny);
+    CU_ASSERT_EQUAL(keel_session_run(s, &in, &out), KEEL_OK);
+    keel_session_free(s);
+    keel_model_free(m);
+    tb_free(b);
+    free(x);
+    return y;
+}
+
+static void test_blocked_conv(void)
+{
+    static const blocked_case cases[] = {
+        {3, 16, 16, 9, 9, 3, 3, 1, 1, 1, 1, true},       {3, 32, 80, 13, 13, 3, 3, 1, 1, 1, 0, false},
+        {3, 48, 40, 11, 17, 3, 3, 2, 1, 1, 2, false},     {2, 160, 48, 7, 7, 1, 1, 1, 0, 0, 3, false},
+        {3, 24, 32, 15, 12, 1, 7, 1, 0, 3, 0, true},      {1, 16, 200, 20, 23, 5, 5, 1, 2, 2, 2, false},
+        {3, 64, 64, 14, 14, 3, 3, 1, 1, 1, 1, false},     {3, 96, 32, 8, 8, 3, 3, 1, 1, 1, 0, false},
+        {3, 16, 16, 9, 9, 3, 3, 1, 1, 1, 1, true, 2},     {3, 64, 24, 32, 29, 3, 3, 2, 0, 0, 0, true, 0, 7},
+        {3, 32, 48, 6, 40, 7, 7, 1, 3, 3, 3, false},      {4, 16, 96, 5, 5, 3, 3, 1, 0, 0, 2, false},
+    };
+    if (!tb_isa_runs(KEEL_ISA_AVX512, "the blocked layout"))
+        return;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const blocked_case *t = &cases[i];
+        size_t ny;
+        int64_t yd[4];
+        tb_free(blocked_model(t, &ny, yd));
+        int plain_nodes, blocked_nodes, two_nodes;
+        float *want = run_blocked_case(t, "blocked_layout", 1, &plain_nodes);
+        float *got = run_blocked_case(t, NULL, 1, &blocked_nodes);
+        float *two = run_blocked_case(t, NULL, 2, &two_nodes);
+        CU_ASSERT_EQUAL(plain_nodes, 0);
+        /* the stem, the conv and the tail's four; none when Winograd keeps
+         * the conv plain, which leaves too few (a stem alone) */
+        CU_ASSERT_EQUAL(blocked_nodes, t->c > 64 && t->k == 3 && t->stride == 1 ? 0 : 6);
+        double scale = 1;
+        for (size_t j = 0; j < ny; j++)
+            scale = fabs(want[j]) > scale ? fabs(want[j]) : scale;
+        double err = tb_max_abs_err(got, want, ny);
+        if (!(err <= 1e-5 * scale))
+            fprintf(stderr, "\n  blocked case %zu: error %g of %g\n", i, err, scale);
+        CU_ASSERT(err <= 1e-5 * scale);
+        CU_ASSERT(memcmp(got, two, ny * sizeof *got) == 0);
+        free(want), free(got), free(two);
+    }
+}
+
 /* Sigmoid's float path: blocks of 4096 split over two threads, the last
  * one partial, into a new buffer and in place (over Neg's output), large
  * and NaN inputs included, on each instruction set's vector code. */
@@ -1782,6 +1965,7 @@ void add_runtime_suite(void)
     CU_add_test(s, "Transpose moves every bit where the permutation says", test_transpose_planes);
     CU_add_test(s, "Slice moves every bit where its starts and steps say", test_slice_threads);
     CU_add_test(s, "conv kernels match a direct loop on every instruction set", test_conv_kernels);
+    CU_add_test(s, "the blocked layout's convs and MaxPool match the plain layout's", test_blocked_conv);
     CU_add_test(s, "weights packed whole and in blocks of rows land where the layout says", test_pack_rows_in_blocks);
     CU_add_test(s, "MaxPool 3x3 and 2x2, stride 2 and 1, against window maxima", test_maxpool);
     CU_add_test(s, "AveragePool 3x3 stride 1 padding 1 against window sums", test_avgpool_same);

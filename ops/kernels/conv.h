@@ -131,6 +131,41 @@ void kl_cv_pack(int64_t m, int64_t k, const float *w, float *p);
 /* Floats of the scratch cvprod takes for a range of n positions. */
 size_t kl_cv_range_floats(int64_t n);
 
+/* ---- the blocked layout (ops/blockedconv.c, ops/blockedmaxpool.c,
+ * ops/fromblocked.c): channels in blocks of KL_BLOCK, a tensor [N][C][H][W]
+ * held as [N][ceil(C / KL_BLOCK)][H][W][KL_BLOCK], the lanes past C zero
+ * ---- */
+
+#define KL_BLOCK 16
+
+/* One image's convolution into the blocked layout (bconv of kernels.h):
+ * Y = W X + bias, then the residual and the clamp [lo, hi]. */
+typedef struct kl_bc_span {
+    const float *x;         /* the image's input */
+    bool plain;             /* x in the plain layout: one block of cpb channels */
+    int64_t cpb;            /* channels of an input block: KL_BLOCK, or C when plain */
+    int64_t x_block, x_row, x_col, x_ch; /* strides in floats: blocks, rows, columns, channels of a block */
+    int64_t in_blocks;      /* blocks of input channels */
+    int64_t pass_blocks;    /* input blocks per pass over the output rows */
+    int64_t ih, iw, kh, kw, sh, sw, ph, pw; /* input extent, kernel, strides, leading pads */
+    int64_t oh, ow;
+    int64_t m_blocks;       /* output blocks */
+    int64_t k;              /* in_blocks * kh * kw * cpb: W's steps */
+    const float *packed;    /* W by kl_cv_pack, k ordered block, tap row, tap column, channel */
+    const float *bias;      /* m_blocks * KL_BLOCK values, or NULL */
+    const float *res;       /* the residual in Y's layout, or NULL */
+    float lo, hi;           /* the clamp (-inf, inf: none) */
+    float *y;               /* the image's output */
+} kl_bc_span;
+
+/* One image's MaxPool in the blocked layout (bmaxpool of kernels.h),
+ * dilation 1; windows clipped to the input. */
+typedef struct kl_bp_span {
+    const float *x;
+    float *y;
+    int64_t ih, iw, oh, ow, kh, kw, sh, sw, ph, pw;
+} kl_bp_span;
+
 /* ---- transposed convolution (ops/convtranspose.c) ---- */
 
 typedef struct ct_geom {

@@ -45,6 +45,14 @@ typedef void klk_pointwise12_fn(const kl_pw_span *s, int64_t p0, int64_t p1, int
  * holds kl_cv_range_floats(j1 - j0) */
 typedef void klk_cvprod_fn(const kl_cv_span *s, const float *x, int64_t ldx, int64_t b0, int64_t b1, int64_t j0,
                            int64_t j1, float *t);
+/* the blocked layout's convolution: output rows [r0, r1) of output
+ * blocks [4 group, 4 group + 4) (those there are); MaxPool: rows [r0, r1)
+ * of block b */
+typedef void klk_bconv_fn(const kl_bc_span *s, int64_t group, int64_t r0, int64_t r1);
+typedef void klk_bmaxpool_fn(const kl_bp_span *s, int64_t b, int64_t r0, int64_t r1);
+/* one block of hw positions back to the plain layout: its first `lanes`
+ * channels into planes of y, hw apart */
+typedef void klk_bfrom_fn(const float *x, int64_t hw, int64_t lanes, float *y);
 /* kl_pw_pack_rows for the 12x32 and the 6x16 tiles: rows [row0, row0 +
  * rows) of W [m][k], given as w [rows][k], into their panels of packed */
 typedef void klk_pack12_fn(int64_t m, int64_t k, int64_t row0, int64_t rows, const float *w, float *packed);
@@ -124,6 +132,9 @@ typedef klk_reduce_loop klk_reduce_fn(int kind, int dtype);
     X(pointwise12, none, none, avx512)                 \
     X(pack12, none, none, avx512)                      \
     X(cvprod, none, none, avx512)                      \
+    X(bconv, none, none, avx512)                       \
+    X(bmaxpool, none, none, avx512)                    \
+    X(bfrom, generic, generic, avx512)                    \
     X(pack6, none, avx2, avx2)                         \
     X(take_even, generic, avx2, avx2)                  \
     X(transpose_plane, generic, avx2, avx512)          \
