@@ -193,10 +193,10 @@ typedef void bc_rows_fn(const kl_bc_span *s, int64_t group, int64_t r0, int64_t 
 
 KL_AVX512 void klk_bconv_avx512(const kl_bc_span *s, int64_t group, int64_t r0, int64_t r1)
 {
-    static bc_rows_fn *const blocked[4] = {bc_rows_1, bc_rows_2, bc_rows_3, bc_rows_4};
-    static bc_rows_fn *const plain[4] = {bc_rows_plain1, bc_rows_plain2, bc_rows_plain3, bc_rows_plain4};
+    static bc_rows_fn *const rows[2][4] = {{bc_rows_1, bc_rows_2, bc_rows_3, bc_rows_4},
+                                           {bc_rows_plain1, bc_rows_plain2, bc_rows_plain3, bc_rows_plain4}};
     const int64_t left = s->m_blocks - 4 * group, nz = left < 4 ? left : 4;
-    (s->plain ? plain : blocked)[nz - 1](s, group, r0, r1);
+    rows[s->plain][nz - 1](s, group, r0, r1);
 }
 
 /* ---- MaxPool ---- */
