@@ -1,13 +1,16 @@
-/* blockedconv.c -- ai.keel's BlockedConv: a 2-D float Conv of one group
- * and dilation 1 whose output is in the blocked layout (conv.h), its
- * input too, or in the plain layout when it has few channels (a stem).
+/* blockedconv.c -- ai.keel's BlockedConv: a 2-D float Conv of one group,
+ * or depthwise, and dilation 1 whose output is in the blocked layout
+ * (conv.h), its input too, or in the plain layout when it has few
+ * channels (a stem; one group).
  * Not in the registry: the pass blocked_layout (runtime/layout.c) retypes
  * a Conv node to it, which keeps the node's attributes, weights, bias and
  * fused epilogue (a fused residual comes in Y's layout).  The work is the
- * kernel table's bconv (ops/kernels/x86/blocked_avx512.c) on W packed
- * once in prepare(), its tiles shared out by bands of output rows: each
- * thread takes the same rows of every block, as the layer before did. */
+ * kernel table's bconv, or bdwconv for depthwise
+ * (ops/kernels/x86/blocked_avx512.c), on W packed once in prepare(), its
+ * tiles shared out by bands of output rows: each thread takes the same
+ * rows of every block, as the layer before did. */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "kernels/kernels.h"
@@ -24,16 +27,20 @@ static keel_status geometry(kl_opctx *c, kl_conv_geom *g)
     if (x->dtype != KEEL_FLOAT || w->dtype != KEEL_FLOAT || w->rank != 4)
         return kl_op_fail(c, KEEL_ERR_UNSUPPORTED, "only 2-D float convolutions are supported");
     const bool plain = x->rank == 4;
-    if (!plain && (x->rank != 5 || x->dims[4] != BL || x->dims[1] != (w->dims[1] + BL - 1) / BL))
-        return kl_op_fail(c, KEEL_ERR_SHAPE, "input is not %lld channels in blocks of %d", (long long)w->dims[1], BL);
+    const int64_t group = kl_attr_int(c->node, "group", 1);
+    if (group < 1 || w->dims[1] > INT64_MAX / group)
+        return kl_op_fail(c, KEEL_ERR_INVALID, "attribute 'group' is %lld", (long long)group);
+    const int64_t ch = w->dims[1] * group;
+    if (!plain && (x->rank != 5 || x->dims[4] != BL || x->dims[1] != (ch + BL - 1) / BL))
+        return kl_op_fail(c, KEEL_ERR_SHAPE, "input is not %lld channels in blocks of %d", (long long)ch, BL);
     kl_tensor view = *x;
     view.rank = 4;
-    view.dims[1] = w->dims[1];
+    view.dims[1] = ch;
     keel_status st = kl_conv_geometry(c, &view, w, g);
     if (st)
         return st;
-    if (g->group != 1 || g->dil[1] != 1 || g->dil[2] != 1 || g->nsp != 2)
-        return kl_op_fail(c, KEEL_ERR_UNSUPPORTED, "only one group and dilation 1 in the blocked layout");
+    if ((g->group != 1 && (plain || !kl_dw_applies(g))) || g->dil[1] != 1 || g->dil[2] != 1 || g->nsp != 2)
+        return kl_op_fail(c, KEEL_ERR_UNSUPPORTED, "only one group or depthwise, dilation 1, in the blocked layout");
     if (plain && g->c > BL)
         return kl_op_fail(c, KEEL_ERR_UNSUPPORTED, "a plain input of %lld channels (at most %d)", (long long)g->c, BL);
     return KEEL_OK;
@@ -50,7 +57,7 @@ static keel_status bconv_infer(kl_opctx *c)
     keel_status st = geometry(c, &g);
     if (st)
         return st;
-    if (!c->env->kern->bconv.fn)
+    if (!(g.group == 1 ? c->env->kern->bconv.fn != NULL : c->env->kern->bdwconv.fn != NULL))
         return kl_op_fail(c, KEEL_ERR_UNSUPPORTED, "the session's kernels have no blocked convolution");
     const int64_t dims[5] = {g.n, blocks_of(g.m), g.out[1], g.out[2], BL};
     kl_set_shape(c->out[0], KEEL_FLOAT, 5, dims);
@@ -62,7 +69,7 @@ static int64_t bconv_macs(kl_opctx *c)
     kl_conv_geom g;
     if (geometry(c, &g))
         return 0;
-    return g.n * g.m * g.out_size * g.c * g.k_size;
+    return g.n * g.m * g.out_size * (g.c / g.group) * g.k_size;
 }
 
 /* W packed (kl_cv_pack over steps ordered input block, tap row, tap
@@ -75,6 +82,7 @@ typedef struct bconv_state {
 } bconv_state;
 
 #define FORM_BLOCKED 16 /* kl_shared_pack's form: apart from Conv's */
+#define FORM_BLOCKED_DW 17
 
 static void bconv_release(kl_env *env, void *state)
 {
@@ -106,12 +114,29 @@ static void reorder_weights(const kl_conv_geom *g, int64_t cpb, const float *w, 
                         w[((m * g->c + ch) * kh + y) * kw + x];
 }
 
+/* Depthwise weights [c][1][kh][kw] as [block][kh][kw][16], lanes past c
+ * zero. */
+static float *pack_depthwise(kl_env *env, const kl_conv_geom *g, const float *w, size_t *bytes)
+{
+    const int64_t taps = g->k[1] * g->k[2];
+    *bytes = (size_t)(blocks_of(g->c) * taps * BL) * sizeof(float);
+    float *p = kl_alloc(env, *bytes);
+    if (!p)
+        return NULL;
+    memset(p, 0, *bytes);
+    for (int64_t ch = 0; ch < g->c; ch++)
+        for (int64_t t = 0; t < taps; t++)
+            p[(ch / BL * taps + t) * BL + ch % BL] = w[ch * taps + t];
+    return p;
+}
+
 /* W packed for the tiles (kl_pack_fn) */
 static void *pack_weights(kl_env *env, kl_opctx *c, int form, size_t *bytes)
 {
-    (void)form;
     kl_conv_geom g;
     geometry(c, &g);
+    if (form == FORM_BLOCKED_DW)
+        return pack_depthwise(env, &g, c->in[1]->data, bytes);
     const int64_t cpb = block_channels(c, &g), k = (g.c + cpb - 1) / cpb * g.k[1] * g.k[2] * cpb;
     const size_t flat_bytes = (size_t)(g.m * k) * sizeof(float);
     float *flat = kl_alloc(env, flat_bytes);
@@ -141,8 +166,9 @@ static keel_status bconv_prepare(kl_opctx *c)
         return KEEL_ERR_NOMEM;
     memset(s, 0, sizeof *s);
     const void *packed;
-    st = kl_shared_pack(c, 1, FORM_BLOCKED, pack_weights, &packed);
-    if (!st && !packed && !(packed = s->own = pack_weights(c->env, c, FORM_BLOCKED, &s->own_bytes)))
+    const int form = g.group == 1 ? FORM_BLOCKED : FORM_BLOCKED_DW;
+    st = kl_shared_pack(c, 1, form, pack_weights, &packed);
+    if (!st && !packed && !(packed = s->own = pack_weights(c->env, c, form, &s->own_bytes)))
         st = KEEL_ERR_NOMEM;
     s->packed = packed;
     const float *bias = c->n_in > 2 && c->in[2] ? c->in[2]->data : NULL;
@@ -171,6 +197,8 @@ static bool in_store(const kl_epilogue *e)
 typedef struct bconv_job {
     kl_opctx *c;
     const kl_bc_span *s;
+    bool depthwise;          /* items over output blocks (bdwconv), not groups of four (bconv) */
+    bool by_groups;          /* items group-major (each thread streams its part of W), not band-major */
     int64_t groups, bands;
     size_t y_offset;         /* the image's first element in the output */
 } bconv_job;
@@ -182,21 +210,27 @@ static int64_t band_start(int64_t oh, int64_t bands, int64_t band)
 }
 
 /* Items band-major: thread t's share of the items is its bands of rows
- * over every group of output blocks. */
+ * over every group of output blocks (every block, depthwise); or, where
+ * W outweighs the input, group-major: its groups over every row. */
 static void bconv_items(void *arg, int64_t lo, int64_t hi)
 {
     const bconv_job *j = arg;
     const kl_bc_span *s = j->s;
     for (int64_t item = lo; item < hi; item++) {
-        const int64_t band = item / j->groups, group = item % j->groups;
+        const int64_t band = j->by_groups ? item % j->bands : item / j->groups;
+        const int64_t group = j->by_groups ? item / j->bands : item % j->groups;
         const int64_t r0 = band_start(s->oh, j->bands, band), r1 = band_start(s->oh, j->bands, band + 1);
         if (r0 == r1)
             continue;
-        j->c->env->kern->bconv.fn(s, group, r0, r1);
+        if (j->depthwise)
+            j->c->env->kern->bdwconv.fn(s, group, r0, r1);
+        else
+            j->c->env->kern->bconv.fn(s, group, r0, r1);
         if (in_store(&j->c->epi))
             continue;
-        const int64_t plane = s->oh * s->ow * BL, b1 = 4 * group + 4 < s->m_blocks ? 4 * group + 4 : s->m_blocks;
-        for (int64_t b = 4 * group; b < b1; b++) {
+        const int64_t per = j->depthwise ? 1 : 4, plane = s->oh * s->ow * BL;
+        const int64_t b1 = per * group + per < s->m_blocks ? per * group + per : s->m_blocks;
+        for (int64_t b = per * group; b < b1; b++) {
             const int64_t at = b * plane + r0 * s->ow * BL;
             kl_epilogue_apply(&j->c->epi, s->y + at, j->y_offset + (size_t)at, (size_t)((r1 - r0) * s->ow * BL));
         }
@@ -210,6 +244,7 @@ static keel_status bconv_run(kl_opctx *c)
     const bconv_state *st = c->state;
     const kl_epilogue *e = &c->epi;
     const bool plain = c->in[0]->rank == 4, fused = in_store(e);
+    const bool depthwise = g.group > 1;
     const int64_t cpb = block_channels(c, &g), steps = g.k[1] * g.k[2] * cpb;
     kl_bc_span s = {.plain = plain, .cpb = cpb, .x_ch = plain ? g.in[1] * g.in[2] : 1,
                     .x_col = plain ? 1 : BL, .in_blocks = (g.c + cpb - 1) / cpb,
@@ -228,8 +263,13 @@ static keel_status bconv_run(kl_opctx *c)
     const int threads = kl_pool_threads(c->pool);
     const int64_t image_in = plain ? g.c * g.in_size : s.in_blocks * g.in_size * BL;
     const int64_t image_out = s.m_blocks * g.out_size * BL;
-    bconv_job j = {c, &s, (s.m_blocks + 3) / 4, threads > 1 ? (s.oh < 2 * threads ? s.oh : 2 * threads) : 1, 0};
-    kl_pool *pool = kl_conv_pool(c, g.m * g.out_size * g.c * g.k_size);
+    /* a 1x1 conv from 320 to 1280 channels on 7x7 (EfficientNet-B0's last)
+     * streams 1.6 MB of W for 63 KB of input: on two threads by bands of
+     * rows each thread read all of it, and ran slower than plain */
+    const bool w_heavy = !depthwise && (int64_t)kl_cv_packed_floats(g.m, s.k) > image_in;
+    bconv_job j = {c, &s, depthwise, w_heavy, depthwise ? s.m_blocks : (s.m_blocks + 3) / 4,
+                   threads > 1 ? (s.oh < 2 * threads ? s.oh : 2 * threads) : 1, 0};
+    kl_pool *pool = kl_conv_pool(c, g.m * g.out_size * (g.c / g.group) * g.k_size);
     for (int64_t n = 0; n < g.n && !kl_op_stopping(c); n++) {
         s.x = (const float *)c->in[0]->data + n * image_in;
         s.y = (float *)c->out[0]->data + n * image_out;

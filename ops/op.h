@@ -194,8 +194,11 @@ typedef struct kl_op {
 extern const kl_op kl_op_gelu;
 /* ai.keel's ops of the blocked layout (ops/kernels/conv.h), which the pass
  * blocked_layout (runtime/layout.c) makes: BlockedConv (ops/blockedconv.c),
- * BlockedMaxPool (ops/blockedmaxpool.c), FromBlocked (ops/fromblocked.c). */
-extern const kl_op kl_op_blocked_conv, kl_op_blocked_maxpool, kl_op_from_blocked;
+ * BlockedMaxPool (ops/blockedmaxpool.c), BlockedGlobalAveragePool
+ * (ops/blockedglobalpool.c), BlockedScale (ops/blockedscale.c),
+ * FromBlocked (ops/fromblocked.c). */
+extern const kl_op kl_op_blocked_conv, kl_op_blocked_maxpool, kl_op_blocked_global_average_pool, kl_op_blocked_scale,
+    kl_op_from_blocked;
 
 /* ---- helpers for op implementations (ops/common.c) ---------------------- */
 

@@ -6,10 +6,12 @@
  *
  * A Conv enters the layout when its input is in it already, or when its
  * input has at most PLAIN_MAX_CHANNELS channels (a stem: it reads the
- * plain layout and writes the blocked one); MaxPool, Relu, Add and a
- * channel Concat of blocked values stay in it (the ops of the plain
- * layout compute them on the blocked shapes: lanes past a value's
- * channels hold zeros that no consumer reads).  Every other reader of
+ * plain layout and writes the blocked one), and a depthwise conv whose
+ * input is; MaxPool, GlobalAveragePool, Relu, Sigmoid, Add, Mul (by a
+ * per-channel scale: BlockedScale) and a channel Concat of blocked values stay in
+ * it (the plain layout's elementwise ops compute them on the blocked
+ * shapes: lanes past a value's channels hold finite values that no conv
+ * reads, its weights there being zero).  Every other reader of
  * such a value gets it back through a FromBlocked, once per value, before
  * its first reader; the graph's outputs too.  Most convolutions that
  * Winograd computes with fewer products stay in the plain layout
@@ -80,9 +82,10 @@ static keel_status conv_geom_of(layout *l, const kl_snode *n, kl_conv_geom *g, b
     return st;
 }
 
-/* Whether conv n, its input blocked or not, runs in the layout: one group,
- * dilation 1, 2-D; a stem (few channels) or a blocked input; not where
- * Winograd computes it with fewer products (WINOGRAD_KEPT). */
+/* Whether conv n, its input blocked or not, runs in the layout: one group
+ * or depthwise, dilation 1, 2-D; a stem (few channels, one group) or a
+ * blocked input; not where Winograd computes it with fewer products
+ * (WINOGRAD_KEPT). */
 static keel_status conv_runs_blocked(layout *l, const kl_snode *n, bool input_blocked, bool *fits)
 {
     *fits = false;
@@ -92,8 +95,13 @@ static keel_status conv_runs_blocked(layout *l, const kl_snode *n, bool input_bl
     kl_conv_geom g;
     bool ok;
     keel_status st = conv_geom_of(l, n, &g, &ok);
-    if (st || !ok || g.group != 1 || g.nsp != 2 || g.dil[1] != 1 || g.dil[2] != 1)
+    const bool depthwise = ok && kl_dw_applies(&g);
+    if (st || !ok || (g.group != 1 && !depthwise) || g.nsp != 2 || g.dil[1] != 1 || g.dil[2] != 1)
         return st;
+    if (depthwise) { /* from a blocked input only */
+        *fits = input_blocked;
+        return KEEL_OK;
+    }
     if (kl_wino_applies(&g) && WINOGRAD_KEPT(g.c, g.out_size))
         return KEEL_OK;
     *fits = input_blocked || g.c <= PLAIN_MAX_CHANNELS;
@@ -159,12 +167,37 @@ static bool same_dims(const kl_tensor *a, const kl_tensor *b)
     return a->rank == b->rank && memcmp(a->dims, b->dims, (size_t)a->rank * sizeof *a->dims) == 0;
 }
 
+/* b is a per-channel scale of a: [N][C][1][1] to a's [N][C][H][W] (a
+ * squeeze-excite's). */
+static bool scales(const kl_tensor *a, const kl_tensor *b)
+{
+    return a->rank == 4 && b->rank == 4 && b->dims[0] == a->dims[0] && b->dims[1] == a->dims[1] &&
+           b->dims[2] == 1 && b->dims[3] == 1 && !same_dims(a, b);
+}
+
+/* Relu and Sigmoid; Add and Mul of equal shapes, both blocked. */
 static bool elementwise_fits(const layout *l, const kl_snode *n)
 {
-    if (kl_fuse_is_op(n, "Relu"))
+    if (kl_fuse_is_op(n, "Relu") || kl_fuse_is_op(n, "Sigmoid"))
         return blocked(l, n->in[0]);
-    return kl_fuse_is_op(n, "Add") && n->n_in == 2 && blocked(l, n->in[0]) && blocked(l, n->in[1]) &&
-           same_dims(shape_of(l, n->in[0]), shape_of(l, n->in[1]));
+    return (kl_fuse_is_op(n, "Add") || kl_fuse_is_op(n, "Mul")) && n->n_in == 2 && blocked(l, n->in[0]) &&
+           blocked(l, n->in[1]) && same_dims(shape_of(l, n->in[0]), shape_of(l, n->in[1]));
+}
+
+/* A Mul of a blocked value by its blocked per-channel scale, in either
+ * order (BlockedScale takes the value first: *swap). */
+static bool scale_fits(const layout *l, const kl_snode *n, bool *swap)
+{
+    if (!kl_fuse_is_op(n, "Mul") || n->n_in != 2 || !blocked(l, n->in[0]) || !blocked(l, n->in[1]))
+        return false;
+    const kl_tensor *a = shape_of(l, n->in[0]), *b = shape_of(l, n->in[1]);
+    *swap = scales(b, a);
+    return scales(a, b) || *swap;
+}
+
+static bool global_pool_fits(const layout *l, const kl_snode *n)
+{
+    return kl_fuse_is_op(n, "GlobalAveragePool") && blocked(l, n->in[0]);
 }
 
 /* Infers node n's output shapes (its inputs known). */
@@ -282,7 +315,7 @@ static keel_status walk(layout *l)
         const kl_snode *n = &s->nodes[i];
         if (n->dynamic || n->n_out < 1 || n->out[0] < 0 || n->out[0] >= l->n_values || !float4d(l, n->out[0]))
             continue;
-        bool conv;
+        bool conv, swap;
         keel_status st = conv_fits(l, i, &conv);
         if (st)
             return st;
@@ -290,6 +323,16 @@ static keel_status walk(layout *l)
             st = move_in(l, i, &kl_op_blocked_conv);
         else if (maxpool_fits(l, n))
             st = move_in(l, i, &kl_op_blocked_maxpool);
+        else if (global_pool_fits(l, n))
+            st = move_in(l, i, &kl_op_blocked_global_average_pool);
+        else if (scale_fits(l, n, &swap)) {
+            if (swap && !l->dry) {
+                kl_snode *m = &s->nodes[i];
+                const int v = m->in[0];
+                m->in[0] = m->in[1], m->in[1] = v;
+            }
+            st = move_in(l, i, &kl_op_blocked_scale);
+        }
         else if (concat_fits(l, n) || elementwise_fits(l, n))
             st = move_in(l, i, NULL);
         if (st)

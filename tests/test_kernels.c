@@ -52,7 +52,8 @@ static void test_x86_tables(void)
     /* the avx512 table reuses the AVX2 builds where it has no other */
     CU_ASSERT_EQUAL(kl_kernels_count(a5, KEEL_ISA_AVX2) + kl_kernels_count(a5, KEEL_ISA_AVX512),
                     kl_kernels_count(a2, KEEL_ISA_AVX2) + 1 /* pointwise12 */ + 1 /* pack12 */ + 1 /* dw_group16 */ +
-                        1 /* cvprod */ + 1 /* bconv */ + 1 /* bmaxpool */ + 1 /* bfrom */);
+                        1 /* cvprod */ + 1 /* bconv */ + 1 /* bmaxpool */ + 1 /* bdwconv */ +
+                        1 /* bfrom */ + 1 /* bscale */ + 1 /* bsum */);
     CU_ASSERT(kl_pw_usable(a2) && !kl_pw_wide(a2));
     CU_ASSERT(kl_pw_wide(a5));
 #else

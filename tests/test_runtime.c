@@ -959,6 +959,128 @@ static void test_blocked_conv(void)
     }
 }
 
+/* A mobile block in the blocked layout (AVX-512): stem 3x3 stride 2,
+ * expansion 1x1 with Relu, depthwise k x k (stride 1 or 2) with Clip, a
+ * squeeze-excite (GlobalAveragePool, 1x1 with Relu, 1x1 with Sigmoid,
+ * the Mul by its scale), projection 1x1 with the block's input as its
+ * residual where the shapes allow.  Against the pass blocked_layout off,
+ * and the same bytes on two threads. */
+typedef struct mobile_case {
+    int64_t c, e, h, w, k, stride, batch;
+} mobile_case;
+
+static float *run_mobile_case(const mobile_case *t, const char *off, int threads, int *blocked_nodes, size_t *ny)
+{
+    const int64_t nb = t->batch ? t->batch : 1, sh = (t->h - 1) / 2 + 1, sw = (t->w - 1) / 2 + 1;
+    const int64_t p = t->k / 2, oh = (sh + 2 * p - t->k) / t->stride + 1, ow = (sw + 2 * p - t->k) / t->stride + 1;
+    const int64_t sq = 8;
+    int64_t xd[4] = {nb, 3, t->h, t->w}, yd[4] = {nb, t->c, oh, ow};
+    int64_t d0[4] = {t->c, 3, 3, 3}, d1[4] = {t->e, t->c, 1, 1}, d2[4] = {t->e, 1, t->k, t->k};
+    int64_t d3[4] = {sq, t->e, 1, 1}, d4[4] = {t->e, sq, 1, 1}, d5[4] = {t->c, t->e, 1, 1};
+    int64_t *dims[6] = {d0, d1, d2, d3, d4, d5};
+    tb_model *b = tb_new(8, 13);
+    tb_input(b, "x", KEEL_FLOAT, 4, xd, NULL);
+    tb_output(b, "y", KEEL_FLOAT, 4, yd);
+    uint32_t r = 99;
+    for (int i = 0; i < 6; i++) {
+        const int64_t n = dims[i][0] * dims[i][1] * dims[i][2] * dims[i][3];
+        float *v = malloc((size_t)n * sizeof *v), *bias = malloc((size_t)dims[i][0] * sizeof *bias);
+        const float scale = 2.0f / sqrtf((float)(dims[i][1] * dims[i][2] * dims[i][3]));
+        for (int64_t k = 0; k < n; k++)
+            v[k] = ((float)((r = r * 1103515245u + 12345u) >> 8) / 16777216.0f - 0.5f) * scale;
+        for (int64_t k = 0; k < dims[i][0]; k++)
+            bias[k] = (float)((r = r * 1103515245u + 12345u) >> 8) / 16777216.0f - 0.5f;
+        char wn[8], bn[8];
+        snprintf(wn, sizeof wn, "w%d", i);
+        snprintf(bn, sizeof bn, "b%d", i);
+        tb_init_f32(b, wn, 4, dims[i], v);
+        tb_init_f32(b, bn, 1, dims[i], bias);
+        free(v), free(bias);
+    }
+    int64_t k3[2] = {3, 3}, s2[2] = {2, 2}, p1[4] = {1, 1, 1, 1}, k1[2] = {1, 1};
+    int64_t kd[2] = {t->k, t->k}, sd[2] = {t->stride, t->stride}, pd[4] = {p, p, p, p};
+    Onnx__NodeProto *n = tb_node(b, "Conv", "stem", "x,w0,b0", "s0");
+    tb_attr_ints(b, n, "kernel_shape", 2, k3);
+    tb_attr_ints(b, n, "strides", 2, s2);
+    tb_attr_ints(b, n, "pads", 4, p1);
+    tb_node(b, "Relu", "stem_relu", "s0", "a");
+    tb_attr_ints(b, tb_node(b, "Conv", "expand", "a,w1,b1", "e0"), "kernel_shape", 2, k1);
+    tb_node(b, "Relu", "expand_relu", "e0", "e");
+    n = tb_node(b, "Conv", "dw", "e,w2,b2", "d0");
+    tb_attr_ints(b, n, "kernel_shape", 2, kd);
+    tb_attr_ints(b, n, "strides", 2, sd);
+    tb_attr_ints(b, n, "pads", 4, pd);
+    tb_attr_int(b, n, "group", t->e);
+    n = tb_node(b, "Clip", "dw_clip", "d0", "d");
+    tb_attr_float(b, n, "min", 0.0f);
+    tb_attr_float(b, n, "max", 6.0f);
+    tb_node(b, "GlobalAveragePool", "se_pool", "d", "g");
+    tb_attr_ints(b, tb_node(b, "Conv", "se_reduce", "g,w3,b3", "g1"), "kernel_shape", 2, k1);
+    tb_node(b, "Relu", "se_relu", "g1", "g2");
+    tb_attr_ints(b, tb_node(b, "Conv", "se_expand", "g2,w4,b4", "g3"), "kernel_shape", 2, k1);
+    tb_node(b, "Sigmoid", "se_gate", "g3", "g4");
+    tb_node(b, "Mul", "se_scale", "g4,d", "m");
+    tb_attr_ints(b, tb_node(b, "Conv", "project", "m,w5,b5", t->stride == 1 ? "q" : "y"), "kernel_shape", 2, k1);
+    if (t->stride == 1)
+        tb_node(b, "Add", "residual", "q,a", "y");
+    *ny = (size_t)(nb * t->c * oh * ow);
+    const size_t nx = (size_t)(nb * 3 * t->h * t->w);
+    float *x = malloc(nx * sizeof *x), *y = malloc(*ny * sizeof *y);
+    for (size_t i = 0; i < nx; i++)
+        x[i] = (float)((i * 7919) % 997) / 997.0f - 0.4f;
+    keel_options opt;
+    keel_options_init(&opt);
+    opt.threads = threads;
+    opt.isa = KEEL_ISA_AVX512;
+    opt.passes_off = off;
+    keel_model *m = load(b, &opt);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    keel_session *s = NULL;
+    CU_ASSERT_EQUAL_FATAL(keel_session_create(&s, m, &opt, NULL, 0, NULL, NULL, 0), KEEL_OK);
+    *blocked_nodes = 0;
+    for (int i = 0; i < s->plans[0]->n_nodes; i++) {
+        const kl_op *op = s->plans[0]->nodes[i].op;
+        *blocked_nodes += op == &kl_op_blocked_conv || op == &kl_op_blocked_global_average_pool ||
+                          op == &kl_op_blocked_scale;
+    }
+    keel_tensor in = {KEEL_FLOAT, 4, {nb, 3, t->h, t->w}, x};
+    keel_tensor out = {.data = y};
+    tb_fill_nan(y, *ny);
+    CU_ASSERT_EQUAL(keel_session_run(s, &in, &out), KEEL_OK);
+    keel_session_free(s);
+    keel_model_free(m);
+    tb_free(b);
+    free(x);
+    return y;
+}
+
+static void test_blocked_mobile(void)
+{
+    static const mobile_case cases[] = {
+        {16, 48, 19, 23, 3, 1}, {24, 72, 17, 17, 5, 2}, {16, 40, 9, 12, 3, 2, 2}, {32, 96, 8, 8, 3, 1},
+    };
+    if (!tb_isa_runs(KEEL_ISA_AVX512, "the blocked layout"))
+        return;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        size_t ny;
+        int plain_nodes, blocked_nodes, two_nodes;
+        float *want = run_mobile_case(&cases[i], "blocked_layout", 1, &plain_nodes, &ny);
+        float *got = run_mobile_case(&cases[i], NULL, 1, &blocked_nodes, &ny);
+        float *two = run_mobile_case(&cases[i], NULL, 2, &two_nodes, &ny);
+        CU_ASSERT_EQUAL(plain_nodes, 0);
+        CU_ASSERT_EQUAL(blocked_nodes, 8); /* six convs, the pool, the scale */
+        double scale = 1;
+        for (size_t j = 0; j < ny; j++)
+            scale = fabs(want[j]) > scale ? fabs(want[j]) : scale;
+        double err = tb_max_abs_err(got, want, ny);
+        if (!(err <= 1e-5 * scale))
+            fprintf(stderr, "\n  mobile case %zu: error %g of %g\n", i, err, scale);
+        CU_ASSERT(err <= 1e-5 * scale);
+        CU_ASSERT(memcmp(got, two, ny * sizeof *got) == 0);
+        free(want), free(got), free(two);
+    }
+}
+
 /* Sigmoid's float path: blocks of 4096 split over two threads, the last
  * one partial, into a new buffer and in place (over Neg's output), large
  * and NaN inputs included, on each instruction set's vector code. */
@@ -1966,6 +2088,7 @@ void add_runtime_suite(void)
     CU_add_test(s, "Slice moves every bit where its starts and steps say", test_slice_threads);
     CU_add_test(s, "conv kernels match a direct loop on every instruction set", test_conv_kernels);
     CU_add_test(s, "the blocked layout's convs and MaxPool match the plain layout's", test_blocked_conv);
+    CU_add_test(s, "a mobile block (depthwise, squeeze-excite) in the blocked layout", test_blocked_mobile);
     CU_add_test(s, "weights packed whole and in blocks of rows land where the layout says", test_pack_rows_in_blocks);
     CU_add_test(s, "MaxPool 3x3 and 2x2, stride 2 and 1, against window maxima", test_maxpool);
     CU_add_test(s, "AveragePool 3x3 stride 1 padding 1 against window sums", test_avgpool_same);

@@ -18,3 +18,19 @@ void klk_bfrom_generic(const float *x, int64_t hw, int64_t lanes, float *y)
                 y[l * hw + p0 + p] = t[p][l];
     }
 }
+
+void klk_bscale_generic(float *y, const float *x, const float *s, int64_t n)
+{
+    for (int64_t p = 0; p < n; p++)
+        for (int l = 0; l < BL; l++)
+            y[p * BL + l] = x[p * BL + l] * s[l];
+}
+
+void klk_bsum_generic(const float *x, int64_t n, float *sum)
+{
+    float acc[BL] = {0};
+    for (int64_t p = 0; p < n; p++)
+        for (int l = 0; l < BL; l++)
+            acc[l] += x[p * BL + l];
+    memcpy(sum, acc, sizeof acc);
+}

@@ -50,6 +50,12 @@ typedef void klk_cvprod_fn(const kl_cv_span *s, const float *x, int64_t ldx, int
  * of block b */
 typedef void klk_bconv_fn(const kl_bc_span *s, int64_t group, int64_t r0, int64_t r1);
 typedef void klk_bmaxpool_fn(const kl_bp_span *s, int64_t b, int64_t r0, int64_t r1);
+/* depthwise, rows [r0, r1) of block b */
+typedef void klk_bdwconv_fn(const kl_bc_span *s, int64_t b, int64_t r0, int64_t r1);
+/* the blocked layout's elementwise kernels over n positions of one block:
+ * y = x times the block's scale s (16 values); sum = the 16 sums of x */
+typedef void klk_bscale_fn(float *y, const float *x, const float *s, int64_t n);
+typedef void klk_bsum_fn(const float *x, int64_t n, float *sum);
 /* one block of hw positions back to the plain layout: its first `lanes`
  * channels into planes of y, hw apart */
 typedef void klk_bfrom_fn(const float *x, int64_t hw, int64_t lanes, float *y);
@@ -134,7 +140,10 @@ typedef klk_reduce_loop klk_reduce_fn(int kind, int dtype);
     X(cvprod, none, none, avx512)                      \
     X(bconv, none, none, avx512)                       \
     X(bmaxpool, none, none, avx512)                    \
-    X(bfrom, generic, generic, avx512)                    \
+    X(bdwconv, none, none, avx512)                     \
+    X(bfrom, generic, generic, avx512)                 \
+    X(bscale, generic, generic, avx512)                \
+    X(bsum, generic, generic, avx512)                  \
     X(pack6, none, avx2, avx2)                         \
     X(take_even, generic, avx2, avx2)                  \
     X(transpose_plane, generic, avx2, avx512)          \

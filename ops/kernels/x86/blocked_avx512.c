@@ -4,7 +4,9 @@
  * AVX-512 (bconv and bmaxpool of the avx512 kernel table).
  *
  * Convolution, directly on the input: a tile is 6 output columns of one
- * row x 64 output channels (four blocks), 24 zmm accumulators.  Each step
+ * row x 64 output channels (four blocks), 24 zmm accumulators; for 32
+ * channels or fewer, 12 columns (EfficientNet's 24 and 40 out channels
+ * on 6 columns waited on their loads).  Each step
  * of the reduction (an input block, a tap, one of its 16 channels) takes
  * the input's value under each column as a broadcast and a row of W
  * (kl_cv_pack's layout, k ordered block, tap row, tap column, channel) as
@@ -29,7 +31,7 @@
 #include <immintrin.h>
 
 #define NB KL_CV_NB /* output channels of a tile: four blocks */
-#define TR 6        /* output columns of a tile */
+#define TR 12       /* output columns of a tile: 12 for 32 channels or fewer, else 6 */
 #define BL 16       /* channels of a block */
 
 #define BC_ATTR __attribute__((target("avx512f"), always_inline)) static inline
@@ -52,7 +54,7 @@ BC_ATTR void bc_step(const int R, const int nz, __m512 c[TR][4], const float *x,
     for (int z = 0; z < 4; z++)
         if (z < nz)
             wz[z] = _mm512_loadu_ps(w + 16 * z);
-#pragma GCC unroll 6
+#pragma GCC unroll 12
     for (int r = 0; r < TR; r++)
         if (r < R) {
             const __m512 b = _mm512_set1_ps(x[r * cs]);
@@ -66,13 +68,18 @@ BC_ATTR void bc_step(const int R, const int nz, __m512 c[TR][4], const float *x,
 /* R columns x nz blocks: input blocks [0, nb) of the pass (x, w at its
  * first), summed onto Y unless first, finished (bias, residual, clamp)
  * when last.  `plain`: the input in the plain layout (s->cpb channels
- * s->x_ch apart) rather than blocks of 16. */
+ * s->x_ch apart) rather than blocks of 16.  Along the way it prefetches
+ * pf_n lines of W from
+ * pf, spread over its taps: the next pass's slice, shared out over the
+ * pass's tiles. */
 BC_ATTR void bc_tile(const int R, const int nz, const bool plain, const kl_bc_span *s, const float *x, const float *w,
-                     int64_t nb, const bc_at *a, bool first, bool last, const float *bias, const float *res)
+                     int64_t nb, const bc_at *a, bool first, bool last, const float *bias,
+                     const float *res, const float *pf, int64_t pf_n)
 {
     const int64_t yb = s->oh * s->ow * BL, cs = s->sw * s->x_col, cpb = plain ? s->cpb : BL;
+    const int64_t taps = nb * (a->kh1 - a->kh0) * (a->kw1 - a->kw0), per_tap = taps ? (pf_n + taps - 1) / taps : 0;
     __m512 c[TR][4];
-#pragma GCC unroll 6
+#pragma GCC unroll 12
     for (int r = 0; r < TR; r++)
 #pragma GCC unroll 4
         for (int z = 0; z < 4; z++)
@@ -81,6 +88,8 @@ BC_ATTR void bc_tile(const int R, const int nz, const bool plain, const kl_bc_sp
     for (int64_t b = 0; b < nb; b++)
         for (int64_t kh = a->kh0; kh < a->kh1; kh++)
             for (int64_t kw = a->kw0; kw < a->kw1; kw++) {
+                for (int64_t q = 0; q < per_tap && pf_n > 0; q++, pf_n--, pf += 16)
+                    _mm_prefetch((const char *)pf, _MM_HINT_T0);
                 const float *xp = x + (a->x0 + b * s->x_block + kh * s->x_row + kw * s->x_col);
                 const float *wp = w + ((b * s->kh + kh) * s->kw + kw) * cpb * NB;
                 if (!plain) {
@@ -98,7 +107,7 @@ BC_ATTR void bc_tile(const int R, const int nz, const bool plain, const kl_bc_sp
     for (int z = 0; z < 4; z++)
         if (z < nz) {
             const __m512 bz = last && bias ? _mm512_loadu_ps(bias + z * BL) : _mm512_setzero_ps();
-#pragma GCC unroll 6
+#pragma GCC unroll 12
             for (int r = 0; r < TR; r++)
                 if (r < R) {
                     __m512 v = c[r][z];
@@ -145,10 +154,16 @@ static inline void bc_interior(const kl_bc_span *s, int64_t *a, int64_t *b)
         const float *res = s->res ? s->res + group * 4 * yb : NULL;                                               \
         int64_t ia, ib;                                                                                           \
         bc_interior(s, &ia, &ib);                                                                                 \
+        const int64_t width = NZ <= 2 ? 12 : 6;                                                                   \
+        const int64_t tiles = (r1 - r0) * (ia + (s->ow - ib) + (ib - ia + width - 1) / width);                    \
+        const float *end = s->packed + ((s->m_blocks + 3) / 4) * s->k * NB;                                      \
         for (int64_t b0 = 0; b0 < s->in_blocks; b0 += s->pass_blocks) {                                           \
             const int64_t nb = s->in_blocks - b0 < s->pass_blocks ? s->in_blocks - b0 : s->pass_blocks;           \
             const bool first = b0 == 0, last = b0 + nb >= s->in_blocks;                                           \
-            const float *wb = w + b0 * step * NB;                                                                 \
+            const float *wb = w + b0 * step * NB, *next = wb + nb * step * NB;                                    \
+            const int64_t next_lines = next < end ? (end - next < nb * step * NB ? end - next : nb * step * NB) / 16 : 0; \
+            const int64_t per_tile = (next_lines + tiles - 1) / tiles;                                           \
+            int64_t done = 0;                                                                                     \
             for (int64_t oy = r0; oy < r1; oy++) {                                                                \
                 bc_at a = {.x0 = b0 * s->x_block};                                                                \
                 const int64_t iy = oy * s->sh - s->ph;                                                            \
@@ -159,22 +174,31 @@ static inline void bc_interior(const kl_bc_span *s, int64_t *a, int64_t *b)
                     const float *rz = res ? res + at : NULL;                                                      \
                     a.x0 = b0 * s->x_block + iy * s->x_row + ix * s->x_col;                                       \
                     a.y = y + at;                                                                                 \
+                    const int64_t pn = next_lines - done < per_tile ? next_lines - done : per_tile;               \
+                    const float *pf = next + done * 16;                                                           \
+                    done += pn;                                                                                   \
                     if (ox < ia || ox >= ib) { /* an edge column: its own taps */                                 \
                         bc_taps(ix, s->kw, s->iw, &a.kw0, &a.kw1);                                                \
-                        bc_tile(1, NZ, PLAIN, s, s->x, wb, nb, &a, first, last, bias, rz);                        \
+                        bc_tile(1, NZ, PLAIN, s, s->x, wb, nb, &a, first, last, bias, rz, pf, pn);         \
                         ox++;                                                                                     \
                         continue;                                                                                 \
                     }                                                                                             \
                     a.kw0 = 0, a.kw1 = s->kw;                                                                     \
-                    switch (ib - ox < TR ? ib - ox : TR) {                                                        \
-                    case 6: bc_tile(6, NZ, PLAIN, s, s->x, wb, nb, &a, first, last, bias, rz); break;             \
-                    case 5: bc_tile(5, NZ, PLAIN, s, s->x, wb, nb, &a, first, last, bias, rz); break;             \
-                    case 4: bc_tile(4, NZ, PLAIN, s, s->x, wb, nb, &a, first, last, bias, rz); break;             \
-                    case 3: bc_tile(3, NZ, PLAIN, s, s->x, wb, nb, &a, first, last, bias, rz); break;             \
-                    case 2: bc_tile(2, NZ, PLAIN, s, s->x, wb, nb, &a, first, last, bias, rz); break;             \
-                    default: bc_tile(1, NZ, PLAIN, s, s->x, wb, nb, &a, first, last, bias, rz); break;            \
+                    switch (ib - ox < width ? ib - ox : width) {                                                  \
+                    case 12: if (NZ <= 2) bc_tile(12, NZ, PLAIN, s, s->x, wb, nb, &a, first, last, bias, rz, pf, pn); break; \
+                    case 11: if (NZ <= 2) bc_tile(11, NZ, PLAIN, s, s->x, wb, nb, &a, first, last, bias, rz, pf, pn); break; \
+                    case 10: if (NZ <= 2) bc_tile(10, NZ, PLAIN, s, s->x, wb, nb, &a, first, last, bias, rz, pf, pn); break; \
+                    case 9: if (NZ <= 2) bc_tile(9, NZ, PLAIN, s, s->x, wb, nb, &a, first, last, bias, rz, pf, pn); break; \
+                    case 8: if (NZ <= 2) bc_tile(8, NZ, PLAIN, s, s->x, wb, nb, &a, first, last, bias, rz, pf, pn); break; \
+                    case 7: if (NZ <= 2) bc_tile(7, NZ, PLAIN, s, s->x, wb, nb, &a, first, last, bias, rz, pf, pn); break; \
+                    case 6: bc_tile(6, NZ, PLAIN, s, s->x, wb, nb, &a, first, last, bias, rz, pf, pn); break; \
+                    case 5: bc_tile(5, NZ, PLAIN, s, s->x, wb, nb, &a, first, last, bias, rz, pf, pn); break; \
+                    case 4: bc_tile(4, NZ, PLAIN, s, s->x, wb, nb, &a, first, last, bias, rz, pf, pn); break; \
+                    case 3: bc_tile(3, NZ, PLAIN, s, s->x, wb, nb, &a, first, last, bias, rz, pf, pn); break; \
+                    case 2: bc_tile(2, NZ, PLAIN, s, s->x, wb, nb, &a, first, last, bias, rz, pf, pn); break; \
+                    default: bc_tile(1, NZ, PLAIN, s, s->x, wb, nb, &a, first, last, bias, rz, pf, pn); break; \
                     }                                                                                             \
-                    ox += ib - ox < TR ? ib - ox : TR;                                                            \
+                    ox += ib - ox < width ? ib - ox : width;                                                      \
                 }                                                                                                 \
             }                                                                                                     \
         }                                                                                                         \
@@ -197,6 +221,87 @@ KL_AVX512 void klk_bconv_avx512(const kl_bc_span *s, int64_t group, int64_t r0, 
                                            {bc_rows_plain1, bc_rows_plain2, bc_rows_plain3, bc_rows_plain4}};
     const int64_t left = s->m_blocks - 4 * group, nz = left < 4 ? left : 4;
     rows[s->plain][nz - 1](s, group, r0, r1);
+}
+
+/* ---- depthwise ---- */
+
+#define DW_TR 8 /* output columns of a depthwise tile */
+
+/* R output columns of block b's row: each the sum over its taps [kh0,
+ * kh1) x [kw0, kw1) of the input's vector times the tap's weights, then
+ * finished as bc_tile's last pass. */
+BC_ATTR void dw_tile(const int R, const kl_bc_span *s, const float *x, const float *w, const bc_at *a,
+                     const float *bias, const float *res)
+{
+    const int64_t cs = s->sw * BL;
+    __m512 c[DW_TR];
+#pragma GCC unroll 8
+    for (int r = 0; r < DW_TR; r++)
+        if (r < R)
+            c[r] = bias ? _mm512_loadu_ps(bias) : _mm512_setzero_ps();
+    for (int64_t kh = a->kh0; kh < a->kh1; kh++)
+        for (int64_t kw = a->kw0; kw < a->kw1; kw++) {
+            const __m512 wv = _mm512_loadu_ps(w + (kh * s->kw + kw) * BL);
+            const float *xp = x + (a->x0 + kh * s->x_row + kw * BL);
+#pragma GCC unroll 8
+            for (int r = 0; r < DW_TR; r++)
+                if (r < R)
+                    c[r] = _mm512_fmadd_ps(_mm512_loadu_ps(xp + r * cs), wv, c[r]);
+        }
+    const __m512 lo = _mm512_set1_ps(s->lo), hi = _mm512_set1_ps(s->hi);
+    const bool clamp = s->lo != -INFINITY || s->hi != INFINITY;
+#pragma GCC unroll 8
+    for (int r = 0; r < DW_TR; r++)
+        if (r < R) {
+            __m512 v = c[r];
+            if (res)
+                v = _mm512_add_ps(v, _mm512_loadu_ps(res + r * BL));
+            if (clamp)
+                v = _mm512_min_ps(hi, _mm512_max_ps(lo, v));
+            _mm512_storeu_ps(a->y + r * BL, v);
+        }
+}
+
+/* Output rows [r0, r1) of block b of a depthwise conv (s->packed: the
+ * weights [block][kh][kw][16]). */
+KL_AVX512 void klk_bdwconv_avx512(const kl_bc_span *s, int64_t b, int64_t r0, int64_t r1)
+{
+    const int64_t plane = s->oh * s->ow * BL;
+    const float *w = s->packed + b * s->kh * s->kw * BL, *bias = s->bias ? s->bias + b * BL : NULL;
+    const float *res = s->res ? s->res + b * plane : NULL;
+    float *y = s->y + b * plane;
+    int64_t ia, ib;
+    bc_interior(s, &ia, &ib);
+    for (int64_t oy = r0; oy < r1; oy++) {
+        bc_at a;
+        const int64_t iy = oy * s->sh - s->ph;
+        bc_taps(iy, s->kh, s->ih, &a.kh0, &a.kh1);
+        for (int64_t ox = 0; ox < s->ow;) {
+            const int64_t ix = ox * s->sw - s->pw, at = (oy * s->ow + ox) * BL;
+            const float *rz = res ? res + at : NULL;
+            a.x0 = b * s->x_block + iy * s->x_row + ix * BL;
+            a.y = y + at;
+            if (ox < ia || ox >= ib) {
+                bc_taps(ix, s->kw, s->iw, &a.kw0, &a.kw1);
+                dw_tile(1, s, s->x, w, &a, bias, rz);
+                ox++;
+                continue;
+            }
+            a.kw0 = 0, a.kw1 = s->kw;
+            const int64_t n = ib - ox < DW_TR ? ib - ox : DW_TR;
+            switch (n) {
+            case 8: dw_tile(8, s, s->x, w, &a, bias, rz); break;
+            case 7: dw_tile(7, s, s->x, w, &a, bias, rz); break;
+            case 6: dw_tile(6, s, s->x, w, &a, bias, rz); break;
+            case 5: dw_tile(5, s, s->x, w, &a, bias, rz); break;
+            case 4: dw_tile(4, s, s->x, w, &a, bias, rz); break;
+            case 3: dw_tile(3, s, s->x, w, &a, bias, rz); break;
+            case 2: dw_tile(2, s, s->x, w, &a, bias, rz); break;
+            default: dw_tile(1, s, s->x, w, &a, bias, rz); break;
+            }
+            ox += n;
+        }
+    }
 }
 
 /* ---- MaxPool ---- */
@@ -241,4 +346,22 @@ KL_AVX512 void klk_bfrom_avx512(const float *x, int64_t hw, int64_t lanes, float
         for (int64_t l = 0; l < lanes; l++)
             _mm512_mask_storeu_ps(y + l * hw + p, m, r[l]);
     }
+}
+
+/* ---- elementwise ---- */
+
+KL_AVX512 void klk_bscale_avx512(float *y, const float *x, const float *s, int64_t n)
+{
+    const __m512 v = _mm512_loadu_ps(s);
+    for (int64_t p = 0; p < n; p++)
+        _mm512_storeu_ps(y + p * BL, _mm512_mul_ps(_mm512_loadu_ps(x + p * BL), v));
+}
+
+/* The sums in the order of klk_bsum_generic: one accumulator per lane. */
+KL_AVX512 void klk_bsum_avx512(const float *x, int64_t n, float *sum)
+{
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t p = 0; p < n; p++)
+        acc = _mm512_add_ps(acc, _mm512_loadu_ps(x + p * BL));
+    _mm512_storeu_ps(sum, acc);
 }
