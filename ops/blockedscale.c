@@ -51,4 +51,4 @@ static keel_status bscale_run(kl_opctx *c)
 
 const kl_op kl_op_blocked_scale = {.type = "BlockedScale", .domain = "ai.keel", .since = 1, .min_inputs = 2,
                                    .max_inputs = 2, .infer = bscale_infer,
-                                   .run = bscale_run, .batch = KL_BATCH_PER_IMAGE};
+                                   .run = bscale_run, .batch = KL_BATCH_ELEMENTWISE};

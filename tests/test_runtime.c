@@ -1043,6 +1043,9 @@ static float *run_mobile_case(const mobile_case *t, const char *off, int threads
         *blocked_nodes += op == &kl_op_blocked_conv || op == &kl_op_blocked_global_average_pool ||
                           op == &kl_op_blocked_scale;
     }
+    /* two images on two threads: one each, through plans of one image
+     * (every blocked op keeps the images apart) */
+    CU_ASSERT(t->batch < 2 || threads < 2 || s->plans[0]->batch == t->batch);
     keel_tensor in = {KEEL_FLOAT, 4, {nb, 3, t->h, t->w}, x};
     keel_tensor out = {.data = y};
     tb_fill_nan(y, *ny);
