@@ -883,18 +883,14 @@ static tb_model *blocked_model(const blocked_case *t, size_t *ny, int64_t *yd)
     return b;
 }
 
-/* t's output at AVX-512 on `threads` threads, the pass blocked_layout
- * off or not (malloc'ed); *blocked_nodes: the BlockedConv steps. */
-static float *run_blocked_case(const blocked_case *t, const char *off, int threads, int *blocked_nodes)
+/* Model b (freed) on input x [nb][xc][h][w] at AVX-512 on `threads`
+ * threads with the passes `off` off: its output of ny floats (malloc'ed),
+ * *blocked_nodes the plan's nodes of the blocked layout's ops (FromBlocked
+ * aside), *split the images of its batch split (0: none). */
+static float *run_blocked_model(tb_model *b, const float *x, int64_t nb, int64_t xc, int64_t h, int64_t w, size_t ny,
+                                const char *off, int threads, int *blocked_nodes, int64_t *split)
 {
-    size_t ny;
-    int64_t yd[4];
-    tb_model *b = blocked_model(t, &ny, yd);
-    const int64_t nb = t->batch ? t->batch : 1;
-    const size_t nx = (size_t)(nb * t->xc * t->h * t->w);
-    float *x = malloc(nx * sizeof *x), *y = malloc(ny * sizeof *y);
-    for (size_t i = 0; i < nx; i++)
-        x[i] = (float)((i * 7919) % 997) / 997.0f - 0.4f;
+    float *y = malloc(ny * sizeof *y);
     keel_options opt;
     keel_options_init(&opt);
     opt.threads = threads;
@@ -909,15 +905,57 @@ static float *run_blocked_case(const blocked_case *t, const char *off, int threa
         fprintf(stderr, "\n  %s\n", err);
     CU_ASSERT_EQUAL_FATAL(st, KEEL_OK);
     *blocked_nodes = 0;
-    for (int i = 0; i < s->plans[0]->n_nodes; i++)
-        *blocked_nodes += s->plans[0]->nodes[i].op == &kl_op_blocked_conv;
-    keel_tensor in = {KEEL_FLOAT, 4, {nb, t->xc, t->h, t->w}, x};
+    for (int i = 0; i < s->plans[0]->n_nodes; i++) {
+        const kl_op *op = s->plans[0]->nodes[i].op;
+        *blocked_nodes += op == &kl_op_blocked_conv || op == &kl_op_blocked_maxpool ||
+                          op == &kl_op_blocked_global_average_pool || op == &kl_op_blocked_scale;
+    }
+    *split = s->plans[0]->batch;
+    keel_tensor in = {KEEL_FLOAT, 4, {nb, xc, h, w}, (float *)x};
     keel_tensor out = {.data = y};
     tb_fill_nan(y, ny);
     CU_ASSERT_EQUAL(keel_session_run(s, &in, &out), KEEL_OK);
     keel_session_free(s);
     keel_model_free(m);
     tb_free(b);
+    return y;
+}
+
+/* The blocked layout's output (got, and on two threads two) against the
+ * plain layout's (want): close, and the same bytes on both thread counts;
+ * all three freed. */
+static void check_blocked(const char *what, size_t i, float *want, float *got, float *two, size_t ny)
+{
+    double scale = 1;
+    for (size_t j = 0; j < ny; j++)
+        scale = fabs(want[j]) > scale ? fabs(want[j]) : scale;
+    double err = tb_max_abs_err(got, want, ny);
+    if (!(err <= 1e-5 * scale))
+        fprintf(stderr, "\n  %s case %zu: error %g of %g\n", what, i, err, scale);
+    CU_ASSERT(err <= 1e-5 * scale);
+    CU_ASSERT(memcmp(got, two, ny * sizeof *got) == 0);
+    free(want), free(got), free(two);
+}
+
+/* An input of n floats, the same for every run. */
+static float *blocked_input(size_t n)
+{
+    float *x = malloc(n * sizeof *x);
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)((i * 7919) % 997) / 997.0f - 0.4f;
+    return x;
+}
+
+/* t's output at AVX-512 on `threads` threads, the pass blocked_layout
+ * off or not (malloc'ed). */
+static float *run_blocked_case(const blocked_case *t, const char *off, int threads, int *blocked_nodes)
+{
+    size_t ny;
+    int64_t yd[4], split;
+    tb_model *b = blocked_model(t, &ny, yd);
+    const int64_t nb = t->batch ? t->batch : 1;
+    float *x = blocked_input((size_t)(nb * t->xc * t->h * t->w));
+    float *y = run_blocked_model(b, x, nb, t->xc, t->h, t->w, ny, off, threads, blocked_nodes, &split);
     free(x);
     return y;
 }
@@ -944,18 +982,10 @@ static void test_blocked_conv(void)
         float *got = run_blocked_case(t, NULL, 1, &blocked_nodes);
         float *two = run_blocked_case(t, NULL, 2, &two_nodes);
         CU_ASSERT_EQUAL(plain_nodes, 0);
-        /* the stem, the conv and the tail's four; none when Winograd keeps
-         * the conv plain, which leaves too few (a stem alone) */
-        CU_ASSERT_EQUAL(blocked_nodes, t->c > 64 && t->k == 3 && t->stride == 1 ? 0 : 6);
-        double scale = 1;
-        for (size_t j = 0; j < ny; j++)
-            scale = fabs(want[j]) > scale ? fabs(want[j]) : scale;
-        double err = tb_max_abs_err(got, want, ny);
-        if (!(err <= 1e-5 * scale))
-            fprintf(stderr, "\n  blocked case %zu: error %g of %g\n", i, err, scale);
-        CU_ASSERT(err <= 1e-5 * scale);
-        CU_ASSERT(memcmp(got, two, ny * sizeof *got) == 0);
-        free(want), free(got), free(two);
+        /* the stem, the conv and the tail's four, the MaxPool; none when
+         * Winograd keeps the conv plain, which leaves too few (a stem) */
+        CU_ASSERT_EQUAL(blocked_nodes, t->c > 64 && t->k == 3 && t->stride == 1 ? 0 : 6 + t->pool);
+        check_blocked("blocked", i, want, got, two, ny);
     }
 }
 
@@ -1024,35 +1054,12 @@ static float *run_mobile_case(const mobile_case *t, const char *off, int threads
     if (t->stride == 1)
         tb_node(b, "Add", "residual", "q,a", "y");
     *ny = (size_t)(nb * t->c * oh * ow);
-    const size_t nx = (size_t)(nb * 3 * t->h * t->w);
-    float *x = malloc(nx * sizeof *x), *y = malloc(*ny * sizeof *y);
-    for (size_t i = 0; i < nx; i++)
-        x[i] = (float)((i * 7919) % 997) / 997.0f - 0.4f;
-    keel_options opt;
-    keel_options_init(&opt);
-    opt.threads = threads;
-    opt.isa = KEEL_ISA_AVX512;
-    opt.passes_off = off;
-    keel_model *m = load(b, &opt);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-    keel_session *s = NULL;
-    CU_ASSERT_EQUAL_FATAL(keel_session_create(&s, m, &opt, NULL, 0, NULL, NULL, 0), KEEL_OK);
-    *blocked_nodes = 0;
-    for (int i = 0; i < s->plans[0]->n_nodes; i++) {
-        const kl_op *op = s->plans[0]->nodes[i].op;
-        *blocked_nodes += op == &kl_op_blocked_conv || op == &kl_op_blocked_global_average_pool ||
-                          op == &kl_op_blocked_scale;
-    }
+    float *x = blocked_input((size_t)(nb * 3 * t->h * t->w));
+    int64_t split;
+    float *y = run_blocked_model(b, x, nb, 3, t->h, t->w, *ny, off, threads, blocked_nodes, &split);
     /* two images on two threads: one each, through plans of one image
      * (every blocked op keeps the images apart) */
-    CU_ASSERT(t->batch < 2 || threads < 2 || s->plans[0]->batch == t->batch);
-    keel_tensor in = {KEEL_FLOAT, 4, {nb, 3, t->h, t->w}, x};
-    keel_tensor out = {.data = y};
-    tb_fill_nan(y, *ny);
-    CU_ASSERT_EQUAL(keel_session_run(s, &in, &out), KEEL_OK);
-    keel_session_free(s);
-    keel_model_free(m);
-    tb_free(b);
+    CU_ASSERT(t->batch < 2 || threads < 2 || split == t->batch);
     free(x);
     return y;
 }
@@ -1072,15 +1079,7 @@ static void test_blocked_mobile(void)
         float *two = run_mobile_case(&cases[i], NULL, 2, &two_nodes, &ny);
         CU_ASSERT_EQUAL(plain_nodes, 0);
         CU_ASSERT_EQUAL(blocked_nodes, 8); /* six convs, the pool, the scale */
-        double scale = 1;
-        for (size_t j = 0; j < ny; j++)
-            scale = fabs(want[j]) > scale ? fabs(want[j]) : scale;
-        double err = tb_max_abs_err(got, want, ny);
-        if (!(err <= 1e-5 * scale))
-            fprintf(stderr, "\n  mobile case %zu: error %g of %g\n", i, err, scale);
-        CU_ASSERT(err <= 1e-5 * scale);
-        CU_ASSERT(memcmp(got, two, ny * sizeof *got) == 0);
-        free(want), free(got), free(two);
+        check_blocked("mobile", i, want, got, two, ny);
     }
 }
 
