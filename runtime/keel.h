@@ -184,8 +184,9 @@ typedef struct keel_options {
 /* The passes a session's creation runs over its graph, in order: name of
  * pass k, NULL past the last.  Those that keel_options.passes_off may turn
  * off: fuse_batchnorm, fuse_norm, fuse_softmax, fuse_pad, fuse_bias,
- * fuse_residual, fuse_gelu, fuse_gated, fuse_activation and drop_unread
- * (the rewrites, all off with optimize = 0), views, slices and in_place
+ * fuse_residual, fuse_gelu, fuse_gated, fuse_activation, drop_unread and
+ * blocked_layout (the rewrites, all off with optimize = 0), views, slices
+ * and in_place
  * (the planner's sharing of storage).  The others (fold, schedule, lifetimes, arena,
  * prepare) always run. */
 KEEL_API const char *keel_pass_name(int k);
