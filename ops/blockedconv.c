@@ -263,9 +263,9 @@ static keel_status bconv_run(kl_opctx *c)
     const int threads = kl_pool_threads(c->pool);
     const int64_t image_in = plain ? g.c * g.in_size : s.in_blocks * g.in_size * BL;
     const int64_t image_out = s.m_blocks * g.out_size * BL;
-    /* a 1x1 conv from 320 to 1280 channels on 7x7 (EfficientNet-B0's last)
-     * streams 1.6 MB of W for 63 KB of input: on two threads by bands of
-     * rows each thread read all of it, and ran slower than plain */
+    /* where W outweighs the input (a 1x1 conv from 320 to 1280 channels on
+     * 7x7: 1.6 MB of W for 63 KB), the threads split the output channels,
+     * each streaming its part of W; split by rows, each would read all of it */
     const bool w_heavy = !depthwise && (int64_t)kl_cv_packed_floats(g.m, s.k) > image_in;
     bconv_job j = {c, &s, depthwise, w_heavy, depthwise ? s.m_blocks : (s.m_blocks + 3) / 4,
                    threads > 1 ? (s.oh < 2 * threads ? s.oh : 2 * threads) : 1, 0};

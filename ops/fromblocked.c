@@ -3,7 +3,6 @@
  * [N][C][H][W] (attribute `channels`: C).  Not in the registry: the pass
  * blocked_layout (runtime/layout.c) puts one before the first reader of a
  * blocked value that reads it plainly. */
-#include <string.h>
 
 #include "kernels/kernels.h"
 
