@@ -32,9 +32,12 @@
 
 #define PLAIN_MAX_CHANNELS 4
 /* A graph takes the layout only when at least this many convs would run
- * in it: a stem and a MaxPool, then a FromBlocked of their output, ran
- * 3-8 % slower than the plain layout (ShuffleNet-v2, ResNet-50). */
+ * in it, and this many for each value that leaves it (a FromBlocked): a
+ * stem and a MaxPool, then a FromBlocked of their output, ran 3-8 %
+ * slower than the plain layout (ShuffleNet-v2, ResNet-50), and
+ * ShuffleNet-v2's first six convs with two values leaving 1-3 %. */
 #define MIN_CONVS 6
+#define CONVS_PER_EXIT 4
 /* Convs that Winograd computes (3x3 stride 1) stay in the plain layout
  * unless their transforms weigh more than the products they save: with
  * at most 16 input channels, or 64 on maps of at most 1024 positions.
@@ -51,6 +54,7 @@ typedef struct layout {
     int n_blocked;        /* nodes moved into the layout */
     int n_convs;          /* of them, convs */
     bool dry;             /* only count: twin[v] = v marks a value that would be blocked */
+    bool *moved;          /* per node, in the dry walk: it would run in the layout */
 } layout;
 
 static bool blocked(const layout *l, int v)
@@ -223,6 +227,7 @@ static keel_status move_in(layout *l, int i, const kl_op *op)
     l->n_convs += op == &kl_op_blocked_conv;
     if (l->dry) {
         l->twin[s->nodes[i].out[0]] = s->nodes[i].out[0];
+        l->moved[i] = true;
         return KEEL_OK;
     }
     kl_snode *n = &s->nodes[i];
@@ -257,6 +262,26 @@ static void find_plain_readers(layout *l)
         if (blocked(l, v) && l->back[v] < 0)
             l->back[v] = s->n_nodes;
     }
+}
+
+/* After the dry walk: the values that would leave the layout, read by a
+ * node that stays plain or a graph output (back[] marks them). */
+static int count_exits(layout *l)
+{
+    const kl_plan *s = l->s;
+    int exits = 0;
+    for (int i = 0; i < s->n_nodes; i++)
+        for (int k = 0; !l->moved[i] && k < s->nodes[i].n_deps; k++) {
+            const int v = s->nodes[i].in[k];
+            if (blocked(l, v) && l->back[v] < 0)
+                l->back[v] = i, exits++;
+        }
+    for (int k = 0; k < s->g->n_outputs; k++) {
+        const int v = s->g->outputs[k];
+        if (blocked(l, v) && l->back[v] < 0)
+            l->back[v] = s->n_nodes, exits++;
+    }
+    return exits;
 }
 
 /* The node a FromBlocked of value v hangs on: v's producer. */
@@ -349,9 +374,13 @@ keel_status kl_pass_blocked_layout(kl_plan *s)
     }
     layout l = {.s = s, .n_values = s->n_values};
     const size_t bytes = (size_t)(l.n_values ? l.n_values : 1) * sizeof(int);
+    const size_t node_bytes = (size_t)(s->n_nodes ? s->n_nodes : 1) * sizeof(bool);
     l.twin = kl_alloc(&s->env, bytes);
     l.back = kl_alloc(&s->env, bytes);
-    keel_status st = l.twin && l.back ? KEEL_OK : KEEL_ERR_NOMEM;
+    l.moved = kl_alloc(&s->env, node_bytes);
+    keel_status st = l.twin && l.back && l.moved ? KEEL_OK : KEEL_ERR_NOMEM;
+    if (!st)
+        memset(l.moved, 0, node_bytes);
     for (int dry = 1; dry >= 0 && !st; dry--) { /* count first, then move them */
         for (int v = 0; v < l.n_values; v++)
             l.twin[v] = l.back[v] = -1;
@@ -362,6 +391,11 @@ keel_status kl_pass_blocked_layout(kl_plan *s)
             kl_pass_note(s, "%d convs would run in blocks: too few", l.n_convs);
             break;
         }
+        const int exits = !st && dry ? count_exits(&l) : 0;
+        if (!st && dry && l.n_convs < CONVS_PER_EXIT * exits) {
+            kl_pass_note(s, "%d convs would run in blocks, %d values leave them: too few", l.n_convs, exits);
+            break;
+        }
         if (!st && !dry)
             st = give_values_back(&l);
         if (!st && !dry)
@@ -369,5 +403,6 @@ keel_status kl_pass_blocked_layout(kl_plan *s)
     }
     kl_free(&s->env, l.twin, bytes);
     kl_free(&s->env, l.back, bytes);
+    kl_free(&s->env, l.moved, node_bytes);
     return st;
 }
