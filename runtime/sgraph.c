@@ -180,29 +180,21 @@ int kl_sgraph_add_value(kl_plan *s, const char *name_fmt, const char *node_name)
 
 static int add_value(kl_plan *s, kl_tensor *t, bool owned, const char *name_fmt, const char *node_name)
 {
-    if (!value_room(s)) {
+    const int v = kl_sgraph_add_value(s, name_fmt, node_name);
+    if (v < 0) {
         if (owned)
             kl_tensor_free(&s->env, t);
         return -1;
     }
-    char name[256];
-    snprintf(name, sizeof name, name_fmt, node_name);
-    kl_slot *sl = &s->slots[s->n_values];
-    memset(sl, 0, sizeof *sl);
-    sl->own_name = kl_strdup(&s->env, name);
-    if (!sl->own_name) {
-        if (owned)
-            kl_tensor_free(&s->env, t);
-        return -1;
-    }
-    sl->name = sl->own_name;
+    kl_slot *sl = &s->slots[v];
+    sl->computed = false;
     sl->t = *t;
     sl->known = sl->is_const = true;
     sl->owns_data = owned;
     sl->source = owned ? NULL : t;
     if (owned)
         kl_free(&s->env, t, sizeof *t); /* the slot took its data */
-    return s->n_values++;
+    return v;
 }
 
 void kl_sgraph_compact(kl_plan *s)
