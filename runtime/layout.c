@@ -54,7 +54,7 @@ typedef struct layout {
     int n_blocked;        /* nodes moved into the layout */
     int n_convs;          /* of them, convs */
     bool dry;             /* only count: twin[v] = v marks a value that would be blocked */
-    bool *moved;          /* per node, in the dry walk: it would run in the layout */
+    bool *moved;          /* per node: it runs (dry: would run) in the layout */
 } layout;
 
 static bool blocked(const layout *l, int v)
@@ -69,8 +69,7 @@ static const kl_tensor *shape_of(const layout *l, int v)
 
 static bool float4d(const layout *l, int v)
 {
-    const kl_tensor *t = shape_of(l, v);
-    return v >= 0 && l->s->slots[v].known && t->dtype == KEEL_FLOAT && t->rank == 4;
+    return v >= 0 && l->s->slots[v].known && shape_of(l, v)->dtype == KEEL_FLOAT && shape_of(l, v)->rank == 4;
 }
 
 /* The conv's geometry as the plain Conv sees it (*ok false when the
@@ -145,13 +144,15 @@ static keel_status conv_fits(layout *l, int i, bool *fits)
 
 static bool maxpool_fits(const layout *l, const kl_snode *n)
 {
+    if (!kl_fuse_is_op(n, "MaxPool") || !blocked(l, n->in[0]) || (n->n_out > 1 && n->out[1] >= 0) ||
+        kl_attr_int(n->src, "storage_order", 0) != 0)
+        return false;
     const int64_t *dil;
     int nd = kl_attr_ints(n->src, "dilations", &dil);
     for (int i = 0; i < nd; i++)
         if (dil[i] != 1)
             return false;
-    return kl_fuse_is_op(n, "MaxPool") && blocked(l, n->in[0]) && (n->n_out < 2 || n->out[1] < 0) &&
-           kl_attr_int(n->src, "storage_order", 0) == 0;
+    return true;
 }
 
 /* Concat along the channels of blocked values whose channels fill their
@@ -225,9 +226,9 @@ static keel_status move_in(layout *l, int i, const kl_op *op)
     kl_plan *s = l->s;
     l->n_blocked++;
     l->n_convs += op == &kl_op_blocked_conv;
+    l->moved[i] = true;
     if (l->dry) {
         l->twin[s->nodes[i].out[0]] = s->nodes[i].out[0];
-        l->moved[i] = true;
         return KEEL_OK;
     }
     kl_snode *n = &s->nodes[i];
@@ -246,27 +247,10 @@ static keel_status move_in(layout *l, int i, const kl_op *op)
     return infer(s, n);
 }
 
-/* Marks the plain readers' values: back[v] is the first node reading v
- * (a blocked value) plainly, or n_nodes for a graph output only. */
-static void find_plain_readers(layout *l)
-{
-    kl_plan *s = l->s;
-    for (int i = s->n_nodes - 1; i >= 0; i--) {
-        const kl_snode *n = &s->nodes[i];
-        for (int k = 0; k < n->n_deps; k++)
-            if (blocked(l, n->in[k]))
-                l->back[n->in[k]] = i;
-    }
-    for (int k = 0; k < s->g->n_outputs; k++) {
-        int v = s->g->outputs[k];
-        if (blocked(l, v) && l->back[v] < 0)
-            l->back[v] = s->n_nodes;
-    }
-}
-
-/* After the dry walk: the values that would leave the layout, read by a
- * node that stays plain or a graph output (back[] marks them). */
-static int count_exits(layout *l)
+/* The values that leave the layout: back[v] is the first node that stays
+ * plain and reads blocked value v, or n_nodes for a graph output only;
+ * their count. */
+static int mark_exits(layout *l)
 {
     const kl_plan *s = l->s;
     int exits = 0;
@@ -321,7 +305,7 @@ static keel_status give_back(layout *l, int v, int at)
 
 static keel_status give_values_back(layout *l)
 {
-    find_plain_readers(l);
+    mark_exits(l);
     /* from the last place to the first, so that the places before stay put */
     for (int at = l->s->n_nodes; at >= 0; at--)
         for (int v = 0; v < l->n_values; v++)
@@ -379,11 +363,10 @@ keel_status kl_pass_blocked_layout(kl_plan *s)
     l.back = kl_alloc(&s->env, bytes);
     l.moved = kl_alloc(&s->env, node_bytes);
     keel_status st = l.twin && l.back && l.moved ? KEEL_OK : KEEL_ERR_NOMEM;
-    if (!st)
-        memset(l.moved, 0, node_bytes);
     for (int dry = 1; dry >= 0 && !st; dry--) { /* count first, then move them */
         for (int v = 0; v < l.n_values; v++)
             l.twin[v] = l.back[v] = -1;
+        memset(l.moved, 0, node_bytes);
         l.dry = dry;
         l.n_blocked = l.n_convs = 0;
         st = walk(&l);
@@ -391,7 +374,7 @@ keel_status kl_pass_blocked_layout(kl_plan *s)
             kl_pass_note(s, "%d convs would run in blocks: too few", l.n_convs);
             break;
         }
-        const int exits = !st && dry ? count_exits(&l) : 0;
+        const int exits = !st && dry ? mark_exits(&l) : 0;
         if (!st && dry && l.n_convs < CONVS_PER_EXIT * exits) {
             kl_pass_note(s, "%d convs would run in blocks, %d values leave them: too few", l.n_convs, exits);
             break;
