@@ -16,14 +16,17 @@
 #include "kernels/kernels.h"
 #include "../runtime/exec.h"
 
-#define BL KL_BLOCK
 #define PASS_STEPS 128 /* steps of k per pass over the output rows: W's slice, 32 KB, in L1 */
 
 /* The node's geometry, its input taken as [N][C][H][W] with C the
- * weights' (the blocked input holds ceil(C / 16) blocks of it). */
+ * weights' (the blocked input holds ceil(C / B) blocks of it, B the
+ * kernels' block). */
 static keel_status geometry(kl_opctx *c, kl_conv_geom *g)
 {
     const kl_tensor *x = c->in[0], *w = c->in[1];
+    const int64_t bl = c->env->kern->block;
+    if (!bl)
+        return kl_op_fail(c, KEEL_ERR_UNSUPPORTED, "the session's kernels have no blocked layout");
     if (x->dtype != KEEL_FLOAT || w->dtype != KEEL_FLOAT || w->rank != 4)
         return kl_op_fail(c, KEEL_ERR_UNSUPPORTED, "only 2-D float convolutions are supported");
     const bool plain = x->rank == 4;
@@ -31,8 +34,9 @@ static keel_status geometry(kl_opctx *c, kl_conv_geom *g)
     if (group < 1 || w->dims[1] > INT64_MAX / group)
         return kl_op_fail(c, KEEL_ERR_INVALID, "attribute 'group' is %lld", (long long)group);
     const int64_t ch = w->dims[1] * group;
-    if (!plain && (x->rank != 5 || x->dims[4] != BL || x->dims[1] != (ch + BL - 1) / BL))
-        return kl_op_fail(c, KEEL_ERR_SHAPE, "input is not %lld channels in blocks of %d", (long long)ch, BL);
+    if (!plain && (x->rank != 5 || x->dims[4] != bl || x->dims[1] != (ch + bl - 1) / bl))
+        return kl_op_fail(c, KEEL_ERR_SHAPE, "input is not %lld channels in blocks of %lld", (long long)ch,
+                          (long long)bl);
     kl_tensor view = *x;
     view.rank = 4;
     view.dims[1] = ch;
@@ -41,14 +45,15 @@ static keel_status geometry(kl_opctx *c, kl_conv_geom *g)
         return st;
     if ((g->group != 1 && (plain || !kl_dw_applies(g))) || g->dil[1] != 1 || g->dil[2] != 1 || g->nsp != 2)
         return kl_op_fail(c, KEEL_ERR_UNSUPPORTED, "only one group or depthwise, dilation 1, in the blocked layout");
-    if (plain && g->c > BL)
-        return kl_op_fail(c, KEEL_ERR_UNSUPPORTED, "a plain input of %lld channels (at most %d)", (long long)g->c, BL);
+    if (plain && g->c > bl)
+        return kl_op_fail(c, KEEL_ERR_UNSUPPORTED, "a plain input of %lld channels (at most %lld)", (long long)g->c,
+                          (long long)bl);
     return KEEL_OK;
 }
 
-static int64_t blocks_of(int64_t channels)
+static int64_t blocks_of(int64_t channels, int64_t bl)
 {
-    return (channels + BL - 1) / BL;
+    return (channels + bl - 1) / bl;
 }
 
 static keel_status bconv_infer(kl_opctx *c)
@@ -59,7 +64,7 @@ static keel_status bconv_infer(kl_opctx *c)
         return st;
     if (!(g.group == 1 ? c->env->kern->bconv.fn != NULL : c->env->kern->bdwconv.fn != NULL))
         return kl_op_fail(c, KEEL_ERR_UNSUPPORTED, "the session's kernels have no blocked convolution");
-    const int64_t dims[5] = {g.n, blocks_of(g.m), g.out[1], g.out[2], BL};
+    const int64_t bl = c->env->kern->block, dims[5] = {g.n, blocks_of(g.m, bl), g.out[1], g.out[2], bl};
     kl_set_shape(c->out[0], KEEL_FLOAT, 5, dims);
     return KEEL_OK;
 }
@@ -94,10 +99,11 @@ static void bconv_release(kl_env *env, void *state)
     kl_free(env, st, sizeof *st);
 }
 
-/* Channels of an input block: 16, or all of a plain input's. */
+/* Channels of an input block: the kernels' block, or all of a plain
+ * input's. */
 static int64_t block_channels(const kl_opctx *c, const kl_conv_geom *g)
 {
-    return c->in[0]->rank == 4 ? g->c : BL;
+    return c->in[0]->rank == 4 ? g->c : c->env->kern->block;
 }
 
 /* w [m][c][kh][kw] as [m][k] with k ordered block, tap row, tap column,
@@ -114,19 +120,19 @@ static void reorder_weights(const kl_conv_geom *g, int64_t cpb, const float *w, 
                         w[((m * g->c + ch) * kh + y) * kw + x];
 }
 
-/* Depthwise weights [c][1][kh][kw] as [block][kh][kw][16], lanes past c
+/* Depthwise weights [c][1][kh][kw] as [block][kh][kw][bl], lanes past c
  * zero. */
-static float *pack_depthwise(kl_env *env, const kl_conv_geom *g, const float *w, size_t *bytes)
+static float *pack_depthwise(kl_env *env, const kl_conv_geom *g, int64_t bl, const float *w, size_t *bytes)
 {
     const int64_t taps = g->k[1] * g->k[2];
-    *bytes = (size_t)(blocks_of(g->c) * taps * BL) * sizeof(float);
+    *bytes = (size_t)(blocks_of(g->c, bl) * taps * bl) * sizeof(float);
     float *p = kl_alloc(env, *bytes);
     if (!p)
         return NULL;
     memset(p, 0, *bytes);
     for (int64_t ch = 0; ch < g->c; ch++)
         for (int64_t t = 0; t < taps; t++)
-            p[(ch / BL * taps + t) * BL + ch % BL] = w[ch * taps + t];
+            p[(ch / bl * taps + t) * bl + ch % bl] = w[ch * taps + t];
     return p;
 }
 
@@ -136,7 +142,7 @@ static void *pack_weights(kl_env *env, kl_opctx *c, int form, size_t *bytes)
     kl_conv_geom g;
     geometry(c, &g);
     if (form == FORM_BLOCKED_DW)
-        return pack_depthwise(env, &g, c->in[1]->data, bytes);
+        return pack_depthwise(env, &g, c->env->kern->block, c->in[1]->data, bytes);
     const int64_t cpb = block_channels(c, &g), k = (g.c + cpb - 1) / cpb * g.k[1] * g.k[2] * cpb;
     const size_t flat_bytes = (size_t)(g.m * k) * sizeof(float);
     float *flat = kl_alloc(env, flat_bytes);
@@ -172,7 +178,8 @@ static keel_status bconv_prepare(kl_opctx *c)
         st = KEEL_ERR_NOMEM;
     s->packed = packed;
     const float *bias = c->n_in > 2 && c->in[2] ? c->in[2]->data : NULL;
-    s->bias_bytes = bias ? (size_t)(blocks_of(g.m) * BL) * sizeof(float) : 0;
+    const int64_t bl = c->env->kern->block;
+    s->bias_bytes = bias ? (size_t)(blocks_of(g.m, bl) * bl) * sizeof(float) : 0;
     if (!st && bias && !(s->bias = kl_alloc(c->env, s->bias_bytes)))
         st = KEEL_ERR_NOMEM;
     if (st) {
@@ -228,11 +235,11 @@ static void bconv_items(void *arg, int64_t lo, int64_t hi)
             j->c->env->kern->bconv.fn(s, group, r0, r1);
         if (in_store(&j->c->epi))
             continue;
-        const int64_t per = j->depthwise ? 1 : 4, plane = s->oh * s->ow * BL;
+        const int64_t bl = j->c->env->kern->block, per = j->depthwise ? 1 : KL_CV_NB / bl, plane = s->oh * s->ow * bl;
         const int64_t b1 = per * group + per < s->m_blocks ? per * group + per : s->m_blocks;
         for (int64_t b = per * group; b < b1; b++) {
-            const int64_t at = b * plane + r0 * s->ow * BL;
-            kl_epilogue_apply(&j->c->epi, s->y + at, j->y_offset + (size_t)at, (size_t)((r1 - r0) * s->ow * BL));
+            const int64_t at = b * plane + r0 * s->ow * bl;
+            kl_epilogue_apply(&j->c->epi, s->y + at, j->y_offset + (size_t)at, (size_t)((r1 - r0) * s->ow * bl));
         }
     }
 }
@@ -245,12 +252,12 @@ static keel_status bconv_run(kl_opctx *c)
     const kl_epilogue *e = &c->epi;
     const bool plain = c->in[0]->rank == 4, fused = in_store(e);
     const bool depthwise = g.group > 1;
-    const int64_t cpb = block_channels(c, &g), steps = g.k[1] * g.k[2] * cpb;
+    const int64_t bl = c->env->kern->block, cpb = block_channels(c, &g), steps = g.k[1] * g.k[2] * cpb;
     kl_bc_span s = {.plain = plain, .cpb = cpb, .x_ch = plain ? g.in[1] * g.in[2] : 1,
-                    .x_col = plain ? 1 : BL, .in_blocks = (g.c + cpb - 1) / cpb,
+                    .x_col = plain ? 1 : bl, .in_blocks = (g.c + cpb - 1) / cpb,
                     .ih = g.in[1], .iw = g.in[2], .kh = g.k[1], .kw = g.k[2], .sh = g.stride[1],
                     .sw = g.stride[2], .ph = g.pad[1], .pw = g.pad[2], .oh = g.out[1], .ow = g.out[2],
-                    .m_blocks = blocks_of(g.m), .packed = st->packed, .bias = st->bias,
+                    .m_blocks = blocks_of(g.m, bl), .packed = st->packed, .bias = st->bias,
                     .lo = -INFINITY, .hi = INFINITY};
     s.x_row = s.iw * s.x_col;
     s.x_block = plain ? 0 : s.ih * s.x_row;
@@ -261,13 +268,13 @@ static keel_status bconv_run(kl_opctx *c)
     if (fused && e->act == KL_ACT_CLIP)
         s.lo = e->alpha, s.hi = e->beta;
     const int threads = kl_pool_threads(c->pool);
-    const int64_t image_in = plain ? g.c * g.in_size : s.in_blocks * g.in_size * BL;
-    const int64_t image_out = s.m_blocks * g.out_size * BL;
+    const int64_t image_in = plain ? g.c * g.in_size : s.in_blocks * g.in_size * bl;
+    const int64_t image_out = s.m_blocks * g.out_size * bl;
     /* where W outweighs the input (a 1x1 conv from 320 to 1280 channels on
      * 7x7: 1.6 MB of W for 63 KB), the threads split the output channels,
      * each streaming its part of W; split by rows, each would read all of it */
     const bool w_heavy = !depthwise && (int64_t)kl_cv_packed_floats(g.m, s.k) > image_in;
-    bconv_job j = {c, &s, depthwise, w_heavy, depthwise ? s.m_blocks : (s.m_blocks + 3) / 4,
+    bconv_job j = {c, &s, depthwise, w_heavy, depthwise ? s.m_blocks : kl_cv_blocks(g.m),
                    threads > 1 ? (s.oh < 2 * threads ? s.oh : 2 * threads) : 1, 0};
     kl_pool *pool = kl_conv_pool(c, g.m * g.out_size * (g.c / g.group) * g.k_size);
     for (int64_t n = 0; n < g.n && !kl_op_stopping(c); n++) {

@@ -7,18 +7,18 @@
 #include "drivers/pool.h"
 #include "kernels/kernels.h"
 
-#define BL KL_BLOCK
 #define SPLIT_TAPS ((int64_t)1 << 15) /* window taps over all outputs from which the threads share them */
 
 /* The node's geometry, its input taken as [N][C][H][W]. */
 static keel_status geometry(kl_opctx *c, pool_geom *g)
 {
     const kl_tensor *x = c->in[0];
-    if (x->dtype != KEEL_FLOAT || x->rank != 5 || x->dims[4] != BL)
-        return kl_op_fail(c, KEEL_ERR_SHAPE, "input is not float in blocks of %d", BL);
+    const int64_t bl = c->env->kern->block;
+    if (x->dtype != KEEL_FLOAT || x->rank != 5 || !bl || x->dims[4] != bl)
+        return kl_op_fail(c, KEEL_ERR_SHAPE, "input is not float in the kernels' blocks of %lld", (long long)bl);
     kl_tensor view = *x;
     view.rank = 4;
-    view.dims[1] = x->dims[1] * BL;
+    view.dims[1] = x->dims[1] * bl;
     kl_tensor *in = &view;
     kl_opctx plain = *c;
     plain.in = &in;
@@ -40,7 +40,7 @@ static keel_status bmaxpool_infer(kl_opctx *c)
         return kl_op_fail(c, KEEL_ERR_UNSUPPORTED, "no Indices in the blocked layout");
     if (!c->env->kern->bmaxpool.fn)
         return kl_op_fail(c, KEEL_ERR_UNSUPPORTED, "the session's kernels have no blocked MaxPool");
-    const int64_t *d = c->in[0]->dims, dims[5] = {d[0], d[1], g.d[1].out, g.d[2].out, BL};
+    const int64_t *d = c->in[0]->dims, dims[5] = {d[0], d[1], g.d[1].out, g.d[2].out, d[4]};
     kl_set_shape(c->out[0], KEEL_FLOAT, 5, dims);
     return KEEL_OK;
 }

@@ -1,12 +1,11 @@
 /* fromblocked.c -- ai.keel's FromBlocked: a float tensor in the blocked
- * layout [N][ceil(C / 16)][H][W][16] (ops/kernels/conv.h) back to
+ * layout [N][ceil(C / B)][H][W][B] (ops/kernels/conv.h) back to
  * [N][C][H][W] (attribute `channels`: C).  Not in the registry: the pass
  * blocked_layout (runtime/layout.c) puts one before the first reader of a
  * blocked value that reads it plainly. */
 
 #include "kernels/kernels.h"
 
-#define BL KL_BLOCK
 #define REORDER_SPLIT_FLOATS 65536 /* from this size the threads share the blocks */
 
 static keel_status from_blocked_infer(kl_opctx *c)
@@ -15,8 +14,8 @@ static keel_status from_blocked_infer(kl_opctx *c)
     if (x->dtype != KEEL_FLOAT || x->rank != 5)
         return kl_op_fail(c, KEEL_ERR_UNSUPPORTED, "only float tensors of rank 5 (got %s of rank %d)",
                           kl_dtype_name(x->dtype), x->rank);
-    const int64_t *d = x->dims, ch = kl_attr_int(c->node, "channels", -1);
-    if (d[4] != BL || ch <= (d[1] - 1) * BL || ch > d[1] * BL)
+    const int64_t *d = x->dims, ch = kl_attr_int(c->node, "channels", -1), bl = c->env->kern->block;
+    if (!bl || d[4] != bl || ch <= (d[1] - 1) * bl || ch > d[1] * bl)
         return kl_op_fail(c, KEEL_ERR_SHAPE, "%lld channels do not fit %lld blocks of %lld", (long long)ch,
                           (long long)d[1], (long long)d[4]);
     const int64_t dims[4] = {d[0], ch, d[2], d[3]};
@@ -30,7 +29,7 @@ typedef struct reorder_job {
     const kl_kernels *kern;
     const float *x;
     float *y;
-    int64_t c, blocks, hw;
+    int64_t c, blocks, hw, bl;
 } reorder_job;
 
 static void from_blocked_range(void *arg, int64_t lo, int64_t hi)
@@ -38,17 +37,17 @@ static void from_blocked_range(void *arg, int64_t lo, int64_t hi)
     const reorder_job *j = arg;
     for (int64_t item = lo; item < hi; item++) {
         const int64_t n = item / j->blocks, b = item % j->blocks;
-        const int64_t lanes = j->c - b * BL < BL ? j->c - b * BL : BL;
-        j->kern->bfrom.fn(j->x + item * j->hw * BL, j->hw, lanes, j->y + (n * j->c + b * BL) * j->hw);
+        const int64_t bl = j->bl, lanes = j->c - b * bl < bl ? j->c - b * bl : bl;
+        j->kern->bfrom.fn(j->x + item * j->hw * bl, j->hw, lanes, j->y + (n * j->c + b * bl) * j->hw);
     }
 }
 
 static keel_status from_blocked_run(kl_opctx *c)
 {
-    const int64_t *plain = c->out[0]->dims;
-    const int64_t blocks = (plain[1] + BL - 1) / BL, items = plain[0] * blocks;
-    reorder_job j = {c->env->kern, c->in[0]->data, c->out[0]->data, plain[1], blocks, plain[2] * plain[3]};
-    kl_parallel_for(items * j.hw * BL >= REORDER_SPLIT_FLOATS ? c->pool : NULL, items, from_blocked_range, &j);
+    const int64_t *plain = c->out[0]->dims, bl = c->in[0]->dims[4];
+    const int64_t blocks = (plain[1] + bl - 1) / bl, items = plain[0] * blocks;
+    reorder_job j = {c->env->kern, c->in[0]->data, c->out[0]->data, plain[1], blocks, plain[2] * plain[3], bl};
+    kl_parallel_for(items * j.hw * bl >= REORDER_SPLIT_FLOATS ? c->pool : NULL, items, from_blocked_range, &j);
     return KEEL_OK;
 }
 

@@ -1,8 +1,8 @@
 /* layout.c -- the pass blocked_layout: where the session's kernels have
- * the blocked layout (ops/kernels/conv.h: channels in blocks of 16, each
- * position's block one vector), runs of convolutions and the ops between
- * them carry their values in it from node to node, as ONNX Runtime's
- * NCHWc transformer does.
+ * the blocked layout (ops/kernels/conv.h: channels in blocks of 16 on
+ * AVX-512, 8 on AVX2, each position's block one vector), runs of
+ * convolutions and the ops between them carry their values in it from
+ * node to node, as ONNX Runtime's NCHWc transformer does.
  *
  * A Conv enters the layout when its input is in it already, or when its
  * input has at most PLAIN_MAX_CHANNELS channels (a stem: it reads the
@@ -45,6 +45,9 @@
  * 13x13) ran 5-10 % faster in the layout; ResNet's 64 channels on 56x56
  * and VGG's on 224x224 slower. */
 #define WINOGRAD_KEPT(c, positions) ((c) > 16 && ((c) > 64 || (positions) > 1024))
+/* With blocks of 8 (AVX2) every such conv stays plain: the direct convs
+ * in blocks made SqueezeNet-1.1 1.17 times as slow at one thread. */
+#define WINOGRAD_KEPT_BLOCK 16
 
 typedef struct layout {
     kl_plan *s;
@@ -105,7 +108,8 @@ static keel_status conv_runs_blocked(layout *l, const kl_snode *n, bool input_bl
         *fits = input_blocked;
         return KEEL_OK;
     }
-    if (kl_wino_applies(&g) && WINOGRAD_KEPT(g.c, g.out_size))
+    const bool narrow = l->s->env.kern->block < WINOGRAD_KEPT_BLOCK;
+    if (kl_wino_applies(&g) && (narrow || WINOGRAD_KEPT(g.c, g.out_size)))
         return KEEL_OK;
     *fits = input_blocked || g.c <= PLAIN_MAX_CHANNELS;
     return KEEL_OK;
@@ -162,7 +166,7 @@ static bool concat_fits(const layout *l, const kl_snode *n)
     if (!kl_fuse_is_op(n, "Concat") || kl_attr_int(n->src, "axis", 0) != 1 || n->n_in < 1)
         return false;
     for (int k = 0; k < n->n_in; k++)
-        if (!blocked(l, n->in[k]) || shape_of(l, n->in[k])->dims[1] % KL_BLOCK)
+        if (!blocked(l, n->in[k]) || shape_of(l, n->in[k])->dims[1] % l->s->env.kern->block)
             return false;
     return true;
 }

@@ -10,11 +10,12 @@
 #include "testutil.h"
 
 /* The entries written for x86 (ops/kernels/x86/): built for AVX2 (the
- * hand-written ones and the portable loops built again for AVX2), and
- * for AVX-512 (sigmoid, exp, erf, tanh, pow, pointwise12, dw_group16,
- * layernorm, softmax_row). */
-#define AVX2_ENTRIES 27
-/* and the portable ones: all but the packed products and depthwise rows and groups */
+ * hand-written ones, the blocked layout's six and the portable loops
+ * built again for AVX2), and for AVX-512 (sigmoid, exp, erf, tanh, pow,
+ * pointwise12, dw_group16, layernorm, softmax_row). */
+#define AVX2_ENTRIES 33
+/* and the portable ones: all but the packed products, depthwise rows and
+ * groups and the blocked layout's */
 #define GENERIC_ENTRIES 24
 #define AVX512_ENTRIES 10
 
@@ -52,8 +53,11 @@ static void test_x86_tables(void)
     /* the avx512 table reuses the AVX2 builds where it has no other */
     CU_ASSERT_EQUAL(kl_kernels_count(a5, KEEL_ISA_AVX2) + kl_kernels_count(a5, KEEL_ISA_AVX512),
                     kl_kernels_count(a2, KEEL_ISA_AVX2) + 1 /* pointwise12 */ + 1 /* pack12 */ + 1 /* dw_group16 */ +
-                        1 /* cvprod */ + 1 /* bconv */ + 1 /* bmaxpool */ + 1 /* bdwconv */ +
-                        1 /* bfrom */ + 1 /* bscale */ + 1 /* bsum */);
+                        1 /* cvprod */);
+    /* the blocked layout's blocks: one vector of each */
+    CU_ASSERT_EQUAL(a2->block, 8);
+    CU_ASSERT_EQUAL(a5->block, 16);
+    CU_ASSERT_EQUAL(kl_kernels_for(KEEL_ISA_GENERIC)->block, 0);
     CU_ASSERT(kl_pw_usable(a2) && !kl_pw_wide(a2));
     CU_ASSERT(kl_pw_wide(a5));
 #else

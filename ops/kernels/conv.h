@@ -132,18 +132,16 @@ void kl_cv_pack(int64_t m, int64_t k, const float *w, float *p);
 size_t kl_cv_range_floats(int64_t n);
 
 /* ---- the blocked layout (ops/blockedconv.c, ops/blockedmaxpool.c,
- * ops/fromblocked.c): channels in blocks of KL_BLOCK, a tensor [N][C][H][W]
- * held as [N][ceil(C / KL_BLOCK)][H][W][KL_BLOCK], the lanes past C zero
- * ---- */
-
-#define KL_BLOCK 16
+ * ops/fromblocked.c): channels in blocks of B, the kernel table's block
+ * (16 on AVX-512, 8 on AVX2: one vector), a tensor [N][C][H][W] held as
+ * [N][ceil(C / B)][H][W][B], the lanes past C zero ---- */
 
 /* One image's convolution into the blocked layout (bconv of kernels.h):
  * Y = W X + bias, then the residual and the clamp [lo, hi]. */
 typedef struct kl_bc_span {
     const float *x;         /* the image's input */
     bool plain;             /* x in the plain layout: one block of cpb channels */
-    int64_t cpb;            /* channels of an input block: KL_BLOCK, or C when plain */
+    int64_t cpb;            /* channels of an input block: B, or C when plain */
     int64_t x_block, x_row, x_col, x_ch; /* strides in floats: blocks, rows, columns, channels of a block */
     int64_t in_blocks;      /* blocks of input channels */
     int64_t pass_blocks;    /* input blocks per pass over the output rows */
@@ -152,7 +150,7 @@ typedef struct kl_bc_span {
     int64_t m_blocks;       /* output blocks */
     int64_t k;              /* in_blocks * kh * kw * cpb: W's steps */
     const float *packed;    /* W by kl_cv_pack, k ordered block, tap row, tap column, channel */
-    const float *bias;      /* m_blocks * KL_BLOCK values, or NULL */
+    const float *bias;      /* m_blocks * B values, or NULL */
     const float *res;       /* the residual in Y's layout, or NULL */
     float lo, hi;           /* the clamp (-inf, inf: none) */
     float *y;               /* the image's output */

@@ -14,8 +14,8 @@ const kl_kernels kl_kernels_generic = {.isa = KEEL_ISA_GENERIC, KL_KERNEL_LIST(K
 #ifdef KL_X86
 #define KL_AVX2(NAME, G, A2, A5) KL_KENTRY(NAME, A2)
 #define KL_AVX512(NAME, G, A2, A5) KL_KENTRY(NAME, A5)
-static const kl_kernels kl_kernels_avx2 = {.isa = KEEL_ISA_AVX2, KL_KERNEL_LIST(KL_AVX2)};
-static const kl_kernels kl_kernels_avx512 = {.isa = KEEL_ISA_AVX512, KL_KERNEL_LIST(KL_AVX512)};
+static const kl_kernels kl_kernels_avx2 = {.isa = KEEL_ISA_AVX2, .block = 8, KL_KERNEL_LIST(KL_AVX2)};
+static const kl_kernels kl_kernels_avx512 = {.isa = KEEL_ISA_AVX512, .block = 16, KL_KERNEL_LIST(KL_AVX512)};
 #endif
 
 const kl_kernels *kl_kernels_for(int isa)

@@ -46,14 +46,15 @@ typedef void klk_pointwise12_fn(const kl_pw_span *s, int64_t p0, int64_t p1, int
 typedef void klk_cvprod_fn(const kl_cv_span *s, const float *x, int64_t ldx, int64_t b0, int64_t b1, int64_t j0,
                            int64_t j1, float *t);
 /* the blocked layout's convolution: output rows [r0, r1) of output
- * blocks [4 group, 4 group + 4) (those there are); MaxPool: rows [r0, r1)
- * of block b */
+ * channels [KL_CV_NB group, KL_CV_NB group + KL_CV_NB) (the blocks there
+ * are); MaxPool: rows [r0, r1) of block b */
 typedef void klk_bconv_fn(const kl_bc_span *s, int64_t group, int64_t r0, int64_t r1);
 typedef void klk_bmaxpool_fn(const kl_bp_span *s, int64_t b, int64_t r0, int64_t r1);
 /* depthwise, rows [r0, r1) of block b */
 typedef void klk_bdwconv_fn(const kl_bc_span *s, int64_t b, int64_t r0, int64_t r1);
 /* the blocked layout's elementwise kernels over n positions of one block:
- * y = x times the block's scale s (16 values); sum = the 16 sums of x */
+ * y = x times the block's scale s (one value a channel); sum = the block's
+ * sums of x */
 typedef void klk_bscale_fn(float *y, const float *x, const float *s, int64_t n);
 typedef void klk_bsum_fn(const float *x, int64_t n, float *sum);
 /* one block of hw positions back to the plain layout: its first `lanes`
@@ -138,12 +139,12 @@ typedef klk_reduce_loop klk_reduce_fn(int kind, int dtype);
     X(pointwise12, none, none, avx512)                 \
     X(pack12, none, none, avx512)                      \
     X(cvprod, none, none, avx512)                      \
-    X(bconv, none, none, avx512)                       \
-    X(bmaxpool, none, none, avx512)                    \
-    X(bdwconv, none, none, avx512)                     \
-    X(bfrom, generic, generic, avx512)                 \
-    X(bscale, generic, generic, avx512)                \
-    X(bsum, generic, generic, avx512)                  \
+    X(bconv, none, avx2, avx512)                       \
+    X(bmaxpool, none, avx2, avx512)                    \
+    X(bdwconv, none, avx2, avx512)                     \
+    X(bfrom, none, avx2, avx512)                       \
+    X(bscale, none, avx2, avx512)                      \
+    X(bsum, none, avx2, avx512)                        \
     X(pack6, none, avx2, avx2)                         \
     X(take_even, generic, avx2, avx2)                  \
     X(transpose_plane, generic, avx2, avx512)          \
@@ -183,7 +184,8 @@ typedef klk_pack12_fn klk_pack6_fn;
     } NAME;
 
 typedef struct kl_kernels {
-    int isa; /* the keel_isa this table is for */
+    int isa;   /* the keel_isa this table is for */
+    int block; /* channels of a block of the blocked layout (conv.h): 16, 8, or 0 for none */
     KL_KERNEL_LIST(KL_KERNEL_FIELD)
 } kl_kernels;
 
