@@ -167,9 +167,8 @@ BC_ATTR void bc_place(const int R, const int nz_last, const bool plain, const bo
                       const float *w, int64_t nb, const bc_at *a, int64_t nzg, bool first, bool last,
                       const float *bias, const float *res, const float *pf, int64_t pf_n)
 {
-    if (ZT == BC_GROUP || (R == 1 && nzg == BC_GROUP)) { /* one sub-tile: the group's blocks */
-        bc_tile(R, ZT == BC_GROUP ? nz_last : BC_GROUP, plain, unit, s, w, nb, a, a->y, first, last, bias, res, pf,
-                pf_n);
+    if (R == 1 && nzg == BC_GROUP) {
+        bc_tile(1, BC_GROUP, plain, unit, s, w, nb, a, a->y, first, last, bias, res, pf, pf_n);
         return;
     }
     const int64_t yb = s->oh * s->ow * BL, n_sub = (nzg + ZT - 1) / ZT, per_sub = (pf_n + n_sub - 1) / n_sub;
