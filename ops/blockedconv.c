@@ -6,7 +6,7 @@
  * a Conv node to it, which keeps the node's attributes, weights, bias and
  * fused epilogue (a fused residual comes in Y's layout).  The work is the
  * kernel table's bconv, or bdwconv for depthwise
- * (ops/kernels/x86/blocked_avx512.c), on W packed once in prepare(), its
+ * (ops/kernels/x86/blocked.h), on W packed once in prepare(), its
  * tiles shared out by bands of output rows: each thread takes the same
  * rows of every block, as the layer before did. */
 #include <math.h>
@@ -204,7 +204,7 @@ static bool in_store(const kl_epilogue *e)
 typedef struct bconv_job {
     kl_opctx *c;
     const kl_bc_span *s;
-    bool depthwise;          /* items over output blocks (bdwconv), not groups of four (bconv) */
+    bool depthwise;          /* items over output blocks (bdwconv), not groups of KL_CV_NB channels (bconv) */
     bool by_groups;          /* items group-major (each thread streams its part of W), not band-major */
     int64_t groups, bands;
     size_t y_offset;         /* the image's first element in the output */
