@@ -798,11 +798,25 @@ typedef struct blocked_case {
     int64_t stem_k; /* 0: 3x3 stride 1 pad 1; 7: 7x7 stride 2 pad 3 */
 } blocked_case;
 
+/* t's stem: its kernel, stride and pad, and its output's extent. */
+typedef struct blocked_stem {
+    int64_t k, stride, pad, h, w;
+} blocked_stem;
+
+static blocked_stem stem_of(const blocked_case *t)
+{
+    blocked_stem st = {.k = t->stem_k ? t->stem_k : 3, .stride = t->stem_k ? 2 : 1};
+    st.pad = st.k / 2;
+    st.h = (t->h + 2 * st.pad - st.k) / st.stride + 1;
+    st.w = (t->w + 2 * st.pad - st.k) / st.stride + 1;
+    return st;
+}
+
 /* The model of t, its output's element count in *ny. */
 static tb_model *blocked_model(const blocked_case *t, size_t *ny, int64_t *yd)
 {
-    const int64_t nb = t->batch ? t->batch : 1, sk = t->stem_k ? t->stem_k : 3, ss = t->stem_k ? 2 : 1, sp = sk / 2;
-    const int64_t sh = (t->h + 2 * sp - sk) / ss + 1, sw = (t->w + 2 * sp - sk) / ss + 1;
+    const blocked_stem sg = stem_of(t);
+    const int64_t nb = t->batch ? t->batch : 1, sk = sg.k, ss = sg.stride, sp = sg.pad, sh = sg.h, sw = sg.w;
     const int64_t oh = (sh + 2 * t->pad - t->k) / t->stride + 1, ow = (sw + 2 * t->pad_w - t->kw) / t->stride + 1;
     int64_t xd[4] = {nb, t->xc, t->h, t->w}, w0d[4] = {t->c, t->xc, sk, sk}, b0d[1] = {t->c};
     int64_t w1d[4] = {t->m, t->c, t->k, t->kw}, b1d[1] = {t->m};
@@ -963,10 +977,9 @@ static float *run_blocked_case(const blocked_case *t, int isa, const char *off, 
 /* Whether Winograd computes t's conv at isa (its own rule, kl_wino_applies). */
 static bool blocked_wino(const blocked_case *t, int isa)
 {
-    const int64_t sk = t->stem_k ? t->stem_k : 3, ss = t->stem_k ? 2 : 1, sp = sk / 2;
-    const int64_t sh = (t->h + 2 * sp - sk) / ss + 1, sw = (t->w + 2 * sp - sk) / ss + 1;
+    const blocked_stem sg = stem_of(t);
     kl_conv_geom g = {.nsp = 2, .n = 1, .c = t->c, .m = t->m, .group = 1, .kern = kl_kernels_for(isa)};
-    const int64_t in[3] = {1, sh, sw}, k[3] = {1, t->k, t->kw}, st[3] = {1, t->stride, t->stride};
+    const int64_t in[3] = {1, sg.h, sg.w}, k[3] = {1, t->k, t->kw}, st[3] = {1, t->stride, t->stride};
     for (int d = 0; d < 3; d++) {
         g.in[d] = in[d], g.k[d] = k[d], g.stride[d] = st[d], g.dil[d] = 1;
         g.pad[d] = d == 0 ? 0 : d == 1 ? t->pad : t->pad_w;
