@@ -313,10 +313,13 @@ void kl_parallel_for_fine(kl_pool *pool, int64_t n, int ranges_per_thread, kl_ra
      * that is ready takes the ranges of one that is late to wake or has
      * lost its core for a while.  Kernels whose ranges each cost a set-up
      * (packing a block of X) ask for one range per thread, as
-     * kl_parallel_for does: four made MobileNet-v2 on two threads slower. */
-    int64_t parts = (int64_t)pool->n_threads * (ranges_per_thread > 1 ? ranges_per_thread : 1);
-    pool->chunk = (n + parts - 1) / parts;
-    pool->span = pool->chunk * (ranges_per_thread > 1 ? ranges_per_thread : 1);
+     * kl_parallel_for does: four made MobileNet-v2 on two threads slower.
+     * Each thread's home is its even share, whatever the ranges: with 4
+     * blocks, 4 ranges per thread and 2 threads, ranges of one item and
+     * homes of two (not of four, which left the second thread none). */
+    const int64_t per_thread = ranges_per_thread > 1 ? ranges_per_thread : 1;
+    pool->span = (n + pool->n_threads - 1) / pool->n_threads;
+    pool->chunk = (pool->span + per_thread - 1) / per_thread;
     post_and_run(pool);
 }
 

@@ -21,9 +21,10 @@ int kl_pool_threads(const kl_pool *pool);
  * thread that is ready first may run a late one's), and waits for all.
  * Runs inline when pool is NULL.  Not reentrant: never call it from fn. */
 void kl_parallel_for(kl_pool *pool, int64_t n, kl_range_fn fn, void *arg);
-/* The same in about ranges_per_thread ranges per thread, for kernels whose
- * ranges cost nothing to start: finer ranges let a thread that is ahead
- * take over the work of one that lost its core for a while. */
+/* The same with each thread's share (n / threads items, rounded up) in
+ * ranges_per_thread ranges, for kernels whose ranges cost nothing to
+ * start: a thread that is ahead takes over the ranges of one that is
+ * slower or lost its core for a while. */
 void kl_parallel_for_fine(kl_pool *pool, int64_t n, int ranges_per_thread, kl_range_fn fn, void *arg);
 
 /* Runs fn(arg, t, t + 1) on thread t (kl_pool_slot t) for each of the

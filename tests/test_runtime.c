@@ -1962,6 +1962,46 @@ static void test_pool_covers_every_item_once(void)
     }
 }
 
+typedef struct range_job {
+    int64_t lo[40], hi[40]; /* per item: the range it ran in (each item's own entries: no race) */
+} range_job;
+
+static void note_range(void *arg, int64_t lo, int64_t hi)
+{
+    range_job *j = arg;
+    for (int64_t i = lo; i < hi; i++)
+        j->lo[i] = lo, j->hi[i] = hi;
+}
+
+/* kl_parallel_for_fine: every item once, in ranges of at most a share's
+ * (n / threads, rounded up) 1 / ranges_per_thread, none across two
+ * threads' shares: with 10 items, 2 threads and 4 ranges each, shares
+ * [0, 5) and [5, 10), not a range [4, 6). */
+static void test_pool_fine_ranges(void)
+{
+    kl_env env;
+    kl_env_init(&env, NULL);
+    for (int threads = 2; threads <= 4; threads++) {
+        kl_pool *pool = kl_pool_new(&env, threads);
+        for (int per = 1; per <= 4; per++)
+            for (int64_t n = 1; n <= 40; n++) {
+                range_job j;
+                for (int64_t i = 0; i < 40; i++)
+                    j.lo[i] = j.hi[i] = -1;
+                kl_parallel_for_fine(pool, n, per, note_range, &j);
+                const int64_t share = (n + threads - 1) / threads, chunk = (share + per - 1) / per;
+                for (int64_t i = 0; i < n; i++) {
+                    CU_ASSERT(j.lo[i] >= 0 && j.lo[i] <= i && i < j.hi[i]);
+                    CU_ASSERT(j.hi[i] - j.lo[i] <= chunk);
+                    CU_ASSERT_EQUAL(j.lo[i] / share, (j.hi[i] - 1) / share);
+                }
+                for (int64_t i = n; i < 40; i++)
+                    CU_ASSERT_EQUAL(j.lo[i], -1);
+            }
+        kl_pool_free(pool);
+    }
+}
+
 typedef struct slot_job {
     kl_pool *pool;
     int ranges[4], slots[4];
@@ -2120,6 +2160,7 @@ void add_runtime_suite(void)
     CU_add_test(s, "If and Loop planned at run time", test_if_and_loop_at_run_time);
     CU_add_test(s, "custom op through the public API", test_custom_op);
     CU_add_test(s, "thread pool covers every item once", test_pool_covers_every_item_once);
+    CU_add_test(s, "thread pool: fine ranges within each thread's share", test_pool_fine_ranges);
     CU_add_test(s, "each thread runs its own range", test_pool_each_thread_its_range);
     CU_add_test(s, "binary ops split their rows over two threads", test_binary_split_rows);
     CU_add_test(s, "depthwise kernels match a direct loop", test_depthwise_kernels);
