@@ -276,7 +276,7 @@ static keel_status bconv_run(kl_opctx *c)
     const bool w_heavy = !depthwise && (int64_t)kl_cv_packed_floats(g.m, s.k) > image_in;
     /* Split by groups, they are claimed a few at a time (as ops/conv.c's
      * cv_image does its blocks: a thread often ran its half 20-30 %
-     * slower than the other; EfficientNet-B0 on two threads 3-6 % faster).
+     * slower than the other; EfficientNet-B0 on two threads 2-6 % faster).
      * Split by rows, one range each: every kernel's ranges four to a
      * thread made MobileNet-v2 13 % slower on two threads. */
     bconv_job j = {c, &s, depthwise, w_heavy, depthwise ? s.m_blocks : kl_cv_blocks(g.m),
