@@ -274,11 +274,6 @@ static keel_status bconv_run(kl_opctx *c)
      * 7x7: 1.6 MB of W for 63 KB), the threads split the output channels,
      * each streaming its part of W; split by rows, each would read all of it */
     const bool w_heavy = !depthwise && (int64_t)kl_cv_packed_floats(g.m, s.k) > image_in;
-    /* Split by groups, they are claimed a few at a time (as ops/conv.c's
-     * cv_image does its blocks: a thread often ran its half 20-30 %
-     * slower than the other; EfficientNet-B0 on two threads 2-6 % faster).
-     * Split by rows, one range each: every kernel's ranges four to a
-     * thread made MobileNet-v2 13 % slower on two threads. */
     bconv_job j = {c, &s, depthwise, w_heavy, depthwise ? s.m_blocks : kl_cv_blocks(g.m),
                    threads > 1 ? (s.oh < 2 * threads ? s.oh : 2 * threads) : 1, 0};
     kl_pool *pool = kl_conv_pool(c, g.m * g.out_size * (g.c / g.group) * g.k_size);
@@ -287,7 +282,7 @@ static keel_status bconv_run(kl_opctx *c)
         s.y = (float *)c->out[0]->data + n * image_out;
         s.res = fused && e->residual ? (const float *)e->residual->data + n * image_out : NULL;
         j.y_offset = (size_t)(n * image_out);
-        kl_parallel_for_fine(pool, j.groups * j.bands, w_heavy ? 4 : 1, bconv_items, &j);
+        kl_parallel_for_fine(pool, j.groups * j.bands, w_heavy ? KL_CV_SPLIT_RANGES : 1, bconv_items, &j);
     }
     return kl_op_check_cancel(c);
 }

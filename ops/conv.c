@@ -473,14 +473,8 @@ static void cv_image(kl_opctx *c, const conv_geom *g, const float *x, const floa
                           .y = y, .y_offset = y_offset, .epi = &c->epi};
     cv_job j = {&s, g, x, pool, cv_by_blocks(g, threads), cv_ranges(g, threads), c->scratch,
                 cv_thread_floats(g, threads)};
-    /* blocks claimed a few at a time: on the shared 2-vCPU host one thread
-     * often ran its half of W 20-30 % slower than the other (which of
-     * the two changed from run to run), and the other takes its last
-     * blocks; ResNet-50 on two threads 2-3 % faster */
-    if (j.by_blocks)
-        kl_parallel_for_fine(pool, kl_cv_blocks(g->m), 4, cv_items, &j);
-    else
-        kl_parallel_for(pool, j.ranges, cv_items, &j);
+    kl_parallel_for_fine(pool, j.by_blocks ? kl_cv_blocks(g->m) : j.ranges, j.by_blocks ? KL_CV_SPLIT_RANGES : 1,
+                         cv_items, &j);
 }
 
 typedef struct conv_state {

@@ -106,6 +106,15 @@ typedef struct kl_pw_span {
 
 #define KL_CV_NB 64  /* output channels of a packed block of W */
 #define KL_CV_KC 128 /* steps of k per pass over a range of positions */
+/* Ranges per thread (kl_parallel_for_fine) where the threads split W by
+ * blocks of KL_CV_NB channels (ops/conv.c's cv_image, ops/blockedconv.c):
+ * on the shared 2-vCPU host one thread often ran its half of W 20-30 %
+ * slower than the other (which of the two changed from run to run), and
+ * claimed a few at a time the other takes its last blocks (two threads:
+ * ResNet-50 2-3 % faster, EfficientNet-B0 2-6 %).  Splits by positions or
+ * rows keep one range a thread: every kernel's ranges four to a thread
+ * made MobileNet-v2 13 % slower on two threads. */
+#define KL_CV_SPLIT_RANGES 4
 
 /* Y [m][n] (rows n apart, at element y_offset of the output) = W [m][k]
  * packed by kl_cv_pack times X [k][n] + bias, then epi when not NULL.  X
