@@ -33,8 +33,17 @@ N=8); others are 1.
 Both engines run on the same CPUs: --cpus (e.g. 0 or 0,1), by default the
 first N of the CPUs this process may use for --threads N, so that on a
 shared machine a one-thread run of either is not timed on a busier core.
+
+On two CPUs or more, before each turn (both engines frozen) the link
+between the first two is measured (scripts/core_link.c, compiled once
+into $KEEL_CACHE/bin with cc): the round trip of a flag passed between
+them, whose median over the model's turns, and the range, the table
+gives.  On the 2-vCPU EPYC the host moved between a near link (about
+120 ns) and a far one (about 470 ns, data handed between the cores at a
+third of the speed) within minutes, and runs on two threads with it.
 """
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -57,6 +66,29 @@ def ensure_ort():
         subprocess.run(["npm", "install", "--ignore-scripts", "--no-audit", "--no-fund", "--prefix", ort_dir,
                         "onnxruntime-node"], check=True, stdout=sys.stderr)
     return ort_dir
+
+
+def ensure_core_link():
+    """scripts/core_link.c compiled (once per version of it), or None without a C compiler."""
+    src = os.path.join(HERE, "core_link.c")
+    with open(src, "rb") as f:
+        tag = hashlib.sha256(f.read()).hexdigest()[:12]
+    exe = os.path.join(CACHE, "bin", f"core_link-{tag}")
+    if not os.path.exists(exe):
+        os.makedirs(os.path.dirname(exe), exist_ok=True)
+        cc = os.environ.get("CC", "cc")
+        if subprocess.run([cc, "-O2", "-pthread", "-o", exe + ".tmp", src]).returncode:
+            print(f"compare_ort: {cc} could not build {src}: no link column", file=sys.stderr)
+            return None
+        os.replace(exe + ".tmp", exe)
+    return exe
+
+
+def link_ns(core_link):
+    """The round trip between the first two of CPUS, in ns (core_link.c)."""
+    a, b = sorted(CPUS)[:2]
+    out = subprocess.run([core_link, str(a), str(b)], check=True, capture_output=True, text=True).stdout
+    return json.loads(out)["round_trip_ns"]
 
 
 def resolve(model, keel):
@@ -142,8 +174,9 @@ def load_ms(server):
     return server.ready["load_ms"] + server.ready.get("session_ms", 0.0)
 
 
-def time_side_by_side(keel, ort_env, path, args):
-    """Median ms, median load ms and peak RSS KB of keel and of ORT, turn by turn."""
+def time_side_by_side(keel, ort_env, path, args, core_link):
+    """Median ms, median load ms and peak RSS KB of keel and of ORT, turn by
+    turn, and the link's round trip before each turn (core_link, if not None)."""
     def start(engine, warmup):
         common = ["--threads", str(args.threads), "--warmup", str(warmup), "--serve"] + dim_args(args.dim)
         if engine == "ort":
@@ -162,18 +195,21 @@ def time_side_by_side(keel, ort_env, path, args):
     loads["ort"].append(load_ms(ort))
     loads["keel"].append(load_ms(kl))
     lat = {kl: [], ort: []}
+    links = []
     first, second = (kl, ort) if args.first == "keel" else (ort, kl)
     ort.freeze()
     kl.freeze()
     for b in range(args.blocks):
         for engine in ((first, second) if b % 2 == 0 else (second, first)):
+            if core_link:
+                links.append(link_ns(core_link))
             engine.thaw()
             lat[engine] += engine.time(args.drop + args.block_runs)[args.drop:]
             engine.freeze()
     ort.thaw()
     kl.thaw()
     kl_rss, ort_rss = kl.close()["peak_rss_kb"], ort.close()["peak_rss_kb"]
-    return (median(lat[kl]), median(loads["keel"]), kl_rss), (median(lat[ort]), median(loads["ort"]), ort_rss)
+    return (median(lat[kl]), median(loads["keel"]), kl_rss), (median(lat[ort]), median(loads["ort"]), ort_rss), links
 
 
 def main():
@@ -201,22 +237,26 @@ def main():
     CPUS = ({int(c) for c in args.cpus.split(",")} if args.cpus
             else set(sorted(os.sched_getaffinity(0))[: args.threads]))
     ort_env = dict(os.environ, KEEL_ORT_DIR=ensure_ort())
+    core_link = ensure_core_link() if len(CPUS) >= 2 else None
     rows = []
     for model in args.models:
         path, name = resolve(model, args.keel)
-        (k, k_load, k_rss), (o, o_load, o_rss) = time_side_by_side(args.keel, ort_env, path, args)
+        (k, k_load, k_rss), (o, o_load, o_rss), links = time_side_by_side(args.keel, ort_env, path, args, core_link)
         with tempfile.TemporaryDirectory() as tmp:
             diff = compare_outputs(args.keel, ort_env, path, tmp, args.threads, args.dim)
-        rows.append((name, k, o, k / o, k_load, o_load, k_rss / 1024, o_rss / 1024, diff))
-        print(f"{name}: keel {k:.2f} ms, ORT {o:.2f} ms", file=sys.stderr)
+        link = f"{median(links):.0f} ({min(links):.0f}-{max(links):.0f})" if links else "-"
+        rows.append((name, k, o, k / o, k_load, o_load, k_rss / 1024, o_rss / 1024, diff, link))
+        print(f"{name}: keel {k:.2f} ms, ORT {o:.2f} ms, link {link} ns", file=sys.stderr)
     print(f"threads {args.threads} on CPUs {','.join(map(str, sorted(CPUS)))}; {args.blocks} turns each of "
           f"{args.drop} untimed + {args.block_runs} timed runs, alternating ({args.first} first), the other engine "
           f"frozen, after {args.warmup} warm-up; median of {args.blocks * args.block_runs} runs; "
           f"load: median of {args.loads} loads" + (f"; {' '.join(args.dim)}" if args.dim else ""))
-    print("| model | keel ms | ORT ms | keel/ORT | keel load ms | ORT load ms | keel RSS MB | ORT RSS MB | max abs diff |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| model | keel ms | ORT ms | keel/ORT | keel load ms | ORT load ms | keel RSS MB | ORT RSS MB | max abs diff "
+          "| link ns |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
-        print(f"| {r[0]} | {r[1]:.2f} | {r[2]:.2f} | {r[3]:.2f} | {r[4]:.0f} | {r[5]:.0f} | {r[6]:.0f} | {r[7]:.0f} | {r[8]:.2g} |")
+        print(f"| {r[0]} | {r[1]:.2f} | {r[2]:.2f} | {r[3]:.2f} | {r[4]:.0f} | {r[5]:.0f} | {r[6]:.0f} | {r[7]:.0f} "
+              f"| {r[8]:.2g} | {r[9]} |")
 
 
 if __name__ == "__main__":
