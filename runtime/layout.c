@@ -48,14 +48,16 @@
  * in blocks, one thread); EfficientNet-v2-S's 24 on 112x112 (blocks of
  * 16 half empty in the last) up to 10 % slower, ResNet's 64 channels on
  * 56x56 and VGG's on 224x224 slower. */
-static bool winograd_kept(const kl_conv_geom *g, int64_t block)
-{
-    const bool whole_blocks = g->c % block == 0 && g->m % block == 0;
-    return g->c > 16 && (g->c > 64 || g->out_size > 1024) && (g->c > 32 || !whole_blocks);
-}
 /* With blocks of 8 (AVX2) every such conv stays plain: the direct convs
  * in blocks made SqueezeNet-1.1 1.17 times as slow at one thread. */
 #define WINOGRAD_KEPT_BLOCK 16
+
+static bool winograd_kept(const kl_conv_geom *g, int64_t block)
+{
+    const bool whole_blocks = g->c % block == 0 && g->m % block == 0;
+    return block < WINOGRAD_KEPT_BLOCK ||
+           (g->c > 16 && (g->c > 64 || g->out_size > 1024) && (g->c > 32 || !whole_blocks));
+}
 
 typedef struct layout {
     kl_plan *s;
@@ -116,8 +118,7 @@ static keel_status conv_runs_blocked(layout *l, const kl_snode *n, bool input_bl
         *fits = input_blocked;
         return KEEL_OK;
     }
-    const bool narrow = l->s->env.kern->block < WINOGRAD_KEPT_BLOCK;
-    if (kl_wino_applies(&g) && (narrow || winograd_kept(&g, l->s->env.kern->block)))
+    if (kl_wino_applies(&g) && winograd_kept(&g, l->s->env.kern->block))
         return KEEL_OK;
     *fits = input_blocked || g.c <= PLAIN_MAX_CHANNELS;
     return KEEL_OK;
